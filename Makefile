@@ -1,0 +1,34 @@
+# The two commands of the README, and what they need.  Each target installs
+# what is missing (Debian packages, the virtual environment, pli in editable
+# mode) before it runs.
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PLI     := $(VENV)/bin/pli
+STAMP   := $(VENV)/.pli-installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench install clean
+
+demo: $(STAMP)
+	$(PLI) doctor
+	$(PLI) demo
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m pytest bench --benchmark-only --benchmark-json=bench/latest.json
+
+install: $(STAMP)
+
+# Rebuilt when the build description or the C sources change.
+$(STAMP): pyproject.toml setup.py $(wildcard native/*.c native/*.h native/*.py)
+	./.ci/system-packages
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+clean:
+	rm -rf build dist *.egg-info native/_pli_native.c native/*.so

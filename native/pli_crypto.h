@@ -1,0 +1,93 @@
+/*
+ * pli_crypto.h - the bulk crypto core of pli: one-time pad XOR, ChaCha20 and
+ * Poly1305 (RFC 8439), and a batch entry point.  C99, libc only.
+ *
+ * This header is the contract between native/ and pli.core.crypto: the pure
+ * Python backend implements exactly the same functions, byte for byte.
+ * Nothing here allocates; secrets on the stack are wiped before return.
+ */
+#ifndef PLI_CRYPTO_H
+#define PLI_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PLI_KEY_BYTES   32
+#define PLI_NONCE_BYTES 12
+#define PLI_TAG_BYTES   16
+#define PLI_BLOCK_BYTES 64
+
+/* Status codes.  Every int-returning function returns one of these. */
+#define PLI_OK                 0
+#define PLI_ERR_COUNTER       -1 /* the 32-bit block counter would wrap     */
+#define PLI_ERR_BAD_TAG       -2 /* authentication failed; output unchanged */
+#define PLI_ERR_ARGUMENT      -3 /* NULL where a buffer is needed, bad kind  */
+#define PLI_ERR_OVERLAP       -4 /* dst partially overlaps src (equal is ok) */
+
+/* dst[i] = src[i] ^ pad[i] for i < len.  dst == src (in place) is allowed;
+ * any other overlap of dst with src or pad returns PLI_ERR_OVERLAP. */
+int pli_otp_xor(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
+
+/* The ChaCha20 block function: 64 keystream bytes for one counter value. */
+void pli_chacha20_block(uint8_t out[PLI_BLOCK_BYTES], const uint8_t key[PLI_KEY_BYTES],
+                        const uint8_t nonce[PLI_NONCE_BYTES], uint32_t counter);
+
+/* dst = src ^ ChaCha20 keystream starting at block `counter`.  In place
+ * allowed.  PLI_ERR_COUNTER if counter + ceil(len/64) - 1 > 2^32 - 1. */
+int pli_chacha20_xor(uint8_t *dst, const uint8_t *src, size_t len,
+                     const uint8_t key[PLI_KEY_BYTES], const uint8_t nonce[PLI_NONCE_BYTES],
+                     uint32_t counter);
+
+/* One-shot Poly1305 with a one-time 32-byte key. */
+void pli_poly1305(uint8_t tag[PLI_TAG_BYTES], const uint8_t *msg, size_t len,
+                  const uint8_t key[PLI_KEY_BYTES]);
+
+/* 1 if the two tags are equal, 0 otherwise; time independent of contents. */
+int pli_tags_equal(const uint8_t a[PLI_TAG_BYTES], const uint8_t b[PLI_TAG_BYTES]);
+
+/*
+ * Records for the batch calls.  Both kinds authenticate with the RFC 8439
+ * AEAD MAC layout: Poly1305 over  aad || pad16 || ciphertext || pad16 ||
+ * le64(aad_len) || le64(len).
+ *
+ *  PLI_KIND_CHACHA20_POLY1305: RFC 8439 section 2.8 AEAD.  key = 32-byte
+ *      ChaCha20 key, nonce = 12 bytes; the Poly1305 key is block 0 of the
+ *      keystream and the data is XORed from block 1.  `pad` unused.
+ *  PLI_KIND_OTP_POLY1305: one-time pad.  data ^= pad[0..len); key = the
+ *      32-byte one-time Poly1305 key (itself taken from fresh pad bytes by
+ *      the caller); nonce unused.
+ *
+ * Open: the tag is checked over the ciphertext first; only if it matches is
+ * data decrypted in place; status = PLI_OK or PLI_ERR_BAD_TAG (data left as
+ * it was).  Seal: data is encrypted in place and the tag written.
+ */
+#define PLI_KIND_CHACHA20_POLY1305 1
+#define PLI_KIND_OTP_POLY1305      2
+
+typedef struct {
+    uint8_t       *data;     /* len bytes, transformed in place */
+    size_t         len;
+    const uint8_t *aad;      /* may be NULL when aad_len == 0 */
+    size_t         aad_len;
+    const uint8_t *key;      /* 32 bytes (see kinds) */
+    const uint8_t *nonce;    /* 12 bytes, CHACHA20 kind only */
+    const uint8_t *pad;      /* len bytes, OTP kind only */
+    uint8_t       *tag;      /* 16 bytes: read by open, written by seal */
+    int            kind;
+    int            status;   /* out: PLI_OK or a PLI_ERR_* */
+} pli_record;
+
+/* Process n records; returns how many failed (status != PLI_OK).
+ * Called from Python with the GIL released. */
+size_t pli_open_batch(pli_record *records, size_t n);
+size_t pli_seal_batch(pli_record *records, size_t n);
+
+/* The SIMD path in use: "scalar", "avx2", "avx512" or "neon".  Chosen once
+ * from the CPU's features at first use. */
+const char *pli_simd_path(void);
+
+/* Force a path, for tests and benchmarks: returns PLI_OK, or PLI_ERR_ARGUMENT
+ * if this CPU or build cannot run it.  NULL or "auto" restores the choice. */
+int pli_select_simd_path(const char *name);
+
+#endif
