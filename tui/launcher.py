@@ -1,15 +1,57 @@
 """The `pli` console command: the TUI with no argument, the core CLI otherwise.
 
 This lives in pli.tui because it is the only place allowed to know both
-layers; it imports as little as possible so that start-up stays fast.
+layers; it imports as little as possible so that start-up stays fast:
+Textual and the app are imported only when the TUI opens.
+
+    pli [--home DIR]                 open the TUI on the home
+    pli demo [--size N] [DIR]        build a demo home in DIR, then open the TUI on it
+    pli demo --no-open [DIR]         only build it (core's `demo` subcommand)
+    pli COMMAND ...                  everything else: the core CLI
 """
 from __future__ import annotations
 
 import sys
 
 
+def tui_home(argv: list[str]) -> tuple[bool, str | None]:
+    """Whether argv asks for the TUI (nothing but --home), and the home it names."""
+    if not argv:
+        return True, None
+    if len(argv) == 2 and argv[0] == "--home":
+        return True, argv[1]
+    if len(argv) == 1 and argv[0].startswith("--home="):
+        return True, argv[0].split("=", 1)[1]
+    return False, None
+
+
+def open_tui(home_arg: str | None) -> int:
+    from pli.core.home import Home
+    from pli.tui.app import PliApp
+
+    app = PliApp(Home.resolve(home_arg))
+    app.run()
+    return 1 if app.startup_error is not None else int(app.return_code or 0)
+
+
+def run_demo(argv: list[str]) -> int:
+    """Build the demo with core's `pli demo`, then open it unless --no-open was given."""
+    from pli.core.cli import build_parser, main as cli_main
+
+    status = cli_main(argv)
+    if status != 0 or "--no-open" in argv:
+        return status
+    args = build_parser().parse_args(argv)
+    return open_tui(str(args.directory))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    wants_tui, home = tui_home(argv)
+    if wants_tui:
+        return open_tui(home)
+    if argv[0] == "demo" or (len(argv) > 2 and argv[0] == "--home" and argv[2] == "demo"):
+        return run_demo(argv)
     from pli.core.cli import main as cli_main
 
     return cli_main(argv)

@@ -17,6 +17,7 @@ from pli.core.errors import PliError, UsageError
 #: Subcommand modules, in the order `pli --help` lists them.
 COMMANDS = [
     "doctor",
+    "demo",
 ]
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in pli, not the user's fault

@@ -1,0 +1,210 @@
+"""The pli Textual app: opens the store of one home and routes between the screens.
+
+Screens ask the app for what needs the domain (the store, the keyring, query
+expansion, reading a clear message), so that each screen stays layout and keys,
+and every domain error becomes a notification or an error screen, never a crash.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from pli.core.errors import PliError
+from pli.core.home import Home
+from pli.tui.config import TuiConfig, load_tui_config
+from pli.tui.reading import ClearMessage, read_message
+from pli.tui.triage import UndoStack
+
+
+class MessageUnreadable(PliError):
+    """A clear message could not be read or parsed."""
+
+
+class PliApp(App):
+    CSS_PATH = "pli.tcss"
+    TITLE = "pli"
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
+
+    def __init__(self, home: Home, *, now: datetime | None = None, store=None,
+                 keyring=None) -> None:
+        super().__init__()
+        self.home = home
+        self.now = now or datetime.now().astimezone()
+        self.store = store
+        self._keyring = keyring
+        self.config = TuiConfig()
+        self.undo = UndoStack()
+        self.startup_error: PliError | None = None
+
+    # -- start-up -----------------------------------------------------------
+
+    def on_mount(self) -> None:
+        try:
+            self.config = load_tui_config(self.home.config)
+        except PliError as error:
+            self.notify(str(error), title="Config", severity="warning", timeout=8)
+        if self.config.keys:
+            self.set_keymap(self.config.keys)
+        try:
+            if self.store is None:
+                self.store = self._open_store()
+        except PliError as error:
+            self.startup_error = error
+            from pli.tui.screens.error import ErrorScreen
+
+            self.push_screen(ErrorScreen("pli cannot open this home", str(error)))
+            return
+        from pli.tui.screens.main import MainScreen
+
+        self.push_screen(MainScreen())
+
+    def _open_store(self):
+        from pli.core.store import Store
+
+        return Store.open(self.home, writable=True)
+
+    def on_unmount(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+    # -- domain access for the screens --------------------------------------
+
+    def expand_query(self, query: str) -> str:
+        from pli.core.store.query import expand
+
+        return expand(query)
+
+    def read_message(self, summary) -> ClearMessage:
+        try:
+            raw = self.store.read_clear(summary.message_id)
+        except OSError as error:
+            raise MessageUnreadable(f"cannot read this message ({error.strerror or error}); "
+                                    "run `pli doctor` to check the store") from None
+        try:
+            return read_message(raw, summary)
+        except Exception:  # noqa: BLE001 - a corrupt file is the user's problem to see, not a crash
+            raise MessageUnreadable("this message is damaged and cannot be shown; "
+                                    "its sealed original is kept in the store") from None
+
+    @property
+    def keyring(self):
+        """The unlocked keyring, or None until the user gave the passphrase (see unlock)."""
+        return self._keyring
+
+    def unlock(self, then) -> None:
+        """Call `then(keyring)` once the keyring is unlocked (asking for the passphrase if needed)."""
+        if self._keyring is not None:
+            then(self._keyring)
+            return
+        from pli.tui.screens.passphrase import PassphraseScreen, unlock_from_env
+
+        try:
+            self._keyring = unlock_from_env(self.home)
+        except PliError as error:
+            self.notify(str(error), title="Keyring", severity="error")
+            return
+        if self._keyring is not None:
+            then(self._keyring)
+            return
+
+        def unlocked(keyring) -> None:
+            if keyring is not None:
+                self._keyring = keyring
+                then(keyring)
+
+        self.push_screen(PassphraseScreen(self.home), unlocked)
+
+    # -- navigation ---------------------------------------------------------
+
+    def mark_read(self, summary) -> None:
+        if "unread" in summary.tags:
+            try:
+                self.store.tag([summary.message_id], remove=("unread",))
+            except PliError as error:
+                self.notify(str(error), severity="error")
+
+    def open_message(self, summary) -> None:
+        from pli.tui.screens.message import MessageScreen
+
+        try:
+            clear = self.read_message(summary)
+        except PliError as error:
+            self.notify(str(error), title="Message", severity="error")
+            return
+        self.mark_read(summary)
+        self.push_screen(MessageScreen(summary, clear), lambda _: self._refresh_main())
+
+    def open_lab(self, summary) -> None:
+        from pli.tui.screens.lab import LabScreen
+
+        try:
+            clear = self.read_message(summary)
+        except PliError as error:
+            self.notify(str(error), title="Lab results", severity="error")
+            return
+        screen = LabScreen.for_message(summary, clear)
+        if screen is None:
+            self.notify("No lab report in this message.", title="Lab results", severity="warning")
+            return
+        self.mark_read(summary)
+        self.push_screen(screen, lambda _: self._refresh_main())
+
+    def open_patient(self, summary) -> None:
+        from pli.tui.screens.patient import PatientScreen
+
+        if not summary.patient_key:
+            self.notify("This message names no patient.", title="Patient", severity="warning")
+            return
+        self.push_screen(PatientScreen(summary.patient_key, summary.patient))
+
+    def export_reports(self, targets: list) -> None:
+        from pli.tui.screens.export import ExportScreen
+
+        if not targets:
+            self.bell()
+            return
+        self.push_screen(ExportScreen(targets))
+
+    def compose_message(self, reply_to=None, forward=None) -> None:
+        from pli.tui.screens.compose import ComposeScreen, draft_for
+
+        try:
+            draft = draft_for(self, reply_to=reply_to, forward=forward)
+        except PliError as error:
+            self.notify(str(error), title="Compose", severity="error")
+            return
+        self.push_screen(ComposeScreen(draft), lambda _: self._refresh_main())
+
+    def _refresh_main(self) -> None:
+        from pli.tui.screens.main import MainScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.after_tags_changed()
+
+    # -- keys and commands --------------------------------------------------
+
+    def action_help(self) -> None:
+        from pli.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self.screen.active_bindings))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        from pli.tui.screens.main import MainScreen
+
+        main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+        if main is None:
+            return
+        for search in self.config.searches:
+            yield SystemCommand(f"Go to {search.name}", search.query,
+                                lambda s=search: main.show_search(s))
+        yield SystemCommand("Compose", "Write a new sealed message", self.compose_message)
+        yield SystemCommand("Export selected reports", "FHIR / HPRIM export of the selected lab reports",
+                            lambda: self.export_reports(main.message_list.targets()))
+        yield SystemCommand("Undo", "Undo the last triage action", main.action_undo)
+        yield SystemCommand("Keys", "Show every key binding", self.action_help)

@@ -1,0 +1,58 @@
+"""The TUI's part of the config file (config.toml in the home): saved searches and key bindings.
+
+    [searches]
+    "Dr Martin's patients" = "from:martin and lab"
+
+    [keys]
+    "triage.archive" = "a,y"      # binding id = comma-separated keys (see `?` in pli)
+
+A broken config file is reported, not fatal: pli opens with the defaults.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pli.core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SavedSearch:
+    name: str
+    query: str
+
+
+#: The sidebar's fixed searches; queries use pli's shortcuts (see pli.core.store.query).
+DEFAULT_SEARCHES = (
+    SavedSearch("Inbox", "tag:inbox"),
+    SavedSearch("Critical", "critical and tag:inbox"),
+    SavedSearch("Abnormal", "abnormal and tag:inbox"),
+    SavedSearch("Lab results", "lab"),
+    SavedSearch("Unread", "unread"),
+    SavedSearch("Flagged", "tag:flagged"),
+    SavedSearch("Sent", "tag:sent"),
+    SavedSearch("Quarantine", "quarantine"),
+)
+
+
+@dataclass(frozen=True)
+class TuiConfig:
+    searches: tuple[SavedSearch, ...] = DEFAULT_SEARCHES
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+def load_tui_config(path: Path) -> TuiConfig:
+    """Read [searches] and [keys]; a missing file means defaults, a broken one raises ConfigError."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return TuiConfig()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read {path}: {error}; pli uses the default searches and keys") from None
+    searches = data.get("searches", {})
+    keys = data.get("keys", {})
+    if not isinstance(searches, dict) or not isinstance(keys, dict):
+        raise ConfigError(f"{path}: [searches] and [keys] must be tables; pli uses the defaults")
+    user = tuple(SavedSearch(str(name), str(query)) for name, query in searches.items())
+    return TuiConfig(DEFAULT_SEARCHES + user, {str(k): str(v) for k, v in keys.items()})

@@ -1,0 +1,107 @@
+"""What the TUI shows of a clear message: protected headers, body text, attachments, verification.
+
+The store keeps the clear (decrypted, checked) message with the outcome of the
+checks in X-Pli-* headers; this module turns those bytes into plain data the
+screens lay out.  It decides nothing about trust: it reports what the store
+recorded, and anything missing or unreadable reads as "not verified".
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+#: Protected headers shown above the body, in this order.
+SHOWN_HEADERS = ("From", "To", "Cc", "Date", "Subject", "X-Pli-Patient")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    index: int            # position among the message's attachments
+    filename: str
+    content_type: str
+    size: int
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+@dataclass(frozen=True)
+class Verification:
+    verified: bool
+    signer: str = ""        # display name and address
+    signer_id: str = ""
+    fingerprint: str = ""
+    mode: str = ""          # "otp" | "stream" | ""
+    reason: str = ""        # why the check failed (a short token such as "bad-signature")
+
+
+@dataclass(frozen=True)
+class ClearMessage:
+    message: EmailMessage
+    headers: tuple[tuple[str, str], ...]
+    body: str
+    attachments: tuple[Attachment, ...]
+    verification: Verification
+
+
+def parse_clear(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def _header(msg: EmailMessage, name: str) -> str:
+    try:
+        value = msg.get(name)
+    except Exception:  # noqa: BLE001 - a malformed header reads as absent, not as a crash
+        return ""
+    return str(value).strip() if value is not None else ""
+
+
+def verification_of(msg: EmailMessage, summary=None) -> Verification:
+    verified_header = _header(msg, "X-Pli-Verified").lower()
+    verified = verified_header in ("yes", "true", "1", "ok") if verified_header else bool(
+        summary is not None and summary.verified)
+    signer = _header(msg, "X-Pli-Sender") or (summary.sender if summary is not None else "")
+    return Verification(
+        verified=verified,
+        signer=signer,
+        signer_id=_header(msg, "X-Pli-Sender-Id"),
+        fingerprint=_header(msg, "X-Pli-Fingerprint"),
+        mode=_header(msg, "X-Pli-Mode") or (getattr(summary, "mode", "") or ""),
+        reason=_header(msg, "X-Pli-Reason") or _header(msg, "X-Pli-Quarantine-Reason"),
+    )
+
+
+def body_text(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    try:
+        return part.get_content()
+    except (LookupError, ValueError, AssertionError):
+        payload = part.get_payload(decode=True) or b""
+        return payload.decode("utf-8", errors="replace")
+
+
+def attachments_of(msg: EmailMessage) -> tuple[Attachment, ...]:
+    found = []
+    for index, part in enumerate(msg.iter_attachments()):
+        payload = part.get_payload(decode=True) or b""
+        found.append(Attachment(index, part.get_filename() or f"attachment-{index + 1}",
+                                part.get_content_type(), len(payload)))
+    return tuple(found)
+
+
+def attachment_bytes(msg: EmailMessage, index: int) -> bytes:
+    for position, part in enumerate(msg.iter_attachments()):
+        if position == index:
+            return part.get_payload(decode=True) or b""
+    raise IndexError(index)
+
+
+def read_message(raw: bytes, summary=None) -> ClearMessage:
+    msg = parse_clear(raw)
+    headers = tuple((name, value) for name in SHOWN_HEADERS if (value := _header(msg, name)))
+    return ClearMessage(msg, headers, body_text(msg), attachments_of(msg), verification_of(msg, summary))

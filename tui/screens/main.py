@@ -1,0 +1,258 @@
+"""The main screen: saved searches, the message list, a preview, and keyboard triage."""
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+
+from pli.core.errors import PliError
+from pli.tui.config import SavedSearch
+from pli.tui.triage import apply_changes, plan
+from pli.tui.widgets.message_list import MessageList
+from pli.tui.widgets.preview_pane import PreviewPane
+from pli.tui.widgets.search_bar import SearchBar
+from pli.tui.widgets.search_sidebar import SearchSidebar
+
+PREVIEW_DELAY = 0.12  # seconds the cursor rests before the preview reads the message (j held down)
+
+
+class MainScreen(Screen):
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="main.search"),
+        Binding("a", "archive", "Archive", id="triage.archive"),
+        Binding("n", "toggle_read", "Read/unread", id="triage.read"),
+        Binding("F", "toggle_flag", "Flag", id="triage.flag"),
+        Binding("t", "tag", "Tag", id="triage.tag"),
+        Binding("T", "untag", "Untag", show=False, id="triage.untag"),
+        Binding("u", "undo", "Undo", id="triage.undo"),
+        Binding("L", "lab", "Lab view", id="main.lab"),
+        Binding("P", "patient", "Patient", show=False, id="main.patient"),
+        Binding("e", "export", "Export", show=False, id="triage.export"),
+        Binding("r", "reply", "Reply", show=False, id="main.reply"),
+        Binding("f", "forward", "Forward", show=False, id="main.forward"),
+        Binding("c", "compose", "Compose", id="main.compose"),
+        Binding("escape", "clear_selection", "Clear selection", show=False, id="main.clear"),
+        Binding("tab", "focus_next", "Next pane", show=False),
+        Binding("question_mark", "app.help", "Keys", id="app.help"),
+        Binding("q", "app.quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current_search: SavedSearch | None = None
+        self._preview_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        with Horizontal(id="main-body"):
+            yield SearchSidebar(app.config.searches, id="sidebar")
+            with Vertical(id="main-right"):
+                yield SearchBar(id="search-bar")
+                yield Static(id="list-title")
+                yield MessageList(app.store, app.now, id="messages")
+                yield PreviewPane(id="preview")
+        yield Footer()
+
+    @property
+    def message_list(self) -> MessageList:
+        return self.query_one(MessageList)
+
+    def on_mount(self) -> None:
+        self.query_one(SearchBar).display = False
+        self.show_search(self.app.config.searches[0])
+        self.message_list.focus()
+        # Counts come after the first screen is drawn: the inbox must not wait for them.
+        self.call_after_refresh(self.refresh_counts)
+
+    # -- searches -----------------------------------------------------------
+
+    def show_search(self, search: SavedSearch) -> None:
+        try:
+            query = self.app.expand_query(search.query)
+            self.message_list.show_query(query)
+        except PliError as error:
+            self.notify(str(error), title="Search", severity="error")
+            return
+        self.current_search = search
+        self.update_title()
+
+    def update_title(self) -> None:
+        name = self.current_search.name if self.current_search else ""
+        ml = self.message_list
+        selected = f" · {len(ml.selected)} selected" if ml.selected else ""
+        self.query_one("#list-title", Static).update(f"{name} · {ml.total:,} messages{selected}")
+
+    def refresh_counts(self) -> None:
+        sidebar = self.query_one(SearchSidebar)
+        for index, search in enumerate(sidebar.searches):
+            try:
+                sidebar.set_count(index, self.app.store.count(self.app.expand_query(search.query)))
+            except PliError:
+                continue  # a broken user search shows no count; choosing it says why
+
+    @on(SearchSidebar.Chosen)
+    def on_search_chosen(self, event: SearchSidebar.Chosen) -> None:
+        self.show_search(event.search)
+        self.message_list.focus()
+
+    def action_search(self) -> None:
+        bar = self.query_one(SearchBar)
+        bar.display = True
+        bar.value = ""
+        bar.focus()
+
+    @on(SearchBar.Submitted)
+    def on_search_submitted(self, event: SearchBar.Submitted) -> None:
+        text = event.value.strip()
+        bar = self.query_one(SearchBar)
+        if text:
+            self.show_search(SavedSearch(f"Search: {text}", text))
+        bar.display = False
+        self.message_list.focus()
+
+    @on(SearchBar.Cancelled)
+    def on_search_cancelled(self) -> None:
+        self.query_one(SearchBar).display = False
+        self.message_list.focus()
+
+    # -- list and preview ---------------------------------------------------
+
+    @on(MessageList.Highlighted)
+    def on_highlighted(self, event: MessageList.Highlighted) -> None:
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self.update_title()
+        summary = event.summary
+        if summary is None:
+            self.query_one(PreviewPane).show_nothing("No messages here.")
+            return
+        self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self._preview(summary))
+
+    def _preview(self, summary) -> None:
+        pane = self.query_one(PreviewPane)
+        try:
+            pane.show_message(self.app.read_message(summary))
+        except PliError as error:
+            pane.show_nothing(str(error))
+
+    @on(MessageList.Opened)
+    def on_opened(self, event: MessageList.Opened) -> None:
+        self.app.open_message(event.summary)
+
+    # -- triage -------------------------------------------------------------
+
+    def triage(self, label: str, add=frozenset(), remove=frozenset(), targets=None) -> None:
+        ml = self.message_list
+        targets = ml.targets() if targets is None else targets
+        if not targets:
+            self.app.bell()
+            return
+        action = plan(label.format(n=len(targets), s="" if len(targets) == 1 else "s"),
+                      targets, frozenset(add), frozenset(remove))
+        try:
+            apply_changes(self.app.store, action.changes)
+        except PliError as error:
+            self.notify(str(error), title=label.split()[0], severity="error")
+            return
+        self.app.undo.push(action)
+        ml.selected.clear()
+        self.after_tags_changed()
+        self.notify(action.label + " (u to undo)", timeout=3)
+
+    def after_tags_changed(self) -> None:
+        self.message_list.reload()
+        self.message_list.post_message(MessageList.Highlighted(self.message_list.current))
+        self.update_title()
+        self.refresh_counts()
+
+    def action_archive(self) -> None:
+        self.triage("archived {n} message{s}", remove={"inbox"})
+
+    def action_toggle_read(self) -> None:
+        targets = self.message_list.targets()
+        if any("unread" in t.tags for t in targets):
+            self.triage("marked {n} message{s} read", remove={"unread"})
+        else:
+            self.triage("marked {n} message{s} unread", add={"unread"})
+
+    def action_toggle_flag(self) -> None:
+        targets = self.message_list.targets()
+        if all("flagged" in t.tags for t in targets):
+            self.triage("unflagged {n} message{s}", remove={"flagged"})
+        else:
+            self.triage("flagged {n} message{s}", add={"flagged"})
+
+    def action_tag(self) -> None:
+        self._ask_tags("Add tags", lambda tags: self.triage(f"tagged {{n}} message{{s}} {' '.join(tags)}",
+                                                             add=set(tags)))
+
+    def action_untag(self) -> None:
+        self._ask_tags("Remove tags", lambda tags: self.triage(
+            f"untagged {{n}} message{{s}} {' '.join(tags)}", remove=set(tags)))
+
+    def _ask_tags(self, title: str, then) -> None:
+        from pli.tui.screens.prompt import PromptScreen
+        from pli.tui.suggesters import LastWordSuggester
+
+        if not self.message_list.targets():
+            self.app.bell()
+            return
+
+        def done(answer: str | None) -> None:
+            tags = (answer or "").replace(",", " ").split()
+            if tags:
+                then(tags)
+
+        suggester = LastWordSuggester(self.app.store.all_tags)
+        self.app.push_screen(PromptScreen(f"{title} (space-separated, → completes)", suggester=suggester), done)
+
+    def action_undo(self) -> None:
+        action = self.app.undo.pop()
+        if action is None:
+            self.notify("Nothing to undo", timeout=2)
+            return
+        try:
+            apply_changes(self.app.store, action.inverse())
+        except PliError as error:
+            self.notify(str(error), title="Undo", severity="error")
+            return
+        self.after_tags_changed()
+        self.notify(f"undone: {action.label}", timeout=3)
+
+    def action_clear_selection(self) -> None:
+        self.message_list.clear_selection()
+        self.update_title()
+
+    # -- other views --------------------------------------------------------
+
+    def _current_or_bell(self):
+        summary = self.message_list.current
+        if summary is None:
+            self.app.bell()
+        return summary
+
+    def action_lab(self) -> None:
+        if summary := self._current_or_bell():
+            self.app.open_lab(summary)
+
+    def action_patient(self) -> None:
+        if summary := self._current_or_bell():
+            self.app.open_patient(summary)
+
+    def action_export(self) -> None:
+        self.app.export_reports(self.message_list.targets())
+
+    def action_reply(self) -> None:
+        if summary := self._current_or_bell():
+            self.app.compose_message(reply_to=summary)
+
+    def action_forward(self) -> None:
+        if summary := self._current_or_bell():
+            self.app.compose_message(forward=summary)
+
+    def action_compose(self) -> None:
+        self.app.compose_message()

@@ -1,0 +1,147 @@
+"""The message view: verification badge, protected headers, body and attachments."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from pli.core.errors import PliError
+from pli.tui.attachments import default_save_path, open_with_viewer, save_attachment
+from pli.tui.reading import Attachment, ClearMessage, attachment_bytes
+from pli.tui.widgets.image_preview import ImagePreview, half_block_rows
+from pli.tui.widgets.preview_pane import headers_text
+from pli.tui.widgets.verification_badge import VerificationBadge
+
+
+def size_text(size: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+class AttachmentList(OptionList):
+    """The attachments of the open message; its keys act on the highlighted one."""
+
+    BINDINGS = [
+        Binding("s", "screen.save", "Save", id="attachment.save"),
+        Binding("o", "screen.open_viewer", "Open", id="attachment.open"),
+        Binding("i", "screen.image", "Image preview", id="attachment.image"),
+    ]
+
+    def __init__(self, attachments: tuple[Attachment, ...], *, id: str | None = None) -> None:
+        super().__init__(*(Option(Text(f"📎 {a.filename}  {a.content_type}  {size_text(a.size)}"))
+                           for a in attachments), id=id)
+        self.attachments = attachments
+
+
+class ImageScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,i", "dismiss", "Close")]
+
+    def __init__(self, data: bytes, title: str) -> None:
+        super().__init__()
+        self.data = data
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog image"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield ImagePreview(self.data, id="image")
+
+    def action_dismiss(self) -> None:
+        self.dismiss(None)
+
+
+class MessageScreen(Screen):
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Close", id="message.close"),
+        Binding("L", "lab", "Lab view", id="message.lab"),
+        Binding("r", "reply", "Reply", id="message.reply"),
+        Binding("f", "forward", "Forward", id="message.forward"),
+        Binding("tab", "focus_next", "Next pane", show=False),
+    ]
+
+    def __init__(self, summary, clear: ClearMessage) -> None:
+        super().__init__()
+        self.summary = summary
+        self.clear = clear
+
+    def compose(self) -> ComposeResult:
+        yield VerificationBadge(id="badge")
+        with VerticalScroll(id="message-body"):
+            yield Static(headers_text(self.clear), id="message-headers")
+            yield Static(self.clear.body, markup=False, id="message-text")
+        if self.clear.attachments:
+            yield AttachmentList(self.clear.attachments, id="attachments")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(VerificationBadge).show(self.clear.verification)
+        self.query_one("#message-body").focus()
+
+    def _highlighted(self) -> Attachment | None:
+        found = self.query(AttachmentList)
+        if not found or found.first().highlighted is None:
+            self.app.bell()
+            return None
+        return self.clear.attachments[found.first().highlighted]
+
+    def _data(self, attachment: Attachment) -> bytes:
+        return attachment_bytes(self.clear.message, attachment.index)
+
+    def action_save(self) -> None:
+        from pli.tui.screens.prompt import PromptScreen
+
+        attachment = self._highlighted()
+        if attachment is None:
+            return
+
+        def save(answer: str | None) -> None:
+            if not answer:
+                return
+            from pathlib import Path
+
+            try:
+                path = save_attachment(self._data(attachment), Path(answer))
+            except PliError as error:
+                self.notify(str(error), title="Save", severity="error")
+                return
+            self.notify(f"saved {path}", title="Save")
+
+        self.app.push_screen(PromptScreen("Save attachment to", str(default_save_path(attachment.filename))),
+                             save)
+
+    def action_open_viewer(self) -> None:
+        attachment = self._highlighted()
+        if attachment is None:
+            return
+        try:
+            open_with_viewer(self._data(attachment), attachment.filename)
+        except PliError as error:
+            self.notify(str(error), title="Open", severity="warning")
+
+    def action_image(self) -> None:
+        attachment = self._highlighted()
+        if attachment is None:
+            return
+        data = self._data(attachment)
+        try:
+            half_block_rows(data, 2, 2)  # decode once now, so a bad image is a message, not a broken screen
+        except PliError as error:
+            self.notify(str(error), title="Image", severity="warning")
+            return
+        self.app.push_screen(ImageScreen(data, attachment.filename))
+
+    def action_lab(self) -> None:
+        self.app.open_lab(self.summary)
+
+    def action_reply(self) -> None:
+        self.app.compose_message(reply_to=self.summary)
+
+    def action_forward(self) -> None:
+        self.app.compose_message(forward=self.summary)

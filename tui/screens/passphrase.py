@@ -1,0 +1,60 @@
+"""Unlocking the keyring: from PLI_PASSPHRASE_FILE when set, else a modal password prompt."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from pli.core.errors import PliError
+from pli.core.home import Home
+
+
+def _unlock(home: Home, passphrase: str):
+    from pli.core.crypto.keyring import Keyring
+
+    return Keyring.unlock(home, passphrase)
+
+
+def unlock_from_env(home: Home):
+    """The keyring unlocked with PLI_PASSPHRASE_FILE's passphrase, or None when the variable is unset."""
+    path = os.environ.get("PLI_PASSPHRASE_FILE")
+    if not path:
+        return None
+    try:
+        passphrase = Path(path).read_text(encoding="utf-8").rstrip("\n")
+    except OSError as error:
+        raise PliError(f"cannot read PLI_PASSPHRASE_FILE {path}: {error.strerror}") from None
+    return _unlock(home, passphrase)
+
+
+class PassphraseScreen(ModalScreen):
+    """Asks for the keyring's passphrase; a wrong one says so and asks again."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, home: Home) -> None:
+        super().__init__()
+        self.home = home
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Passphrase of your keyring (needed to seal and sign)")
+            yield Input(password=True, id="passphrase")
+            yield Static("", id="passphrase-error", classes="error-line")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            keyring = _unlock(self.home, event.value)
+        except PliError as error:
+            event.input.value = ""
+            self.query_one("#passphrase-error", Static).update(str(error))
+            return
+        self.dismiss(keyring)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,308 @@
+"""The message list: a virtualized view of one notmuch query, asking the store only for what is on screen.
+
+Like toolong's LogLines, this is a ScrollView whose `render_line(y)` builds one
+row at a time.  Rows come from `store.window(query, offset, limit)` one page at
+a time, and pages and rendered strips live in LRU caches, so that a 1,000,000
+message query costs a count and a page, never the whole result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from pli.tui.dates import short_date
+
+PAGE = 64  # rows per store.window call: a screen or two, so a page-down costs at most one call
+
+#: Tags the columns already show (or that are noise in a list); the tag column shows the rest.
+SHOWN_ELSEWHERE = frozenset({"inbox", "unread", "lab", "verified", "critical", "abnormal",
+                             "attachment", "signed", "encrypted", "sealed", "replied", "sent"})
+
+
+class RowSource(Protocol):
+    """What the list needs from the store (pli.core.store.Store satisfies it)."""
+
+    def count(self, query: str) -> int: ...
+
+    def window(self, query: str, offset: int, limit: int) -> list: ...
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Cell widths of the columns for one list width (0 hides a column)."""
+
+    date: int
+    sender: int
+    patient: int
+    subject: int
+    lab: int
+    tags: int
+
+    @classmethod
+    def for_width(cls, width: int) -> "Columns":
+        """Wide: every column.  Narrow (80x24 over SSH): the lab summary replaces the subject when
+        there is one (for a lab report it is the informative part), and tags go."""
+        if width >= 140:
+            date, sender, patient, lab, tags = 8, 20, 20, 26, 16
+        elif width >= 96:
+            date, sender, patient, lab, tags = 8, 16, 16, 22, 10
+        else:
+            date, sender, patient, lab, tags = 6, 12, 14, 0, 0
+        spaces = 3 + (lab > 0) + (tags > 0)
+        fixed = 4 + date + sender + patient + lab + tags + spaces + 1  # 4: marks
+        return cls(date, sender, patient, max(8, width - fixed), lab, tags)
+
+
+def fit(text: str, width: int) -> str:
+    """Cut or pad to exactly `width` cells (an ellipsis marks a cut)."""
+    if width <= 0:
+        return ""
+    if len(text) > width:
+        return text[: width - 1] + "…"
+    return text.ljust(width)
+
+
+def severity_of(tags: frozenset) -> str:
+    if "critical" in tags:
+        return "critical"
+    if "abnormal" in tags:
+        return "abnormal"
+    return "normal"
+
+
+#: A symbol per severity, so that the list reads without colour (monochrome, colour-blind).
+SEVERITY_MARK = {"critical": "‼", "abnormal": "!", "normal": " "}
+
+
+class MessageList(ScrollView, can_focus=True):
+    """The rows of one query, newest first, with a cursor and a selection."""
+
+    BINDINGS = [
+        Binding("down,j", "cursor_down", "Next", show=False, id="list.down"),
+        Binding("up,k", "cursor_up", "Previous", show=False, id="list.up"),
+        Binding("home,g", "first", "First", show=False, id="list.first"),
+        Binding("end,G", "last", "Last", show=False, id="list.last"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="list.page_down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="list.page_up"),
+        Binding("enter", "open", "Open", id="list.open"),
+        Binding("space,v", "toggle_select", "Select", id="list.select"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "message-list--cursor",
+        "message-list--selected",
+        "message-list--unread",
+        "message-list--critical",
+        "message-list--abnormal",
+        "message-list--unverified",
+        "message-list--dim",
+    }
+
+    cursor: reactive[int] = reactive(0, repaint=False)
+
+    class Highlighted(Message):
+        """The cursor moved onto a message (None when the list is empty)."""
+
+        def __init__(self, summary) -> None:
+            self.summary = summary
+            super().__init__()
+
+    class Opened(Message):
+        def __init__(self, summary) -> None:
+            self.summary = summary
+            super().__init__()
+
+    def __init__(self, source: RowSource, now: datetime, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.source = source
+        self.now = now
+        self.query_text = ""
+        self.total = 0
+        self.selected: dict[str, object] = {}  # message id -> summary, kept for triage's undo
+        self._pages: LRUCache[int, list] = LRUCache(maxsize=64)
+        self._strips: LRUCache[tuple, Strip] = LRUCache(maxsize=512)
+
+    # -- data ---------------------------------------------------------------
+
+    def show_query(self, query: str) -> None:
+        """Show another query from its top."""
+        self.query_text = query
+        self.selected.clear()
+        self.reload()
+        self.cursor = 0
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self._announce()
+
+    def reload(self) -> None:
+        """Forget cached rows (tags changed): recount and redraw, keeping the cursor's place."""
+        self._pages.clear()
+        self._strips.clear()
+        self.total = self.source.count(self.query_text) if self.query_text else 0
+        self.virtual_size = Size(self.scrollable_content_region.width, self.total)
+        if self.total and self.cursor >= self.total:
+            self.cursor = self.total - 1
+        self.refresh()
+
+    def summary_at(self, index: int):
+        if not 0 <= index < self.total:
+            return None
+        page_no, row = divmod(index, PAGE)
+        page = self._pages.get(page_no)
+        if page is None:
+            page = self.source.window(self.query_text, page_no * PAGE, PAGE)
+            self._pages[page_no] = page
+        return page[row] if row < len(page) else None
+
+    @property
+    def current(self):
+        return self.summary_at(self.cursor)
+
+    def targets(self) -> list:
+        """The summaries an action applies to: the selection, else the message under the cursor."""
+        if self.selected:
+            return list(self.selected.values())
+        summary = self.current
+        return [summary] if summary else []
+
+    # -- rendering ----------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self._strips.clear()
+        self.virtual_size = Size(self.scrollable_content_region.width, self.total)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        summary = self.summary_at(index)
+        if summary is None:
+            return Strip.blank(width, self.rich_style)
+        is_cursor = index == self.cursor
+        is_selected = summary.message_id in self.selected
+        key = (index, summary.message_id, summary.tags, is_cursor, is_selected, width)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._render_row(summary, is_cursor, is_selected, width)
+            self._strips[key] = strip
+        return strip
+
+    def _render_row(self, summary, is_cursor: bool, is_selected: bool, width: int) -> Strip:
+        cols = Columns.for_width(width)
+        severity = severity_of(summary.tags)
+        base = self.rich_style
+        if "unread" in summary.tags:
+            base += self.get_component_rich_style("message-list--unread")
+        if is_selected:
+            base += self.get_component_rich_style("message-list--selected")
+        if is_cursor:
+            base += self.get_component_rich_style("message-list--cursor")
+        sev_style = base
+        if severity != "normal":
+            sev_style = base + self.get_component_rich_style(f"message-list--{severity}")
+        dim = base + self.get_component_rich_style("message-list--dim")
+        extra_tags = " ".join(sorted(t for t in summary.tags
+                                     if t not in SHOWN_ELSEWHERE and not t.startswith("patient:")))
+        verified = "✓" if summary.verified else "✗"
+        ver_style = dim if summary.verified else base + self.get_component_rich_style(
+            "message-list--unverified")
+        segments = [
+            Segment("●" if is_selected else " ", base),
+            Segment(SEVERITY_MARK[severity], sev_style),
+            Segment(verified + " ", ver_style),
+            Segment(fit(short_date(summary.date, self.now), cols.date) + " ", dim),
+            Segment(fit(summary.sender or "", cols.sender) + " ", base),
+            Segment(fit(summary.patient or "", cols.patient) + " ", base),
+        ]
+        if cols.lab:
+            segments.append(Segment(fit(summary.subject or "", cols.subject) + " ", base))
+            segments.append(Segment(fit(summary.lab_summary or "", cols.lab) + " ", sev_style))
+        elif summary.lab_summary:
+            segments.append(Segment(fit(summary.lab_summary, cols.subject) + " ", sev_style))
+        else:
+            segments.append(Segment(fit(summary.subject or "", cols.subject) + " ", base))
+        if cols.tags:
+            segments.append(Segment(fit(extra_tags, cols.tags) + " ", dim))
+        return Strip(segments).adjust_cell_length(width, base)
+
+    # -- cursor -------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh_line(old)
+        self.refresh_line(new)
+        self._scroll_to_cursor()
+        self._announce()
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, self.total - 1)) if self.total else 0
+
+    def _scroll_to_cursor(self) -> None:
+        height = self.scrollable_content_region.height or 1
+        top = self.scroll_offset.y
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def _announce(self) -> None:
+        self.post_message(self.Highlighted(self.current))
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_cursor_up(self) -> None:
+        self.cursor -= 1
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = self.total - 1
+
+    def action_page_down(self) -> None:
+        step = self._page()
+        self.scroll_to(y=self.scroll_offset.y + step, animate=False, immediate=True)
+        self.cursor += step
+
+    def action_page_up(self) -> None:
+        step = self._page()
+        self.scroll_to(y=self.scroll_offset.y - step, animate=False, immediate=True)
+        self.cursor -= step
+
+    def action_open(self) -> None:
+        summary = self.current
+        if summary is not None:
+            self.post_message(self.Opened(summary))
+
+    def action_toggle_select(self) -> None:
+        summary = self.current
+        if summary is None:
+            return
+        if self.selected.pop(summary.message_id, None) is None:
+            self.selected[summary.message_id] = summary
+        self.refresh_line(self.cursor)
+        self.cursor += 1
+
+    def clear_selection(self) -> None:
+        self.selected.clear()
+        self._strips.clear()
+        self.refresh()
+
+    def on_click(self, event) -> None:
+        self.cursor = self.scroll_offset.y + event.y

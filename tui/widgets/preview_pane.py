@@ -1,0 +1,45 @@
+"""The preview pane under the message list: the highlighted message's badge, headers and first lines."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from pli.tui.reading import ClearMessage
+from pli.tui.widgets.verification_badge import VerificationBadge
+
+PREVIEW_LINES = 40
+
+
+def headers_text(clear: ClearMessage) -> Text:
+    text = Text()
+    for name, value in clear.headers:
+        label = "Patient" if name == "X-Pli-Patient" else name
+        text.append(f"{label}: ", style="bold")
+        text.append(f"{value}\n")
+    if clear.attachments:
+        names = ", ".join(a.filename for a in clear.attachments)
+        text.append("Attachments: ", style="bold")
+        text.append(names + "\n")
+    return text
+
+
+class PreviewPane(VerticalScroll, can_focus=False):
+    def compose(self) -> ComposeResult:
+        yield VerificationBadge(id="preview-badge")
+        yield Static(id="preview-headers")
+        yield Static(id="preview-body", markup=False)
+
+    def show_message(self, clear: ClearMessage) -> None:
+        self.query_one(VerificationBadge).show(clear.verification)
+        self.query_one("#preview-headers", Static).update(headers_text(clear))
+        lines = clear.body.splitlines()[:PREVIEW_LINES]
+        self.query_one("#preview-body", Static).update("\n".join(lines))
+        self.scroll_home(animate=False)
+
+    def show_nothing(self, note: str = "") -> None:
+        self.query_one(VerificationBadge).update("")
+        self.query_one(VerificationBadge).set_classes("")
+        self.query_one("#preview-headers", Static).update(note)
+        self.query_one("#preview-body", Static).update("")

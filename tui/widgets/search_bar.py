@@ -1,0 +1,25 @@
+"""The search bar: `/` opens it; a notmuch query with pli's shortcuts (critical, abnormal, patient:NAME...)."""
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input
+
+from pli.tui.suggesters import LastWordSuggester
+
+SHORTCUTS = ["critical", "abnormal", "unread", "lab", "quarantine", "patient:", "tag:", "from:",
+             "subject:", "date:", "and", "or", "not"]
+
+
+class SearchBar(Input):
+    BINDINGS = [Binding("escape", "cancel", "Cancel search")]
+
+    class Cancelled(Message):
+        pass
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(placeholder="search: critical, abnormal and from:lab, patient:dupont, tag:flagged…",
+                         suggester=LastWordSuggester(lambda: SHORTCUTS), id=id)
+
+    def action_cancel(self) -> None:
+        self.post_message(self.Cancelled())

@@ -1,0 +1,44 @@
+"""The verification badge: who signed a message and how it was sealed, or why it failed its checks."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from pli.tui.reading import Verification
+
+REASONS = {
+    "malformed": "the sealed envelope is damaged",
+    "unsupported-version": "the envelope uses a version pli does not know",
+    "unknown-sender": "the sender is not in your directory",
+    "bad-signature": "the signature does not match the sender's key",
+    "not-for-me": "the message is not addressed to your identity",
+    "replay": "these pad bytes were seen before (replay or pad reuse)",
+    "bad-mac": "the content was altered after sealing",
+    "unsealed": "the message was not sealed (plain mail)",
+}
+
+
+def badge_text(check: Verification) -> Text:
+    if not check.verified:
+        reason = REASONS.get(check.reason, check.reason or "no valid signature recorded")
+        text = Text("✗ NOT VERIFIED", style="bold")
+        text.append(f": {reason}. ")
+        text.append("Do not trust its sender or content.")
+        return text
+    text = Text("✓ Signed by ", style="bold")
+    text.append(check.signer or "unknown signer", style="bold")
+    details = [f"id {check.signer_id}" if check.signer_id else "",
+               f"key {check.fingerprint}" if check.fingerprint else "",
+               f"sealed {check.mode}" if check.mode else ""]
+    for detail in filter(None, details):
+        text.append(f" · {detail}")
+    return text
+
+
+class VerificationBadge(Static):
+    """Green with the signer's details when verified; red with the reason, no trusted styling, when not."""
+
+    def show(self, check: Verification) -> None:
+        self.set_class(check.verified, "-verified")
+        self.set_class(not check.verified, "-failed")
+        self.update(badge_text(check))
