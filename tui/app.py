@@ -170,6 +170,7 @@ class PliApp(App):
         self.push_screen(ExportScreen(targets))
 
     def compose_message(self, reply_to=None, forward=None) -> None:
+        """Compose needs the keyring (recipients, modes, signing): unlock it first."""
         from pli.tui.screens.compose import ComposeScreen, draft_for
 
         try:
@@ -177,7 +178,7 @@ class PliApp(App):
         except PliError as error:
             self.notify(str(error), title="Compose", severity="error")
             return
-        self.push_screen(ComposeScreen(draft), lambda _: self._refresh_main())
+        self.unlock(lambda _keyring: self.push_screen(ComposeScreen(draft), lambda _: self._refresh_main()))
 
     def _refresh_main(self) -> None:
         from pli.tui.screens.main import MainScreen

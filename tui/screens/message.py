@@ -35,7 +35,7 @@ class AttachmentList(OptionList):
     ]
 
     def __init__(self, attachments: tuple[Attachment, ...], *, id: str | None = None) -> None:
-        super().__init__(*(Option(Text(f"📎 {a.filename}  {a.content_type}  {size_text(a.size)}"))
+        super().__init__(*(Option(Text(f"▪ {a.filename}  {a.content_type}  {size_text(a.size)}"))
                            for a in attachments), id=id)
         self.attachments = attachments
 

@@ -1,0 +1,48 @@
+"""The patient view: every message about one patient, newest first, in the same virtualized list."""
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from pli.core.errors import PliError
+from pli.tui.patient_history import patient_query
+from pli.tui.widgets.message_list import MessageList
+
+
+class PatientScreen(Screen):
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Close", id="patient.close"),
+        Binding("L", "lab", "Lab view", id="patient.lab"),
+    ]
+
+    def __init__(self, patient_key: str, patient_name: str) -> None:
+        super().__init__()
+        self.patient_key = patient_key
+        self.patient_name = patient_name
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="patient-title")
+        yield MessageList(self.app.store, self.app.now, id="patient-messages")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        messages = self.query_one(MessageList)
+        try:
+            messages.show_query(patient_query(self.patient_key))
+        except PliError as error:
+            self.notify(str(error), severity="error")
+        self.query_one("#patient-title", Static).update(
+            f"Patient {self.patient_name} · {messages.total:,} messages, newest first")
+        messages.focus()
+
+    @on(MessageList.Opened)
+    def on_opened(self, event: MessageList.Opened) -> None:
+        self.app.open_message(event.summary)
+
+    def action_lab(self) -> None:
+        summary = self.query_one(MessageList).current
+        if summary is not None:
+            self.app.open_lab(summary)

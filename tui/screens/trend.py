@@ -1,0 +1,51 @@
+"""One test's values for one patient across all their reports, as a plot and a list."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from pli.tui.lab_rows import FLAG_SYMBOL, LabRow
+from pli.tui.patient_history import reports_of_patient
+from pli.tui.widgets.trend_plot import TrendPlot, TrendPoint
+
+
+def trend_points(patient_reports, patient_key: str, code: str) -> tuple[list[TrendPoint], str]:
+    from pli.core.lab import series
+
+    points, unit = [], ""
+    for when, value, point_unit, flag in series([p.report for p in patient_reports], patient_key, code):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue  # a non-numeric result (e.g. "haemolysed") cannot be plotted; it stays in the report
+        flag_text = str(getattr(flag, "value", flag) or "")
+        points.append(TrendPoint(when, number, "" if flag_text in ("N", "?") else flag_text))
+        unit = unit or (point_unit or "")
+    return points, unit
+
+
+class TrendScreen(Screen):
+    BINDINGS = [Binding("escape,q", "app.pop_screen", "Close", id="trend.close")]
+
+    def __init__(self, patient_key: str, patient_name: str, row: LabRow) -> None:
+        super().__init__()
+        self.patient_key = patient_key
+        self.patient_name = patient_name
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        reports = reports_of_patient(self.app.store, self.patient_key, self.app.read_message)
+        points, unit = trend_points(reports, self.patient_key, self.row.code)
+        yield Static(f"{self.row.name} ({unit or self.row.unit}) · {self.patient_name} · "
+                     f"{len(points)} value{'s' if len(points) != 1 else ''}", id="trend-title")
+        yield TrendPlot(points, unit, id="trend-plot")
+        yield Static(self._values_text(points, unit), id="trend-values")
+        yield Footer()
+
+    @staticmethod
+    def _values_text(points: list[TrendPoint], unit: str) -> str:
+        newest = sorted(points, key=lambda p: p.when, reverse=True)[:6]
+        return "   ".join(f"{p.when:%d.%m.%y} {p.value:g} {FLAG_SYMBOL.get(p.flag, p.flag)}".rstrip()
+                          for p in newest)
