@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -9,18 +10,21 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
-def bindings_table(active_bindings) -> Table:
-    table = Table(box=None, show_header=True, header_style="bold", expand=True)
-    table.add_column("key", no_wrap=True)
-    table.add_column("does")
-    table.add_column("id (for [keys] in config.toml)", style="dim")
-    seen = set()
+def bindings_table(app, active_bindings) -> Table:
+    """One row per action, all its keys together, in the order the widgets declare them."""
+    rows: dict[tuple[str, str], tuple[list[str], str]] = {}
     for key, active in active_bindings.items():
         binding = active.binding
-        if not binding.description or (binding.action, key) in seen:
+        if not binding.description:
             continue
-        seen.add((binding.action, key))
-        table.add_row(binding.key_display or key, binding.description, binding.id or "")
+        keys, _ = rows.setdefault((binding.action, binding.description), ([], binding.id or ""))
+        keys.append(app.get_key_display(binding))
+    table = Table(box=None, show_header=True, header_style="bold", expand=True)
+    table.add_column("keys", no_wrap=True)
+    table.add_column("does")
+    table.add_column("id for \\[keys] in config.toml", style="dim")
+    for (_, description), (keys, binding_id) in rows.items():
+        table.add_row(Text(", ".join(keys)), Text(description), Text(binding_id))
     return table
 
 
@@ -34,7 +38,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog help"):
             yield Static("Keys (Ctrl+P opens the command palette for everything else)", classes="dialog-title")
-            yield Static(bindings_table(self.active))
+            yield Static(bindings_table(self.app, self.active))
 
     def action_dismiss(self) -> None:
         self.dismiss(None)

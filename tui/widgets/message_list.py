@@ -85,7 +85,7 @@ def severity_of(tags: frozenset) -> str:
 SEVERITY_MARK = {"critical": "‼", "abnormal": "!", "normal": " "}
 
 
-class MessageList(ScrollView, can_focus=True):
+class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
     """The rows of one query, newest first, with a cursor and a selection."""
 
     BINDINGS = [
