@@ -1,0 +1,135 @@
+"""Time to first screen, page-down and search redraw, and peak memory: pli's TUI against alot, in tmux.
+
+Both clients run on the same store (pli's Maildir + notmuch index; alot reads it
+through the home's notmuch-config) in a detached 120x40 tmux session, driven the
+same way: launch, then poll `tmux capture-pane` until the first message row is
+on screen; send a key, poll until the screen changes.  Peak memory is the
+client's VmHWM from /proc just before it quits.
+
+    .venv/bin/python bench/tui_startup.py HOME [--runs 5]
+
+Build a large home first: `pli demo --size 100000 --no-open /tmp/pli-100k`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SESSION = "pli-bench"
+POLL = 0.003
+TIMEOUT = 60.0
+
+PLI_ROW = re.compile(r"Inbox · [\d,]+ messages")       # title line, drawn with the first rows
+ALOT_ROW = re.compile(r"\(\d+\)|\[\d+/\d+\]")           # a thread line: "[1/1]" message counts
+
+
+@dataclass
+class Client:
+    name: str
+    command: list[str]
+    first_row: re.Pattern
+    page_down: str
+    search_keys: list[str]
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+
+
+def screen() -> str:
+    return tmux("capture-pane", "-p", "-t", SESSION)
+
+
+def wait_for(predicate, timeout: float = TIMEOUT) -> float:
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        text = screen()
+        if predicate(text):
+            return time.perf_counter() - start
+        time.sleep(POLL)
+    raise TimeoutError(f"screen never matched; last screen:\n{screen()}")
+
+
+def peak_memory_kib() -> int:
+    pid = tmux("display-message", "-p", "-t", SESSION, "#{pane_pid}").strip()
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(match.group(1)) if match else 0
+
+
+def wait_row_count_changes(before: str, timeout: float = 10.0) -> float:
+    return wait_for(lambda text: text != before, timeout)
+
+
+def run_once(client: Client, env: dict) -> dict:
+    tmux("kill-session", "-t", SESSION)
+    command = " ".join(client.command)
+    start = time.perf_counter()
+    subprocess.run(["tmux", "new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40",
+                    "env", *[f"{k}={v}" for k, v in env.items()], "sh", "-c", f"exec {command}"], check=True)
+    wait_for(lambda text: bool(client.first_row.search(text)))
+    first = time.perf_counter() - start
+    time.sleep(0.5)  # let deferred work (counts) finish so the next timings measure one redraw
+    before = screen()
+    tmux("send-keys", "-t", SESSION, client.page_down)
+    page = wait_row_count_changes(before)
+    time.sleep(0.3)
+    before = screen()
+    start = time.perf_counter()
+    tmux("send-keys", "-t", SESSION, *client.search_keys)
+    search = wait_row_count_changes(before)
+    time.sleep(0.3)
+    memory = peak_memory_kib()
+    tmux("kill-session", "-t", SESSION)
+    return {"first": first, "page": page, "search": search, "memory": memory}
+
+
+def clients(home: Path) -> list[Client]:
+    pli = str(Path(sys.executable).with_name("pli"))
+    alot_config = Path(tempfile.mkdtemp(prefix="alot-bench-")) / "config"
+    alot_config.write_text("")  # alot's defaults, nothing from the user's own config
+    return [
+        Client("pli", [pli, "--home", str(home)], PLI_ROW, "PageDown",
+               ["/", "critical", "Enter"]),
+        Client("alot", ["alot", "-r", "-c", str(alot_config), "-n", str(home / "notmuch-config"),
+                        "search", "tag:inbox"], ALOT_ROW, "PageDown",
+               ["o", "tag:critical", "Enter"]),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    if not shutil.which("tmux"):
+        print("tmux is needed", file=sys.stderr)
+        return 1
+    env = {"TERM": "xterm-256color", "HOME": os.environ.get("HOME", "/root")}
+    count = subprocess.run(["notmuch", "--config", str(args.home / "notmuch-config"), "count", "*"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    print(f"store: {args.home} ({int(count):,} messages), {args.runs} runs, median\n")
+    print("| client | first screen (s) | page-down (ms) | search redraw (ms) | peak RSS (MiB) |")
+    print("| --- | --- | --- | --- | --- |")
+    for client in clients(args.home):
+        runs = [run_once(client, env) for _ in range(args.runs)]
+        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        print(f"| {client.name} | {med['first']:.3f} | {med['page'] * 1000:.0f} | "
+              f"{med['search'] * 1000:.0f} | {med['memory'] / 1024:.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
