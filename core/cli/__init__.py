@@ -18,6 +18,7 @@ from pli.core.errors import PliError, UsageError
 COMMANDS = [
     "doctor",
     "demo",
+    "audit",
 ]
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in pli, not the user's fault

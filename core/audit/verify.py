@@ -1,0 +1,145 @@
+"""Check a home's whole trace: every signature, the sequence, the hash chain and the head.
+
+The first problem found stops the check and is raised as `JournalTampered`,
+naming the first bad entry by its sequence number (and its line), in one line
+the person at the keyboard can act on.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import fcntl
+import json
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+
+from pli.core.audit import entry as entries
+from pli.core.audit.entry import GENESIS, DOMAIN, JournalTampered, MalformedEntry
+from pli.core.audit.journal import HEAD_DOMAIN, head_path, journal_path, locked
+from pli.core.audit.signers import key_from_b64, load_signers, signers_path
+from pli.core.home import Home
+
+
+@dataclass(frozen=True)
+class Head:
+    seq: int
+    hash: str
+    signer: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What a clean check covered."""
+
+    entries: int
+    last_seq: int
+    signers: frozenset[str]  # base64 keys that actually signed entries
+
+
+class _Keys:
+    """The trusted keys, parsed once each."""
+
+    def __init__(self, trusted: set[str]) -> None:
+        self.trusted = trusted
+        self._parsed = {}
+
+    def check(self, signer: str, signature: bytes, data: bytes) -> str | None:
+        """None if `signer` is trusted and the signature holds, else what is wrong."""
+        if signer not in self.trusted:
+            return f"is signed by a key not allowed to sign this trace ({signer}): forged or re-signed"
+        key = self._parsed.get(signer)
+        if key is None:
+            key = self._parsed[signer] = key_from_b64(signer)
+        try:
+            key.verify(signature, data)
+        except InvalidSignature:
+            return "does not match its signature: it was edited"
+        return None
+
+
+def verify(home: Home, trusted: set[str] | None = None) -> VerifyReport:
+    """Check the journal against `trusted` keys (default: trace/signers); raise JournalTampered."""
+    keys = _Keys(load_signers(home) if trusted is None else set(trusted))
+    if not journal_path(home).exists():
+        if head_path(home).exists():
+            raise JournalTampered(f"{journal_path(home)} is missing but its head exists: the journal was deleted")
+        return VerifyReport(0, 0, frozenset())
+    if not keys.trusted:
+        raise JournalTampered(f"{signers_path(home)} is missing or empty: no key is trusted to have signed this "
+                              "trace; restore it, or name the key with `pli audit verify --key KEYFILE`")
+    with locked(home, fcntl.LOCK_SH):
+        # A bad head is reported after the entries: the first bad *entry* is the more useful news.
+        head, head_problem = _read_head(home, keys)
+        report = _walk(home, keys, head)
+        if head_problem:
+            raise JournalTampered(head_problem, report.last_seq + 1)
+        _check_end(home, head, report.last_seq)
+        return report
+
+
+def _walk(home: Home, keys: _Keys, head: Head | None) -> VerifyReport:
+    seq, prev, count, used = 0, GENESIS, 0, set()
+    with open(journal_path(home), "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            where = f"trace entry {seq + 1} (line {number})"
+            if not raw.endswith(b"\n"):
+                raise JournalTampered(f"{where} is cut short: the journal was truncated "
+                                      "(or a write was interrupted by a crash)", seq + 1, number)
+            line = _decode(raw[:-1], where, seq + 1, number)
+            entry = line.entry
+            problem = keys.check(entry.signer, line.signature, DOMAIN + line.body)
+            if problem:
+                raise JournalTampered(f"trace entry {entry.seq} (line {number}) {problem}", entry.seq, number)
+            if entry.seq > seq + 1:
+                raise JournalTampered(f"trace entry {entry.seq} (line {number}) comes after entry {seq}: "
+                                      f"entries {seq + 1}..{entry.seq - 1} were deleted or moved", entry.seq, number)
+            if entry.seq < seq + 1:
+                raise JournalTampered(f"trace entry {entry.seq} (line {number}) appears after entry {seq}: "
+                                      "an entry was inserted, repeated or moved here", entry.seq, number)
+            if entry.prev != prev:
+                raise JournalTampered(f"trace entry {entry.seq} (line {number}) does not chain to the entry "
+                                      "before it: an entry was replaced or inserted", entry.seq, number)
+            if head is not None and entry.seq == head.seq and line.hash != head.hash:
+                raise JournalTampered(f"trace entry {entry.seq} (line {number}) is not the one the journal "
+                                      "head recorded: the journal was rewritten", entry.seq, number)
+            seq, prev, count = entry.seq, line.hash, count + 1
+            used.add(entry.signer)
+    return VerifyReport(count, seq, frozenset(used))
+
+
+def _decode(raw: bytes, where: str, seq: int, number: int):
+    try:
+        return entries.decode(raw)
+    except MalformedEntry as error:
+        raise JournalTampered(f"{where} is unreadable ({error}): it was edited", seq, number) from None
+
+
+def _check_end(home: Home, head: Head | None, last: int) -> None:
+    if head is None:
+        if last:
+            raise JournalTampered(f"{head_path(home)} is missing: the end of the journal cannot be checked "
+                                  "(deleted?)", last)
+        return
+    if head.seq > last:
+        raise JournalTampered(f"the journal ends at entry {last} but its head records entry {head.seq}: "
+                              f"entries {last + 1}..{head.seq} were removed (truncated)", last + 1)
+
+
+def _read_head(home: Home, keys: _Keys) -> tuple[Head | None, str | None]:
+    """The head if it is trustworthy, else (None, what is wrong with it)."""
+    try:
+        raw = head_path(home).read_bytes()
+    except FileNotFoundError:
+        return None, None
+    body, _tab, sig64 = raw.rstrip(b"\n").rpartition(b"\t")
+    try:
+        obj = json.loads(body)
+        head = Head(int(obj["seq"]), str(obj["hash"]), str(obj["signer"]))
+        signature = base64.b64decode(sig64, validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None, f"{head_path(home)} is unreadable: it was edited"
+    problem = keys.check(head.signer, signature, HEAD_DOMAIN + body)
+    if problem:
+        return None, f"the journal head {problem}"
+    return head, None

@@ -1,0 +1,56 @@
+"""`pli audit show|verify|authorize`: read and check the trace of every message's steps."""
+from __future__ import annotations
+
+from pli.core.home import Home
+
+
+def register(sub) -> None:
+    p = sub.add_parser("audit", help="the trace: what happened to each message, checked end to end")
+    cmds = p.add_subparsers(dest="audit_command", metavar="ACTION")
+    show = cmds.add_parser("show", help="list the recorded steps of one message")
+    show.add_argument("message", help="the message's envelope id or Message-ID")
+    show.set_defaults(func=run_show)
+    check = cmds.add_parser("verify", help="check every entry's signature, the chain and the end of the journal")
+    check.add_argument("--key", action="append", default=[], metavar="KEYFILE",
+                       help="also trust this Ed25519 public key file (default: only trace/signers)")
+    check.set_defaults(func=run_verify)
+    auth = cmds.add_parser("authorize", help="allow an Ed25519 public key to sign this home's trace")
+    auth.add_argument("keyfile", help="a public key file (`ed25519 BASE64` line or PEM)")
+    auth.add_argument("--note", default="", help="a short note kept next to the key (who it is)")
+    auth.set_defaults(func=run_authorize)
+
+
+def run_show(args) -> int:
+    from pli.core.audit import steps_of
+
+    found = steps_of(Home.resolve(args.home), args.message)
+    if not found:
+        print(f"no trace of {args.message}")
+        return 1
+    for entry in found:
+        details = " ".join(f"{k}={v}" for k, v in sorted(entry.details.items()))
+        print(f"{entry.seq:>8}  {entry.time}  {entry.step:<20} {entry.actor}  {details}".rstrip())
+    return 0
+
+
+def run_verify(args) -> int:
+    from pli.core.audit import load_signers, verify
+    from pli.core.directory.keyfile import read_one
+
+    home = Home.resolve(args.home)
+    trusted = load_signers(home) | {read_one(path, "ed25519").b64 for path in args.key}
+    report = verify(home, trusted)
+    print(f"trace ok: {report.entries:,} entries (last {report.last_seq}), "
+          f"signed by {len(report.signers)} key(s)")
+    return 0
+
+
+def run_authorize(args) -> int:
+    from pli.core.audit import authorize_signer
+    from pli.core.audit.signers import key_from_b64
+    from pli.core.directory.keyfile import read_one
+
+    key = read_one(args.keyfile, "ed25519")
+    authorize_signer(Home.resolve(args.home), key_from_b64(key.b64), args.note)
+    print(f"allowed to sign the trace: ed25519 {key.b64}")
+    return 0

@@ -1,0 +1,186 @@
+"""`verify` and `pli audit verify` catch every kind of tampering and name the first bad entry."""
+import base64
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from pli.core.audit import Journal, JournalTampered, Step, verify
+from pli.core.audit import entry as entries
+from pli.core.audit.journal import head_path, journal_path
+from pli.core.cli import main
+from pli.core.home import Home
+
+
+@pytest.fixture
+def home(tmp_path):
+    home = Home(tmp_path / "home")
+    Journal(home, KEY, actor="dr.martin@pli.test").record_many(
+        [Step(step, f"env-{n}", {"queue_id": f"Q{n}"} if step == "sent" else {})
+         for n in range(1, 4) for step in ("sealed", "sent")])
+    return home
+
+
+KEY = Ed25519PrivateKey.generate()
+
+
+def lines(home):
+    return journal_path(home).read_bytes().splitlines(keepends=True)
+
+
+def write(home, new_lines):
+    journal_path(home).write_bytes(b"".join(new_lines))
+
+
+def bad_seq(home):
+    with pytest.raises(JournalTampered) as caught:
+        verify(home)
+    return caught.value
+
+
+def test_an_untouched_journal_verifies(home):
+    report = verify(home)
+    assert (report.entries, report.last_seq) == (6, 6)
+
+
+def test_an_edited_field_is_named(home):
+    all_lines = lines(home)
+    all_lines[3] = all_lines[3].replace(b'"queue_id":"Q2"', b'"queue_id":"Q7"')
+    write(home, all_lines)
+    error = bad_seq(home)
+    assert error.seq == 4 and "edited" in str(error)
+
+
+def test_an_edited_signature_is_named(home):
+    all_lines = lines(home)
+    body, sig = all_lines[2].rstrip(b"\n").rsplit(b"\t", 1)
+    raw = bytearray(base64.b64decode(sig))
+    raw[0] ^= 1
+    all_lines[2] = body + b"\t" + base64.b64encode(bytes(raw)) + b"\n"
+    write(home, all_lines)
+    assert bad_seq(home).seq == 3
+
+
+def test_a_deleted_entry_is_found_where_the_sequence_jumps(home):
+    all_lines = lines(home)
+    del all_lines[2]
+    write(home, all_lines)
+    error = bad_seq(home)
+    assert error.seq == 4 and "3..3" in str(error)
+
+
+def test_a_deleted_first_entry_is_found(home):
+    write(home, lines(home)[1:])
+    assert bad_seq(home).seq == 2
+
+
+def test_an_inserted_copy_of_a_valid_entry_is_found(home):
+    all_lines = lines(home)
+    all_lines.insert(4, all_lines[1])
+    write(home, all_lines)
+    error = bad_seq(home)
+    assert error.seq == 2 and error.line == 5
+
+
+def test_an_inserted_forged_entry_is_found(home):
+    all_lines = lines(home)
+    prev = entries.decode(all_lines[2].rstrip(b"\n")).hash
+    forged = entries.seal(entries.Entry(4, entries.now(), "deleted", "env-2", "intruder",
+                                        _public(KEY), prev), Ed25519PrivateKey.generate())
+    all_lines.insert(3, forged.encode())
+    write(home, all_lines)
+    error = bad_seq(home)
+    assert error.seq == 4 and error.line == 4
+
+
+def test_two_swapped_entries_are_found(home):
+    all_lines = lines(home)
+    all_lines[2], all_lines[3] = all_lines[3], all_lines[2]
+    write(home, all_lines)
+    error = bad_seq(home)
+    assert error.seq == 4 and error.line == 3
+
+
+def test_whole_entries_cut_from_the_tail_are_found_through_the_head(home):
+    write(home, lines(home)[:4])
+    error = bad_seq(home)
+    assert error.seq == 5 and "5..6" in str(error)
+
+
+def test_a_tail_cut_in_the_middle_of_a_line_is_found(home):
+    data = journal_path(home).read_bytes()
+    journal_path(home).write_bytes(data[:-40])
+    assert bad_seq(home).seq == 6
+
+
+def test_a_deleted_head_is_found(home):
+    head_path(home).unlink()
+    assert "missing" in str(bad_seq(home))
+
+
+def test_a_whole_rewrite_signed_with_another_key_is_found(home):
+    """The attacker edits entry 3 and re-signs it and everything after it, chain and head included."""
+    intruder = Ed25519PrivateKey.generate()
+    old = [entries.decode(raw.rstrip(b"\n")) for raw in lines(home)]
+    new, prev = [], entries.GENESIS
+    for line in old:
+        entry = line.entry
+        if entry.seq < 3:
+            new.append(line)
+            prev = line.hash
+            continue
+        details = {"queue_id": "Q9"} if entry.seq == 3 else entry.details
+        forged = entries.seal(entries.Entry(entry.seq, entry.time, entry.step, entry.message, entry.actor,
+                                            _public(intruder), prev, details), intruder)
+        new.append(forged)
+        prev = forged.hash
+    write(home, [line.encode() for line in new])
+    from pli.core.audit.journal import _write_head
+    _write_head(home, new[-1], intruder)
+
+    error = bad_seq(home)
+    assert error.seq == 3 and "not allowed" in str(error)
+
+
+def test_a_rewritten_entry_signed_by_a_trusted_key_is_caught_by_the_head(home):
+    """Even a holder of the key cannot swap the last entry without the head noticing."""
+    old = [entries.decode(raw.rstrip(b"\n")) for raw in lines(home)]
+    last = old[-1].entry
+    replaced = entries.seal(entries.Entry(last.seq, last.time, "deleted", last.message, last.actor,
+                                          last.signer, last.prev, {}), KEY)
+    write(home, [line.encode() for line in old[:-1]] + [replaced.encode()])
+    assert bad_seq(home).seq == 6
+
+
+def test_cli_verify_names_the_first_bad_entry_in_one_line_and_fails(home, capsys):
+    all_lines = lines(home)
+    all_lines[1] = all_lines[1].replace(b'"sent"', b'"read"')
+    write(home, all_lines)
+
+    status = main(["--home", str(home.root), "audit", "verify"])
+
+    err = capsys.readouterr().err
+    assert status != 0
+    assert err.count("\n") == 1 and "entry 2" in err
+
+
+def test_cli_verify_and_show_on_a_clean_journal(home, capsys):
+    assert main(["--home", str(home.root), "audit", "verify"]) == 0
+    assert "6 entries" in capsys.readouterr().out
+    assert main(["--home", str(home.root), "audit", "show", "env-2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[2] for line in out] == ["sealed", "sent"]
+    assert "queue_id=Q2" in out[1]
+
+
+def _public(key):
+    from pli.core.audit.signers import public_b64
+    return public_b64(key.public_key())
+
+
+def test_the_journal_body_is_canonical_json():
+    """The format promise of docs/AUDIT.md: sorted keys, no spaces, ASCII."""
+    body = entries.Entry(1, "2025-01-01T00:00:00.000000Z", "read", "env-é", "a", "k", entries.GENESIS,
+                         {"reason": "é"}).body()
+    assert body == json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    assert body.isascii()
