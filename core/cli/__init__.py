@@ -18,6 +18,7 @@ from pli.core.errors import PliError, UsageError
 COMMANDS = [
     "doctor",
     "demo",
+    "directory",
     "audit",
 ]
 

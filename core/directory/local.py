@@ -1,0 +1,82 @@
+"""The directory as installed in a home: its trust anchor, the imported signed file, loading it.
+
+    home/directory/authority.pub   the trust anchor: `ed25519 BASE64` of the directory authority
+    home/directory/directory.pli   the last imported directory file, verbatim (re-checked at each load)
+
+`pli init` calls `set_trust_anchor` (or the user runs `pli dir trust FILE`);
+`import_directory` refuses any file the anchor did not sign, and any file
+older (lower serial) than the one installed.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pli.core.directory.directory import Directory
+from pli.core.directory.keyfile import PublicKey, read_one, write_key_file
+from pli.core.directory.signed import DirectoryRefused, SignedDirectory, open_directory
+from pli.core.errors import ConfigError
+from pli.core.home import Home
+
+
+class NoTrustAnchor(ConfigError):
+    """The home has no directory authority key to check directories against."""
+
+
+def directory_dir(home: Home) -> Path:
+    return home.root / "directory"
+
+
+def anchor_path(home: Home) -> Path:
+    return directory_dir(home) / "authority.pub"
+
+
+def installed_path(home: Home) -> Path:
+    return directory_dir(home) / "directory.pli"
+
+
+def set_trust_anchor(home: Home, key: PublicKey) -> None:
+    """Make `key` (an Ed25519 public key) the authority whose signed directories this home accepts."""
+    if key.alg != "ed25519":
+        raise DirectoryRefused("a directory authority key must be an Ed25519 key")
+    directory_dir(home).mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = anchor_path(home).with_suffix(".tmp")
+    write_key_file(tmp, [key], "directory authority: the trust anchor of this home's directory")
+    os.replace(tmp, anchor_path(home))
+
+
+def trust_anchor(home: Home) -> PublicKey:
+    if not anchor_path(home).exists():
+        raise NoTrustAnchor(f"no directory authority is trusted in {home.root}: "
+                            "run `pli dir trust AUTHORITY_KEY_FILE` with your authority's public key")
+    return read_one(anchor_path(home), "ed25519")
+
+
+def import_directory(home: Home, data: bytes, source: str = "the directory file") -> SignedDirectory:
+    """Check and install a signed directory file; the installed one stays if anything is wrong."""
+    signed = open_directory(data, trust_anchor(home), source)
+    current = _installed(home)
+    if current is not None and signed.serial < current.serial:
+        raise DirectoryRefused(f"{source} (serial {signed.serial}) is older than the installed directory "
+                               f"(serial {current.serial}): nothing imported")
+    tmp = installed_path(home).with_suffix(".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, installed_path(home))
+    return signed
+
+
+def load_directory(home: Home) -> Directory:
+    """The installed directory, checked against the trust anchor; empty if none was imported yet."""
+    signed = _installed(home)
+    return Directory(signed.entries, signed.serial) if signed else Directory(())
+
+
+def _installed(home: Home) -> SignedDirectory | None:
+    try:
+        data = installed_path(home).read_bytes()
+    except FileNotFoundError:
+        return None
+    return open_directory(data, trust_anchor(home), str(installed_path(home)))

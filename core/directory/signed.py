@@ -1,0 +1,139 @@
+"""The signed directory file: a short text header with the authority's Ed25519 signature, then JSON.
+
+    PLI-DIRECTORY 1\\n
+    authority: ed25519 <base64 raw authority public key>\\n
+    signature: <base64 Ed25519 signature of DOMAIN + PAYLOAD>\\n
+    \\n
+    PAYLOAD   (UTF-8 JSON: {"format": "pli-directory", "version": 1, "serial", "issued", "entries"})
+
+The signature covers the payload bytes exactly as stored, so checking it never
+re-encodes JSON.  docs/DIRECTORY.md has the byte-level description.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from pli.core.directory.entry import BadEntry, DirectoryEntry, format_time, from_json
+from pli.core.directory.keyfile import PublicKey
+from pli.core.errors import PliError
+
+MAGIC = b"PLI-DIRECTORY 1\n"
+DOMAIN = b"pli-directory-v1\n"
+FORMAT = "pli-directory"
+
+
+class DirectoryRefused(PliError):
+    """A directory file pli will not use; nothing was imported."""
+
+    exit_code = 4
+
+
+class UnsignedDirectory(DirectoryRefused):
+    pass
+
+
+class BadDirectorySignature(DirectoryRefused):
+    pass
+
+
+class WrongAuthority(DirectoryRefused):
+    pass
+
+
+@dataclass(frozen=True)
+class SignedDirectory:
+    """The verified content of a directory file."""
+
+    authority: PublicKey
+    serial: int
+    issued: datetime
+    entries: tuple[DirectoryEntry, ...]
+
+
+def sign_directory(entries: list[DirectoryEntry], authority: Ed25519PrivateKey, serial: int,
+                   issued: datetime | None = None) -> bytes:
+    """The bytes of a directory file holding `entries`, signed by `authority`."""
+    issued = issued or datetime.now(timezone.utc)
+    payload = json.dumps({"format": FORMAT, "version": 1, "serial": serial, "issued": format_time(issued),
+                          "entries": [e.to_json() for e in sorted(entries, key=lambda e: e.id)]},
+                         sort_keys=True, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+    public = authority.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    header = (MAGIC + b"authority: ed25519 " + base64.b64encode(public) + b"\n"
+              + b"signature: " + base64.b64encode(authority.sign(DOMAIN + payload)) + b"\n\n")
+    return header + payload
+
+
+def open_directory(data: bytes, anchor: PublicKey, source: str = "the directory file") -> SignedDirectory:
+    """Check `data` was signed by the trust anchor, then parse it; DirectoryRefused otherwise."""
+    authority, signature, payload = _split(data, source)
+    if authority != anchor.raw:
+        raise WrongAuthority(
+            f"{source} is signed by another directory authority (ed25519 {_b64(authority)}) than the one "
+            f"this home trusts (ed25519 {anchor.b64}): get the directory from your authority, "
+            "or change the trust anchor with `pli dir trust`")
+    try:
+        Ed25519PublicKey.from_public_bytes(anchor.raw).verify(signature, DOMAIN + payload)
+    except InvalidSignature:
+        raise BadDirectorySignature(f"{source} does not match its authority's signature: it was altered "
+                                    "or damaged; nothing imported") from None
+    return _parse(payload, anchor, source)
+
+
+def _split(data: bytes, source: str) -> tuple[bytes, bytes, bytes]:
+    if not data.startswith(MAGIC):
+        raise UnsignedDirectory(f"{source} is not a signed pli directory (no `PLI-DIRECTORY 1` header): "
+                                "pli only imports directories signed by your directory authority")
+    head, sep, payload = data[len(MAGIC):].partition(b"\n\n")
+    lines = head.split(b"\n")
+    if not sep or len(lines) != 2 or not lines[0].startswith(b"authority: ed25519 ") \
+            or not lines[1].startswith(b"signature: "):
+        raise UnsignedDirectory(f"{source} has a malformed signature header: nothing imported")
+    try:
+        authority = base64.b64decode(lines[0][len(b"authority: ed25519 "):], validate=True)
+        signature = base64.b64decode(lines[1][len(b"signature: "):], validate=True)
+    except binascii.Error:
+        raise UnsignedDirectory(f"{source} has a malformed signature header: nothing imported") from None
+    return authority, signature, payload
+
+
+def _parse(payload: bytes, anchor: PublicKey, source: str) -> SignedDirectory:
+    from pli.core.directory.entry import parse_time
+
+    try:
+        obj = json.loads(payload.decode("utf-8"))
+        if obj.get("format") != FORMAT or obj.get("version") != 1:
+            raise BadEntry("unsupported format or version")
+        entries = tuple(from_json(e) for e in obj["entries"])
+        serial, issued = int(obj["serial"]), parse_time(obj["issued"])
+    except (ValueError, KeyError, TypeError, AttributeError, BadEntry) as error:
+        detail = error.message if isinstance(error, BadEntry) else type(error).__name__
+        raise DirectoryRefused(f"{source} is signed but its content is malformed ({detail}): "
+                               "ask your directory authority for a correct file") from None
+    _check_unique(entries, source)
+    return SignedDirectory(anchor, serial, issued, entries)
+
+
+def _check_unique(entries: tuple[DirectoryEntry, ...], source: str) -> None:
+    seen_ids, seen_addresses, seen_keys = set(), {}, {}
+    for entry in entries:
+        if entry.id in seen_ids:
+            raise DirectoryRefused(f"{source} lists entry {entry.id} twice")
+        seen_ids.add(entry.id)
+        for address in entry.addresses:
+            if seen_addresses.setdefault(address, entry.id) != entry.id:
+                raise DirectoryRefused(f"{source} gives address {address} to two entries")
+        for key in entry.keys:
+            if seen_keys.setdefault(key.key.raw, entry.id) != entry.id:
+                raise DirectoryRefused(f"{source} gives key {key.fingerprint} to two entries")
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
