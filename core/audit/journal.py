@@ -68,10 +68,11 @@ class Journal:
         with locked(self.home, fcntl.LOCK_EX):
             self._check_authorized()
             seq, prev = _tail(self.home)
+            stamp = entries.now()  # one moment per batch: the entries are written together
             lines = []
             for s in steps:
                 seq += 1
-                line = entries.seal(Entry(seq, entries.format_time(s.when) if s.when else entries.now(),
+                line = entries.seal(Entry(seq, entries.format_time(s.when) if s.when else stamp,
                                           s.step, s.message_id, self._actor(s), self.public, prev,
                                           dict(s.details)), self.signer)
                 lines.append(line)
