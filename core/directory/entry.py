@@ -7,7 +7,7 @@ never half-used later.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from pli.core.directory.keyfile import BadKeyFile, PublicKey, parse_key_line
@@ -26,7 +26,7 @@ class BadEntry(PliError):
     """A directory entry with a missing or malformed field."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeyRecord:
     """One public key of an entry, with its life: added, and possibly revoked (when and why)."""
 
@@ -47,6 +47,8 @@ class KeyRecord:
         """
         if self.revoked is None:
             return False
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
         return self.reason == "compromised" or when >= self.revoked
 
     def to_json(self) -> dict:
@@ -54,7 +56,7 @@ class KeyRecord:
                 "revoked": _time_out(self.revoked), "reason": self.reason}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DirectoryEntry:
     """One professional, practice or establishment."""
 

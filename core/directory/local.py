@@ -55,7 +55,10 @@ def trust_anchor(home: Home) -> PublicKey:
 def import_directory(home: Home, data: bytes, source: str = "the directory file") -> SignedDirectory:
     """Check and install a signed directory file; the installed one stays if anything is wrong."""
     signed = open_directory(data, trust_anchor(home), source)
-    current = _installed(home)
+    try:
+        current = _installed(home)
+    except DirectoryRefused:
+        current = None  # damaged, or from a previous anchor: a good file may replace it
     if current is not None and signed.serial < current.serial:
         raise DirectoryRefused(f"{source} (serial {signed.serial}) is older than the installed directory "
                                f"(serial {current.serial}): nothing imported")

@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from pli.core.directory.entry import BadEntry, DirectoryEntry, format_time, from_json
+from pli.core.directory.entry import BadEntry, DirectoryEntry, format_time, from_json, parse_time
 from pli.core.directory.keyfile import PublicKey
 from pli.core.errors import PliError
 
@@ -105,8 +105,6 @@ def _split(data: bytes, source: str) -> tuple[bytes, bytes, bytes]:
 
 
 def _parse(payload: bytes, anchor: PublicKey, source: str) -> SignedDirectory:
-    from pli.core.directory.entry import parse_time
-
     try:
         obj = json.loads(payload.decode("utf-8"))
         if obj.get("format") != FORMAT or obj.get("version") != 1:

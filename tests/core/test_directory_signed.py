@@ -108,3 +108,10 @@ def test_cli_refuses_a_bad_directory_with_one_line(home, tmp_path, capsys):
 
     err = capsys.readouterr().err
     assert status != 0 and err.count("\n") == 1 and "signature" in err
+
+
+def test_a_good_directory_replaces_a_damaged_installed_one(home):
+    import_directory(home, sign_directory(people("Jeanne Martin"), AUTHORITY, serial=7))
+    installed_path(home).write_bytes(b"damaged")
+    import_directory(home, sign_directory(people("Paul Bernard"), AUTHORITY, serial=3))
+    assert [e.name for e in load_directory(home).entries] == ["Paul Bernard"]
