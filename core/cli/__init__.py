@@ -16,6 +16,8 @@ from pli.core.errors import PliError, UsageError
 
 #: Subcommand modules, in the order `pli --help` lists them.
 COMMANDS = [
+    "init",
+    "store",
     "doctor",
     "demo",
     "directory",

@@ -1,0 +1,177 @@
+"""The batch import behind `pli import` and `pli new`: sources -> worker processes -> one index writer.
+
+Workers (one per core, forked) read, open, verify and parse chunks of messages
+and write tmp files; the parent is the only writer: it publishes and indexes
+each chunk in one transaction, in source order.  At most a few chunks are in
+flight, so memory stays flat however large the archive.
+"""
+from __future__ import annotations
+
+import collections
+import fcntl
+import multiprocessing
+import os
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pli.core.errors import PliError
+from pli.core.home import Home
+from pli.core.store.config import load_store_config
+from pli.core.store.layout import FOLDERS, Layout
+from pli.core.store.progress import Progress
+from pli.core.store.sources import Source, list_sources, maildir_sources
+from pli.core.store.worker import TMP_SUFFIX, WorkerContext, prepare_chunk, set_context
+from pli.core.store.writer import IndexWriter, Outcome
+
+IN_FLIGHT_PER_WORKER = 2
+
+
+class ImportBusy(PliError):
+    """Another import runs on this store."""
+
+    exit_code = 75
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    already: int = 0
+    quarantined: collections.Counter = field(default_factory=collections.Counter)
+    failed: list[Outcome] = field(default_factory=list)
+    bad: list[Outcome] = field(default_factory=list)   # quarantined messages, named in the summary
+
+    def add(self, outcome: Outcome) -> None:
+        if outcome.status == "imported":
+            self.imported += 1
+        elif outcome.status == "already":
+            self.already += 1
+        elif outcome.status == "quarantined":
+            self.quarantined[outcome.reason] += 1
+            self.bad.append(outcome)
+        else:
+            self.failed.append(outcome)
+
+    @property
+    def total(self) -> int:
+        return self.imported + self.already + sum(self.quarantined.values()) + len(self.failed)
+
+    def render(self, name_at_most: int = 20) -> str:
+        lines = [f"{self.imported:,} imported, {self.already:,} already there, "
+                 f"{sum(self.quarantined.values()):,} quarantined, {len(self.failed):,} not read"]
+        for reason, count in sorted(self.quarantined.items()):
+            lines.append(f"  quarantined ({reason}): {count:,}")
+        for outcome in self.bad[:name_at_most]:
+            lines.append(f"  {outcome.reason}: {outcome.origin}")
+        if len(self.bad) > name_at_most:
+            lines.append(f"  ... and {len(self.bad) - name_at_most:,} more (`pli search quarantine`)")
+        for outcome in self.failed[:name_at_most]:
+            lines.append(f"  not read ({outcome.reason}): {outcome.origin}")
+        return "\n".join(lines)
+
+
+def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, workers: int | None = None,
+                   batch: int | None = None, progress: Progress | None = None) -> ImportReport:
+    """Import `paths` (or, with None, what waits in the incoming Maildir: `pli new`)."""
+    layout = Layout(home)
+    layout.require()
+    config = load_store_config(home.config)
+    progress = progress or Progress(None)
+    with _import_lock(layout):
+        _clean_tmp(layout)
+        if paths is None:
+            sources = list(maildir_sources(layout.incoming, consume=True))
+        else:
+            sources = list_sources(paths)
+        if keyring is None and _needs_keyring(sources):
+            keyring = _unlock(home)
+        context = WorkerContext(layout, keyring, config.quarantine_unsealed, config.fsync)
+        writer = IndexWriter(layout, _seen_ranges(home, keyring), config.fsync)
+        return _run(context, writer, sources, workers or config.worker_count, batch or config.batch,
+                    progress)
+
+
+def _run(context: WorkerContext, writer: IndexWriter, sources: list[Source], workers: int,
+         batch: int, progress: Progress) -> ImportReport:
+    report = ImportReport()
+    progress.start(len(sources))
+    chunks = [sources[i:i + batch] for i in range(0, len(sources), batch)]
+    set_context(context)
+    if workers <= 1 or len(chunks) <= 1:
+        results = (prepare_chunk(chunk) for chunk in chunks)
+        _write_all(writer, results, report, progress)
+    else:
+        # fork: the workers inherit the unlocked keyring without it ever being pickled.
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            _write_all(writer, _ordered(pool, chunks, workers * IN_FLIGHT_PER_WORKER), report, progress)
+    progress.finish()
+    return report
+
+
+def _ordered(pool, chunks: list[list[Source]], window: int):
+    """Results of the chunks in order, with at most `window` chunks queued at the workers."""
+    pending: collections.deque = collections.deque()
+    queue = iter(chunks)
+    for chunk in queue:
+        pending.append(pool.apply_async(prepare_chunk, (chunk,)))
+        if len(pending) >= window:
+            break
+    while pending:
+        result = pending.popleft().get()
+        nxt = next(queue, None)
+        if nxt is not None:
+            pending.append(pool.apply_async(prepare_chunk, (nxt,)))
+        yield result
+
+
+def _write_all(writer: IndexWriter, results, report: ImportReport, progress: Progress) -> None:
+    for prepared in results:
+        for outcome in writer.write_batch(prepared):
+            report.add(outcome)
+        progress.advance(len(prepared))
+
+
+@contextmanager
+def _import_lock(layout: Layout):
+    fd = os.open(layout.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ImportBusy("another `pli import` or `pli new` is running on this store; "
+                             "wait for it to finish") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _clean_tmp(layout: Layout) -> None:
+    """Tmp files left by a killed import (we hold the import lock: none is being written)."""
+    for folder in [layout.folder(f) / "tmp" for f in FOLDERS] + [layout.sealed / ".tmp"]:
+        if not folder.is_dir():
+            continue
+        for name in os.listdir(folder):
+            if name.endswith(TMP_SUFFIX):
+                os.unlink(folder / name)
+
+
+def _needs_keyring(sources: list[Source]) -> bool:
+    return bool(sources)
+
+
+def _unlock(home: Home):
+    """The keyring, unlocked from PLI_PASSPHRASE_FILE or a prompt; None when this home has none."""
+    try:
+        from pli.core.crypto import keyring as keyring_module
+    except ImportError:
+        return None
+    return keyring_module.unlock_for_cli(home) if hasattr(keyring_module, "unlock_for_cli") else None
+
+
+def _seen_ranges(home: Home, keyring):
+    if keyring is None:
+        return None
+    from pli.core.crypto.envelope import SeenRanges
+
+    return SeenRanges(home)

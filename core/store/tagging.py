@@ -1,0 +1,90 @@
+"""The tag rules: what tags and display properties a stored message gets, from its checks and lab payload.
+
+    verified sealed mail:  sealed verified inbox unread [lab] [abnormal] [critical abnormal] [patient:<key>...]
+    sealed mail failing a check:  sealed quarantine <reason> unread      (reason: bad-signature, bad-mac, ...)
+    plain mail:            unsealed quarantine unread  (or unsealed inbox unread when quarantine is off)
+
+A critical result is also abnormal, so that `abnormal` finds everything out of range.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pli.core.store import summary as props
+
+LAB_SUMMARY_MAX = 160
+
+
+@dataclass(frozen=True)
+class LabFacts:
+    """What the store keeps of a message's lab payload."""
+
+    severity: str = ""                  # "critical" | "abnormal" | "normal" | "" (no lab payload)
+    patient_keys: tuple[str, ...] = ()
+    patient: str = ""                   # as displayed
+    summary: str = ""
+    error: str = ""                     # the payload is there but could not be read
+
+
+def lab_facts(reports) -> LabFacts:
+    if not reports:
+        return LabFacts()
+    order = {"critical": 2, "abnormal": 1, "normal": 0}
+    severity = max((r.severity for r in reports), key=lambda s: order.get(s, 0))
+    keys, names = [], []
+    for report in reports:
+        key = str(report.patient.key)
+        if key not in keys:
+            keys.append(key)
+            names.append(patient_display(report.patient))
+    patient = names[0] if len(names) == 1 else f"{len(names)} patients"
+    text = "; ".join(s for s in (r.summary() for r in reports) if s)
+    if len(text) > LAB_SUMMARY_MAX:
+        text = text[: LAB_SUMMARY_MAX - 1] + "…"
+    return LabFacts(severity, tuple(keys), patient, text)
+
+
+def patient_display(patient) -> str:
+    for attribute in ("display_name", "display", "name"):
+        value = getattr(patient, attribute, None)
+        if callable(value):
+            value = value()
+        if value:
+            return str(value)
+    return str(patient.key)
+
+
+def tags_for(*, sealed: bool, reason: str, quarantined: bool, lab: LabFacts) -> tuple[str, ...]:
+    tags = {"unread", "sealed" if sealed else "unsealed"}
+    if quarantined:
+        tags |= {"quarantine", reason or "unsealed"}
+    else:
+        tags.add("inbox")
+        if not reason:
+            tags.add("verified")
+    if lab.severity:
+        tags.add("lab")
+        if lab.severity in ("abnormal", "critical"):
+            tags.add("abnormal")
+        if lab.severity == "critical":
+            tags.add("critical")
+        tags |= {f"patient:{key}" for key in lab.patient_keys}
+    if lab.error:
+        tags.add("lab-unreadable")
+    return tuple(sorted(tags))
+
+
+def properties_for(*, key: str, sender: str, verified: bool, mode: str, reason: str,
+                   lab: LabFacts) -> tuple[tuple[str, str], ...]:
+    pairs = [(props.KEY, key), (props.SENDER, sender), (props.VERIFIED, "yes" if verified else "no")]
+    if mode:
+        pairs.append((props.MODE, mode))
+    if reason:
+        pairs.append((props.REASON, reason))
+    if lab.patient:
+        pairs.append((props.PATIENT, lab.patient))
+    if lab.patient_keys:
+        pairs.append((props.PATIENT_KEY, lab.patient_keys[0]))
+    if lab.summary or lab.error:
+        pairs.append((props.LAB, lab.summary or lab.error))
+    return tuple((k, v) for k, v in pairs if v)

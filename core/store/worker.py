@@ -1,0 +1,251 @@
+"""What a worker process does with each message: open and verify it, read its lab payload, and
+write the clear message and the original to tmp/ files, ready for the writer to publish.
+
+Nothing here touches the index or a shared file: the writer decides, in order,
+what becomes visible.  File names are deterministic (the message's key), so a
+rerun after a crash finds what is already stored.
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import itertools
+import os
+from dataclasses import dataclass, replace
+from email.utils import formataddr, formatdate
+from pathlib import Path
+
+from pli.core.store import headers
+from pli.core.store.layout import Layout
+from pli.core.store.sources import Source
+from pli.core.store.tagging import LabFacts, lab_facts, properties_for, tags_for
+
+TMP_SUFFIX = ".pli-tmp"
+INFO = ":2,"  # Maildir info of a stored file (no flags: pli's state lives in tags)
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """What every worker needs, set in the parent before the workers fork."""
+
+    layout: Layout
+    keyring: object = None
+    quarantine_unsealed: bool = True
+    fsync: bool = True
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A message ready to publish: the writer renames its tmp files and indexes it."""
+
+    source: Source
+    key: str
+    folder: str                     # inbox | quarantine
+    message_id: str
+    tags: tuple[str, ...]
+    properties: tuple[tuple[str, str], ...]
+    reason: str = ""                # why it is quarantined ("" when it is not)
+    tmp_clear: str = ""             # "" when the clear file is already in place
+    tmp_sealed: str = ""            # "" when the original is already kept
+    opened: object = None           # the envelope's Opened (without its inner bytes), for the replay check
+
+    def final_clear(self, layout: Layout) -> Path:
+        return layout.folder(self.folder) / "cur" / f"{self.key}{INFO}"
+
+
+_CONTEXT: WorkerContext | None = None
+_COUNTER = itertools.count()
+
+
+def set_context(context: WorkerContext) -> None:
+    global _CONTEXT
+    _CONTEXT = context
+
+
+def _envelope():
+    try:
+        from pli.core.crypto import envelope
+    except ImportError:  # the envelope is not installed: every message reads as plain mail
+        return None
+    return envelope
+
+
+def _lab(inner: bytes) -> LabFacts:
+    try:
+        from pli.core.lab import reports_in_mail
+    except ImportError:
+        return LabFacts()
+    msg = email.message_from_bytes(inner, policy=email.policy.default)
+    try:
+        return lab_facts(reports_in_mail(msg))
+    except Exception as error:  # noqa: BLE001 - a bad payload must not stop the message
+        return LabFacts(error=f"lab payload unreadable ({type(error).__name__})")
+
+
+def digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()[:40]
+
+
+def raw_key(raw: bytes) -> str:
+    """The key of a message pli could not open: its bytes, line ends normalised (mbox vs Maildir)."""
+    return "q" + digest(b"raw", raw.replace(b"\r\n", b"\n").rstrip(b"\n"))[1:]
+
+
+def prepare_chunk(sources: list[Source]) -> list[Prepared]:
+    context = _CONTEXT
+    assert context is not None, "set_context() must run before the workers start"
+    envelope = _envelope()
+    raws = [_read(source) for source in sources]
+    opened = _open_all(envelope, raws, context.keyring)
+    return [_prepare(context, source, raw, result) for source, raw, result in zip(sources, raws, opened)]
+
+
+def _read(source: Source) -> bytes | None:
+    try:
+        return source.read()
+    except OSError:
+        return None
+
+
+def _open_all(envelope, raws: list[bytes | None], keyring) -> list:
+    """For each raw message: an Opened, an exception with a .reason, or None (plain mail)."""
+    results: list = []
+    for raw in raws:
+        if raw is None:
+            results.append(_Failure("unreadable"))
+        elif envelope is None or not envelope.is_sealed(raw):
+            results.append(None)
+        else:
+            try:
+                results.append(envelope.open_mail(raw, keyring))
+            except envelope.OpenError as error:
+                results.append(_Failure(getattr(error, "reason", "malformed")))
+            except Exception:  # noqa: BLE001 - one bad message never stops the batch
+                results.append(_Failure("malformed"))
+    return results
+
+
+@dataclass(frozen=True)
+class _Failure:
+    reason: str
+
+
+def _prepare(context: WorkerContext, source: Source, raw: bytes | None, result) -> Prepared:
+    if raw is None:  # not stored, not consumed: the summary names it, the file stays where it is
+        return Prepared(source, "", "", "", (), (), reason="unreadable")
+    if result is None:
+        return _prepare_failed(context, source, raw, "unsealed", sealed=False,
+                               quarantined=context.quarantine_unsealed)
+    if isinstance(result, _Failure):
+        return _prepare_failed(context, source, raw, result.reason, sealed=True, quarantined=True)
+    return _prepare_opened(context, source, raw, result)
+
+
+def _prepare_opened(context: WorkerContext, source: Source, raw: bytes, opened) -> Prepared:
+    key = digest(b"env", str(opened.envelope_id).encode(), str(opened.fingerprint).encode())
+    lab = _lab(opened.inner)
+    sender = opened.sender_name or opened.sender_address
+    clear = clear_message(opened, key, lab)
+    tags = tags_for(sealed=True, reason="", quarantined=False, lab=lab)
+    properties = properties_for(key=key, sender=sender, verified=True, mode=opened.mode, reason="", lab=lab)
+    message_id = headers.value_of(clear, "Message-ID").strip("<> ")
+    prepared = Prepared(source, key, "inbox", message_id, tags, properties,
+                        opened=replace(opened, inner=b""))
+    return _write(context, prepared, clear, raw)
+
+
+def clear_message(opened, key: str, lab: LabFacts) -> bytes:
+    """The sender's MIME message with pli's checked facts in front; From/To from the envelope."""
+    inner = opened.inner
+    sender = formataddr((opened.sender_name or "", opened.sender_address))
+    add = [
+        ("X-Pli-Verified", "yes"),
+        ("X-Pli-Sender", sender),
+        ("X-Pli-Sender-Id", str(opened.sender_id)),
+        ("X-Pli-Fingerprint", str(opened.fingerprint)),
+        ("X-Pli-Mode", opened.mode),
+        ("X-Pli-Envelope-Id", str(opened.envelope_id)),
+        ("X-Pli-Key", key),
+    ]
+    if lab.patient:
+        add.append(("X-Pli-Patient", lab.patient))
+    if lab.summary:
+        add.append(("X-Pli-Lab", lab.summary))
+    inner_from = headers.value_of(inner, "From")
+    if inner_from and opened.sender_address.lower() not in inner_from.lower():
+        add.append(("X-Pli-Inner-From", inner_from))  # what the sender wrote, for the record
+    add.append(("From", sender))
+    drop = {"From"}
+    if not headers.value_of(inner, "Message-ID"):
+        add.append(("Message-ID", f"<{key}@pli.invalid>"))
+    if not headers.value_of(inner, "Date") and getattr(opened, "timestamp", None):
+        add.append(("Date", formatdate(float(_epoch(opened.timestamp)))))
+    if opened.recipients and not headers.value_of(inner, "To"):
+        add.append(("To", ", ".join(str(r) for r in opened.recipients)))
+    return headers.rewrite(inner, add, frozenset(drop))
+
+
+def _epoch(timestamp) -> float:
+    return timestamp.timestamp() if hasattr(timestamp, "timestamp") else float(timestamp)
+
+
+def _prepare_failed(context: WorkerContext, source: Source, raw: bytes, reason: str, *,
+                    sealed: bool, quarantined: bool) -> Prepared:
+    key = raw_key(raw)
+    clear = quarantined_message(raw, key, reason, quarantined)
+    tags = tags_for(sealed=sealed, reason=reason, quarantined=quarantined, lab=LabFacts())
+    name, address = email.utils.parseaddr(headers.value_of(raw, "From"))
+    properties = properties_for(key=key, sender=name or address, verified=False, mode="",
+                                reason=reason if quarantined else "", lab=LabFacts())
+    message_id = headers.value_of(clear, "Message-ID").strip("<> ")
+    prepared = Prepared(source, key, "quarantine" if quarantined else "inbox", message_id, tags,
+                        properties, reason=reason if quarantined else "")
+    return _write(context, prepared, clear, raw)
+
+
+def quarantined_message(raw: bytes, key: str, reason: str, quarantined: bool = True) -> bytes:
+    """The message as received, marked unverified.  A quarantined copy gets its own Message-ID,
+    so that it can never merge in the index with a genuine message claiming the same id."""
+    original_id = headers.value_of(raw, "Message-ID")
+    add = [("X-Pli-Verified", "no"), ("X-Pli-Reason", reason), ("X-Pli-Key", key)]
+    drop: set[str] = set()
+    if quarantined:
+        add.append(("X-Pli-Quarantine-Reason", reason))
+        if original_id:
+            add.append(("X-Pli-Original-Message-Id", original_id))
+        add.append(("Message-ID", f"<{key}@quarantine.pli.invalid>"))
+        drop.add("Message-ID")
+    elif not original_id:
+        add.append(("Message-ID", f"<{key}@pli.invalid>"))
+    if not raw.strip():
+        raw = b"Subject: (empty message)\n\n"
+    return headers.rewrite(raw, add, frozenset(drop))
+
+
+def _write(context: WorkerContext, prepared: Prepared, clear: bytes, raw: bytes) -> Prepared:
+    layout = context.layout
+    tmp_clear = tmp_sealed = ""
+    if not prepared.final_clear(layout).exists():
+        tmp_clear = _write_tmp(layout.folder(prepared.folder) / "tmp", prepared.key, clear, context.fsync)
+    if not layout.sealed_path(prepared.key).exists():
+        tmp_sealed = _write_tmp(layout.sealed / ".tmp", prepared.key, raw, context.fsync)
+    return replace(prepared, tmp_clear=tmp_clear, tmp_sealed=tmp_sealed)
+
+
+def _write_tmp(folder: Path, key: str, data: bytes, fsync: bool) -> str:
+    path = folder / f"{key}.{os.getpid()}.{next(_COUNTER)}{TMP_SUFFIX}"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    return str(path)
