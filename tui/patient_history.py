@@ -30,6 +30,6 @@ def reports_of_patient(store, patient_key: str, read_message) -> list[PatientRep
         except PliError:
             continue
         for report in reports:
-            if getattr(getattr(report, "patient", None), "key", patient_key) == patient_key:
+            if report.patient.key == patient_key:
                 found.append(PatientReport(summary, report))
     return found

@@ -15,11 +15,9 @@ from pli.tui.widgets.verification_badge import VerificationBadge
 
 
 def report_title(report, summary, now) -> str:
-    patient = getattr(report, "patient", None)
-    name = getattr(patient, "display", None) or getattr(patient, "name", None) or summary.patient or "?"
-    lab = getattr(report, "lab", None) or getattr(report, "laboratory", None) or summary.sender
-    when = full_date(summary.date, now)
-    return f"{name} · {lab} · {when} · {getattr(report, 'severity', '')}"
+    when = report.collected.strftime("%d.%m.%Y %H:%M") if report.collected else full_date(summary.date, now)
+    born = f" (born {report.patient.birth_date:%d.%m.%Y})" if report.patient.birth_date else ""
+    return f"{report.patient.display}{born} · {report.lab} · {when} · {report.severity}"
 
 
 class LabScreen(Screen):
@@ -90,11 +88,11 @@ class LabScreen(Screen):
         from pli.tui.screens.trend import TrendScreen
 
         row = self.query_one(LabTable).highlighted_row
-        key = getattr(getattr(self.report, "patient", None), "key", None) or self.summary.patient_key
+        key = self.report.patient.key
         if row is None or not key:
             self.app.bell()
             return
-        self.app.push_screen(TrendScreen(key, self.summary.patient, row))
+        self.app.push_screen(TrendScreen(key, self.report.patient.display, row))
 
     def action_patient(self) -> None:
         self.app.open_patient(self.summary)

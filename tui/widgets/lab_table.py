@@ -32,10 +32,12 @@ class LabTable(DataTable):
         self.rows_shown = rows
         for row in rows:
             style = SEVERITY_STYLE[row.severity]
-            note = "not interpreted" if row.severity == "unknown" else ("✎ comment" if row.comment else "")
+            note = "not interpreted" if not row.interpreted else ("✎ comment" if row.comment else "")
+            if row.flag_source == "pli":
+                note = (note + " flag by pli").strip()  # the lab gave no flag: pli compared with the range
             self.add_row(Text(row.symbol.ljust(2), style=style), Text(row.name),
                          Text(row.value, style=style, justify="right"), row.unit, row.reference,
-                         Text(note, style="italic dim" if row.severity == "unknown" else ""))
+                         Text(note, style="italic" if not row.interpreted else "dim"))
 
     @property
     def highlighted_row(self) -> LabRow | None:
