@@ -56,12 +56,12 @@ def _authority_commands(cmds) -> None:
     c.add_argument("--reason", choices=["compromised", "superseded", "retired"], default="compromised")
     authority_options(c)
     c.set_defaults(func=run_revoke)
-    c = cmds.add_parser("group", help="create or update a practice or establishment and its members")
+    c = cmds.add_parser("group", help="create or update a group practice or a proxy establishment, and its members")
     c.add_argument("id")
     c.add_argument("--name", required=True)
-    c.add_argument("--kind", choices=["practice", "establishment"], default="practice")
+    c.add_argument("--kind", choices=["group", "proxy"], default="group",
+                   help="group: members share its agreement key; proxy: its server opens its members' mail")
     c.add_argument("--member", action="append", default=[], metavar="ID")
-    c.add_argument("--proxy", action="store_true", help="its gateway receives mail for its members")
     authority_options(c)
     c.set_defaults(func=run_group)
     c = cmds.add_parser("sign", help="sign an entries file into a directory file homes can import")
@@ -202,7 +202,7 @@ def run_group(args) -> int:
     entries = load_entries(path)
     by_id = {e.id: e for e in entries}
     group = from_json({**(by_id[args.id].to_json() if args.id in by_id else {}),
-                       "id": args.id, "kind": args.kind, "name": args.name, "proxy": args.proxy})
+                       "id": args.id, "kind": args.kind, "name": args.name})
     members = []
     for member_id in args.member:
         if member_id not in by_id:

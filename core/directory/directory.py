@@ -88,15 +88,17 @@ class Directory:
         return sorted(self._by_address)
 
     def members(self, group_id: str) -> list[DirectoryEntry]:
-        """The entries that list `group_id` among their groups (a practice's practitioners)."""
+        """The entries listing `group_id` in their groups: a group's practitioners, the people a proxy serves."""
         return [e for e in self.entries if group_id in e.groups]
 
     def groups_of(self, entry: DirectoryEntry) -> list[DirectoryEntry]:
         return [g for g in (self._by_id.get(i) for i in entry.groups) if g is not None]
 
     def check_signer(self, address: str, fingerprint: str, when: datetime) -> DirectoryEntry:
-        """The entry of `address` if the Ed25519 key `fingerprint` was its key at `when`.
+        """The entry whose Ed25519 key `fingerprint` signed, at `when`, mail from `address`.
 
+        That is the entry of `address`, or, for the address of a group or a
+        proxy (which have no signing key of their own), the member who signed.
         Raises UnknownSigner (no such address, or not one of its keys),
         SignerMismatch (the key is someone else's) or RevokedSigner (with the date).
         """
@@ -104,6 +106,8 @@ class Directory:
         owner = self.by_fingerprint(fingerprint)
         if entry is None:
             raise UnknownSigner(f"{address} is not in the directory: the sender cannot be confirmed")
+        if owner is not None and entry.kind != "person" and entry.id in owner.groups:
+            entry = owner  # a member writing for her group signs as herself
         if owner is not None and owner.id != entry.id:
             raise SignerMismatch(f"mail from {address} is signed with the key of {owner.name} ({owner.id}), "
                                  f"not of {entry.name}: treat it as forged", owner)

@@ -1,4 +1,4 @@
-"""A directory entry: who a professional (or a practice, an establishment) is, and their keys.
+"""A directory entry: who a professional (or a group practice, a proxy establishment) is, and their keys.
 
 Entries travel as JSON objects inside a signed directory file (docs/DIRECTORY.md);
 `from_json` checks every field so that a malformed entry is refused at import,
@@ -13,7 +13,9 @@ from datetime import datetime, timezone
 from pli.core.directory.keyfile import BadKeyFile, PublicKey, parse_key_line
 from pli.core.errors import PliError
 
-KINDS = ("person", "practice", "establishment")
+#: The same kinds as pli.core.crypto.identity: a professional, a group practice whose members share its
+#: key-agreement key, an establishment whose server (proxy) opens the mail of its members.
+KINDS = ("person", "group", "proxy")
 REVOCATION_REASONS = ("superseded", "compromised", "retired")
 _RPPS = re.compile(r"\d{11}")
 _GROUP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:-]{2,63}")
@@ -58,10 +60,10 @@ class KeyRecord:
 
 @dataclass(frozen=True, slots=True)
 class DirectoryEntry:
-    """One professional, practice or establishment."""
+    """One professional, group practice or proxy establishment."""
 
     id: str                      # RPPS (11 digits) for a person; FINESS or local id for a group
-    kind: str                    # "person" | "practice" | "establishment"
+    kind: str                    # "person" | "group" | "proxy"
     name: str                    # display name: "Dr Jeanne Martin", "Cabinet des Tilleuls"
     title: str = ""
     family_name: str = ""
@@ -73,8 +75,7 @@ class DirectoryEntry:
     town_code: str = ""          # INSEE commune code
     addresses: tuple[str, ...] = ()
     keys: tuple[KeyRecord, ...] = ()
-    groups: tuple[str, ...] = ()  # ids of the practices / establishments this entry belongs to
-    proxy: bool = False          # an establishment whose gateway receives for its members
+    groups: tuple[str, ...] = ()  # ids of the groups / proxies this entry belongs to (is served by)
 
     def current_key(self, alg: str) -> KeyRecord | None:
         """The newest unrevoked key of `alg` ("ed25519" signs, "x25519" agrees), if any."""
@@ -105,7 +106,7 @@ class DirectoryEntry:
         out = {"id": self.id, "kind": self.kind, "name": self.name}
         out.update({name: getattr(self, name) for name in _TEXT_FIELDS})
         out.update(addresses=list(self.addresses), keys=[k.to_json() for k in self.keys],
-                   groups=list(self.groups), proxy=self.proxy)
+                   groups=list(self.groups))
         return out
 
 
@@ -130,8 +131,7 @@ def from_json(obj) -> DirectoryEntry:
         **{name: _text(obj, name, required=False) for name in _TEXT_FIELDS},
         addresses=addresses,
         keys=tuple(_key(k, entry_id) for k in obj.get("keys", [])),
-        groups=tuple(_list(obj, "groups", entry_id)),
-        proxy=bool(obj.get("proxy", False)))
+        groups=tuple(_list(obj, "groups", entry_id)))
 
 
 def parse_time(text: str) -> datetime:

@@ -88,7 +88,7 @@ def update_identities(entries: Iterable[DirectoryEntry], imported: Iterable[Dire
     for fresh in imported:
         old = by_id.get(fresh.id)
         by_id[fresh.id] = fresh if old is None else replace(
-            fresh, addresses=old.addresses, keys=old.keys, groups=old.groups, proxy=old.proxy)
+            fresh, addresses=old.addresses, keys=old.keys, groups=old.groups)
     return list(by_id.values())
 
 

@@ -29,7 +29,7 @@ MARTIN = (DirectoryEntry(id="10001234567", kind="person", name="Dr Hélène Mart
 BERNARD = DirectoryEntry(id="10007654321", kind="person", name="Dr Paul Bernard", profession="Médecin",
                          specialty="Médecine Générale", town="Lyon", addresses=("paul.bernard@pli.test",),
                          groups=("cab-tilleuls",)).with_key(OTHER, JAN)
-PRACTICE = DirectoryEntry(id="cab-tilleuls", kind="practice", name="Cabinet des Tilleuls", town="Lyon",
+PRACTICE = DirectoryEntry(id="cab-tilleuls", kind="group", name="Cabinet des Tilleuls", town="Lyon",
                           addresses=("tilleuls@pli.test",))
 
 
@@ -71,6 +71,12 @@ def test_someone_elses_key_is_a_mismatch(directory):
     with pytest.raises(SignerMismatch) as caught:
         directory.check_signer("helene.martin@pli.test", OTHER.fingerprint, MAR)
     assert caught.value.owner is BERNARD
+
+
+def test_a_member_may_sign_for_her_group_and_is_named(directory):
+    assert directory.check_signer("tilleuls@pli.test", NEW.fingerprint, MAR) is MARTIN
+    with pytest.raises(SignerMismatch):  # but not for another member's own address
+        directory.check_signer("paul.bernard@pli.test", NEW.fingerprint, MAR)
 
 
 def test_unknown_address_or_unlisted_key_is_unknown(directory):
