@@ -1,0 +1,46 @@
+"""Generated mail for the store tests: plain messages, Maildirs, mbox files (no real patient data)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pli.core.home import Home
+from pli.core.store import create_store
+
+
+def plain_mail(i: int, *, subject: str | None = None, extra: str = "") -> bytes:
+    return (f"From: Lab {i} <lab{i}@example.org>\nTo: dr@example.org\n"
+            f"Subject: {subject or f'plain message {i}'}\nMessage-ID: <plain{i}@example.org>\n"
+            f"Date: Mon, 1 Jan 2024 10:{i % 60:02d}:00 +0000\n{extra}\nbody {i}\n").encode()
+
+
+def make_home(tmp_path: Path) -> Home:
+    home = Home(tmp_path / "home")
+    create_store(home)
+    return home
+
+
+def make_maildir(path: Path, messages: list[bytes]) -> Path:
+    for sub in ("cur", "new", "tmp"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    for i, raw in enumerate(messages):
+        (path / "new" / f"{i:06d}.test").write_bytes(raw)
+    return path
+
+
+def make_mbox(path: Path, messages: list[bytes]) -> Path:
+    with open(path, "wb") as out:
+        for raw in messages:
+            out.write(b"From sender@example.org Mon Jan  1 10:00:00 2024\n")
+            out.write(raw.replace(b"\nFrom ", b"\n>From "))
+            out.write(b"\n" if raw.endswith(b"\n") else b"\n\n")
+    return path
+
+
+def store_files(home: Home) -> dict[str, bytes]:
+    """Every file of the store outside the index, by relative path (locks excluded)."""
+    found = {}
+    for path in sorted(home.root.rglob("*")):
+        rel = path.relative_to(home.root)
+        if path.is_file() and rel.parts[:2] != ("mail", ".notmuch") and not rel.name.endswith(".lock"):
+            found[str(rel)] = path.read_bytes()
+    return found

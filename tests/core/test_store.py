@@ -1,0 +1,119 @@
+"""The store as the TUI and `pli search` read it: init, count, window, read_clear, tag, all_tags."""
+import subprocess
+
+import pytest
+
+from pli.core.home import Home
+from pli.core.store import MessageNotFound, Store, StoreMissing, create_store
+from pli.core.store.importer import import_sources
+from pli.core.store.layout import Layout
+
+from store_fixtures import make_home, make_maildir, plain_mail
+
+
+def allow_plain(home: Home) -> None:
+    text = home.config.read_text().replace("quarantine_unsealed = true", "quarantine_unsealed = false")
+    home.config.write_text(text)
+
+
+@pytest.fixture()
+def filled(tmp_path):
+    """A store holding 30 plain messages in the inbox (quarantine of plain mail turned off)."""
+    home = make_home(tmp_path)
+    allow_plain(home)
+    import_sources(home, [make_maildir(tmp_path / "src", [plain_mail(i) for i in range(30)])], workers=1)
+    return home
+
+
+def test_init_creates_maildirs_index_and_configs(tmp_path):
+    home = Home(tmp_path / "h")
+    created = create_store(home)
+    layout = created.layout
+    assert created.new
+    for folder in ("inbox", "sent", "quarantine", "outbox"):
+        assert all((layout.mail / folder / sub).is_dir() for sub in ("cur", "new", "tmp"))
+    assert (layout.incoming / "new").is_dir() and layout.index.is_dir()
+    assert "[store]" in home.config.read_text()
+    assert f"path={layout.mail}" in layout.notmuch_config.read_text()
+    assert not create_store(home).new  # safe to rerun
+    assert home.config.read_text().count("[store]") == 1
+
+
+def test_init_keeps_other_sections_of_config(tmp_path):
+    home = Home(tmp_path / "h")
+    home.root.mkdir()
+    home.config.write_text('[searches]\n"Mine" = "tag:mine"\n')
+    create_store(home)
+    text = home.config.read_text()
+    assert text.startswith('[searches]\n"Mine" = "tag:mine"\n') and "[store]" in text
+
+
+def test_open_without_store_says_run_init(tmp_path):
+    with pytest.raises(StoreMissing, match="pli init"):
+        Store.open(Home(tmp_path / "nothing"))
+
+
+def test_window_is_newest_first_and_pages_without_gaps(filled):
+    with Store.open(filled) as store:
+        assert store.count("*") == 30
+        pages = [store.window("*", offset, 7) for offset in range(0, 30, 7)]
+        rows = [row for page in pages for row in page]
+        assert len(rows) == 30 and len({r.message_id for r in rows}) == 30
+        assert [r.date for r in rows] == sorted((r.date for r in rows), reverse=True)
+        assert store.window("*", 28, 10) == rows[28:]
+        assert store.window("*", 40, 10) == []
+
+
+def test_summary_fields_come_from_the_index(filled):
+    with Store.open(filled) as store:
+        row = store.window("subject:\"plain message 7\"", 0, 1)[0]
+    assert row.message_id == "plain7@example.org"
+    assert row.sender == "Lab 7" and row.subject == "plain message 7"
+    assert row.tags == frozenset({"inbox", "unread", "unsealed"})
+    assert not row.verified and row.path.endswith(":2,")
+
+
+def test_read_clear_returns_the_stored_message_with_pli_fields(filled):
+    with Store.open(filled) as store:
+        raw = store.read_clear("plain3@example.org")
+        with pytest.raises(MessageNotFound):
+            store.read_clear("nope@example.org")
+    assert raw.startswith(b"X-Pli-Verified: no\n") and b"body 3\n" in raw
+
+
+def test_read_clear_finds_a_file_a_mail_client_renamed(filled):
+    with Store.open(filled) as store:
+        path = store.clear_path("plain3@example.org")
+        path.rename(str(path) + "S")  # neomutt marking it seen: name:2,S
+        assert store.read_clear("plain3@example.org").endswith(b"body 3\n")
+
+
+def test_tag_changes_show_in_counts_and_all_tags(filled):
+    with Store.open(filled, writable=True) as store:
+        ids = [r.message_id for r in store.window("*", 0, 5)]
+        assert store.tag(ids, add=("flagged",), remove=("unread",)) == 5
+        assert store.count("tag:flagged") == 5
+        assert store.count("tag:unread") == 25
+        assert "flagged" in store.all_tags()
+        assert all("unread" not in r.tags for r in store.window("tag:flagged", 0, 10))
+
+
+def test_tag_needs_a_writable_store(filled):
+    with Store.open(filled) as store, pytest.raises(Exception, match="read-only"):
+        store.tag(["plain1@example.org"], add=("x",))
+
+
+def test_notmuch_cli_reads_the_store(filled):
+    layout = Layout(filled)
+    env = {"NOTMUCH_CONFIG": str(layout.notmuch_config), "PATH": "/usr/bin:/bin", "HOME": str(filled.root)}
+    count = subprocess.run(["notmuch", "count", "tag:inbox"], env=env, capture_output=True, text=True,
+                           check=True)
+    assert count.stdout.strip() == "30"
+    found = subprocess.run(["notmuch", "search", "--output=messages", "subject:\"plain message 4\""],
+                           env=env, capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "id:plain4@example.org"
+    # A plain `notmuch new` over the store finds nothing to add: no duplicates, no sealed files.
+    new = subprocess.run(["notmuch", "new"], env=env, capture_output=True, text=True, check=True)
+    assert "No new mail" in new.stdout
+    assert subprocess.run(["notmuch", "count", "*"], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip() == "30"
