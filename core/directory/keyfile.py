@@ -51,8 +51,8 @@ class PublicKey:
 def fingerprint(raw_public_key: bytes) -> str:
     """How people and the directory name a key: hex SHA-256 of the raw 32-byte public key, first 16 bytes.
 
-    TODO(lead): the one place this is defined until pli.core.crypto.identity
-    provides its own; then this delegates to it.
+    TODO(lead): pli.core.crypto.identity.fingerprint (not committed yet when this
+    was written) computes the same thing; once it lands, this should delegate to it.
     """
     return hashlib.sha256(raw_public_key).hexdigest()[:32]
 
