@@ -11,6 +11,7 @@ import re
 from email.header import Header
 
 _SPLIT = re.compile(rb"\r?\n\r?\n")
+_FIELD = re.compile(rb"[!-9;-~]+[ \t]*:")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -67,6 +68,9 @@ def rewrite(raw: bytes, add: list[tuple[str, str]], drop: frozenset[str] = froze
     head, rest = split(raw)
     if head.startswith(b"From "):  # an mbox separator line that came along
         head = head.split(b"\n", 1)[1] if b"\n" in head else b""
+    if not all(_FIELD.match(f) for f in fields(head)):
+        # Not a mail header: keep every byte, as the body of a message notmuch can index.
+        head, rest = b"Subject: (unreadable message)", b"\n\n" + raw
     drop_b = {d.lower().encode() for d in drop}
     kept = [f for f in fields(head)
             if not name_of(f).startswith(b"x-pli-") and name_of(f) not in drop_b]

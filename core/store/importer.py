@@ -8,9 +8,12 @@ flight, so memory stays flat however large the archive.
 from __future__ import annotations
 
 import collections
+import ctypes
 import fcntl
 import multiprocessing
 import os
+import signal
+import time
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +29,8 @@ from pli.core.store.worker import TMP_SUFFIX, WorkerContext, prepare_chunk, set_
 from pli.core.store.writer import IndexWriter, Outcome
 
 IN_FLIGHT_PER_WORKER = 2
+LOCK_WAIT_SECONDS = 3.0
+PR_SET_PDEATHSIG = 1
 
 
 class ImportBusy(PliError):
@@ -103,7 +108,7 @@ def _run(context: WorkerContext, writer: IndexWriter, sources: list[Source], wor
         _write_all(writer, results, report, progress)
     else:
         # fork: the workers inherit the unlocked keyring without it ever being pickled.
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_die_with_parent) as pool:
             _write_all(writer, _ordered(pool, chunks, workers * IN_FLIGHT_PER_WORKER), report, progress)
     progress.finish()
     return report
@@ -132,15 +137,32 @@ def _write_all(writer: IndexWriter, results, report: ImportReport, progress: Pro
         progress.advance(len(prepared))
 
 
+def _die_with_parent() -> None:
+    """A worker must not outlive a killed import: it would hold the import lock and write
+    stray tmp files.  Linux's PR_SET_PDEATHSIG has the kernel kill it with its parent."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: workers end at their next read of the closed task pipe
+    if os.getppid() == 1:  # the parent died before prctl ran
+        os._exit(1)
+
+
 @contextmanager
 def _import_lock(layout: Layout):
     fd = os.open(layout.lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ImportBusy("another `pli import` or `pli new` is running on this store; "
-                             "wait for it to finish") from None
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS  # the workers of a killed run are ending
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ImportBusy("another `pli import` or `pli new` is running on this store; "
+                                     "wait for it to finish") from None
+                time.sleep(0.05)
         yield
     finally:
         os.close(fd)

@@ -48,7 +48,7 @@ class IndexWriter:
                 for prepared in batch:
                     outcomes.append(self._one(db, prepared))
                 self._sync_dirs()
-        self._consume(batch)
+        self._consume(batch, outcomes)
         return outcomes
 
     def _one(self, db: notmuch2.Database, prepared: Prepared) -> Outcome:
@@ -62,7 +62,11 @@ class IndexWriter:
         if final is None and prepared.opened is not None:
             prepared = self._replay_checked(prepared)
         final = self._publish(prepared)
-        msg, duplicate = db.add(str(final))
+        try:
+            msg, duplicate = db.add(str(final))
+        except (notmuch2.FileNotEmailError, notmuch2.FileError):
+            os.unlink(final)  # never a file in cur/ the index lacks; the original stays in sealed/
+            return Outcome(origin, "failed", "unindexable")
         if not duplicate:
             with msg.frozen():
                 for tag in prepared.tags:
@@ -137,10 +141,10 @@ class IndexWriter:
             finally:
                 os.close(fd)
 
-    def _consume(self, batch: list[Prepared]) -> None:
+    def _consume(self, batch: list[Prepared], outcomes: list[Outcome]) -> None:
         """`pli new`: the delivered files go once their messages are committed (their originals are kept)."""
-        for prepared in batch:
-            if prepared.source.consume and prepared.folder:
+        for prepared, outcome in zip(batch, outcomes):
+            if prepared.source.consume and outcome.status != "failed":
                 try:
                     os.unlink(prepared.source.path)
                 except FileNotFoundError:
