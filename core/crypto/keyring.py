@@ -1,0 +1,297 @@
+"""The keyring of a home: its own identity (and groups it belongs to), correspondents' public keys, its pads.
+
+    home/keyring/secrets           own secret keys (identity + group secrets), sealed with the passphrase
+    home/keyring/public.json       own public identity and groups, in clear (for `pli keys show`)
+    home/keyring/correspondents.json   correspondents' public identities
+    home/pads/                     pads (sealed, see pads.py), the ledger and the seen ranges
+
+    keyring = Keyring.create(home, Identity.generate(id, address, name), passphrase)   # no prompt
+    keyring = Keyring.unlock(home, passphrase)            # WrongPassphrase on a wrong one
+    keyring.import_public(other.identity.public)          # exchanging public keys between homes
+    pad = keyring.new_pad([other_address], size)          # our copy; then for the other holder:
+    other.import_pad(keyring.export_pad(pad.id, other_address))
+
+Configurations (see identity.py): a person; a group whose X25519 secret the
+members share (`create_group` / `export_group` / `import_group`); a proxy
+identity that reads the mail of the addresses it `serves`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pli.core.crypto.agreement import SealedOpenFailed, open_sealed, seal_to
+from pli.core.crypto.identity import BadIdentity, Identity, PublicIdentity, check_address
+from pli.core.crypto.ledger import Ledger
+from pli.core.crypto.pads import PadInfo, PadStore
+from pli.core.crypto.vault import KdfParams, Vault, VaultOpenFailed, WrongPassphrase, write_private
+from pli.core.errors import ConfigError, PliError
+from pli.core.home import Home
+
+SECRETS_MAGIC = b"PLIKEYS1"
+GROUP_MAGIC = b"PLIGRP1\n"
+GROUP_INFO = b"pli group secret v1"
+
+
+class NoKeyring(ConfigError):
+    """The home has no keyring yet."""
+
+    @classmethod
+    def at(cls, home: Home) -> "NoKeyring":
+        return cls(f"no keyring in {home.root}: run `pli keys init --id ID --address ADDR --name NAME`")
+
+
+class KeyringExists(ConfigError):
+    """`keys init` on a home that already has a keyring."""
+
+
+class UnknownRecipient(PliError):
+    """An address the keyring has no key for."""
+
+    exit_code = 7
+
+
+class KeyChanged(PliError):
+    """A correspondent's import would replace a different key already trusted for that address."""
+
+
+@dataclass(frozen=True)
+class KeyringFiles:
+    """Where a home keeps its keyring and pads."""
+
+    home: Home
+
+    @property
+    def secrets(self) -> Path:
+        return self.home.keyring / "secrets"
+
+    @property
+    def public(self) -> Path:
+        return self.home.keyring / "public.json"
+
+    @property
+    def correspondents(self) -> Path:
+        return self.home.keyring / "correspondents.json"
+
+    @property
+    def ledger(self) -> Path:
+        return self.home.pads / "ledger"
+
+    @property
+    def seen(self) -> Path:
+        return self.home.pads / "seen"
+
+
+class Keyring:
+    """An unlocked keyring.  Picklable, so worker processes can open mail with it."""
+
+    def __init__(self, home: Home, vault: Vault, identity: Identity, groups: tuple[Identity, ...],
+                 correspondents: dict[str, PublicIdentity]):
+        self.home = home
+        self.files = KeyringFiles(home)
+        self._vault = vault
+        self.identity = identity
+        self.groups = groups
+        self._correspondents = correspondents
+        self.pads = PadStore(home.pads, vault)
+        self.ledger = Ledger(self.files.ledger)
+
+    def __repr__(self) -> str:
+        return f"Keyring({self.home.root}, {self.identity!r})"
+
+    # -- creating and unlocking -----------------------------------------------------------------
+
+    @classmethod
+    def create(cls, home: Home, identity: Identity, passphrase: str, kdf_log2n: int | None = None) -> "Keyring":
+        """A new keyring holding `identity`, sealed with `passphrase` (no prompt: for scripts and tests)."""
+        files = KeyringFiles(home)
+        if files.secrets.exists():
+            raise KeyringExists(f"{home.root} already has a keyring ({files.secrets}); nothing changed")
+        if not passphrase:
+            raise WrongPassphrase("an empty passphrase would leave the keys unprotected: choose one")
+        home.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        params = KdfParams.new(kdf_log2n)
+        keyring = cls(home, Vault.derive(params, passphrase), identity, (), {})
+        keyring._params = params
+        keyring._save_secrets()
+        return keyring
+
+    @classmethod
+    def unlock(cls, home: Home, passphrase: str) -> "Keyring":
+        data = _read(KeyringFiles(home).secrets, home)
+        head = len(SECRETS_MAGIC) + KdfParams.SIZE
+        if len(data) < head or data[:len(SECRETS_MAGIC)] != SECRETS_MAGIC:
+            raise ConfigError(f"{KeyringFiles(home).secrets} is not a pli keyring (damaged?)")
+        params = KdfParams.unpack(data[len(SECRETS_MAGIC):head])
+        vault = Vault.derive(params, passphrase)
+        try:
+            obj = json.loads(vault.open(data[head:], data[:head]))
+        except VaultOpenFailed:
+            raise WrongPassphrase(f"wrong passphrase for the keyring in {home.root}") from None
+        identity = Identity.from_secrets_json(obj["identity"])
+        groups = tuple(Identity.from_secrets_json(g) for g in obj.get("groups", []))
+        keyring = cls(home, vault, identity, groups, load_correspondents(home))
+        keyring._params = params
+        return keyring
+
+    @staticmethod
+    def exists(home: Home) -> bool:
+        return KeyringFiles(home).secrets.exists()
+
+    # -- own identities ---------------------------------------------------------------------------
+
+    def own_identities(self) -> list[Identity]:
+        """The identity and the groups: every X25519 secret this keyring can read with."""
+        return [self.identity, *self.groups]
+
+    def readable(self) -> dict[str, Identity]:
+        """Address -> the identity whose X25519 secret opens mail sealed to that address."""
+        found = {self.identity.public.address: self.identity}
+        found.update({a: self.identity for a in self.identity.public.serves})
+        found.update({g.public.address: g for g in self.groups})
+        return found
+
+    def create_group(self, id: str, address: str, name: str) -> Identity:
+        """A new group identity this keyring belongs to (export its secret to the other members)."""
+        group = Identity.generate(id, address, name, kind="group")
+        self.add_group(group)
+        return group
+
+    def add_group(self, group: Identity) -> None:
+        if group.public.kind != "group":
+            raise BadIdentity(f"{group.public.address} is not a group identity")
+        self.groups = tuple(g for g in self.groups if g.public.address != group.public.address) + (group,)
+        self._save_secrets()
+
+    def export_group(self, group_address: str, member: PublicIdentity) -> bytes:
+        """The group's secret sealed to `member`'s X25519 key, for `import_group` in the member's home."""
+        group = next((g for g in self.groups if g.public.address == group_address.lower()), None)
+        if group is None:
+            raise UnknownRecipient(f"this keyring belongs to no group {group_address}")
+        data = json.dumps(group.secrets_json()).encode("utf-8")
+        head = GROUP_MAGIC + member.agree_fingerprint
+        return head + seal_to(member.agree_public, data, GROUP_INFO, head)
+
+    def import_group(self, blob: bytes) -> Identity:
+        if blob[:len(GROUP_MAGIC)] != GROUP_MAGIC or len(blob) < 24:
+            raise BadIdentity("this is not a pli group secret file")
+        fpr = blob[8:24]
+        me = next((i for i in self.own_identities() if i.public.agree_fingerprint == fpr), None)
+        if me is None:
+            raise BadIdentity("this group secret was sealed for someone else")
+        try:
+            group = Identity.from_secrets_json(json.loads(open_sealed(me, blob[24:], GROUP_INFO, blob[:24])))
+        except (SealedOpenFailed, ValueError, KeyError):
+            raise BadIdentity("this group secret file is damaged or not for this keyring") from None
+        self.add_group(group)
+        return group
+
+    # -- correspondents ---------------------------------------------------------------------------
+
+    def correspondents(self) -> list[PublicIdentity]:
+        return sorted(self._correspondents.values(), key=lambda c: c.address)
+
+    def reload(self) -> None:
+        """Re-read the correspondents (another process may have imported keys)."""
+        self._correspondents = load_correspondents(self.home)
+
+    def import_public(self, public: PublicIdentity, replace: bool = False) -> None:
+        """Trust `public` for its address; refuses to silently replace a different key (KeyChanged)."""
+        current = load_correspondents(self.home)
+        old = current.get(public.address)
+        if old is not None and old != public and not replace:
+            raise KeyChanged(f"{public.address} already has a different key (fingerprint {old.fingerprint}); "
+                             "check with the correspondent, then import again with --replace")
+        current[public.address] = public
+        save_correspondents(self.home, current)
+        self._correspondents = current
+
+    def sender(self, signing_fingerprint: bytes) -> PublicIdentity | None:
+        """Whose signing key has this fingerprint: a correspondent, or ourselves."""
+        if self.identity.public.signing_fingerprint == signing_fingerprint:
+            return self.identity.public
+        for public in self._correspondents.values():
+            if public.signing_fingerprint == signing_fingerprint:
+                return public
+        return None
+
+    def reach(self, address: str) -> PublicIdentity:
+        """The public identity whose key seals mail to `address`: its own, its group's, or its proxy's."""
+        address = check_address(address)
+        publics = [self.identity.public, *(g.public for g in self.groups), *self._correspondents.values()]
+        for public in publics:
+            if public.address == address:
+                return public
+        for public in publics:
+            if address in public.serves:
+                return public
+        raise UnknownRecipient(f"no key for {address}: import their public identity with "
+                               "`pli keys import-public FILE`")
+
+    # -- pads -------------------------------------------------------------------------------------
+
+    def new_pad(self, others: list[str], size: int, **kwargs) -> PadInfo:
+        """A pad held by us (lane 0) and `others` (lanes 1.., in order); our copy is stored."""
+        for address in others:
+            self.reach(address)  # fail now, not when exporting, if a holder is unknown
+        return self.pads.create([self.identity.public.address, *others], size, **kwargs)
+
+    def export_pad(self, pad_id: bytes, holder_address: str) -> bytes:
+        return self.pads.export(pad_id, self.reach(holder_address))
+
+    def import_pad(self, data: bytes) -> PadInfo:
+        return self.pads.import_transport(data, self.own_identities())
+
+    def export_public(self) -> bytes:
+        return self.identity.public.export()
+
+    # -- files ------------------------------------------------------------------------------------
+
+    def _save_secrets(self) -> None:
+        params = getattr(self, "_params", None)
+        if params is None:
+            params = KdfParams.unpack(_read(self.files.secrets, self.home)[8:8 + KdfParams.SIZE])
+        head = SECRETS_MAGIC + params.pack()
+        obj = {"identity": self.identity.secrets_json(), "groups": [g.secrets_json() for g in self.groups]}
+        write_private(self.files.secrets, head + self._vault.seal(json.dumps(obj).encode("utf-8"), head))
+        public = {"identity": self.identity.public.to_json(), "groups": [g.public.to_json() for g in self.groups]}
+        write_private(self.files.public, json.dumps(public, indent=2, ensure_ascii=False).encode("utf-8"))
+
+
+def public_view(home: Home) -> tuple[PublicIdentity, list[PublicIdentity]]:
+    """Own public identity and groups, without the passphrase."""
+    try:
+        obj = json.loads(_read(KeyringFiles(home).public, home))
+        return (PublicIdentity.from_json(obj["identity"], "the keyring"),
+                [PublicIdentity.from_json(g, "the keyring") for g in obj.get("groups", [])])
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(f"{KeyringFiles(home).public} is damaged: run `pli keys show` after unlocking") from None
+
+
+def load_correspondents(home: Home) -> dict[str, PublicIdentity]:
+    path = KeyringFiles(home).correspondents
+    try:
+        items = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return {}
+    except ValueError:
+        raise ConfigError(f"{path} is damaged (not JSON): restore it or import the keys again") from None
+    found = {}
+    for obj in items if isinstance(items, list) else []:
+        public = PublicIdentity.from_json(obj, str(path))
+        found[public.address] = public
+    return found
+
+
+def save_correspondents(home: Home, correspondents: dict[str, PublicIdentity]) -> None:
+    items = [c.to_json() for c in sorted(correspondents.values(), key=lambda c: c.address)]
+    write_private(KeyringFiles(home).correspondents, json.dumps(items, indent=1, ensure_ascii=False).encode())
+
+
+def _read(path: Path, home: Home) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NoKeyring.at(home) from None
+

@@ -1,0 +1,99 @@
+"""The sealed message as ordinary mail: an RFC 5322 message any MTA carries, the envelope attached.
+
+Outer mail (what relays see):
+
+    From: the sender          To: the recipients        Subject: Sealed message (neutral)
+    multipart/mixed
+      text/plain                   a short note for a human reading it elsewhere
+      application/x-pli-envelope   the envelope (base64), filename "sealed.pli"
+
+Inside the envelope travels a complete MIME message (the inner mail) with the
+protected headers: the real Subject, patient identifiers, attachments.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import email
+import email.policy
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+
+from pli.core.crypto.refusals import Malformed, NotSealed
+
+ENVELOPE_TYPE = "application/x-pli-envelope"
+ENVELOPE_FILENAME = "sealed.pli"
+NEUTRAL_SUBJECT = "Sealed message"
+HUMAN_NOTE = (
+    "This message is sealed for its recipients with pli, a secure health-messaging client.\n"
+    "Its subject and content are inside the attached envelope (sealed.pli); open it with\n"
+    "`pli open` or in pli's mail view. It cannot be read without the recipient's keys.\n"
+)
+
+
+def outer_mail(envelope: bytes, sender_name: str, sender_address: str, to: list[str], timestamp: int,
+               envelope_id: str) -> bytes:
+    """The RFC 5322 mail carrying `envelope`; its Message-ID derives from the envelope id (no content)."""
+    msg = EmailMessage()
+    msg["From"] = formataddr((sender_name, sender_address))
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = NEUTRAL_SUBJECT
+    msg["Date"] = format_datetime(datetime.fromtimestamp(timestamp, timezone.utc))
+    msg["Message-ID"] = f"<{envelope_id}.sealed@{sender_address.rpartition('@')[2] or 'pli.invalid'}>"
+    msg.set_content(HUMAN_NOTE)
+    maintype, subtype = ENVELOPE_TYPE.split("/")
+    msg.add_attachment(envelope, maintype=maintype, subtype=subtype, filename=ENVELOPE_FILENAME)
+    return msg.as_bytes()
+
+
+def inner_mail(inner: bytes | EmailMessage, sender_name: str, sender_address: str, to: list[str],
+               timestamp: int) -> bytes:
+    """The inner message's bytes; an EmailMessage gets From/To/Date/Message-ID when it lacks them."""
+    if isinstance(inner, (bytes, bytearray, memoryview)):
+        return bytes(inner)
+    if not inner["From"]:
+        inner["From"] = formataddr((sender_name, sender_address))
+    if not inner["To"]:
+        inner["To"] = ", ".join(to)
+    if not inner["Date"]:
+        inner["Date"] = format_datetime(datetime.fromtimestamp(timestamp, timezone.utc))
+    if not inner["Message-ID"]:
+        inner["Message-ID"] = make_msgid(domain=sender_address.rpartition("@")[2] or None)
+    return inner.as_bytes()
+
+
+def extract_envelope(raw_mail: bytes) -> bytes:
+    """The envelope attached to `raw_mail`; NotSealed for plain mail, Malformed for a broken attachment."""
+    try:
+        msg = email.message_from_bytes(raw_mail, policy=email.policy.compat32)
+    except Exception:  # noqa: BLE001 - the parser is lenient; anything it cannot take is not ours
+        raise NotSealed("this mail has no pli envelope") from None
+    parts = [p for p in msg.walk() if p.get_content_type() == ENVELOPE_TYPE]
+    if not parts:
+        raise NotSealed("this mail has no pli envelope: it was sent unsealed")
+    if len(parts) > 1:
+        raise Malformed("this mail carries more than one pli envelope")
+    payload = parts[0].get_payload()
+    if not isinstance(payload, str):
+        raise Malformed("the pli envelope attachment is not a leaf part")
+    encoding = (parts[0].get("Content-Transfer-Encoding") or "").strip().lower()
+    if encoding != "base64":
+        raise Malformed("the pli envelope attachment is not base64-encoded")
+    try:
+        return base64.b64decode("".join(payload.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise Malformed("the pli envelope attachment is not valid base64") from None
+
+
+def is_sealed(raw_mail: bytes) -> bool:
+    """Does this mail carry a pli envelope?  (Cheap test first: most mail never names our media type.)"""
+    if ENVELOPE_TYPE.encode() not in raw_mail.lower():
+        return False
+    try:
+        extract_envelope(raw_mail)
+    except NotSealed:
+        return False
+    except Malformed:
+        return True  # ours, but damaged: opening it says why
+    return True

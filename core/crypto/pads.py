@@ -1,0 +1,288 @@
+"""One-time pads: files of CSPRNG bytes shared by 2..N holders, divided into one sending lane per holder.
+
+A pad has a 16-byte random id, an ordered list of holder addresses and a size.
+Lane i (holder i's sending range) is bytes [i*L, (i+1)*L) with L = size // N,
+so two holders never encrypt with the same bytes.  Which bytes of a lane are
+used is the ledger's business (ledger.py), not the pad file's.
+
+At rest (home/pads/<id>.pad, mode 0600) the bytes are sealed in 64 KiB chunks
+under a random per-pad file key, so a message needs only the chunks it uses
+decrypted; the file key and the pad's metadata are sealed with the keyring's
+vault.  A transport file for another holder carries the same chunks with the
+metadata sealed to that holder's X25519 key instead (docs/FORMAT.md,
+"Pad files").  Pads travel out of band, never over the channel they protect.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import struct
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+from pli.core.crypto.agreement import SealedOpenFailed, open_sealed, seal_to
+from pli.core.crypto.identity import Identity, PublicIdentity, check_address
+from pli.core.crypto.vault import Vault, VaultOpenFailed, write_private
+from pli.core.errors import PliError
+
+PAD_MAGIC = b"PLIPAD1\n"
+TRANSPORT_MAGIC = b"PLIPADX1"
+PAD_ID_BYTES = 16
+CHUNK = 64 * 1024
+TAG = 16
+MIN_SIZE = 4096
+MAX_HOLDERS = 64
+TRANSPORT_INFO = b"pli pad transport v1"
+_U32 = struct.Struct(">I")
+_CHUNK_NONCE = struct.Struct(">4xQ")
+_CHUNK_AAD = struct.Struct(">16sQ")
+
+
+class PadError(PliError):
+    """A pad file that cannot be created, read or imported."""
+
+
+class PadExhausted(PliError):
+    """A lane has not enough unused bytes left for what is asked."""
+
+    exit_code = 7
+
+
+@dataclass(frozen=True)
+class PadInfo:
+    """A pad's public facts: id, holders (lane order) and size."""
+
+    id: bytes
+    holders: tuple[str, ...]
+    size: int
+    created: int
+
+    @property
+    def hex(self) -> str:
+        return self.id.hex()
+
+    @property
+    def lane_size(self) -> int:
+        return self.size // len(self.holders)
+
+    def lane_of(self, address: str) -> int | None:
+        try:
+            return self.holders.index(address.lower())
+        except ValueError:
+            return None
+
+    def lane_bounds(self, lane: int) -> tuple[int, int]:
+        """[start, end) of holder `lane`'s sending range, in pad offsets."""
+        if not 0 <= lane < len(self.holders):
+            raise PadError(f"pad {self.hex} has no lane {lane}")
+        return lane * self.lane_size, (lane + 1) * self.lane_size
+
+    def to_json(self) -> dict:
+        return {"id": self.hex, "holders": list(self.holders), "size": self.size, "created": self.created}
+
+
+def parse_size(text: str) -> int:
+    """'64M', '1G', '4096', '512K' -> bytes (powers of 1024)."""
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "")
+    try:
+        size = int(number) * units[unit]
+    except ValueError:
+        raise PadError(f"{text!r} is not a size (examples: 4096, 512K, 64M, 1G)") from None
+    if size < MIN_SIZE:
+        raise PadError(f"a pad must hold at least {MIN_SIZE} bytes")
+    return size
+
+
+class PadStore:
+    """The pads of a home: create, export for another holder, import, read ranges."""
+
+    def __init__(self, folder: Path, vault: Vault):
+        self.folder = Path(folder)
+        self._vault = vault
+        self._cache: dict[bytes, tuple[PadInfo, bytes, int]] = {}  # id -> info, file key, body offset
+
+    def __getstate__(self):
+        return {"folder": self.folder, "_vault": self._vault, "_cache": {}}
+
+    def path(self, pad_id: bytes) -> Path:
+        return self.folder / f"{pad_id.hex()}.pad"
+
+    # -- creating and moving pads -------------------------------------------------------------
+
+    def create(self, holders: list[str], size: int, source: Callable[[int], bytes] = os.urandom,
+               pad_id: bytes | None = None, created: int | None = None) -> PadInfo:
+        """Draw a pad (from the OS CSPRNG unless `source` says otherwise) and store our own copy."""
+        holders = tuple(check_address(h) for h in holders)
+        if len(set(holders)) != len(holders) or not 2 <= len(holders) <= MAX_HOLDERS:
+            raise PadError(f"a pad needs 2 to {MAX_HOLDERS} different holders")
+        if size < MIN_SIZE:
+            raise PadError(f"a pad must hold at least {MIN_SIZE} bytes")
+        info = PadInfo(pad_id or os.urandom(PAD_ID_BYTES), holders, size,
+                       int(time.time()) if created is None else created)
+        file_key = os.urandom(32)
+        body = _seal_chunks(info.id, file_key, _draw(source, size))
+        self._write(info, file_key, body)
+        return info
+
+    def export(self, pad_id: bytes, recipient: PublicIdentity) -> bytes:
+        """The transport file for `recipient` (one of the holders): metadata sealed to its X25519 key."""
+        info, file_key, body_at = self._load(pad_id)
+        if recipient.address not in info.holders:
+            raise PadError(f"{recipient.address} is not a holder of pad {info.hex}")
+        head = TRANSPORT_MAGIC + info.id + recipient.agree_fingerprint
+        sealed = seal_to(recipient.agree_public, _metadata(info, file_key), TRANSPORT_INFO + info.id, head)
+        with open(self.path(pad_id), "rb") as handle:
+            handle.seek(body_at)
+            body = handle.read()
+        return head + _U32.pack(len(sealed)) + sealed + body
+
+    def import_transport(self, data: bytes, identities: list[Identity]) -> PadInfo:
+        """Store a pad another holder made for one of `identities` (own, or a group we belong to)."""
+        if len(data) < 44 or data[:8] != TRANSPORT_MAGIC:
+            raise PadError("this is not a pli pad transport file")
+        head, pad_id, fpr = data[:40], data[8:24], data[24:40]
+        (length,) = _U32.unpack(data[40:44])
+        sealed, body = data[44:44 + length], data[44 + length:]
+        me = next((i for i in identities if i.public.agree_fingerprint == fpr), None)
+        if me is None:
+            raise PadError("this pad file was made for another holder (no key of this keyring opens it)")
+        try:
+            metadata = open_sealed(me, sealed, TRANSPORT_INFO + pad_id, head)
+        except SealedOpenFailed:
+            raise PadError("this pad file is damaged (its sealed header does not open)") from None
+        info, file_key = _parse_metadata(metadata, pad_id)
+        if me.public.address not in info.holders:
+            raise PadError(f"pad {info.hex} does not list {me.public.address} as a holder")
+        _check_body(info, file_key, body)
+        self._write(info, file_key, [body])
+        return info
+
+    # -- using pads ---------------------------------------------------------------------------
+
+    def list(self) -> list[PadInfo]:
+        if not self.folder.is_dir():
+            return []
+        pads = []
+        for path in sorted(self.folder.glob("*.pad")):
+            try:
+                pads.append(self.info(bytes.fromhex(path.stem)))
+            except (ValueError, PadError):
+                continue  # a damaged or foreign file is reported by `pli pad status`, not fatal here
+        return pads
+
+    def info(self, pad_id: bytes) -> PadInfo:
+        return self._load(pad_id)[0]
+
+    def get(self, pad_id: bytes) -> PadInfo | None:
+        try:
+            return self._load(pad_id)[0]
+        except PadError:
+            return None
+
+    def read(self, pad_id: bytes, offset: int, length: int) -> bytearray:
+        """Pad bytes [offset, offset+length), decrypting only the chunks they lie in."""
+        info, file_key, body_at = self._load(pad_id)
+        if offset < 0 or length < 0 or offset + length > info.size:
+            raise PadError(f"range {offset}+{length} lies outside pad {info.hex} ({info.size} bytes)")
+        out = bytearray()
+        if length == 0:
+            return out
+        first, last = offset // CHUNK, (offset + length - 1) // CHUNK
+        aead = ChaCha20Poly1305(file_key)
+        with open(self.path(pad_id), "rb") as handle:
+            handle.seek(body_at + first * (CHUNK + TAG))
+            for index in range(first, last + 1):
+                size = min(CHUNK, info.size - index * CHUNK)
+                try:
+                    out += aead.decrypt(_CHUNK_NONCE.pack(index), handle.read(size + TAG),
+                                        _CHUNK_AAD.pack(info.id, index))
+                except InvalidTag:
+                    raise PadError(f"pad file {info.hex} is damaged (chunk {index}); ask for a new pad") from None
+        start = offset - first * CHUNK
+        return out[start:start + length]
+
+    # -- files --------------------------------------------------------------------------------
+
+    def _write(self, info: PadInfo, file_key: bytes, body) -> None:
+        head = PAD_MAGIC + info.id
+        sealed = self._vault.seal(_metadata(info, file_key), head)
+        write_private(self.path(info.id), _chain([head + _U32.pack(len(sealed)) + sealed], body))
+        self._cache.pop(info.id, None)
+
+    def _load(self, pad_id: bytes) -> tuple[PadInfo, bytes, int]:
+        if pad_id in self._cache:
+            return self._cache[pad_id]
+        try:
+            with open(self.path(pad_id), "rb") as handle:
+                head = handle.read(len(PAD_MAGIC) + PAD_ID_BYTES + 4)
+                if len(head) < 28 or head[:8] != PAD_MAGIC or head[8:24] != pad_id:
+                    raise PadError(f"pad file {pad_id.hex()} is not a pli pad")
+                (length,) = _U32.unpack(head[24:28])
+                sealed = handle.read(length)
+        except FileNotFoundError:
+            raise PadError(f"no pad {pad_id.hex()} in this keyring: import it with `pli pad import`") from None
+        try:
+            info, file_key = _parse_metadata(self._vault.open(sealed, head[:24]), pad_id)
+        except VaultOpenFailed:
+            raise PadError(f"pad file {pad_id.hex()} does not open with this keyring") from None
+        self._cache[pad_id] = entry = (info, file_key, 28 + length)
+        return entry
+
+
+def _metadata(info: PadInfo, file_key: bytes) -> bytes:
+    obj = info.to_json() | {"file_key": base64.b64encode(file_key).decode("ascii")}
+    return json.dumps(obj, sort_keys=True).encode("utf-8")
+
+
+def _parse_metadata(data: bytes, pad_id: bytes) -> tuple[PadInfo, bytes]:
+    try:
+        obj = json.loads(data)
+        info = PadInfo(bytes.fromhex(obj["id"]), tuple(obj["holders"]), int(obj["size"]), int(obj["created"]))
+        file_key = base64.b64decode(obj["file_key"])
+    except (ValueError, KeyError, TypeError):
+        raise PadError(f"pad {pad_id.hex()} has damaged metadata") from None
+    if info.id != pad_id or len(file_key) != 32:
+        raise PadError(f"pad {pad_id.hex()} has damaged metadata")
+    return info, file_key
+
+
+def _draw(source: Callable[[int], bytes], size: int) -> Iterator[bytes]:
+    for start in range(0, size, CHUNK):
+        chunk = source(min(CHUNK, size - start))
+        if len(chunk) != min(CHUNK, size - start):
+            raise PadError("the random source returned too few bytes")
+        yield chunk
+
+
+def _seal_chunks(pad_id: bytes, file_key: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    aead = ChaCha20Poly1305(file_key)
+    for index, chunk in enumerate(chunks):
+        yield aead.encrypt(_CHUNK_NONCE.pack(index), chunk, _CHUNK_AAD.pack(pad_id, index))
+
+
+def _check_body(info: PadInfo, file_key: bytes, body: bytes) -> None:
+    chunks = -(-info.size // CHUNK)
+    if len(body) != info.size + chunks * TAG:
+        raise PadError(f"pad file {info.hex} is truncated or too long")
+    aead = ChaCha20Poly1305(file_key)
+    for index in range(chunks):
+        at = index * (CHUNK + TAG)
+        size = min(CHUNK, info.size - index * CHUNK)
+        try:
+            aead.decrypt(_CHUNK_NONCE.pack(index), body[at:at + size + TAG], _CHUNK_AAD.pack(info.id, index))
+        except InvalidTag:
+            raise PadError(f"pad file {info.hex} is damaged (chunk {index})") from None
+
+
+def _chain(*parts):
+    for part in parts:
+        yield from part
+
