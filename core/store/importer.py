@@ -89,7 +89,7 @@ def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, wo
             sources = list(maildir_sources(layout.incoming, consume=True))
         else:
             sources = list_sources(paths)
-        if keyring is None and _needs_keyring(sources):
+        if keyring is None and sources:
             keyring = _unlock(home)
         context = WorkerContext(layout, keyring, config.quarantine_unsealed, config.fsync)
         writer = IndexWriter(layout, _seen_ranges(home, keyring), config.fsync)
@@ -178,17 +178,15 @@ def _clean_tmp(layout: Layout) -> None:
                 os.unlink(folder / name)
 
 
-def _needs_keyring(sources: list[Source]) -> bool:
-    return bool(sources)
-
-
 def _unlock(home: Home):
-    """The keyring, unlocked from PLI_PASSPHRASE_FILE or a prompt; None when this home has none."""
+    """The keyring, unlocked from PLI_PASSPHRASE_FILE or a prompt; None when this home has none
+    (sealed mail is then left where it is, "not read (no-keyring)", never stored half-checked)."""
     try:
-        from pli.core.crypto import keyring as keyring_module
+        from pli.core.crypto.keyring import Keyring
+        from pli.core.crypto.passphrase import unlock
     except ImportError:
         return None
-    return keyring_module.unlock_for_cli(home) if hasattr(keyring_module, "unlock_for_cli") else None
+    return unlock(home) if Keyring.exists(home) else None
 
 
 def _seen_ranges(home: Home, keyring):

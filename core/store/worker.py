@@ -120,6 +120,8 @@ def _open_all(envelope, raws: list[bytes | None], keyring) -> list:
             results.append(_Failure("unreadable"))
         elif envelope is None or not envelope.is_sealed(raw):
             results.append(None)
+        elif keyring is None:
+            results.append(_Failure("no-keyring", store=False))
         else:
             try:
                 results.append(envelope.open_mail(raw, keyring))
@@ -133,11 +135,13 @@ def _open_all(envelope, raws: list[bytes | None], keyring) -> list:
 @dataclass(frozen=True)
 class _Failure:
     reason: str
+    store: bool = True  # False: not stored at all (left in place, named in the summary)
 
 
 def _prepare(context: WorkerContext, source: Source, raw: bytes | None, result) -> Prepared:
-    if raw is None:  # not stored, not consumed: the summary names it, the file stays where it is
-        return Prepared(source, "", "", "", (), (), reason="unreadable")
+    if raw is None or (isinstance(result, _Failure) and not result.store):
+        # not stored, not consumed: the summary names it, the file stays where it is
+        return Prepared(source, "", "", "", (), (), reason=result.reason if result else "unreadable")
     if result is None:
         return _prepare_failed(context, source, raw, "unsealed", sealed=False,
                                quarantined=context.quarantine_unsealed)
