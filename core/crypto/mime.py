@@ -26,9 +26,11 @@ ENVELOPE_TYPE = "application/x-pli-envelope"
 ENVELOPE_FILENAME = "sealed.pli"
 NEUTRAL_SUBJECT = "Sealed message"
 HUMAN_NOTE = (
-    "This message is sealed for its recipients with pli, a secure health-messaging client.\n"
-    "Its subject and content are inside the attached envelope (sealed.pli); open it with\n"
-    "`pli open` or in pli's mail view. It cannot be read without the recipient's keys.\n"
+    "This message is sealed for its recipients with pli,\n"
+    "a secure health-messaging client. Its subject and content\n"
+    "are inside the attached envelope (sealed.pli): open it\n"
+    "with `pli open` or in pli's mail view. Nobody can read it\n"
+    "without the recipient's keys.\n"
 )
 
 
