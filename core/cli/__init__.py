@@ -22,6 +22,9 @@ COMMANDS = [
     "demo",
     "directory",
     "audit",
+    "keys",
+    "pad",
+    "seal",
 ]
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in pli, not the user's fault

@@ -197,15 +197,8 @@ class Keyring:
         self._correspondents = load_correspondents(self.home)
 
     def import_public(self, public: PublicIdentity, replace: bool = False) -> None:
-        """Trust `public` for its address; refuses to silently replace a different key (KeyChanged)."""
-        current = load_correspondents(self.home)
-        old = current.get(public.address)
-        if old is not None and old != public and not replace:
-            raise KeyChanged(f"{public.address} already has a different key (fingerprint {old.fingerprint}); "
-                             "check with the correspondent, then import again with --replace")
-        current[public.address] = public
-        save_correspondents(self.home, current)
-        self._correspondents = current
+        """Trust `public` for its address (see `trust_public`)."""
+        self._correspondents = trust_public(self.home, public, replace)
 
     def sender(self, signing_fingerprint: bytes) -> PublicIdentity | None:
         """Whose signing key has this fingerprint: a correspondent, or ourselves."""
@@ -267,6 +260,18 @@ def public_view(home: Home) -> tuple[PublicIdentity, list[PublicIdentity]]:
                 [PublicIdentity.from_json(g, "the keyring") for g in obj.get("groups", [])])
     except (ValueError, KeyError, TypeError):
         raise ConfigError(f"{KeyringFiles(home).public} is damaged: run `pli keys show` after unlocking") from None
+
+
+def trust_public(home: Home, public: PublicIdentity, replace: bool = False) -> dict[str, PublicIdentity]:
+    """Add `public` to the home's correspondents; refuses to silently replace a different key (KeyChanged)."""
+    current = load_correspondents(home)
+    old = current.get(public.address)
+    if old is not None and old != public and not replace:
+        raise KeyChanged(f"{public.address} already has a different key (fingerprint {old.fingerprint}); "
+                         "check with the correspondent, then import again with --replace")
+    current[public.address] = public
+    save_correspondents(home, current)
+    return current
 
 
 def load_correspondents(home: Home) -> dict[str, PublicIdentity]:

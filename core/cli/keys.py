@@ -1,0 +1,143 @@
+"""`pli keys ...`: create the home's identity, show it, exchange public identities, share group keys."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pli.core.errors import UsageError
+from pli.core.home import Home
+
+
+def register(sub) -> None:
+    p = sub.add_parser("keys", help="your identity and keys, correspondents' public keys")
+    cmds = p.add_subparsers(dest="keys_command", metavar="ACTION")
+    c = cmds.add_parser("init", help="create this home's identity (asks for a new passphrase)")
+    c.add_argument("--id", required=True, help="your identifier (an 11-digit RPPS number or any stable id)")
+    c.add_argument("--address", required=True, help="your secure-messaging address")
+    c.add_argument("--name", required=True, help="your display name, e.g. 'Dr Jeanne Martin'")
+    c.add_argument("--kind", choices=["person", "proxy"], default="person",
+                   help="person (default), or proxy: an establishment's server opening its members' mail")
+    c.add_argument("--serves", default="", help="proxy only: ADDR[,ADDR...] whose mail it opens")
+    c.set_defaults(func=run_init)
+    c = cmds.add_parser("show", help="your identity, groups and correspondents with fingerprints")
+    c.set_defaults(func=run_show)
+    c = cmds.add_parser("export-public", help="write your public identity to stdout (give it to correspondents)")
+    c.set_defaults(func=run_export)
+    c = cmds.add_parser("import-public", help="trust a correspondent's public identity file")
+    c.add_argument("file", type=Path)
+    c.add_argument("--replace", action="store_true", help="replace a different key already held for the address")
+    c.set_defaults(func=run_import)
+    c = cmds.add_parser("group-new", help="create a group identity (a group practice) you are a member of")
+    c.add_argument("--id", required=True)
+    c.add_argument("--address", required=True)
+    c.add_argument("--name", required=True)
+    c.set_defaults(func=run_group_new)
+    c = cmds.add_parser("group-export", help="seal a group's secret for a member (in DIR, one file per member)")
+    c.add_argument("group", help="the group's address")
+    c.add_argument("--to", required=True, help="MEMBER_ADDR[,MEMBER_ADDR...] (their public keys imported)")
+    c.add_argument("--out", required=True, type=Path, help="folder for the member files")
+    c.set_defaults(func=run_group_export)
+    c = cmds.add_parser("group-import", help="join a group from the file a member made for you")
+    c.add_argument("file", type=Path)
+    c.set_defaults(func=run_group_import)
+    p.set_defaults(func=_needs_action)
+
+
+def _needs_action(args) -> int:
+    raise UsageError("pli keys needs an action (see `pli keys --help`)")
+
+
+def read_input(path: Path | None) -> bytes:
+    """The bytes of FILE, or of stdin when FILE is absent or '-'."""
+    if path is None or str(path) == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+
+
+def run_init(args) -> int:
+    from pli.core.crypto.identity import Identity
+    from pli.core.crypto.keyring import Keyring, KeyringExists
+    from pli.core.crypto.passphrase import read_passphrase
+
+    home = Home.resolve(args.home)
+    if Keyring.exists(home):
+        raise KeyringExists(f"{home.root} already has a keyring; nothing changed")
+    serves = tuple(a for a in args.serves.split(",") if a.strip())
+    if serves and args.kind != "proxy":
+        raise UsageError("--serves is for --kind proxy")
+    identity = Identity.generate(args.id, args.address, args.name, kind=args.kind, serves=serves)
+    keyring = Keyring.create(home, identity, read_passphrase("New keyring passphrase: ", confirm=True))
+    print(f"created identity {identity.public.address} ({identity.public.name}), "
+          f"fingerprint {identity.public.fingerprint}")
+    print(f"give correspondents your public identity: pli --home {keyring.home.root} keys export-public")
+    return 0
+
+
+def run_show(args) -> int:
+    from pli.core.crypto.keyring import load_correspondents, public_view
+
+    home = Home.resolve(args.home)
+    me, groups = public_view(home)
+    print(f"identity   {me.kind:6} {me.address}  {me.name}  id {me.id}")
+    print(f"           fingerprint {me.fingerprint}")
+    for address in me.serves:
+        print(f"           serves {address}")
+    for group in groups:
+        print(f"group      {group.address}  {group.name}  fingerprint {group.fingerprint}")
+    for c in sorted(load_correspondents(home).values(), key=lambda c: c.address):
+        print(f"known      {c.kind:6} {c.address}  {c.name}  fingerprint {c.fingerprint}")
+    return 0
+
+
+def run_export(args) -> int:
+    from pli.core.crypto.keyring import public_view
+
+    sys.stdout.buffer.write(public_view(Home.resolve(args.home))[0].export())
+    return 0
+
+
+def run_import(args) -> int:
+    from pli.core.crypto.identity import PublicIdentity
+    from pli.core.crypto.keyring import Keyring, NoKeyring, trust_public
+
+    home = Home.resolve(args.home)
+    if not Keyring.exists(home):
+        raise NoKeyring.at(home)
+    public = PublicIdentity.parse(read_input(args.file), str(args.file))
+    trust_public(home, public, args.replace)
+    print(f"imported {public.kind} {public.address} ({public.name}), fingerprint {public.fingerprint}")
+    return 0
+
+
+def run_group_new(args) -> int:
+    from pli.core.crypto.passphrase import unlock
+
+    group = unlock(Home.resolve(args.home)).create_group(args.id, args.address, args.name)
+    print(f"created group {group.public.address} ({group.public.name}), fingerprint {group.public.fingerprint}")
+    return 0
+
+
+def run_group_export(args) -> int:
+    from pli.core.crypto.passphrase import unlock
+
+    keyring = unlock(Home.resolve(args.home))
+    args.out.mkdir(parents=True, exist_ok=True)
+    for member in [a.strip() for a in args.to.split(",") if a.strip()]:
+        path = args.out / f"group-{args.group}-for-{member}.pligroup"
+        data = keyring.export_group(args.group, keyring.reach(member))
+        path.write_bytes(data)
+        path.chmod(0o600)
+        print(f"wrote {path}: give it to {member} (pli keys group-import FILE)")
+    return 0
+
+
+def run_group_import(args) -> int:
+    from pli.core.crypto.passphrase import unlock
+
+    group = unlock(Home.resolve(args.home)).import_group(read_input(args.file))
+    print(f"joined group {group.public.address} ({group.public.name})")
+    return 0
+

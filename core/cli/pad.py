@@ -1,0 +1,83 @@
+"""`pli pad ...`: one-time pads: draw one for you and other holders, import one, see what is left."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pli.core.errors import UsageError
+from pli.core.home import Home
+
+#: `pli pad status` flags a lane with less than 10% left, or less than 1 MiB (for lanes larger than that).
+LOW_BYTES = 1 << 20
+LOW_FRACTION = 0.10
+
+
+def register(sub) -> None:
+    p = sub.add_parser("pad", help="one-time pads: new, import, status")
+    cmds = p.add_subparsers(dest="pad_command", metavar="ACTION")
+    c = cmds.add_parser("new", help="draw a pad shared with other holders; writes one file per other holder")
+    c.add_argument("--with", dest="holders", required=True,
+                   help="ADDR[,ADDR...]: the other holders (their public identities imported)")
+    c.add_argument("--size", required=True, help="total size, e.g. 64M, 1G (split into one lane per holder)")
+    c.add_argument("--out", required=True, type=Path, help="folder for the other holders' files")
+    c.set_defaults(func=run_new)
+    c = cmds.add_parser("import", help="import a pad file another holder made for you")
+    c.add_argument("file", type=Path)
+    c.set_defaults(func=run_import)
+    c = cmds.add_parser("status", help="per pad and lane: bytes used and left; warns when a lane runs low")
+    c.set_defaults(func=run_status)
+    p.set_defaults(func=_needs_action)
+
+
+def _needs_action(args) -> int:
+    raise UsageError("pli pad needs an action (see `pli pad --help`)")
+
+
+def run_new(args) -> int:
+    from pli.core.crypto.pads import parse_size
+    from pli.core.crypto.passphrase import unlock
+    from pli.core.crypto.vault import write_private
+
+    others = [a.strip() for a in args.holders.split(",") if a.strip()]
+    if not others:
+        raise UsageError("--with needs at least one other holder's address")
+    size = parse_size(args.size)
+    keyring = unlock(Home.resolve(args.home))
+    pad = keyring.new_pad(others, size)
+    print(f"pad {pad.hex}: {pad.size:,} bytes, {len(pad.holders)} lanes of {pad.lane_size:,}")
+    for address in others:
+        path = args.out / f"pad-{pad.hex[:12]}-for-{address}.plipad"
+        write_private(path, keyring.export_pad(pad.id, address))
+        print(f"wrote {path}: hand it to {address} out of band (USB key, in person), never by mail")
+    return 0
+
+
+def run_import(args) -> int:
+    from pli.core.cli.keys import read_input
+    from pli.core.crypto.passphrase import unlock
+
+    pad = unlock(Home.resolve(args.home)).import_pad(read_input(args.file))
+    print(f"imported pad {pad.hex}: {pad.size:,} bytes, holders {', '.join(pad.holders)}")
+    return 0
+
+
+def run_status(args) -> int:
+    from pli.core.crypto.passphrase import unlock
+
+    keyring = unlock(Home.resolve(args.home))
+    pads = keyring.pads.list()
+    if not pads:
+        print("no pads: make one with `pli pad new --with ADDR --size 64M --out DIR`")
+        return 0
+    me = keyring.identity.public.address
+    for pad in pads:
+        print(f"pad {pad.hex}  {pad.size:,} bytes  holders {', '.join(pad.holders)}")
+        for lane, holder in enumerate(pad.holders):
+            used = keyring.ledger.used(pad, lane) if holder == me else None
+            if used is None:
+                print(f"  lane {lane} {holder:32} (their sending lane)")
+                continue
+            left = pad.lane_size - used
+            low = left < LOW_FRACTION * pad.lane_size or (left < LOW_BYTES <= pad.lane_size)
+            warning = "  LOW: make a new pad soon" if low else ""
+            print(f"  lane {lane} {holder:32} used {used:,}  left {left:,}{warning}")
+    return 0
