@@ -1,0 +1,79 @@
+"""Finding lab reports: which format a file is in, and which parts of a mail are lab files.
+
+Media types pli writes and recognises (docs/LAB.md):
+  HPRIM  text/x-hprim          files *.hpr, *.hpm, *.hprim
+  HL7 v2 application/hl7-v2    files *.hl7, *.oru, *.er7   (ER7, the pipe-and-hat encoding)
+Also recognised on receipt, because senders use them: application/x-hprim,
+text/hprim, application/x-hl7, x-application/hl7-v2+er7, application/edi-hl7;
+and any attachment whose file name has one of the suffixes above, whatever
+its declared type (many labs send application/octet-stream).
+"""
+from __future__ import annotations
+
+import email.message
+
+from pli.core.lab import hl7v2, hprim
+from pli.core.lab.model import Report
+
+HPRIM_MEDIA_TYPE = "text/x-hprim"
+HL7_MEDIA_TYPE = "application/hl7-v2"
+HPRIM_SUFFIX = ".hpr"
+HL7_SUFFIX = ".hl7"
+
+_MEDIA_TYPES = {
+    HPRIM_MEDIA_TYPE: "hprim", "application/x-hprim": "hprim", "text/hprim": "hprim",
+    HL7_MEDIA_TYPE: "hl7", "application/x-hl7": "hl7", "x-application/hl7-v2+er7": "hl7",
+    "application/edi-hl7": "hl7",
+}
+_SUFFIXES = {".hpr": "hprim", ".hpm": "hprim", ".hprim": "hprim",
+             ".hl7": "hl7", ".oru": "hl7", ".er7": "hl7"}
+_HL7_STARTS = (b"MSH", b"BHS", b"FHS")
+
+
+def media_type(fmt: str) -> str:
+    """The media type pli gives a lab attachment of this format ("hprim" or "hl7")."""
+    return {"hprim": HPRIM_MEDIA_TYPE, "hl7": HL7_MEDIA_TYPE}[fmt]
+
+
+def file_suffix(fmt: str) -> str:
+    return {"hprim": HPRIM_SUFFIX, "hl7": HL7_SUFFIX}[fmt]
+
+
+def lab_kind(content_type: str, filename: str | None) -> str | None:
+    """'hprim', 'hl7' or None for a MIME part, from its media type or its file name."""
+    kind = _MEDIA_TYPES.get(content_type.lower())
+    if kind is None and filename:
+        dot = filename.rfind(".")
+        kind = _SUFFIXES.get(filename[dot:].lower()) if dot >= 0 else None
+    return kind
+
+
+def detect_format(data: bytes) -> str:
+    """'hl7' when the bytes start with an HL7 header segment, else 'hprim'."""
+    head = data[:64].lstrip(b"\xef\xbb\xbf\x0b \t\r\n")
+    return "hl7" if head[:3] in _HL7_STARTS else "hprim"
+
+
+def parse_reports(data: bytes) -> list[Report]:
+    """Every report in a lab file, HPRIM or HL7 v2 (detected); MalformedReport otherwise."""
+    if detect_format(data) == "hl7":
+        return hl7v2.parse(data)
+    return hprim.parse(data)
+
+
+def reports_in_mail(message: email.message.Message) -> list[Report]:
+    """The reports of every lab part of a MIME message (in part order).
+
+    A part declared as a lab file (by type or name) that does not parse raises
+    MalformedReport: a damaged result must be seen, not skipped.
+    """
+    reports: list[Report] = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        if lab_kind(part.get_content_type(), part.get_filename()) is None:
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            reports += parse_reports(payload)
+    return reports

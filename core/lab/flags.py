@@ -1,0 +1,105 @@
+"""Abnormal-value logic: the lab's flag wins; pli flags only what it can prove from the range.
+
+The rules, in order (docs/LAB.md says the same for users):
+1. The lab gave a flag pli knows (HL7 table 0078 / HPRIM: L, H, LL, HH, A, AA,
+   N, <, >): that flag, marked as the lab's.
+2. The lab gave a flag pli does not know: kept raw, shown "not interpreted",
+   and ranked as abnormal so that someone looks at it.
+3. No flag, a number and a numeric range: pli compares; out of range is L or H,
+   marked as computed by pli.  Bounds are inclusive.  A value with a comparator
+   ("<0.5") is judged only when every value it stands for falls on the same side.
+   pli never invents a critical flag (it has no critical limits), so HH/LL/AA
+   only ever come from the lab.
+4. Anything else (text result, no range, an unreadable number): not interpreted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from pli.core.lab.values import parse_quantity, to_number
+
+
+class Flag(str, Enum):
+    """An abnormal flag.  The values are the HL7 v2 table 0078 codes (HPRIM uses the same)."""
+
+    NONE = ""
+    NORMAL = "N"
+    LOW = "L"
+    HIGH = "H"
+    CRITICAL_LOW = "LL"
+    CRITICAL_HIGH = "HH"
+    ABNORMAL = "A"
+    CRITICAL_ABNORMAL = "AA"
+    BELOW_SCALE = "<"      # below the instrument's measurable range
+    ABOVE_SCALE = ">"
+    UNKNOWN = "?"          # the lab flagged with a code pli does not know
+
+    def __str__(self) -> str:
+        return self.value
+
+
+CRITICAL = frozenset({Flag.CRITICAL_LOW, Flag.CRITICAL_HIGH, Flag.CRITICAL_ABNORMAL})
+ABNORMAL = frozenset({Flag.LOW, Flag.HIGH, Flag.ABNORMAL, Flag.BELOW_SCALE, Flag.ABOVE_SCALE, Flag.UNKNOWN})
+_KNOWN = {flag.value: flag for flag in Flag if flag not in (Flag.NONE, Flag.UNKNOWN)}
+
+#: How a flag ranks in a list sorted "critical first".
+SEVERITY_RANK = {"critical": 0, "abnormal": 1, "unknown": 2, "normal": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    flag: Flag
+    source: str         # "lab", "pli" or "" (no flag at all)
+    interpreted: bool   # False: shown raw, marked "not interpreted"
+
+    @property
+    def severity(self) -> str:
+        """'critical', 'abnormal', 'normal' or 'unknown' (not interpreted, no sign of trouble)."""
+        if self.flag in CRITICAL:
+            return "critical"
+        if self.flag in ABNORMAL:
+            return "abnormal"
+        return "normal" if self.interpreted else "unknown"
+
+
+def assess(lab_flag: str, value: str, low: str, high: str) -> Assessment:
+    """The flag to show for one result, and who set it."""
+    code = lab_flag.strip().upper()
+    if code:
+        known = _KNOWN.get(code)
+        if known is None:
+            return Assessment(Flag.UNKNOWN, "lab", False)
+        return Assessment(known, "lab", True)
+    computed = _compare(value, low, high)
+    if computed is None:
+        return Assessment(Flag.NONE, "", False)
+    return Assessment(computed, "pli", True)
+
+
+def _compare(value: str, low: str, high: str) -> Flag | None:
+    quantity = parse_quantity(value)
+    low_n, high_n = to_number(low), to_number(high)
+    if quantity is None or (low_n is None and high_n is None):
+        return None
+    if (low.strip() and low_n is None) or (high.strip() and high_n is None):
+        return None  # half a range pli cannot read: judging on the other half would be a guess
+    # The interval of values the result stands for: "<0.5" is (-inf, 0.5), "12" is [12, 12].
+    below, above = quantity.number, quantity.number
+    if quantity.comparator.startswith("<"):
+        # A range starting at 0 (or below) describes a quantity that cannot go lower:
+        # "<0.5" against "0-5" is inside, not a guess.
+        below = low_n if low_n is not None and low_n <= 0 <= quantity.number else float("-inf")
+    elif quantity.comparator.startswith(">"):
+        above = float("inf")
+    if low_n is not None and above < low_n:
+        return Flag.LOW
+    if high_n is not None and below > high_n:
+        return Flag.HIGH
+    if quantity.comparator == "<" and low_n is not None and above == low_n:
+        return Flag.LOW  # "<1" against a low of 1: every value it stands for is below
+    if quantity.comparator == ">" and high_n is not None and below == high_n:
+        return Flag.HIGH
+    inside_low = low_n is None or below >= low_n
+    inside_high = high_n is None or above <= high_n
+    return Flag.NORMAL if inside_low and inside_high else None

@@ -1,0 +1,412 @@
+"""HL7 v2.x ORU^R01 lab results: read them into Reports (with the `hl7` package), and write them.
+
+Segments used: MSH (sending lab, charset), PID (patient: one Report per PID),
+PV1 (ignored), ORC/OBR (prescriber, request number, specimen date, status,
+the panel an OBX belongs to), OBX (one Observation), NTE (comments: after an
+OBR for the report, after an OBX for that result).  A file may hold several
+messages (a batch, with or without FHS/BHS), each several patients.
+
+`hl7` does the message/segment/field/repetition/component splitting with the
+message's own separators.  Its unescape falls short in two ways, so leaves are
+unescaped here (see `unescape` and tests/core/lab/test_hl7v2.py):
+  - `\\X..\\` hex bytes become one character per byte (so UTF-8 "\\XC3A9\\" gives
+    "Ã©", not "é");
+  - highlight on/off `\\H\\`/`\\N\\` become "_" inside the text.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import date, datetime
+
+import hl7
+
+from pli.core.lab.errors import MalformedReport
+from pli.core.lab.model import Lab, Observation, Patient, Prescriber, ReferenceRange, Report
+from pli.core.lab.text import decode, refuse_junk, split_lines
+from pli.core.lab.values import parse_quantity
+
+FORMAT = "HL7"
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
+_FRAME = "\x0b\x1c"  # MLLP start/end bytes a capture may still hold
+_TS = re.compile(r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?(?:[+-]\d{4})?")
+_SSN_TYPES = {"NH", "SS", "INS", "INS-NIR", "NIR"}
+_SIMPLE_ESCAPES = {"H": "", "N": "", ".br": "\n", ".sp": "\n"}
+
+
+def looks_like(text: str) -> bool:
+    head = text.lstrip("\ufeff\x0b \t\r\n")[:4]
+    return len(head) == 4 and head[:3] in ("MSH", "BHS", "FHS") and not head[3].isalnum()
+
+
+# ---------------------------------------------------------------- reading
+
+def parse(data: bytes) -> list[Report]:
+    """Every patient's report in an HL7 v2 file (one message or a batch)."""
+    text = decode(data)
+    lines = split_lines(text)
+    refuse_junk(lines, FORMAT, allowed=_FRAME)
+    reports: list[Report] = []
+    for start, segments in _messages(lines):
+        reports += _parse_message(start, segments)
+    if not reports:
+        raise MalformedReport(FORMAT, 1, "no patient (PID) in the file")
+    return reports
+
+
+def _messages(lines: list[str]) -> list[tuple[int, list[tuple[int, str]]]]:
+    """(line of MSH, [(line, segment text)...]) for each message; batch envelopes dropped."""
+    messages: list[tuple[int, list[tuple[int, str]]]] = []
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip(_FRAME + " \t")
+        if not line:
+            continue
+        kind = line[:3]
+        if kind in ("FHS", "BHS", "FTS", "BTS"):
+            continue
+        if kind == "MSH":
+            messages.append((number, [(number, line)]))
+        elif not messages:
+            raise MalformedReport(FORMAT, number, "a segment before the first MSH header")
+        else:
+            messages[-1][1].append((number, line))
+    if not messages:
+        raise MalformedReport(FORMAT, 1, "no MSH header: not an HL7 v2 message")
+    return messages
+
+
+def _parse_message(start: int, segments: list[tuple[int, str]]) -> list[Report]:
+    message = _hl7_parse(start, segments)
+    seps, esc = message.separators, message.esc
+    if not esc or len(set(seps[1:] + esc)) != 5:
+        raise MalformedReport(FORMAT, start, "MSH encoding characters missing or repeated")
+    reader = _Reader(seps, esc)
+    msh = message[0]
+    kind = reader.get(msh, 9) + "^" + reader.get(msh, 9, component=2)
+    if kind != "ORU^R01":
+        raise MalformedReport(FORMAT, start, "message type is not ORU^R01 (lab results)")
+    lab_code = reader.get(msh, 4)
+    builder: _ReportBuilder | None = None
+    reports: list[Report] = []
+    for (number, _), segment in zip(segments, message):
+        name = str(segment[0]) if len(segment) else ""
+        if not _SEGMENT_ID.fullmatch(name):
+            raise MalformedReport(FORMAT, number, "segment name not understood (wrong separator?)")
+        try:
+            if name == "PID":
+                if builder is not None:
+                    reports.append(builder.build())
+                builder = _ReportBuilder(reader, lab_code, _patient(reader, segment, number))
+            elif name in ("ORC", "OBR", "OBX", "NTE"):
+                if builder is None:
+                    raise MalformedReport(FORMAT, number, f"{name} segment before any PID (patient)")
+                builder.add(name, segment, number)
+        except (IndexError, ValueError, TypeError, AttributeError):
+            # hl7's tree is irregular on damaged input (a field where a component was expected)
+            raise MalformedReport(FORMAT, number, f"{name} segment not understood") from None
+    if builder is None:
+        raise MalformedReport(FORMAT, start, "message without a PID (patient) segment")
+    reports.append(builder.build())
+    return reports
+
+
+def _hl7_parse(start: int, segments: list[tuple[int, str]]) -> hl7.Message:
+    header = segments[0][1]
+    if len(header) < 8 or header[3] in header[4:8]:
+        raise MalformedReport(FORMAT, start, "MSH header too short or with repeated separators")
+    try:
+        return hl7.parse("\r".join(text for _, text in segments))
+    except Exception:  # noqa: BLE001 - hl7 raises ParseException, IndexError, AssertionError... on junk
+        raise MalformedReport(FORMAT, start, "HL7 message structure not understood") from None
+
+
+class _Reader:
+    """Field access on hl7's tree, with pli's own unescape of each leaf."""
+
+    def __init__(self, separators: str, esc: str):
+        self.field_sep, self.rep_sep, self.comp_sep, self.sub_sep = separators[1:5]
+        self.esc = esc
+        quoted = re.escape(esc)
+        self._pattern = re.compile(f"{quoted}([^{quoted}]*){quoted}")
+        self._map = {"F": self.field_sep, "S": self.comp_sep, "T": self.sub_sep, "R": self.rep_sep,
+                     "E": esc, **_SIMPLE_ESCAPES}
+
+    def reps(self, segment, index: int) -> list[list[list[str]]]:
+        """Field `index` as repetitions -> components -> subcomponents (raw, escaped text)."""
+        if index >= len(segment):
+            return []
+        return [_levels(rep, 2) for rep in _children(segment[index])]
+
+    def get(self, segment, index: int, component: int = 1, rep: int = 1) -> str:
+        reps = self.reps(segment, index)
+        if rep > len(reps) or component > len(reps[rep - 1]):
+            return ""
+        return self.unescape(self.sub_sep.join(reps[rep - 1][component - 1])).strip()
+
+    def text(self, segment, index: int) -> str:
+        """A whole field as text: repetitions on separate lines, components rejoined as sent."""
+        lines = [self.comp_sep.join(self.sub_sep.join(c) for c in rep) for rep in self.reps(segment, index)]
+        return self.unescape("\n".join(lines))
+
+    def unescape(self, text: str) -> str:
+        if self.esc not in text:
+            return text
+        return self._pattern.sub(self._escape, text)
+
+    def _escape(self, match: re.Match) -> str:
+        body = match.group(1)
+        if body in self._map:
+            return self._map[body]
+        if body[:1] == "X" and len(body) % 2 == 1:
+            try:
+                raw = bytes.fromhex(body[1:])
+            except ValueError:
+                return match.group(0)
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return raw.decode("latin-1")
+        return match.group(0)  # an escape pli does not know stays visible, never silently dropped
+
+
+def _children(node) -> list:
+    return [node] if isinstance(node, str) else list(node)
+
+
+def _levels(node, depth: int):
+    """hl7 leaves a level out when it has no separator: put it back, `depth` list levels deep."""
+    if depth == 0:
+        return str(node)
+    return [_levels(child, depth - 1) for child in _children(node)]
+
+
+def _patient(reader: _Reader, pid, number: int) -> Patient:
+    patient_id, ssn = "", reader.get(pid, 19)
+    for index, rep in enumerate(reader.reps(pid, 3), 1):
+        value = reader.get(pid, 3, 1, index)
+        type_code = reader.get(pid, 3, 5, index).upper()
+        if type_code in _SSN_TYPES and not ssn:
+            ssn = value
+        elif not patient_id:
+            patient_id = value
+    born = _timestamp(reader.get(pid, 7), number, "birth date")
+    return Patient(last_name=reader.get(pid, 5, 1), first_name=reader.get(pid, 5, 2),
+                   birth_date=born.date() if born else None, ssn=ssn, sex=reader.get(pid, 8),
+                   patient_id=patient_id, address1=reader.get(pid, 11, 1), address2=reader.get(pid, 11, 2),
+                   town=reader.get(pid, 11, 3), postcode=reader.get(pid, 11, 5))
+
+
+def _timestamp(text: str, number: int, what: str) -> datetime | None:
+    if not text:
+        return None
+    match = _TS.fullmatch(text)
+    if match is None:
+        raise MalformedReport(FORMAT, number, f"{what} not understood (expected YYYYMMDD[HHMM])")
+    parts = [int(p) if p else d for p, d in zip(match.groups(), (0, 1, 1, 0, 0, 0))]
+    try:
+        return datetime(*parts)
+    except ValueError:
+        raise MalformedReport(FORMAT, number, f"{what} is not a real date") from None
+
+
+class _ReportBuilder:
+    """Collects one PID's OBR groups, results and comments into a Report."""
+
+    def __init__(self, reader: _Reader, lab_code: str, patient: Patient):
+        self.reader = reader
+        self.patient = patient
+        self.lab = Lab(code=lab_code)
+        self.prescriber = Prescriber()
+        self.reference = ""
+        self.collected: datetime | None = None
+        self.status = ""
+        self.panel: str | None = None   # None: no OBR yet
+        self.after_obx = False          # an NTE here comments the last result, else the report
+        self.observations: list[Observation] = []
+        self.comments: list[str] = []
+
+    def add(self, name: str, segment, number: int) -> None:
+        getattr(self, f"_{name.lower()}")(segment, number)
+
+    def _orc(self, orc, number: int) -> None:
+        self.after_obx = False
+        self._prescriber(orc, 12)
+
+    def _obr(self, obr, number: int) -> None:
+        r = self.reader
+        self.after_obx = False
+        self.panel = r.get(obr, 4, 2) or r.get(obr, 4, 1)
+        self.reference = self.reference or r.get(obr, 3) or r.get(obr, 2)
+        self.collected = self.collected or _timestamp(r.get(obr, 7), number, "specimen date")
+        self.status = self.status or r.get(obr, 25)
+        self._prescriber(obr, 16)
+
+    def _prescriber(self, segment, index: int) -> None:
+        r = self.reader
+        if not self.prescriber.code and not self.prescriber.family:
+            self.prescriber = Prescriber(code=r.get(segment, index, 1), family=r.get(segment, index, 2),
+                                         given=r.get(segment, index, 3))
+
+    def _obx(self, obx, number: int) -> None:
+        if self.panel is None:
+            raise MalformedReport(FORMAT, number, "OBX result before any OBR request")
+        r = self.reader
+        value_type = r.get(obx, 2).upper()
+        code, label, loinc = _identifier(r, obx)
+        if not (code or label):
+            raise MalformedReport(FORMAT, number, "OBX without an observation identifier (OBX-3)")
+        lab_name = r.get(obx, 23)
+        if lab_name and not self.lab.name:
+            self.lab = Lab(code=self.lab.code, name=lab_name)
+        self.after_obx = True
+        flags = [f for f in (r.get(obx, 8, 1, i) for i in range(1, len(r.reps(obx, 8)) + 1)) if f]
+        self.observations.append(Observation(
+            code=code, label=label, value=_value(r, obx, value_type), unit=r.get(obx, 6, 1) or r.get(obx, 6, 2),
+            reference=ReferenceRange.parse(r.get(obx, 7)), lab_flag=flags[0] if flags else "",
+            status=r.get(obx, 11), value_type=value_type, loinc=loinc, panel=self.panel))
+
+    def _nte(self, nte, number: int) -> None:
+        comment = self.reader.text(nte, 3)
+        if self.after_obx:
+            last = self.observations[-1]
+            self.observations[-1] = _replace_comment(last, f"{last.comment}\n{comment}" if last.comment
+                                                     else comment)
+        else:
+            self.comments.append(comment)
+
+    def build(self) -> Report:
+        return Report(patient=self.patient, observations=tuple(self.observations), lab=self.lab,
+                      prescriber=self.prescriber, reference=self.reference, collected=self.collected,
+                      status=self.status, comments=tuple(self.comments), format="hl7")
+
+
+def _replace_comment(observation: Observation, comment: str) -> Observation:
+    return replace(observation, comment=comment)
+
+
+def _identifier(r: _Reader, obx) -> tuple[str, str, str]:
+    """(lab code, label, LOINC) from OBX-3's two coding triplets, whichever order they come in."""
+    first = (r.get(obx, 3, 1), r.get(obx, 3, 2), r.get(obx, 3, 3).upper())
+    second = (r.get(obx, 3, 4), r.get(obx, 3, 5), r.get(obx, 3, 6).upper())
+    loinc = next((c for c, _, system in (first, second) if system == "LN" and c), "")
+    own = next(((c, t) for c, t, system in (first, second) if system != "LN" and (c or t)), None)
+    if own is None:
+        return loinc, first[1] or second[1], loinc
+    return own[0], own[1] or first[1] or second[1], loinc
+
+
+def _value(r: _Reader, obx, value_type: str) -> str:
+    if value_type in ("CE", "CWE", "CNE", "CF"):
+        return r.get(obx, 5, 2) or r.get(obx, 5, 1)
+    if value_type == "SN":
+        reps = r.reps(obx, 5)
+        return r.unescape("".join(r.sub_sep.join(c) for c in reps[0])).strip() if reps else ""
+    return r.text(obx, 5).strip() if value_type in ("NM", "") else r.text(obx, 5)
+
+
+# ---------------------------------------------------------------- writing
+
+def dumps(reports: list[Report], encoding: str = "utf-8", when: datetime | None = None,
+          control_id: str = "1") -> bytes:
+    """One ORU^R01 message per report, in one batch file (segments end with CR, as HL7 wants)."""
+    charset = "UNICODE UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else "8859/1"
+    codec = "utf-8" if charset == "UNICODE UTF-8" else "cp1252"
+    segments: list[str] = []
+    for number, report in enumerate(reports, 1):
+        segments += _message_segments(report, charset, when, f"{control_id}.{number}")
+    return ("\r".join(segments) + "\r").encode(codec, errors="replace")
+
+
+_NEEDS_ESCAPE = re.compile(r"[\\|^&~\r\n]")
+
+
+def escape(text: str) -> str:
+    """Text as an HL7 field value with the default separators (|^~\\&)."""
+    if not _NEEDS_ESCAPE.search(text):
+        return text
+    out = text.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\")
+    out = out.replace("&", "\\T\\").replace("~", "\\R\\")
+    return out.replace("\r\n", "\\.br\\").replace("\n", "\\.br\\").replace("\r", "\\.br\\")
+
+
+def _ts(value: date | datetime | None, with_time: bool = True) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime) and with_time:
+        return value.strftime("%Y%m%d%H%M") if value.second == 0 else value.strftime("%Y%m%d%H%M%S")
+    return value.strftime("%Y%m%d")
+
+
+def _message_segments(report: Report, charset: str, when: datetime | None, control_id: str) -> list[str]:
+    p = report.patient
+    e = escape
+    ids = []
+    if p.patient_id:
+        ids.append(f"{e(p.patient_id)}^^^{e(report.lab.code)}^PI")
+    if p.ssn:
+        ids.append(f"{e(p.ssn)}^^^INSEE^NH")
+    stamp = _ts(when or report.collected) or "20000101"
+    doctor = report.prescriber
+    xcn = f"{e(doctor.code)}^{e(doctor.family)}^{e(doctor.given)}" if (doctor.code or doctor.family) else ""
+    segments = [
+        f"MSH|^~\\&|PLI|{e(report.lab.code)}|||{stamp}||ORU^R01^ORU_R01|{control_id}|P|2.5|||||FRA|{charset}",
+        f"PID|1||{'~'.join(ids)}||{e(p.last_name)}^{e(p.first_name)}||{_ts(p.birth_date, False)}|{e(p.sex)}"
+        f"|||{e(p.address1)}^{e(p.address2)}^{e(p.town)}^^{e(p.postcode)}",
+        "PV1|1|O",
+        f"ORC|RE||{e(report.reference)}|||||||||{xcn}",
+    ]
+    groups: list[tuple[str, list[Observation]]] = []
+    for observation in report.observations:
+        if not groups or groups[-1][0] != observation.panel:
+            groups.append((observation.panel, []))
+        groups[-1][1].append(observation)
+    if not groups:
+        groups.append(("", []))
+    for number, (panel, observations) in enumerate(groups, 1):
+        segments.append(f"OBR|{number}||{e(report.reference)}|^{e(panel)}|||{_ts(report.collected)}"
+                        f"|||||||||{xcn}|||||||||{e(report.status)}")
+        if number == 1:
+            segments += [f"NTE|{i}|L|{e(c)}" for i, c in enumerate(report.comments, 1)]
+        for index, observation in enumerate(observations, 1):
+            segments += _obx_segments(observation, index, report.lab.name)
+    return segments
+
+
+def _hl7_type(o: Observation) -> str:
+    """HL7's value type for an observation, translating HPRIM's N/A types."""
+    if o.value_type in ("NM", "SN", "ST", "TX", "FT", "CE", "CWE", "CNE", "CF"):
+        return o.value_type
+    if o.value_type == "N" or (not o.value_type and parse_quantity(o.value)):
+        quantity = parse_quantity(o.value)
+        if quantity is None:
+            return "ST"
+        return "NM" if not quantity.comparator and "," not in o.value else "SN"
+    return "TX" if "\n" in o.value else "ST"
+
+
+def _obx_segments(o: Observation, index: int, lab_name: str) -> list[str]:
+    texts = (o.code, o.label, o.loinc, o.value, o.unit, o.reference.low, o.reference.high, o.reference.text,
+             o.lab_flag, o.status, lab_name)
+    # Most results need no escaping at all: check once rather than field by field.
+    e = escape if _NEEDS_ESCAPE.search("".join(texts)) else str
+    identifier = f"{e(o.code)}^{e(o.label)}^L"
+    if o.loinc:
+        identifier += f"^{e(o.loinc)}^{e(o.label)}^LN"
+    value_type = _hl7_type(o)
+    if value_type in ("CE", "CWE", "CNE", "CF"):
+        value = f"^{e(o.value)}"
+    elif value_type == "SN":
+        match = re.fullmatch(r"(<=|>=|<>|<|>|=)?(.*)", o.value)
+        value = f"{e(match.group(1) or '')}^{e(match.group(2))}"
+    elif value_type in ("TX", "FT"):
+        value = "~".join(e(line) for line in o.value.split("\n"))
+    else:
+        value = e(o.value)
+    fields = ["OBX", str(index), value_type, identifier, "", value, e(o.unit), e(str(o.reference)),
+              e(o.lab_flag), "", "", e(o.status)]
+    if lab_name:
+        fields += [""] * 11 + [e(lab_name)]
+    lines = ["|".join(fields)]
+    if o.comment:
+        lines += [f"NTE|{i}|L|{e(c)}" for i, c in enumerate(o.comment.split("\n"), 1)]
+    return lines

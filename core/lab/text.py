@@ -1,0 +1,48 @@
+"""Lab files as text: the encoding (UTF-8 or ISO-8859-1), line ends, and refusing binary junk.
+
+Labs send UTF-8 or ISO-8859-1 without saying which.  Valid UTF-8 is read as
+UTF-8 (ISO-8859-1 French text is almost never valid UTF-8); anything else as
+Windows-1252, the superset of ISO-8859-1 that French software really writes
+("œ" in "cœur").  Control characters other than tab and form feed mean the
+bytes are not a text report: the file is refused with the line they are on.
+"""
+from __future__ import annotations
+
+import re
+
+from pli.core.lab.errors import MalformedReport
+
+#: Control characters a text report may hold: tab, form feed (page breaks in printed reports).
+_JUNK = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+_LINE_END = re.compile(r"\r\n|\n|\r")
+
+
+def decode(data: bytes) -> str:
+    """The text of a lab file; the BOM a UTF-8 file may start with is dropped."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")  # the 5 bytes cp1252 leaves undefined become C1 controls: refused below
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines whatever the line ends (CRLF, LF, or HL7's lone CR)."""
+    return _LINE_END.split(text)
+
+
+def refuse_junk(lines: list[str], fmt: str, allowed: str = "") -> None:
+    """MalformedReport naming the first line that holds a control character.
+
+    `allowed` lists further control characters the format uses (HL7's MLLP frame bytes).
+    """
+    for number, line in enumerate(lines, 1):
+        match = _JUNK.search(line)
+        while match is not None and match.group(0) in allowed:
+            match = _JUNK.search(line, match.end())
+        if match is not None:
+            raise MalformedReport(fmt, number, f"binary data (control character 0x{ord(match.group(0)):02x}), "
+                                  "not a text report")
