@@ -1,0 +1,81 @@
+"""Pads: drawn, sealed at rest, carried to the other holders, read by range; lanes keep holders apart."""
+import stat
+
+import pytest
+
+from pli.core.crypto.keyring import Keyring
+from pli.core.crypto.pads import CHUNK, PadError, parse_size
+from pli.core.crypto.pairing import share_group, share_pad
+
+from crypto_fixtures import PASSPHRASE, people
+
+
+def test_holders_read_the_same_bytes_after_transport(tmp_path):
+    alice, bob = people(tmp_path, "alice", "bob")
+    pad = share_pad(alice, [bob], 3 * CHUNK + 123)
+    for offset, length in [(0, 10), (CHUNK - 5, 10), (CHUNK * 2 - 1, CHUNK + 2), (pad.size - 7, 7), (5, 0)]:
+        assert alice.pads.read(pad.id, offset, length) == bob.pads.read(pad.id, offset, length)
+    assert len(alice.pads.read(pad.id, 0, pad.size)) == pad.size
+    assert bob.pads.info(pad.id) == pad
+
+
+def test_pad_files_are_private_and_hold_no_pad_bytes_in_clear(tmp_path):
+    alice, bob = people(tmp_path, "alice", "bob")
+    pad = share_pad(alice, [bob], 8192)
+    path = alice.pads.path(pad.id)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert alice.pads.read(pad.id, 100, 64) not in path.read_bytes()
+    assert alice.pads.read(pad.id, 100, 64) not in alice.export_pad(pad.id, "bob@pli.test")
+
+
+def test_pads_need_the_keyring_to_open(tmp_path):
+    alice, bob = people(tmp_path, "alice", "bob")
+    pad = share_pad(alice, [bob], 8192)
+    again = Keyring.unlock(alice.home, PASSPHRASE)
+    assert again.pads.read(pad.id, 0, 32) == alice.pads.read(pad.id, 0, 32)
+    assert [p.id for p in bob.pads.list()] == [pad.id]
+
+
+def test_lanes_split_the_pad_between_holders(tmp_path):
+    alice, bob, carol = people(tmp_path, "alice", "bob", "carol")
+    pad = share_pad(alice, [bob, carol], 9000)
+    assert pad.holders == ("alice@pli.test", "bob@pli.test", "carol@pli.test")
+    assert [pad.lane_bounds(i) for i in range(3)] == [(0, 3000), (3000, 6000), (6000, 9000)]
+    assert pad.lane_of("carol@pli.test") == 2 and pad.lane_of("dave@pli.test") is None
+
+
+def test_a_transport_file_for_someone_else_or_damaged_is_refused(tmp_path):
+    alice, bob, carol = people(tmp_path, "alice", "bob", "carol")
+    pad = alice.new_pad(["bob@pli.test"], 8192)
+    data = alice.export_pad(pad.id, "bob@pli.test")
+    with pytest.raises(PadError, match="another holder"):
+        carol.import_pad(data)
+    with pytest.raises(PadError):
+        bob.import_pad(data[:-1] + bytes([data[-1] ^ 1]))   # a pad byte altered in transit
+    with pytest.raises(PadError):
+        bob.import_pad(data[:60] + bytes([data[60] ^ 1]) + data[61:])   # the sealed header altered
+    with pytest.raises(PadError):
+        bob.import_pad(b"not a pad")
+    with pytest.raises(PadError, match="not a holder"):
+        alice.export_pad(pad.id, "carol@pli.test")
+    assert bob.pads.list() == []
+
+
+def test_every_group_member_imports_the_groups_copy(tmp_path):
+    alice, bob, carol = people(tmp_path, "alice", "bob", "carol")
+    share_group(bob, [carol], "cab-1", "cabinet@pli.test", "Cabinet")
+    from pli.core.crypto.pairing import introduce
+
+    introduce(alice, bob, carol)
+    pad = share_pad(alice, [bob, carol], 8192, holders=["cabinet@pli.test"])
+    assert pad.holders == ("alice@pli.test", "cabinet@pli.test")
+    assert bob.pads.read(pad.id, 0, 64) == carol.pads.read(pad.id, 0, 64) == alice.pads.read(pad.id, 0, 64)
+
+
+def test_sizes_parse_with_units():
+    assert parse_size("64M") == 64 << 20 and parse_size("1G") == 1 << 30 and parse_size("8192") == 8192
+    assert parse_size("512KiB") == 512 << 10
+    with pytest.raises(PadError):
+        parse_size("lots")
+    with pytest.raises(PadError):
+        parse_size("10")
