@@ -25,6 +25,7 @@ COMMANDS = [
     "keys",
     "pad",
     "seal",
+    "lab",
 ]
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in pli, not the user's fault
