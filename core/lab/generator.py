@@ -327,7 +327,8 @@ class Generator:
         number = rng.gauss(test.mean + shift, test.sd + spread)
         if rng.random() < 0.04:   # an acute event: now and then far out of range
             number = test.mean + rng.choice((-1, 1)) * test.sd * rng.uniform(3, 9)
-        number = max(number, test.mean * 0.05)  # concentrations stay positive
+        # Positive, and rounded before flagging: the lab flags the value it prints.
+        number = round(max(number, test.mean * 0.05), test.decimals)
         text = f"{number:.{test.decimals}f}"
         if comma:
             text = text.replace(".", ",")
@@ -347,7 +348,7 @@ class Generator:
         value2 = unit2 = ""
         if test.second:
             unit2, factor = test.second
-            value2 = _decimal(number * factor, test.decimals + 2, comma)
+            value2 = _decimal(number * factor, max(2, test.decimals), comma)
         return Observation(test.code, test.label, text, test.unit, reference, flag, "F", value_type, "", "",
                            comment, value2, unit2, reference2)
 
@@ -364,7 +365,7 @@ def _make_ranges(test: Test, comma: bool) -> tuple[ReferenceRange, ReferenceRang
     reference = ReferenceRange(_bound(test.low, test.decimals, comma), _bound(test.high, test.decimals, comma))
     if not test.second:
         return reference, ReferenceRange()
-    factor, decimals = test.second[1], test.decimals + 2
+    factor, decimals = test.second[1], max(2, test.decimals)
     return reference, ReferenceRange(_bound(test.low and test.low * factor, decimals, comma),
                                      _bound(test.high and test.high * factor, decimals, comma))
 

@@ -1,0 +1,98 @@
+"""Dropping HPRIM files into the folder the medical software watches, atomically.
+
+Medical software imports every `*.hpr` file that appears in its folder, often
+the instant it appears: a half-written file would be imported half.  So the
+file is written under a hidden temporary name the software ignores (".name.hpr.part"),
+flushed to disk, then renamed into place in one step.  An existing file is
+never overwritten: a second export of the same report gets a "-2" suffix.
+
+    [lab]
+    hprim_folder = "~/Medical/HPRIM-in"      # where `pli lab export --hprim` drops files by default
+    hprim_encoding = "iso-8859-1"             # what most medical software expects
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pli.core.errors import ConfigError
+from pli.core.lab import hprim
+from pli.core.lab.model import Report, slug
+
+SUFFIX = ".hpr"
+
+
+@dataclass(frozen=True)
+class HprimDropConfig:
+    folder: Path | None = None
+    encoding: str = "iso-8859-1"
+
+
+def load_config(path: Path) -> HprimDropConfig:
+    """The [lab] section of config.toml (defaults when the file or the section is missing)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return HprimDropConfig()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read {path}: {error}; fix or remove the file") from None
+    section = data.get("lab", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [lab] must be a table")
+    folder = section.get("hprim_folder")
+    encoding = section.get("hprim_encoding", "iso-8859-1")
+    if folder is not None and not isinstance(folder, str) or not isinstance(encoding, str):
+        raise ConfigError(f"{path}: [lab] hprim_folder and hprim_encoding must be strings")
+    return HprimDropConfig(Path(folder).expanduser() if folder else None, encoding)
+
+
+def file_name(report: Report) -> str:
+    """'fictif-zoe_20240102_r240101.hpr': patient, specimen date, lab reference; ascii, no spaces."""
+    when = report.collected.strftime("%Y%m%d") if report.collected else "nodate"
+    parts = [slug(f"{report.patient.last_name} {report.patient.first_name}") or "patient", when]
+    if report.reference:
+        parts.append(slug(report.reference))
+    return "_".join(parts)[:120] + SUFFIX
+
+
+def drop(reports: list[Report], folder: Path, encoding: str = "iso-8859-1") -> list[Path]:
+    """Write one HPRIM file per report into `folder`, each atomically; returns the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [_write_new(folder, file_name(report), hprim.dumps([report], encoding)) for report in reports]
+
+
+def _write_new(folder: Path, name: str, data: bytes) -> Path:
+    stem = name[: -len(SUFFIX)]
+    temporary = folder / f".{name}.{os.getpid()}.part"
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        for attempt in range(1, 1000):
+            target = folder / (name if attempt == 1 else f"{stem}-{attempt}{SUFFIX}")
+            if target.exists():
+                continue
+            try:
+                os.link(temporary, target)   # fails if the name exists: never overwrite an export
+            except FileExistsError:
+                continue
+            except OSError:
+                # Shares and FAT drives (where medical software often looks) have no hard links:
+                # a rename is still atomic there; the exists() check above guards the name.
+                os.replace(temporary, target)
+            _fsync_dir(folder)
+            return target
+        raise ConfigError(f"too many files named {stem}*{SUFFIX} in {folder}: clear the folder")
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
