@@ -200,7 +200,7 @@ def _report_lines(report: Report) -> list[str]:
               report.lab.code, report.prescriber.code, ""]
     lines = [_one_line(h) for h in header]
     if report.text:
-        lines += split_lines(report.text)
+        lines += report.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if report.observations or report.comments:
         lines.append("****LAB****")
         lines += [f"TEX|{_one_line(c)}" for c in report.comments]

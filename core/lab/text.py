@@ -30,8 +30,11 @@ def decode(data: bytes) -> str:
 
 
 def split_lines(text: str) -> list[str]:
-    """Lines whatever the line ends (CRLF, LF, or HL7's lone CR)."""
-    return _LINE_END.split(text)
+    """Lines whatever the line ends (CRLF, LF, or HL7's lone CR); a final line end ends the last line."""
+    lines = _LINE_END.split(text)
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def refuse_junk(lines: list[str], fmt: str, allowed: str = "") -> None:
