@@ -1,0 +1,54 @@
+"""Finding lab files in mail: by media type or file name, in any part, damaged ones reported."""
+from email.message import EmailMessage
+
+import pytest
+
+from pli.core.lab import HL7_MEDIA_TYPE, HPRIM_MEDIA_TYPE, MalformedReport, lab_kind, reports_in_mail
+from pli.core.lab.detect import detect_format
+from pli.core.lab.generator import generate
+
+HPRIM_SAMPLE = next(m for m in generate(20, seed=4) if m.format == "hprim")
+HL7_SAMPLE = next(m for m in generate(20, seed=4) if m.format == "hl7")
+
+
+def mail_with(*attachments) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = "Résultats"
+    message.set_content("Bonjour,\n\nci-joint.\n")
+    for data, maintype, subtype, name in attachments:
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message
+
+
+@pytest.mark.parametrize("content_type, name, kind", [
+    (HPRIM_MEDIA_TYPE, None, "hprim"), ("application/x-hprim", None, "hprim"), (HL7_MEDIA_TYPE, None, "hl7"),
+    ("x-application/hl7-v2+er7", None, "hl7"), ("application/octet-stream", "RESULT.HPR", "hprim"),
+    ("application/octet-stream", "r.hpm", "hprim"), ("application/octet-stream", "x.hl7", "hl7"),
+    ("text/plain", "notes.txt", None), ("application/pdf", "cr.pdf", None), ("text/plain", None, None),
+])
+def test_lab_parts_are_known_by_media_type_or_file_name(content_type, name, kind):
+    assert lab_kind(content_type, name) == kind
+
+
+def test_reports_of_every_lab_attachment_in_part_order():
+    mail = mail_with((HL7_SAMPLE.payload, "application", "hl7-v2", "a.hl7"),
+                     (b"%PDF-1.4", "application", "pdf", "cr.pdf"),
+                     (HPRIM_SAMPLE.payload, "application", "octet-stream", "b.hpr"))
+    assert reports_in_mail(mail) == list(HL7_SAMPLE.reports + HPRIM_SAMPLE.reports)
+
+
+def test_a_mail_without_lab_part_has_no_report():
+    assert reports_in_mail(mail_with((b"%PDF", "application", "pdf", "cr.pdf"))) == []
+
+
+def test_a_damaged_lab_attachment_is_reported_not_skipped():
+    damaged = HPRIM_SAMPLE.payload[: len(HPRIM_SAMPLE.payload) // 2]
+    with pytest.raises(MalformedReport):
+        reports_in_mail(mail_with((damaged, "text", "x-hprim", "r.hpr")))
+
+
+def test_format_detection_looks_at_the_start_only():
+    assert detect_format(b"\xef\xbb\xbf\r\nMSH|^~\\&|") == "hl7"
+    assert detect_format(b"\x0bMSH|") == "hl7"
+    assert detect_format(b"BHS|^~\\&") == "hl7"
+    assert detect_format(b"BIOLOGIE\r\nFICTIF") == "hprim"
