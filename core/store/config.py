@@ -2,7 +2,7 @@
 
     [store]
     workers = 0                 # 0: one per core
-    batch = 500                 # messages per index transaction
+    batch = 1000                # messages per index transaction
     quarantine_unsealed = true  # plain (unsealed) mail goes to quarantine
     fsync = true                # fsync every stored file before it becomes visible
 
@@ -21,7 +21,7 @@ from pli.core.errors import ConfigError
 SECTION = """
 [store]
 workers = 0                 # 0: one per core
-batch = 500                 # messages per index transaction
+batch = 1000                # messages per index transaction
 quarantine_unsealed = true  # plain (unsealed) mail goes to quarantine, as secure-messaging servers do
 fsync = true                # fsync every stored file before it becomes visible
 """
@@ -30,7 +30,7 @@ fsync = true                # fsync every stored file before it becomes visible
 @dataclass(frozen=True)
 class StoreConfig:
     workers: int = 0
-    batch: int = 500
+    batch: int = 1000
     quarantine_unsealed: bool = True
     fsync: bool = True
 
@@ -52,7 +52,7 @@ def load_store_config(path: Path) -> StoreConfig:
     try:
         config = StoreConfig(
             workers=int(section.get("workers", 0)),
-            batch=int(section.get("batch", 500)),
+            batch=int(section.get("batch", 1000)),
             quarantine_unsealed=bool(section.get("quarantine_unsealed", True)),
             fsync=bool(section.get("fsync", True)),
         )

@@ -28,7 +28,8 @@ from pli.core.store.sources import Source, list_sources, maildir_sources
 from pli.core.store.worker import TMP_SUFFIX, WorkerContext, prepare_chunk, set_context
 from pli.core.store.writer import IndexWriter, Outcome
 
-IN_FLIGHT_PER_WORKER = 2
+WORKER_CHUNK = 64         # messages per task sent to a worker
+IN_FLIGHT_PER_WORKER = 8  # tasks queued per worker: enough to cover one index commit
 LOCK_WAIT_SECONDS = 3.0
 PR_SET_PDEATHSIG = 1
 
@@ -101,15 +102,18 @@ def _run(context: WorkerContext, writer: IndexWriter, sources: list[Source], wor
          batch: int, progress: Progress) -> ImportReport:
     report = ImportReport()
     progress.start(len(sources))
-    chunks = [sources[i:i + batch] for i in range(0, len(sources), batch)]
+    # Workers get small chunks (the writer starts early, the pipeline stays full); the writer
+    # groups their results into transactions of `batch` messages.
+    size = max(1, min(WORKER_CHUNK, batch))
+    chunks = [sources[i:i + size] for i in range(0, len(sources), size)]
     set_context(context)
     if workers <= 1 or len(chunks) <= 1:
-        results = (prepare_chunk(chunk) for chunk in chunks)
-        _write_all(writer, results, report, progress)
+        _write_all(writer, (prepare_chunk(chunk) for chunk in chunks), batch, report, progress)
     else:
         # fork: the workers inherit the unlocked keyring without it ever being pickled.
         with multiprocessing.get_context("fork").Pool(workers, initializer=_die_with_parent) as pool:
-            _write_all(writer, _ordered(pool, chunks, workers * IN_FLIGHT_PER_WORKER), report, progress)
+            results = _ordered(pool, chunks, workers * IN_FLIGHT_PER_WORKER)
+            _write_all(writer, results, batch, report, progress)
     progress.finish()
     return report
 
@@ -130,11 +134,21 @@ def _ordered(pool, chunks: list[list[Source]], window: int):
         yield result
 
 
-def _write_all(writer: IndexWriter, results, report: ImportReport, progress: Progress) -> None:
+def _write_all(writer: IndexWriter, results, batch: int, report: ImportReport, progress: Progress) -> None:
+    waiting: list = []
     for prepared in results:
-        for outcome in writer.write_batch(prepared):
-            report.add(outcome)
-        progress.advance(len(prepared))
+        waiting.extend(prepared)
+        if len(waiting) >= batch:
+            _write(writer, waiting, report, progress)
+            waiting = []
+    if waiting:
+        _write(writer, waiting, report, progress)
+
+
+def _write(writer: IndexWriter, batch: list, report: ImportReport, progress: Progress) -> None:
+    for outcome in writer.write_batch(batch):
+        report.add(outcome)
+    progress.advance(len(batch))
 
 
 def _die_with_parent() -> None:
@@ -192,6 +206,6 @@ def _unlock(home: Home):
 def _seen_ranges(home: Home, keyring):
     if keyring is None:
         return None
-    from pli.core.crypto.envelope import SeenRanges
+    from pli.core.crypto.seen import SeenRanges
 
     return SeenRanges(home)

@@ -18,7 +18,7 @@ from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.store import database
 from pli.core.store.layout import FOLDERS, Layout
-from pli.core.store.summary import KEY, MessageSummary, pli_properties, summary_of
+from pli.core.store.summary import MessageSummary, key_of, summary_of
 
 #: A read handle older than this is reopened before the next read, so new mail shows up.
 STALE_AFTER_SECONDS = 1.0
@@ -120,7 +120,8 @@ class Store:
             except LookupError:
                 raise MessageNotFound(f"no message {message_id!r} in the store; "
                                       "`pli search` lists message ids") from None
-            return [str(p) for p in msg.filenames()], pli_properties(msg).get(KEY, "")
+            paths = [str(p) for p in msg.filenames()]
+            return paths, key_of(paths[0]) if paths else ""
 
         paths, key = self._retrying(read)
         for path in paths:

@@ -1,8 +1,10 @@
 """One row of a message list (MessageSummary) and the notmuch message properties it is read from.
 
-The importer stores each message's display fields as notmuch properties
-(`pli.*`), so that reading a window of rows touches only the index, never the
-message files.  Subject and From come from notmuch's own value slots.
+The importer keeps what a row shows in the index, so that reading a window of
+rows never opens a message file: Subject and From (for verified mail, the
+envelope's checked sender) in notmuch's own value slots, the state in tags
+(verified, patient:<key>), and only what has no other home as notmuch
+properties (`pli.*`): every property costs index time at import.
 """
 from __future__ import annotations
 
@@ -12,14 +14,16 @@ from email.utils import parseaddr
 from notmuch2 import _capi as capi
 
 PREFIX = "pli."
-KEY = "pli.key"                  # the deterministic name of the stored files (see importer)
-SENDER = "pli.sender"            # the sender's display name (from the envelope, checked)
 PATIENT = "pli.patient"          # the patient as displayed ("DUPONT Marie", "2 patients")
-PATIENT_KEY = "pli.patient-key"  # the first patient's key (tag patient:<key>)
 LAB = "pli.lab"                  # Report.summary() of the lab payload
-VERIFIED = "pli.verified"        # "yes" | "no"
-MODE = "pli.mode"                # "otp" | "stream" | ""
+MODE = "pli.mode"                # "otp" | "stream"
 REASON = "pli.reason"            # why the message is in quarantine
+PATIENT_TAG = "patient:"
+
+
+def key_of(path: str) -> str:
+    """The message key is the clear file's name up to its Maildir info (see worker.py)."""
+    return path.rsplit("/", 1)[-1].split(":", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -64,20 +68,19 @@ def summary_of(msg) -> MessageSummary:
     """Copy a notmuch message into a summary (call inside the query loop: notmuch messages
     must not outlive their iterator)."""
     props = pli_properties(msg)
-    sender = props.get(SENDER)
-    if not sender:
-        name, address = parseaddr(_header(msg, "from"))
-        sender = name or address
+    name, address = parseaddr(_header(msg, "from"))
+    tags = frozenset(str(t) for t in msg.tags)
+    patients = sorted(t[len(PATIENT_TAG):] for t in tags if t.startswith(PATIENT_TAG))
     return MessageSummary(
         message_id=msg.messageid,
         date=int(msg.date),
-        sender=sender,
+        sender=name or address,
         patient=props.get(PATIENT, ""),
-        patient_key=props.get(PATIENT_KEY, ""),
+        patient_key=patients[0] if patients else "",
         subject=_header(msg, "subject"),
         lab_summary=props.get(LAB, ""),
-        tags=frozenset(str(t) for t in msg.tags),
-        verified=props.get(VERIFIED) == "yes",
+        tags=tags,
+        verified="verified" in tags,
         mode=props.get(MODE, ""),
         path=str(msg.path),
     )

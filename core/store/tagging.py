@@ -74,17 +74,8 @@ def tags_for(*, sealed: bool, reason: str, quarantined: bool, lab: LabFacts) -> 
     return tuple(sorted(tags))
 
 
-def properties_for(*, key: str, sender: str, verified: bool, mode: str, reason: str,
-                   lab: LabFacts) -> tuple[tuple[str, str], ...]:
-    pairs = [(props.KEY, key), (props.SENDER, sender), (props.VERIFIED, "yes" if verified else "no")]
-    if mode:
-        pairs.append((props.MODE, mode))
-    if reason:
-        pairs.append((props.REASON, reason))
-    if lab.patient:
-        pairs.append((props.PATIENT, lab.patient))
-    if lab.patient_keys:
-        pairs.append((props.PATIENT_KEY, lab.patient_keys[0]))
-    if lab.summary or lab.error:
-        pairs.append((props.LAB, lab.summary or lab.error))
+def properties_for(*, mode: str, reason: str, lab: LabFacts) -> tuple[tuple[str, str], ...]:
+    """Only what tags and headers cannot hold: each property costs index time at import."""
+    pairs = [(props.MODE, mode), (props.REASON, reason), (props.PATIENT, lab.patient),
+             (props.LAB, lab.summary or lab.error)]
     return tuple((k, v) for k, v in pairs if v)

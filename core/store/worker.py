@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from email.utils import formataddr, formatdate
 from pathlib import Path
 
+from pli.core.crypto.mime import is_sealed
 from pli.core.store import headers
 from pli.core.store.layout import Layout
 from pli.core.store.sources import Source
@@ -63,19 +64,9 @@ def set_context(context: WorkerContext) -> None:
     _CONTEXT = context
 
 
-def _envelope():
-    try:
-        from pli.core.crypto import envelope
-    except ImportError:  # the envelope is not installed: every message reads as plain mail
-        return None
-    return envelope
-
-
 def _lab(inner: bytes) -> LabFacts:
-    try:
-        from pli.core.lab import reports_in_mail
-    except ImportError:
-        return LabFacts()
+    from pli.core.lab import reports_in_mail
+
     msg = email.message_from_bytes(inner, policy=email.policy.default)
     try:
         return lab_facts(reports_in_mail(msg))
@@ -99,9 +90,8 @@ def raw_key(raw: bytes) -> str:
 def prepare_chunk(sources: list[Source]) -> list[Prepared]:
     context = _CONTEXT
     assert context is not None, "set_context() must run before the workers start"
-    envelope = _envelope()
     raws = [_read(source) for source in sources]
-    opened = _open_all(envelope, raws, context.keyring)
+    opened = _open_all(raws, context.keyring)
     return [_prepare(context, source, raw, result) for source, raw, result in zip(sources, raws, opened)]
 
 
@@ -112,24 +102,40 @@ def _read(source: Source) -> bytes | None:
         return None
 
 
-def _open_all(envelope, raws: list[bytes | None], keyring) -> list:
-    """For each raw message: an Opened, an exception with a .reason, or None (plain mail)."""
-    results: list = []
-    for raw in raws:
+def _open_all(raws: list[bytes | None], keyring) -> list:
+    """For each raw message: an Opened, a _Failure with its reason, or None (plain mail).
+    The sealed ones are opened together: one native batch call decrypts them all."""
+    results: list = [None] * len(raws)
+    sealed: list[int] = []
+    for index, raw in enumerate(raws):
         if raw is None:
-            results.append(_Failure("unreadable"))
-        elif envelope is None or not envelope.is_sealed(raw):
-            results.append(None)
-        elif keyring is None:
-            results.append(_Failure("no-keyring", store=False))
-        else:
-            try:
-                results.append(envelope.open_mail(raw, keyring))
-            except envelope.OpenError as error:
-                results.append(_Failure(getattr(error, "reason", "malformed")))
-            except Exception:  # noqa: BLE001 - one bad message never stops the batch
-                results.append(_Failure("malformed"))
+            results[index] = _Failure("unreadable")
+        elif is_sealed(raw):
+            if keyring is None:
+                results[index] = _Failure("no-keyring", store=False)
+            else:
+                sealed.append(index)
+    if sealed:
+        from pli.core.crypto import envelope  # a broken install fails loudly here, never reads as plain mail
+
+        for index, opened in zip(sealed, _open_batch(envelope, [raws[i] for i in sealed], keyring)):
+            results[index] = opened
     return results
+
+
+def _open_batch(envelope, raws: list[bytes], keyring) -> list:
+    try:
+        opened = envelope.open_mails(raws, keyring)
+    except Exception:  # noqa: BLE001 - never expected; fall back to one by one so one bad mail stays one
+        opened = [_open_one(envelope, raw, keyring) for raw in raws]
+    return [_Failure(getattr(o, "reason", "malformed")) if isinstance(o, Exception) else o for o in opened]
+
+
+def _open_one(envelope, raw: bytes, keyring):
+    try:
+        return envelope.open_mail(raw, keyring)
+    except Exception as error:  # noqa: BLE001 - OpenError carries the reason; anything else is malformed
+        return error
 
 
 @dataclass(frozen=True)
@@ -153,10 +159,9 @@ def _prepare(context: WorkerContext, source: Source, raw: bytes | None, result) 
 def _prepare_opened(context: WorkerContext, source: Source, raw: bytes, opened) -> Prepared:
     key = digest(b"env", str(opened.envelope_id).encode(), str(opened.fingerprint).encode())
     lab = _lab(opened.inner)
-    sender = opened.sender_name or opened.sender_address
     clear = clear_message(opened, key, lab)
     tags = tags_for(sealed=True, reason="", quarantined=False, lab=lab)
-    properties = properties_for(key=key, sender=sender, verified=True, mode=opened.mode, reason="", lab=lab)
+    properties = properties_for(mode=opened.mode, reason="", lab=lab)
     message_id = headers.value_of(clear, "Message-ID").strip("<> ")
     prepared = Prepared(source, key, "inbox", message_id, tags, properties,
                         opened=replace(opened, inner=b""))
@@ -203,9 +208,7 @@ def _prepare_failed(context: WorkerContext, source: Source, raw: bytes, reason: 
     key = raw_key(raw)
     clear = quarantined_message(raw, key, reason, quarantined)
     tags = tags_for(sealed=sealed, reason=reason, quarantined=quarantined, lab=LabFacts())
-    name, address = email.utils.parseaddr(headers.value_of(raw, "From"))
-    properties = properties_for(key=key, sender=name or address, verified=False, mode="",
-                                reason=reason if quarantined else "", lab=LabFacts())
+    properties = properties_for(mode="", reason=reason if quarantined else "", lab=LabFacts())
     message_id = headers.value_of(clear, "Message-ID").strip("<> ")
     prepared = Prepared(source, key, "quarantine" if quarantined else "inbox", message_id, tags,
                         properties, reason=reason if quarantined else "")

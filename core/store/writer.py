@@ -39,14 +39,15 @@ class IndexWriter:
     seen_ranges: object = None   # the envelope's SeenRanges, or None when nothing sealed can be opened
     fsync: bool = True
     _dirs: set = field(default_factory=set)
+    _renamed_files: dict = field(default_factory=dict)
 
     def write_batch(self, batch: list[Prepared]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
         self._dirs = set()
         with database.open_write(self.layout) as db:
             with db.atomic():
-                for prepared in batch:
-                    outcomes.append(self._one(db, prepared))
+                fresh = [p for p in batch if p.folder and self._in_place(p) is None]
+                checked = self._replay_checked(fresh)
+                outcomes = [self._one(db, checked.get(id(p), p)) for p in batch]
                 self._sync_dirs()
         self._consume(batch, outcomes)
         return outcomes
@@ -56,14 +57,12 @@ class IndexWriter:
         if not prepared.folder:
             return Outcome(origin, "failed", prepared.reason)
         final = self._in_place(prepared)
-        if final is not None and _indexed(db, final):
+        if final is not None and _indexed(db, str(final)):
             self._discard(prepared)
             return Outcome(origin, "already", prepared.reason, prepared.message_id)
-        if final is None and prepared.opened is not None:
-            prepared = self._replay_checked(prepared)
         final = self._publish(prepared)
         try:
-            msg, duplicate = db.add(str(final))
+            msg, duplicate = db.add(final)
         except (notmuch2.FileNotEmailError, notmuch2.FileError):
             os.unlink(final)  # never a file in cur/ the index lacks; the original stays in sealed/
             return Outcome(origin, "failed", "unindexable")
@@ -81,20 +80,32 @@ class IndexWriter:
         final = prepared.final_clear(self.layout)
         if final.exists():
             return final
-        for sub in ("cur", "new"):
-            for found in (self.layout.folder(prepared.folder) / sub).glob(f"{prepared.key}{INFO[0]}*"):
-                return found
-        return None
+        return self._renamed(prepared.folder).get(prepared.key)
 
-    def _replay_checked(self, prepared: Prepared) -> Prepared:
-        """A pad range seen before (a replay, or a sender reusing pad) sends the message to quarantine."""
-        if self.seen_ranges is None:
-            return prepared
-        try:
-            self.seen_ranges.check_and_record(prepared.opened)
-        except Exception as error:  # noqa: BLE001 - ReplayAlert; anything else is safer in quarantine too
-            return self._requarantine(prepared, getattr(error, "reason", "replay"))
-        return prepared
+    def _renamed(self, folder: str) -> dict[str, Path]:
+        """Files of a folder not under the name pli gave them (flags added by a mail client),
+        by key: listed once per run, as listing per message would cost O(n) each."""
+        if folder not in self._renamed_files:
+            found: dict[str, Path] = {}
+            for sub in ("cur", "new"):
+                directory = self.layout.folder(folder) / sub
+                for name in os.listdir(directory):
+                    key = name.split(INFO[0], 1)[0]
+                    if name != f"{key}{INFO}":
+                        found[key] = directory / name
+            self._renamed_files[folder] = found
+        return self._renamed_files[folder]
+
+    def _replay_checked(self, fresh: list[Prepared]) -> dict[int, Prepared]:
+        """The replay check of the batch's newly seen sealed messages, one lock and one fsync for all
+        (the same message seen again is no replay: a rerun after a crash passes).  A pad range
+        seen in another message (a replay, or a sender reusing pad) sends the message to quarantine."""
+        sealed = [p for p in fresh if p.opened is not None]
+        if self.seen_ranges is None or not sealed:
+            return {}
+        alerts = self.seen_ranges.check_and_record_many([p.opened for p in sealed])
+        return {id(p): self._requarantine(p, getattr(alert, "reason", "replay"))
+                for p, alert in zip(sealed, alerts) if alert is not None}
 
     def _requarantine(self, prepared: Prepared, reason: str) -> Prepared:
         raw = Path(prepared.tmp_sealed or self.layout.sealed_path(prepared.key)).read_bytes()
@@ -102,25 +113,26 @@ class IndexWriter:
         self._discard(prepared)
         clear = quarantined_message(raw, key, reason)
         tags = tags_for(sealed=True, reason=reason, quarantined=True, lab=LabFacts())
-        sender = dict(prepared.properties).get("pli.sender", "")
-        properties = properties_for(key=key, sender=sender, verified=False, mode="", reason=reason,
-                                    lab=LabFacts())
+        properties = properties_for(mode="", reason=reason, lab=LabFacts())
         moved = replace(prepared, key=key, folder="quarantine", tags=tags, properties=properties,
                         reason=reason, opened=None, message_id=f"{key}@quarantine.pli.invalid")
         tmp_clear = _write_now(self.layout.folder("quarantine") / "tmp" / f"{key}.replay.pli-tmp", clear)
         tmp_sealed = _write_now(self.layout.sealed / ".tmp" / f"{key}.replay.pli-tmp", raw)
         return replace(moved, tmp_clear=str(tmp_clear), tmp_sealed=str(tmp_sealed))
 
-    def _publish(self, prepared: Prepared) -> Path:
-        sealed = self.layout.sealed_path(prepared.key)
+    def _publish(self, prepared: Prepared) -> str:
+        # str paths and a cache of made folders: this runs once per message in the one writer
+        key = prepared.key
         if prepared.tmp_sealed:
-            sealed.parent.mkdir(mode=0o700, exist_ok=True)
-            os.replace(prepared.tmp_sealed, sealed)
-            self._dirs.add(sealed.parent)
-        final = prepared.final_clear(self.layout)
+            folder = f"{self.layout.sealed}/{key[:2]}"
+            if folder not in self._dirs:
+                os.makedirs(folder, mode=0o700, exist_ok=True)
+                self._dirs.add(folder)
+            os.replace(prepared.tmp_sealed, f"{folder}/{key}")
+        final = f"{self.layout.mail}/{prepared.folder}/cur/{key}{INFO}"
         if prepared.tmp_clear:
             os.replace(prepared.tmp_clear, final)
-            self._dirs.add(final.parent)
+            self._dirs.add(f"{self.layout.mail}/{prepared.folder}/cur")
         return final
 
     def _discard(self, prepared: Prepared) -> None:
