@@ -1,4 +1,4 @@
-"""HL7 v2.x ORU^R01 lab results: read them into Reports (with the `hl7` package), and write them.
+"""HL7 v2.x ORU^R01 lab results: read them into Reports, and write them.
 
 Segments used: MSH (sending lab, charset), PID (patient: one Report per PID),
 PV1 (ignored), ORC/OBR (prescriber, request number, specimen date, status,
@@ -6,9 +6,12 @@ the panel an OBX belongs to), OBX (one Observation), NTE (comments: after an
 OBR for the report, after an OBX for that result).  A file may hold several
 messages (a batch, with or without FHS/BHS), each several patients.
 
-`hl7` does the message/segment/field/repetition/component splitting with the
-message's own separators.  Its unescape falls short in two ways, so leaves are
-unescaped here (see `unescape` and tests/core/lab/test_hl7v2.py):
+The `hl7` package (python-hl7) was the first choice; it falls short in three
+ways, shown in tests/core/lab/test_hl7v2.py and bench/test_bench_lab.py, so this
+module splits and unescapes itself (a differential test checks that its
+splitting matches hl7's on every field):
+  - speed: hl7 builds an object per field and component, 3.7 ms for a
+    15-segment message, twenty times pli's whole parse;
   - `\\X..\\` hex bytes become one character per byte (so UTF-8 "\\XC3A9\\" gives
     "Ã©", not "é");
   - highlight on/off `\\H\\`/`\\N\\` become "_" inside the text.
@@ -18,8 +21,6 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import date, datetime
-
-import hl7
 
 from pli.core.lab.errors import MalformedReport
 from pli.core.lab.model import Lab, Observation, Patient, Prescriber, ReferenceRange, Report
@@ -76,72 +77,92 @@ def _messages(lines: list[str]) -> list[tuple[int, list[tuple[int, str]]]]:
 
 
 def _parse_message(start: int, segments: list[tuple[int, str]]) -> list[Report]:
-    message = _hl7_parse(start, segments)
-    seps, esc = message.separators, message.esc
-    if not esc or len(set(seps[1:] + esc)) != 5:
-        raise MalformedReport(FORMAT, start, "MSH encoding characters missing or repeated")
-    reader = _Reader(seps, esc)
-    msh = message[0]
+    reader = _Reader(*_encoding_characters(start, segments[0][1]))
+    fields = [reader.fields(text) for _, text in segments]
+    msh = fields[0]
     kind = reader.get(msh, 9) + "^" + reader.get(msh, 9, component=2)
     if kind != "ORU^R01":
         raise MalformedReport(FORMAT, start, "message type is not ORU^R01 (lab results)")
     lab_code = reader.get(msh, 4)
     builder: _ReportBuilder | None = None
     reports: list[Report] = []
-    for (number, _), segment in zip(segments, message):
-        name = str(segment[0]) if len(segment) else ""
+    for (number, _), segment in zip(segments, fields):
+        name = segment[0]
         if not _SEGMENT_ID.fullmatch(name):
             raise MalformedReport(FORMAT, number, "segment name not understood (wrong separator?)")
-        try:
-            if name == "PID":
-                if builder is not None:
-                    reports.append(builder.build())
-                builder = _ReportBuilder(reader, lab_code, _patient(reader, segment, number))
-            elif name in ("ORC", "OBR", "OBX", "NTE"):
-                if builder is None:
-                    raise MalformedReport(FORMAT, number, f"{name} segment before any PID (patient)")
-                builder.add(name, segment, number)
-        except (IndexError, ValueError, TypeError, AttributeError):
-            # hl7's tree is irregular on damaged input (a field where a component was expected)
-            raise MalformedReport(FORMAT, number, f"{name} segment not understood") from None
+        if name == "PID":
+            if builder is not None:
+                reports.append(builder.build())
+            builder = _ReportBuilder(reader, lab_code, _patient(reader, segment, number))
+        elif name in ("ORC", "OBR", "OBX", "NTE"):
+            if builder is None:
+                raise MalformedReport(FORMAT, number, f"{name} segment before any PID (patient)")
+            builder.add(name, segment, number)
     if builder is None:
         raise MalformedReport(FORMAT, start, "message without a PID (patient) segment")
     reports.append(builder.build())
     return reports
 
 
-def _hl7_parse(start: int, segments: list[tuple[int, str]]) -> hl7.Message:
-    header = segments[0][1]
-    if len(header) < 8 or header[3] in header[4:8]:
-        raise MalformedReport(FORMAT, start, "MSH header too short or with repeated separators")
-    try:
-        return hl7.parse("\r".join(text for _, text in segments))
-    except Exception:  # noqa: BLE001 - hl7 raises ParseException, IndexError, AssertionError... on junk
-        raise MalformedReport(FORMAT, start, "HL7 message structure not understood") from None
+def _encoding_characters(start: int, header: str) -> tuple[str, str, str, str, str]:
+    """(field, repetition, component, subcomponent, escape) separators from MSH-1 and MSH-2."""
+    end = header.find(header[3:4], 4) if len(header) > 3 else -1
+    declared = header[4:end] if end >= 0 else header[4:]
+    if len(declared) < 4:
+        raise MalformedReport(FORMAT, start, "MSH encoding characters missing (expected e.g. MSH|^~\\&)")
+    field, (component, repetition, escape, sub) = header[3], declared[:4]
+    chosen = field + component + repetition + escape + sub
+    if len(set(chosen)) != 5 or any(c.isalnum() or c.isspace() for c in chosen):
+        raise MalformedReport(FORMAT, start, "MSH encoding characters repeated or not punctuation")
+    return field, repetition, component, sub, escape
 
 
 class _Reader:
-    """Field access on hl7's tree, with pli's own unescape of each leaf."""
+    """Fields of segments split with the message's own separators, and pli's unescape of each leaf.
 
-    def __init__(self, separators: str, esc: str):
-        self.field_sep, self.rep_sep, self.comp_sep, self.sub_sep = separators[1:5]
+    The `hl7` package does this splitting too, but builds a container object per
+    field and component: about 3.7 ms for a 15-segment result message, twenty
+    times pli's whole parse (bench/test_bench_lab.py measures both in the same
+    run); tests/core/lab/test_hl7v2.py checks that both split identically.
+    """
+
+    def __init__(self, field_sep: str, rep_sep: str, comp_sep: str, sub_sep: str, esc: str):
+        self.field_sep, self.rep_sep, self.comp_sep, self.sub_sep = field_sep, rep_sep, comp_sep, sub_sep
         self.esc = esc
         quoted = re.escape(esc)
         self._pattern = re.compile(f"{quoted}([^{quoted}]*){quoted}")
-        self._map = {"F": self.field_sep, "S": self.comp_sep, "T": self.sub_sep, "R": self.rep_sep,
-                     "E": esc, **_SIMPLE_ESCAPES}
+        self._map = {"F": field_sep, "S": comp_sep, "T": sub_sep, "R": rep_sep, "E": esc, **_SIMPLE_ESCAPES}
 
-    def reps(self, segment, index: int) -> list[list[list[str]]]:
+    def fields(self, segment: str) -> list[str]:
+        """A segment's raw fields, numbered as HL7 numbers them (MSH-1 is the field separator itself)."""
+        fields = segment.split(self.field_sep)
+        if fields[0] == "MSH":
+            fields.insert(1, self.field_sep)
+        return fields
+
+    def reps(self, segment: list[str], index: int) -> list[list[list[str]]]:
         """Field `index` as repetitions -> components -> subcomponents (raw, escaped text)."""
         if index >= len(segment):
             return []
-        return [_levels(rep, 2) for rep in _children(segment[index])]
+        comp, sub = self.comp_sep, self.sub_sep
+        return [[c.split(sub) for c in r.split(comp)] for r in segment[index].split(self.rep_sep)]
 
-    def get(self, segment, index: int, component: int = 1, rep: int = 1) -> str:
-        reps = self.reps(segment, index)
-        if rep > len(reps) or component > len(reps[rep - 1]):
+    def get(self, segment: list[str], index: int, component: int = 1, rep: int = 1) -> str:
+        """One component of one repetition, unescaped (its subcomponents kept as sent)."""
+        if index >= len(segment):
             return ""
-        return self.unescape(self.sub_sep.join(reps[rep - 1][component - 1])).strip()
+        raw = segment[index]
+        if rep > 1 or self.rep_sep in raw:
+            reps = raw.split(self.rep_sep)
+            if rep > len(reps):
+                return ""
+            raw = reps[rep - 1]
+        if component > 1 or self.comp_sep in raw:
+            components = raw.split(self.comp_sep)
+            if component > len(components):
+                return ""
+            raw = components[component - 1]
+        return self.unescape(raw).strip()
 
     def text(self, segment, index: int) -> str:
         """A whole field as text: repetitions on separate lines, components rejoined as sent."""
@@ -167,17 +188,6 @@ class _Reader:
             except UnicodeDecodeError:
                 return raw.decode("latin-1")
         return match.group(0)  # an escape pli does not know stays visible, never silently dropped
-
-
-def _children(node) -> list:
-    return [node] if isinstance(node, str) else list(node)
-
-
-def _levels(node, depth: int):
-    """hl7 leaves a level out when it has no separator: put it back, `depth` list levels deep."""
-    if depth == 0:
-        return str(node)
-    return [_levels(child, depth - 1) for child in _children(node)]
 
 
 def _patient(reader: _Reader, pid, number: int) -> Patient:
@@ -259,7 +269,8 @@ class _ReportBuilder:
         if lab_name and not self.lab.name:
             self.lab = Lab(code=self.lab.code, name=lab_name)
         self.after_obx = True
-        flags = [f for f in (r.get(obx, 8, 1, i) for i in range(1, len(r.reps(obx, 8)) + 1)) if f]
+        flags = [f for f in (r.get(obx, 8, 1, i) for i in range(1, len(r.reps(obx, 8)) + 1)) if f] \
+            if len(obx) > 8 and obx[8] else []
         self.observations.append(Observation(
             code=code, label=label, value=_value(r, obx, value_type), unit=r.get(obx, 6, 1) or r.get(obx, 6, 2),
             reference=ReferenceRange.parse(r.get(obx, 7)), lab_flag=flags[0] if flags else "",

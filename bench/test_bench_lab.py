@@ -1,0 +1,75 @@
+"""Lab parsing and generation speed: reports parsed per second for each format, messages generated per second.
+
+    .venv/bin/python -m pytest bench/test_bench_lab.py --benchmark-only
+
+Each round parses FILES generated files of one format and encoding (about
+ten results per report, a few files holding two patients); reports/s is in
+the benchmark's extra_info and in bench/RESULTS.md.
+"""
+import email
+import email.policy
+
+import pytest
+
+from pli.core.lab import hl7v2, hprim, parse_reports, reports_in_mail
+from pli.core.lab.generator import Generator
+
+FILES = 500
+
+
+def sample(fmt: str, encoding: str):
+    return list(Generator(2026, patients=200, formats=[fmt], encodings=[encoding]).messages(FILES))
+
+
+@pytest.mark.parametrize("fmt, encoding", [("hprim", "iso-8859-1"), ("hprim", "utf-8"),
+                                           ("hl7", "utf-8"), ("hl7", "iso-8859-1")])
+def test_parse_reports_per_second(benchmark, fmt, encoding):
+    messages = sample(fmt, encoding)
+    payloads = [m.payload for m in messages]
+    count = sum(len(m.reports) for m in messages)
+
+    def parse_all():
+        return sum(len(parse_reports(p)) for p in payloads)
+
+    assert benchmark(parse_all) == count
+    benchmark.extra_info["reports_per_second"] = round(count / benchmark.stats.stats.mean)
+
+
+def test_peer_python_hl7_package_split_only(benchmark):
+    """The peer: python-hl7 only splitting the same HL7 files (no model, no unescape).
+
+    pli's HL7 reader splits fields itself because this alone costs several times
+    its whole parse (see core/lab/hl7v2.py).
+    """
+    import hl7
+
+    texts = [m.payload.decode("utf-8") for m in sample("hl7", "utf-8")]
+    messages = [one for text in texts for one in hl7.split_file(text)]
+    count = len(messages)
+    benchmark(lambda: [hl7.parse(one) for one in messages])
+    benchmark.extra_info["messages_per_second"] = round(count / benchmark.stats.stats.mean)
+
+
+@pytest.mark.parametrize("fmt", ["hprim", "hl7"])
+def test_reports_in_mail_per_second(benchmark, fmt):
+    messages = sample(fmt, "utf-8")
+    mails = [email.message_from_bytes(m.inner_bytes, policy=email.policy.default) for m in messages]
+    count = sum(len(m.reports) for m in messages)
+    assert benchmark(lambda: sum(len(reports_in_mail(m)) for m in mails)) == count
+    benchmark.extra_info["reports_per_second"] = round(count / benchmark.stats.stats.mean)
+
+
+@pytest.mark.parametrize("fmt, writer", [("hprim", hprim.dumps), ("hl7", hl7v2.dumps)])
+def test_write_reports_per_second(benchmark, fmt, writer):
+    reports = [list(m.reports) for m in sample(fmt, "utf-8")]
+    benchmark(lambda: [writer(r) for r in reports])
+    benchmark.extra_info["reports_per_second"] = round(sum(map(len, reports)) / benchmark.stats.stats.mean)
+
+
+def test_generate_messages_per_second(benchmark):
+    """Reports, lab files and inner MIME bytes: what the demo builder and the store benchmarks consume."""
+    def generate():
+        return sum(len(m.inner_bytes) > 0 for m in Generator(1, patients=500).messages(2000))
+
+    assert benchmark.pedantic(generate, rounds=3, iterations=1) == 2000
+    benchmark.extra_info["messages_per_second"] = round(2000 / benchmark.stats.stats.mean)
