@@ -18,6 +18,7 @@ from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.store import database
 from pli.core.store.layout import FOLDERS, Layout
+from pli.core.store.query import expand
 from pli.core.store.summary import MessageSummary, key_of, summary_of
 
 #: A read handle older than this is reopened before the next read, so new mail shows up.
@@ -73,6 +74,7 @@ class Store:
             return read(self._db)
 
     def count(self, query: str) -> int:
+        query = expand(query)  # idempotent: an expanded query passes unchanged
         try:
             return self._retrying(lambda db: db.count_messages(query))
         except notmuch2.QuerySyntaxError:
@@ -83,6 +85,7 @@ class Store:
         window are stepped over in C without being loaded."""
         if limit <= 0:
             return []
+        query = expand(query)
 
         def read(db: notmuch2.Database) -> list[MessageSummary]:
             rows: list[MessageSummary] = []
