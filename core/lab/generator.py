@@ -446,6 +446,8 @@ def _header(text: str) -> str:
     """The text as RFC 2047 encoded words when it is not plain ascii, each under 75 characters."""
     if text.isascii() and '"' not in text:
         return f'"{text}"' if any(c in text for c in ",;:()<>@") else text
+    if len(text.encode()) <= 45:
+        return "=?utf-8?b?" + base64.b64encode(text.encode()).decode("ascii") + "?="
     words, chunk = [], ""
     for char in text:
         if len((chunk + char).encode()) > 45:
