@@ -26,6 +26,8 @@ COMMANDS = [
     "pad",
     "seal",
     "lab",
+    "send",
+    "gateway",
 ]
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in pli, not the user's fault

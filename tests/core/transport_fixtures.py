@@ -1,0 +1,165 @@
+"""Generated peers for the transport tests: keyrings, a gateway config, TLS certificates, free ports, servers."""
+from __future__ import annotations
+
+import asyncio
+import datetime
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import tomli_w
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import NameOID
+
+from crypto_fixtures import PASSPHRASE, inner_message, make_keyring, people
+from pli.core.crypto.envelope import seal_mail
+from pli.core.crypto.keyring import trust_public
+from pli.core.home import Home
+
+PLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exit(main())"]
+
+__all__ = ["PASSPHRASE", "PLI", "Peers", "free_port", "gateway_config", "in_process_gateway", "inner_message",
+           "make_keyring", "people", "seal_mail", "self_signed", "subprocess_gateway", "wait_for_port"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 15.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+class Peers:
+    """alice and bob (who trust each other), carol (whom nobody trusts), and a gateway's trust home."""
+
+    def __init__(self, root: Path) -> None:
+        self.alice, self.bob = people(root, "alice", "bob")
+        self.carol = make_keyring(root, "carol", 3)
+        self.carol.import_public(self.bob.identity.public)       # carol can seal to bob; bob's side does not know her
+        self.gateway_home = Home(root / "gateway")
+        trust_public(self.gateway_home, self.alice.identity.public)
+        trust_public(self.gateway_home, self.bob.identity.public)
+
+    def sealed(self, sender=None, to=("bob@pli.test",), subject: str = "K+ 6.8 mmol/L") -> bytes:
+        return seal_mail(inner_message(subject=subject), sender or self.alice, list(to))
+
+
+def self_signed(folder: Path, host: str = "localhost") -> tuple[Path, Path]:
+    """A throwaway certificate for `host` and 127.0.0.1 (generated at test time)."""
+    import ipaddress
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+def trace_key(folder: Path) -> Path:
+    path = folder / "gateway-trace.key"
+    path.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    path.chmod(0o600)
+    return path
+
+
+def gateway_config(folder: Path, peers: Peers, *, trace: bool = True, tls: tuple[Path, Path] | None = None,
+                   tls_required: bool = False, delivery: dict | None = None, **limits) -> Path:
+    """A gateway config: bob's and carol's public addresses map to opaque mailbox names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    section = {
+        "domain": "pli.test", "hostname": "mx.pli.test", "trust_home": str(peers.gateway_home.root),
+        "delivery": delivery or {"kind": "maildir", "root": str(folder / "mailboxes")},
+        "aliases": {"bob@pli.test": "mbox-7f3a91", "carol@pli.test": "mbox-c4r01"},
+        "timeout_seconds": 5,
+        **limits,
+    }
+    if trace:
+        section["trace_key"] = str(trace_key(folder))
+        section["trace_home"] = str(folder / "trace-home")
+    if tls:
+        section["tls"] = {"cert": str(tls[0]), "key": str(tls[1]), "require": tls_required}
+    path = folder / "gateway.toml"
+    path.write_text(tomli_w.dumps({"gateway": section}))
+    return path
+
+
+@contextmanager
+def in_process_gateway(config_path: Path):
+    """The gateway's aiosmtpd server on a loopback port, in a thread of this process: yields the port."""
+    from pli.core.transport.gateway import make_factory
+    from pli.core.transport.gateway_config import load_gateway_config
+    from pli.core.transport.trace import TraceBatcher, gateway_journal
+
+    config = load_gateway_config(config_path)
+    trace = (TraceBatcher(gateway_journal(config.trace_home, config.trace_key, "gateway@pli.test"))
+             if config.trace_key else None)
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(make_factory(config, trace), "127.0.0.1", 0))
+    port = server.sockets[0].getsockname()[1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        async def stop():
+            server.close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+@contextmanager
+def subprocess_gateway(config_path: Path, port: int, workers: int = 1):
+    """`pli gateway serve` as a real process; yields the Popen (tests may SIGKILL it)."""
+    proc = start_gateway(config_path, port, workers)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+
+
+def start_gateway(config_path: Path, port: int, workers: int = 1) -> subprocess.Popen:
+    env = dict(os.environ, PLI_GATEWAY_LOG="WARNING")
+    proc = subprocess.Popen([*PLI, "gateway", "serve", "--listen", f"127.0.0.1:{port}", "--config",
+                             str(config_path), "--workers", str(workers)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    wait_for_port(port, proc=proc)
+    return proc
