@@ -20,6 +20,10 @@ from pli.tui.reading import ClearMessage, read_message
 from pli.tui.triage import UndoStack
 
 
+#: What `PliApp.attempt` returns when the action failed (the user has been told why).
+FAILED = object()
+
+
 class MessageUnreadable(PliError):
     """A clear message could not be read or parsed."""
 
@@ -72,6 +76,19 @@ class PliApp(App):
             self.store.close()
 
     # -- domain access for the screens --------------------------------------
+
+    def attempt(self, title: str, action, *args):
+        """Run a store or keyring action for a screen: a PliError is shown as it is; anything
+        else (a bug, an index error pli did not foresee) is named without a traceback."""
+        try:
+            return action(*args)
+        except PliError as error:
+            self.notify(str(error), title=title, severity="error", timeout=8)
+        except Exception as error:  # noqa: BLE001 - the UI's last line of defence, like the CLI's
+            self.log.error(f"{title}: {error!r}")
+            self.notify(f"{title} failed ({type(error).__name__}); please report it", title=title,
+                        severity="error", timeout=8)
+        return FAILED
 
     def expand_query(self, query: str) -> str:
         from pli.core.store.query import expand

@@ -13,12 +13,13 @@ from pli.core.errors import PliError
 def known_addresses(keyring) -> list[str]:
     if keyring is None:
         return []
-    return sorted(c.address for c in keyring.correspondents())
+    groups = [g.public.address for g in keyring.groups]
+    return sorted({c.address for c in keyring.correspondents()} | set(groups))
 
 
 def own_address(keyring) -> str:
-    me = keyring.identity
-    return f"{me.name} <{me.address}>" if getattr(me, "name", "") else me.address
+    me = keyring.identity.public
+    return f"{me.name} <{me.address}>" if me.name else me.address
 
 
 def mode_for(keyring, address: str) -> str | None:
@@ -33,10 +34,11 @@ def mode_for(keyring, address: str) -> str | None:
         return None
 
 
-def send_sealed(store, keyring, inner: EmailMessage, to: list[str]) -> str:
-    """Seal and sign for `to`, put the sealed mail in the outbox and the clear copy in Sent."""
+def send_sealed(home, keyring, inner: EmailMessage, to: list[str]) -> str:
+    """Seal and sign for `to`, queue the sealed mail in the outbox, index the clear copy in Sent."""
     from pli.core.crypto.envelope import seal_mail
+    from pli.core.outgoing import save_outgoing
 
     sealed = seal_mail(inner, keyring, to)
-    store.add_outgoing(sealed, bytes(inner))
-    return "saved in the outbox (sending starts when transport is configured)"
+    save_outgoing(home, sealed, inner)
+    return "queued in the outbox (sending starts when transport is configured)"

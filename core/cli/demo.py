@@ -15,7 +15,7 @@ def register(sub) -> None:
     p = sub.add_parser("demo", help="build a demo home (identities, pads, sealed lab results) and open it")
     p.add_argument("directory", nargs="?", default=DEFAULT_DIR, type=Path,
                    help=f"where to build it (default: ./{DEFAULT_DIR})")
-    p.add_argument("--size", type=int, default=None, help="number of lab messages (default: 3000)")
+    p.add_argument("--size", type=int, default=None, help="number of lab messages (default: 2000)")
     p.add_argument("--seed", type=int, default=None, help="generator seed (default: fixed, for reproducible demos)")
     p.add_argument("--no-open", action="store_true", help="only build the demo, do not open the TUI")
     p.set_defaults(func=run)

@@ -102,7 +102,7 @@ class ComposeScreen(Screen):
             if unknown:
                 raise DraftError(f"unknown address {', '.join(unknown)}: import their key or check the spelling")
             inner = build_inner(draft, own_address(keyring), self.app.now)
-            where = send_sealed(self.app.store, keyring, inner, draft.to)
+            where = send_sealed(self.app.home, keyring, inner, draft.to)
         except PliError as error:
             self.notify(str(error), title="Not sent", severity="error", timeout=8)
             return

@@ -10,6 +10,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from pli.core.errors import PliError
+from pli.tui.app import FAILED
 from pli.tui.config import SavedSearch
 from pli.tui.triage import apply_changes, plan
 from pli.tui.widgets.message_list import MessageList
@@ -71,11 +72,8 @@ class MainScreen(Screen):
     # -- searches -----------------------------------------------------------
 
     def show_search(self, search: SavedSearch) -> None:
-        try:
-            query = self.app.expand_query(search.query)
-            self.message_list.show_query(query)
-        except PliError as error:
-            self.notify(str(error), title="Search", severity="error")
+        query = self.app.expand_query(search.query)
+        if self.app.attempt("Search", self.message_list.show_query, query) is FAILED:
             return
         self.current_search = search
         self.update_title()
@@ -91,8 +89,8 @@ class MainScreen(Screen):
         for index, search in enumerate(sidebar.searches):
             try:
                 sidebar.set_count(index, self.app.store.count(self.app.expand_query(search.query)))
-            except PliError:
-                continue  # a broken user search shows no count; choosing it says why
+            except Exception:  # noqa: BLE001 - a broken user search shows no count; choosing it says why
+                continue
 
     @on(SearchSidebar.Chosen)
     def on_search_chosen(self, event: SearchSidebar.Chosen) -> None:
@@ -153,10 +151,7 @@ class MainScreen(Screen):
             return
         action = plan(label.format(n=len(targets), s="" if len(targets) == 1 else "s"),
                       targets, frozenset(add), frozenset(remove))
-        try:
-            apply_changes(self.app.store, action.changes)
-        except PliError as error:
-            self.notify(str(error), title=label.split()[0], severity="error")
+        if self.app.attempt("Triage", apply_changes, self.app.store, action.changes) is FAILED:
             return
         self.app.undo.push(action)
         ml.selected.clear()
@@ -164,7 +159,8 @@ class MainScreen(Screen):
         self.notify(action.label + " (u to undo)", timeout=3)
 
     def after_tags_changed(self) -> None:
-        self.message_list.reload()
+        if self.app.attempt("Refresh", self.message_list.reload) is FAILED:
+            return
         self.message_list.post_message(MessageList.Highlighted(self.message_list.current))
         self.update_title()
         self.refresh_counts()
@@ -215,10 +211,8 @@ class MainScreen(Screen):
         if action is None:
             self.notify("Nothing to undo", timeout=2)
             return
-        try:
-            apply_changes(self.app.store, action.inverse())
-        except PliError as error:
-            self.notify(str(error), title="Undo", severity="error")
+        if self.app.attempt("Undo", apply_changes, self.app.store, action.inverse()) is FAILED:
+            self.app.undo.push(action)  # still undoable once the store is back
             return
         self.after_tags_changed()
         self.notify(f"undone: {action.label}", timeout=3)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,14 +21,14 @@ def _unlock(home: Home, passphrase: str):
 
 def unlock_from_env(home: Home):
     """The keyring unlocked with PLI_PASSPHRASE_FILE's passphrase, or None when the variable is unset."""
-    path = os.environ.get("PLI_PASSPHRASE_FILE")
-    if not path:
+    from pli.core.crypto.keyring import Keyring, NoKeyring
+    from pli.core.crypto.passphrase import PASSPHRASE_ENV, read_passphrase
+
+    if not Keyring.exists(home):
+        raise NoKeyring.at(home)
+    if not os.environ.get(PASSPHRASE_ENV):
         return None
-    try:
-        passphrase = Path(path).read_text(encoding="utf-8").rstrip("\n")
-    except OSError as error:
-        raise PliError(f"cannot read PLI_PASSPHRASE_FILE {path}: {error.strerror}") from None
-    return _unlock(home, passphrase)
+    return _unlock(home, read_passphrase())
 
 
 class PassphraseScreen(ModalScreen):

@@ -135,20 +135,24 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- data ---------------------------------------------------------------
 
-    def show_query(self, query: str) -> None:
-        """Show another query from its top."""
+    def show_query(self, query: str) -> bool:
+        """Show another query from its top (a query the store refuses raises and changes nothing)."""
+        total = self.source.count(query)
         self.query_text = query
         self.selected.clear()
-        self.reload()
+        self.reload(total)
         self.cursor = 0
         self.scroll_to(y=0, animate=False, immediate=True)
         self._announce()
+        return True
 
-    def reload(self) -> None:
+    def reload(self, total: int | None = None) -> None:
         """Forget cached rows (tags changed): recount and redraw, keeping the cursor's place."""
         self._pages.clear()
         self._strips.clear()
-        self.total = self.source.count(self.query_text) if self.query_text else 0
+        if total is None:
+            total = self.source.count(self.query_text) if self.query_text else 0
+        self.total = total
         self.virtual_size = Size(self.scrollable_content_region.width, self.total)
         if self.total and self.cursor >= self.total:
             self.cursor = self.total - 1
