@@ -35,11 +35,6 @@ _SSN_TYPES = {"NH", "SS", "INS", "INS-NIR", "NIR"}
 _SIMPLE_ESCAPES = {"H": "", "N": "", ".br": "\n", ".sp": "\n"}
 
 
-def looks_like(text: str) -> bool:
-    head = text.lstrip("\ufeff\x0b \t\r\n")[:4]
-    return len(head) == 4 and head[:3] in ("MSH", "BHS", "FHS") and not head[3].isalnum()
-
-
 # ---------------------------------------------------------------- reading
 
 def parse(data: bytes) -> list[Report]:
@@ -357,7 +352,7 @@ def _message_segments(report: Report, charset: str, when: datetime | None, contr
         ids.append(f"{e(p.patient_id)}^^^{e(report.lab.code)}^PI")
     if p.ssn:
         ids.append(f"{e(p.ssn)}^^^INSEE^NH")
-    stamp = _ts(when or report.collected) or "20000101"
+    stamp = _ts(when or report.collected)
     doctor = report.prescriber
     xcn = f"{e(doctor.code)}^{e(doctor.family)}^{e(doctor.given)}" if (doctor.code or doctor.family) else ""
     segments = [

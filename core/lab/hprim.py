@@ -30,11 +30,6 @@ _POSTCODE_TOWN = re.compile(r"(\d[\dAB]\d{3})\s+(.*)")
 _RES_MIN_FIELDS = 5  # RES|label|code|type|value
 
 
-def looks_like(text: str) -> bool:
-    """Does this text carry HPRIM markers (used by format detection)?"""
-    return _MARKER.search(text[:1_000_000]) is not None
-
-
 def _marker(line: str) -> str | None:
     stripped = line.strip()
     if not stripped.startswith("*"):

@@ -77,3 +77,27 @@ def test_errors_are_one_line_with_an_exit_status(samples, capsys, tmp_path):
     status, _, err = run(capsys, "--home", str(tmp_path / "h"), "lab", "export", "--hprim", "--drop",
                          str(sorted(samples.glob("*.hpr"))[0]))
     assert status == 2 and "hprim_folder" in err
+
+
+def test_show_reads_in_monochrome_symbols_for_every_kind_of_result(tmp_path, capsys):
+    lines = ["BIOLOGIE", "FICTIF", "Zoé", "", "", "", "12/04/1965", "", "R1", "02/01/2024", "LAB", "DR", "",
+             "****LAB****",
+             "RES|Potassium|K|N|6,8|mmol/l|3,5|5,0|HH|F|",
+             "RES|Créatinine|Creat|N|180|µmol/l|60|110||F|",
+             "RES|Sodium|Na|N|140|mmol/l|136|145||F|",
+             "RES|Aspect|ASP|A|trouble|||||F|",
+             "RES|Agglutinats|AGG|A|présence||||W|F|",
+             "****FINLAB****", "****FIN****", "****FINFICHIER****"]
+    path = tmp_path / "r.hpr"
+    path.write_bytes("\r\n".join(lines).encode("latin-1"))
+    status, out, _ = run(capsys, "lab", "show", "--critical-first", str(path))
+    rows = {line.split()[1] if line[:1] != " " else line.split()[0]: line for line in out.splitlines()
+            if any(w in line for w in ("Potassium", "Créatinine", "Sodium", "Aspect", "Agglutinats"))}
+    assert status == 0 and "CRITICAL: K 6,8 HH" in out
+    assert rows["Potassium"].startswith("▲▲") and rows["Potassium"].rstrip().endswith("HH")
+    assert rows["Créatinine"].startswith("▲") and rows["Créatinine"].rstrip().endswith("H*")
+    assert rows["Sodium"].startswith(" ") and rows["Sodium"].rstrip().endswith("136-145")
+    assert rows["Aspect"].startswith("?") and rows["Aspect"].rstrip().endswith("not interpreted")
+    assert rows["Agglutinats"].startswith("?") and rows["Agglutinats"].rstrip().endswith("W?")
+    order = [name for name in ("Potassium", "Créatinine", "Agglutinats", "Aspect", "Sodium")]
+    assert sorted(order, key=out.index) == order     # critical, abnormal, not interpreted, normal
