@@ -26,8 +26,9 @@ from pli.core.home import Home
 
 PLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exit(main())"]
 
-__all__ = ["PASSPHRASE", "PLI", "Peers", "free_port", "gateway_config", "in_process_gateway", "inner_message",
-           "make_keyring", "people", "seal_mail", "self_signed", "subprocess_gateway", "wait_for_port"]
+__all__ = ["PASSPHRASE", "PLI", "Peers", "Recorder", "free_port", "gateway_config", "in_process_gateway", "inner_message",
+           "make_keyring", "people", "seal_mail", "self_signed", "submission_server", "subprocess_gateway",
+           "wait_for_port", "write_account"]
 
 
 def free_port() -> int:
@@ -117,7 +118,7 @@ def gateway_config(folder: Path, peers: Peers, *, trace: bool = True, tls: tuple
 
 
 @contextmanager
-def in_process_gateway(config_path: Path):
+def in_process_gateway(config_path: Path, port: int = 0):
     """The gateway's aiosmtpd server on a loopback port, in a thread of this process: yields the port."""
     from pli.core.transport.gateway import make_factory
     from pli.core.transport.gateway_config import load_gateway_config
@@ -127,7 +128,7 @@ def in_process_gateway(config_path: Path):
     trace = (TraceBatcher(gateway_journal(config.trace_home, config.trace_key, "gateway@pli.test"))
              if config.trace_key else None)
     loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(loop.create_server(make_factory(config, trace), "127.0.0.1", 0))
+    server = loop.run_until_complete(loop.create_server(make_factory(config, trace), "127.0.0.1", port))
     port = server.sockets[0].getsockname()[1]
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -163,3 +164,54 @@ def start_gateway(config_path: Path, port: int, workers: int = 1) -> subprocess.
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     wait_for_port(port, proc=proc)
     return proc
+
+
+class Recorder:
+    """An aiosmtpd handler that keeps what it accepts (a stand-in submission server for AUTH/TLS tests)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return f"250 2.0.0 Ok: queued as SUB{len(self.messages):04d}"
+
+
+@contextmanager
+def submission_server(implicit_tls=None, login: tuple[str, str] | None = None):
+    """An SMTP submission server on loopback (aiosmtpd): optional implicit TLS and AUTH; yields (port, recorder)."""
+    from aiosmtpd.smtp import SMTP, AuthResult
+
+    recorder = Recorder()
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = login is not None and (auth_data.login.decode(), auth_data.password.decode()) == login
+        return AuthResult(success=ok, handled=False)
+
+    def factory():
+        return SMTP(recorder, hostname="submit.pli.test", authenticator=authenticator if login else None,
+                    auth_required=login is not None, auth_require_tls=False, auth_exclude_mechanism=["LOGIN"])
+
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(factory, "127.0.0.1", 0, ssl=implicit_tls))
+    port = server.sockets[0].getsockname()[1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield port, recorder
+    finally:
+        async def stop():
+            server.close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+def write_account(home: Home, name: str = "cabinet", **fields) -> None:
+    """Append an [accounts.NAME] section to the home's config.toml."""
+    home.root.mkdir(parents=True, exist_ok=True)
+    text = home.config.read_text() if home.config.exists() else ""
+    home.config.write_text(text + "\n" + tomli_w.dumps({"accounts": {name: fields}}))
