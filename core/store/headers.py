@@ -42,12 +42,18 @@ def name_of(field: bytes) -> bytes:
 
 def value_of(raw: bytes, name: str) -> str:
     """The first value of a header field, unfolded (empty when absent)."""
-    wanted = name.lower().encode()
+    return first_values(raw).get(name.lower(), "")
+
+
+def first_values(raw: bytes) -> dict[str, str]:
+    """Every header field's first value, by lower-case name, unfolded: one pass over the header."""
+    found: dict[str, str] = {}
     for field in fields(split(raw)[0]):
-        if name_of(field) == wanted:
-            value = field.split(b":", 1)[1] if b":" in field else b""
-            return b" ".join(value.split()).decode("utf-8", "replace")
-    return ""
+        name, _, value = field.partition(b":")
+        key = name.strip().lower().decode("ascii", "replace")
+        if key not in found:
+            found[key] = b" ".join(value.split()).decode("utf-8", "replace")
+    return found
 
 
 def clean(value: str) -> str:

@@ -92,7 +92,7 @@ def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, wo
             sources = list_sources(paths)
         if keyring is None and sources:
             keyring = _unlock(home)
-        context = WorkerContext(layout, keyring, config.quarantine_unsealed, config.fsync)
+        context = WorkerContext(layout, keyring, config.quarantine_unsealed)
         writer = IndexWriter(layout, _seen_ranges(home, keyring), config.fsync)
         return _run(context, writer, sources, workers or config.worker_count, batch or config.batch,
                     progress)
