@@ -52,3 +52,12 @@ def test_format_detection_looks_at_the_start_only():
     assert detect_format(b"\x0bMSH|") == "hl7"
     assert detect_format(b"BHS|^~\\&") == "hl7"
     assert detect_format(b"BIOLOGIE\r\nFICTIF") == "hprim"
+
+
+def test_reports_in_bytes_finds_the_same_reports_as_in_a_parsed_message():
+    from pli.core.lab import reports_in_bytes
+
+    for message in generate(20, seed=6):
+        assert reports_in_bytes(message.inner_bytes) == list(message.reports) == reports_in_mail(message.message)
+    encoded_name = mail_with((HL7_SAMPLE.payload, "application", "octet-stream", "résultat.hl7"))
+    assert reports_in_bytes(encoded_name.as_bytes()) == list(HL7_SAMPLE.reports)
