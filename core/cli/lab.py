@@ -69,7 +69,12 @@ def load_reports(source: str, home: Home) -> list:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise UsageError(f"no such file: {source}") from None
+        from pli.core.store.store import stored_message
+
+        data = stored_message(source, home)  # a message id of the store (`pli search` prints them)
+        if data is None:
+            raise UsageError(f"no such file or stored message: {source}") from None
+        path = Path("stored.eml")
     except IsADirectoryError:
         raise UsageError(f"{source} is a folder; give a lab file or a message") from None
     except OSError as error:

@@ -176,3 +176,17 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def stored_message(reference: str, home: Home) -> bytes | None:
+    """The clear message a command-line reference names (`ID`, `id:ID` or `<ID>`), or None when
+    this home has no store or no such message: for commands that also take a file."""
+    message_id = reference.strip().removeprefix("id:").strip("<>")
+    layout = Layout(home)
+    if not message_id or not layout.exists():
+        return None
+    try:
+        with Store.open(home) as store:
+            return store.read_clear(message_id)
+    except MessageNotFound:
+        return None

@@ -149,3 +149,18 @@ def test_sealed_mail_without_a_keyring_is_left_in_place(tmp_path):
     report = import_sources(bare, None, workers=1)
     assert [f.reason for f in report.failed] == ["no-keyring"]
     assert os.listdir(bare.root / "incoming" / "new") == ["m"]
+
+
+def test_pli_lab_show_takes_a_stored_message_id(pair, tmp_path):
+    alice, bob = pair
+    g = generate(1, seed=8)[0]
+    (tmp_path / "one.eml").write_bytes(seal_mail(g.inner_bytes, alice, ["bob@pli.test"]))
+    import_sources(bob.home, [tmp_path / "one.eml"], keyring=bob, workers=1)
+    message_id = g.message_id.strip("<>")
+    shown = subprocess.run(CLI + ["--home", str(bob.home.root), "lab", "show", f"id:{message_id}"],
+                           capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    assert shown.returncode == 0, shown.stderr
+    assert g.reports[0].patient.last_name.upper() in shown.stdout
+    missing = subprocess.run(CLI + ["--home", str(bob.home.root), "lab", "show", "id:nope@x"],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "no such file or stored message" in missing.stderr
