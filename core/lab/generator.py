@@ -170,6 +170,13 @@ class GeneratedPatient:
     conditions: tuple[str, ...]
     shifts: dict[str, tuple[float, float]]   # test code -> (mean shift, extra spread) from the conditions
 
+    @cached_property
+    def hprim_patient(self) -> Patient:
+        """The patient as an HPRIM header carries them (no sex, no lab patient id)."""
+        p = self.patient
+        return Patient(last_name=p.last_name, first_name=p.first_name, birth_date=p.birth_date, ssn=p.ssn,
+                       address1=p.address1, address2=p.address2, postcode=p.postcode, town=p.town)
+
 
 @dataclass(frozen=True)
 class GeneratedMessage:
@@ -294,11 +301,7 @@ class Generator:
         comma = site.decimal_comma and not hl7
         observations = tuple(self._observation(test, panel, who, site, hl7, comma)
                              for panel in panels for test in panel.tests)
-        patient = who.patient
-        if not hl7:
-            patient = Patient(last_name=patient.last_name, first_name=patient.first_name,
-                              birth_date=patient.birth_date, ssn=patient.ssn, address1=patient.address1,
-                              address2=patient.address2, postcode=patient.postcode, town=patient.town)
+        patient = who.patient if hl7 else who.hprim_patient
         comments = ("Prélèvement effectué à jeun.",) if rng.random() < 0.2 else ()
         reference = f"{collected:%y%m%d}-{index:06d}-{number}"
         if hl7:
