@@ -28,6 +28,7 @@ COMMANDS = [
     "lab",
     "send",
     "gateway",
+    "fetch",
 ]
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in pli, not the user's fault

@@ -26,8 +26,8 @@ from pli.core.home import Home
 
 PLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exit(main())"]
 
-__all__ = ["PASSPHRASE", "PLI", "Peers", "Recorder", "free_port", "gateway_config", "in_process_gateway", "inner_message",
-           "make_keyring", "people", "seal_mail", "self_signed", "submission_server", "subprocess_gateway",
+__all__ = ["PASSPHRASE", "PLI", "Peers", "Recorder", "free_port", "gateway_config", "in_process_gateway",
+           "inner_message", "make_keyring", "people", "seal_mail", "self_signed", "submission_server", "subprocess_gateway",
            "wait_for_port", "write_account"]
 
 
@@ -62,7 +62,9 @@ class Peers:
         trust_public(self.gateway_home, self.bob.identity.public)
 
     def sealed(self, sender=None, to=("bob@pli.test",), subject: str = "K+ 6.8 mmol/L") -> bytes:
-        return seal_mail(inner_message(subject=subject), sender or self.alice, list(to))
+        unique = f"<{os.urandom(8).hex()}@pli.test>".encode()   # the store keeps one message per Message-ID
+        inner = inner_message(subject=subject).replace(b"<inner-1@pli.test>", unique)
+        return seal_mail(inner, sender or self.alice, list(to))
 
 
 def self_signed(folder: Path, host: str = "localhost") -> tuple[Path, Path]:
@@ -97,13 +99,14 @@ def trace_key(folder: Path) -> Path:
 
 
 def gateway_config(folder: Path, peers: Peers, *, trace: bool = True, tls: tuple[Path, Path] | None = None,
-                   tls_required: bool = False, delivery: dict | None = None, **limits) -> Path:
+                   tls_required: bool = False, delivery: dict | None = None, aliases: dict | None = None,
+                   **limits) -> Path:
     """A gateway config: bob's and carol's public addresses map to opaque mailbox names."""
     folder.mkdir(parents=True, exist_ok=True)
     section = {
         "domain": "pli.test", "hostname": "mx.pli.test", "trust_home": str(peers.gateway_home.root),
         "delivery": delivery or {"kind": "maildir", "root": str(folder / "mailboxes")},
-        "aliases": {"bob@pli.test": "mbox-7f3a91", "carol@pli.test": "mbox-c4r01"},
+        "aliases": aliases or {"bob@pli.test": "mbox-7f3a91", "carol@pli.test": "mbox-c4r01"},
         "timeout_seconds": 5,
         **limits,
     }
@@ -215,3 +218,131 @@ def write_account(home: Home, name: str = "cabinet", **fields) -> None:
     home.root.mkdir(parents=True, exist_ok=True)
     text = home.config.read_text() if home.config.exists() else ""
     home.config.write_text(text + "\n" + tomli_w.dumps({"accounts": {name: fields}}))
+
+
+class Dovecot:
+    """A throwaway Dovecot (IMAP + LMTP) on loopback ports, its config generated, started and stopped here.
+
+    CI runs as root with no services: the instance runs in the foreground (-F)
+    from its own base_dir, mail owned by an unprivileged system user (Dovecot
+    refuses uid 0 for mail), users in a passwd-file with plain passwords.
+    """
+
+    USERS = {"bob": "bob-imap-secret"}
+
+    def __init__(self) -> None:
+        import pwd
+        import shutil
+        import tempfile
+
+        # Not under pytest's tmp_path: its folders are 0700 and Dovecot's auth and mail processes
+        # run as unprivileged users that must reach the passwd file and the mail.
+        self.root = root = Path(tempfile.mkdtemp(prefix="pli-dovecot-"))
+        root.chmod(0o755)
+        self.imap_port, self.lmtp_port = free_port(), free_port()
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("dovecot") if _has_user("dovecot") else pwd.getpwnam("nobody")
+            self.uid, self.gid = user.pw_uid, user.pw_gid
+        else:
+            self.uid, self.gid = os.getuid(), os.getgid()
+        self.mail = root / "mail"
+        self.mail.mkdir(mode=0o755, exist_ok=True)
+        os.chown(self.mail, self.uid, self.gid)
+        (root / "passwd").write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.USERS.items()))
+        self.conf = root / "dovecot.conf"
+        self.conf.write_text(self._config())
+        self.binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        self.proc: subprocess.Popen | None = None
+
+    def _config(self) -> str:
+        login_user = "dovenull" if _has_user("dovenull") else "nobody"
+        internal_user = "dovecot" if _has_user("dovecot") else "nobody"
+        run_as = "" if os.geteuid() == 0 else f"default_login_user = {pwd_name(os.getuid())}\n" \
+                                                f"default_internal_user = {pwd_name(os.getuid())}\n"
+        return f"""
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+instance_name = pli-test-{self.imap_port}
+log_path = {self.root}/dovecot.log
+listen = 127.0.0.1
+protocols = imap lmtp
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 1
+mail_location = maildir:{self.mail}/%u
+lmtp_save_to_detail_mailbox = no
+{run_as or f"default_login_user = {login_user}{chr(10)}default_internal_user = {internal_user}"}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n {self.root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={self.uid} gid={self.gid} home={self.mail}/%n
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {self.lmtp_port}
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service stats {{
+  chroot =
+}}
+"""
+
+    def start(self) -> "Dovecot":
+        self.proc = subprocess.Popen([self.binary, "-F", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        try:
+            wait_for_port(self.imap_port, proc=self.proc)
+            wait_for_port(self.lmtp_port, proc=self.proc)
+        except (RuntimeError, TimeoutError):
+            self.stop()
+            raise RuntimeError(f"dovecot did not start: {self.log()}")
+        return self
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        import shutil
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def maildir(self, user: str) -> Path:
+        return self.mail / user
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def pwd_name(uid: int) -> str:
+    import pwd
+    return pwd.getpwuid(uid).pw_name

@@ -1,0 +1,60 @@
+"""`pli fetch`: pull new mail from the account's IMAP folder into the incoming Maildir, then store it (`pli new`)."""
+from __future__ import annotations
+
+import sys
+
+from pli.core.home import Home
+
+
+def register(sub) -> None:
+    p = sub.add_parser("fetch", help="fetch new mail over IMAP into the incoming Maildir, then store it")
+    p.add_argument("--account", help="the [accounts.NAME] to fetch from (default: the default account)")
+    p.add_argument("--no-new", action="store_true", help="only fetch; leave storing to a later `pli new`")
+    p.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from pli.core.crypto.passphrase import unlock
+    from pli.core.store.layout import Layout
+    from pli.core.transport.accounts import choose_account
+    from pli.core.transport.fetch import fetch
+    from pli.core.transport.trace import home_journal
+
+    home = Home.resolve(args.home)
+    account = choose_account(home, args.account)
+    keyring = unlock(home)              # signs the trace (and holds the password if it is kept there)
+    journal = home_journal(home, keyring)
+    layout = Layout(home)
+
+    def traced(names):
+        from pli.core.audit import Step
+
+        journal.record_many([Step("fetched", _message_id(layout.incoming / "new" / n) or n,
+                                  {"via": "imap", "target": account.name}) for n in names])
+
+    report = fetch(home, account, account.password(home, keyring), layout.incoming, on_batch=traced)
+    print(report.render(), file=sys.stderr)
+    if args.no_new or not report.fetched or not layout.exists():
+        return 0
+    from pli.core.store.importer import import_sources
+    from pli.core.store.progress import Progress
+
+    stored = import_sources(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet))
+    print(stored.render(), file=sys.stdout)
+    return 0 if not stored.failed else 1
+
+
+def _message_id(path) -> str | None:
+    """The envelope id of a sealed mail (its Message-ID's local part), else its Message-ID, for the trace."""
+    import email.parser
+    import email.policy
+
+    try:
+        with open(path, "rb") as handle:
+            headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parse(handle)
+    except OSError:
+        return None
+    value = str(headers.get("Message-ID", "")).strip().strip("<>")
+    local = value.partition("@")[0]
+    return local.removesuffix(".sealed") if local.endswith(".sealed") else (value or None)
