@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Input
 
 from pli.core.errors import PliError
 from pli.core.home import Home
@@ -205,6 +207,18 @@ class PliApp(App):
                 screen.after_tags_changed()
 
     # -- keys and commands --------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key that reached the app while an input has focus was typed for it.
+
+        Textual routes each key to the widget focused when the key arrived: "/critical"
+        typed fast (or pasted over SSH) queues "critical" for the list before `/` has moved
+        the focus to the search bar.  Those keys would be lost; they belong to the input.
+        """
+        focused = self.focused
+        if isinstance(focused, Input) and event.is_printable and event.character:
+            focused.insert_text_at_cursor(event.character)
+            event.stop()
 
     def action_help(self) -> None:
         from pli.tui.screens.help import HelpScreen

@@ -259,3 +259,37 @@ async def test_configured_keys_replace_the_defaults(demo, make_app):
         assert "inbox" in tags_of(demo, target.message_id)
         await pilot.press("y")
         assert "inbox" not in tags_of(demo, target.message_id)
+
+
+async def test_export_writes_fhir_bundles_for_the_selected_reports(demo, make_app, tmp_path):
+    import json
+
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        messages = await started(app, pilot)
+        await pilot.press("slash", *"lab", "enter", "space", "space", "e")
+        await pilot.pause()
+        field = app.screen.query_one("#export-folder")
+        field.value = str(tmp_path / "export")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+    files = sorted((tmp_path / "export").iterdir())
+    assert len(files) >= 2
+    bundle = json.loads(files[0].read_text())
+    assert bundle["resourceType"] == "Bundle"
+
+
+async def test_keys_typed_right_after_slash_land_in_the_search_bar(demo, make_app):
+    """Over SSH "/critical<enter>" arrives in one read: no key may go to the list instead."""
+    from textual import events
+
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        messages = await started(app, pilot)
+        for char in "/critical":
+            app.post_message(events.Key("slash" if char == "/" else char, char))
+        app.post_message(events.Key("enter", "\r"))
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, MainScreen)
+        assert messages.total == count(demo, "critical")

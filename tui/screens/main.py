@@ -101,7 +101,9 @@ class MainScreen(Screen):
         bar = self.query_one(SearchBar)
         bar.display = True
         bar.value = ""
-        bar.focus()
+        # Focus now, not after the next refresh: "/critical" typed fast (or pasted over SSH) must
+        # land in the bar, not trigger the list's own keys (c = compose).
+        self.set_focus(bar)
 
     @on(SearchBar.Submitted)
     def on_search_submitted(self, event: SearchBar.Submitted) -> None:

@@ -1,0 +1,74 @@
+"""End to end: the real `pli` command builds a demo, then runs in tmux and is driven by keys."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+# The installed console script when there is one (make test installs it), else the same entry point.
+_SCRIPT = Path(sys.executable).with_name("pli")
+PLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "pli.tui.launcher"]
+PASS_ON = ("PYTHONPATH", "PATH", "HOME", "PLI_CRYPTO_BACKEND")
+
+
+def environment(extra: dict) -> list[str]:
+    """VAR=value words for `env`: tmux sessions start from the tmux server's environment, not ours."""
+    passed = {k: os.environ[k] for k in PASS_ON if k in os.environ}
+    return [f"{k}={v}" for k, v in {**passed, **extra}.items()]
+
+
+def tmux(*args):
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False)
+
+
+def wait_screen(session, predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = tmux("capture-pane", "-p", "-t", session).stdout
+        if predicate(text):
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"screen did not show what was expected:\n{text}")
+
+
+@pytest.fixture
+def session(tmp_path):
+    name = f"pli-e2e-{os.getpid()}"
+    yield name
+    tmux("kill-session", "-t", name)
+
+
+def test_pli_demo_then_triage_in_tmux(tmp_path, session):
+    home = tmp_path / "demo"
+    built = subprocess.run([*PLI, "demo", "--no-open", "--size", "60", str(home)],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    env = {"TERM": "xterm-256color", "PLI_PASSPHRASE_FILE": str(home / "demo-passphrase.txt")}
+    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40",
+         "env", *environment(env), *PLI, "--home", str(home))
+    screen = wait_screen(session, lambda t: "Inbox ·" in t and "messages" in t)
+    total = int(screen.split("Inbox · ")[1].split(" messages")[0].replace(",", ""))
+    assert total > 0
+    time.sleep(0.5)  # keys typed before the terminal is in application mode are the shell's, not pli's
+    tmux("send-keys", "-t", session, "a")
+    wait_screen(session, lambda t: f"Inbox · {total - 1:,} messages" in t)
+    tmux("send-keys", "-t", session, "u")
+    wait_screen(session, lambda t: f"Inbox · {total:,} messages" in t)
+    tmux("send-keys", "-t", session, "/", "critical", "Enter")
+    wait_screen(session, lambda t: "Search: critical" in t and "‼" in t)
+    tmux("send-keys", "-t", session, "q")
+    wait_screen(session, lambda t: "Inbox ·" not in t, timeout=10)
+
+
+def test_pli_on_a_missing_home_says_so_and_quits(tmp_path, session):
+    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24",
+         "env", *environment({"TERM": "xterm-256color"}), *PLI, "--home", str(tmp_path / "none"))
+    wait_screen(session, lambda t: "no store at" in t)
+    tmux("send-keys", "-t", session, "q")
+    wait_screen(session, lambda t: "no store at" not in t, timeout=10)
