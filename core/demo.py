@@ -79,7 +79,7 @@ def build_demo(directory: Path, size: int = DEFAULT_SIZE, seed: int = DEFAULT_SE
     progress = progress or (lambda done, total, stage: None)
     end = (now or datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
     try:
-        user, parties = _people(home, passphrase_file)
+        user, parties = _people(home, passphrase_file, seed)
         count = _write_traffic(home, user, parties, size, seed, end, progress)
         _import(home, user.keyring, count, progress)
     except BaseException:
@@ -93,8 +93,21 @@ def build_demo(directory: Path, size: int = DEFAULT_SIZE, seed: int = DEFAULT_SE
 # -- people, keys and pads ----------------------------------------------------------------------
 
 
-def _people(home: Home, passphrase_file: Path) -> tuple[Party, dict[str, Party]]:
+def demo_identity(seed: int, id: str, address: str, name: str, kind: str = "person"):
+    """An identity whose keys derive from the demo seed: the same demo shows the same fingerprints
+    on every machine (snapshots, screenshots).  Demo keys are public knowledge: demo data only."""
+    import hashlib
+
     from pli.core.crypto.identity import Identity
+
+    def secret(use: str) -> bytes:
+        return hashlib.sha256(f"pli demo {seed} {address} {use}".encode()).digest()
+
+    return Identity.from_secrets(id, address, name, kind, secret("x25519"),
+                                 secret("ed25519") if kind != "group" else None)
+
+
+def _people(home: Home, passphrase_file: Path, seed: int) -> tuple[Party, dict[str, Party]]:
     from pli.core.crypto.keyring import Keyring
     from pli.core.lab.generator import LABS, PRACTITIONERS
     from pli.core.store.create import create_store
@@ -106,7 +119,7 @@ def _people(home: Home, passphrase_file: Path) -> tuple[Party, dict[str, Party]]
     home.root.mkdir(parents=True, exist_ok=True)
     passphrase_file.write_text(DEMO_PASSPHRASE + "\n")
     os.chmod(passphrase_file, 0o600)
-    user = Party(Keyring.create(home, Identity.generate(me.code, me.address, f"Dr {me.given} {me.family}"),
+    user = Party(Keyring.create(home, demo_identity(seed, me.code, me.address, f"Dr {me.given} {me.family}"),
                                 DEMO_PASSPHRASE), me.address)
     colleague = PRACTITIONERS[1]
     specs = {
@@ -117,13 +130,14 @@ def _people(home: Home, passphrase_file: Path) -> tuple[Party, dict[str, Party]]
     parties = {}
     for name, (ident, address, display) in specs.items():
         peer_home = Home(home.root / "peers" / name)
-        keyring = Keyring.create(peer_home, Identity.generate(ident, address, display), DEMO_PASSPHRASE,
+        keyring = Keyring.create(peer_home, demo_identity(seed, ident, address, display), DEMO_PASSPHRASE,
                                  kdf_log2n=PEER_KDF_LOG2N)
         keyring.import_public(user.keyring.identity.public)
         user.keyring.import_public(keyring.identity.public)
         parties[name] = Party(keyring, address)
-    group = user.keyring.create_group("MSP-TILLEULS", "secretariat@cabinet-tilleuls.example",
-                                      "Cabinet des Tilleuls")
+    group = demo_identity(seed, "MSP-TILLEULS", "secretariat@cabinet-tilleuls.example", "Cabinet des Tilleuls",
+                          kind="group")
+    user.keyring.add_group(group)
     for name in ("lab-otp", "lab-stream"):
         parties[name].keyring.import_public(group.public)
     _share_pad(user, parties["lab-otp"], LAB_PAD_BYTES)

@@ -31,8 +31,12 @@ def _progress(done: int, total: int, stage: str) -> None:
 def run(args) -> int:
     from pli.core.demo import DEFAULT_SEED, DEFAULT_SIZE, build_demo
 
+    from datetime import datetime, timezone
+
+    # Dated up to now, so that the newest results read "today"; tests pass a fixed now instead.
     result = build_demo(args.directory, size=args.size or DEFAULT_SIZE,
-                        seed=DEFAULT_SEED if args.seed is None else args.seed, progress=_progress)
+                        seed=DEFAULT_SEED if args.seed is None else args.seed, progress=_progress,
+                        now=datetime.now(timezone.utc))
     print(f"demo home ready: {result.home.root} ({result.messages:,} messages, "
           f"passphrase in {result.passphrase_file})")
     if args.no_open:

@@ -33,7 +33,7 @@ class LabTable(DataTable):
         for row in rows:
             style = SEVERITY_STYLE[row.severity]
             note = "not interpreted" if not row.interpreted else ("✎ comment" if row.comment else "")
-            if row.flag_source == "pli":
+            if row.flag_source == "pli" and row.severity != "normal":
                 note = (note + " flag by pli").strip()  # the lab gave no flag: pli compared with the range
             self.add_row(Text(row.symbol.ljust(2), style=style), Text(row.name),
                          Text(row.value, style=style, justify="right"), row.unit, row.reference,
