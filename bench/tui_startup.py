@@ -39,6 +39,7 @@ class Client:
     first_row: re.Pattern
     page_down: str
     search_keys: list[str]
+    env: dict
 
 
 def tmux(*args: str) -> str:
@@ -97,15 +98,17 @@ def run_once(client: Client, env: dict) -> dict:
 
 
 def clients(home: Path) -> list[Client]:
-    pli = str(Path(sys.executable).with_name("pli"))
+    script = Path(sys.executable).with_name("pli")
+    pli = str(script) if script.exists() else f"{sys.executable} -m pli.tui.launcher"
     alot_config = Path(tempfile.mkdtemp(prefix="alot-bench-")) / "config"
     alot_config.write_text("")  # alot's defaults, nothing from the user's own config
     return [
         Client("pli", [pli, "--home", str(home)], PLI_ROW, "PageDown",
-               ["/", "critical", "Enter"]),
+               ["/", "critical", "Enter"], {}),
+        # alot opens the database without passing -n on some paths: NOTMUCH_CONFIG covers them
         Client("alot", ["alot", "-r", "-c", str(alot_config), "-n", str(home / "notmuch-config"),
                         "search", "tag:inbox"], ALOT_ROW, "PageDown",
-               ["o", "tag:critical", "Enter"]),
+               ["o", "tag:critical", "Enter"], {"NOTMUCH_CONFIG": str(home / "notmuch-config")}),
     ]
 
 
@@ -118,13 +121,14 @@ def main() -> int:
         print("tmux is needed", file=sys.stderr)
         return 1
     env = {"TERM": "xterm-256color", "HOME": os.environ.get("HOME", "/root")}
+    env.update({k: os.environ[k] for k in ("PYTHONPATH", "PATH") if k in os.environ})
     count = subprocess.run(["notmuch", "--config", str(args.home / "notmuch-config"), "count", "*"],
                            capture_output=True, text=True, check=True).stdout.strip()
     print(f"store: {args.home} ({int(count):,} messages), {args.runs} runs, median\n")
     print("| client | first screen (s) | page-down (ms) | search redraw (ms) | peak RSS (MiB) |")
     print("| --- | --- | --- | --- | --- |")
     for client in clients(args.home):
-        runs = [run_once(client, env) for _ in range(args.runs)]
+        runs = [run_once(client, {**env, **client.env}) for _ in range(args.runs)]
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         print(f"| {client.name} | {med['first']:.3f} | {med['page'] * 1000:.0f} | "
               f"{med['search'] * 1000:.0f} | {med['memory'] / 1024:.0f} |")

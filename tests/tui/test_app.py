@@ -293,3 +293,19 @@ async def test_keys_typed_right_after_slash_land_in_the_search_bar(demo, make_ap
         await pilot.pause(0.3)
         assert isinstance(app.screen, MainScreen)
         assert messages.total == count(demo, "critical")
+
+
+async def test_changes_made_by_another_client_show_up_at_the_next_poll(demo, make_app):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        messages = await started(app, pilot)
+        total = messages.total
+        other = Store.open(demo, writable=True)
+        try:
+            other.tag([messages.summary_at(3).message_id], remove=("inbox",))
+        finally:
+            other.close()
+        app.screen.poll_store()
+        await pilot.pause()
+        assert messages.total == total - 1
+        assert app.screen.query_one(SearchSidebar).counts["Inbox"] == total - 1

@@ -19,6 +19,7 @@ from pli.tui.widgets.search_bar import SearchBar
 from pli.tui.widgets.search_sidebar import SearchSidebar
 
 PREVIEW_DELAY = 0.12  # seconds the cursor rests before the preview reads the message (j held down)
+POLL_SECONDS = 20.0   # how often counts and the list catch up with mail imported meanwhile (`pli new`)
 
 
 class MainScreen(Screen):
@@ -68,6 +69,7 @@ class MainScreen(Screen):
         self.message_list.focus()
         # Counts come after the first screen is drawn: the inbox must not wait for them.
         self.call_after_refresh(self.refresh_counts)
+        self.set_interval(POLL_SECONDS, self.poll_store)
 
     # -- searches -----------------------------------------------------------
 
@@ -91,6 +93,20 @@ class MainScreen(Screen):
                 sidebar.set_count(index, self.app.store.count(self.app.expand_query(search.query)))
             except Exception:  # noqa: BLE001 - a broken user search shows no count; choosing it says why
                 continue
+
+    def poll_store(self) -> None:
+        """New mail (or another client's tag changes) shows up without a key press."""
+        if not self.is_current:
+            return
+        ml = self.message_list
+        try:
+            changed = ml.source.count(ml.query_text) != ml.total if ml.query_text else False
+        except Exception:  # noqa: BLE001 - a busy or vanished index: try again at the next poll
+            return
+        if changed:
+            self.after_tags_changed()
+        else:
+            self.refresh_counts()
 
     @on(SearchSidebar.Chosen)
     def on_search_chosen(self, event: SearchSidebar.Chosen) -> None:
