@@ -266,7 +266,8 @@ def make_factory(config: GatewayConfig, trace=None):
     """The protocol factory for loop.create_server (tests and the benchmark use it in-process)."""
     limiter = ClientLimiter(config.limits)
     trust = TrustSource(Home(config.trust_home))
-    executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pli-deliver")
+    # Deliveries mostly wait on fsync: many in flight let the file system commit them together.
+    executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="pli-deliver")
     handler = GatewayHandler(config, trust, limiter, trace, executor)
     tls = config.tls_context()
 
