@@ -13,11 +13,11 @@ from pli.core.transport.submission import crlf
 from transport_fixtures import Peers, free_port, gateway_config, start_gateway
 
 CLIENTS = 4
-PER_CLIENT = 12
-KILLS = 3
+PER_CLIENT = 15
+KILL_AFTER = (8, 24, 40)   # acknowledged mails before each SIGKILL: the kills land mid-stream
 
 
-def _send_until_acknowledged(port: int, raw: bytes, deadline: float) -> bytes | None:
+def _send_until_acknowledged(port: int, raw: bytes, deadline: float, retries: list) -> bytes | None:
     """The 250 reply, retrying through refused connections, resets and 4xx as a real MTA would."""
     while time.monotonic() < deadline:
         try:
@@ -30,6 +30,7 @@ def _send_until_acknowledged(port: int, raw: bytes, deadline: float) -> bytes | 
                     return reply
         except (smtplib.SMTPException, OSError):
             pass
+        retries.append(1)
         time.sleep(0.05)
     return None
 
@@ -40,12 +41,13 @@ def test_every_acknowledged_mail_survives_sigkill_exactly_once(tmp_path):
     mails = [[crlf(peers.sealed(subject=f"result {c}-{i}")) for i in range(PER_CLIENT)] for c in range(CLIENTS)]
     port = free_port()
     acked: dict[str, bytes] = {}
+    retries: list = []
     lock = threading.Lock()
     deadline = time.monotonic() + 40
 
     def client(batch):
         for raw in batch:
-            reply = _send_until_acknowledged(port, raw, deadline)
+            reply = _send_until_acknowledged(port, raw, deadline, retries)
             if reply is not None:
                 with lock:
                     acked[reply.split()[-1].decode()] = raw
@@ -56,8 +58,10 @@ def test_every_acknowledged_mail_survives_sigkill_exactly_once(tmp_path):
         for thread in threads:
             thread.start()
         rng = random.Random(7)
-        for _ in range(KILLS):
-            time.sleep(rng.uniform(0.15, 0.5))
+        for threshold in KILL_AFTER:
+            while len(acked) < threshold and time.monotonic() < deadline:
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0, 0.01))
             proc.send_signal(signal.SIGKILL)
             proc.wait(5)
             time.sleep(0.1)                      # clients meet a closed port meanwhile
@@ -69,6 +73,7 @@ def test_every_acknowledged_mail_survives_sigkill_exactly_once(tmp_path):
         proc.wait(5)
 
     assert len(acked) == CLIENTS * PER_CLIENT, "a client gave up: the gateway did not come back"
+    assert retries, "no transfer was interrupted: the kills missed"
     new = tmp_path / "gw" / "mailboxes" / "mbox-7f3a91" / "new"
     files = {p.name: p.read_bytes() for p in new.iterdir()}
     trust = Trust.of_home(peers.gateway_home)
