@@ -68,26 +68,16 @@ def _send(home: Home, args) -> int:
 def _flush(home: Home, account_name: str | None, keyring, only_keys=None, retry_refused=False, journal=None) -> int:
     from pli.core.crypto.passphrase import unlock
     from pli.core.transport import outbox
-    from pli.core.transport.accounts import AccountError, choose_account
-    from pli.core.transport.submission import submit
-    from pli.core.transport.trace import home_journal
+    from pli.core.transport.accounts import choose_account
 
-    account = choose_account(home, account_name)
-    if account.smtp is None:
-        raise AccountError(f"account {account.name} has no smtp_host: it cannot send")
+    choose_account(home, account_name)   # a config problem shows before the passphrase prompt
     if not outbox.pending(home):
         print("the outbox is empty", file=sys.stderr)
         return 0
-    keyring = keyring or unlock(home)   # the trace is signed by the identity
-    journal = journal or home_journal(home, keyring)
-    login = (account.username, account.password(home, keyring)) if account.username else None
-
-    def send(raw, _sender, recipients):
-        return submit(account.smtp, raw, account.address, recipients, login)
-
+    keyring = keyring or unlock(home)
     if retry_refused and only_keys is None:
         only_keys = {q.key for q in outbox.pending(home)}
-    report = outbox.flush(home, send, journal, only_keys)
+    report = outbox.flush_account(home, keyring, account_name, only_keys, journal)
     print(report.render(), file=sys.stderr)
     return 0 if not report.failed and not report.not_tried else 75
 

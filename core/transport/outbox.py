@@ -137,6 +137,27 @@ def flush(home: Home, send, journal=None, only_keys: set[str] | None = None) -> 
     return report
 
 
+def flush_account(home: Home, keyring, account_name: str | None = None, only_keys: set[str] | None = None,
+                  journal=None) -> FlushReport:
+    """Flush through a configured account (what `pli send --flush` and the TUI's send do).
+
+    `keyring`: the unlocked keyring (it signs the trace and may hold the account's password).
+    """
+    from pli.core.transport.accounts import AccountError, choose_account
+    from pli.core.transport.submission import submit
+    from pli.core.transport.trace import home_journal
+
+    account = choose_account(home, account_name)
+    if account.smtp is None:
+        raise AccountError(f"account {account.name} has no smtp_host: it cannot send")
+    login = (account.username, account.password(home, keyring)) if account.username else None
+
+    def send(raw, _sender, recipients):
+        return submit(account.smtp, raw, account.address, recipients, login)
+
+    return flush(home, send, journal or home_journal(home, keyring), only_keys)
+
+
 # -- the files --------------------------------------------------------------------------------------
 
 
