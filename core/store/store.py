@@ -1,13 +1,15 @@
 """The store as readers see it: count and window a query, read a clear message, change tags.
 
-Reads go through one read-only notmuch handle, reopened when it may be stale
-(after our own tag change, after a concurrent import, once a second at most);
-writes open the index read-write only for the time of one change, so that an
-import and the TUI can share the store.
+Reads go through one read-only notmuch handle, reopened only when the index
+changed (a commit rewrites Xapian's `iamglass`: one stat per read tells); writes
+open the index read-write only for the time of one change, so that an import
+and the TUI can share the store.  Paging forward through a query continues the
+previous window's notmuch iterator instead of running the query again: the
+sort over every match is paid once per query, not once per page.
 """
 from __future__ import annotations
 
-import time
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,8 +23,6 @@ from pli.core.store.layout import FOLDERS, Layout
 from pli.core.store.query import expand
 from pli.core.store.summary import MessageSummary, key_of, summary_of
 
-#: A read handle older than this is reopened before the next read, so new mail shows up.
-STALE_AFTER_SECONDS = 1.0
 
 
 class MessageNotFound(PliError):
@@ -40,7 +40,8 @@ class Store:
         self.layout = layout
         self.writable = writable
         self._db: notmuch2.Database | None = None
-        self._opened_at = 0.0
+        self._stamp: int | None = None
+        self._cursor: _Cursor | None = None
 
     @classmethod
     def open(cls, home: Home, writable: bool = False) -> "Store":
@@ -53,15 +54,22 @@ class Store:
     # -- reading ------------------------------------------------------------
 
     def _reader(self) -> notmuch2.Database:
-        if self._db is None or time.monotonic() - self._opened_at > STALE_AFTER_SECONDS:
+        if self._db is None or self._index_stamp() != self._stamp:
             self._reopen()
         return self._db
 
+    def _index_stamp(self) -> int | None:
+        try:
+            return os.stat(self.layout.index / "xapian" / "iamglass").st_mtime_ns
+        except OSError:
+            return None  # another Xapian backend: reopen at every read, always correct
+
     def _reopen(self) -> None:
+        self._cursor = None  # its iterator belongs to the old handle
         if self._db is not None:
             self._db.close()
+        self._stamp = self._index_stamp()
         self._db = database.open_read(self.layout)
-        self._opened_at = time.monotonic()
 
     def _retrying(self, read):
         """Run a read; if a concurrent writer invalidated the handle, reopen and run it once more."""
@@ -88,17 +96,12 @@ class Store:
         query = expand(query)
 
         def read(db: notmuch2.Database) -> list[MessageSummary]:
-            rows: list[MessageSummary] = []
-            messages = db.messages(query, sort=notmuch2.Database.SORT.NEWEST_FIRST)
-            iter_p = messages._iter_p
-            for _ in range(offset):
-                if not capi.lib.notmuch_messages_valid(iter_p):
-                    return rows
-                capi.lib.notmuch_messages_move_to_next(iter_p)
-            for msg in messages:
-                rows.append(summary_of(msg))
-                if len(rows) >= limit:
-                    break
+            cursor = self._cursor
+            if cursor is None or cursor.db is not db or cursor.query != query or offset < cursor.position:
+                cursor = _Cursor(db, query, db.messages(query, sort=notmuch2.Database.SORT.NEWEST_FIRST))
+            self._cursor = None  # until the read completes
+            rows = cursor.read(offset, limit)
+            self._cursor = cursor
             return rows
 
         try:
@@ -163,10 +166,11 @@ class Store:
                     for tag in add:
                         msg.tags.add(tag)
                 changed += 1
-        self._opened_at = 0.0  # our change must show at the next read
+        self._reopen()  # our change shows at the next read, even within the stamp's resolution
         return changed
 
     def close(self) -> None:
+        self._cursor = None
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -176,6 +180,27 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class _Cursor:
+    """A query's live notmuch iterator and how far it has gone: the next window forward
+    continues from here (messages are copied out, never kept: they die with the iterator)."""
+
+    def __init__(self, db: notmuch2.Database, query: str, messages):
+        self.db, self.query, self.messages, self.position = db, query, messages, 0
+
+    def read(self, offset: int, limit: int) -> list[MessageSummary]:
+        iter_p = self.messages._iter_p
+        while self.position < offset:  # stepped over in C, never loaded
+            if not capi.lib.notmuch_messages_valid(iter_p):
+                return []
+            capi.lib.notmuch_messages_move_to_next(iter_p)
+            self.position += 1
+        rows: list[MessageSummary] = []
+        while len(rows) < limit and capi.lib.notmuch_messages_valid(iter_p):
+            rows.append(summary_of(next(self.messages)))
+            self.position += 1
+        return rows
 
 
 def stored_message(reference: str, home: Home) -> bytes | None:

@@ -117,3 +117,23 @@ def test_notmuch_cli_reads_the_store(filled):
     assert "No new mail" in new.stdout
     assert subprocess.run(["notmuch", "count", "*"], env=env, capture_output=True, text=True,
                           check=True).stdout.strip() == "30"
+
+
+def test_an_open_store_sees_mail_imported_after_it_opened(filled, tmp_path):
+    with Store.open(filled) as store:
+        first_page = store.window("*", 0, 10)
+        assert store.count("*") == 30
+        import_sources(filled, [make_maildir(tmp_path / "more", [plain_mail(i) for i in range(30, 35)])],
+                       workers=1)
+        assert store.count("*") == 35
+        assert len(store.window("*", 0, 40)) == 35
+        assert store.window("*", 0, 10) != first_page  # the newest moved to the top
+
+
+def test_paging_forward_then_back_gives_the_same_rows_as_fresh_reads(filled):
+    with Store.open(filled) as store:
+        forward = [store.window("tag:inbox", offset, 4) for offset in (0, 4, 8, 20, 24)]
+        back = store.window("tag:inbox", 4, 4)
+    with Store.open(filled) as fresh:
+        assert forward == [fresh.window("tag:inbox", offset, 4) for offset in (0, 4, 8, 20, 24)]
+        assert back == fresh.window("tag:inbox", 4, 4)
