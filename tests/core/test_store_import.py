@@ -93,3 +93,22 @@ def test_cli_import_prints_summary_naming_quarantined_messages(tmp_path):
     search = subprocess.run(CLI + ["--home", str(home.root), "search", "--format", "json", "quarantine"],
                             capture_output=True, text=True, env={**os.environ})
     assert '"subject": "plain message 1"' in search.stdout
+
+
+def test_cli_search_limit_and_show(tmp_path):
+    home = make_home(tmp_path)
+    import_sources(home, [make_maildir(tmp_path / "src", [plain_mail(i) for i in range(5)])], workers=1)
+
+    def pli(*args):
+        done = subprocess.run(CLI + ["--home", str(home.root), *args], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    lines = pli("search", "--limit", "2", "quarantine").splitlines()
+    assert len(lines) == 2 and "plain message 4" in lines[0] and "plain message 3" in lines[1]
+    message_id = lines[0].rsplit("id:", 1)[1]
+    shown = pli("show", f"id:{message_id}")
+    assert shown.startswith("X-Pli-Verified: no\n") and "body 4" in shown
+    summary = pli("show", "--summary", message_id)
+    assert summary.splitlines()[0] == lines[0] and "body 4" in summary
+    assert pli("search", "subject:nothing-like-this") == ""
