@@ -38,7 +38,8 @@ class Client:
     command: list[str]
     first_row: re.Pattern
     page_down: str
-    search_keys: list[str]
+    search_keys: list[str]   # the prompt key, its marker on screen, then the query
+    search_done: str     # text on screen once the search result is drawn
     env: dict
 
 
@@ -87,10 +88,14 @@ def run_once(client: Client, env: dict) -> dict:
     tmux("send-keys", "-t", SESSION, client.page_down)
     page = wait_row_count_changes(before)
     time.sleep(0.3)
-    before = screen()
+    prompt_key, prompt_shown, query = client.search_keys
+    tmux("send-keys", "-t", SESSION, prompt_key)
+    wait_for(lambda text: prompt_shown in text, 10.0)
+    tmux("send-keys", "-t", SESSION, "-l", query)
+    time.sleep(0.2)  # the query is typed; the search starts at Enter
     start = time.perf_counter()
-    tmux("send-keys", "-t", SESSION, *client.search_keys)
-    search = wait_row_count_changes(before)
+    tmux("send-keys", "-t", SESSION, "Enter")
+    search = wait_for(lambda text: client.search_done in text, 20.0)
     time.sleep(0.3)
     memory = peak_memory_kib()
     tmux("kill-session", "-t", SESSION)
@@ -104,11 +109,12 @@ def clients(home: Path) -> list[Client]:
     alot_config.write_text("")  # alot's defaults, nothing from the user's own config
     return [
         Client("pli", [pli, "--home", str(home)], PLI_ROW, "PageDown",
-               ["/", "critical", "Enter"], {}),
+               ["/", "search: critical", "critical"], "Search: critical",
+               {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}),  # an uninstalled checkout
         # alot opens the database without passing -n on some paths: NOTMUCH_CONFIG covers them
         Client("alot", ["alot", "-r", "-c", str(alot_config), "-n", str(home / "notmuch-config"),
                         "search", "tag:inbox"], ALOT_ROW, "PageDown",
-               ["o", "tag:critical", "Enter"], {"NOTMUCH_CONFIG": str(home / "notmuch-config")}),
+               ["o", ":search", "tag:critical"], 'for "tag:critical"', {"NOTMUCH_CONFIG": str(home / "notmuch-config")}),
     ]
 
 
@@ -121,7 +127,7 @@ def main() -> int:
         print("tmux is needed", file=sys.stderr)
         return 1
     env = {"TERM": "xterm-256color", "HOME": os.environ.get("HOME", "/root")}
-    env.update({k: os.environ[k] for k in ("PYTHONPATH", "PATH") if k in os.environ})
+    env.update({k: os.environ[k] for k in ("PATH",) if k in os.environ})
     count = subprocess.run(["notmuch", "--config", str(args.home / "notmuch-config"), "count", "*"],
                            capture_output=True, text=True, check=True).stdout.strip()
     print(f"store: {args.home} ({int(count):,} messages), {args.runs} runs, median\n")

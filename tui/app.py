@@ -36,9 +36,11 @@ class PliApp(App):
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
 
     def __init__(self, home: Home, *, now: datetime | None = None, store=None,
-                 keyring=None) -> None:
+                 keyring=None, prefetch=None) -> None:
         super().__init__()
         self.home = home
+        self.prefetch = prefetch  # pli.tui.startup.Prefetch: the store and first page, read in a thread
+        self.first_page = None
         self.now = now or datetime.now().astimezone()
         self.store = store
         self._keyring = keyring
@@ -55,6 +57,11 @@ class PliApp(App):
             self.notify(str(error), title="Config", severity="warning", timeout=8)
         if self.config.keys:
             self.set_keymap(self.config.keys)
+        if self.store is None and self.prefetch is not None:
+            ready = self.prefetch.first_page()
+            if ready.store is not None:
+                self.store = ready.store
+                self.first_page = (ready.query, ready.count, ready.rows)
         try:
             if self.store is None:
                 self.store = self._open_store()

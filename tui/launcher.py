@@ -27,9 +27,16 @@ def tui_home(argv: list[str]) -> tuple[bool, str | None]:
 
 def open_tui(home_arg: str | None) -> int:
     from pli.core.home import Home
+    from pli.tui.config import DEFAULT_SEARCHES
+    from pli.tui.startup import Prefetch
+    from pli.tui.paging import PAGE
+
+    home = Home.resolve(home_arg)
+    prefetch = Prefetch(home, DEFAULT_SEARCHES[0].query, PAGE)  # read while Textual imports
+    prefetch.start()
     from pli.tui.app import PliApp
 
-    app = PliApp(Home.resolve(home_arg))
+    app = PliApp(home, prefetch=prefetch)
     app.run()
     return 1 if app.startup_error is not None else int(app.return_code or 0)
 

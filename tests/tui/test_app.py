@@ -305,6 +305,7 @@ async def test_changes_made_by_another_client_show_up_at_the_next_poll(demo, mak
             other.tag([messages.summary_at(3).message_id], remove=("inbox",))
         finally:
             other.close()
+        await pilot.pause(1.2)  # the store reuses its read handle for a second (STALE_AFTER_SECONDS)
         app.screen.poll_store()
         await pilot.pause()
         assert messages.total == total - 1

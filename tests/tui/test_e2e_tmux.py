@@ -52,7 +52,8 @@ def test_pli_demo_then_triage_in_tmux(tmp_path, session):
     env = {"TERM": "xterm-256color", "PLI_PASSPHRASE_FILE": str(home / "demo-passphrase.txt")}
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40",
          "env", *environment(env), *PLI, "--home", str(home))
-    screen = wait_screen(session, lambda t: "Inbox ·" in t and "messages" in t)
+    # the key bar is drawn once the bindings are live: keys sent before could go to the shell
+    screen = wait_screen(session, lambda t: "Inbox ·" in t and "messages" in t and "Archive" in t)
     total = int(screen.split("Inbox · ")[1].split(" messages")[0].replace(",", ""))
     assert total > 0
     time.sleep(0.5)  # keys typed before the terminal is in application mode are the shell's, not pli's

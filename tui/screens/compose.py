@@ -12,11 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from pli.core.errors import PliError
 from pli.tui.drafts import Draft, DraftError, build_inner, forward_draft, reply_draft, split_addresses
 from pli.tui.suggesters import LastWordSuggester
+from pli.tui.widgets.key_bar import KeyBar
 
 
 def draft_for(app, reply_to=None, forward=None) -> Draft:
@@ -67,7 +68,7 @@ class ComposeScreen(Screen):
             yield Static(id="compose-modes")
             yield TextArea(self.draft.body, id="compose-body", soft_wrap=True, show_line_numbers=False)
             yield Static(id="compose-attachments")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#compose-to" if not self.draft.to else "#compose-body").focus()

@@ -5,7 +5,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from pli.tui.widgets.key_bar import KeyBar
 
 
 class ErrorScreen(Screen):
@@ -21,4 +23,4 @@ class ErrorScreen(Screen):
             yield Static(self.title_text, classes="error-title")
             yield Static(self.message, markup=False, id="error-message")
             yield Static("Press q to quit.", classes="error-hint")
-        yield Footer()
+        yield KeyBar()

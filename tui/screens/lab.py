@@ -4,7 +4,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from pli.core.errors import PliError
 from pli.tui.dates import full_date
@@ -12,6 +12,7 @@ from pli.tui.lab_rows import comments_of, rows_of
 from pli.tui.reading import ClearMessage
 from pli.tui.widgets.lab_table import LabTable
 from pli.tui.widgets.verification_badge import VerificationBadge
+from pli.tui.widgets.key_bar import KeyBar
 
 
 def report_title(report, summary, now) -> str:
@@ -56,7 +57,7 @@ class LabScreen(Screen):
         yield Static(id="lab-title")
         yield LabTable(id="lab-table")
         yield Static(id="lab-comments", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(VerificationBadge).show(self.clear.verification)

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from pli.core.errors import PliError
 from pli.tui.app import FAILED
@@ -17,6 +17,7 @@ from pli.tui.widgets.message_list import MessageList
 from pli.tui.widgets.preview_pane import PreviewPane
 from pli.tui.widgets.search_bar import SearchBar
 from pli.tui.widgets.search_sidebar import SearchSidebar
+from pli.tui.widgets.key_bar import KeyBar
 
 PREVIEW_DELAY = 0.12  # seconds the cursor rests before the preview reads the message (j held down)
 POLL_SECONDS = 20.0   # how often counts and the list catch up with mail imported meanwhile (`pli new`)
@@ -55,9 +56,9 @@ class MainScreen(Screen):
             with Vertical(id="main-right"):
                 yield SearchBar(id="search-bar")
                 yield Static(id="list-title")
-                yield MessageList(app.store, app.now, id="messages")
+                yield MessageList(app.store, app.now, id="messages", first_page=app.first_page)
                 yield PreviewPane(id="preview")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def message_list(self) -> MessageList:

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from pli.core.errors import PliError
@@ -15,6 +15,7 @@ from pli.tui.reading import Attachment, ClearMessage, attachment_bytes
 from pli.tui.widgets.image_preview import ImagePreview, half_block_rows
 from pli.tui.widgets.preview_pane import headers_text
 from pli.tui.widgets.verification_badge import VerificationBadge
+from pli.tui.widgets.key_bar import KeyBar
 
 
 def size_text(size: int) -> str:
@@ -78,7 +79,7 @@ class MessageScreen(Screen):
             yield Static(self.clear.body, markup=False, id="message-text")
         if self.clear.attachments:
             yield AttachmentList(self.clear.attachments, id="attachments")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(VerificationBadge).show(self.clear.verification)

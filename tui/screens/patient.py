@@ -5,11 +5,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from pli.core.errors import PliError
 from pli.tui.patient_history import patient_query
 from pli.tui.widgets.message_list import MessageList
+from pli.tui.widgets.key_bar import KeyBar
 
 
 class PatientScreen(Screen):
@@ -26,7 +27,7 @@ class PatientScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="patient-title")
         yield MessageList(self.app.store, self.app.now, id="patient-messages")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         messages = self.query_one(MessageList)

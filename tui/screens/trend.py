@@ -4,11 +4,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from pli.tui.lab_rows import FLAG_SYMBOL, LabRow
 from pli.tui.patient_history import reports_of_patient
 from pli.tui.widgets.trend_plot import TrendPlot, TrendPoint
+from pli.tui.widgets.key_bar import KeyBar
 
 
 def trend_points(patient_reports, patient_key: str, code: str) -> tuple[list[TrendPoint], str]:
@@ -42,7 +43,7 @@ class TrendScreen(Screen):
                      f"{len(points)} value{'s' if len(points) != 1 else ''}", id="trend-title")
         yield TrendPlot(points, unit, id="trend-plot")
         yield Static(self._values_text(points, unit), id="trend-values")
-        yield Footer()
+        yield KeyBar()
 
     @staticmethod
     def _values_text(points: list[TrendPoint], unit: str) -> str:

@@ -22,8 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from pli.tui.dates import short_date
-
-PAGE = 64  # rows per store.window call: a screen or two, so a page-down costs at most one call
+from pli.tui.paging import PAGE
 
 #: Tags the columns already show (or that are noise in a list); the tag column shows the rest.
 SHOWN_ELSEWHERE = frozenset({"inbox", "unread", "lab", "verified", "critical", "abnormal",
@@ -123,11 +122,13 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
             self.summary = summary
             super().__init__()
 
-    def __init__(self, source: RowSource, now: datetime, *, id: str | None = None) -> None:
+    def __init__(self, source: RowSource, now: datetime, *, id: str | None = None,
+                 first_page: tuple[str, int, list] | None = None) -> None:
         super().__init__(id=id)
         self.source = source
         self.now = now
         self.query_text = ""
+        self._first_page = first_page  # (query, count, rows) read while the app was starting
         self.total = 0
         self.selected: dict[str, object] = {}  # message id -> summary, kept for triage's undo
         self._pages: LRUCache[int, list] = LRUCache(maxsize=64)
@@ -137,10 +138,13 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def show_query(self, query: str) -> bool:
         """Show another query from its top (a query the store refuses raises and changes nothing)."""
-        total = self.source.count(query)
+        first, self._first_page = self._first_page, None
+        total = first[1] if first and first[0] == query else self.source.count(query)
         self.query_text = query
         self.selected.clear()
         self.reload(total)
+        if first and first[0] == query:
+            self._pages[0] = first[2]
         self.cursor = 0
         self.scroll_to(y=0, animate=False, immediate=True)
         self._announce()
