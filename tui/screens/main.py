@@ -1,12 +1,13 @@
 """The main screen: saved searches, the message list, a preview, and keyboard triage."""
 from __future__ import annotations
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.worker import get_current_worker
 from textual.widgets import Static
 
 from pli.core.errors import PliError
@@ -48,6 +49,7 @@ class MainScreen(Screen):
         super().__init__()
         self.current_search: SavedSearch | None = None
         self._preview_timer: Timer | None = None
+        self._count_store = None  # the counting thread's own read handle
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -88,12 +90,34 @@ class MainScreen(Screen):
         self.query_one("#list-title", Static).update(f"{name} · {ml.total:,} messages{selected}")
 
     def refresh_counts(self) -> None:
-        sidebar = self.query_one(SearchSidebar)
-        for index, search in enumerate(sidebar.searches):
+        """Recount the saved searches in a thread, with its own index handle: the first screen and
+        the keys never wait for ten counts over a large store."""
+        searches = self.query_one(SearchSidebar).searches
+        queries = [self.app.expand_query(s.query) for s in searches]
+        self._count_in_thread(queries)
+
+    @work(thread=True, exclusive=True, group="counts")
+    def _count_in_thread(self, queries: list[str]) -> None:
+        from pli.core.store.store import Store
+
+        worker = get_current_worker()
+        if self._count_store is None:
             try:
-                sidebar.set_count(index, self.app.store.count(self.app.expand_query(search.query)))
+                self._count_store = Store.open(self.app.home)
+            except Exception:  # noqa: BLE001 - no counts is better than no inbox; the list says why
+                return
+        for index, query in enumerate(queries):
+            if worker.is_cancelled:
+                return
+            try:
+                count = self._count_store.count(query)
             except Exception:  # noqa: BLE001 - a broken user search shows no count; choosing it says why
                 continue
+            self.app.call_from_thread(self.query_one(SearchSidebar).set_count, index, count)
+
+    def on_unmount(self) -> None:
+        if self._count_store is not None:
+            self._count_store.close()
 
     def poll_store(self) -> None:
         """New mail (or another client's tag changes) shows up without a key press."""
