@@ -28,8 +28,6 @@ __all__ = ["KEY_BYTES", "NONCE_BYTES", "TAG_BYTES", "BackendInfo", "BadTag", "Co
            "native_simd_paths", "select_simd_path"]
 
 BACKEND_ENV = "PLI_CRYPTO_BACKEND"
-#: For tests only: behave as if the native module could not load (it is then never imported).
-NATIVE_DISABLE_ENV = "PLI_NATIVE_DISABLE"
 
 
 class BackendUnavailable(PliError):
@@ -37,8 +35,6 @@ class BackendUnavailable(PliError):
 
 
 def _load_native() -> tuple[ModuleType | None, str | None]:
-    if os.environ.get(NATIVE_DISABLE_ENV) == "1":
-        return None, f"disabled by {NATIVE_DISABLE_ENV}=1"
     try:
         from pli.core.crypto import native_backend
     except (ImportError, OSError, AttributeError) as error:
