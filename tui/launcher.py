@@ -11,6 +11,7 @@ Textual and the app are imported only when the TUI opens.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -49,6 +50,10 @@ def run_demo(argv: list[str]) -> int:
     if status != 0 or "--no-open" in argv:
         return status
     args = build_parser().parse_args(argv)
+    from pli.core.demo import PASSPHRASE_FILE
+
+    # The demo's passphrase sits in the demo folder (demo data only): compose then needs no prompt.
+    os.environ.setdefault("PLI_PASSPHRASE_FILE", str(args.directory.expanduser().resolve() / PASSPHRASE_FILE))
     return open_tui(str(args.directory))
 
 

@@ -21,10 +21,17 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+_finished: set[str] = set()
+
+
 def _progress(done: int, total: int, stage: str) -> None:
+    if stage in _finished:
+        return
+    if done >= total:
+        _finished.add(stage)
     if sys.stderr.isatty():
         print(f"\r{stage}: {done:,}/{total:,}", end="" if done < total else "\n", file=sys.stderr, flush=True)
-    elif done == total:
+    elif done >= total:
         print(f"{stage}: {total:,}", file=sys.stderr)
 
 
@@ -37,8 +44,9 @@ def run(args) -> int:
     result = build_demo(args.directory, size=args.size or DEFAULT_SIZE,
                         seed=DEFAULT_SEED if args.seed is None else args.seed, progress=_progress,
                         now=datetime.now(timezone.utc))
-    print(f"demo home ready: {result.home.root} ({result.messages:,} messages, "
-          f"passphrase in {result.passphrase_file})")
+    reused = ", built earlier" if result.reused else ""
+    print(f"demo home ready: {result.home.root} ({result.messages:,} messages{reused}; "
+          f"its keyring's passphrase is in {result.passphrase_file})")
     if args.no_open:
         print(f"open it with: pli --home {result.home.root}")
     return 0
