@@ -260,8 +260,8 @@ def _import(home: Home, keyring, count: int, progress: Progress) -> None:
 
 def _write_config(home: Home) -> None:
     text = home.config.read_text(encoding="utf-8") if home.config.exists() else ""
-    text += ('\n[searches]\n"Cabinet des Tilleuls" = "to:secretariat@cabinet-tilleuls.example"\n'
-             '"Dr Bernard" = "from:hugo.bernard@cabinet-demo.example"\n')
+    text += ('\n[searches]\n"Dr Bernard" = "from:hugo.bernard@cabinet-demo.example"\n'
+             '"Labo Estuaire" = "from:labo-estuaire.example and abnormal"\n')
     home.config.write_text(text, encoding="utf-8")
 
 
