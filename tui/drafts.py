@@ -8,7 +8,7 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, getaddresses, make_msgid
 from datetime import datetime
 from pathlib import Path
 
@@ -29,7 +29,8 @@ class Draft:
 
 
 def split_addresses(text: str) -> list[str]:
-    return [a.strip() for a in text.replace(";", ",").split(",") if a.strip()]
+    """The bare addresses in "Name <a@b>, c@d; ..." (the envelope seals to addresses, not names)."""
+    return [address.strip() for _name, address in getaddresses([text.replace(";", ",")]) if address.strip()]
 
 
 def quote(body: str) -> str:
@@ -37,10 +38,10 @@ def quote(body: str) -> str:
 
 
 def reply_draft(summary, clear) -> Draft:
-    sender = clear.message.get("From", "") or summary.sender
+    sender = split_addresses(str(clear.message.get("From", "")))
     subject = summary.subject or ""
     subject = subject if subject.lower().startswith("re:") else f"Re: {subject}"
-    return Draft([str(sender)], subject, f"\n\n{summary.sender} wrote:\n{quote(clear.body)}\n",
+    return Draft(sender[:1], subject, f"\n\n{summary.sender} wrote:\n{quote(clear.body)}\n",
                  in_reply_to=summary.message_id)
 
 

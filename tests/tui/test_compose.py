@@ -88,3 +88,15 @@ async def test_without_passphrase_file_a_wrong_passphrase_is_asked_again(demo, m
         await pilot.press(*DEMO_PASSPHRASE, "enter")
         await pilot.pause()
         assert isinstance(app.screen, ComposeScreen)
+
+
+async def test_reply_goes_to_the_sender_and_shows_its_mode(demo, make_app):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"from:labo-estuaire.example", "enter", "r")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ComposeScreen)
+        assert screen.current_draft().to == [LAB_OTP]
+        assert f"{LAB_OTP}: one-time pad" in str(screen.query_one("#compose-modes").render())

@@ -46,9 +46,10 @@ def modes_text(keyring, addresses: list[str]) -> Text:
 
 class ComposeScreen(Screen):
     BINDINGS = [
-        Binding("ctrl+s", "send", "Seal & send", id="compose.send"),
-        Binding("ctrl+e", "editor", "$EDITOR", id="compose.editor"),
-        Binding("ctrl+a", "attach", "Attach", id="compose.attach"),
+        # priority: the text fields have their own ctrl keys (ctrl+e = end of line)
+        Binding("ctrl+s", "send", "Seal & send", id="compose.send", priority=True),
+        Binding("ctrl+e", "editor", "$EDITOR", id="compose.editor", priority=True),
+        Binding("ctrl+o", "attach", "Attach", id="compose.attach", priority=True),
         Binding("escape", "cancel", "Discard", id="compose.cancel"),
     ]
 
