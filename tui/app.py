@@ -33,7 +33,10 @@ class MessageUnreadable(PliError):
 class PliApp(App):
     CSS_PATH = "pli.tcss"
     TITLE = "pli"
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("question_mark", "help", "Keys", show=False),  # on every screen, not only the main one
+    ]
 
     def __init__(self, home: Home, *, now: datetime | None = None, store=None,
                  keyring=None, prefetch=None) -> None:

@@ -310,3 +310,17 @@ async def test_changes_made_by_another_client_show_up_at_the_next_poll(demo, mak
         await pilot.pause()
         assert messages.total == total - 1
         assert app.screen.query_one(SearchSidebar).counts["Inbox"] == total - 1
+
+
+async def test_help_is_there_on_every_screen(demo, make_app):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("slash", *"critical", "enter", "L")
+        await pilot.pause()
+        assert isinstance(app.screen, LabScreen)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        table = bindings_table(app, app.screen.active)
+        assert "Trend" in [str(c) for c in table.columns[1]._cells]
