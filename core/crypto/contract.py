@@ -39,7 +39,7 @@ class BadTag(PliError):
         super().__init__(message)
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """One message of a batch.  `data` is transformed in place; seal writes `tag`.
 

@@ -37,7 +37,7 @@ class BackendUnavailable(PliError):
 def _load_native() -> tuple[ModuleType | None, str | None]:
     try:
         from pli.core.crypto import native_backend
-    except (ImportError, OSError, AttributeError) as error:
+    except Exception as error:  # noqa: BLE001 - whatever breaks the native core, the pure twin runs
         return None, f"{type(error).__name__}: {error}"
     return native_backend, None
 
