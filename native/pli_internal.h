@@ -1,0 +1,108 @@
+/*
+ * pli_internal.h - what the files of the crypto core share and Python never
+ * sees: byte-order helpers, the wipe, the ChaCha20 state layout and the
+ * dispatch table of SIMD paths.
+ */
+#ifndef PLI_INTERNAL_H
+#define PLI_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pli_crypto.h"
+
+/* x86 SIMD paths are compiled on x86 only, with per-function target
+ * attributes (setuptools cannot give one file its own -m flags).
+ * -DPLI_NO_SIMD builds the portable core alone. */
+#if !defined(PLI_NO_SIMD) && (defined(__x86_64__) || defined(__i386__)) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define PLI_HAVE_X86_SIMD 1
+#else
+#define PLI_HAVE_X86_SIMD 0
+#endif
+
+static inline uint32_t pli_load32_le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static inline void pli_store32_le(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static inline uint64_t pli_load64_le(const uint8_t *p)
+{
+    return (uint64_t)pli_load32_le(p) | ((uint64_t)pli_load32_le(p + 4) << 32);
+}
+
+static inline void pli_store64_le(uint8_t *p, uint64_t v)
+{
+    pli_store32_le(p, (uint32_t)v);
+    pli_store32_le(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Zero memory that held secrets, in a way the compiler may not drop. */
+void pli_wipe(void *p, size_t len);
+
+/* The 16-word ChaCha20 input state: constants, key, counter, nonce. */
+void pli_chacha20_init(uint32_t state[16], const uint8_t key[PLI_KEY_BYTES],
+                       const uint8_t nonce[PLI_NONCE_BYTES], uint32_t counter);
+
+/* 1 if blocks counter .. counter + ceil(len/64) - 1 all fit in 32 bits. */
+int pli_chacha20_counter_fits(uint32_t counter, size_t len);
+
+/* 1 if a[0..len) and b[0..len) overlap without being the same buffer. */
+int pli_partial_overlap(const uint8_t *a, const uint8_t *b, size_t len);
+
+/* The portable keystream XOR: dst = src ^ keystream from state (state[12]
+ * is the first block's counter; the caller has checked it cannot wrap). */
+void pli_chacha20_xor_scalar(uint8_t *dst, const uint8_t *src, size_t len, const uint32_t state[16]);
+void pli_otp_xor_scalar(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
+
+#if PLI_HAVE_X86_SIMD
+void pli_chacha20_xor_avx2(uint8_t *dst, const uint8_t *src, size_t len, const uint32_t state[16]);
+void pli_chacha20_xor_avx512(uint8_t *dst, const uint8_t *src, size_t len, const uint32_t state[16]);
+void pli_otp_xor_avx2(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
+void pli_otp_xor_avx512(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
+#endif
+
+/* Poly1305, incremental over whole 16-byte blocks (the AEAD MAC layout pads
+ * everything to 16 bytes, so only the one-shot call ever sees a short block).
+ * 64-bit limbs (donna-64) when the compiler has a 128-bit integer, 26-bit
+ * limbs (donna-32) otherwise; -DPLI_POLY1305_32 forces the latter for tests. */
+#if defined(__SIZEOF_INT128__) && !defined(PLI_POLY1305_32)
+#define PLI_POLY1305_64 1
+typedef struct {
+    uint64_t r[3], h[3], pad[2];
+} pli_poly1305_state;
+#else
+#define PLI_POLY1305_64 0
+typedef struct {
+    uint32_t r[5], h[5], pad[4];
+} pli_poly1305_state;
+#endif
+
+void pli_poly1305_init(pli_poly1305_state *st, const uint8_t key[PLI_KEY_BYTES]);
+/* len is a multiple of 16; every block gets the 2^128 bit (full blocks). */
+void pli_poly1305_blocks(pli_poly1305_state *st, const uint8_t *m, size_t len);
+/* m[0..len) then zeros up to a multiple of 16 (the AEAD's pad16). */
+void pli_poly1305_padded(pli_poly1305_state *st, const uint8_t *m, size_t len);
+/* Writes the tag and wipes the state. */
+void pli_poly1305_finish(pli_poly1305_state *st, uint8_t tag[PLI_TAG_BYTES]);
+
+/* One SIMD path: the bulk loops that differ between CPUs.  Everything else
+ * (Poly1305, checks, the batch loop) is shared. */
+typedef struct {
+    const char *name;
+    void (*chacha20_xor)(uint8_t *dst, const uint8_t *src, size_t len, const uint32_t state[16]);
+    void (*otp_xor)(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
+} pli_impl;
+
+/* The path in use (chosen from the CPU on first call). */
+const pli_impl *pli_current_impl(void);
+
+#endif

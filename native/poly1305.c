@@ -1,0 +1,214 @@
+/*
+ * poly1305.c - the Poly1305 one-time authenticator of RFC 8439 (after
+ * Andrew Moon's public-domain poly1305-donna), and the constant-time tag
+ * compare.
+ */
+#include <string.h>
+
+#include "pli_internal.h"
+
+#if PLI_POLY1305_64
+
+__extension__ typedef unsigned __int128 u128; /* -Wpedantic: not ISO C */
+#define M44 0xfffffffffffULL
+#define M42 0x3ffffffffffULL
+
+void pli_poly1305_init(pli_poly1305_state *st, const uint8_t key[PLI_KEY_BYTES])
+{
+    uint64_t t0 = pli_load64_le(key), t1 = pli_load64_le(key + 8);
+    /* r is clamped as the RFC says, then split into 44/44/42-bit limbs. */
+    st->r[0] = t0 & 0xffc0fffffffULL;
+    st->r[1] = ((t0 >> 44) | (t1 << 20)) & 0xfffffc0ffffULL;
+    st->r[2] = (t1 >> 24) & 0x00ffffffc0fULL;
+    st->h[0] = st->h[1] = st->h[2] = 0;
+    st->pad[0] = pli_load64_le(key + 16);
+    st->pad[1] = pli_load64_le(key + 24);
+}
+
+static void blocks(pli_poly1305_state *st, const uint8_t *m, size_t len, uint64_t hibit)
+{
+    const uint64_t r0 = st->r[0], r1 = st->r[1], r2 = st->r[2];
+    const uint64_t s1 = r1 * (5 << 2), s2 = r2 * (5 << 2);
+    uint64_t h0 = st->h[0], h1 = st->h[1], h2 = st->h[2];
+    while (len >= 16) {
+        uint64_t t0 = pli_load64_le(m), t1 = pli_load64_le(m + 8), c;
+        u128 d0, d1, d2;
+        h0 += t0 & M44;
+        h1 += ((t0 >> 44) | (t1 << 20)) & M44;
+        h2 += ((t1 >> 24) & M42) | hibit;
+        d0 = (u128)h0 * r0 + (u128)h1 * s2 + (u128)h2 * s1;
+        d1 = (u128)h0 * r1 + (u128)h1 * r0 + (u128)h2 * s2;
+        d2 = (u128)h0 * r2 + (u128)h1 * r1 + (u128)h2 * r0;
+        c = (uint64_t)(d0 >> 44); h0 = (uint64_t)d0 & M44;
+        d1 += c; c = (uint64_t)(d1 >> 44); h1 = (uint64_t)d1 & M44;
+        d2 += c; c = (uint64_t)(d2 >> 42); h2 = (uint64_t)d2 & M42;
+        h0 += c * 5; c = h0 >> 44; h0 &= M44;
+        h1 += c;
+        m += 16;
+        len -= 16;
+    }
+    st->h[0] = h0;
+    st->h[1] = h1;
+    st->h[2] = h2;
+}
+
+void pli_poly1305_finish(pli_poly1305_state *st, uint8_t tag[PLI_TAG_BYTES])
+{
+    uint64_t h0 = st->h[0], h1 = st->h[1], h2 = st->h[2], g0, g1, g2, c, mask, t0, t1;
+    /* Full carry, then h - p computed as h + 5 - 2^130; keep it if no borrow. */
+    c = h1 >> 44; h1 &= M44; h2 += c;
+    c = h2 >> 42; h2 &= M42; h0 += c * 5;
+    c = h0 >> 44; h0 &= M44; h1 += c;
+    c = h1 >> 44; h1 &= M44; h2 += c;
+    c = h2 >> 42; h2 &= M42; h0 += c * 5;
+    c = h0 >> 44; h0 &= M44; h1 += c;
+    g0 = h0 + 5; c = g0 >> 44; g0 &= M44;
+    g1 = h1 + c; c = g1 >> 44; g1 &= M44;
+    g2 = h2 + c - (1ULL << 42);
+    mask = (g2 >> 63) - 1; /* all ones when h >= p */
+    h0 = (h0 & ~mask) | (g0 & mask);
+    h1 = (h1 & ~mask) | (g1 & mask);
+    h2 = (h2 & ~mask) | (g2 & mask);
+    /* h + s mod 2^128 */
+    t0 = st->pad[0];
+    t1 = st->pad[1];
+    h0 += t0 & M44; c = h0 >> 44; h0 &= M44;
+    h1 += (((t0 >> 44) | (t1 << 20)) & M44) + c; c = h1 >> 44; h1 &= M44;
+    h2 += ((t1 >> 24) & M42) + c; h2 &= M42;
+    pli_store64_le(tag, h0 | (h1 << 44));
+    pli_store64_le(tag + 8, (h1 >> 20) | (h2 << 24));
+    pli_wipe(st, sizeof *st);
+}
+
+#define HIBIT_FULL (1ULL << 40)
+
+#else /* 26-bit limbs, no 128-bit integer */
+
+#define M26 0x3ffffffu
+
+void pli_poly1305_init(pli_poly1305_state *st, const uint8_t key[PLI_KEY_BYTES])
+{
+    st->r[0] = pli_load32_le(key) & 0x3ffffff;
+    st->r[1] = (pli_load32_le(key + 3) >> 2) & 0x3ffff03;
+    st->r[2] = (pli_load32_le(key + 6) >> 4) & 0x3ffc0ff;
+    st->r[3] = (pli_load32_le(key + 9) >> 6) & 0x3f03fff;
+    st->r[4] = (pli_load32_le(key + 12) >> 8) & 0x00fffff;
+    st->h[0] = st->h[1] = st->h[2] = st->h[3] = st->h[4] = 0;
+    st->pad[0] = pli_load32_le(key + 16);
+    st->pad[1] = pli_load32_le(key + 20);
+    st->pad[2] = pli_load32_le(key + 24);
+    st->pad[3] = pli_load32_le(key + 28);
+}
+
+static void blocks(pli_poly1305_state *st, const uint8_t *m, size_t len, uint32_t hibit)
+{
+    const uint32_t r0 = st->r[0], r1 = st->r[1], r2 = st->r[2], r3 = st->r[3], r4 = st->r[4];
+    const uint32_t s1 = r1 * 5, s2 = r2 * 5, s3 = r3 * 5, s4 = r4 * 5;
+    uint32_t h0 = st->h[0], h1 = st->h[1], h2 = st->h[2], h3 = st->h[3], h4 = st->h[4], c;
+    while (len >= 16) {
+        uint64_t d0, d1, d2, d3, d4;
+        h0 += pli_load32_le(m) & M26;
+        h1 += (pli_load32_le(m + 3) >> 2) & M26;
+        h2 += (pli_load32_le(m + 6) >> 4) & M26;
+        h3 += (pli_load32_le(m + 9) >> 6) & M26;
+        h4 += (pli_load32_le(m + 12) >> 8) | hibit;
+        d0 = (uint64_t)h0 * r0 + (uint64_t)h1 * s4 + (uint64_t)h2 * s3 + (uint64_t)h3 * s2 + (uint64_t)h4 * s1;
+        d1 = (uint64_t)h0 * r1 + (uint64_t)h1 * r0 + (uint64_t)h2 * s4 + (uint64_t)h3 * s3 + (uint64_t)h4 * s2;
+        d2 = (uint64_t)h0 * r2 + (uint64_t)h1 * r1 + (uint64_t)h2 * r0 + (uint64_t)h3 * s4 + (uint64_t)h4 * s3;
+        d3 = (uint64_t)h0 * r3 + (uint64_t)h1 * r2 + (uint64_t)h2 * r1 + (uint64_t)h3 * r0 + (uint64_t)h4 * s4;
+        d4 = (uint64_t)h0 * r4 + (uint64_t)h1 * r3 + (uint64_t)h2 * r2 + (uint64_t)h3 * r1 + (uint64_t)h4 * r0;
+        c = (uint32_t)(d0 >> 26); h0 = (uint32_t)d0 & M26;
+        d1 += c; c = (uint32_t)(d1 >> 26); h1 = (uint32_t)d1 & M26;
+        d2 += c; c = (uint32_t)(d2 >> 26); h2 = (uint32_t)d2 & M26;
+        d3 += c; c = (uint32_t)(d3 >> 26); h3 = (uint32_t)d3 & M26;
+        d4 += c; c = (uint32_t)(d4 >> 26); h4 = (uint32_t)d4 & M26;
+        h0 += c * 5; c = h0 >> 26; h0 &= M26;
+        h1 += c;
+        m += 16;
+        len -= 16;
+    }
+    st->h[0] = h0; st->h[1] = h1; st->h[2] = h2; st->h[3] = h3; st->h[4] = h4;
+}
+
+void pli_poly1305_finish(pli_poly1305_state *st, uint8_t tag[PLI_TAG_BYTES])
+{
+    uint32_t h0 = st->h[0], h1 = st->h[1], h2 = st->h[2], h3 = st->h[3], h4 = st->h[4];
+    uint32_t g0, g1, g2, g3, g4, c, mask;
+    uint64_t f;
+    c = h1 >> 26; h1 &= M26; h2 += c;
+    c = h2 >> 26; h2 &= M26; h3 += c;
+    c = h3 >> 26; h3 &= M26; h4 += c;
+    c = h4 >> 26; h4 &= M26; h0 += c * 5;
+    c = h0 >> 26; h0 &= M26; h1 += c;
+    g0 = h0 + 5; c = g0 >> 26; g0 &= M26;
+    g1 = h1 + c; c = g1 >> 26; g1 &= M26;
+    g2 = h2 + c; c = g2 >> 26; g2 &= M26;
+    g3 = h3 + c; c = g3 >> 26; g3 &= M26;
+    g4 = h4 + c - (1u << 26);
+    mask = (g4 >> 31) - 1; /* all ones when h >= p */
+    h0 = (h0 & ~mask) | (g0 & mask);
+    h1 = (h1 & ~mask) | (g1 & mask);
+    h2 = (h2 & ~mask) | (g2 & mask);
+    h3 = (h3 & ~mask) | (g3 & mask);
+    h4 = (h4 & ~mask) | (g4 & mask);
+    /* h as four 32-bit words, plus s mod 2^128 */
+    h0 = h0 | (h1 << 26);
+    h1 = (h1 >> 6) | (h2 << 20);
+    h2 = (h2 >> 12) | (h3 << 14);
+    h3 = (h3 >> 18) | (h4 << 8);
+    f = (uint64_t)h0 + st->pad[0]; pli_store32_le(tag, (uint32_t)f);
+    f = (uint64_t)h1 + st->pad[1] + (f >> 32); pli_store32_le(tag + 4, (uint32_t)f);
+    f = (uint64_t)h2 + st->pad[2] + (f >> 32); pli_store32_le(tag + 8, (uint32_t)f);
+    f = (uint64_t)h3 + st->pad[3] + (f >> 32); pli_store32_le(tag + 12, (uint32_t)f);
+    pli_wipe(st, sizeof *st);
+}
+
+#define HIBIT_FULL (1u << 24)
+
+#endif
+
+void pli_poly1305_blocks(pli_poly1305_state *st, const uint8_t *m, size_t len)
+{
+    blocks(st, m, len, HIBIT_FULL);
+}
+
+void pli_poly1305_padded(pli_poly1305_state *st, const uint8_t *m, size_t len)
+{
+    size_t whole = len & ~(size_t)15;
+    blocks(st, m, whole, HIBIT_FULL);
+    if (len > whole) {
+        uint8_t last[16] = {0};
+        memcpy(last, m + whole, len - whole);
+        blocks(st, last, 16, HIBIT_FULL);
+        pli_wipe(last, sizeof last);
+    }
+}
+
+void pli_poly1305(uint8_t tag[PLI_TAG_BYTES], const uint8_t *msg, size_t len,
+                  const uint8_t key[PLI_KEY_BYTES])
+{
+    pli_poly1305_state st;
+    size_t whole = len & ~(size_t)15;
+    pli_poly1305_init(&st, key);
+    blocks(&st, msg, whole, HIBIT_FULL);
+    if (len > whole) {
+        /* A short last block: its 2^(8*n) bit is the 0x01 byte after it. */
+        uint8_t last[16] = {0};
+        memcpy(last, msg + whole, len - whole);
+        last[len - whole] = 1;
+        blocks(&st, last, 16, 0);
+        pli_wipe(last, sizeof last);
+    }
+    pli_poly1305_finish(&st, tag);
+}
+
+int pli_tags_equal(const uint8_t a[PLI_TAG_BYTES], const uint8_t b[PLI_TAG_BYTES])
+{
+    /* OR of all byte differences, then a branch-free map of 0 -> 1, else 0. */
+    unsigned diff = 0;
+    int i;
+    for (i = 0; i < PLI_TAG_BYTES; i++) {
+        diff |= (unsigned)(a[i] ^ b[i]);
+    }
+    return (int)(1 & ((diff - 1) >> 8));
+}
