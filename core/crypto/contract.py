@@ -70,8 +70,13 @@ class BackendInfo:
 _addresses = cffi.FFI()
 
 
+_OWN_BUFFER = (bytes, bytearray)     # each object owns its buffer: two distinct ones never overlap
+
+
 def byte_view(buf, what: str) -> memoryview:
     """`buf` as a flat memoryview of bytes; CryptoMisuse for str, int or non-contiguous buffers."""
+    if type(buf) in _OWN_BUFFER:
+        return memoryview(buf)
     try:
         view = memoryview(buf)
     except TypeError:
@@ -134,10 +139,21 @@ def _span(view: memoryview) -> tuple[int, int]:
     return int(_addresses.cast("uintptr_t", _addresses.from_buffer(view))), view.nbytes
 
 
-def check_no_overlap(out: memoryview, src: memoryview, pad: memoryview | None = None) -> None:
-    """`out` may be `src` exactly (in place), but must not partly overlap it nor touch `pad` at all."""
+def _may_share(a: memoryview, b: memoryview) -> bool:
+    """False when the two views are over distinct bytes/bytearray objects (the common case, no address needed)."""
+    return a.obj is b.obj or type(a.obj) not in _OWN_BUFFER or type(b.obj) not in _OWN_BUFFER
+
+
+def check_no_overlap(out: memoryview, src: memoryview, pad: memoryview | None = None, in_place: bool = False) -> None:
+    """`out` may be `src` exactly (in place), but must not partly overlap it nor touch `pad` at all.
+
+    `in_place`: the caller passed the very same object as input and output (no address needed).
+    """
+    check_src = not in_place and _may_share(out, src)
+    if not check_src and (pad is None or not _may_share(out, pad)):
+        return
     o_start, o_len = _span(out)
-    s_start, s_len = _span(src)
+    s_start, s_len = _span(src) if check_src else (o_start, o_len)
     if o_len and s_len and o_start != s_start and o_start < s_start + s_len and s_start < o_start + o_len:
         raise CryptoMisuse(f"output buffer partly overlaps the input: use the input itself (in place) or a "
                            f"separate buffer ({_BUG})")

@@ -91,7 +91,7 @@ def otp_xor(data, pad, out=None):
     pad_view = check_pad(pad, src.nbytes)
     result = bytearray(src.nbytes) if out is None else None
     dst = memoryview(result) if out is None else check_out(out, src.nbytes)
-    check_no_overlap(dst, src, pad_view)
+    check_no_overlap(dst, src, pad_view, in_place=out is data)
     _raise_for(lib.pli_otp_xor(ffi.from_buffer(dst, require_writable=True), _ptr(src), _ptr(pad_view), src.nbytes),
                "otp_xor")
     return None if result is None else bytes(result)
@@ -110,7 +110,7 @@ def chacha20_xor(key, nonce, counter: int, data, out=None):
     check_counter(counter, src.nbytes)
     result = bytearray(src.nbytes) if out is None else None
     dst = memoryview(result) if out is None else check_out(out, src.nbytes)
-    check_no_overlap(dst, src)
+    check_no_overlap(dst, src, in_place=out is data)
     status = lib.pli_chacha20_xor(ffi.from_buffer(dst, require_writable=True), _ptr(src), src.nbytes, _ptr(k),
                                   _ptr(n), counter)
     _raise_for(status, "chacha20_xor")

@@ -52,7 +52,7 @@ def otp_xor(data, pad, out=None):
         _xor_into(memoryview(result), src, pad_view)
         return bytes(result)
     dst = check_out(out, src.nbytes)
-    check_no_overlap(dst, src, pad_view)
+    check_no_overlap(dst, src, pad_view, in_place=out is data)
     _xor_into(dst, src, pad_view)
     return None
 
@@ -133,7 +133,7 @@ def chacha20_xor(key, nonce, counter: int, data, out=None):
         _chacha20_into(memoryview(result), src, k, n, counter)
         return bytes(result)
     dst = check_out(out, src.nbytes)
-    check_no_overlap(dst, src)
+    check_no_overlap(dst, src, in_place=out is data)
     _chacha20_into(dst, src, k, n, counter)
     return None
 
