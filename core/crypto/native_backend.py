@@ -133,7 +133,8 @@ def _one_record(kind: str, data: bytearray, key: memoryview, nonce: memoryview |
     """Seal or open one message in place through the batch entry point: one pass, MAC layout in C."""
     rec = ffi.new("pli_record *")
     keep = [ffi.from_buffer(data, require_writable=True), _ptr(key), _ptr(aad), ffi.from_buffer(tag)]
-    rec.data, rec.len, rec.key, rec.aad, rec.aad_len, rec.tag = keep[0], len(data), keep[1], keep[2], aad.nbytes, keep[3]
+    rec.data, rec.key, rec.aad, rec.tag = keep
+    rec.len, rec.aad_len = len(data), aad.nbytes
     if nonce is not None:
         keep.append(_ptr(nonce))
         rec.nonce = keep[-1]
@@ -181,7 +182,6 @@ def otp_open(pad, mac_key32, ciphertext, tag, aad=b"") -> bytes:
 
 # -- batches -----------------------------------------------------------------------------------------------
 
-_fields = operator.attrgetter("kind", "data", "key", "nonce", "pad", "aad", "tag")
 _PLAIN = {bytes, bytearray}
 _NO_NONCE = bytes(NONCE_BYTES)                       # otp records: a nonce column entry C does not read
 _MAX_STREAM_BYTES = MAX_COUNTER * BLOCK_BYTES        # the AEAD body starts at block 1
@@ -207,9 +207,9 @@ def _pad_fits(kind: str, pad, data) -> bool:
     return kind != "otp" or (type(pad) in _PLAIN and len(pad) >= len(data) and pad is not data)
 
 
-def _byte_views(records: list[Record]) -> list[list]:
+def _byte_views(records: list[Record], first: int) -> list[list]:
     """The slow path: per-record checks (naming the record), then every field as a flat byte view."""
-    for index, record in enumerate(records):
+    for index, record in enumerate(records, start=first):
         check_record(index, record)
     views = [(r.kind, byte_view(r.data, "data"), byte_view(r.key, "key"),
               byte_view(r.nonce, "nonce") if r.kind == "stream" else _NO_NONCE,
@@ -304,24 +304,25 @@ _getters = [operator.attrgetter(f) for f in ("kind", "data", "key", "nonce", "pa
 CHUNK = 2048
 
 
-def _run_chunk(records: list[Record], seal: bool) -> tuple[list[int], bytes | bytearray]:
+def _prepare(records: list[Record], first: int, seal: bool) -> _Columns:
+    """Records [first, first + len) of the batch as a C record array."""
     columns = _Columns([list(map(get, records)) for get in _getters], seal)
     if not columns.valid:
         # The per-record checks raise CryptoMisuse naming the record, or give clean byte views.
-        columns = _Columns(_byte_views(records), seal, checked=True)
+        columns = _Columns(_byte_views(records, first), seal, checked=True)
         if not columns.valid:
             raise CryptoMisuse(f"a batch record could not be prepared for the native core ({_BUG})")
-    return columns.run(seal), columns.tags
+    return columns
 
 
 def _run_batch(records: list[Record], seal: bool) -> tuple[list[int], list]:
-    statuses, tags = [], []
+    """Every chunk is prepared (and so checked) before any is run: misuse leaves every record untouched."""
     with _gc_paused():
-        for start in range(0, len(records), CHUNK):
-            chunk_statuses, chunk_tags = _run_chunk(records[start:start + CHUNK], seal)
-            statuses += chunk_statuses
-            tags.append(chunk_tags)
-    return statuses, tags
+        prepared = [_prepare(records[start:start + CHUNK], start, seal) for start in range(0, len(records), CHUNK)]
+        statuses = []
+        for columns in prepared:
+            statuses += columns.run(seal)
+    return statuses, [columns.tags for columns in prepared]
 
 
 @contextmanager

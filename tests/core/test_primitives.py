@@ -307,3 +307,17 @@ def test_errors_are_pli_errors_without_secret_bytes(crypto):
         crypto.aead_seal(key, bytes(12), b"secret plaintext")
     assert isinstance(caught.value, PliError)
     assert key.hex() not in str(caught.value) and "secret" not in str(caught.value)
+
+
+def test_batch_misuse_far_into_a_large_batch_still_touches_nothing(crypto):
+    """The native backend prepares records in chunks of 2048: all are checked before any is opened."""
+    key, nonce = os.urandom(32), os.urandom(12)
+    ciphertext, tag = primitives.aead_seal(key, nonce, b"K+ 6.8", b"h")
+    records = [Record("stream", bytearray(ciphertext), key, nonce=nonce, aad=b"h", tag=tag) for _ in range(5000)]
+    records[4500].key = bytes(16)
+    with pytest.raises(CryptoMisuse, match="batch record 4500: key must be 32 bytes, got 16"):
+        crypto.open_batch(records)
+    assert all(bytes(r.data) == ciphertext for r in records)
+    records[4500].key = key
+    assert crypto.open_batch(records) == [True] * 5000
+    assert {bytes(r.data) for r in records} == {b"K+ 6.8"}
