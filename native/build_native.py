@@ -19,7 +19,7 @@ HEADER = os.path.join(HERE, "pli_crypto.h")
 
 # One concept per file; the SIMD files compile to nothing off x86 (see pli_internal.h).
 SOURCES = [
-    "wipe.c", "chacha20.c", "chacha20_avx2.c", "chacha20_avx512.c", "poly1305.c",
+    "wipe.c", "chacha20.c", "chacha20_avx2.c", "chacha20_avx512.c", "poly1305.c", "poly1305_avx2.c",
     "otp.c", "otp_avx2.c", "otp_avx512.c", "batch.c", "dispatch.c",
 ]
 

@@ -6,17 +6,18 @@
 
 #include "pli_internal.h"
 
-static const pli_impl scalar_impl = {"scalar", pli_chacha20_xor_scalar, pli_otp_xor_scalar};
+static const pli_impl scalar_impl = {"scalar", pli_chacha20_xor_scalar, pli_otp_xor_scalar, NULL};
 
 /* The portable C compiled with -O3 is what aarch64 gets: NEON is baseline
  * there, and the compiler vectorizes the XOR loops for it. */
 #if defined(__aarch64__) && !defined(PLI_NO_SIMD)
-static const pli_impl neon_impl = {"neon", pli_chacha20_xor_scalar, pli_otp_xor_scalar};
+static const pli_impl neon_impl = {"neon", pli_chacha20_xor_scalar, pli_otp_xor_scalar, NULL};
 #endif
 
 #if PLI_HAVE_X86_SIMD
-static const pli_impl avx2_impl = {"avx2", pli_chacha20_xor_avx2, pli_otp_xor_avx2};
-static const pli_impl avx512_impl = {"avx512", pli_chacha20_xor_avx512, pli_otp_xor_avx512};
+static const pli_impl avx2_impl = {"avx2", pli_chacha20_xor_avx2, pli_otp_xor_avx2, pli_poly1305_blocks_avx2};
+static const pli_impl avx512_impl = {"avx512", pli_chacha20_xor_avx512, pli_otp_xor_avx512,
+                                        pli_poly1305_blocks_avx2};
 #endif
 
 /* Every path this build knows, best last. */

@@ -63,13 +63,6 @@ int pli_partial_overlap(const uint8_t *a, const uint8_t *b, size_t len);
 void pli_chacha20_xor_scalar(uint8_t *dst, const uint8_t *src, size_t len, const uint32_t state[16]);
 void pli_otp_xor_scalar(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
 
-#if PLI_HAVE_X86_SIMD
-void pli_chacha20_xor_avx2(uint8_t *dst, const uint8_t *src, size_t len, const uint32_t state[16]);
-void pli_chacha20_xor_avx512(uint8_t *dst, const uint8_t *src, size_t len, const uint32_t state[16]);
-void pli_otp_xor_avx2(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
-void pli_otp_xor_avx512(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
-#endif
-
 /* Poly1305, incremental over whole 16-byte blocks (the AEAD MAC layout pads
  * everything to 16 bytes, so only the one-shot call ever sees a short block).
  * 64-bit limbs (donna-64) when the compiler has a 128-bit integer, 26-bit
@@ -94,12 +87,30 @@ void pli_poly1305_padded(pli_poly1305_state *st, const uint8_t *m, size_t len);
 /* Writes the tag and wipes the state. */
 void pli_poly1305_finish(pli_poly1305_state *st, uint8_t tag[PLI_TAG_BYTES]);
 
+/* For the SIMD Poly1305: the state's h and r in 26-bit limbs (h carried, not
+ * reduced), h set back from 64-bit limb sums (carried here), and a 26-bit
+ * multiplication mod 2^130 - 5 (carried result). */
+void pli_poly1305_get26(const pli_poly1305_state *st, uint32_t h[5], uint32_t r[5]);
+void pli_poly1305_set26(pli_poly1305_state *st, const uint64_t h[5]);
+void pli_poly1305_mul26(uint32_t out[5], const uint32_t a[5], const uint32_t b[5]);
+
+#if PLI_HAVE_X86_SIMD
+void pli_chacha20_xor_avx2(uint8_t *dst, const uint8_t *src, size_t len, const uint32_t state[16]);
+void pli_chacha20_xor_avx512(uint8_t *dst, const uint8_t *src, size_t len, const uint32_t state[16]);
+void pli_otp_xor_avx2(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
+void pli_otp_xor_avx512(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
+size_t pli_poly1305_blocks_avx2(pli_poly1305_state *st, const uint8_t *m, size_t len);
+#endif
+
 /* One SIMD path: the bulk loops that differ between CPUs.  Everything else
- * (Poly1305, checks, the batch loop) is shared. */
+ * (checks, key setup, short inputs, the batch loop) is shared. */
 typedef struct {
     const char *name;
     void (*chacha20_xor)(uint8_t *dst, const uint8_t *src, size_t len, const uint32_t state[16]);
     void (*otp_xor)(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
+    /* Full blocks, 64 bytes at a time: returns how many bytes it took (the
+     * rest goes to the portable code).  NULL: portable only. */
+    size_t (*poly1305_blocks)(pli_poly1305_state *st, const uint8_t *m, size_t len);
 } pli_impl;
 
 /* The path in use (chosen from the CPU on first call). */

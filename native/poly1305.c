@@ -82,6 +82,36 @@ void pli_poly1305_finish(pli_poly1305_state *st, uint8_t tag[PLI_TAG_BYTES])
 
 #define HIBIT_FULL (1ULL << 40)
 
+/* 130-bit value as 44/44/42-bit limbs -> 26-bit limbs (limbs carried first). */
+static void to26(uint32_t out[5], uint64_t a0, uint64_t a1, uint64_t a2)
+{
+    uint64_t c, lo, mid;
+    c = a0 >> 44; a0 &= M44; a1 += c;
+    c = a1 >> 44; a1 &= M44; a2 += c;
+    lo = a0 | (a1 << 44);
+    mid = (a1 >> 20) | (a2 << 24);
+    out[0] = (uint32_t)lo & 0x3ffffff;
+    out[1] = (uint32_t)(lo >> 26) & 0x3ffffff;
+    out[2] = (uint32_t)((lo >> 52) | (mid << 12)) & 0x3ffffff;
+    out[3] = (uint32_t)(mid >> 14) & 0x3ffffff;
+    out[4] = (uint32_t)(mid >> 40) | (uint32_t)((a2 >> 40) << 24);
+}
+
+void pli_poly1305_get26(const pli_poly1305_state *st, uint32_t h[5], uint32_t r[5])
+{
+    to26(h, st->h[0], st->h[1], st->h[2]);
+    to26(r, st->r[0], st->r[1], st->r[2]);
+}
+
+static void store26(pli_poly1305_state *st, const uint32_t l[5])
+{
+    uint64_t lo = (uint64_t)l[0] | ((uint64_t)l[1] << 26) | ((uint64_t)l[2] << 52);
+    uint64_t mid = ((uint64_t)l[2] >> 12) | ((uint64_t)l[3] << 14) | ((uint64_t)l[4] << 40);
+    st->h[0] = lo & M44;
+    st->h[1] = ((lo >> 44) | (mid << 20)) & M44;
+    st->h[2] = (mid >> 24) | ((uint64_t)(l[4] >> 24) << 40);
+}
+
 #else /* 26-bit limbs, no 128-bit integer */
 
 #define M26 0x3ffffffu
@@ -165,17 +195,80 @@ void pli_poly1305_finish(pli_poly1305_state *st, uint8_t tag[PLI_TAG_BYTES])
 
 #define HIBIT_FULL (1u << 24)
 
+void pli_poly1305_get26(const pli_poly1305_state *st, uint32_t h[5], uint32_t r[5])
+{
+    int i;
+    for (i = 0; i < 5; i++) {
+        h[i] = st->h[i];
+        r[i] = st->r[i];
+    }
+}
+
+static void store26(pli_poly1305_state *st, const uint32_t l[5])
+{
+    int i;
+    for (i = 0; i < 5; i++) {
+        st->h[i] = l[i];
+    }
+}
+
 #endif
+
+/* 26-bit limb sums (each < 2^63) carried down to limbs of 26 bits (limb 1 a few more). */
+static void carry26(uint32_t out[5], const uint64_t d_in[5])
+{
+    uint64_t d0 = d_in[0], d1 = d_in[1], d2 = d_in[2], d3 = d_in[3], d4 = d_in[4], c;
+    c = d0 >> 26; d0 &= 0x3ffffff; d1 += c;
+    c = d1 >> 26; d1 &= 0x3ffffff; d2 += c;
+    c = d2 >> 26; d2 &= 0x3ffffff; d3 += c;
+    c = d3 >> 26; d3 &= 0x3ffffff; d4 += c;
+    c = d4 >> 26; d4 &= 0x3ffffff; d0 += c * 5;
+    c = d0 >> 26; d0 &= 0x3ffffff; d1 += c;
+    out[0] = (uint32_t)d0; out[1] = (uint32_t)d1; out[2] = (uint32_t)d2; out[3] = (uint32_t)d3; out[4] = (uint32_t)d4;
+}
+
+void pli_poly1305_set26(pli_poly1305_state *st, const uint64_t h[5])
+{
+    uint32_t l[5];
+    carry26(l, h);
+    store26(st, l);
+    pli_wipe(l, sizeof l);
+}
+
+void pli_poly1305_mul26(uint32_t out[5], const uint32_t a[5], const uint32_t b[5])
+{
+    const uint64_t s1 = (uint64_t)b[1] * 5, s2 = (uint64_t)b[2] * 5, s3 = (uint64_t)b[3] * 5, s4 = (uint64_t)b[4] * 5;
+    uint64_t d[5];
+    d[0] = (uint64_t)a[0] * b[0] + a[1] * s4 + a[2] * s3 + a[3] * s2 + a[4] * s1;
+    d[1] = (uint64_t)a[0] * b[1] + (uint64_t)a[1] * b[0] + a[2] * s4 + a[3] * s3 + a[4] * s2;
+    d[2] = (uint64_t)a[0] * b[2] + (uint64_t)a[1] * b[1] + (uint64_t)a[2] * b[0] + a[3] * s4 + a[4] * s3;
+    d[3] = (uint64_t)a[0] * b[3] + (uint64_t)a[1] * b[2] + (uint64_t)a[2] * b[1] + (uint64_t)a[3] * b[0] + a[4] * s4;
+    d[4] = (uint64_t)a[0] * b[4] + (uint64_t)a[1] * b[3] + (uint64_t)a[2] * b[2] + (uint64_t)a[3] * b[1] +
+           (uint64_t)a[4] * b[0];
+    carry26(out, d);
+    pli_wipe(d, sizeof d);
+}
+
+/* Below this the SIMD setup (r^2, r^3, r^4) costs more than it saves. */
+#define SIMD_MIN_BYTES 256
 
 void pli_poly1305_blocks(pli_poly1305_state *st, const uint8_t *m, size_t len)
 {
+    if (len >= SIMD_MIN_BYTES) {
+        const pli_impl *impl = pli_current_impl();
+        if (impl->poly1305_blocks != NULL) {
+            size_t done = impl->poly1305_blocks(st, m, len);
+            m += done;
+            len -= done;
+        }
+    }
     blocks(st, m, len, HIBIT_FULL);
 }
 
 void pli_poly1305_padded(pli_poly1305_state *st, const uint8_t *m, size_t len)
 {
     size_t whole = len & ~(size_t)15;
-    blocks(st, m, whole, HIBIT_FULL);
+    pli_poly1305_blocks(st, m, whole);
     if (len > whole) {
         uint8_t last[16] = {0};
         memcpy(last, m + whole, len - whole);
@@ -190,7 +283,7 @@ void pli_poly1305(uint8_t tag[PLI_TAG_BYTES], const uint8_t *msg, size_t len,
     pli_poly1305_state st;
     size_t whole = len & ~(size_t)15;
     pli_poly1305_init(&st, key);
-    blocks(&st, msg, whole, HIBIT_FULL);
+    pli_poly1305_blocks(&st, msg, whole);
     if (len > whole) {
         /* A short last block: its 2^(8*n) bit is the 0x01 byte after it. */
         uint8_t last[16] = {0};
