@@ -30,7 +30,9 @@ SOURCES = [
 # flags reach cffi's generated glue too, which converts object pointers to function
 # pointers; tests/native/test_native_build.py compiles our own files with
 # -Wpedantic -Werror (gcc and clang, with and without SIMD) instead.
-COMPILE_ARGS = ["-std=c99", "-O3", "-Wall", "-Wextra", "-fno-strict-aliasing"]
+COMPILE_ARGS = ["-std=c99", "-O3", "-Wall", "-Wextra", "-fno-strict-aliasing", "-pthread"]
+# Large batches run on POSIX threads (batch.c).
+LINK_ARGS = ["-pthread"]
 
 
 def _relative(path: str) -> str:
@@ -63,6 +65,7 @@ ffibuilder.set_source(
     sources=[_relative(os.path.join(HERE, name)) for name in SOURCES],
     include_dirs=[_relative(HERE)],
     extra_compile_args=COMPILE_ARGS,
+    extra_link_args=LINK_ARGS,
 )
 
 if __name__ == "__main__":
