@@ -1,0 +1,355 @@
+"""The C crypto core called directly (pli.native._pli_native): RFC 8439 vectors, OpenSSL as the reference, misuse.
+
+Every test runs on every SIMD path this CPU can run ("scalar" always; "avx2",
+"avx512", "neon" when present: a path the CPU lacks is reported as skipped),
+so a bug in one path's bulk loop cannot hide behind another.  The reference
+is `cryptography` (OpenSSL): its ChaCha20 takes a 16-byte nonce made of the
+4-byte little-endian block counter then the 12-byte RFC 8439 nonce.
+"""
+from __future__ import annotations
+
+import random
+
+import pytest
+from cryptography.hazmat.primitives import poly1305 as openssl_poly1305
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+native = pytest.importorskip("pli.native._pli_native", reason="the native crypto core is not built")
+ffi, lib = native.ffi, native.lib
+
+PATHS = ("scalar", "avx2", "avx512", "neon")
+STREAM, OTP = lib.PLI_KIND_CHACHA20_POLY1305, lib.PLI_KIND_OTP_POLY1305
+MAX_COUNTER = 0xFFFFFFFF
+
+
+@pytest.fixture(params=PATHS)
+def path(request):
+    if lib.pli_select_simd_path(request.param.encode()) != lib.PLI_OK:
+        pytest.skip(f"this CPU or build cannot run the {request.param} path")
+    yield request.param
+    assert lib.pli_select_simd_path(b"auto") == lib.PLI_OK
+
+
+@pytest.fixture
+def rng():
+    return random.Random(8439)
+
+
+def openssl_chacha20(key: bytes, nonce: bytes, counter: int, data: bytes) -> bytes:
+    return Cipher(algorithms.ChaCha20(key, counter.to_bytes(4, "little") + nonce), None).encryptor().update(data)
+
+
+def chacha20_xor(dst, src, key: bytes, nonce: bytes, counter: int, length: int | None = None) -> int:
+    n = len(src) if length is None else length
+    return lib.pli_chacha20_xor(ffi.from_buffer(dst, require_writable=True), ffi.from_buffer(src), n, key, nonce,
+                                counter)
+
+
+def poly1305(key: bytes, msg: bytes) -> bytes:
+    tag = ffi.new("uint8_t[16]")
+    lib.pli_poly1305(tag, msg, len(msg), key)
+    return bytes(tag)
+
+
+def aead_mac_data(aad: bytes, data: bytes) -> bytes:
+    """The RFC 8439 MAC input: aad || pad16 || data || pad16 || le64(len(aad)) || le64(len(data))."""
+    def pad16(b: bytes) -> bytes:
+        return b"\0" * (-len(b) % 16)
+    return aad + pad16(aad) + data + pad16(data) + len(aad).to_bytes(8, "little") + len(data).to_bytes(8, "little")
+
+
+class Batch:
+    """A pli_record array plus every buffer it points into (kept alive as long as the batch)."""
+
+    def __init__(self, specs: list[dict]):
+        self.records = ffi.new("pli_record[]", len(specs))
+        self.datas, self.tags, self._keep = [], [], []
+        for rec, spec in zip(self.records, specs):
+            data, tag = bytearray(spec["data"]), bytearray(spec.get("tag", bytes(16)))
+            self.datas.append(data)
+            self.tags.append(tag)
+            rec.data, rec.len = self._ptr(data), len(data)
+            rec.aad, rec.aad_len = self._ptr(spec.get("aad", b"")), len(spec.get("aad", b""))
+            rec.key, rec.tag, rec.kind = self._ptr(spec["key"]), self._ptr(tag), spec["kind"]
+            if "nonce" in spec:
+                rec.nonce = self._ptr(spec["nonce"])
+            if "pad" in spec:
+                rec.pad = self._ptr(spec["pad"])
+
+    def _ptr(self, buf):
+        if isinstance(buf, bytes):
+            buf = bytearray(buf)  # from_buffer(bytes) works too; a bytearray makes writes visible if C misbehaved
+        p = ffi.from_buffer(buf)
+        self._keep.append((buf, p))
+        return p
+
+    def seal(self) -> int:
+        return lib.pli_seal_batch(self.records, len(self.records))
+
+    def open(self) -> int:
+        return lib.pli_open_batch(self.records, len(self.records))
+
+    def statuses(self) -> list[int]:
+        return [r.status for r in self.records]
+
+
+# -- RFC 8439 test vectors -----------------------------------------------------------------------------
+
+KEY_00_1F = bytes(range(32))
+SUNSCREEN = (b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, "
+             b"sunscreen would be it.")
+
+
+def test_rfc8439_2_3_2_block_function(path):
+    out = ffi.new("uint8_t[64]")
+    lib.pli_chacha20_block(out, KEY_00_1F, bytes.fromhex("000000090000004a00000000"), 1)
+    assert bytes(out) == bytes.fromhex(
+        "10f1e7e4d13b5915500fdd1fa32071c4c7d1f4c733c068030422aa9ac3d46c4e"
+        "d2826446079faa0914c2d705d98b02a2b5129cd1de164eb9cbd083e8a2503c4e")
+
+
+def test_rfc8439_2_4_2_encryption_out_of_place_and_in_place(path):
+    nonce = bytes.fromhex("000000000000004a00000000")
+    expected = bytes.fromhex(
+        "6e2e359a2568f98041ba0728dd0d6981e97e7aec1d4360c20a27afccfd9fae0b"
+        "f91b65c5524733ab8f593dabcd62b3571639d624e65152ab8f530c359f0861d8"
+        "07ca0dbf500d6a6156a38e088a22b65e52bc514d16ccf806818ce91ab7793736"
+        "5af90bbf74a35be6b40b8eedf2785e42874d")
+    out = bytearray(len(SUNSCREEN))
+    assert chacha20_xor(out, SUNSCREEN, KEY_00_1F, nonce, 1) == lib.PLI_OK
+    assert bytes(out) == expected
+    assert chacha20_xor(out, out, KEY_00_1F, nonce, 1) == lib.PLI_OK
+    assert bytes(out) == SUNSCREEN
+
+
+def test_rfc8439_2_5_2_poly1305(path):
+    key = bytes.fromhex("85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b")
+    assert poly1305(key, b"Cryptographic Forum Research Group") == bytes.fromhex("a8061dc1305136c6c22b8baf0c0127a9")
+
+
+def test_rfc8439_2_8_2_aead_seal_then_open(path):
+    key = bytes(range(0x80, 0xA0))
+    nonce = bytes.fromhex("070000004041424344454647")
+    aad = bytes.fromhex("50515253c0c1c2c3c4c5c6c7")
+    batch = Batch([{"kind": STREAM, "data": SUNSCREEN, "key": key, "nonce": nonce, "aad": aad}])
+    assert batch.seal() == 0 and batch.statuses() == [lib.PLI_OK]
+    assert bytes(batch.datas[0]) == bytes.fromhex(
+        "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
+        "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
+        "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+        "3ff4def08e4b7a9de576d26586cec64b6116")
+    assert bytes(batch.tags[0]) == bytes.fromhex("1ae10b594f09e26a7e902ecbd0600691")
+    assert batch.open() == 0 and bytes(batch.datas[0]) == SUNSCREEN
+
+
+# -- differential tests against OpenSSL --------------------------------------------------------------
+
+
+def test_chacha20_every_length_to_2000_matches_openssl_unaligned(path, rng):
+    for length in range(2001):
+        key, nonce = rng.randbytes(32), rng.randbytes(12)
+        counter = rng.choice([0, 1, rng.randrange(MAX_COUNTER - 40)])
+        src_offset, dst_offset = rng.randrange(32), rng.randrange(32)
+        backing = bytearray(rng.randbytes(length + 64))
+        src = memoryview(backing)[src_offset:src_offset + length]
+        out_backing = bytearray(length + 64)
+        dst = memoryview(out_backing)[dst_offset:dst_offset + length]
+        assert chacha20_xor(dst, src, key, nonce, counter) == lib.PLI_OK
+        assert bytes(dst) == openssl_chacha20(key, nonce, counter, bytes(src)), length
+        assert not any(out_backing[:dst_offset]) and not any(out_backing[dst_offset + length:])
+
+
+def test_chacha20_megabytes_in_place_up_to_the_last_counter(path, rng):
+    length = 3 * 1024 * 1024 + 17
+    blocks = -(-length // 64)
+    counter = MAX_COUNTER - blocks + 1  # the last block uses counter 2^32 - 1: allowed
+    key, nonce = rng.randbytes(32), rng.randbytes(12)
+    data = bytearray(rng.randbytes(length + 3))
+    view = memoryview(data)[3:]
+    plain = bytes(view)
+    assert chacha20_xor(view, view, key, nonce, counter) == lib.PLI_OK
+    assert bytes(view) == openssl_chacha20(key, nonce, counter, plain)
+
+
+def test_poly1305_matches_openssl(path, rng):
+    lengths = list(range(300)) + [511, 512, 513, 1023, 1024, 4096, 4111, 65536, 1 << 20]
+    for length in lengths:
+        key, msg = rng.randbytes(32), rng.randbytes(length)
+        assert poly1305(key, msg) == openssl_poly1305.Poly1305.generate_tag(key, msg), length
+
+
+def test_poly1305_carry_edges_all_ones(path):
+    """All-0xff keys and messages push every limb to its maximum (the final reduction's edge cases)."""
+    for length in (16, 64, 256, 1024, 4096, 4097):
+        for key in (b"\xff" * 32, b"\xff" * 16 + b"\0" * 16, b"\0" * 16 + b"\xff" * 16):
+            msg = b"\xff" * length
+            assert poly1305(key, msg) == openssl_poly1305.Poly1305.generate_tag(key, msg), length
+
+
+def test_otp_xor_lengths_unaligned_and_in_place(path, rng):
+    for length in list(range(600)) + [4096, 1 << 20, (1 << 20) + 33]:
+        off = rng.randrange(64)
+        data = bytearray(rng.randbytes(length + 64))
+        pad = bytearray(rng.randbytes(length + 64))
+        src, pad_view = memoryview(data)[off:off + length], memoryview(pad)[1:1 + length]
+        expected = bytes(a ^ b for a, b in zip(src, pad_view)) if length <= 4096 else \
+            (int.from_bytes(src, "little") ^ int.from_bytes(pad_view, "little")).to_bytes(length, "little")
+        out = bytearray(length)
+        assert lib.pli_otp_xor(ffi.from_buffer(out), ffi.from_buffer(src), ffi.from_buffer(pad_view),
+                               length) == lib.PLI_OK
+        assert bytes(out) == expected
+        p = ffi.from_buffer(src)
+        assert lib.pli_otp_xor(p, p, ffi.from_buffer(pad_view), length) == lib.PLI_OK  # in place
+        assert bytes(src) == expected
+
+
+def _mixed_specs(rng, count: int, extra: int = 0) -> list[dict]:
+    """Records of both kinds, lengths around the block and SIMD boundaries (plus `extra` bytes each)."""
+    specs = []
+    for i in range(count):
+        length = extra + rng.choice([0, 1, 15, 16, 17, 63, 64, 65, 255, 256, 257, 1000, 4096, rng.randrange(5000)])
+        aad = rng.randbytes(rng.choice([0, 1, 12, 16, 33]))
+        spec = {"data": rng.randbytes(length), "aad": aad, "key": rng.randbytes(32)}
+        if i % 2:
+            spec.update(kind=STREAM, nonce=rng.randbytes(12))
+        else:
+            spec.update(kind=OTP, pad=rng.randbytes(length + rng.randrange(3)))
+        specs.append(spec)
+    return specs
+
+
+def _expected_seal(spec: dict) -> bytes:
+    if spec["kind"] == STREAM:
+        return ChaCha20Poly1305(spec["key"]).encrypt(spec["nonce"], spec["data"], spec["aad"])
+    ct = bytes(a ^ b for a, b in zip(spec["data"], spec["pad"]))
+    return ct + openssl_poly1305.Poly1305.generate_tag(spec["key"], aead_mac_data(spec["aad"], ct))
+
+
+def test_batch_seal_matches_openssl_and_open_round_trips(path, rng):
+    specs = _mixed_specs(rng, 200)
+    batch = Batch(specs)
+    assert batch.seal() == 0
+    assert set(batch.statuses()) == {lib.PLI_OK}
+    for spec, data, tag in zip(specs, batch.datas, batch.tags):
+        assert bytes(data) + bytes(tag) == _expected_seal(spec)
+    assert batch.open() == 0
+    assert [bytes(d) for d in batch.datas] == [s["data"] for s in specs]
+
+
+def test_batch_open_refuses_tampered_records_and_leaves_them_untouched(path, rng):
+    specs = _mixed_specs(rng, 60)
+    for spec in specs:
+        sealed = _expected_seal(spec)
+        spec["data"], spec["tag"] = sealed[:-16], sealed[-16:]
+    tampered = {}
+    for i in range(0, 60, 3):
+        spec = specs[i]
+        what = rng.choice(["tag", "data", "aad"] if spec["data"] else ["tag", "aad"])
+        if what == "aad":
+            spec["aad"] = spec["aad"] + b"x"
+        else:
+            buf = bytearray(spec[what])
+            buf[rng.randrange(len(buf))] ^= 1 << rng.randrange(8)
+            spec[what] = bytes(buf)
+        tampered[i] = spec["data"]
+    batch = Batch(specs)
+    assert batch.open() == len(tampered)
+    for i, (spec, data, rec) in enumerate(zip(specs, batch.datas, batch.records)):
+        if i in tampered:
+            assert rec.status == lib.PLI_ERR_BAD_TAG
+            assert bytes(data) == tampered[i], "a record that failed its MAC must not be decrypted"
+        else:
+            assert rec.status == lib.PLI_OK
+
+
+def test_large_batch_same_result_on_one_thread_and_on_many(path, rng):
+    """Over 512 KiB the batch runs on several threads: the output must not depend on it."""
+    specs = _mixed_specs(rng, 300, extra=2000)
+    results = []
+    try:
+        for threads in (1, 2, 0):
+            assert lib.pli_set_batch_threads(threads) == lib.PLI_OK
+            batch = Batch(specs)
+            assert batch.seal() == 0
+            results.append(([bytes(d) for d in batch.datas], [bytes(t) for t in batch.tags]))
+            assert batch.open() == 0 and [bytes(d) for d in batch.datas] == [s["data"] for s in specs]
+    finally:
+        lib.pli_set_batch_threads(0)
+    assert sum(len(s["data"]) for s in specs) > 512 * 1024
+    assert results[0] == results[1] == results[2]
+    assert lib.pli_set_batch_threads(-1) == lib.PLI_ERR_ARGUMENT
+
+
+# -- misuse: refused without touching the output -------------------------------------------------------
+
+
+def test_chacha20_counter_wrap_is_refused_and_nothing_written(path):
+    key, nonce = bytes(32), bytes(12)
+    out = bytearray(b"\xaa" * 65)
+    assert chacha20_xor(out, bytes(65), key, nonce, MAX_COUNTER) == lib.PLI_ERR_COUNTER
+    assert out == b"\xaa" * 65
+    assert chacha20_xor(out, bytes(64), key, nonce, MAX_COUNTER, 64) == lib.PLI_OK  # exactly the last block
+    assert chacha20_xor(out, bytes(0), key, nonce, MAX_COUNTER, 0) == lib.PLI_OK
+    # A length that needs 2^32 + 1 blocks from counter 0: refused before any byte is read.
+    assert chacha20_xor(out, bytes(65), key, nonce, 0, (1 << 32) * 64 + 1) == lib.PLI_ERR_COUNTER
+    assert out[64] == 0xaa
+
+
+def test_batch_stream_record_too_long_for_the_counter(path):
+    """The AEAD body starts at block 1: 2^32 - 1 blocks at most (the check comes before any access)."""
+    batch = Batch([{"kind": STREAM, "data": b"abc", "key": bytes(32), "nonce": bytes(12)}])
+    batch.records[0].len = (MAX_COUNTER * 64) + 1
+    assert batch.seal() == 1 and batch.statuses() == [lib.PLI_ERR_COUNTER]
+    assert batch.datas[0] == b"abc" and batch.tags[0] == bytes(16)
+
+
+def test_partial_overlaps_are_refused(path):
+    buf = bytearray(range(256)) * 4
+    before = bytes(buf)
+    base = ffi.from_buffer(buf)
+    key, nonce = bytes(32), bytes(12)
+    assert lib.pli_chacha20_xor(base + 1, base, 512, key, nonce, 0) == lib.PLI_ERR_OVERLAP
+    assert lib.pli_chacha20_xor(base, base + 511, 512, key, nonce, 0) == lib.PLI_ERR_OVERLAP
+    assert lib.pli_otp_xor(base + 8, base, base + 600, 256) == lib.PLI_ERR_OVERLAP   # dst overlaps src
+    assert lib.pli_otp_xor(base, base, base + 100, 256) == lib.PLI_ERR_OVERLAP       # dst overlaps pad
+    assert lib.pli_otp_xor(base, base, base, 256) == lib.PLI_ERR_OVERLAP             # the pad is the output
+    assert bytes(buf) == before
+    # Adjacent (touching, not overlapping) buffers are fine, and so is in place.
+    assert lib.pli_chacha20_xor(base + 512, base, 512, key, nonce, 0) == lib.PLI_OK
+    assert lib.pli_otp_xor(base, base, base + 256, 256) == lib.PLI_OK
+
+
+def test_batch_argument_errors_name_the_record(path):
+    ok = {"kind": STREAM, "data": b"x" * 10, "key": bytes(32), "nonce": bytes(12)}
+    batch = Batch([ok, dict(ok, kind=99), {"kind": OTP, "data": b"x" * 10, "key": bytes(32)}, ok])
+    assert batch.seal() == 2
+    assert batch.statuses() == [lib.PLI_OK, lib.PLI_ERR_ARGUMENT, lib.PLI_ERR_ARGUMENT, lib.PLI_OK]
+    assert batch.datas[1] == b"x" * 10 and batch.datas[2] == b"x" * 10
+    shared = bytearray(10)
+    batch = Batch([{"kind": OTP, "data": b"y" * 10, "key": bytes(32), "pad": b"p" * 10}])
+    batch.records[0].pad = batch.records[0].data + 3  # the pad overlaps the data it would overwrite
+    assert batch.seal() == 1 and batch.statuses() == [lib.PLI_ERR_OVERLAP] and batch.datas[0] == b"y" * 10
+    assert shared == bytes(10)
+
+
+def test_tags_equal_is_exact():
+    tag = bytes(range(16))
+    assert lib.pli_tags_equal(tag, tag) == 1
+    for i in range(16):
+        for bit in (1, 0x80):
+            other = bytearray(tag)
+            other[i] ^= bit
+            assert lib.pli_tags_equal(tag, bytes(other)) == 0
+
+
+def test_simd_path_selection():
+    assert lib.pli_select_simd_path(b"no-such-path") == lib.PLI_ERR_ARGUMENT
+    assert lib.pli_select_simd_path(b"scalar") == lib.PLI_OK
+    assert ffi.string(lib.pli_simd_path()) == b"scalar"
+    assert lib.pli_select_simd_path(ffi.NULL) == lib.PLI_OK  # NULL is "auto"
+    auto = ffi.string(lib.pli_simd_path()).decode()
+    assert auto in PATHS
+    runnable = [p for p in PATHS if lib.pli_select_simd_path(p.encode()) == lib.PLI_OK]
+    assert lib.pli_select_simd_path(b"auto") == lib.PLI_OK
+    assert auto == runnable[-1], "auto must pick the best path the CPU runs"
