@@ -82,8 +82,9 @@ def simd_paths() -> tuple[str, ...]:
 # -- single calls --------------------------------------------------------------------------------------
 
 
-def _ptr(view: memoryview):
-    return ffi.from_buffer(view)
+# Writability is checked before (check_out, check_record): the plain from_buffer, half the cost of
+# from_buffer(..., require_writable=True) here, is enough.
+_ptr = ffi.from_buffer
 
 
 def otp_xor(data, pad, out=None):
@@ -92,8 +93,7 @@ def otp_xor(data, pad, out=None):
     result = bytearray(src.nbytes) if out is None else None
     dst = memoryview(result) if out is None else check_out(out, src.nbytes)
     check_no_overlap(dst, src, pad_view, in_place=out is data)
-    _raise_for(lib.pli_otp_xor(ffi.from_buffer(dst, require_writable=True), _ptr(src), _ptr(pad_view), src.nbytes),
-               "otp_xor")
+    _raise_for(lib.pli_otp_xor(_ptr(dst), _ptr(src), _ptr(pad_view), src.nbytes), "otp_xor")
     return None if result is None else bytes(result)
 
 
@@ -111,9 +111,7 @@ def chacha20_xor(key, nonce, counter: int, data, out=None):
     result = bytearray(src.nbytes) if out is None else None
     dst = memoryview(result) if out is None else check_out(out, src.nbytes)
     check_no_overlap(dst, src, in_place=out is data)
-    status = lib.pli_chacha20_xor(ffi.from_buffer(dst, require_writable=True), _ptr(src), src.nbytes, _ptr(k),
-                                  _ptr(n), counter)
-    _raise_for(status, "chacha20_xor")
+    _raise_for(lib.pli_chacha20_xor(_ptr(dst), _ptr(src), src.nbytes, _ptr(k), _ptr(n), counter), "chacha20_xor")
     return None if result is None else bytes(result)
 
 
@@ -132,7 +130,7 @@ def _one_record(kind: str, data: bytearray, key: memoryview, nonce: memoryview |
                 aad: memoryview, tag: bytearray, seal: bool) -> int:
     """Seal or open one message in place through the batch entry point: one pass, MAC layout in C."""
     rec = ffi.new("pli_record *")
-    keep = [ffi.from_buffer(data, require_writable=True), _ptr(key), _ptr(aad), ffi.from_buffer(tag)]
+    keep = [_ptr(data), _ptr(key), _ptr(aad), _ptr(tag)]
     rec.data, rec.key, rec.aad, rec.tag = keep
     rec.len, rec.aad_len = len(data), aad.nbytes
     if nonce is not None:
