@@ -1,0 +1,121 @@
+"""Turn a pytest-benchmark JSON of bench/test_bench_crypto.py into the markdown of bench/RESULTS.md.
+
+    .venv/bin/python bench/report.py bench/crypto.json
+
+Prints one table per group (median time, throughput, speed relative to the
+group's peer: OpenSSL through `cryptography`, a memory copy, or one
+`cryptography` AEAD call per message), then the four targets of issue 2 with
+their measured ratios, then the machine.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+
+MB = 1e6
+
+
+@dataclass(frozen=True)
+class Row:
+    group: str
+    impl: str
+    median: float      # seconds
+    rounds: int
+    size: int          # bytes per call
+    peer: bool
+    auto: bool         # the native SIMD path the CPU picks by itself
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    group: str
+    impl: str                   # "native-auto", "pure Python", ...
+    goal: float
+    measure: str                # "ratio" (x the peer's speed) or "MB/s"
+
+
+TARGETS = [
+    Target("native ChaCha20, 64 MiB, vs OpenSSL (cryptography update_into)", "chacha20 64MiB", "native-auto", 1.0,
+           "ratio"),
+    Target("native pad XOR in place, 64 MiB, vs a memory copy", "otp xor in place 64MiB", "native-auto", 0.65, "ratio"),
+    Target("batch open of 100,000 x 4 KiB vs one cryptography call per message",
+           "100,000 x 4 KiB authenticate + decrypt", "native open_batch (one call)", 3.0, "ratio"),
+    Target("pure-Python pad XOR in place, 64 MiB", "otp xor in place 64MiB", "pure Python", 200.0, "MB/s"),
+]
+
+
+def load(path: str) -> tuple[list[Row], dict]:
+    with open(path) as f:
+        data = json.load(f)
+    rows = [Row(b["group"], b["extra_info"]["impl"], b["stats"]["median"], b["stats"]["rounds"],
+                b["extra_info"]["bytes"], b["extra_info"].get("peer", False), b["extra_info"].get("auto", False))
+            for b in data["benchmarks"] if "impl" in b.get("extra_info", {})]
+    return rows, data
+
+
+def duration(seconds: float) -> str:
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def peer_of(rows: list[Row], group: str) -> Row | None:
+    return next((r for r in rows if r.group == group and r.peer), None)
+
+
+def tables(rows: list[Row]) -> list[str]:
+    out = ["| group | implementation | median | throughput | vs peer |", "|---|---|---:|---:|---:|"]
+    for group in dict.fromkeys(r.group for r in rows):
+        peer = peer_of(rows, group)
+        for r in sorted((r for r in rows if r.group == group), key=lambda r: r.median):
+            ratio = "peer" if r.peer else (f"{peer.median / r.median:.2f}x" if peer else "")
+            name = r.impl + (" (auto)" if r.auto else "")
+            out.append(f"| {group} | {name} | {duration(r.median)} | {r.size / r.median / MB:,.0f} MB/s | {ratio} |")
+    return out
+
+
+def find(rows: list[Row], target: Target) -> Row | None:
+    for r in rows:
+        if r.group == target.group and (r.impl == target.impl or (target.impl == "native-auto" and r.auto)):
+            return r
+    return None
+
+
+def targets(rows: list[Row]) -> list[str]:
+    out = ["| target | goal | measured | met |", "|---|---:|---:|:---:|"]
+    for t in TARGETS:
+        row, peer = find(rows, t), peer_of(rows, t.group)
+        if row is None or (t.measure == "ratio" and peer is None):
+            out.append(f"| {t.label} | {t.goal} | not measured | - |")
+            continue
+        value = peer.median / row.median if t.measure == "ratio" else row.size / row.median / MB
+        shown = f"{value:.2f}x" if t.measure == "ratio" else f"{value:,.0f} MB/s"
+        goal = f">= {t.goal}x" if t.measure == "ratio" else f">= {t.goal:.0f} MB/s"
+        met = "yes" if value >= t.goal else f"no ({value / t.goal:.0%} of the goal)"
+        out.append(f"| {t.label} | {goal} | {shown} | {met} |")
+    return out
+
+
+def machine(data: dict) -> list[str]:
+    info = data.get("machine_info", {})
+    cpu = info.get("cpu_description", {})
+    load = info.get("loadavg_at_start")
+    return [f"- CPU: {cpu.get('model', '?')}, {cpu.get('cores', '?')} logical cores, SIMD flags: "
+            f"{', '.join(cpu.get('simd_flags', [])) or 'none found'}",
+            f"- Python {info.get('python_version', '?')} ({info.get('python_implementation', '?')}), "
+            f"{info.get('system', '?')} {info.get('release', '')}",
+            f"- date: {data.get('datetime', '?')}",
+            f"- load average when the run started: {', '.join(f'{x:.2f}' for x in load) if load else '?'}"]
+
+
+def main(path: str) -> int:
+    rows, data = load(path)
+    print("\n".join(tables(rows) + [""] + targets(rows) + [""] + machine(data)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "bench/crypto.json"))
