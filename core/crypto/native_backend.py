@@ -246,53 +246,61 @@ class _Columns:
     """
 
     def __init__(self, fields: list[list], seal: bool, checked: bool = False):
+        self.n = len(fields[1])
+        try:
+            self.valid = self._fits(fields, seal, checked)
+        except TypeError:                     # a key that is an int, an aad that is None...
+            self.valid = False
+        if self.valid:
+            self._fill(fields)
+
+    def _fits(self, fields: list[list], seal: bool, checked: bool) -> bool:
+        """The fast checks; joins the fixed-size columns on the way (their joined size is one of the checks)."""
         kinds, datas, keys, nonces, pads, aads, tags = fields
-        n, kind_set = len(datas), set(kinds)
-        self.valid = False
+        n, self.kind_set = self.n, set(kinds)
         # Unchecked data must be bytearrays (writable, len() in bytes); checked ones are writable byte views.
-        if not kind_set <= _KIND_CODES.keys() or (not checked and set(map(type, datas)) != {bytearray}):
-            return
+        if not self.kind_set <= _KIND_CODES.keys() or (not checked and set(map(type, datas)) != {bytearray}):
+            return False
         # Same-size columns: every len() equal AND the joined size right means each item is that many bytes
         # (len() counts items, which for an exotic memoryview format is not bytes).
         if set(map(len, keys)) != {KEY_BYTES} or set(map(len, nonces)) != {NONCE_BYTES}:
-            return
+            return False
         if not seal and set(map(len, tags)) != {TAG_BYTES}:
-            return
-        lens, aad_lens = array(_WORD, map(len, datas)), array(_WORD, map(len, aads))
-        try:
-            self.keys, self.nonces, self.aads = b"".join(keys), b"".join(nonces), b"".join(aads)
-            self.tags = bytearray(TAG_BYTES * n) if seal else b"".join(tags)
-        except TypeError:
-            return
+            return False
+        self.lens, self.aad_lens = array(_WORD, map(len, datas)), array(_WORD, map(len, aads))
+        self.keys, self.nonces, self.aads = b"".join(keys), b"".join(nonces), b"".join(aads)
+        self.tags = bytearray(TAG_BYTES * n) if seal else b"".join(tags)
         if (len(self.keys) != KEY_BYTES * n or len(self.nonces) != NONCE_BYTES * n
-                or len(self.tags) != TAG_BYTES * n or len(self.aads) != sum(aad_lens)
-                or max(lens) > _MAX_STREAM_BYTES):
-            return
-        if "otp" in kind_set and not checked and not all(map(_pad_fits, kinds, pads, datas)):
-            return
-        self.valid = True
+                or len(self.tags) != TAG_BYTES * n or len(self.aads) != sum(self.aad_lens)
+                or max(self.lens) > _MAX_STREAM_BYTES):
+            return False
+        return "otp" not in self.kind_set or checked or all(map(_pad_fits, kinds, pads, datas))
+
+    def _fill(self, fields: list[list]) -> None:
+        kinds, datas, _, _, pads, _, _ = fields
+        n = self.n
         self.batch = ffi.new("pli_record[]", n)
         words = memoryview(ffi.buffer(self.batch)).cast(_WORD)
         self.ints = memoryview(ffi.buffer(self.batch)).cast("i")
         # Data is writable (checked above), so the plain from_buffer is enough.
         self.data_pointers = ffi.new("char *[]", list(map(ffi.from_buffer, datas)))
         words[_DATA] = memoryview(ffi.buffer(self.data_pointers)).cast(_WORD)
-        words[_LEN], words[_AAD_LEN] = lens, aad_lens
+        words[_LEN], words[_AAD_LEN] = self.lens, self.aad_lens
         words[_KEY] = _strided(self.keys, KEY_BYTES, n)
         words[_NONCE] = _strided(self.nonces, NONCE_BYTES, n)
         words[_TAG] = _strided(self.tags, TAG_BYTES, n)
         base = _address(self.aads)
         if base:
-            words[_AAD] = array(_WORD, accumulate(aad_lens[:-1], initial=base))
-        if "otp" in kind_set:
+            words[_AAD] = array(_WORD, accumulate(self.aad_lens[:-1], initial=base))
+        if "otp" in self.kind_set:
             self.pad_pointers = ffi.new("char *[]", [ffi.from_buffer(p) if k == "otp" else ffi.NULL
                                                      for k, p in zip(kinds, pads)])
             words[_PAD] = memoryview(ffi.buffer(self.pad_pointers)).cast(_WORD)
-        self.ints[_KIND] = (array("i", [_KIND_CODES[kinds[0]]]) * n if len(kind_set) == 1
+        self.ints[_KIND] = (array("i", [_KIND_CODES[kinds[0]]]) * n if len(self.kind_set) == 1
                             else array("i", map(_KIND_CODES.__getitem__, kinds)))
 
     def run(self, seal: bool) -> list[int]:
-        (lib.pli_seal_batch if seal else lib.pli_open_batch)(self.batch, len(self.batch))
+        (lib.pli_seal_batch if seal else lib.pli_open_batch)(self.batch, self.n)
         return self.ints[_STATUS].tolist()
 
 

@@ -275,6 +275,9 @@ def test_empty_batch_and_empty_messages(crypto):
 
 @pytest.mark.parametrize("field, value, words", [
     ("key", bytes(31), "batch record 2: key must be 32 bytes, got 31"),
+    ("key", 12345, "batch record 2: key must be bytes-like, not int"),
+    ("aad", None, "batch record 2: aad must be bytes-like, not NoneType"),
+    ("nonce", "twelve chars", "batch record 2: nonce must be bytes-like, not str"),
     ("nonce", bytes(16), "batch record 2: nonce must be 12 bytes, got 16"),
     ("tag", bytes(8), "batch record 2: tag must be 16 bytes, got 8"),
     ("kind", "aes", "batch record 2: kind must be one of"),
