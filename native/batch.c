@@ -2,21 +2,12 @@
  * batch.c - sealing and opening many records in one call (RFC 8439 AEAD MAC
  * layout for both the ChaCha20 and the one-time pad kinds).  One call for
  * 100,000 messages is what makes a mailbox import fast: the per-call cost of
- * Python is paid once, and the GIL is released for the whole batch.
+ * Python is paid once, and the GIL is released for the whole batch.  Large
+ * batches spread their records over threads (parallel.c).
  */
-#if !defined(_POSIX_C_SOURCE) && !defined(__APPLE__)
-#define _POSIX_C_SOURCE 200809L /* pthreads and sysconf under -std=c99 */
-#endif
 #include <string.h>
 
 #include "pli_internal.h"
-
-/* POSIX threads with the gcc/clang atomic builtins; otherwise one thread. */
-#if !defined(PLI_NO_THREADS) && (defined(__unix__) || defined(__APPLE__)) && (defined(__GNUC__) || defined(__clang__))
-#define PLI_HAVE_THREADS 1
-#else
-#define PLI_HAVE_THREADS 0
-#endif
 
 /* The record's arguments, checked as the header promises. */
 static int check_record(const pli_record *r)
@@ -123,136 +114,56 @@ static int open_one(const pli_impl *impl, pli_record *r)
     return status;
 }
 
-/* The records [start, end) of one batch, one at a time. */
-static size_t run_range(const pli_impl *impl, pli_record *records, size_t start, size_t end,
-                        int (*one)(const pli_impl *, pli_record *))
-{
-    size_t i, failed = 0;
-    for (i = start; i < end; i++) {
-        records[i].status = one(impl, &records[i]);
-        failed += records[i].status != PLI_OK;
-    }
-    return failed;
-}
-
-#if PLI_HAVE_THREADS
-#include <pthread.h>
-#include <unistd.h>
-
-/*
- * Large batches run on several threads: records are independent, and the
- * Python side has released the GIL, so the cores are otherwise idle.  The
- * threads take GRAIN records at a time from a shared counter, so that a core
- * slowed by other work gets fewer records instead of holding the call up.
- */
-#define GRAIN 16
-#define MAX_THREADS 16
-/* Below this many bytes a thread costs more (tens of microseconds) than it saves. */
-#define THREAD_MIN_BYTES (512u * 1024u)
-
 typedef struct {
     const pli_impl *impl;
     pli_record *records;
-    size_t n;
-    size_t next;   /* atomic: the first record nobody has taken */
-    size_t failed; /* atomic */
     int (*one)(const pli_impl *, pli_record *);
-} shared_batch;
+    size_t failed; /* atomic when threads share it */
+} batch_work;
 
-static void *worker(void *arg)
+/* The records [start, end) of one batch, one at a time. */
+static void run_range(void *ctx, size_t start, size_t end)
 {
-    shared_batch *b = arg;
-    size_t failed = 0;
-    for (;;) {
-        size_t start = __atomic_fetch_add(&b->next, GRAIN, __ATOMIC_RELAXED);
-        if (start >= b->n) {
-            break;
-        }
-        failed += run_range(b->impl, b->records, start, start + GRAIN < b->n ? start + GRAIN : b->n, b->one);
+    batch_work *w = ctx;
+    size_t i, failed = 0;
+    for (i = start; i < end; i++) {
+        w->records[i].status = w->one(w->impl, &w->records[i]);
+        failed += w->records[i].status != PLI_OK;
     }
-    __atomic_fetch_add(&b->failed, failed, __ATOMIC_RELAXED);
-    return NULL;
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_fetch_add(&w->failed, failed, __ATOMIC_RELAXED);
+#else
+    w->failed += failed; /* built without threads (parallel.c): one caller at a time */
+#endif
 }
 
-static int configured_threads; /* atomic; 0: one per online CPU */
-
-int pli_set_batch_threads(int n)
-{
-    if (n < 0) {
-        return PLI_ERR_ARGUMENT;
-    }
-    __atomic_store_n(&configured_threads, n, __ATOMIC_RELAXED);
-    return PLI_OK;
-}
+/* Records a thread takes at a time, and the batch size (bytes) below which a
+ * thread costs more (tens of microseconds to start) than it saves. */
+#define GRAIN 16
+#define THREAD_MIN_BYTES (512u * 1024u)
 
 static size_t threads_for(const pli_record *records, size_t n)
 {
-    long want = __atomic_load_n(&configured_threads, __ATOMIC_RELAXED);
     size_t i, bytes = 0;
-    if (want == 0) {
-        want = sysconf(_SC_NPROCESSORS_ONLN);
-    }
-    if (want <= 1 || n < 2 * GRAIN) {
-        return 1;
-    }
     for (i = 0; i < n && bytes < THREAD_MIN_BYTES; i++) {
         bytes += records[i].len + records[i].aad_len;
     }
-    if (bytes < THREAD_MIN_BYTES) {
-        return 1;
-    }
-    if (want > MAX_THREADS) {
-        want = MAX_THREADS;
-    }
-    return (size_t)want < n / GRAIN ? (size_t)want : n / GRAIN;
+    return bytes < THREAD_MIN_BYTES ? 1 : pli_max_threads();
 }
 
 static size_t run(pli_record *records, size_t n, int (*one)(const pli_impl *, pli_record *))
 {
-    shared_batch b;
-    pthread_t threads[MAX_THREADS];
-    size_t started = 0, want, i;
+    batch_work w;
     if (records == NULL) {
         return n;
     }
-    b.impl = pli_current_impl();
-    want = threads_for(records, n);
-    if (want <= 1) {
-        return run_range(b.impl, records, 0, n, one);
-    }
-    b.records = records;
-    b.n = n;
-    b.next = 0;
-    b.failed = 0;
-    b.one = one;
-    /* The calling thread is one of the workers; a thread that cannot be
-     * started only means fewer helpers. */
-    while (started + 1 < want && pthread_create(&threads[started], NULL, worker, &b) == 0) {
-        started++;
-    }
-    worker(&b);
-    for (i = 0; i < started; i++) {
-        pthread_join(threads[i], NULL);
-    }
-    return b.failed;
+    w.impl = pli_current_impl();
+    w.records = records;
+    w.one = one;
+    w.failed = 0;
+    pli_parallel(n, GRAIN, threads_for(records, n), run_range, &w);
+    return w.failed;
 }
-
-#else
-
-int pli_set_batch_threads(int n)
-{
-    return n < 0 ? PLI_ERR_ARGUMENT : PLI_OK; /* no threads in this build: always one */
-}
-
-static size_t run(pli_record *records, size_t n, int (*one)(const pli_impl *, pli_record *))
-{
-    if (records == NULL) {
-        return n;
-    }
-    return run_range(pli_current_impl(), records, 0, n, one);
-}
-
-#endif
 
 size_t pli_open_batch(pli_record *records, size_t n)
 {

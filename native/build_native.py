@@ -20,7 +20,7 @@ HEADER = os.path.join(HERE, "pli_crypto.h")
 # One concept per file; the SIMD files compile to nothing off x86 (see pli_internal.h).
 SOURCES = [
     "wipe.c", "chacha20.c", "chacha20_avx2.c", "chacha20_avx512.c", "poly1305.c", "poly1305_avx2.c",
-    "otp.c", "otp_avx2.c", "otp_avx512.c", "batch.c", "dispatch.c",
+    "otp.c", "otp_avx2.c", "otp_avx512.c", "batch.c", "parallel.c", "dispatch.c",
 ]
 
 # -O3: gcc 12 at -O2 does not vectorize loops whose trip count is known only at run
@@ -31,7 +31,7 @@ SOURCES = [
 # pointers; tests/native/test_native_build.py compiles our own files with
 # -Wpedantic -Werror (gcc and clang, with and without SIMD) instead.
 COMPILE_ARGS = ["-std=c99", "-O3", "-Wall", "-Wextra", "-fno-strict-aliasing", "-pthread"]
-# Large batches run on POSIX threads (batch.c).
+# Large batches and long ChaCha20 calls run on POSIX threads (parallel.c).
 LINK_ARGS = ["-pthread"]
 
 

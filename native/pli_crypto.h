@@ -4,7 +4,8 @@
  *
  * This header is the contract between native/ and pli.core.crypto: the pure
  * Python backend implements exactly the same functions, byte for byte.
- * Nothing here allocates (large batches start POSIX threads, see below);
+ * Nothing here allocates (large inputs may start POSIX threads, see
+ * pli_set_max_threads);
  * secrets on the stack are wiped before return.
  */
 #ifndef PLI_CRYPTO_H
@@ -80,16 +81,18 @@ typedef struct {
 
 /* Process n records; returns how many failed (status != PLI_OK).
  * Called from Python with the GIL released.  A batch of at least 512 KiB
- * runs on several threads (POSIX builds: one per online CPU, up to 16, the
- * caller's thread among them); records are independent, and each record's
- * status says how it went whatever thread ran it. */
+ * spreads its records over several threads (see pli_set_max_threads);
+ * records are independent, and each record's status says how it went
+ * whatever thread ran it. */
 size_t pli_open_batch(pli_record *records, size_t n);
 size_t pli_seal_batch(pli_record *records, size_t n);
 
-/* How many threads a large batch may use: 0 = one per online CPU (the
- * default), 1 = the caller's thread only (for callers that run batches on
- * their own worker threads).  PLI_ERR_ARGUMENT if n < 0. */
-int pli_set_batch_threads(int n);
+/* How many threads one call may use: batches of 512 KiB and more, and
+ * pli_chacha20_xor from 1 MiB (POSIX builds; others always use one).
+ * 0 = one per online CPU, up to 16 (the default); 1 = the caller's thread
+ * only, for callers that already spread their calls over worker threads.
+ * PLI_ERR_ARGUMENT if n < 0. */
+int pli_set_max_threads(int n);
 
 /* The SIMD path in use: "scalar", "avx2", "avx512" or "neon".  Chosen once
  * from the CPU's features at first use. */

@@ -113,6 +113,14 @@ typedef struct {
     size_t (*poly1305_blocks)(pli_poly1305_state *st, const uint8_t *m, size_t len);
 } pli_impl;
 
+/* Threads (parallel.c).  pli_parallel calls run(ctx, start, end) over
+ * disjoint ranges covering [0, n), `grain` items each (the last one shorter),
+ * on up to `threads` threads, the caller's among them; it returns when all
+ * are done.  run must be safe to call concurrently on disjoint ranges. */
+size_t pli_max_threads(void);
+void pli_parallel(size_t n, size_t grain, size_t threads, void (*run)(void *ctx, size_t start, size_t end),
+                  void *ctx);
+
 /* The path in use (chosen from the CPU on first call). */
 const pli_impl *pli_current_impl(void);
 

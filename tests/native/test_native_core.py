@@ -160,7 +160,15 @@ def test_chacha20_every_length_to_2000_matches_openssl_unaligned(path, rng):
         assert not any(out_backing[:dst_offset]) and not any(out_backing[dst_offset + length:])
 
 
-def test_chacha20_megabytes_in_place_up_to_the_last_counter(path, rng):
+@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
+def threads(request):
+    """From 1 MiB one ChaCha20 call splits its blocks between threads: both ways must give OpenSSL's bytes."""
+    assert lib.pli_set_max_threads(request.param) == lib.PLI_OK
+    yield request.param
+    lib.pli_set_max_threads(0)
+
+
+def test_chacha20_megabytes_in_place_up_to_the_last_counter(path, threads, rng):
     length = 3 * 1024 * 1024 + 17
     blocks = -(-length // 64)
     counter = MAX_COUNTER - blocks + 1  # the last block uses counter 2^32 - 1: allowed
@@ -269,16 +277,16 @@ def test_large_batch_same_result_on_one_thread_and_on_many(path, rng):
     results = []
     try:
         for threads in (1, 2, 0):
-            assert lib.pli_set_batch_threads(threads) == lib.PLI_OK
+            assert lib.pli_set_max_threads(threads) == lib.PLI_OK
             batch = Batch(specs)
             assert batch.seal() == 0
             results.append(([bytes(d) for d in batch.datas], [bytes(t) for t in batch.tags]))
             assert batch.open() == 0 and [bytes(d) for d in batch.datas] == [s["data"] for s in specs]
     finally:
-        lib.pli_set_batch_threads(0)
+        lib.pli_set_max_threads(0)
     assert sum(len(s["data"]) for s in specs) > 512 * 1024
     assert results[0] == results[1] == results[2]
-    assert lib.pli_set_batch_threads(-1) == lib.PLI_ERR_ARGUMENT
+    assert lib.pli_set_max_threads(-1) == lib.PLI_ERR_ARGUMENT
 
 
 # -- misuse: refused without touching the output -------------------------------------------------------
