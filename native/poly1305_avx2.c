@@ -51,18 +51,21 @@ AVX2 static inline __attribute__((always_inline)) void load_blocks(__m256i L[5],
     L[4] = _mm256_or_si256(_mm256_srli_epi64(hi, 40), _mm256_set1_epi64x(1 << 24));
 }
 
-/* Limbs back under 2^26 (limb 1 may keep a few bits more), lane by lane. */
+/* Limbs back under 2^27, lane by lane: OpenSSL's lazy reduction, two carry
+ * chains (0->1->2->3 and 3->4->0->1) interleaved so that the critical path
+ * is four steps, not seven. */
 AVX2 static inline __attribute__((always_inline)) void carry(__m256i d[5])
 {
     const __m256i mask = _mm256_set1_epi64x(M26);
-    __m256i c;
-    c = _mm256_srli_epi64(d[0], 26); d[0] = _mm256_and_si256(d[0], mask); d[1] = _mm256_add_epi64(d[1], c);
-    c = _mm256_srli_epi64(d[1], 26); d[1] = _mm256_and_si256(d[1], mask); d[2] = _mm256_add_epi64(d[2], c);
-    c = _mm256_srli_epi64(d[2], 26); d[2] = _mm256_and_si256(d[2], mask); d[3] = _mm256_add_epi64(d[3], c);
-    c = _mm256_srli_epi64(d[3], 26); d[3] = _mm256_and_si256(d[3], mask); d[4] = _mm256_add_epi64(d[4], c);
-    c = _mm256_srli_epi64(d[4], 26); d[4] = _mm256_and_si256(d[4], mask);
-    d[0] = _mm256_add_epi64(d[0], _mm256_add_epi64(c, _mm256_slli_epi64(c, 2))); /* 2^130 = 5 */
-    c = _mm256_srli_epi64(d[0], 26); d[0] = _mm256_and_si256(d[0], mask); d[1] = _mm256_add_epi64(d[1], c);
+    __m256i c0, c3;
+    c3 = _mm256_srli_epi64(d[3], 26); d[3] = _mm256_and_si256(d[3], mask); d[4] = _mm256_add_epi64(d[4], c3);
+    c0 = _mm256_srli_epi64(d[0], 26); d[0] = _mm256_and_si256(d[0], mask); d[1] = _mm256_add_epi64(d[1], c0);
+    c3 = _mm256_srli_epi64(d[4], 26); d[4] = _mm256_and_si256(d[4], mask);
+    c0 = _mm256_srli_epi64(d[1], 26); d[1] = _mm256_and_si256(d[1], mask); d[2] = _mm256_add_epi64(d[2], c0);
+    d[0] = _mm256_add_epi64(d[0], _mm256_add_epi64(c3, _mm256_slli_epi64(c3, 2))); /* 2^130 = 5 */
+    c0 = _mm256_srli_epi64(d[2], 26); d[2] = _mm256_and_si256(d[2], mask); d[3] = _mm256_add_epi64(d[3], c0);
+    c3 = _mm256_srli_epi64(d[0], 26); d[0] = _mm256_and_si256(d[0], mask); d[1] = _mm256_add_epi64(d[1], c3);
+    c0 = _mm256_srli_epi64(d[3], 26); d[3] = _mm256_and_si256(d[3], mask); d[4] = _mm256_add_epi64(d[4], c0);
 }
 
 AVX2 size_t pli_poly1305_blocks_avx2(pli_poly1305_state *st, const uint8_t *m, size_t len)
@@ -88,14 +91,16 @@ AVX2 size_t pli_poly1305_blocks_avx2(pli_poly1305_state *st, const uint8_t *m, s
         H[i] = _mm256_add_epi64(H[i], _mm256_setr_epi64x(h[i], 0, 0, 0)); /* h joins block 0 */
     }
     for (m += 64, len = done - 64; len > 0; m += 64, len -= 64) {
+        /* H stays under 2^28 per limb (carried < 2^27, plus a block < 2^26), so every
+         * product is < 2^57 and a sum of five < 2^60. */
         MULMOD(D, H, P, S);
+        carry(D);
         load_blocks(L, m);
         for (i = 0; i < 5; i++) {
             H[i] = _mm256_add_epi64(D[i], L[i]);
         }
-        carry(H);
     }
-    /* Lane j times r^(4-j), then the four lanes added (each sum < 2^61). */
+    /* Lane j times r^(4-j), then the four lanes added (each sum < 2^62). */
     for (i = 0; i < 5; i++) {
         P[i] = _mm256_setr_epi64x(r4[i], r3[i], r2[i], r[i]);
         S[i] = _mm256_add_epi64(P[i], _mm256_slli_epi64(P[i], 2));
