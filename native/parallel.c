@@ -20,6 +20,7 @@
 
 #if PLI_HAVE_THREADS
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 static int configured; /* atomic; 0: one per online CPU */
@@ -65,6 +66,7 @@ void pli_parallel(size_t n, size_t grain, size_t threads, void (*run)(void *ctx,
                   void *ctx)
 {
     pthread_t helpers[MAX_THREADS];
+    sigset_t all, old_mask;
     shared_work w;
     size_t started = 0, i;
     if (threads > MAX_THREADS) {
@@ -82,10 +84,15 @@ void pli_parallel(size_t n, size_t grain, size_t threads, void (*run)(void *ctx,
     w.next = 0;
     w.run = run;
     w.ctx = ctx;
-    /* A helper that cannot be started only means fewer helpers. */
+    /* Helpers start with every signal blocked (they inherit the mask), so
+     * signals such as Ctrl-C keep going to the threads the host program
+     * expects.  A helper that cannot be started only means fewer helpers. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old_mask);
     while (started + 1 < threads && pthread_create(&helpers[started], NULL, worker, &w) == 0) {
         started++;
     }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     worker(&w);
     for (i = 0; i < started; i++) {
         pthread_join(helpers[i], NULL);
