@@ -93,7 +93,7 @@ def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, wo
         if keyring is None and sources:
             keyring = _unlock(home)
         context = WorkerContext(layout, keyring, config.quarantine_unsealed)
-        writer = IndexWriter(layout, _seen_ranges(home, keyring), config.fsync)
+        writer = IndexWriter(layout, _seen_ranges(home, keyring), config.fsync, _journal(home, keyring))
         return _run(context, writer, sources, workers or config.worker_count, batch or config.batch,
                     progress)
 
@@ -201,6 +201,18 @@ def _unlock(home: Home):
     except ImportError:
         return None
     return unlock(home) if Keyring.exists(home) else None
+
+
+def _journal(home: Home, keyring):
+    """The trace the import writes to, signed by the home's own identity (None without a keyring)."""
+    if keyring is None or keyring.identity.sign_secret is None:
+        return None
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from pli.core.audit import Journal
+
+    signer = Ed25519PrivateKey.from_private_bytes(keyring.identity.sign_secret)
+    return Journal(home, signer, actor=keyring.identity.public.address)
 
 
 def _seen_ranges(home: Home, keyring):

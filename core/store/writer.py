@@ -40,6 +40,7 @@ class IndexWriter:
     layout: Layout
     seen_ranges: object = None   # the envelope's SeenRanges, or None when nothing sealed can be opened
     fsync: bool = True
+    journal: object = None       # pli.core.audit.Journal: one trace step per message imported or quarantined
     _dirs: set = field(default_factory=set)   # sealed/xx folders known to exist
     _renamed_files: dict = field(default_factory=dict)
 
@@ -51,6 +52,7 @@ class IndexWriter:
                 checked = self._replay_checked(fresh)
                 outcomes = [self._one(db, checked.get(id(p), p)) for p in batch]
                 self._sync()  # the renames reach the disk before the index commits
+        self._trace(batch, outcomes)
         self._consume(batch, outcomes)
         return outcomes
 
@@ -149,6 +151,48 @@ class IndexWriter:
         per-directory fsyncs would give, at the cost of two calls per thousand messages."""
         if self.fsync:
             sync_filesystem(self.layout.home.root)
+
+    def _trace(self, batch: list[Prepared], outcomes: list[Outcome]) -> None:
+        """One signed trace step per new message, one append and fsync for the whole batch.
+
+        Written after the index commits: a crash in between leaves the trace one batch
+        short (the rerun finds those messages already there), never claiming a message
+        the store does not hold.
+        """
+        if self.journal is None:
+            return
+        from pli.core.audit import Step
+
+        steps = []
+        for prepared, outcome in zip(batch, outcomes):
+            if outcome.status not in ("imported", "quarantined"):
+                continue
+            opened = prepared.opened
+            trace_id = getattr(opened, "envelope_id", "") or prepared.message_id
+            if not trace_id:
+                continue
+            if outcome.status == "imported" and opened is not None:
+                steps.append(Step("opened-verified", trace_id, {
+                    "mid": prepared.message_id, "sender": opened.sender_address,
+                    "fingerprint": opened.fingerprint, "mode": opened.mode}))
+            else:
+                steps.append(Step("quarantined", trace_id, {"mid": prepared.message_id,
+                                                            "reason": outcome.reason or "unknown"}))
+        from pli.core.audit.entry import AuditMisuse, check_fields
+
+        def recordable(step: Step) -> bool:
+            # A sender controls the Message-ID: one the trace cannot hold (spaces, too
+            # long) must not stop the import; the step is then kept without it.
+            try:
+                check_fields(step.step, step.message_id, self.journal.actor, step.details)
+                return True
+            except AuditMisuse:
+                step.details.pop("mid", None)
+                return False
+
+        steps = [s for s in steps if recordable(s) or recordable(s)]
+        if steps:
+            self.journal.record_many(steps)
 
     def _consume(self, batch: list[Prepared], outcomes: list[Outcome]) -> None:
         """`pli new`: the delivered files go once their messages are committed (their originals are kept)."""

@@ -164,3 +164,29 @@ def test_pli_lab_show_takes_a_stored_message_id(pair, tmp_path):
     missing = subprocess.run(CLI + ["--home", str(bob.home.root), "lab", "show", "id:nope@x"],
                              capture_output=True, text=True)
     assert missing.returncode == 2 and "no such file or stored message" in missing.stderr
+
+
+
+def test_import_writes_one_verifiable_trace_step_per_new_message(tmp_path):
+    """Each message imported or quarantined leaves one signed step, and the trace verifies."""
+    from pli.core.audit import verify
+    from pli.core.audit.entry import decode
+    from pli.core.audit.journal import read_lines, steps_of
+    from pli.core.home import Home
+
+    root = tmp_path / "demo"
+    demo = [sys.executable, "-m", "pli.tui.launcher", "demo", "--size", "30", "--no-open", str(root)]
+    subprocess.run(demo, check=True, capture_output=True)
+    home = Home(root)
+
+    def entries():
+        return [decode(raw).entry for _n, raw in read_lines(home)]
+
+    first = entries()
+    assert verify(home).entries == len(first) > 30
+    assert {e.step for e in first} == {"opened-verified", "quarantined"}
+    assert len({e.message for e in first}) == len(first)
+    verified = next(e for e in first if e.step == "opened-verified")
+    assert verified.details["mode"] in ("otp", "stream") and verified.details["fingerprint"]
+    assert [e.step for e in steps_of(home, verified.message)] == ["opened-verified"]
+
