@@ -105,11 +105,19 @@ void pli_poly1305_get26(const pli_poly1305_state *st, uint32_t h[5], uint32_t r[
 
 static void store26(pli_poly1305_state *st, const uint32_t l[5])
 {
-    uint64_t lo = (uint64_t)l[0] | ((uint64_t)l[1] << 26) | ((uint64_t)l[2] << 52);
-    uint64_t mid = ((uint64_t)l[2] >> 12) | ((uint64_t)l[3] << 14) | ((uint64_t)l[4] << 40);
+    /* Limbs 1-3 carried first: the bit fields below are ORed together, so
+     * each must fit its 26 bits (limb 1 may come in at 2^26, a rare carry
+     * that once gave a wrong tag about once in 600,000 calls).  Limb 4 may
+     * exceed 26 bits: its top goes to h2's bits 40 and up. */
+    uint64_t l1 = l[1], l2 = l[2], l3 = l[3], l4 = l[4], lo, mid;
+    l2 += l1 >> 26; l1 &= 0x3ffffff;
+    l3 += l2 >> 26; l2 &= 0x3ffffff;
+    l4 += l3 >> 26; l3 &= 0x3ffffff;
+    lo = (uint64_t)l[0] | (l1 << 26) | (l2 << 52);
+    mid = (l2 >> 12) | (l3 << 14) | (l4 << 40);
     st->h[0] = lo & M44;
     st->h[1] = ((lo >> 44) | (mid << 20)) & M44;
-    st->h[2] = (mid >> 24) | ((uint64_t)(l[4] >> 24) << 40);
+    st->h[2] = (mid >> 24) | ((l4 >> 24) << 40);
 }
 
 #else /* 26-bit limbs, no 128-bit integer */
