@@ -27,7 +27,8 @@
 #define PLI_ERR_OVERLAP       -4 /* dst partially overlaps src (equal is ok) */
 
 /* dst[i] = src[i] ^ pad[i] for i < len.  dst == src (in place) is allowed;
- * any other overlap of dst with src or pad returns PLI_ERR_OVERLAP. */
+ * any other overlap of dst with src or pad (dst == pad included) returns
+ * PLI_ERR_OVERLAP, before anything is written. */
 int pli_otp_xor(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
 
 /* The ChaCha20 block function: 64 keystream bytes for one counter value. */
@@ -35,7 +36,10 @@ void pli_chacha20_block(uint8_t out[PLI_BLOCK_BYTES], const uint8_t key[PLI_KEY_
                         const uint8_t nonce[PLI_NONCE_BYTES], uint32_t counter);
 
 /* dst = src ^ ChaCha20 keystream starting at block `counter`.  In place
- * allowed.  PLI_ERR_COUNTER if counter + ceil(len/64) - 1 > 2^32 - 1. */
+ * allowed; any other overlap of dst with src returns PLI_ERR_OVERLAP.
+ * PLI_ERR_COUNTER if counter + ceil(len/64) - 1 > 2^32 - 1.  Errors are
+ * found before anything is written; len == 0 is PLI_OK whatever the
+ * pointers.  From 1 MiB the blocks are split between threads. */
 int pli_chacha20_xor(uint8_t *dst, const uint8_t *src, size_t len,
                      const uint8_t key[PLI_KEY_BYTES], const uint8_t nonce[PLI_NONCE_BYTES],
                      uint32_t counter);
