@@ -8,7 +8,7 @@ PLI     := $(VENV)/bin/pli
 STAMP   := $(VENV)/.pli-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench install clean
+.PHONY: demo test test-pure bench install clean
 
 demo: $(STAMP)
 	$(PLI) doctor
@@ -16,6 +16,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The same suite with the pure-Python crypto as the default backend: it must give
+# byte-identical results, so everything must pass on it too.
+test-pure: $(STAMP)
+	PLI_CRYPTO_BACKEND=pure $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m pytest bench --benchmark-only --benchmark-json=bench/latest.json
