@@ -7,9 +7,9 @@
     verify(home)                         # raises JournalTampered naming the first bad entry
 """
 from pli.core.audit.entry import STEPS, AuditMisuse, Entry, JournalTampered
-from pli.core.audit.journal import Journal, Step, steps_of
+from pli.core.audit.journal import Journal, Step, home_journal, steps_of
 from pli.core.audit.signers import UnauthorizedSigner, authorize_signer, load_signers
 from pli.core.audit.verify import VerifyReport, verify
 
 __all__ = ["STEPS", "AuditMisuse", "Entry", "Journal", "JournalTampered", "Step", "UnauthorizedSigner",
-           "VerifyReport", "authorize_signer", "load_signers", "steps_of", "verify"]
+           "VerifyReport", "authorize_signer", "home_journal", "load_signers", "steps_of", "verify"]

@@ -205,3 +205,11 @@ def _save_torn(home: Home, fragment: bytes) -> None:
     keep = home.trace / f"journal.torn.{os.getpid()}.{os.urandom(4).hex()}"
     keep.write_bytes(fragment)
     os.chmod(keep, 0o600)
+
+
+def home_journal(home: Home, keyring) -> "Journal":
+    """The home's trace, signed by the keyring's own identity (send, fetch, import, reading)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    signer = Ed25519PrivateKey.from_private_bytes(keyring.identity.sign_secret)
+    return Journal(home, signer, actor=keyring.identity.public.address)

@@ -19,7 +19,7 @@ def run(args) -> int:
     from pli.core.store.layout import Layout
     from pli.core.transport.accounts import choose_account
     from pli.core.transport.fetch import fetch
-    from pli.core.transport.trace import home_journal
+    from pli.core.audit import home_journal
 
     home = Home.resolve(args.home)
     account = choose_account(home, args.account)

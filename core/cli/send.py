@@ -49,7 +49,7 @@ def _send(home: Home, args) -> int:
     from pli.core.crypto.passphrase import unlock
     from pli.core.transport import outbox
     from pli.core.transport.accounts import choose_account
-    from pli.core.transport.trace import home_journal
+    from pli.core.audit import home_journal
 
     account = None if args.queue_only else choose_account(home, args.account)  # fail before sealing
     inner = email.message_from_bytes(read_input(args.file), policy=email.policy.default)

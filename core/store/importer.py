@@ -204,15 +204,12 @@ def _unlock(home: Home):
 
 
 def _journal(home: Home, keyring):
-    """The trace the import writes to, signed by the home's own identity (None without a keyring)."""
+    """The trace the import writes to (None without a keyring able to sign)."""
     if keyring is None or keyring.identity.sign_secret is None:
         return None
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from pli.core.audit import home_journal
 
-    from pli.core.audit import Journal
-
-    signer = Ed25519PrivateKey.from_private_bytes(keyring.identity.sign_secret)
-    return Journal(home, signer, actor=keyring.identity.public.address)
+    return home_journal(home, keyring)
 
 
 def _seen_ranges(home: Home, keyring):

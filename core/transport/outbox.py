@@ -145,7 +145,7 @@ def flush_account(home: Home, keyring, account_name: str | None = None, only_key
     """
     from pli.core.transport.accounts import AccountError, choose_account
     from pli.core.transport.submission import submit
-    from pli.core.transport.trace import home_journal
+    from pli.core.audit import home_journal
 
     account = choose_account(home, account_name)
     if account.smtp is None:

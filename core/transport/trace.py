@@ -1,6 +1,6 @@
 """Writing transport steps to the trace: as the home's identity (send, fetch) or as a gateway's own key.
 
-    journal = home_journal(home, keyring)              # signed with the identity's Ed25519 key
+    journal = pli.core.audit.home_journal(home, keyring)  # signed with the identity's Ed25519 key
     journal = gateway_journal(trace_home, key_file, "gateway@hopital.example")
     batcher = TraceBatcher(journal); await batcher.record("accepted-by-gateway", eid, ...)
 
@@ -17,14 +17,6 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from pli.core.errors import ConfigError
 from pli.core.home import Home
-
-
-def home_journal(home: Home, keyring):
-    """The home's trace, signed by the keyring's own identity."""
-    from pli.core.audit import Journal
-
-    signer = Ed25519PrivateKey.from_private_bytes(keyring.identity.sign_secret)
-    return Journal(home, signer, actor=keyring.identity.public.address)
 
 
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
