@@ -155,6 +155,36 @@ class PliApp(App):
                 self.store.tag([summary.message_id], remove=("unread",))
             except PliError as error:
                 self.notify(str(error), severity="error")
+        self.trace("read", summary.message_id)
+
+    def trace(self, step: str, message_id: str) -> None:
+        """Record a step in the home's trace, signed by the user, off the UI thread (two fsyncs).
+
+        The trace needs the keyring's signing key: it is taken from PLI_PASSPHRASE_FILE
+        when the keyring is not unlocked yet; without it, the footer says the step went
+        unrecorded rather than interrupting triage with a passphrase prompt.
+        """
+        if self._keyring is None:
+            from pli.tui.screens.passphrase import unlock_from_env
+
+            try:
+                self._keyring = unlock_from_env(self.home)
+            except PliError:
+                self._keyring = None
+        keyring = self._keyring
+        if keyring is None:
+            self.notify(f"not traced ({step}): unlock the keyring to sign trace steps", severity="warning")
+            return
+
+        def record() -> None:
+            from pli.core.audit import home_journal
+
+            try:
+                home_journal(self.home, keyring).record(step, message_id)
+            except PliError as error:
+                self.call_from_thread(self.notify, f"trace: {error}", severity="error")
+
+        self.run_worker(record, thread=True, group="trace", exit_on_error=False)
 
     def open_message(self, summary) -> None:
         from pli.tui.screens.message import MessageScreen

@@ -324,3 +324,19 @@ async def test_help_is_there_on_every_screen(demo, make_app):
         assert isinstance(app.screen, HelpScreen)
         table = bindings_table(app, app.screen.active)
         assert "Trend" in [str(c) for c in table.columns[1]._cells]
+
+
+async def test_opening_a_message_records_a_signed_read_step(demo, make_app):
+    """Reading in the TUI is a step of the message's trace, and the trace still verifies."""
+    from pli.core.audit import steps_of, verify
+
+    app = make_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        opened = app.screen.summary.message_id
+    steps = [e.step for e in steps_of(demo, opened)]
+    assert steps[0] == "opened-verified" and steps[-1] == "read"
+    assert verify(demo).entries >= 2
