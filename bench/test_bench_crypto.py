@@ -92,6 +92,20 @@ def test_chacha20_native(benchmark, buffers, size, path):
     assert bytes(dst[:64]) == primitives.backend("pure").chacha20_xor(KEY, NONCE, 1, src[:64])
 
 
+@needs_native
+def test_chacha20_native_one_thread(benchmark, buffers):
+    """OpenSSL runs on one core; the native core splits calls from 1 MiB over all of them: this row is
+    the core-for-core comparison."""
+    src, dst, _ = buffers["64MiB"]
+    native = primitives.backend("native")
+    describe(benchmark, "chacha20 64MiB", f"native {AUTO_PATH}, one thread", len(src))
+    primitives.set_native_threads(1)
+    try:
+        benchmark.pedantic(native.chacha20_xor, args=(KEY, NONCE, 1, src, dst), **rounds_for(len(src)))
+    finally:
+        primitives.set_native_threads(0)
+
+
 @pytest.mark.parametrize("size", list(SIZES))
 def test_chacha20_pure(benchmark, buffers, size):
     src, dst, _ = buffers[size]
@@ -175,6 +189,20 @@ def test_batch_native_open(benchmark, sealed_messages):
     group_batch(benchmark, "native open_batch (one call)")
     result = benchmark.pedantic(native.open_batch, setup=lambda: ((fresh_records(sealed_messages),), {}),
                                 rounds=5, iterations=1, warmup_rounds=1)
+    assert all(result)
+
+
+@needs_native
+def test_batch_native_open_one_thread(benchmark, sealed_messages):
+    """The same call on one core (as in a worker process that sets 1 thread)."""
+    native = primitives.backend("native")
+    group_batch(benchmark, "native open_batch (one call), one thread")
+    primitives.set_native_threads(1)
+    try:
+        result = benchmark.pedantic(native.open_batch, setup=lambda: ((fresh_records(sealed_messages),), {}),
+                                    rounds=5, iterations=1, warmup_rounds=1)
+    finally:
+        primitives.set_native_threads(0)
     assert all(result)
 
 

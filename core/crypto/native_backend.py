@@ -79,6 +79,13 @@ def simd_paths() -> tuple[str, ...]:
     return runnable
 
 
+def set_max_threads(n: int) -> None:
+    """Threads one call may use (batches from 512 KiB, ChaCha20 from 1 MiB): 0 = one per CPU (the default),
+    1 = the caller's thread only (for worker processes that already keep every core busy)."""
+    if not isinstance(n, int) or lib.pli_set_max_threads(n) != _OK:
+        raise CryptoMisuse(f"thread count must be an integer >= 0, got {n!r} ({_BUG})")
+
+
 # -- single calls --------------------------------------------------------------------------------------
 
 

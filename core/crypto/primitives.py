@@ -25,7 +25,7 @@ from pli.core.errors import PliError
 __all__ = ["KEY_BYTES", "NONCE_BYTES", "TAG_BYTES", "BackendInfo", "BadTag", "CounterOverflow", "CryptoMisuse",
            "Record", "BackendUnavailable", "otp_xor", "chacha20_block", "chacha20_xor", "poly1305", "tags_equal",
            "aead_seal", "aead_open", "otp_seal", "otp_open", "open_batch", "seal_batch", "backend", "backend_info",
-           "native_simd_paths", "select_simd_path"]
+           "native_simd_paths", "select_simd_path", "set_native_threads"]
 
 BACKEND_ENV = "PLI_CRYPTO_BACKEND"
 
@@ -78,6 +78,13 @@ def backend_info() -> BackendInfo:
 def native_simd_paths() -> list[str]:
     """The native SIMD paths this CPU and build can run ("scalar" first); [] without the native core."""
     return _native.simd_paths() if _native is not None else []
+
+
+def set_native_threads(n: int) -> None:
+    """Threads one native call may use: 0 = one per CPU (default); 1 = the caller's only, for worker
+    processes that already spread work over every core.  No effect without the native core."""
+    if _native is not None:
+        _native.set_max_threads(n)
 
 
 def select_simd_path(name: str | None) -> None:

@@ -186,3 +186,17 @@ def test_unknown_backend_name_is_refused():
     proc = probe("openssl")
     assert proc.returncode != 0
     assert "unknown crypto backend 'openssl'" in proc.stderr
+
+
+def test_native_threads_setting_keeps_results_and_refuses_negative(native):
+    rng = random.Random(3)
+    key, nonce, data = rng.randbytes(32), rng.randbytes(12), rng.randbytes((2 << 20) + 3)   # threaded from 1 MiB
+    expected = native.chacha20_xor(key, nonce, 1, data)
+    try:
+        primitives.set_native_threads(1)
+        assert native.chacha20_xor(key, nonce, 1, data) == expected
+        with pytest.raises(primitives.CryptoMisuse, match="thread count"):
+            primitives.set_native_threads(-1)
+    finally:
+        primitives.set_native_threads(0)
+    assert native.chacha20_xor(key, nonce, 1, data) == expected
