@@ -22,6 +22,7 @@ from datetime import datetime
 from pli.core.audit import entry as entries
 from pli.core.audit.entry import GENESIS, Entry, JournalTampered, Line, MalformedEntry
 from pli.core.audit.signers import UnauthorizedSigner, authorize_signer, load_signers, public_b64
+from pli.core.durable import append_durably, write_atomic
 from pli.core.home import Home
 
 HEAD_DOMAIN = b"pli-audit-head-v1\n"
@@ -138,28 +139,14 @@ def steps_of(home: Home, message_id: str) -> list[Entry]:
 
 
 def _append(home: Home, data: bytes) -> None:
-    fd = os.open(journal_path(home), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    append_durably(journal_path(home), data)
 
 
 def _write_head(home: Home, last: Line, signer) -> None:
     body = entries.canonical({"v": entries.VERSION, "seq": last.entry.seq, "hash": last.hash,
                               "signer": last.entry.signer, "time": last.entry.time})
     data = body + b"\t" + base64.b64encode(signer.sign(HEAD_DOMAIN + body)) + b"\n"
-    tmp = head_path(home).with_name(f"journal.head.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, head_path(home))
+    write_atomic(head_path(home), data)
 
 
 def _tail(home: Home) -> tuple[int, str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from pli.core.durable import append_durably
 from pli.core.errors import PliError
 from pli.core.home import Home
 
@@ -64,9 +64,4 @@ def authorize_signer(home: Home, public_key: Ed25519PublicKey, note: str = "") -
         return
     home.trace.mkdir(mode=0o700, parents=True, exist_ok=True)
     line = f"ed25519 {key} {' '.join(note.split())}".rstrip() + "\n"
-    fd = os.open(signers_path(home), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, line.encode("ascii", "replace"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    append_durably(signers_path(home), line.encode("ascii", "replace"))

@@ -35,7 +35,7 @@ def _needs_action(args) -> int:
 def run_new(args) -> int:
     from pli.core.crypto.pads import parse_size
     from pli.core.crypto.passphrase import unlock
-    from pli.core.crypto.vault import write_private
+    from pli.core.durable import write_atomic
 
     others = [a.strip() for a in args.holders.split(",") if a.strip()]
     if not others:
@@ -46,7 +46,7 @@ def run_new(args) -> int:
     print(f"pad {pad.hex}: {pad.size:,} bytes, {len(pad.holders)} lanes of {pad.lane_size:,}")
     for address in others:
         path = args.out / f"pad-{pad.hex[:12]}-for-{address}.plipad"
-        write_private(path, keyring.export_pad(pad.id, address))
+        write_atomic(path, keyring.export_pad(pad.id, address))
         print(f"wrote {path}: hand it to {address} out of band (USB key, in person), never by mail")
     return 0
 

@@ -25,7 +25,8 @@ from pli.core.crypto.agreement import SealedOpenFailed, open_sealed, seal_to
 from pli.core.crypto.identity import BadIdentity, Identity, PublicIdentity, check_address
 from pli.core.crypto.ledger import Ledger
 from pli.core.crypto.pads import PadInfo, PadStore
-from pli.core.crypto.vault import KdfParams, Vault, VaultOpenFailed, WrongPassphrase, write_private
+from pli.core.crypto.vault import KdfParams, Vault, VaultOpenFailed, WrongPassphrase
+from pli.core.durable import write_atomic
 from pli.core.errors import ConfigError, PliError
 from pli.core.home import Home
 
@@ -247,9 +248,9 @@ class Keyring:
             params = KdfParams.unpack(_read(self.files.secrets, self.home)[8:8 + KdfParams.SIZE])
         head = SECRETS_MAGIC + params.pack()
         obj = {"identity": self.identity.secrets_json(), "groups": [g.secrets_json() for g in self.groups]}
-        write_private(self.files.secrets, head + self._vault.seal(json.dumps(obj).encode("utf-8"), head))
+        write_atomic(self.files.secrets, head + self._vault.seal(json.dumps(obj).encode("utf-8"), head))
         public = {"identity": self.identity.public.to_json(), "groups": [g.public.to_json() for g in self.groups]}
-        write_private(self.files.public, json.dumps(public, indent=2, ensure_ascii=False).encode("utf-8"))
+        write_atomic(self.files.public, json.dumps(public, indent=2, ensure_ascii=False).encode("utf-8"))
 
 
 def public_view(home: Home) -> tuple[PublicIdentity, list[PublicIdentity]]:
@@ -291,7 +292,7 @@ def load_correspondents(home: Home) -> dict[str, PublicIdentity]:
 
 def save_correspondents(home: Home, correspondents: dict[str, PublicIdentity]) -> None:
     items = [c.to_json() for c in sorted(correspondents.values(), key=lambda c: c.address)]
-    write_private(KeyringFiles(home).correspondents, json.dumps(items, indent=1, ensure_ascii=False).encode())
+    write_atomic(KeyringFiles(home).correspondents, json.dumps(items, indent=1, ensure_ascii=False).encode())
 
 
 def _read(path: Path, home: Home) -> bytes:

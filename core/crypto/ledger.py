@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pli.core.crypto.pads import PadExhausted, PadInfo
-from pli.core.crypto.vault import fsync_dir, full_fsync
+from pli.core.durable import fsync_dir, full_fsync
 
 MAGIC = b"PLR1"
 _BODY = struct.Struct(">4s16sIQQQ12x")   # magic, pad id, lane, offset, length, time (ns)

@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from pli.core.crypto.agreement import SealedOpenFailed, open_sealed, seal_to
 from pli.core.crypto.identity import Identity, PublicIdentity, check_address
-from pli.core.crypto.vault import Vault, VaultOpenFailed, write_private
+from pli.core.crypto.vault import Vault, VaultOpenFailed
+from pli.core.durable import write_atomic
 from pli.core.errors import PliError
 
 PAD_MAGIC = b"PLIPAD1\n"
@@ -214,7 +215,7 @@ class PadStore:
     def _write(self, info: PadInfo, file_key: bytes, body) -> None:
         head = PAD_MAGIC + info.id
         sealed = self._vault.seal(_metadata(info, file_key), head)
-        write_private(self.path(info.id), _chain([head + _U32.pack(len(sealed)) + sealed], body))
+        write_atomic(self.path(info.id), _chain([head + _U32.pack(len(sealed)) + sealed], body))
         self._cache.pop(info.id, None)
 
     def _load(self, pad_id: bytes) -> tuple[PadInfo, bytes, int]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pli.core.crypto.refusals import ReplayAlert
-from pli.core.crypto.vault import fsync_dir, full_fsync
+from pli.core.durable import fsync_dir, full_fsync
 from pli.core.home import Home
 
 MAGIC = b"PLS1"

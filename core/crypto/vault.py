@@ -1,10 +1,9 @@
-"""Secrets at rest: a key derived from the passphrase (scrypt), ChaCha20-Poly1305, atomic 0600 files.
+"""Secrets at rest: a key derived from the passphrase (scrypt) and ChaCha20-Poly1305 (files: pli.core.durable).
 
     params = KdfParams.new()                 # strong cost: n=2**17, r=8, p=1
     vault = Vault.derive(params, passphrase) # ~0.4 s, once per unlock
     blob = vault.seal(data, aad)             # nonce || ciphertext || tag
     data = vault.open(blob, aad)             # VaultOpenFailed if key or blob is wrong
-    write_private(path, blob)                # temp file O_EXCL 0600, fsync, rename, fsync folder
 
 Tests lower the scrypt cost with the environment variable PLI_INSECURE_TEST_KDF=1
 (never set it for real use): the cost is recorded in each file's parameters,
@@ -15,8 +14,6 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -102,50 +99,3 @@ class Vault:
             return ChaCha20Poly1305(self._key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
         except InvalidTag:
             raise VaultOpenFailed("a sealed file does not open with this key (wrong passphrase or damaged file)") from None
-
-
-def full_fsync(fd: int) -> None:
-    """Make a file's data durable: fsync, and F_FULLFSYNC where the OS has it (macOS disk caches)."""
-    import fcntl
-
-    if hasattr(fcntl, "F_FULLFSYNC"):
-        try:
-            fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
-            return
-        except OSError:
-            pass  # not supported by this file system: plain fsync below
-    os.fsync(fd)
-
-
-def fsync_dir(folder: str | os.PathLike) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        full_fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_private(path: str | os.PathLike, data: bytes | Iterable[bytes]) -> None:
-    """Replace `path` with `data` (bytes, or an iterable of chunks) atomically: a crash leaves the old file or the new one, never half of one.
-
-    The temp file is created O_EXCL with mode 0600 in the same folder (so the
-    rename is atomic and no other user ever sees the bytes), fsync'd, renamed
-    over `path`, and the folder fsync'd so the rename itself is durable.
-    """
-    path = Path(path)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        for chunk in ([data] if isinstance(data, (bytes, bytearray, memoryview)) else data):
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd, view):]
-        full_fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)

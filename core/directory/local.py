@@ -15,6 +15,7 @@ from pathlib import Path
 from pli.core.directory.directory import Directory
 from pli.core.directory.keyfile import PublicKey, read_one, write_key_file
 from pli.core.directory.signed import DirectoryRefused, SignedDirectory, open_directory
+from pli.core.durable import fsync_dir, write_atomic
 from pli.core.errors import ConfigError
 from pli.core.home import Home
 
@@ -43,6 +44,7 @@ def set_trust_anchor(home: Home, key: PublicKey) -> None:
     tmp = anchor_path(home).with_suffix(".tmp")
     write_key_file(tmp, [key], "directory authority: the trust anchor of this home's directory")
     os.replace(tmp, anchor_path(home))
+    fsync_dir(anchor_path(home).parent)
 
 
 def trust_anchor(home: Home) -> PublicKey:
@@ -62,12 +64,7 @@ def import_directory(home: Home, data: bytes, source: str = "the directory file"
     if current is not None and signed.serial < current.serial:
         raise DirectoryRefused(f"{source} (serial {signed.serial}) is older than the installed directory "
                                f"(serial {current.serial}): nothing imported")
-    tmp = installed_path(home).with_suffix(".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, installed_path(home))
+    write_atomic(installed_path(home), data, mode=0o644)
     return signed
 
 

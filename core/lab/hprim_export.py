@@ -17,6 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pli.core.durable import fsync_dir, full_fsync
 from pli.core.errors import ConfigError
 from pli.core.lab import hprim
 from pli.core.lab.model import Report, slug
@@ -69,7 +70,7 @@ def _write_new(folder: Path, name: str, data: bytes) -> Path:
     with open(temporary, "wb") as handle:
         handle.write(data)
         handle.flush()
-        os.fsync(handle.fileno())
+        full_fsync(handle.fileno())
     try:
         for attempt in range(1, 1000):
             target = folder / (name if attempt == 1 else f"{stem}-{attempt}{SUFFIX}")
@@ -83,16 +84,8 @@ def _write_new(folder: Path, name: str, data: bytes) -> Path:
                 # Shares and FAT drives (where medical software often looks) have no hard links:
                 # a rename is still atomic there; the exists() check above guards the name.
                 os.replace(temporary, target)
-            _fsync_dir(folder)
+            fsync_dir(folder)
             return target
         raise ConfigError(f"too many files named {stem}*{SUFFIX} in {folder}: clear the folder")
     finally:
         temporary.unlink(missing_ok=True)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -14,7 +14,7 @@ import smtplib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pli.core.crypto.vault import fsync_dir, full_fsync
+from pli.core.durable import fsync_dir, full_fsync
 from pli.core.errors import PliError
 from pli.core.transport.gateway_config import Delivery
 

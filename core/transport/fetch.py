@@ -20,7 +20,7 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pli.core.crypto.vault import write_private
+from pli.core.durable import write_atomic
 from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.transport.accounts import Account, Server
@@ -71,7 +71,7 @@ def load_state(home: Home, account: str) -> FetchState:
 
 
 def save_state(home: Home, account: str, state: FetchState) -> None:
-    write_private(state_path(home, account), json.dumps({"uidvalidity": state.uidvalidity,
+    write_atomic(state_path(home, account), json.dumps({"uidvalidity": state.uidvalidity,
                                                          "last_uid": state.last_uid}).encode())
 
 

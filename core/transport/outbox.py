@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from email.utils import getaddresses
 from pathlib import Path
 
-from pli.core.crypto.vault import fsync_dir, write_private
+from pli.core.durable import fsync_dir, write_atomic
 from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.transport.submission import Receipt, SubmissionFailed
@@ -91,7 +91,7 @@ def queue(home: Home, sealed: bytes, inner=None) -> Queued:
     else:
         import hashlib
         path = ensure(home) / "new" / f"{hashlib.sha256(sealed).hexdigest()[:32]}{SUFFIX}"
-        write_private(path, sealed)  # same key as pli.core.outgoing: the sealed bytes' hash
+        write_atomic(path, sealed)  # same key as pli.core.outgoing: the sealed bytes' hash
     ensure(home)
     fsync_dir(path.parent)
     return _describe(home, path)
@@ -196,7 +196,7 @@ def _read_state(home: Home, key: str) -> dict:
 
 def _write_state(home: Home, key: str, state: dict) -> None:
     ensure(home)
-    write_private(_state_path(home, key), json.dumps(state, sort_keys=True).encode())
+    write_atomic(_state_path(home, key), json.dumps(state, sort_keys=True).encode())
 
 
 def _record_failure(home: Home, item: Queued, error: SubmissionFailed) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from pli.core.crypto.agreement import SealedOpenFailed, open_sealed, seal_to
-from pli.core.crypto.vault import write_private
+from pli.core.durable import write_atomic
 from pli.core.errors import ConfigError
 from pli.core.home import Home
 
@@ -30,7 +30,7 @@ def store_account_password(home: Home, account: str, password: str) -> None:
 
     me, _groups = public_view(home)
     head = MAGIC + account.encode()
-    write_private(_path(home, account), MAGIC + seal_to(me.agree_public, password.encode("utf-8"), INFO, head))
+    write_atomic(_path(home, account), MAGIC + seal_to(me.agree_public, password.encode("utf-8"), INFO, head))
 
 
 def read_account_password(home: Home, account: str, keyring=None) -> str:

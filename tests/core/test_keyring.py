@@ -8,7 +8,7 @@ import pytest
 from pli.core.crypto.identity import BadIdentity, Identity, PublicIdentity, fingerprint
 from pli.core.crypto.keyring import KeyChanged, Keyring, KeyringExists, NoKeyring, UnknownRecipient, public_view
 from pli.core.crypto.pairing import introduce, share_group
-from pli.core.crypto.vault import KdfParams, Vault, VaultOpenFailed, WrongPassphrase, write_private
+from pli.core.crypto.vault import KdfParams, Vault, VaultOpenFailed, WrongPassphrase
 from pli.core.directory.keyfile import fingerprint as directory_fingerprint
 from pli.core.home import Home
 
@@ -66,15 +66,6 @@ def test_vault_detects_tampering_and_binds_its_aad():
         vault.open(blob, b"other context")
     with pytest.raises(VaultOpenFailed):
         vault.open(blob[:-1] + bytes([blob[-1] ^ 1]), b"context")
-
-
-def test_write_private_replaces_atomically_with_mode_0600(tmp_path):
-    path = tmp_path / "secret"
-    write_private(path, b"one")
-    write_private(path, [b"tw", b"o"])
-    assert path.read_bytes() == b"two"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert [p.name for p in tmp_path.iterdir()] == ["secret"]  # no temp file left behind
 
 
 def test_public_identity_export_round_trips_and_is_checked(tmp_path):

@@ -1,0 +1,86 @@
+"""Durable file writes: what every layer calls so that a crash or a power cut never leaves half a file.
+
+    write_atomic(path, data)          # temp file O_EXCL 0600 beside it, fsync, rename, fsync folder
+    append_durably(path, data)        # O_APPEND 0600, every byte written, fsync
+    full_fsync(fd); fsync_dir(folder) # the two barriers the others are made of
+
+One module so that the rules live in one place: F_FULLFSYNC where the OS has
+it (macOS keeps written data in the disk's cache after a plain fsync), the
+folder synced after a rename or a new name (otherwise the file's data is safe
+but its name may vanish), files created 0600 because most of what pli writes
+is a secret or patient data.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+Data = bytes | bytearray | memoryview
+
+
+def full_fsync(fd: int) -> None:
+    """Make a file's data durable: fsync, and F_FULLFSYNC where the OS has it (macOS disk caches)."""
+    import fcntl
+
+    if hasattr(fcntl, "F_FULLFSYNC"):
+        try:
+            fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
+            return
+        except OSError:
+            pass  # not supported by this file system: plain fsync below
+    os.fsync(fd)
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Make the names in `folder` durable (after a create, rename or link in it)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        full_fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: Data) -> None:
+    """os.write until every byte is out (a single write may be short on large buffers)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def write_atomic(path: str | os.PathLike, data: Data | Iterable[Data], mode: int = 0o600) -> None:
+    """Replace `path` with `data` (bytes, or an iterable of chunks) atomically: a crash leaves the old file or the new one.
+
+    The temp file is created O_EXCL in the same folder (so the rename is
+    atomic and no other user ever sees the bytes), fsync'd, renamed over
+    `path`, and the folder fsync'd so that the rename itself is durable.
+    """
+    path = Path(path)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        for chunk in ([data] if isinstance(data, (bytes, bytearray, memoryview)) else data):
+            write_all(fd, chunk)
+        full_fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def append_durably(path: str | os.PathLike, data: Data, mode: int = 0o600) -> None:
+    """Append `data` to `path` (created `mode` if new) and return only once it is on disk."""
+    path = Path(path)
+    is_new = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+    try:
+        write_all(fd, data)
+        full_fsync(fd)
+    finally:
+        os.close(fd)
+    if is_new:
+        fsync_dir(path.parent)  # a new file: its name must be durable too
