@@ -1,18 +1,14 @@
 """Lab reports as the rows the lab view shows: value, unit, range, flag symbol, severity, comments.
 
 The symbols carry the meaning on their own (a monochrome terminal, a
-colour-blind reader): ▲▲ critical high, ▲ high, ▼ low, ▼▼ critical low,
-◆ abnormal without direction, ? not interpreted (pli has nothing to judge by,
-or the lab used a flag pli does not know).  Severity and flags come from
-pli.core.lab: this module only chooses how they look.
+colour-blind reader); they are the same as in `pli lab show`, so they come
+from pli.core.lab.render, like the severity and the flags themselves.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-FLAG_SYMBOL = {"HH": "▲▲", "H": "▲", "L": "▼", "LL": "▼▼", "A": "◆", "AA": "◆◆", ">": "▲", "<": "▼",
-               "N": "", "": ""}
-NOT_INTERPRETED = "?"
+from pli.core.lab.render import symbol
 
 
 @dataclass(frozen=True)
@@ -27,12 +23,7 @@ class LabRow:
     severity: str      # "critical" | "abnormal" | "unknown" | "normal"
     interpreted: bool
     comment: str
-
-    @property
-    def symbol(self) -> str:
-        if not self.interpreted:
-            return NOT_INTERPRETED
-        return FLAG_SYMBOL.get(self.flag, "◆" if self.severity != "normal" else "")
+    symbol: str        # ▲▲ ▲ ▼ ▼▼ ◆ ◆◆, ? not interpreted, "" normal
 
 
 def row_of(observation) -> LabRow:
@@ -48,6 +39,7 @@ def row_of(observation) -> LabRow:
         severity=observation.severity,
         interpreted=observation.interpreted,
         comment=observation.comment,
+        symbol=symbol(observation),
     )
 
 

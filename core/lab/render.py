@@ -29,6 +29,14 @@ def symbol(observation: Observation) -> str:
     return SYMBOLS[observation.flag]
 
 
+def flag_symbol(code: "Flag | str") -> str:
+    """The symbol for a flag's code ("HH", "L", ...): what a trend point carries instead of an Observation."""
+    try:
+        return SYMBOLS[Flag(code)]
+    except ValueError:
+        return SYMBOLS[Flag.UNKNOWN]
+
+
 def flag_text(observation: Observation) -> str:
     """'HH', 'H*' (computed by pli), 'W?' (a lab flag pli does not know), '' (none)."""
     assessment = observation.assessment

@@ -6,7 +6,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
-from pli.tui.lab_rows import FLAG_SYMBOL, LabRow
+from pli.core.lab.render import flag_symbol
+from pli.tui.lab_rows import LabRow
 from pli.tui.patient_history import reports_of_patient
 from pli.tui.widgets.trend_plot import TrendPlot, TrendPoint
 from pli.tui.widgets.key_bar import KeyBar
@@ -48,5 +49,5 @@ class TrendScreen(Screen):
     @staticmethod
     def _values_text(points: list[TrendPoint], unit: str) -> str:
         newest = sorted(points, key=lambda p: p.when, reverse=True)[:6]
-        return "   ".join(f"{p.when:%d.%m.%y} {p.value:g} {FLAG_SYMBOL.get(p.flag, p.flag)}".rstrip()
+        return "   ".join(f"{p.when:%d.%m.%y} {p.value:g} {flag_symbol(p.flag)}".rstrip()
                           for p in newest)
