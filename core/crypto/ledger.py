@@ -16,21 +16,17 @@ was made durable).
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import struct
 import time
-import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
+from pli.core.crypto import record_file
 from pli.core.crypto.pads import PadExhausted, PadInfo
-from pli.core.durable import fsync_dir, full_fsync
+from pli.core.crypto.record_file import RecordFile
 
 MAGIC = b"PLR1"
-_BODY = struct.Struct(">4s16sIQQQ12x")   # magic, pad id, lane, offset, length, time (ns)
-_CRC = struct.Struct(">I")
-RECORD = _BODY.size + _CRC.size          # 64
+_BODY = struct.Struct(">4s16sIQQQ12x")   # magic, pad id, lane, offset, length, time (ns): 60 bytes
 
 
 @dataclass(frozen=True)
@@ -48,9 +44,8 @@ class Reservation:
 
 
 def encode(reservation: Reservation, when_ns: int) -> bytes:
-    body = _BODY.pack(MAGIC, reservation.pad_id, reservation.lane, reservation.offset,
-                      reservation.length, when_ns)
-    return body + _CRC.pack(zlib.crc32(body))
+    return record_file.seal(_BODY.pack(MAGIC, reservation.pad_id, reservation.lane, reservation.offset,
+                                       reservation.length, when_ns))
 
 
 def decode(record: bytes) -> Reservation | None:
@@ -71,49 +66,34 @@ class Ledger:
     """The reservations of one home's pads; `reserve` is the only way to get pad bytes to send with."""
 
     def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
+        self._file = RecordFile(path)
         self._high: dict[tuple[bytes, int], int] = {}   # (pad id, lane) -> end of highest reservation
-        self._read_upto = 0                              # bytes of the file already folded into _high
-        self._inode = None
 
     def __getstate__(self):
-        return {"path": self.path, "_high": {}, "_read_upto": 0, "_inode": None}
+        return {"_file": RecordFile(self.path), "_high": {}}
+
+    @property
+    def path(self):
+        return self._file.path
 
     def reserve(self, requests: list[tuple[PadInfo, int, int]]) -> list[Reservation]:
         """Reserve `length` bytes in `lane` of each pad, durably, in one locked write and one fsync.
 
         Raises PadExhausted (nothing reserved) if a lane has not enough bytes left.
         """
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with self._file.locked(exclusive=True) as fd:
             size = self._catch_up(fd)
             granted = self._plan(requests)
-            now = time.time_ns()
-            data = b"\0" * (-size % RECORD) + b"".join(encode(r, now) for r in granted)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            full_fsync(fd)
-            if size == 0:
-                fsync_dir(self.path.parent)  # a new file: its name must be durable too
+            self._file.append(fd, size, [encode(r, time.time_ns()) for r in granted])
             for r in granted:
                 self._high[(r.pad_id, r.lane)] = max(self._high.get((r.pad_id, r.lane), 0), r.end)
-            self._read_upto = size + len(data)
             return granted
-        finally:
-            os.close(fd)  # releases the lock
 
     def used(self, pad: PadInfo, lane: int) -> int:
         """Bytes of `lane` reserved so far (a snapshot: another process may reserve more)."""
-        fd = self._open_read()
-        if fd is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH)
+        with self._file.locked(exclusive=False) as fd:
+            if fd is not None:
                 self._catch_up(fd)
-            finally:
-                os.close(fd)
         start, end = pad.lane_bounds(lane)
         return min(max(self._high.get((pad.id, lane), start), start), end) - start
 
@@ -122,11 +102,7 @@ class Ledger:
 
     def reservations(self) -> list[Reservation]:
         """Every legible reservation, in file order (for `pli pad status` and the tests)."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return []
-        found = (decode(data[at:at + RECORD]) for at in range(0, len(data), RECORD))
+        found = (decode(record) for record in self._file.all_records())
         return [r for r in found if r is not None]
 
     def _plan(self, requests: list[tuple[PadInfo, int, int]]) -> list[Reservation]:
@@ -144,21 +120,10 @@ class Ledger:
 
     def _catch_up(self, fd: int) -> int:
         """Fold the records appended since our last look into the high-water marks; the file's size."""
-        stat = os.fstat(fd)
-        if stat.st_ino != self._inode or stat.st_size < self._read_upto:
-            self._high, self._read_upto, self._inode = {}, 0, stat.st_ino
-        start = self._read_upto - self._read_upto % RECORD
-        data = os.pread(fd, stat.st_size - start, start)
-        for at in range(0, len(data), RECORD):
-            r = decode(data[at:at + RECORD])
-            if r is not None:
-                key = (r.pad_id, r.lane)
-                self._high[key] = max(self._high.get(key, 0), r.end)
-        self._read_upto = stat.st_size
-        return stat.st_size
-
-    def _open_read(self) -> int | None:
-        try:
-            return os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
-            return None
+        restart, records, size = self._file.read_new(fd)
+        if restart:
+            self._high = {}
+        for r in filter(None, map(decode, records)):
+            key = (r.pad_id, r.lane)
+            self._high[key] = max(self._high.get(key, 0), r.end)
+        return size

@@ -15,21 +15,18 @@ stored message used.
 from __future__ import annotations
 
 import bisect
-import fcntl
 import os
 import struct
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pli.core.crypto import record_file
+from pli.core.crypto.record_file import RECORD, RecordFile
 from pli.core.crypto.refusals import ReplayAlert
-from pli.core.durable import fsync_dir, full_fsync
 from pli.core.home import Home
 
 MAGIC = b"PLS1"
-_BODY = struct.Struct(">4s16sIQQ16s4x")   # magic, pad id, lane, offset, length, digest (16 bytes)
-_CRC = struct.Struct(">I")
-RECORD = _BODY.size + _CRC.size           # 64
+_BODY = struct.Struct(">4s16sIQQ16s4x")   # magic, pad id, lane, offset, length, digest (16 bytes): 60 bytes
 
 
 @dataclass(frozen=True)
@@ -52,21 +49,21 @@ class SeenRanges:
 
     def __init__(self, home: Home | str | os.PathLike):
         root = home.root if isinstance(home, Home) else Path(home)
-        self.path = root / "pads" / "seen"
+        self._file = RecordFile(root / "pads" / "seen")
         self._seen: dict[bytes, list[tuple[int, int, bytes]]] = {}   # pad id -> sorted (start, end, digest)
-        self._read_upto = 0
-        self._inode = None
+
+    @property
+    def path(self) -> Path:
+        return self._file.path
 
     def check(self, opened) -> None:
         """Raise ReplayAlert if `opened` (anything with pad_ranges and digest) reuses seen bytes; records nothing."""
-        fd = self._open(os.O_RDONLY)
-        if fd is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH)
+        with self._file.locked(exclusive=False) as fd:
+            if fd is not None:
                 self._catch_up(fd)
-            finally:
-                os.close(fd)
-        self._conflict(opened)
+        alert = self._conflict(opened)
+        if alert is not None:
+            raise alert
 
     def check_and_record(self, opened) -> None:
         """Raise ReplayAlert on reuse (nothing recorded); else record the message's ranges durably."""
@@ -76,10 +73,7 @@ class SeenRanges:
 
     def check_and_record_many(self, openeds: list) -> list[ReplayAlert | None]:
         """The batch form: one lock, one fsync; per message None (recorded) or its ReplayAlert."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with self._file.locked(exclusive=True) as fd:
             size = self._catch_up(fd)
             alerts, records = [], []
             for opened in openeds:
@@ -87,16 +81,8 @@ class SeenRanges:
                 alerts.append(alert)
                 if alert is None:
                     records += self._add(opened)
-            if records:
-                data = b"\0" * (-size % RECORD) + b"".join(records)
-                os.write(fd, data)
-                full_fsync(fd)
-                if size == 0:
-                    fsync_dir(self.path.parent)
-                self._read_upto = size + len(data)
+            self._file.append(fd, size, records)
             return alerts
-        finally:
-            os.close(fd)
 
     def _conflict(self, opened) -> ReplayAlert | None:
         digest = bytes.fromhex(opened.digest)[:16]
@@ -130,32 +116,21 @@ class SeenRanges:
             if (r.offset, r.end, digest) in self._overlapping(pad_id, r.offset, r.end):
                 continue  # the same message again: already recorded
             self._insert(pad_id, r.offset, r.end, digest)
-            body = _BODY.pack(MAGIC, pad_id, r.lane, r.offset, r.length, digest)
-            records.append(body + _CRC.pack(zlib.crc32(body)))
+            records.append(record_file.seal(_BODY.pack(MAGIC, pad_id, r.lane, r.offset, r.length, digest)))
         return records
 
     def _insert(self, pad_id: bytes, start: int, end: int, digest: bytes) -> None:
         bisect.insort(self._seen.setdefault(pad_id, []), (start, end, digest))
 
     def _catch_up(self, fd: int) -> int:
-        stat = os.fstat(fd)
-        if stat.st_ino != self._inode or stat.st_size < self._read_upto:
-            self._seen, self._read_upto, self._inode = {}, 0, stat.st_ino
-        start = self._read_upto - self._read_upto % RECORD
-        data = os.pread(fd, stat.st_size - start, start)
-        for at in range(0, len(data) - RECORD + 1, RECORD):
-            record = data[at:at + RECORD]
-            if record[:4] != MAGIC:
+        restart, records, size = self._file.read_new(fd)
+        if restart:
+            self._seen = {}
+        for record in records:
+            if len(record) < RECORD or record[:4] != MAGIC:
                 continue
             _, pad_id, _, offset, length, digest = _BODY.unpack(record[:_BODY.size])
             # A damaged record still counts as seen: that can only raise an alert, never hide one.
             if (offset, offset + length, digest) not in self._overlapping(pad_id, offset, offset + length):
                 self._insert(pad_id, offset, offset + length, digest)
-        self._read_upto = stat.st_size
-        return stat.st_size
-
-    def _open(self, flags: int) -> int | None:
-        try:
-            return os.open(self.path, flags)
-        except FileNotFoundError:
-            return None
+        return size

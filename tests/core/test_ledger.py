@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from pli.core.crypto.ledger import RECORD, Ledger, Reservation, encode
+from pli.core.crypto.ledger import Ledger, Reservation, encode
+from pli.core.crypto.record_file import RECORD
 from pli.core.crypto.pads import PadExhausted, PadInfo
 
 PAD = PadInfo(b"\x01" * 16, ("alice@pli.test", "bob@pli.test"), 20000, 0)
