@@ -29,7 +29,7 @@ from pli.core.crypto import primitives
 from pli.core.crypto.agreement import receiver_key, sender_key
 from pli.core.crypto.envelope_format import (SIGN_DOMAIN, WRAP_CONTENT_PAD, WRAP_PAD, WRAP_X25519, Envelope,
                                              Header, PadRef, Recipient, parse, signed_part)
-from pli.core.crypto.identity import Identity, PublicIdentity, check_address
+from pli.core.crypto.identity import Identity, PublicIdentity
 from pli.core.crypto.keyring import Keyring
 from pli.core.crypto.mime import extract_envelope, inner_mail, is_sealed, outer_mail
 from pli.core.crypto.pads import PadError, PadExhausted, PadInfo
@@ -74,7 +74,8 @@ class Opened:
 def choose_mode(keyring: Keyring, address: str, size: int = 0) -> str:
     """"otp" if a pad shared with `address` has 32+size bytes left in our lane, else "stream".
 
-    UnknownRecipient if the keyring has no key for the address.
+    UnknownRecipient if neither the keyring nor the directory has a key for the address
+    (RevokedRecipient / NoDirectoryKey when the directory has it but no usable key).
     """
     owner = keyring.reach(address)
     return "otp" if _shared_pad(keyring, [owner], 32 + size) else "stream"
@@ -130,7 +131,7 @@ def seal(plaintext: bytes, keyring: Keyring, to: list[str], mode: str | None = N
     """
     if mode not in (None, *MODES):
         raise PliError(f"unknown mode {mode!r}: use otp or stream")
-    to = _recipients(to)
+    to = _recipients(to, keyring)
     for attempt in range(3):
         plan = _plan(keyring, to, len(plaintext), mode)
         try:
@@ -150,19 +151,20 @@ def seal(plaintext: bytes, keyring: Keyring, to: list[str], mode: str | None = N
 def seal_mail(inner: bytes | EmailMessage, keyring: Keyring, to: list[str], mode: str | None = None,
               rng: Rng = os.urandom, now: int | None = None) -> bytes:
     """The outer RFC 5322 mail (neutral Subject) carrying the sealed inner message."""
-    to = _recipients(to)
+    to = _recipients(to, keyring)
     now = int(time.time()) if now is None else now
     me = keyring.identity.public
     envelope = seal(inner_mail(inner, me.name, me.address, to, now), keyring, to, mode, rng, now)
     return outer_mail(envelope, me.name, me.address, to, now, _envelope_id(envelope))
 
 
-def _recipients(to: list[str]) -> list[str]:
+def _recipients(to: list[str], keyring: Keyring) -> list[str]:
+    """The recipients' addresses, checked, once each; a keyless directory group stands for its members."""
     out = []
     for address in to:
-        address = check_address(address)
-        if address not in out:
-            out.append(address)
+        for expanded in keyring.expand(address):
+            if expanded not in out:
+                out.append(expanded)
     if not out:
         raise PliError("no recipient given")
     return out

@@ -211,8 +211,45 @@ class Keyring:
         return None
 
     def reach(self, address: str) -> PublicIdentity:
-        """The public identity whose key seals mail to `address`: its own, its group's, or its proxy's."""
+        """The public identity whose key seals mail to `address`: keyring first, then the installed directory.
+
+        The keyring answers with its own, a group's or a proxy's key; an address
+        it does not know is looked up in the directory (signed by the trust
+        anchor, so its keys are trusted).  A key the directory revokes is never
+        returned: the directory's newer key replaces it, else RevokedRecipient.
+        """
+        from pli.core.directory import recipients
+
         address = check_address(address)
+        found = self._reach_keyring(address)
+        directory = self._directory(required=found is None)
+        if found is None:
+            found = recipients.reach(directory, address) if directory is not None else None
+            if found is None:
+                raise UnknownRecipient(f"no key for {address}: it is neither in your keyring nor in the directory; "
+                                       "check the spelling, look it up with `pli dir search`, or import their "
+                                       "public identity with `pli keys import-public FILE`")
+        elif directory is not None:
+            try:
+                recipients.check_not_revoked(directory, found)
+            except recipients.RevokedRecipient:
+                newer = recipients.reach(directory, address)   # RevokedRecipient again if there is no newer key
+                if newer is None or newer.agree_public == found.agree_public:
+                    raise
+                return newer
+        return found
+
+    def expand(self, address: str) -> list[str]:
+        """The addresses mail to `address` is sealed for: itself, or a keyless directory group's members."""
+        from pli.core.directory import recipients
+
+        address = check_address(address)
+        if self._reach_keyring(address) is not None:
+            return [address]
+        directory = self._directory(required=False)
+        return recipients.expand(directory, address) if directory is not None else [address]
+
+    def _reach_keyring(self, address: str) -> PublicIdentity | None:
         publics = [self.identity.public, *(g.public for g in self.groups), *self._correspondents.values()]
         for public in publics:
             if public.address == address:
@@ -220,8 +257,18 @@ class Keyring:
         for public in publics:
             if address in public.serves:
                 return public
-        raise UnknownRecipient(f"no key for {address}: import their public identity with "
-                               "`pli keys import-public FILE`")
+        return None
+
+    def _directory(self, required: bool):
+        """The home's installed directory or None; a damaged one only matters when it is `required`."""
+        from pli.core.directory import recipients
+
+        try:
+            return recipients.installed(self.home)
+        except PliError:
+            if required:
+                raise
+            return None
 
     # -- pads -------------------------------------------------------------------------------------
 
