@@ -10,11 +10,10 @@ A broken config file is reported, not fatal: pli opens with the defaults.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pli.core.errors import ConfigError
+from pli.core.config import config_section
 
 
 @dataclass(frozen=True)
@@ -44,15 +43,8 @@ class TuiConfig:
 
 def load_tui_config(path: Path) -> TuiConfig:
     """Read [searches] and [keys]; a missing file means defaults, a broken one raises ConfigError."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return TuiConfig()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {error}; pli uses the default searches and keys") from None
-    searches = data.get("searches", {})
-    keys = data.get("keys", {})
-    if not isinstance(searches, dict) or not isinstance(keys, dict):
-        raise ConfigError(f"{path}: [searches] and [keys] must be tables; pli uses the defaults")
+    consequence = "pli uses the default searches and keys"
+    searches = config_section(path, "searches", consequence)
+    keys = config_section(path, "keys", consequence)
     user = tuple(SavedSearch(str(name), str(query)) for name, query in searches.items())
     return TuiConfig(DEFAULT_SEARCHES + user, {str(k): str(v) for k, v in keys.items()})

@@ -13,10 +13,10 @@ never overwritten: a second export of the same report gets a "-2" suffix.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pli.core.config import config_section
 from pli.core.durable import fsync_dir, full_fsync
 from pli.core.errors import ConfigError
 from pli.core.lab import hprim
@@ -33,15 +33,7 @@ class HprimDropConfig:
 
 def load_config(path: Path) -> HprimDropConfig:
     """The [lab] section of config.toml (defaults when the file or the section is missing)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return HprimDropConfig()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {error}; fix or remove the file") from None
-    section = data.get("lab", {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [lab] must be a table")
+    section = config_section(path, "lab")
     folder = section.get("hprim_folder")
     encoding = section.get("hprim_encoding", "iso-8859-1")
     if folder is not None and not isinstance(folder, str) or not isinstance(encoding, str):

@@ -16,6 +16,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pli.core.config import config_section
 from pli.core.errors import ConfigError
 
 SECTION = """
@@ -40,15 +41,7 @@ class StoreConfig:
 
 
 def load_store_config(path: Path) -> StoreConfig:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return StoreConfig()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {error}; fix or remove the file") from None
-    section = data.get("store", {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [store] must be a table")
+    section = config_section(path, "store")
     try:
         config = StoreConfig(
             workers=int(section.get("workers", 0)),
