@@ -19,6 +19,7 @@ from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.tui.config import TuiConfig, load_tui_config
 from pli.tui.reading import ClearMessage, read_message
+from pli.tui.tracing import TraceQueue
 from pli.tui.triage import UndoStack
 
 
@@ -50,6 +51,7 @@ class PliApp(App):
         self.config = TuiConfig()
         self.undo = UndoStack()
         self.startup_error: PliError | None = None
+        self._traces = TraceQueue()
 
     # -- start-up -----------------------------------------------------------
 
@@ -157,34 +159,67 @@ class PliApp(App):
                 self.notify(str(error), severity="error")
         self.trace("read", summary.message_id)
 
-    def trace(self, step: str, message_id: str) -> None:
-        """Record a step in the home's trace, signed by the user, off the UI thread (two fsyncs).
+    def trace(self, step: str, message_id: str, **details) -> None:
+        """Record one step of one message in the home's trace (see trace_many)."""
+        self.trace_many(step, [message_id], **details)
+
+    def trace_many(self, step: str, message_ids: Iterable[str], **details) -> None:
+        """Record `step` for each message in the home's trace, signed by the user: one append
+        and one fsync per batch, in a thread, so triage never waits for the disk
+        (pli.tui.tracing keeps the batches in the order the user acted)."""
+        from pli.tui.tracing import TraceBatch
+
+        ids = tuple(dict.fromkeys(message_ids))
+        if ids and self._traces.put(TraceBatch(step, ids, details)):
+            self.run_worker(self._drain_traces, thread=True, group="trace", exit_on_error=False)
+
+    def trace_triage(self, action) -> None:
+        """The steps of a triage action that the trace keeps (archived, deleted)."""
+        from pli.tui.tracing import triage_batches
+
+        for batch in triage_batches(action):
+            self.trace_many(batch.step, batch.message_ids, **batch.details)
+
+    def _drain_traces(self) -> None:
+        """The trace worker: writes the queued batches, oldest first, until none is left.
 
         The trace needs the keyring's signing key: it is taken from PLI_PASSPHRASE_FILE
-        when the keyring is not unlocked yet; without it, the footer says the step went
-        unrecorded rather than interrupting triage with a passphrase prompt.
+        when the keyring is not unlocked yet (here, off the UI thread: scrypt takes a
+        while); without it, the footer says the step went unrecorded rather than
+        interrupting triage with a passphrase prompt.
         """
+        from pli.core.audit import home_journal
+        from pli.core.store.store import Store
+        from pli.tui.tracing import envelope_ids, steps_for
+
+        while (batch := self._traces.take()) is not None:
+            keyring = self._trace_keyring()
+            if keyring is None:
+                self.call_from_thread(self.notify, f"not traced ({batch.step}): unlock the keyring "
+                                      "to sign trace steps", severity="warning")
+                continue
+            try:
+                with Store.open(self.home) as store:  # this thread's own index handle
+                    envelopes = envelope_ids(store, batch.message_ids)
+                steps, left_out = steps_for(batch, keyring.identity.public.address, envelopes)
+                if steps:
+                    home_journal(self.home, keyring).record_many(steps)
+            except PliError as error:
+                self.call_from_thread(self.notify, f"trace: {error}", severity="error")
+                continue
+            if left_out:
+                self.call_from_thread(self.notify, f"not traced ({batch.step}): {left_out} message(s) "
+                                      "with an id the trace cannot hold", severity="warning")
+
+    def _trace_keyring(self):
         if self._keyring is None:
             from pli.tui.screens.passphrase import unlock_from_env
 
             try:
                 self._keyring = unlock_from_env(self.home)
             except PliError:
-                self._keyring = None
-        keyring = self._keyring
-        if keyring is None:
-            self.notify(f"not traced ({step}): unlock the keyring to sign trace steps", severity="warning")
-            return
-
-        def record() -> None:
-            from pli.core.audit import home_journal
-
-            try:
-                home_journal(self.home, keyring).record(step, message_id)
-            except PliError as error:
-                self.call_from_thread(self.notify, f"trace: {error}", severity="error")
-
-        self.run_worker(record, thread=True, group="trace", exit_on_error=False)
+                return None
+        return self._keyring
 
     def open_message(self, summary) -> None:
         from pli.tui.screens.message import MessageScreen

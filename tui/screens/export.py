@@ -1,6 +1,7 @@
 """Export the selected messages' lab reports to the medical record (FHIR JSON or HPRIM files)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -12,13 +13,19 @@ from textual.widgets import Input, Label, RadioButton, RadioSet
 from pli.core.errors import PliError
 
 
-def export_reports(app, targets: list, fmt: str, folder: Path) -> int:
-    """Write one file per report into `folder`; returns how many were written."""
+@dataclass(frozen=True)
+class Exported:
+    files: int                       # report files written
+    message_ids: tuple[str, ...]     # the messages they came from (each an "exported" trace step)
+
+
+def export_reports(app, targets: list, fmt: str, folder: Path) -> Exported:
+    """Write one file per report into `folder`."""
     from pli.core.lab import reports_in_mail
     from pli.core.lab.export import export_report
 
     folder.mkdir(parents=True, exist_ok=True)
-    written = 0
+    written, exported = 0, []
     for summary in targets:
         clear = app.read_message(summary)
         for number, report in enumerate(reports_in_mail(clear.message), 1):
@@ -26,7 +33,9 @@ def export_reports(app, targets: list, fmt: str, folder: Path) -> int:
             stem = "".join(c if c.isalnum() else "_" for c in summary.message_id)[:60]
             (folder / f"{stem}-{number}{suffix}").write_bytes(data)
             written += 1
-    return written
+            if not exported or exported[-1] != summary.message_id:
+                exported.append(summary.message_id)
+    return Exported(written, tuple(exported))
 
 
 class ExportScreen(ModalScreen[None]):
@@ -52,14 +61,15 @@ class ExportScreen(ModalScreen[None]):
         pressed = self.query_one(RadioSet).pressed_button
         fmt = pressed.id if pressed is not None else "fhir"
         try:
-            count = export_reports(self.app, self.targets, fmt, Path(event.value).expanduser())
+            exported = export_reports(self.app, self.targets, fmt, Path(event.value).expanduser())
         except PliError as error:
             self.notify(str(error), title="Export", severity="error")
             return
         except OSError as error:
             self.notify(f"cannot write to {event.value}: {error.strerror}", title="Export", severity="error")
             return
-        self.app.notify(f"exported {count} report(s) as {fmt.upper()} to {event.value}", title="Export")
+        self.app.trace_many("exported", exported.message_ids, target=fmt)
+        self.app.notify(f"exported {exported.files} report(s) as {fmt.upper()} to {event.value}", title="Export")
         self.dismiss(None)
 
     def action_cancel(self) -> None:

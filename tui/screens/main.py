@@ -197,6 +197,7 @@ class MainScreen(Screen):
         if self.app.attempt("Triage", apply_changes, self.app.store, action.changes) is FAILED:
             return
         self.app.undo.push(action)
+        self.app.trace_triage(action)
         ml.selected.clear()
         self.after_tags_changed()
         self.notify(action.label + " (u to undo)", timeout=3)
