@@ -1,20 +1,36 @@
 """A large store for the TUI benchmark, filled straight into notmuch (no sealing, no import pipeline).
 
     .venv/bin/python bench/tui_store.py DIR --count 100000
+    nice -n 19 .venv/bin/python bench/tui_store.py /var/tmp/pli-1m --count 1000000   # ~40-60 min on 2 cores
 
 The TUI benchmark measures reading: how a client opens an index and shows a
 window of it.  Sealing and importing 1,000,000 messages through `pli import`
-would take hours on a 2-core machine and measures something else (see
-bench/store_import.py), so this builder writes what the importer would have
-written (the clear lab messages from pli.core.lab.generator, the same tags and
-pli.* properties) and indexes it with notmuch2 in large transactions.  pli and
-alot then read the very same Maildir + index.
+takes hours on a 2-core machine and measures something else (see
+bench/store_import.py), so this builder skips only the crypto: for each
+generated lab message (pli.core.lab.generator) it writes the clear message the
+importer's worker would write (`worker.clear_message`, with the X-Pli-* facts
+of a verified stream-mode envelope from the message's lab), under the same
+file name scheme (the key), with the same tags and pli.* properties
+(`tagging.lab_facts`, `tags_for`, `properties_for`), and indexes it with
+notmuch2 in large transactions, as the importer's writer does.  No sealed
+originals and no trace are written (the TUI never reads them to draw a list).
+pli and alot then read the very same Maildir + index.
+
+Generation and file writing run in worker processes (one chunk of messages
+each, dated in order); the parent is the one index writer.  All chunks share
+one patient population (the same seed), so patient views and trends hold
+months of results as in a real inbox.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
+import multiprocessing
+import os
+import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import notmuch2
@@ -24,51 +40,102 @@ from pli.core.lab.generator import Generator
 from pli.core.store import database
 from pli.core.store.create import create_store
 from pli.core.store.layout import Layout
-from pli.core.store.summary import LAB, MODE, PATIENT
+from pli.core.store.tagging import lab_facts, properties_for, tags_for
+from pli.core.store.worker import INFO, clear_message, digest
 
-BATCH = 5000
-
-
-def clear_message(message) -> tuple[bytes, set[str], dict[str, str]]:
-    reports = message.reports
-    severity = min((r.severity for r in reports), key=["critical", "abnormal", "normal"].index)
-    tags = {"inbox", "unread", "lab", "verified", "sealed", "attachment"}
-    tags |= {severity} - {"normal"}
-    tags |= {f"patient:{r.patient.key}" for r in reports}
-    patient = reports[0].patient.display if len(reports) == 1 else f"{len(reports)} patients"
-    props = {PATIENT: patient, LAB: "; ".join(r.summary() for r in reports), MODE: "stream"}
-    head = f"X-Pli-Verified: yes\nX-Pli-Patient: {patient}\n".encode("utf-8", "replace")
-    return head + message.inner_bytes, tags, props
+CHUNK = 2000          # messages per worker task
+COMMIT = 10_000       # messages per index transaction
+USER = ("Dr Claire Martin", "claire.martin@cabinet-demo.example")
 
 
-def build(root: Path, count: int, seed: int) -> None:
+@dataclass(frozen=True)
+class Opened:
+    """What the envelope's open_mail would report for a verified stream-mode lab mail."""
+
+    inner: bytes
+    sender_name: str
+    sender_address: str
+    sender_id: str
+    fingerprint: str
+    envelope_id: str
+    timestamp: int
+    recipients: tuple[str, ...] = (USER[1],)
+    mode: str = "stream"
+
+
+_BASE: Generator | None = None     # built in the parent before the fork: the patients are shared
+_CUR: str = ""
+
+
+def _opened(message) -> Opened:
+    lab = message.lab
+    fingerprint = hashlib.sha256(f"bench {lab.code}".encode()).hexdigest()[:40]
+    envelope_id = hashlib.sha256(message.message_id.encode()).hexdigest()[:32]
+    return Opened(message.inner_bytes, lab.name, lab.address, lab.code, fingerprint, envelope_id,
+                  int(message.date.timestamp()))
+
+
+def prepare_chunk(number: int) -> list[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]]:
+    """Generate chunk `number` (its own slice of the year, in date order), write its clear files."""
+    base = _BASE
+    assert base is not None
+    base.rng = random.Random(base.seed * 1_000_003 + number)
+    base.count = number * CHUNK
+    span = _SPAN / -(-_TOTAL // CHUNK)
+    base.end = _START + span * (number + 1)
+    base.span = span
+    rows = []
+    for message in base.messages(min(CHUNK, _TOTAL - number * CHUNK)):
+        opened = _opened(message)
+        key = digest(b"env", opened.envelope_id.encode(), opened.fingerprint.encode())
+        lab = lab_facts(message.reports)
+        path = f"{_CUR}/{key}{INFO}"
+        with open(path, "wb") as out:
+            out.write(clear_message(opened, key, lab))
+        rows.append((path, tags_for(sealed=True, reason="", quarantined=False, lab=lab),
+                     properties_for(mode=opened.mode, reason="", lab=lab)))
+    return rows
+
+
+_TOTAL = 0
+_START = None      # the year the whole store covers, from the base generator
+_SPAN = None
+
+
+def build(root: Path, count: int, seed: int, workers: int) -> None:
+    global _BASE, _CUR, _TOTAL, _START, _SPAN
     home = Home(root)
-    create_store(home, "Dr Claire Martin", "claire.martin@cabinet-demo.example")
+    create_store(home, *USER)
     layout = Layout(home)
-    cur = layout.folder("inbox") / "cur"
-    generator = Generator(seed, patients=max(200, count // 20))
+    _CUR = str(layout.folder("inbox") / "cur")
+    _BASE = Generator(seed, patients=max(200, count // 20))
+    _TOTAL, _START, _SPAN = count, _BASE.end - _BASE.span, _BASE.span
+    chunks = range(-(-count // CHUNK))
     started = time.monotonic()
-    messages = generator.messages(count)
     done = 0
-    while done < count:
-        with database.open_write(layout) as db, db.atomic():
-            for message in messages:
-                raw, tags, props = clear_message(message)
-                path = cur / f"bench-{message.index:08d}:2,"
-                path.write_bytes(raw)
-                msg, _ = db.add(str(path), sync_flags=False)
-                with msg.frozen():
-                    msg.tags.clear()
-                    for tag in tags:
-                        msg.tags.add(tag)
-                for key, value in props.items():
-                    msg.properties[key] = value
-                done += 1
-                if done % BATCH == 0:
-                    break
-        rate = done / (time.monotonic() - started)
-        print(f"\r{done:,}/{count:,} messages ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        results = pool.imap(prepare_chunk, chunks)
+        pending: list = []
+        for rows in results:
+            pending += rows
+            if len(pending) >= COMMIT or done + len(pending) >= count:
+                _index(layout, pending)
+                done += len(pending)
+                pending = []
+                rate = done / (time.monotonic() - started)
+                print(f"\r{done:,}/{count:,} messages ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
+
+
+def _index(layout: Layout, rows) -> None:
+    with database.open_write(layout) as db, db.atomic():
+        for path, tags, properties in rows:
+            msg, _ = db.add(path, sync_flags=False)
+            with msg.frozen():   # tags and properties written to Xapian once, at the thaw
+                for tag in tags:
+                    msg.tags.add(tag)
+                for key, value in properties:
+                    msg.properties.add(key, value)
 
 
 def main() -> int:
@@ -76,12 +143,15 @@ def main() -> int:
     parser.add_argument("directory", type=Path)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1),
+                        help="generating processes (the parent indexes)")
     args = parser.parse_args()
     if args.directory.exists():
         print(f"{args.directory} exists: choose a new folder", file=sys.stderr)
         return 1
-    build(args.directory, args.count, args.seed)
-    with notmuch2.Database(str(Layout(Home(args.directory)).mail), config=str(args.directory / "notmuch-config")) as db:
+    build(args.directory, args.count, args.seed, args.workers)
+    with notmuch2.Database(str(Layout(Home(args.directory)).mail),
+                           config=str(args.directory / "notmuch-config")) as db:
         print(f"{db.count_messages('*'):,} messages indexed in {args.directory}")
     return 0
 
