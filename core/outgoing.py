@@ -33,17 +33,23 @@ def _write_durably(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def sealed_mode(sealed: bytes) -> str:
-    """"otp" or "stream", read from the envelope's header."""
+def sealed_envelope(sealed: bytes):
+    """The parsed envelope of a sealed mail (its header and recipients; the content stays sealed)."""
     from pli.core.crypto.envelope_format import parse
     from pli.core.crypto.mime import extract_envelope
 
-    return parse(extract_envelope(sealed)).header.mode
+    return parse(extract_envelope(sealed))
+
+
+def sealed_mode(sealed: bytes) -> str:
+    """"otp" or "stream", read from the envelope's header."""
+    return sealed_envelope(sealed).header.mode
 
 
 def save_outgoing(home: Home, sealed: bytes, inner: EmailMessage) -> Path:
     """Queue `sealed` in the outbox and index the clear copy in Sent; returns the outbox file."""
-    mode = sealed_mode(sealed)
+    envelope = sealed_envelope(sealed)
+    mode = envelope.header.mode
     layout = Layout(home)
     layout.require()
     key = hashlib.sha256(sealed).hexdigest()[:32]
@@ -51,8 +57,11 @@ def save_outgoing(home: Home, sealed: bytes, inner: EmailMessage) -> Path:
     queued = outbox(home) / "new" / f"{key}.eml"
     _write_durably(queued, sealed)
     me = str(inner.get("From", ""))
+    # envelope id and recipients: what a receipt for this message is checked against (pli.core.receipts)
     clear = headers.rewrite(bytes(inner), [("X-Pli-Verified", "yes"), ("X-Pli-Sender", me),
-                                           ("X-Pli-Mode", mode), ("X-Pli-Key", key)])
+                                           ("X-Pli-Mode", mode), ("X-Pli-Key", key),
+                                           ("X-Pli-Envelope-Id", envelope.header.message_id.hex()),
+                                           ("X-Pli-Recipients", ", ".join(r.address for r in envelope.recipients))])
     sent = layout.folder("sent") / "cur" / f"{key}:2,S"
     _write_durably(sent, clear)
     with database.open_write(layout) as db, db.atomic():

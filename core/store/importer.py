@@ -47,6 +47,7 @@ class ImportReport:
     quarantined: collections.Counter = field(default_factory=collections.Counter)
     failed: list[Outcome] = field(default_factory=list)
     bad: list[Outcome] = field(default_factory=list)   # quarantined messages, named in the summary
+    receipts: object = None   # pli.core.receipts.ReceiptsReport of the pass after the import
 
     def add(self, outcome: Outcome) -> None:
         if outcome.status == "imported":
@@ -74,6 +75,8 @@ class ImportReport:
             lines.append(f"  ... and {len(self.bad) - name_at_most:,} more (`pli search quarantine`)")
         for outcome in self.failed[:name_at_most]:
             lines.append(f"  not read ({outcome.reason}): {outcome.origin}")
+        if self.receipts is not None and self.receipts.render():
+            lines.append(self.receipts.render())
         return "\n".join(lines)
 
 
@@ -94,8 +97,13 @@ def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, wo
             keyring = _unlock(home)
         context = WorkerContext(layout, keyring, config.quarantine_unsealed)
         writer = IndexWriter(layout, _seen_ranges(home, keyring), config.fsync, _journal(home, keyring))
-        return _run(context, writer, sources, workers or config.worker_count, batch or config.batch,
-                    progress)
+        report = _run(context, writer, sources, workers or config.worker_count, batch or config.batch,
+                      progress)
+        if writer.journal is not None:  # receipts: answer what asked, check what answered (one query if none)
+            from pli.core.receipts import after_import
+
+            report.receipts = after_import(home, keyring, writer.journal)
+        return report
 
 
 def _run(context: WorkerContext, writer: IndexWriter, sources: list[Source], workers: int,
@@ -111,7 +119,7 @@ def _run(context: WorkerContext, writer: IndexWriter, sources: list[Source], wor
         _write_all(writer, (prepare_chunk(chunk) for chunk in chunks), batch, report, progress)
     else:
         # fork: the workers inherit the unlocked keyring without it ever being pickled.
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_die_with_parent) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker) as pool:
             results = _ordered(pool, chunks, workers * IN_FLIGHT_PER_WORKER)
             _write_all(writer, results, batch, report, progress)
     progress.finish()
@@ -149,6 +157,15 @@ def _write(writer: IndexWriter, batch: list, report: ImportReport, progress: Pro
     for outcome in writer.write_batch(batch):
         report.add(outcome)
     progress.advance(len(batch))
+
+
+def _start_worker() -> None:
+    _die_with_parent()
+    from pli.core.crypto import primitives
+
+    # The workers already spread the batch over every core: a native call that
+    # started its own threads in each of them would only add switching.
+    primitives.set_native_threads(1)
 
 
 def _die_with_parent() -> None:

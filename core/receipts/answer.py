@@ -1,0 +1,153 @@
+"""The recipient's side of receipts: seal a receipt for a message that asked, queue it, trace it, once.
+
+    home/receipts/sent/<envelope id>.<kind>.json   {"key": outbox key, "traced": bool}
+    home/receipts/.lock                           one answering process at a time (flock)
+
+Answering one (message, kind) goes: seal -> write the marker (durable) ->
+queue the sealed mail in the outbox (atomic) -> trace "receipt-sent" -> mark
+the marker traced -> tag the message `receipt-sent:<kind>`.  A rerun after a
+crash anywhere finds the marker: if the outbox holds (or has sent) the file
+it names, the receipt exists and only the missing steps are done; if not,
+the crash came before the queueing and nothing left, so it seals again.  A
+sender therefore never gets two receipts of one kind for one message.
+
+Only verified messages are answered, and always to the envelope's checked
+sender, never to an address the message itself names (a Reply-To could
+otherwise send the receipt, and the fact of delivery, elsewhere).
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parseaddr
+from pathlib import Path
+
+from pli.core.audit import AuditMisuse
+from pli.core.durable import write_atomic
+from pli.core.home import Home
+from pli.core.receipts.message import Receipt, build, requested
+from pli.core.store import headers
+
+SENT_TAG = "receipt-sent:"   # + kind, on the message acknowledged
+
+
+@dataclass(frozen=True)
+class Original:
+    """A stored, verified message that asks for receipts."""
+
+    message_id: str
+    envelope_id: str
+    sender: str                  # the envelope's verified sender address
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One receipt queued (or found queued by an earlier, interrupted run)."""
+
+    message_id: str              # the message acknowledged
+    kind: str
+    key: str                     # its outbox key
+    to: str
+
+
+def original_of(clear: bytes, message_id: str) -> Original | None:
+    """The request of a stored clear message, or None if it asks nothing or is not verified."""
+    fields = headers.first_values(clear)
+    sender = parseaddr(fields.get("x-pli-sender", ""))[1].lower()
+    envelope_id = fields.get("x-pli-envelope-id", "")
+    kinds = requested(fields)
+    if fields.get("x-pli-verified") != "yes" or not sender or not envelope_id or not kinds:
+        return None
+    return Original(message_id, envelope_id, sender, kinds)
+
+
+def answer(home: Home, keyring, original: Original, kind: str, journal,
+           now: datetime | None = None) -> Answer | None:
+    """Queue the `kind` receipt of `original` unless it was queued before; None when it was.
+
+    The caller holds `answering(home)`.
+    """
+    marker = _read_marker(home, original.envelope_id, kind)
+    if marker is not None and _in_outbox(home, marker["key"]):
+        if not marker.get("traced"):
+            _trace(journal, original, kind, marker)
+            _write_marker(home, original.envelope_id, kind, dict(marker, traced=True))
+        return None
+    from pli.core.crypto.envelope import seal_mail
+    from pli.core.transport import outbox
+
+    me = keyring.identity.public
+    stated = Receipt(kind, original.envelope_id, original.message_id, me.address, me.id,
+                     (now or datetime.now(timezone.utc)).replace(microsecond=0))
+    sealed = seal_mail(build(stated, me.name, original.sender), keyring, [original.sender])
+    marker = {"key": hashlib.sha256(sealed).hexdigest()[:32], "to": original.sender, "traced": False}
+    _write_marker(home, original.envelope_id, kind, marker)
+    queued = outbox.queue(home, sealed)          # no clear copy: receipts stay out of Sent
+    marker = dict(marker, key=queued.key, envelope_id=queued.envelope_id)
+    _trace(journal, original, kind, marker)
+    _write_marker(home, original.envelope_id, kind, dict(marker, traced=True))
+    return Answer(original.message_id, kind, queued.key, original.sender)
+
+
+def answered(home: Home, envelope_id: str, kind: str) -> bool:
+    marker = _read_marker(home, envelope_id, kind)
+    return marker is not None and _in_outbox(home, marker["key"])
+
+
+@contextmanager
+def answering(home: Home):
+    """One answering process at a time (the import's pass, a TUI's read receipt)."""
+    folder = _folder(home)
+    fd = os.open(folder.parent / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _trace(journal, original: Original, kind: str, marker: dict) -> None:
+    details = {"receipt": kind, "recipient": original.sender, "mid": original.message_id}
+    if marker.get("envelope_id"):
+        details["envelope_id"] = marker["envelope_id"]   # the receipt's own envelope
+    try:
+        journal.record("receipt-sent", original.envelope_id, **details)
+    except AuditMisuse:  # a Message-ID the trace cannot hold (a sender chose it): keep the step without it
+        details.pop("mid")
+        journal.record("receipt-sent", original.envelope_id, **details)
+
+
+def _folder(home: Home) -> Path:
+    folder = home.root / "receipts" / "sent"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def _marker_path(home: Home, envelope_id: str, kind: str) -> Path:
+    return _folder(home) / f"{envelope_id}.{kind}.json"
+
+
+def _read_marker(home: Home, envelope_id: str, kind: str) -> dict | None:
+    try:
+        marker = json.loads(_marker_path(home, envelope_id, kind).read_bytes())
+    except (FileNotFoundError, ValueError):
+        return None
+    return marker if isinstance(marker, dict) and isinstance(marker.get("key"), str) else None
+
+
+def _write_marker(home: Home, envelope_id: str, kind: str, marker: dict) -> None:
+    write_atomic(_marker_path(home, envelope_id, kind), json.dumps(marker, sort_keys=True).encode())
+
+
+def _in_outbox(home: Home, key: str) -> bool:
+    """The receipt waits in the outbox, or has left (the outbox keeps what it sent in cur/)."""
+    from pli.core.transport.outbox import SENT_FLAGS, SUFFIX, outbox_dir
+
+    root = outbox_dir(home)
+    return (root / "new" / f"{key}{SUFFIX}").exists() or (root / "cur" / f"{key}{SUFFIX}{SENT_FLAGS}").exists()

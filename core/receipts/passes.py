@@ -1,0 +1,146 @@
+"""When receipts are handled: after each import (`pli new`, `pli import`), and when the TUI opens a message.
+
+The importer only tags (receipt.message.import_tags): `receipt-due` marks what
+this pass has to look at, so the pass costs one index query when nothing is
+due.  It removes the tag once a message is dealt with; an interrupted pass
+leaves it, and the next one finishes the work (see answer.py for why nothing
+is answered twice).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pli.core.errors import PliError
+from pli.core.home import Home
+from pli.core.receipts import received
+from pli.core.receipts.answer import SENT_TAG, Answer, answer, answering, original_of
+from pli.core.receipts.config import ReceiptsConfig, load_receipts_config
+
+DUE = "receipt-due"
+#: Messages asking for receipts that the pass answers (or just takes off the due list).
+ASKING = f"tag:{DUE} and not tag:receipt and tag:verified and not tag:quarantine"
+#: Incoming receipts the pass checks.
+INCOMING = f"tag:{DUE} and tag:receipt"
+#: What is still due once requests are answered: a request not answerable (unverified, quarantined).
+STALE = f"tag:{DUE} and not tag:receipt"
+
+
+@dataclass
+class ReceiptsReport:
+    queued: list[Answer] = field(default_factory=list)
+    accepted: list[received.Outcome] = field(default_factory=list)
+    refused: list[received.Outcome] = field(default_factory=list)
+    sent: int = 0
+    not_sent: str = ""           # why queued receipts wait in the outbox
+
+    def render(self) -> str:
+        if not (self.queued or self.accepted or self.refused):
+            return ""
+        lines = [f"receipts: {len(self.queued)} queued, {self.sent} sent, {len(self.accepted)} received, "
+                 f"{len(self.refused)} refused"]
+        if self.not_sent:
+            lines.append(f"  receipts wait in the outbox: {self.not_sent}")
+        lines += [f"  refused receipt ({o.reason}): id:{o.receipt_id}" for o in self.refused]
+        return "\n".join(lines)
+
+
+def after_import(home: Home, keyring, journal=None, config: ReceiptsConfig | None = None) -> ReceiptsReport:
+    """Answer the delivery receipts asked for and check the receipts received since the last pass."""
+    from pli.core.audit import home_journal
+    from pli.core.store import Store
+
+    config = config or load_receipts_config(home.config)
+    report = ReceiptsReport()
+    with Store.open(home, writable=True) as store:
+        if not store.count(f"tag:{DUE}"):
+            return report
+        journal = journal or home_journal(home, keyring)
+        _answer_due(home, keyring, journal, config, store, report)
+        store.tag(_ids(store, STALE), remove=(DUE,))
+        _check_incoming(home, journal, store, report)
+    _flush(home, keyring, config, report)
+    return report
+
+
+def after_read(home: Home, keyring, message_id: str, journal=None,
+               config: ReceiptsConfig | None = None) -> ReceiptsReport:
+    """The read receipt of a message just opened, if it asks for one and this home sends them."""
+    from pli.core.audit import home_journal
+    from pli.core.store import Store
+
+    config = config or load_receipts_config(home.config)
+    report = ReceiptsReport()
+    if not config.send_read:
+        return report
+    with Store.open(home, writable=True) as store:
+        tags = store.summary(message_id).tags
+        if ("receipt-request" not in tags or "verified" not in tags or "quarantine" in tags
+                or f"{SENT_TAG}read" in tags):
+            return report
+        original = original_of(store.read_clear(message_id), message_id)
+        if original is None or "read" not in original.kinds:
+            return report
+        with answering(home):
+            done = answer(home, keyring, original, "read", journal or home_journal(home, keyring))
+        if done is not None:
+            report.queued.append(done)
+        store.tag([message_id], add=(f"{SENT_TAG}read",))
+    _flush(home, keyring, config, report)
+    return report
+
+
+def _ids(store, query: str) -> list[str]:
+    return [s.message_id for s in store.window(query, 0, store.count(query))]
+
+
+def _answer_due(home: Home, keyring, journal, config: ReceiptsConfig, store, report: ReceiptsReport) -> None:
+    with answering(home):
+        for message_id in _ids(store, ASKING):
+            original = original_of(store.read_clear(message_id), message_id)
+            done_tags = []
+            if original is not None and "delivery" in original.kinds and config.send_delivery:
+                done = answer(home, keyring, original, "delivery", journal)
+                if done is not None:
+                    report.queued.append(done)
+                done_tags.append(f"{SENT_TAG}delivery")
+            store.tag([message_id], add=done_tags, remove=(DUE,))
+
+
+def _check_incoming(home: Home, journal, store, report: ReceiptsReport) -> None:
+    layout = store.layout
+    for receipt_id in _ids(store, INCOMING):
+        try:
+            checked = received.check(store, receipt_id)
+        except received.Refused as refusal:
+            envelope = _envelope_of(store, receipt_id)
+            received.trace_refused(journal, receipt_id, envelope, refusal.reason)
+            received.quarantine(layout, receipt_id, refusal.reason)
+            report.refused.append(received.Outcome(receipt_id, False, refusal.reason))
+            continue
+        received.trace_received(journal, checked)
+        received.mark(layout, checked)
+        report.accepted.append(received.Outcome(receipt_id, True, kind=checked.receipt.kind,
+                                                original=checked.receipt.message_id))
+
+
+def _envelope_of(store, message_id: str) -> str:
+    from pli.core.store import headers
+
+    return headers.value_of(store.read_clear(message_id), "X-Pli-Envelope-Id")
+
+
+def _flush(home: Home, keyring, config: ReceiptsConfig, report: ReceiptsReport) -> None:
+    """Send the receipts just queued through the default account, when there is one that can send;
+    otherwise (or on failure) they wait in the outbox for the next `pli send --flush`."""
+    if not report.queued or not config.flush:
+        return
+    from pli.core.transport.outbox import flush_account
+
+    try:
+        result = flush_account(home, keyring, None, {a.key for a in report.queued})
+    except PliError as error:
+        report.not_sent = str(error)
+        return
+    report.sent = len(result.sent)
+    if result.failed:
+        report.not_sent = str(result.failed[0][1])

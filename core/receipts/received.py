@@ -1,0 +1,172 @@
+"""The sender's side of receipts: check an incoming receipt against the sent message, then mark it.
+
+A receipt is accepted only when all of these hold:
+  - the store verified its envelope (X-Pli-Verified: yes), so its signer is known;
+  - the recipient it names is the address that signed it;
+  - the message it acknowledges is in this store's Sent (tag `sent`), with the
+    same envelope id, and the signer was one of that message's recipients.
+Then the trace gets "receipt-received" on the original's envelope id, and the
+sent message gets, in the index:
+    property pli.receipt.<kind> = "<address> <time>"   one per recipient who acknowledged
+    tag delivered / read                              once every recipient has
+Anything else is refused: the receipt goes to quarantine (tags `quarantine`,
+`receipt-refused` and the reason) and the trace says "quarantined" with the reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import getaddresses, parseaddr
+
+from pli.core.audit import AuditMisuse
+from pli.core.receipts.message import TIME_FORMAT, BadReceipt, Receipt, parse
+from pli.core.store import database, headers
+
+PROPERTY = "pli.receipt."             # + kind
+KIND_TAGS = {"delivery": "delivered", "read": "read"}
+
+
+class Refused(Exception):
+    """Why a receipt is not accepted: `reason` is a tag-safe token."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """One recipient's receipt of one kind, as the sent message records it."""
+
+    kind: str
+    address: str
+    time: datetime
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A receipt that passed every check, with the facts the trace and the index need."""
+
+    receipt_id: str              # the receipt's Message-ID in the store
+    receipt: Receipt
+    signer: str
+    fingerprint: str
+    receipt_envelope: str        # the receipt's own envelope id
+    recipients: frozenset        # every address the original was sealed for
+
+
+@dataclass(frozen=True)
+class Outcome:
+    receipt_id: str
+    accepted: bool
+    reason: str = ""
+    kind: str = ""
+    original: str = ""           # the Message-ID of the message acknowledged
+
+
+def check(store, receipt_id: str) -> Checked:
+    """Read the stored receipt and check it against the sent message; Refused names what failed."""
+    clear = store.read_clear(receipt_id)
+    fields = headers.first_values(clear)
+    signer = parseaddr(fields.get("x-pli-sender", ""))[1].lower()
+    if fields.get("x-pli-verified") != "yes" or not signer:
+        raise Refused("unverified")
+    try:
+        receipt = parse(clear)
+    except BadReceipt:
+        raise Refused("malformed-receipt") from None
+    if receipt.recipient != signer:
+        raise Refused("wrong-signer")
+    original = _sent_fields(store, receipt.message_id)
+    if original is None:
+        raise Refused("unknown-original")
+    if original.get("x-pli-envelope-id", "").lower() != receipt.envelope_id:
+        raise Refused("envelope-mismatch")
+    recipients = frozenset(recipients_of(original))
+    if signer not in recipients:
+        raise Refused("not-a-recipient")
+    return Checked(receipt_id, receipt, signer, fields.get("x-pli-fingerprint", ""),
+                   fields.get("x-pli-envelope-id", ""), recipients)
+
+
+def recipients_of(fields: dict[str, str]) -> set[str]:
+    """The addresses a sent message was sealed for (X-Pli-Recipients, else its To and Cc)."""
+    listed = fields.get("x-pli-recipients") or ", ".join(v for v in (fields.get("to"), fields.get("cc")) if v)
+    return {address.lower() for _, address in getaddresses([listed]) if address}
+
+
+def _sent_fields(store, message_id: str) -> dict[str, str] | None:
+    from pli.core.store.store import MessageNotFound
+
+    try:
+        if "sent" not in store.summary(message_id).tags:
+            return None
+        return headers.first_values(store.read_clear(message_id))
+    except MessageNotFound:
+        return None
+
+
+def trace_received(journal, checked: Checked) -> None:
+    details = {"receipt": checked.receipt.kind, "sender": checked.signer, "mid": checked.receipt.message_id}
+    if checked.fingerprint:
+        details["fingerprint"] = checked.fingerprint
+    if checked.receipt_envelope:
+        details["envelope_id"] = checked.receipt_envelope
+    try:
+        journal.record("receipt-received", checked.receipt.envelope_id, **details)
+    except AuditMisuse:  # a Message-ID the trace cannot hold: the step without it
+        details.pop("mid")
+        journal.record("receipt-received", checked.receipt.envelope_id, **details)
+
+
+def trace_refused(journal, receipt_id: str, envelope_id: str, reason: str) -> None:
+    try:
+        journal.record("quarantined", envelope_id or receipt_id, reason=reason, mid=receipt_id)
+    except AuditMisuse:  # an id the trace cannot hold: the step on the envelope id alone
+        if envelope_id:
+            journal.record("quarantined", envelope_id, reason=reason)
+
+
+def mark(layout, checked: Checked) -> None:
+    """Record the acknowledgement on the sent message and take the receipt off the due list, together."""
+    receipt = checked.receipt
+    key = PROPERTY + receipt.kind
+    with database.open_write(layout) as db, db.atomic():
+        original = db.find(receipt.message_id)
+        known = {value.split(" ", 1)[0] for _, value in original.properties.getall(key, exact=True)}
+        if checked.signer not in known:
+            original.properties.add(key, f"{checked.signer} {receipt.time.strftime(TIME_FORMAT)}")
+            known.add(checked.signer)
+        if checked.recipients <= known:
+            original.tags.add(KIND_TAGS[receipt.kind])
+        db.find(checked.receipt_id).tags.discard("receipt-due")
+
+
+def quarantine(layout, receipt_id: str, reason: str) -> None:
+    with database.open_write(layout) as db, db.atomic():
+        msg = db.find(receipt_id)
+        with msg.frozen():
+            msg.tags.discard("receipt-due")
+            for tag in ("quarantine", "receipt-refused", reason):
+                msg.tags.add(tag)
+
+
+def acknowledgements(layout, message_id: str) -> list[Acknowledgement]:
+    """The receipts recorded on a sent message, oldest first (for the TUI and `pli receipts`)."""
+    found = []
+    db = database.open_read(layout)
+    try:
+        try:
+            msg = db.find(message_id)
+        except LookupError:
+            return []
+        for key, value in msg.properties.getall(PROPERTY):
+            address, _, stamp = value.partition(" ")
+            try:
+                when = datetime.strptime(stamp, TIME_FORMAT).replace(tzinfo=timezone.utc)
+            except ValueError:
+                continue
+            found.append(Acknowledgement(key[len(PROPERTY):], address, when))
+    finally:
+        db.close()
+    return sorted(found, key=lambda a: (a.time, a.kind, a.address))

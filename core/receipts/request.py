@@ -1,0 +1,29 @@
+"""The sender's side at sealing time: trace that receipts were asked for.
+
+The request itself is a header of the inner message (message.ask), sealed with
+it; this records, once the envelope exists, one "receipt-requested" step per
+kind on its envelope id, so that `pli audit show` lists the request before
+the receipts that answer it.
+"""
+from __future__ import annotations
+
+from pli.core.audit import AuditMisuse, Step
+from pli.core.receipts.message import parse_kinds
+
+
+def record_request(journal, envelope_id: str, kinds, message_id: str = "", recipients=()) -> None:
+    """Trace the request of `kinds` for the sealed message `envelope_id` (nothing when kinds is empty)."""
+    kinds = parse_kinds(kinds if isinstance(kinds, str) else ",".join(kinds))
+    if not kinds:
+        return
+    details = {"recipients": [str(r) for r in recipients]} if recipients else {}
+    steps = [Step("receipt-requested", envelope_id, dict(details, receipt=kind, mid=message_id.strip("<> ")))
+             for kind in kinds]
+    try:
+        journal.record_many(steps if message_id else [_without_mid(s) for s in steps])
+    except AuditMisuse:  # a Message-ID the trace cannot hold: the steps without it
+        journal.record_many([_without_mid(s) for s in steps])
+
+
+def _without_mid(step: Step) -> Step:
+    return Step(step.step, step.message_id, {k: v for k, v in step.details.items() if k != "mid"})
