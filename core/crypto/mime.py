@@ -16,15 +16,14 @@ import base64
 import binascii
 import email
 import email.policy
-import re
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 
 from pli.core.crypto.refusals import Malformed, NotSealed
+from pli.core.mimescan import leaf_parts
 
 ENVELOPE_TYPE = "application/x-pli-envelope"
-_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 ENVELOPE_FILENAME = "sealed.pli"
 NEUTRAL_SUBJECT = "Sealed message"
 HUMAN_NOTE = (
@@ -88,8 +87,9 @@ def inner_mail(inner: bytes | EmailMessage, sender_name: str, sender_address: st
 
 def extract_envelope(raw_mail: bytes) -> bytes:
     """The envelope attached to `raw_mail`; NotSealed for plain mail, Malformed for a broken attachment."""
-    found = _fast_parts(raw_mail)
-    parts = found if found is not None else _parsed_parts(raw_mail)
+    found = leaf_parts(raw_mail)  # the byte scan; the `email` parser only when it cannot be sure
+    parts = _parsed_parts(raw_mail) if found is None else [
+        (part.encoding.strip(), part.body) for part in found if part.content_type == ENVELOPE_TYPE]
     if not parts:
         raise NotSealed("this mail has no pli envelope: it was sent unsealed")
     if len(parts) > 1:
@@ -101,38 +101,6 @@ def extract_envelope(raw_mail: bytes) -> bytes:
         return base64.b64decode(payload.translate(None, b" \t\r\n"), validate=True)
     except (binascii.Error, ValueError):
         raise Malformed("the pli envelope attachment is not valid base64") from None
-
-
-def _split_head(data: bytes) -> tuple[bytes, bytes]:
-    """(header block, body) at the first empty line (LF or CRLF line ends)."""
-    match = _BLANK_LINE.search(data)
-    return (data, b"") if match is None else (data[:match.start()], data[match.end():])
-
-
-def _fast_parts(raw_mail: bytes) -> list[tuple[str, bytes]] | None:
-    """The envelope parts of a flat multipart mail, found without the full MIME parser; None: use the parser.
-
-    Only the small header blocks go through `email`; the (possibly huge) base64
-    body is sliced, never walked line by line.
-    """
-    head, body = _split_head(raw_mail)
-    top = email.message_from_bytes(head + b"\n\n", policy=email.policy.compat32)
-    if top.get_content_maintype() != "multipart" or not top.get_boundary():
-        return None if top.get_content_type() == ENVELOPE_TYPE else []
-    delimiter = b"--" + top.get_boundary().encode("ascii", "replace")
-    chunks = body.split(delimiter)
-    if len(chunks) < 3:
-        return None
-    parts = []
-    for chunk in chunks[1:-1]:
-        part_head, part_body = _split_head(chunk.lstrip(b" \t").removeprefix(b"\r\n").removeprefix(b"\n"))
-        part = email.message_from_bytes(part_head + b"\n\n", policy=email.policy.compat32)
-        if part.get_content_maintype() == "multipart":
-            return None  # nested structure (a forwarding MTA): let the parser walk it
-        if part.get_content_type() == ENVELOPE_TYPE:
-            encoding = (part.get("Content-Transfer-Encoding") or "").strip().lower()
-            parts.append((encoding, part_body))
-    return parts
 
 
 def _parsed_parts(raw_mail: bytes) -> list[tuple[str, bytes]]:
