@@ -17,6 +17,7 @@ import email.policy
 
 from pli.core.lab import hl7v2, hprim
 from pli.core.lab.model import Report
+from pli.core.mimescan import leaf_parts
 
 HPRIM_MEDIA_TYPE = "text/x-hprim"
 HL7_MEDIA_TYPE = "application/hl7-v2"
@@ -83,12 +84,18 @@ def reports_in_mail(message: email.message.Message) -> list[Report]:
 
 
 def reports_in_bytes(inner: bytes) -> list[Report]:
-    """reports_in_mail for a message still in bytes, three times quicker for bulk import.
+    """reports_in_mail for a message still in bytes, several times quicker for bulk import.
 
-    The `email` package's default policy parses every header it is asked for
-    into objects (about 0.4 ms each); the compat32 policy hands out strings,
-    which is all finding lab parts needs.
+    The lab parts are found by a byte scan of the MIME structure
+    (pli.core.mimescan); a message the scan cannot be sure of goes through the
+    `email` parser with the compat32 policy (strings, not header objects: the
+    default policy costs about 0.4 ms per header asked for).
     """
+    parts = leaf_parts(inner)
+    if parts is not None:
+        payloads = [part.decoded() for part in parts if lab_kind(part.content_type, part.filename) is not None]
+        if None not in payloads:
+            return [report for payload in payloads for report in parse_reports(payload)]
     return reports_in_mail(email.message_from_bytes(inner, policy=email.policy.compat32))
 
 

@@ -14,6 +14,7 @@ The rules, in order (docs/LAB.md says the same for users):
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import Enum
 
@@ -63,8 +64,14 @@ class Assessment:
         return "normal" if self.interpreted else "unknown"
 
 
+@functools.lru_cache(maxsize=4096)
 def assess(lab_flag: str, value: str, low: str, high: str) -> Assessment:
-    """The flag to show for one result, and who set it."""
+    """The flag to show for one result, and who set it.
+
+    Cached: a report's severity, its summary, its ranked rows and the TUI's
+    table each ask for every observation's assessment again; the answer
+    depends only on these four strings, so it is worked out once.
+    """
     code = lab_flag.strip().upper()
     if code:
         known = _KNOWN.get(code)
