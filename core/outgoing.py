@@ -1,36 +1,49 @@
-"""Outgoing mail until transport exists: the sealed mail waits in the outbox, its clear copy is in Sent.
+"""Outgoing mail: seal it, queue the sealed bytes in the outbox, index its clear copy in Sent, trace it.
 
     home/outbox/new/<key>.eml    the sealed, signed mail, byte for byte what will be submitted
-                                 (a Maildir outside mail/: sealed mail is never indexed)
+                                 (outside mail/: sealed mail is never indexed; pli.core.transport.outbox
+                                 owns this folder and drains it)
     home/mail/sent/cur/<key>:2,S the clear copy, indexed with the tags sent + outbox
 
-The transport drains outbox/ (and removes the `outbox` tag once submitted).
+    queued = seal_and_queue(home, keyring, inner, ["dr.b@example.org"])   # sealed, queued, traced
+    flush_account(home, keyring, only_keys={queued.key})                  # pli.core.transport.outbox
+
+The `outbox` tag goes once a server has accepted the mail (the transport removes it).
 """
 from __future__ import annotations
 
 import hashlib
-import os
 from email.message import EmailMessage
 from pathlib import Path
 
+from pli.core.durable import write_atomic
 from pli.core.home import Home
 from pli.core.store import database
 from pli.core.store import headers
-from pli.core.store.layout import Layout, make_maildir
+from pli.core.store.layout import Layout
+from pli.core.transport.outbox import SUFFIX, Queued, outbox_dir
 
 
-def outbox(home: Home) -> Path:
-    return home.root / "outbox"
+def seal_and_queue(home: Home, keyring, inner: EmailMessage, to: list[str], mode: str | None = None,
+                   journal=None) -> Queued:
+    """Seal and sign `inner` for `to`, queue it durably in the outbox, and record the "sealed" step.
+
+    Pad bytes are reserved once, here: every later attempt resends these same sealed bytes.
+    """
+    from pli.core.audit import home_journal
+    from pli.core.crypto.envelope import seal_mail
+    from pli.core.transport import outbox
+
+    sealed = seal_mail(inner, keyring, to, mode=mode)
+    queued = outbox.queue(home, sealed, inner)
+    (journal or home_journal(home, keyring)).record("sealed", queued.envelope_id,
+                                                    recipients=list(queued.recipients))
+    return queued
 
 
-def _write_durably(path: Path, data: bytes) -> None:
-    tmp = path.parent.parent / "tmp" / path.name
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+def queue_key(sealed: bytes) -> str:
+    """The name of a sealed mail in the outbox and of its clear copy in Sent: its bytes' hash."""
+    return hashlib.sha256(sealed).hexdigest()[:32]
 
 
 def sealed_envelope(sealed: bytes):
@@ -52,10 +65,9 @@ def save_outgoing(home: Home, sealed: bytes, inner: EmailMessage) -> Path:
     mode = envelope.header.mode
     layout = Layout(home)
     layout.require()
-    key = hashlib.sha256(sealed).hexdigest()[:32]
-    make_maildir(outbox(home))
-    queued = outbox(home) / "new" / f"{key}.eml"
-    _write_durably(queued, sealed)
+    key = queue_key(sealed)
+    queued = outbox_dir(home) / "new" / f"{key}{SUFFIX}"
+    write_atomic(queued, sealed)       # the sealed mail first: a crash never leaves a Sent copy of nothing
     me = str(inner.get("From", ""))
     # envelope id and recipients: what a receipt for this message is checked against (pli.core.receipts)
     clear = headers.rewrite(bytes(inner), [("X-Pli-Verified", "yes"), ("X-Pli-Sender", me),
@@ -63,7 +75,7 @@ def save_outgoing(home: Home, sealed: bytes, inner: EmailMessage) -> Path:
                                            ("X-Pli-Envelope-Id", envelope.header.message_id.hex()),
                                            ("X-Pli-Recipients", ", ".join(r.address for r in envelope.recipients))])
     sent = layout.folder("sent") / "cur" / f"{key}:2,S"
-    _write_durably(sent, clear)
+    write_atomic(sent, clear)
     with database.open_write(layout) as db, db.atomic():
         msg, _ = db.add(str(sent), sync_flags=False)
         with msg.frozen():

@@ -1,44 +1,123 @@
-"""What compose needs from the keyring and the store: addresses, the mode per recipient, sending.
+"""What compose needs to know of correspondents: who matches what is typed, how each recipient is sealed.
 
-One small adapter, so that the screens never reach into the envelope's or the
-store's internals.
+One small adapter over the keyring and the installed directory, so that the
+screens never reach into the envelope's or the directory's internals.
 """
 from __future__ import annotations
 
-from email.message import EmailMessage
+from dataclasses import dataclass
 
 from pli.core.errors import PliError
 
 
-def known_addresses(keyring) -> list[str]:
+@dataclass(frozen=True)
+class Candidate:
+    """Someone the To: field can complete to."""
+
+    address: str
+    name: str
+    who: str            # profession or specialty, organisation, town ("" when unknown)
+    source: str         # "keyring" | "directory"
+
+    def label(self) -> str:
+        details = f" · {self.who}" if self.who else ""
+        return f"{self.name} <{self.address}>{details}"
+
+
+@dataclass(frozen=True)
+class RecipientStatus:
+    """How one address of the To: field will be sealed, or why it cannot be."""
+
+    address: str
+    mode: str | None    # "otp" | "stream"; None: cannot be sealed to (see problem)
+    name: str = ""
+    who: str = ""
+    problem: str = ""
+    members: tuple[str, ...] = ()   # a keyless group practice: sealed for each of these
+
+
+def describe(entry) -> str:
+    """A directory entry in a few words: "Cardiologie, Cabinet des Tilleuls, Lyon"."""
+    return ", ".join(x for x in (entry.specialty or entry.profession, entry.organisation, entry.town) if x)
+
+
+def directory_of(keyring):
+    """The home's installed directory, or None (none installed, or unreadable: the keyring still works)."""
+    from pli.core.directory.recipients import installed
+
     if keyring is None:
+        return None
+    try:
+        return installed(keyring.home)
+    except PliError:
+        return None
+
+
+def candidates(keyring, term: str, limit: int = 8) -> list[Candidate]:
+    """Keyring correspondents, then directory entries, matching every word of `term` (name, town, specialty,
+    identifier, address), each once."""
+    from pli.core.directory import fold
+
+    words = fold(term).split()
+    if keyring is None or not words:
         return []
-    groups = [g.public.address for g in keyring.groups]
-    return sorted({c.address for c in keyring.correspondents()} | set(groups))
+    directory = directory_of(keyring)
+    found: dict[str, Candidate] = {}
+    for public in [*keyring.correspondents(), *(g.public for g in keyring.groups)]:
+        entry = directory.by_address(public.address) if directory is not None else None
+        hay = fold(" ".join((public.name, public.address, public.id, describe(entry) if entry else "")))
+        if all(w in hay for w in words):
+            found[public.address] = Candidate(public.address, public.name, describe(entry) if entry else "",
+                                              "keyring")
+    for entry in directory.search(term, limit=limit * 2) if directory is not None else []:
+        for address in entry.addresses[:1]:
+            found.setdefault(address, Candidate(address, entry.name, describe(entry), "directory"))
+    return list(found.values())[:limit]
+
+
+def complete_address(keyring, prefix: str) -> list[str]:
+    """Addresses starting with `prefix` (the To: field's inline completion)."""
+    if keyring is None or not prefix:
+        return []
+    lowered = prefix.lower()
+    known = [c.address for c in keyring.correspondents()] + [g.public.address for g in keyring.groups]
+    directory = directory_of(keyring)
+    if directory is not None:
+        known += [a for e in directory.complete(prefix) for a in e.addresses]
+    return sorted({a for a in known if a.startswith(lowered)})
+
+
+def status(keyring, address: str) -> RecipientStatus:
+    """The mode `address` will be sealed in and who it is, or the one-line reason it cannot be."""
+    from pli.core.crypto.envelope import choose_mode
+    from pli.core.crypto.keyring import UnknownRecipient
+
+    if keyring is None:
+        return RecipientStatus(address, None, problem="the keyring is locked")
+    name, who = _who(keyring, address)
+    try:
+        members = keyring.expand(address)
+        if members != [address.strip().lower()]:
+            modes = {choose_mode(keyring, m) for m in members}
+            return RecipientStatus(address, "otp" if modes == {"otp"} else "stream", name, who,
+                                   members=tuple(members))
+        return RecipientStatus(address, choose_mode(keyring, address), name, who)
+    except UnknownRecipient:
+        return RecipientStatus(address, None, problem="unknown address (not in your keyring or the directory: "
+                                                      "check the spelling)")
+    except PliError as error:
+        return RecipientStatus(address, None, name, who, problem=str(error))
+
+
+def _who(keyring, address: str) -> tuple[str, str]:
+    directory = directory_of(keyring)
+    entry = directory.by_address(address) if directory is not None else None
+    if entry is not None:
+        return entry.name, describe(entry)
+    public = next((c for c in keyring.correspondents() if c.address == address.strip().lower()), None)
+    return (public.name, "") if public is not None else ("", "")
 
 
 def own_address(keyring) -> str:
     me = keyring.identity.public
     return f"{me.name} <{me.address}>" if me.name else me.address
-
-
-def mode_for(keyring, address: str) -> str | None:
-    """"otp" where a pad is shared with this address, "stream" for a known key, None if unknown."""
-    if keyring is None:
-        return None
-    from pli.core.crypto.envelope import choose_mode
-
-    try:
-        return choose_mode(keyring, address)
-    except PliError:
-        return None
-
-
-def send_sealed(home, keyring, inner: EmailMessage, to: list[str]) -> str:
-    """Seal and sign for `to`, queue the sealed mail in the outbox, index the clear copy in Sent."""
-    from pli.core.crypto.envelope import seal_mail
-    from pli.core.outgoing import save_outgoing
-
-    sealed = seal_mail(inner, keyring, to)
-    save_outgoing(home, sealed, inner)
-    return "queued in the outbox (sending starts when transport is configured)"

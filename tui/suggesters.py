@@ -14,13 +14,27 @@ class LastWordSuggester(Suggester):
         self.words = words
         self.separators = separators
 
+    def candidates(self, word: str) -> Iterable[str]:
+        return self.words()
+
     async def get_suggestion(self, value: str) -> str | None:
         cut = max(value.rfind(sep) for sep in self.separators) + 1
         head, word = value[:cut], value[cut:]
         if not word:
             return None
         lowered = word.lower()
-        for candidate in sorted(self.words()):
+        for candidate in sorted(self.candidates(word)):
             if candidate.lower().startswith(lowered) and len(candidate) > len(word):
                 return head + word + candidate[len(word):]
         return None
+
+
+class PrefixSuggester(LastWordSuggester):
+    """Completes the word under the cursor from `complete(word)`: for sets too large to list (a directory)."""
+
+    def __init__(self, complete: Callable[[str], Iterable[str]], separators: str = " ,") -> None:
+        super().__init__(lambda: (), separators)
+        self.complete = complete
+
+    def candidates(self, word: str) -> Iterable[str]:
+        return self.complete(word)

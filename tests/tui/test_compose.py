@@ -1,7 +1,7 @@
 """Compose: recipients from the keyring, the mode shown per recipient, sealing into the outbox."""
 import pytest
 from pli.core.store import Store
-from pli.core.outgoing import outbox
+from pli.core.transport.outbox import outbox_dir as outbox
 from pli.tui.screens.compose import ComposeScreen
 from pli.tui.screens.main import MainScreen
 from pli.tui.screens.passphrase import PassphraseScreen

@@ -1,4 +1,5 @@
-"""Compose: recipients completed from the keyring, the sealing mode per recipient shown before sending."""
+"""Compose: recipients completed from the keyring and the directory, the sealing mode per recipient shown
+before sending, sealing on send and the outbox flushed in the background."""
 from __future__ import annotations
 
 import os
@@ -8,16 +9,21 @@ import tempfile
 from pathlib import Path
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import Input, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
 
 from pli.core.errors import PliError
 from pli.tui.drafts import Draft, DraftError, build_inner, forward_draft, reply_draft, split_addresses
-from pli.tui.suggesters import LastWordSuggester
+from pli.tui.suggesters import PrefixSuggester
 from pli.tui.widgets.key_bar import KeyBar
+
+TERM_SEPARATORS = ",;"
+MIN_TERM = 2
 
 
 def draft_for(app, reply_to=None, forward=None) -> Draft:
@@ -28,20 +34,27 @@ def draft_for(app, reply_to=None, forward=None) -> Draft:
     return Draft()
 
 
-def modes_text(keyring, addresses: list[str]) -> Text:
-    """One line per recipient: how it will be sealed, or why it cannot be."""
-    from pli.tui.correspondents import mode_for
-
+def modes_text(statuses) -> Text:
+    """One line per recipient: how it will be sealed and who it is, or why it cannot be sealed to."""
     text = Text()
-    for address in addresses:
-        mode = mode_for(keyring, address)
-        if mode is None:
-            text.append(f"✗ {address}: unknown address (not in your keyring or directory)\n", style="bold red")
-        elif mode == "otp":
-            text.append(f"● {address}: one-time pad (shared pad)\n", style="green")
+    for st in statuses:
+        who = " — " + " · ".join(x for x in (st.name, st.who) if x) if (st.name or st.who) else ""
+        if st.mode is None:
+            text.append(f"✗ {st.address}: {st.problem}\n", style="bold red")
+        elif st.members:
+            text.append(f"◆ {st.address}: group, sealed for each of its {len(st.members)} members "
+                        f"({', '.join(st.members)}){who}\n")
+        elif st.mode == "otp":
+            text.append(f"● {st.address}: one-time pad (shared pad){who}\n", style="green")
         else:
-            text.append(f"○ {address}: stream (ChaCha20; no pad shared)\n")
+            text.append(f"○ {st.address}: stream (ChaCha20; no pad shared){who}\n")
     return text
+
+
+def current_term(value: str) -> tuple[str, str]:
+    """The To: field split into what is settled and the recipient being typed."""
+    cut = max(value.rfind(sep) for sep in TERM_SEPARATORS) + 1
+    return value[:cut], value[cut:]
 
 
 class ComposeScreen(Screen):
@@ -51,19 +64,30 @@ class ComposeScreen(Screen):
         Binding("ctrl+e", "editor", "$EDITOR", id="compose.editor", priority=True),
         Binding("ctrl+o", "attach", "Attach", id="compose.attach", priority=True),
         Binding("escape", "cancel", "Discard", id="compose.cancel"),
+        # only while the To: field shows matches (check_action); otherwise tab moves on as usual
+        Binding("tab", "accept_match", "Pick recipient", id="compose.pick", show=False),
+        Binding("down", "next_match", "Next match", id="compose.next_match", show=False),
+        Binding("up", "previous_match", "Previous match", id="compose.previous_match", show=False),
     ]
 
     def __init__(self, draft: Draft) -> None:
         super().__init__()
         self.draft = draft
+        self.matches: list = []
+        self.matches_term = ""
 
     def compose(self) -> ComposeResult:
-        from pli.tui.correspondents import known_addresses
+        from pli.tui.correspondents import complete_address
 
         keyring = self.app.keyring
         with Vertical(id="compose-form"):
-            yield Input(", ".join(self.draft.to), placeholder="To (→ completes from your keyring)",
-                        id="compose-to", suggester=LastWordSuggester(lambda: known_addresses(keyring)))
+            yield Input(", ".join(self.draft.to), id="compose-to",
+                        placeholder="To: a name, town, specialty or address (tab picks, → completes)",
+                        suggester=PrefixSuggester(lambda word: complete_address(keyring, word), ", ;"))
+            matches = OptionList(id="compose-matches")
+            matches.can_focus = False
+            matches.display = False
+            yield matches
             yield Input(self.draft.subject, placeholder="Subject (sealed: travels inside the envelope)",
                         id="compose-subject")
             yield Static(id="compose-modes")
@@ -79,10 +103,95 @@ class ComposeScreen(Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "compose-to":
             self.update_modes()
+            self.find_matches(current_term(event.value)[1].strip())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "compose-to" and self.matches:
+            event.stop()
+            self.action_accept_match()
+
+    # -- recipients ---------------------------------------------------------
+
+    @work(exclusive=True, thread=True, group="compose-matches")
+    def find_matches(self, term: str) -> None:
+        """Search the keyring and the directory off the UI thread: a national directory is large."""
+        found = self.matches_for(term)
+        self.app.call_from_thread(self.show_matches, term, found)
+
+    def matches_for(self, term: str) -> list:
+        from pli.tui.correspondents import candidates
+
+        found = candidates(self.app.keyring, term) if len(term) >= MIN_TERM else []
+        if len(found) == 1 and found[0].address == term.lower():
+            found = []   # already typed in full
+        return found
+
+    def show_matches(self, term: str, found: list) -> None:
+        if term != self.typed_term():
+            return   # the user typed on: a newer search is coming
+        self.matches, self.matches_term = found, term
+        options = self.query_one("#compose-matches", OptionList)
+        options.clear_options()
+        options.add_options([Option(self._match_label(c), id=c.address) for c in found])
+        options.display = bool(found)
+        if found:
+            options.highlighted = 0
+
+    def typed_term(self) -> str:
+        return current_term(self.query_one("#compose-to", Input).value)[1].strip()
+
+    @staticmethod
+    def _match_label(candidate) -> Text:
+        text = Text(f"{candidate.name} ", style="bold")
+        text.append(f"<{candidate.address}>")
+        if candidate.who:
+            text.append(f"  {candidate.who}", style="italic")
+        text.append(f"  [{candidate.source}]", style="dim")
+        return text
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action not in ("accept_match", "next_match", "previous_match"):
+            return True
+        if action == "accept_match":
+            return True   # this binding replaces the screen's tab: it moves the focus on when it picks nothing
+        return self.to_focused() and bool(self.matches)
+
+    def action_next_match(self) -> None:
+        self.query_one("#compose-matches", OptionList).action_cursor_down()
+
+    def action_previous_match(self) -> None:
+        self.query_one("#compose-matches", OptionList).action_cursor_up()
+
+    def to_focused(self) -> bool:
+        return self.focused is not None and self.focused.id == "compose-to"
+
+    def action_accept_match(self) -> None:
+        """Replace the recipient being typed by the highlighted match's address; with none, tab moves on."""
+        if not self.to_focused():
+            self.focus_next()
+            return
+        term = self.typed_term()
+        if term != self.matches_term:   # typed faster than the search: look now, in the UI thread
+            self.show_matches(term, self.matches_for(term))
+        options = self.query_one("#compose-matches", OptionList)
+        index = options.highlighted or 0
+        if not self.matches or index >= len(self.matches):
+            self.focus_next()
+            return
+        field = self.query_one("#compose-to", Input)
+        settled, _ = current_term(field.value)
+        field.value = f"{settled}{' ' if settled else ''}{self.matches[index].address}, "
+        field.cursor_position = len(field.value)
+        self.show_matches(self.typed_term(), [])
+
+    def recipient_statuses(self) -> list:
+        from pli.tui.correspondents import status
+
+        value = self.query_one("#compose-to", Input).value
+        return [status(self.app.keyring, a) for a in split_addresses(value) if "@" in a]
 
     def update_modes(self) -> None:
-        addresses = split_addresses(self.query_one("#compose-to", Input).value)
-        self.query_one("#compose-modes", Static).update(modes_text(self.app.keyring, addresses))
+        self.query_one("#compose-modes", Static).update(modes_text(self.recipient_statuses()))
 
     def update_attachments(self) -> None:
         names = ", ".join(p.name for p in self.draft.attachments)
@@ -94,22 +203,28 @@ class ComposeScreen(Screen):
         self.draft.body = self.query_one("#compose-body", TextArea).text
         return self.draft
 
+    # -- sending ------------------------------------------------------------
+
     def action_send(self) -> None:
-        from pli.tui.correspondents import mode_for, own_address, send_sealed
+        """Seal and queue now (durable, fast), then leave; the outbox is flushed in a worker."""
+        from pli.core.outgoing import seal_and_queue
+        from pli.tui.correspondents import own_address, status
+        from pli.tui.sending import start_flush
 
         draft = self.current_draft()
         keyring = self.app.keyring
         try:
-            unknown = [a for a in draft.to if mode_for(keyring, a) is None]
-            if unknown:
-                raise DraftError(f"unknown address {', '.join(unknown)}: import their key or check the spelling")
+            problems = [st for st in (status(keyring, a) for a in draft.to) if st.mode is None]
+            if problems:
+                raise DraftError("; ".join(f"{st.address}: {st.problem}" for st in problems))
             inner = build_inner(draft, own_address(keyring), self.app.now)
-            where = send_sealed(self.app.home, keyring, inner, draft.to)
+            queued = seal_and_queue(self.app.home, keyring, inner, draft.to)
         except PliError as error:
-            self.notify(str(error), title="Not sent", severity="error", timeout=8)
+            self.notify(str(error), title="Not sent", severity="error", timeout=10)
             return
-        self.app.notify(f"sealed for {len(draft.to)} recipient(s); {where}", title="Sent")
+        self.app.notify(f"sealed for {', '.join(queued.recipients)}; queued in the outbox", title="Sealed")
         self.dismiss(True)
+        start_flush(self.app, {queued.key})
 
     def action_cancel(self) -> None:
         self.dismiss(False)
