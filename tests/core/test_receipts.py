@@ -1,0 +1,252 @@
+"""Receipts between real homes without a network: the format, forged receipts, and crashes mid-answer.
+
+Mail moves the way a gateway moves it: the sealed bytes of one home's outbox are
+dropped into the other's incoming Maildir, then the real import runs.
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from crypto_fixtures import inner_message, make_keyring, people
+from pli.core.audit import home_journal, steps_of, verify
+from pli.core.crypto.envelope import seal_mail
+from pli.core.crypto.pairing import introduce
+from pli.core.errors import UsageError
+from pli.core.receipts import acknowledgements, after_import, ask, import_tags, kinds_option, record_request
+from pli.core.receipts.answer import answering, answer, original_of
+from pli.core.receipts.message import BadReceipt, Receipt, build, parse, receipt_message_id
+from pli.core.store import Store, create_store
+from pli.core.store.importer import import_sources
+from pli.core.store.layout import Layout
+from pli.core.transport import outbox
+
+WHEN = datetime(2026, 3, 1, 8, 15, 2, tzinfo=timezone.utc)
+ENVELOPE = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def homes(tmp_path):
+    alice, bob = people(tmp_path, "alice", "bob")
+    carol = make_keyring(tmp_path, "carol", 3)
+    introduce(alice, bob, carol)        # carol is a known colleague of both, but not a recipient
+    for keyring in (alice, bob, carol):
+        create_store(keyring.home, address=keyring.identity.public.address)
+        set_config(keyring, flush=False)    # no account: receipts wait in the outbox
+    return alice, bob, carol
+
+
+def set_config(keyring, **values) -> None:
+    """Replace the [receipts] section, keep the rest of config.toml."""
+    path = keyring.home.config
+    kept = path.read_text().split("[receipts]")[0] if path.exists() else ""
+    path.write_text(kept + "[receipts]\n" + "".join(f"{k} = {str(v).lower()}\n" for k, v in values.items()))
+
+
+def send(sender, to: list[str], mid: str, kinds="delivery") -> str:
+    """Seal as `pli send` does (request, Sent copy, trace); returns the envelope id."""
+    inner = email.message_from_bytes(inner_message().replace(b"inner-1", mid.encode()), policy=email.policy.default)
+    inner = ask(inner, kinds)
+    queued = outbox.queue(sender.home, seal_mail(inner, sender, to), inner)
+    journal = home_journal(sender.home, sender)
+    journal.record("sealed", queued.envelope_id, recipients=list(queued.recipients))
+    record_request(journal, queued.envelope_id, kinds, inner["Message-ID"])
+    return queued.envelope_id
+
+
+def carry(sender, *recipients) -> None:
+    """What a gateway does: every waiting sealed mail of `sender` lands in each recipient's incoming/new."""
+    for item in outbox.pending(sender.home):
+        for keyring in recipients:
+            if keyring.identity.public.address in item.recipients:
+                (keyring.home.root / "incoming" / "new" / f"{item.key}.pli").write_bytes(item.read())
+        item.path.rename(outbox.outbox_dir(sender.home) / "cur" / f"{item.path.name}{outbox.SENT_FLAGS}")
+
+
+def new(keyring):
+    return import_sources(keyring.home, None, keyring=keyring, workers=1)
+
+
+def tags(keyring, message_id: str) -> frozenset:
+    with Store.open(keyring.home) as store:
+        return store.summary(message_id).tags
+
+
+# -- the format -------------------------------------------------------------------------------------
+
+
+def test_a_receipt_reads_back_as_written_and_names_no_content():
+    stated = Receipt("read", ENVELOPE, "inner-1@pli.test", "bob@pli.test", "10000000002", WHEN)
+    raw = build(stated, "Dr Bob", "alice@pli.test")
+    assert parse(raw) == stated
+    assert b"K+" not in raw and b"DUPONT" not in raw
+    assert f"<{receipt_message_id(ENVELOPE, 'read', 'bob@pli.test')}>".encode() in raw
+    assert import_tags(raw, ("inbox", "sealed", "unread", "verified")) == ("receipt", "receipt-due", "sealed",
+                                                                           "verified")
+
+
+@pytest.mark.parametrize("damage", [
+    lambda raw: raw.replace(b"Kind: read", b"Kind: seen"),
+    lambda raw: raw.replace(b"Version: 1", b"Version: 2"),
+    lambda raw: raw.replace(b"Time: 2026-03-01T08:15:02Z", b"Time: yesterday"),
+    lambda raw: raw.replace(b"Original-Envelope-Id: " + ENVELOPE.encode(), b"Original-Envelope-Id: zz"),
+    lambda raw: raw.replace(b"Recipient: bob@pli.test\n", b""),
+    lambda raw: raw.replace(b"application/x-pli-receipt", b"text/plain"),
+])
+def test_a_damaged_receipt_is_refused(damage):
+    raw = build(Receipt("read", ENVELOPE, "m@pli.test", "bob@pli.test", "1", WHEN), "Dr Bob", "alice@pli.test")
+    with pytest.raises(BadReceipt):
+        parse(damage(raw))
+
+
+def test_asking_marks_the_inner_message_and_only_known_kinds_are_accepted():
+    asked = ask(inner_message(), "read,delivery")
+    assert b"Pli-Receipt-Request: delivery, read\n" in asked
+    assert ask(asked, "read").count(b"Pli-Receipt-Request") == 1
+    assert import_tags(asked, ("inbox",)) == ("inbox", "receipt-due", "receipt-request")
+    assert import_tags(inner_message(), ("inbox",)) == ("inbox",)
+    assert kinds_option("both") == ("delivery", "read") and kinds_option("") == ()
+    with pytest.raises(UsageError, match="seen"):
+        kinds_option("delivery,seen")
+
+
+# -- forged and misdirected receipts ----------------------------------------------------------------
+
+
+def forged(signer, envelope_id: str, mid: str, recipient: str, to: str = "alice@pli.test") -> bytes:
+    """A receipt written and signed by `signer` (sealed mail)."""
+    stated = Receipt("delivery", envelope_id, mid, recipient, "99", WHEN)
+    sealed = seal_mail(build(stated, "Someone", signer.identity.public.address), signer, [to])
+    return sealed
+
+
+@pytest.mark.parametrize("who, claims, reason", [
+    ("carol", "bob@pli.test", "wrong-signer"),        # carol signs a receipt in bob's name
+    ("carol", "carol@pli.test", "not-a-recipient"),   # carol acknowledges a message she never got
+])
+def test_a_receipt_from_someone_else_is_quarantined_and_marks_nothing(homes, who, claims, reason):
+    alice, bob, carol = homes
+    envelope = send(alice, ["bob@pli.test"], "forged-1")
+    signer = {"carol": carol}[who]
+    (alice.home.root / "incoming" / "new" / "forged").write_bytes(
+        forged(signer, envelope, "forged-1@pli.test", claims))
+    report = new(alice)
+    assert [o.reason for o in report.receipts.refused] == [reason]
+    assert not {"delivered", "read"} & tags(alice, "forged-1@pli.test")
+    assert acknowledgements(Layout(alice.home), "forged-1@pli.test") == []
+    with Store.open(alice.home) as store:
+        [refused] = store.window("tag:receipt", 0, 10)
+    assert {"quarantine", "receipt-refused", reason} <= refused.tags and "receipt-due" not in refused.tags
+    assert steps_of(alice.home, envelope)[-1].step != "receipt-received"
+    verify(alice.home)
+
+
+def test_a_receipt_for_another_envelope_or_an_unknown_message_is_refused(homes):
+    alice, bob, _ = homes
+    send(alice, ["bob@pli.test"], "real-1")
+    (alice.home.root / "incoming" / "new" / "a").write_bytes(forged(bob, "f" * 32, "real-1@pli.test", "bob@pli.test"))
+    (alice.home.root / "incoming" / "new" / "b").write_bytes(
+        forged(bob, "e" * 32, "never-sent@pli.test", "bob@pli.test"))
+    report = new(alice)
+    assert sorted(o.reason for o in report.receipts.refused) == ["envelope-mismatch", "unknown-original"]
+    assert "delivered" not in tags(alice, "real-1@pli.test")
+
+
+def test_a_message_sent_to_two_is_delivered_once_both_acknowledge(homes):
+    alice, bob, carol = homes
+    send(alice, ["bob@pli.test", "carol@pli.test"], "both-1")
+    carry(alice, bob, carol)
+    new(bob)
+    carry(bob, alice)
+    new(alice)
+    assert "delivered" not in tags(alice, "both-1@pli.test")
+    assert [a.address for a in acknowledgements(Layout(alice.home), "both-1@pli.test")] == ["bob@pli.test"]
+    new(carol)
+    carry(carol, alice)
+    new(alice)
+    assert "delivered" in tags(alice, "both-1@pli.test")
+
+
+# -- never twice, never for the unverified ----------------------------------------------------------
+
+
+def receipts_waiting(keyring) -> int:
+    return len(outbox.pending(keyring.home))
+
+
+def redue(keyring, message_id: str) -> None:
+    """The state a crash leaves when it strikes before the pass takes a message off the due list."""
+    with Store.open(keyring.home, writable=True) as store:
+        store.tag([message_id], add=("receipt-due",), remove=("receipt-sent:delivery",))
+
+
+def test_a_crash_after_queueing_does_not_answer_twice(homes):
+    alice, bob, _ = homes
+    envelope = send(alice, ["bob@pli.test"], "crash-1")
+    carry(alice, bob)
+    new(bob)
+    assert receipts_waiting(bob) == 1
+    redue(bob, "crash-1@pli.test")
+    assert after_import(bob.home, bob).queued == []
+    assert receipts_waiting(bob) == 1
+    assert [e.step for e in steps_of(bob.home, envelope)].count("receipt-sent") == 1
+    assert "receipt-sent:delivery" in tags(bob, "crash-1@pli.test")
+
+
+def test_a_crash_before_queueing_answers_once_at_the_rerun(homes):
+    alice, bob, _ = homes
+    send(alice, ["bob@pli.test"], "crash-2")
+    carry(alice, bob)
+    new(bob)
+    [waiting] = outbox.pending(bob.home)
+    waiting.path.unlink()                  # the marker was written, the outbox file never was
+    redue(bob, "crash-2@pli.test")
+    assert len(after_import(bob.home, bob).queued) == 1
+    assert receipts_waiting(bob) == 1
+
+
+def test_a_crash_before_the_trace_step_records_it_once_at_the_rerun(homes):
+    alice, bob, _ = homes
+    envelope = send(alice, ["bob@pli.test"], "crash-3")
+    carry(alice, bob)
+    set_config(bob, send_delivery=False, flush=False)
+    new(bob)                               # stored, nothing answered yet
+
+    class Crash(Exception):
+        pass
+
+    class CrashingJournal:
+        def record(self, *args, **kwargs):
+            raise Crash
+
+    with Store.open(bob.home) as store:
+        original = original_of(store.read_clear("crash-3@pli.test"), "crash-3@pli.test")
+    with answering(bob.home), pytest.raises(Crash):
+        answer(bob.home, bob, original, "delivery", CrashingJournal())
+    assert receipts_waiting(bob) == 1
+    set_config(bob, flush=False)
+    redue(bob, "crash-3@pli.test")
+    assert after_import(bob.home, bob).queued == []
+    assert receipts_waiting(bob) == 1
+    assert [e.step for e in steps_of(bob.home, envelope)].count("receipt-sent") == 1
+    marker = json.loads((bob.home.root / "receipts" / "sent" / f"{envelope}.delivery.json").read_bytes())
+    assert marker["traced"] is True
+
+
+def test_an_unverified_message_asking_for_a_receipt_is_never_answered(homes, tmp_path):
+    alice, bob, _ = homes
+    stranger = make_keyring(tmp_path, "mallory", 9)
+    stranger.import_public(bob.identity.public)        # bob does not know mallory: unknown-sender
+    inner = ask(inner_message().replace(b"inner-1", b"mallory-1"), "delivery")
+    (bob.home.root / "incoming" / "new" / "m").write_bytes(seal_mail(inner, stranger, ["bob@pli.test"]))
+    plain = ask(inner_message().replace(b"inner-1", b"plain-1"), "delivery")
+    (bob.home.root / "incoming" / "new" / "p").write_bytes(plain)
+    report = new(bob)
+    assert sum(report.quarantined.values()) == 2 and report.receipts.queued == []
+    assert receipts_waiting(bob) == 0
+    with Store.open(bob.home) as store:
+        assert store.count("tag:receipt-due") == 0
