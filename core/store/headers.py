@@ -7,12 +7,15 @@ dropped first: a sender (or a plain mail) must never be able to write
 """
 from __future__ import annotations
 
+import base64
 import re
-from email.header import Header
+
+from pli.core.mimescan import fields
 
 _SPLIT = re.compile(rb"\r?\n\r?\n")
 _FIELD = re.compile(rb"[!-9;-~]+[ \t]*:")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
+ENCODED_WORD_BYTES = 45  # "=?utf-8?b?" + 60 base64 characters + "?=": 72 of the 75 allowed
 
 
 def split(raw: bytes) -> tuple[bytes, bytes]:
@@ -21,19 +24,6 @@ def split(raw: bytes) -> tuple[bytes, bytes]:
     if match is None:
         return raw.rstrip(b"\r\n"), b"\n"
     return raw[: match.start()], raw[match.start():]
-
-
-def fields(header_block: bytes) -> list[bytes]:
-    """The header fields, each with its continuation lines."""
-    out: list[bytes] = []
-    for line in header_block.splitlines(keepends=True):
-        if line[:1] in (b" ", b"\t") and out:
-            out[-1] += line
-        else:
-            out.append(line)
-    if out and not out[-1].endswith(b"\n"):
-        out[-1] += b"\n"
-    return out
 
 
 def name_of(field: bytes) -> bytes:
@@ -62,11 +52,26 @@ def clean(value: str) -> str:
 
 
 def encoded(value: str) -> str:
-    """One header line's value: ASCII as is, anything else RFC 2047 encoded (UTF-8)."""
+    """One header line's value: ASCII as is, anything else as RFC 2047 encoded words (UTF-8, base64).
+
+    Written directly: `email.header.Header` weighs Q against B encoding byte by
+    byte and cost 0.3 ms per value at import.  Each word holds at most
+    ENCODED_WORD_BYTES bytes, cut between characters, so that it stays within
+    RFC 2047's 75 characters; readers join adjacent words and drop the space between.
+    """
     value = clean(value)
     if value.isascii():
         return value
-    return Header(value, "utf-8", maxlinelen=10_000).encode(linesep=" ")
+    data = value.encode("utf-8")
+    words = []
+    start = 0
+    while start < len(data):
+        end = min(start + ENCODED_WORD_BYTES, len(data))
+        while end < len(data) and 0x80 <= data[end] < 0xC0:
+            end -= 1  # never cut a character in two: each word must decode on its own
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode('ascii')}?=")
+        start = end
+    return " ".join(words)
 
 
 def rewrite(raw: bytes, add: list[tuple[str, str]], drop: frozenset[str] = frozenset()) -> bytes:
