@@ -158,6 +158,29 @@ class PliApp(App):
             except PliError as error:
                 self.notify(str(error), severity="error")
         self.trace("read", summary.message_id)
+        self.send_read_receipt(summary)
+
+    def send_read_receipt(self, summary) -> None:
+        """The read receipt of a message that asks for one, if [receipts] send_read allows (in a thread)."""
+        if "receipt-request" not in summary.tags or "receipt-sent:read" in summary.tags:
+            return
+
+        def answer() -> None:
+            from pli.core.receipts import after_read
+
+            keyring = self._trace_keyring()
+            if keyring is None:
+                return
+            try:
+                report = after_read(self.home, keyring, summary.message_id)
+            except PliError as error:
+                self.call_from_thread(self.notify, f"read receipt: {error}", severity="error")
+                return
+            if report.queued:
+                note = "sent" if report.sent else f"queued in the outbox ({report.not_sent or 'not sent yet'})"
+                self.call_from_thread(self.notify, f"read receipt {note}", title="Receipt")
+
+        self.run_worker(answer, thread=True, group="receipts", exit_on_error=False)
 
     def trace(self, step: str, message_id: str, **details) -> None:
         """Record one step of one message in the home's trace (see trace_many)."""

@@ -16,6 +16,7 @@ from pli.tui.widgets.image_preview import ImagePreview, half_block_rows
 from pli.tui.widgets.preview_pane import headers_text
 from pli.tui.widgets.verification_badge import VerificationBadge
 from pli.tui.widgets.key_bar import KeyBar
+from pli.tui.widgets.receipts_line import ReceiptsLine
 
 
 def size_text(size: int) -> str:
@@ -74,6 +75,7 @@ class MessageScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield VerificationBadge(id="badge")
+        yield ReceiptsLine(id="receipts")
         with VerticalScroll(id="message-body"):
             yield Static(headers_text(self.clear), id="message-headers")
             yield Static(self.clear.body, markup=False, id="message-text")
@@ -83,6 +85,7 @@ class MessageScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one(VerificationBadge).show(self.clear.verification)
+        self.query_one(ReceiptsLine).show_for(self.app.home, self.summary, self.clear.message)
         self.query_one("#message-body").focus()
 
     def _highlighted(self) -> Attachment | None:
