@@ -297,6 +297,11 @@ class PliApp(App):
             return
         self.unlock(lambda _keyring: self.push_screen(ComposeScreen(draft), lambda _: self._refresh_main()))
 
+    def show_outbox(self) -> None:
+        from pli.tui.screens.outbox import OutboxScreen
+
+        self.push_screen(OutboxScreen(), lambda _: self._refresh_main())
+
     def _refresh_main(self) -> None:
         from pli.tui.screens.main import MainScreen
 
@@ -334,6 +339,7 @@ class PliApp(App):
             yield SystemCommand(f"Go to {search.name}", search.query,
                                 lambda s=search: main.show_search(s))
         yield SystemCommand("Compose", "Write a new sealed message", self.compose_message)
+        yield SystemCommand("Outbox", "Mail waiting to be sent, why it has not left; r retries", self.show_outbox)
         yield SystemCommand("Export selected reports", "FHIR / HPRIM export of the selected lab reports",
                             lambda: self.export_reports(main.message_list.targets()))
         yield SystemCommand("Undo", "Undo the last triage action", main.action_undo)
