@@ -87,6 +87,11 @@ def open_directory(data: bytes, anchor: PublicKey, source: str = "the directory 
     return _parse(payload, anchor, source)
 
 
+def claimed_authority(data: bytes, source: str = "the directory file") -> PublicKey:
+    """The authority key a directory file names as its signer: NOT verified, to be confirmed by its fingerprint."""
+    return PublicKey("ed25519", _split(data, source)[0])
+
+
 def _split(data: bytes, source: str) -> tuple[bytes, bytes, bytes]:
     if not data.startswith(MAGIC):
         raise UnsignedDirectory(f"{source} is not a signed pli directory (no `PLI-DIRECTORY 1` header): "
