@@ -25,19 +25,25 @@ from pli.core.transport.outbox import SUFFIX, Queued, outbox_dir
 
 
 def seal_and_queue(home: Home, keyring, inner: EmailMessage, to: list[str], mode: str | None = None,
-                   journal=None) -> Queued:
+                   journal=None, receipts: str | None = None) -> Queued:
     """Seal and sign `inner` for `to`, queue it durably in the outbox, and record the "sealed" step.
 
     Pad bytes are reserved once, here: every later attempt resends these same sealed bytes.
+    `receipts`: what to ask the recipients for ("delivery", "delivery,read", "none");
+    None: the home's [receipts] ask setting (pli.core.receipts).
     """
+    from pli.core import receipts as receipt_requests
     from pli.core.audit import home_journal
     from pli.core.crypto.envelope import seal_mail
     from pli.core.transport import outbox
 
+    kinds = receipt_requests.kinds_to_ask(home, receipts)
+    inner = receipt_requests.ask(inner, kinds)
     sealed = seal_mail(inner, keyring, to, mode=mode)
     queued = outbox.queue(home, sealed, inner)
-    (journal or home_journal(home, keyring)).record("sealed", queued.envelope_id,
-                                                    recipients=list(queued.recipients))
+    journal = journal or home_journal(home, keyring)
+    journal.record("sealed", queued.envelope_id, recipients=list(queued.recipients))
+    receipt_requests.record_request(journal, queued.envelope_id, kinds, str(inner.get("Message-ID", "")))
     return queued
 
 

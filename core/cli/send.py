@@ -14,8 +14,9 @@ def register(sub) -> None:
     p.add_argument("file", nargs="?", type=Path, help="the message to seal (default: stdin)")
     p.add_argument("--to", help="ADDR[,ADDR...]: seal for these recipients")
     p.add_argument("--mode", choices=["otp", "stream"], help="default: otp where a pad allows, else stream")
-    p.add_argument("--receipt", metavar="KINDS", default="",
-                   help="ask the recipients for signed receipts: delivery, read, or delivery,read")
+    p.add_argument("--receipt", metavar="KINDS",
+                   help="ask the recipients for signed receipts: delivery, read, delivery,read or none "
+                        "(default: the [receipts] ask setting)")
     p.add_argument("--account", help="the [accounts.NAME] to send through (default: the default account)")
     p.add_argument("--queue-only", action="store_true", help="seal and queue, do not submit now")
     p.add_argument("--flush", action="store_true", help="submit what waits in the outbox")
@@ -55,7 +56,7 @@ def _send(home: Home, args) -> int:
     from pli.core import receipts
 
     account = None if args.queue_only else choose_account(home, args.account)  # fail before sealing
-    kinds = receipts.kinds_option(args.receipt)
+    kinds = receipts.kinds_to_ask(home, args.receipt)
     inner = email.message_from_bytes(read_input(args.file), policy=email.policy.default)
     keyring = unlock(home)
     to = [a.strip() for a in args.to.split(",") if a.strip()]

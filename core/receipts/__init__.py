@@ -1,6 +1,7 @@
 """Receipts: signed, sealed acknowledgements of delivery and of reading, asked for by a sender.
 
-    inner = ask(inner, "delivery,read")              # before seal_mail: the request travels sealed
+    kinds = kinds_to_ask(home, option)               # an option, else the [receipts] ask setting
+    inner = ask(inner, kinds)                        # before seal_mail: the request travels sealed
     record_request(journal, envelope_id, kinds, mid) # trace "receipt-requested" once sealed
     after_import(home, keyring)                      # the import's pass: answer requests, check receipts
     after_read(home, keyring, message_id)            # the TUI opened a message: its read receipt, if due
@@ -18,7 +19,7 @@ _WHERE = {
     "ask": "message", "import_tags": "message", "parse_kinds": "message", "kinds_option": "message",
     "ReceiptsReport": "passes", "after_import": "passes", "after_read": "passes",
     "Acknowledgement": "received", "acknowledgements": "received",
-    "record_request": "request",
+    "record_request": "request", "kinds_to_ask": "request",
 }
 
 __all__ = sorted(_WHERE)

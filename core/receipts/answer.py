@@ -18,7 +18,6 @@ otherwise send the receipt, and the fact of delivery, elsewhere).
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 from contextlib import contextmanager
@@ -80,13 +79,14 @@ def answer(home: Home, keyring, original: Original, kind: str, journal,
             _write_marker(home, original.envelope_id, kind, dict(marker, traced=True))
         return None
     from pli.core.crypto.envelope import seal_mail
+    from pli.core.outgoing import queue_key
     from pli.core.transport import outbox
 
     me = keyring.identity.public
     stated = Receipt(kind, original.envelope_id, original.message_id, me.address, me.id,
                      (now or datetime.now(timezone.utc)).replace(microsecond=0))
     sealed = seal_mail(build(stated, me.name, original.sender), keyring, [original.sender])
-    marker = {"key": hashlib.sha256(sealed).hexdigest()[:32], "to": original.sender, "traced": False}
+    marker = {"key": queue_key(sealed), "to": original.sender, "traced": False}
     _write_marker(home, original.envelope_id, kind, marker)
     queued = outbox.queue(home, sealed)          # no clear copy: receipts stay out of Sent
     marker = dict(marker, key=queued.key, envelope_id=queued.envelope_id)

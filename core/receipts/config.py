@@ -1,6 +1,7 @@
 """The [receipts] section of the home's config.toml: which receipts this home sends, and when.
 
     [receipts]
+    ask = ""               # what this home asks for on what it sends, unless told otherwise: "delivery", "delivery,read"
     send_delivery = true   # acknowledge delivery when a sender asks (at `pli new` / `pli import`)
     send_read = false      # acknowledge reading when a sender asks (when the message is opened in the TUI)
     flush = true           # submit queued receipts at once through the default account, if it can send
@@ -13,11 +14,12 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pli.core.errors import ConfigError
+from pli.core.errors import ConfigError, PliError
 
 
 @dataclass(frozen=True)
 class ReceiptsConfig:
+    ask: tuple[str, ...] = ()
     send_delivery: bool = True
     send_read: bool = False
     flush: bool = True
@@ -42,4 +44,17 @@ def load_receipts_config(path: Path) -> ReceiptsConfig:
         if not isinstance(value, bool):
             raise ConfigError(f"{path}: [receipts] {name} must be true or false")
         values[name] = value
-    return ReceiptsConfig(**values)
+    return ReceiptsConfig(ask=_kinds(section.get("ask", ""), path), **values)
+
+
+def _kinds(value, path: Path) -> tuple[str, ...]:
+    from pli.core.receipts.message import kinds_option
+
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    if not isinstance(value, str):
+        raise ConfigError(f'{path}: [receipts] ask must be "delivery", "read" or "delivery,read"')
+    try:
+        return kinds_option(value)
+    except PliError as error:
+        raise ConfigError(f"{path}: [receipts] ask: {error}") from None

@@ -66,9 +66,10 @@ def kinds_option(text: str) -> tuple[str, ...]:
     """The kinds a command-line option names ("delivery", "read", "delivery,read", "both");
     a word that is none of them is an error, not silently no receipt."""
     words = {w.strip().lower() for w in re.split(r"[,\s]+", text or "") if w.strip()}
-    unknown = words - set(KINDS) - {"both", "all"}
+    unknown = words - set(KINDS) - {"both", "all", "none"}
     if unknown:
-        raise UsageError(f"unknown receipt kind {', '.join(sorted(unknown))}: use delivery, read or delivery,read")
+        raise UsageError(f"unknown receipt kind {', '.join(sorted(unknown))}: "
+                         "use delivery, read, delivery,read or none")
     return parse_kinds(text)
 
 

@@ -13,11 +13,13 @@ from datetime import datetime, timezone
 import pytest
 
 from crypto_fixtures import inner_message, make_keyring, people
-from pli.core.audit import home_journal, steps_of, verify
+from pli.core.audit import steps_of, verify
 from pli.core.crypto.envelope import seal_mail
 from pli.core.crypto.pairing import introduce
-from pli.core.errors import UsageError
-from pli.core.receipts import acknowledgements, after_import, ask, import_tags, kinds_option, record_request
+from pli.core.errors import ConfigError, UsageError
+from pli.core.outgoing import seal_and_queue
+from pli.core.receipts import acknowledgements, after_import, ask, import_tags, kinds_option
+from pli.core.receipts.config import load_receipts_config
 from pli.core.receipts.answer import answering, answer, original_of
 from pli.core.receipts.message import BadReceipt, Receipt, build, parse, receipt_message_id
 from pli.core.store import Store, create_store
@@ -44,18 +46,13 @@ def set_config(keyring, **values) -> None:
     """Replace the [receipts] section, keep the rest of config.toml."""
     path = keyring.home.config
     kept = path.read_text().split("[receipts]")[0] if path.exists() else ""
-    path.write_text(kept + "[receipts]\n" + "".join(f"{k} = {str(v).lower()}\n" for k, v in values.items()))
+    path.write_text(kept + "[receipts]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
 
 
-def send(sender, to: list[str], mid: str, kinds="delivery") -> str:
-    """Seal as `pli send` does (request, Sent copy, trace); returns the envelope id."""
+def send(sender, to: list[str], mid: str, kinds: str | None = "delivery") -> str:
+    """Seal, queue and trace as `pli send` and the TUI's compose do; returns the envelope id."""
     inner = email.message_from_bytes(inner_message().replace(b"inner-1", mid.encode()), policy=email.policy.default)
-    inner = ask(inner, kinds)
-    queued = outbox.queue(sender.home, seal_mail(inner, sender, to), inner)
-    journal = home_journal(sender.home, sender)
-    journal.record("sealed", queued.envelope_id, recipients=list(queued.recipients))
-    record_request(journal, queued.envelope_id, kinds, inner["Message-ID"])
-    return queued.envelope_id
+    return seal_and_queue(sender.home, sender, inner, to, receipts=kinds).envelope_id
 
 
 def carry(sender, *recipients) -> None:
@@ -112,6 +109,25 @@ def test_asking_marks_the_inner_message_and_only_known_kinds_are_accepted():
     assert kinds_option("both") == ("delivery", "read") and kinds_option("") == ()
     with pytest.raises(UsageError, match="seen"):
         kinds_option("delivery,seen")
+
+
+def test_the_ask_setting_is_the_default_request_and_an_option_overrides_it(homes):
+    alice, bob, _ = homes
+    set_config(alice, ask="delivery,read", flush=False)
+    asked = send(alice, ["bob@pli.test"], "ask-1", kinds=None)
+    plain = send(alice, ["bob@pli.test"], "ask-2", kinds="none")
+    with Store.open(alice.home) as store:
+        assert b"Pli-Receipt-Request: delivery, read" in store.read_clear("ask-1@pli.test")
+        assert b"Pli-Receipt-Request" not in store.read_clear("ask-2@pli.test")
+    requested = [e.details["receipt"] for e in steps_of(alice.home, asked) if e.step == "receipt-requested"]
+    assert requested == ["delivery", "read"]
+    assert [e.step for e in steps_of(alice.home, plain)] == ["sealed"]
+    carry(alice, bob)
+    new(bob)
+    assert receipts_waiting(bob) == 1                   # one delivery receipt: ask-2 asked nothing
+    set_config(alice, ask="seen")
+    with pytest.raises(ConfigError, match="seen"):
+        load_receipts_config(alice.home.config)
 
 
 # -- forged and misdirected receipts ----------------------------------------------------------------
