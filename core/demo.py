@@ -209,12 +209,13 @@ NOTES = (
 def _colleague_notes(user: Party, colleague: Party, end: datetime):
     from datetime import timedelta
 
+    from pli.core import notes
     from pli.core.crypto.envelope import seal_mail
 
     me = colleague.keyring.identity.public
     for number, (subject, body) in enumerate(NOTES[:COLLEAGUE_NOTES]):
         when = end - timedelta(days=3 * number, hours=2)
-        inner = _note(f"{me.name} <{me.address}>", user.address, subject, body, when)
+        inner = notes.mark(_note(f"{me.name} <{me.address}>", user.address, subject, body, when))
         yield seal_mail(inner, colleague.keyring, [user.address], now=int(when.timestamp()))
 
 

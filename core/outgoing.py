@@ -16,6 +16,7 @@ import hashlib
 from email.message import EmailMessage
 from pathlib import Path
 
+from pli.core import notes
 from pli.core.durable import write_atomic
 from pli.core.home import Home
 from pli.core.store import database
@@ -86,7 +87,7 @@ def save_outgoing(home: Home, sealed: bytes, inner: EmailMessage) -> Path:
         msg, _ = db.add(str(sent), sync_flags=False)
         with msg.frozen():
             msg.tags.clear()
-            for tag in ("sent", "outbox", "verified", "sealed"):
+            for tag in ("sent", "outbox", "verified", "sealed", *((notes.TAG,) if notes.is_note(inner) else ())):
                 msg.tags.add(tag)
         msg.properties["pli.key"] = key
         msg.properties["pli.verified"] = "yes"

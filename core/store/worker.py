@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pli.core.crypto.mime import ENVELOPE_TYPE, is_sealed
 from pli.core.crypto.refusals import NotSealed
+from pli.core import notes
 from pli.core.receipts.message import import_tags
 from pli.core.store import headers
 from pli.core.store.layout import Layout
@@ -161,6 +162,7 @@ def _prepare_opened(context: WorkerContext, source: Source, raw: bytes, opened) 
     lab = _lab(opened.inner)
     clear = clear_message(opened, key, lab)
     tags = import_tags(opened.inner, tags_for(sealed=True, reason="", quarantined=False, lab=lab))
+    tags = notes.import_tags(opened.inner, tags)   # a note: tag `note` (pli.core.notes)
     properties = properties_for(mode=opened.mode, reason="", lab=lab)
     message_id = headers.value_of(clear, "Message-ID").strip("<> ")
     prepared = Prepared(source, key, "inbox", message_id, tags, properties,

@@ -1,0 +1,208 @@
+"""Short notes between professionals: what makes a message a note, how one is written, and a conversation's query.
+
+A note is an ordinary sealed, signed message (same envelope, same trace:
+sealed, sent, opened-verified, read) whose inner, protected header says so:
+
+    Pli-Kind: note
+
+(not an X-Pli-* name: the store strips those from what a sender wrote, as
+they hold pli's own checked facts).  Its body is plain text of at most
+MAX_CHARS characters.  The store tags a verified note `note` when it imports
+it, and the clear copy of one we send in Sent, so that a conversation with a
+correspondent is a notmuch query (conversation_query), read a window at a
+time like any message list.
+
+    queued = send_note(home, keyring, "dr.b@example.org", "K+ 6.8 in room 3, can you call?", now)
+    store.window(conversation_query("dr.b@example.org"), 0, 50)   # newest first
+
+A message that claims to come from the correspondent but failed its checks
+(quarantine) belongs to the conversation too: shown as not verified, never
+as a note, since nothing in it can be trusted, not even that it is a note.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
+
+from pli.core.errors import PliError, UsageError
+
+KIND_HEADER = "Pli-Kind"
+KIND = "note"
+TAG = "note"
+MAX_CHARS = 2000
+_KIND_NAME = KIND_HEADER.lower().encode()
+SUBJECT_CHARS = 60
+#: An address as a notmuch query may hold it unquoted: nothing that could change the query.
+_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+
+
+class NoteTooLong(PliError):
+    """A note longer than a note may be."""
+
+    exit_code = 2
+
+
+class BadCorrespondent(UsageError):
+    """Not an address a conversation can be held with."""
+
+
+@dataclass(frozen=True)
+class Note:
+    """One row of a conversation, as the TUI lays it out."""
+
+    message_id: str
+    date: int                   # unix time
+    outgoing: bool              # written by us (the clear copy in Sent)
+    verified: bool
+    text: str                   # "" for a message that failed its checks: its content is not shown
+    reason: str = ""            # why it failed its checks (quarantine reason)
+    state: str = ""             # outgoing: "queued" | "sent" | "delivered" | "read"
+    mode: str = ""              # "otp" | "stream"
+    unread: bool = False
+
+
+def check_address(address: str) -> str:
+    """The bare, lower-case address of a correspondent, or BadCorrespondent."""
+    bare = (parseaddr(address)[1] if address.strip().endswith(">") else address).strip().lower()
+    if not _ADDRESS.fullmatch(bare):
+        raise BadCorrespondent(f"{address!r} is not an address to hold a conversation with "
+                               "(give one such as dr.b@example.org)")
+    return bare
+
+
+def check_text(text: str) -> str:
+    """The note's text, trimmed; refuses an empty one and one over MAX_CHARS."""
+    text = text.strip()
+    if not text:
+        raise UsageError("the note is empty: type something to send")
+    if len(text) > MAX_CHARS:
+        raise NoteTooLong(f"a note holds at most {MAX_CHARS:,} characters and this one has {len(text):,}: "
+                          "shorten it, or write a message (compose) instead")
+    return text
+
+
+def subject_of(text: str) -> str:
+    """The protected subject of a note: its first line, cut (what a message list shows)."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= SUBJECT_CHARS else first[: SUBJECT_CHARS - 1] + "…"
+
+
+def mark(inner: EmailMessage) -> EmailMessage:
+    """`inner` marked as a note (the mark travels sealed: relays never see it)."""
+    del inner[KIND_HEADER]
+    inner[KIND_HEADER] = KIND
+    return inner
+
+
+def build_note(sender: str, to: str, text: str, now: datetime) -> EmailMessage:
+    """The inner message of a note from `sender` ("Name <address>") to one correspondent."""
+    text = check_text(text)
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = check_address(to)
+    msg["Subject"] = subject_of(text)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = make_msgid(domain="pli.invalid")
+    msg.set_content(text)
+    return mark(msg)
+
+
+def is_note(inner: EmailMessage) -> bool:
+    return str(inner.get(KIND_HEADER, "")).strip().lower() == KIND
+
+
+def import_tags(inner: bytes, tags: tuple[str, ...]) -> tuple[str, ...]:
+    """The tags of a verified message as the store imports it, with `note` added when its inner
+    header marks it a note.  Cheap for the rest: one look for the name in the header block."""
+    from pli.core.store import headers
+
+    head = headers.split(inner)[0]
+    if _KIND_NAME not in head.lower():
+        return tags
+    if headers.first_values(inner).get(KIND_HEADER.lower(), "").strip().lower() != KIND:
+        return tags
+    return tuple(sorted(set(tags) | {TAG}))
+
+
+def send_note(home, keyring, to: str, text: str, now: datetime):
+    """Seal, sign and queue a note for `to` (traced "sealed"; receipts asked as for any message);
+    returns the outbox's Queued.  The caller flushes the outbox
+    (pli.core.transport.outbox.flush_account, or the TUI's worker)."""
+    from pli.core.outgoing import seal_and_queue
+
+    me = keyring.identity.public
+    sender = f"{me.name} <{me.address}>" if me.name else me.address
+    address = check_address(to)
+    return seal_and_queue(home, keyring, build_note(sender, address, text, now), [address])
+
+
+# -- reading a conversation ------------------------------------------------------------------------
+
+
+def conversation_query(address: str) -> str:
+    """The notmuch query of every note exchanged with `address`, and of what claims to come from it
+    but failed its checks."""
+    address = check_address(address)
+    return (f"(tag:{TAG} and ((tag:sent and to:{address}) or (not tag:sent and from:{address})))"
+            f" or (tag:quarantine and from:{address})")
+
+
+def correspondent_of(clear_fields: dict[str, str], me: str) -> str:
+    """Who a stored message was exchanged with: the first other recipient of one we sent, else its sender
+    (clear_fields: pli.core.store.headers.first_values of the clear message)."""
+    me = me.lower()
+    sender = parseaddr(clear_fields.get("from", ""))[1].lower()
+    if sender and sender != me:
+        return sender
+    to = [a.lower() for _, a in getaddresses([clear_fields.get("to", ""), clear_fields.get("cc", "")]) if a]
+    others = [a for a in to if a != me]
+    if others:
+        return others[0]
+    if sender:
+        return sender
+    raise BadCorrespondent("this message names no correspondent to hold a conversation with")
+
+
+def state_of(tags: frozenset) -> str:
+    """Where a note we sent has got to, from the tags the transport and receipts set."""
+    if "outbox" in tags:
+        return "queued"
+    if "read" in tags:           # pli.core.receipts: every recipient acknowledged
+        return "read"
+    if "delivered" in tags:
+        return "delivered"
+    return "sent"
+
+
+def note_of(summary, clear: bytes) -> Note:
+    """A conversation row from a store summary and the message's clear bytes."""
+    import email
+    import email.policy
+
+    from pli.core.store.headers import first_values
+
+    tags = summary.tags
+    outgoing = "sent" in tags
+    verified = summary.verified and "quarantine" not in tags
+    fields = first_values(clear)
+    text = ""
+    if verified:
+        msg = email.message_from_bytes(clear, policy=email.policy.default)
+        text = _body(msg).strip()
+    reason = "" if verified else (fields.get("x-pli-reason") or fields.get("x-pli-quarantine-reason") or "")
+    return Note(summary.message_id, summary.date, outgoing, verified, text, reason,
+                state_of(tags) if outgoing else "", summary.mode or fields.get("x-pli-mode", ""),
+                "unread" in tags)
+
+
+def _body(msg) -> str:
+    part = msg.get_body(preferencelist=("plain",))
+    if part is None:
+        return ""
+    try:
+        return part.get_content()
+    except (LookupError, ValueError, AssertionError):
+        return (part.get_payload(decode=True) or b"").decode("utf-8", errors="replace")

@@ -1,0 +1,173 @@
+"""Short notes (pli.core.notes): the sealed mark, the limits, the `note` tag at import and in Sent,
+a conversation's query, and what a forged or tampered note looks like."""
+import shutil
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from pli.core import notes
+from pli.core.audit.journal import steps_of
+from pli.core.crypto.envelope import open_mail, seal_mail
+from pli.core.crypto.keyring import Keyring
+from pli.core.demo import COLLEAGUE_NOTES, DEMO_PASSPHRASE, build_demo
+from pli.core.errors import UsageError
+from pli.core.home import Home
+from pli.core.store.headers import first_values
+from pli.core.store.importer import import_sources
+from pli.core.store.store import Store
+from pli.core.transport import outbox
+
+NOW = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
+COLLEAGUE = "hugo.bernard@cabinet-demo.example"
+ME = "claire.martin@cabinet-demo.example"
+
+
+@pytest.fixture(scope="module")
+def demo_source(tmp_path_factory):
+    return build_demo(tmp_path_factory.mktemp("notes-demo") / "home", size=20, seed=5, now=NOW)
+
+
+@pytest.fixture
+def home(demo_source, tmp_path):
+    root = tmp_path / "home"
+    shutil.copytree(demo_source.home.root, root, symlinks=True)
+    return Home(root)
+
+
+def unlock(home: Home, peer: str = "") -> Keyring:
+    return Keyring.unlock(Home(home.root / "peers" / peer) if peer else home, DEMO_PASSPHRASE)
+
+
+def conversation(home: Home, address: str):
+    with Store.open(home) as store:
+        return store.window(notes.conversation_query(address), 0, 100)
+
+
+def deliver(home: Home, sealed: bytes, name: str) -> None:
+    (home.root / "incoming" / "new" / name).write_bytes(sealed)
+    import_sources(home, None, keyring=unlock(home))
+
+
+# -- writing a note ----------------------------------------------------------------------------------
+
+
+def test_a_note_carries_its_mark_and_its_first_line_as_subject():
+    inner = notes.build_note(f"Dr A <{ME}>", f"Dr B <{COLLEAGUE}>", "  K+ 6.8 en salle 3\nrappelle-moi  ", NOW)
+    assert notes.is_note(inner) and inner[notes.KIND_HEADER] == "note"
+    assert inner["To"] == COLLEAGUE
+    assert inner["Subject"] == "K+ 6.8 en salle 3"
+    assert inner.get_content().strip() == "K+ 6.8 en salle 3\nrappelle-moi"
+    long_line = "x" * 200
+    assert len(notes.build_note(ME, COLLEAGUE, long_line, NOW)["Subject"]) == notes.SUBJECT_CHARS
+
+
+def test_an_empty_or_too_long_note_is_refused():
+    with pytest.raises(UsageError, match="empty"):
+        notes.build_note(ME, COLLEAGUE, " \n ", NOW)
+    notes.build_note(ME, COLLEAGUE, "é" * notes.MAX_CHARS, NOW)
+    with pytest.raises(notes.NoteTooLong, match="at most 2,000 characters and this one has 2,001"):
+        notes.build_note(ME, COLLEAGUE, "é" * (notes.MAX_CHARS + 1), NOW)
+
+
+@pytest.mark.parametrize("bad", ["", "no-at-sign", "a@b) or (tag:inbox", 'a"@b.c', "a@b c"])
+def test_an_address_that_could_change_the_query_is_refused(bad):
+    with pytest.raises(notes.BadCorrespondent):
+        notes.conversation_query(bad)
+
+
+def test_correspondent_of_a_received_and_of_a_sent_message():
+    assert notes.correspondent_of({"from": f"Dr B <{COLLEAGUE}>", "to": ME}, ME) == COLLEAGUE
+    assert notes.correspondent_of({"from": f"Dr A <{ME}>", "to": f"{ME}, Dr B <{COLLEAGUE.upper()}>"},
+                                  ME) == COLLEAGUE
+    with pytest.raises(notes.BadCorrespondent):
+        notes.correspondent_of({}, ME)
+
+
+# -- the store ---------------------------------------------------------------------------------------
+
+
+def test_the_demo_notes_are_tagged_and_form_the_conversation(home):
+    rows = conversation(home, COLLEAGUE)
+    assert len(rows) == COLLEAGUE_NOTES
+    assert all("note" in r.tags and r.verified and "sent" not in r.tags for r in rows)
+    assert [r.date for r in rows] == sorted((r.date for r in rows), reverse=True)   # newest first
+    with Store.open(home) as store:
+        assert store.count("tag:note") == COLLEAGUE_NOTES    # lab results are not notes
+        assert conversation(home, "resultats@labo-estuaire.example") == \
+            store.window("tag:quarantine and from:resultats@labo-estuaire.example", 0, 100)
+
+
+def test_a_sent_note_is_sealed_queued_traced_and_in_the_conversation(home):
+    keyring = unlock(home)
+    queued = notes.send_note(home, keyring, COLLEAGUE, "Je passe à 14 h.", NOW)
+    assert queued.recipients == (COLLEAGUE,)
+    sealed = queued.read()
+    assert b"Je passe" not in sealed
+    opened = open_mail(sealed, unlock(home, "colleague"))
+    assert first_values(opened.inner)["pli-kind"] == "note" and b"Je passe \xc3\xa0 14 h." in opened.inner
+    assert [s.step for s in steps_of(home, queued.envelope_id)][:1] == ["sealed"]
+    [mine] = [r for r in conversation(home, COLLEAGUE) if "sent" in r.tags]
+    assert {"note", "sent", "outbox"} <= mine.tags
+    with Store.open(home) as store:
+        note = notes.note_of(mine, store.read_clear(mine.message_id))
+    assert note.outgoing and note.verified and note.text == "Je passe à 14 h." and note.state == "queued"
+
+
+def test_a_received_note_reads_as_verified_with_its_text(home):
+    colleague = unlock(home, "colleague")
+    inner = notes.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, "Tu peux voir M. FICTIF ?", NOW)
+    deliver(home, seal_mail(inner, colleague, [ME], now=int(NOW.timestamp())), "note.eml")
+    rows = conversation(home, COLLEAGUE)
+    [row] = [r for r in rows if r.subject == "Tu peux voir M. FICTIF ?"]
+    assert {"note", "verified", "inbox", "unread"} <= row.tags
+    with Store.open(home) as store:
+        note = notes.note_of(row, store.read_clear(row.message_id))
+    assert note.verified and not note.outgoing and note.text == "Tu peux voir M. FICTIF ?" and note.unread
+    assert note.mode == "otp"    # the demo's colleague shares a pad
+
+
+def test_a_tampered_note_is_in_the_conversation_as_not_verified_without_its_text(home):
+    colleague = unlock(home, "colleague")
+    inner = notes.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, "Texte altéré en route", NOW)
+    sealed = bytearray(seal_mail(inner, colleague, [ME], now=int(NOW.timestamp())))
+    middle = len(sealed) * 2 // 3
+    sealed[middle] = ord("A") if sealed[middle] != ord("A") else ord("B")
+    deliver(home, bytes(sealed), "tampered.eml")
+    [row] = [r for r in conversation(home, COLLEAGUE) if "quarantine" in r.tags]
+    assert "note" not in row.tags and not row.verified
+    with Store.open(home) as store:
+        note = notes.note_of(row, store.read_clear(row.message_id))
+    assert not note.verified and note.text == "" and note.reason in ("bad-signature", "bad-mac", "malformed")
+
+
+def test_plain_mail_claiming_to_be_a_note_is_never_tagged_note(home):
+    from email.message import EmailMessage
+
+    forged = EmailMessage()
+    forged["From"] = f"Dr Hugo Bernard <{COLLEAGUE}>"
+    forged["To"] = ME
+    forged["Subject"] = "Rappelle-moi au 06..."
+    forged["Date"] = "Mon, 30 Nov 2026 07:00:00 +0000"
+    forged[notes.KIND_HEADER] = "note"
+    forged.set_content("Urgent")
+    deliver(home, bytes(forged), "forged.eml")
+    with Store.open(home) as store:
+        assert store.count("tag:note and tag:unsealed") == 0
+    [row] = [r for r in conversation(home, COLLEAGUE) if "unsealed" in r.tags]
+    assert not row.verified and "quarantine" in row.tags
+
+
+def test_state_of_a_sent_note_follows_transport_and_receipts():
+    assert notes.state_of(frozenset({"sent", "outbox"})) == "queued"
+    assert notes.state_of(frozenset({"sent"})) == "sent"
+    assert notes.state_of(frozenset({"sent", "delivered"})) == "delivered"
+    assert notes.state_of(frozenset({"sent", "delivered", "read"})) == "read"
+
+
+def test_recent_note_dates_are_kept_in_order(home):
+    keyring = unlock(home)
+    for minutes in (1, 2):
+        notes.send_note(home, keyring, COLLEAGUE, f"note {minutes}", NOW + timedelta(minutes=minutes))
+    rows = conversation(home, COLLEAGUE)
+    assert [r.subject for r in rows[:2]] == ["note 2", "note 1"]
+    assert len(outbox.pending(home)) == 2
