@@ -28,6 +28,7 @@ STEPS = (
     "sealed", "sent", "accepted-by-gateway", "delivered", "fetched",
     "opened-verified", "quarantined", "read", "exported", "archived", "deleted",
     "receipt-requested", "receipt-sent", "receipt-received",
+    "refused", "deferred",   # a gateway's permanent (5xx) and temporary (4xx) answers, with the reason
 )
 
 #: Detail keys an entry may carry: identifiers and hashes, never content.  A
@@ -35,7 +36,7 @@ STEPS = (
 DETAIL_KEYS = frozenset({
     "queue_id", "server", "gateway", "recipient", "recipients", "sender", "fingerprint",
     "reason", "mode", "envelope_id", "mid", "target", "receipt", "receipt_for",
-    "sha256", "folder", "count", "via", "status",
+    "sha256", "folder", "count", "via", "status", "client",
 })
 
 _MAX_TEXT = 512

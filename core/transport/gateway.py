@@ -11,12 +11,13 @@ answers 250.  Replies:
 
     550 5.7.1  plain mail, a forged, altered or unknown sender, not sealed for the recipient
     550 5.1.1  an address this gateway does not serve
-    552        too big (aiosmtpd's SIZE limit)
+    552 5.3.4  too big (max_message_bytes, announced as SIZE)
     452 4.3.1  disk or quota full          451 4.3.0  any internal fault (the client retries)
     421 / 450  too many connections / messages from one client
 
 The gateway keeps no state of its own besides what it delivers and the trace:
 several can run behind one MX name, each delivering to the same store.
+Every answer about a message (250, 4xx, 5xx) is written to the trace first.
 """
 from __future__ import annotations
 
@@ -35,9 +36,12 @@ from pathlib import Path
 
 from aiosmtpd.smtp import SMTP
 
-from pli.core.crypto.refusals import NotSealed, OpenError
+from pli.core.crypto.refusals import OpenError
 from pli.core.crypto.verify import Checked, Trust, verify_mail
 from pli.core.home import Home
+from pli.core.transport import decisions
+from pli.core.transport.decisions import Answer, Claims, printable
+from pli.core.transport.delivery import NO_SPACE as NO_SPACE_ERRNOS
 from pli.core.transport.delivery import DeliveryFailed, delivery_for, maildir_name
 from pli.core.transport.gateway_config import GatewayConfig, Limits
 
@@ -134,7 +138,7 @@ def _mtime(path: Path):
 
 
 class GatewaySMTP(SMTP):
-    """aiosmtpd's SMTP with the connection limits applied before the greeting."""
+    """aiosmtpd's SMTP with the connection limits applied before the greeting, and its own refusals traced."""
 
     def __init__(self, handler, limiter: ClientLimiter, **kwargs) -> None:
         super().__init__(handler, **kwargs)
@@ -143,8 +147,7 @@ class GatewaySMTP(SMTP):
 
     def connection_made(self, transport) -> None:
         if self._client is None and self.transport is None:   # not the STARTTLS re-entry
-            peer = transport.get_extra_info("peername")
-            client = peer[0] if isinstance(peer, tuple) else "local"
+            client = _peer_address(transport.get_extra_info("peername"))
             if self.limiter.open(client):
                 self._client = client
         super().connection_made(transport)
@@ -157,14 +160,37 @@ class GatewaySMTP(SMTP):
 
     async def _handle_client(self) -> None:
         if self._client is None:
-            await self.push("421 4.7.0 too many connections; try again later")
+            client = _peer_address(self.transport.get_extra_info("peername"))
+            await self.event_handler.decide(Answer("deferred", "too-many-connections", "421 4.7.0"),
+                                            Claims(client))
+            await super().push("421 4.7.0 too many connections; try again later")
             self.transport.close()
             return
         await super()._handle_client()
 
+    async def handle_exception(self, error: Exception) -> str:
+        return await self.event_handler.handle_exception(error, _claims(self.session, self.envelope))
+
+    async def push(self, status) -> None:
+        """aiosmtpd answers a too-big message itself (at MAIL SIZE= or in DATA): trace it, and say it plainly."""
+        text = status.decode("ascii", "replace") if isinstance(status, bytes) else status
+        if text.startswith("552 Error"):
+            answer = Answer("refused", "too-big", "552 5.3.4")
+            limit = self.data_size_limit
+            status = f"552 5.3.4 refused (too-big): this gateway takes messages up to {limit} bytes"
+            if not await self.event_handler.decide(answer, _claims(self.session, self.envelope)):
+                status = TEMPORARY
+        await super().push(status)
+
 
 class GatewayHandler:
-    """The aiosmtpd handler: the checks of RCPT and DATA, durable delivery, the trace, then 250."""
+    """The aiosmtpd handler: the checks of RCPT and DATA, durable delivery, the trace, then the answer.
+
+    Every answer about a message is in the trace before the client reads it:
+    accepted and delivered, refused (5xx) or deferred (4xx), with the reason
+    (pli.core.transport.decisions).  When the trace cannot be written, a
+    refusal becomes a temporary failure: the client asks again later.
+    """
 
     def __init__(self, config: GatewayConfig, trust: TrustSource, limiter: ClientLimiter, trace=None,
                  executor: ThreadPoolExecutor | None = None) -> None:
@@ -177,15 +203,20 @@ class GatewayHandler:
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if not self.limiter.allow_message(_client(session)):
+            answer = Answer("deferred", "rate-limited", "450 4.7.1")
+            await self.decide(answer, Claims(_client(session), address))
             return "450 4.7.1 too many messages from your address; try again later"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        claims = Claims(_client(session), envelope.mail_from, (address,))
         if self.config.aliases.get(address.strip().lower()) is None:
-            return f"550 5.1.1 <{_printable(address)}>: no such recipient here"
+            return await self._answer(Answer("refused", "unknown-recipient", "550 5.1.1"), claims,
+                                      f"550 5.1.1 <{printable(address)}>: no such recipient here")
         if len(envelope.rcpt_tos) >= self.config.limits.max_recipients:
+            await self.decide(Answer("deferred", "too-many-recipients", "452 4.5.3"), claims)
             return "452 4.5.3 too many recipients"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
@@ -195,32 +226,61 @@ class GatewayHandler:
         raw = envelope.original_content
         try:
             checked = verify_mail(raw, self.trust.current())
-        except NotSealed:
-            return self._refuse(session, "unsealed")
-        except OpenError as error:
-            return self._refuse(session, error.reason, error)
+        except OpenError as error:      # NotSealed included: reason "unsealed"
+            return await self._refuse(session, envelope, error.reason, raw)
         addresses = [a.strip().lower() for a in envelope.rcpt_tos]
         if any(a not in checked.recipients for a in addresses):
-            return self._refuse(session, "not-for-recipient", checked=checked)
+            return await self._refuse(session, envelope, "not-for-recipient", raw, checked)
         mailboxes = list(dict.fromkeys(self.config.aliases[a] for a in addresses))
         data = self._received(session, checked) + raw
         loop = asyncio.get_running_loop()
         try:
             via = await loop.run_in_executor(self.executor, self._deliver, mailboxes, checked, data)
-            if self.trace is not None:
-                await self.trace.record_steps(_steps(checked, addresses, self.config.hostname, via))
         except DeliveryFailed as error:
             log.warning("temporary failure for %s: %s", checked.envelope_id, error)
+            answer = Answer("deferred", "no-space" if error.no_space else "delivery-failed",
+                            "452 4.3.1" if error.no_space else "451 4.3.0")
+            await self.decide(answer, _claims(session, envelope), raw, checked)
             return NO_SPACE if error.no_space else TEMPORARY
+        if self.trace is not None:
+            try:
+                await self.trace.record_steps(decisions.accepted(checked, addresses, self.config.hostname, via))
+            except Exception as error:  # noqa: BLE001 - not acknowledged: the client sends it again
+                log.error("cannot write the trace (%s): answered 451", type(error).__name__)
+                return TEMPORARY
         log.info("accepted %s from %s for %d recipient(s)", checked.envelope_id, checked.sender_address,
                  len(addresses))
         return f"250 2.0.0 Ok: queued as {checked.envelope_id}"
 
-    async def handle_exception(self, error):
+    async def handle_exception(self, error: Exception, claims: Claims | None = None) -> str:
         log.error("internal fault (%s): answered 451", type(error).__name__, exc_info=error)
-        if isinstance(error, OSError) and error.errno in (28, 122):
-            return NO_SPACE
-        return TEMPORARY
+        no_space = isinstance(error, OSError) and error.errno in NO_SPACE_ERRNOS
+        answer = Answer("deferred", "no-space" if no_space else "internal", "452 4.3.1" if no_space else "451 4.3.0")
+        await self.decide(answer, claims or Claims("unknown"))
+        return NO_SPACE if no_space else TEMPORARY
+
+    async def decide(self, answer: Answer, claims: Claims, raw: bytes | None = None,
+                     checked: Checked | None = None) -> bool:
+        """Write a refusal or deferral to the trace; False if the trace could not be written."""
+        if self.trace is None:
+            return True
+        try:
+            await self.trace.record_steps([decisions.refusal(answer, claims, self.config.hostname, raw, checked)])
+        except Exception as error:  # noqa: BLE001 - the caller answers 451 instead
+            log.error("cannot write the trace (%s)", type(error).__name__)
+            return False
+        return True
+
+    async def _answer(self, answer: Answer, claims: Claims, reply: str, raw: bytes | None = None,
+                      checked: Checked | None = None) -> str:
+        """`reply` once the decision is in the trace; a temporary failure if it cannot be."""
+        return reply if await self.decide(answer, claims, raw, checked) else TEMPORARY
+
+    async def _refuse(self, session, envelope, reason: str, raw: bytes, checked: Checked | None = None) -> str:
+        log.info("refused mail from [%s]: %s", _client(session), reason)
+        reply = REFUSALS.get(reason, f"550 5.7.1 refused ({reason})")
+        return await self._answer(Answer("refused", reason, reply[:9]), _claims(session, envelope), reply,
+                                  raw, checked)
 
     def _deliver(self, mailboxes: list[str], checked: Checked, data: bytes) -> str:
         name = maildir_name(checked.envelope_id, checked.digest)
@@ -230,33 +290,26 @@ class GatewayHandler:
         return via
 
     def _received(self, session, checked: Checked) -> bytes:
-        helo = _printable(session.host_name or "unknown")
+        helo = printable(session.host_name or "unknown")
         tls = "S" if session.ssl else ""
         line = (f"Received: from {helo} ([{_client(session)}]) by {self.config.hostname} (pli gateway) "
                 f"with ESMTP{tls} id {checked.envelope_id}; {formatdate(usegmt=True)}\r\n")
         return line.encode("ascii", "replace")
 
-    def _refuse(self, session, reason: str, error: OpenError | None = None, checked: Checked | None = None) -> str:
-        log.info("refused mail from [%s]: %s", _client(session), reason)
-        return REFUSALS.get(reason, f"550 5.7.1 refused ({reason})")
 
-
-def _steps(checked: Checked, addresses: list[str], hostname: str, via: str):
-    from pli.core.audit import Step
-
-    common = dict(sender=checked.sender_address, fingerprint=checked.fingerprint, recipients=addresses,
-                  sha256=checked.digest, gateway=hostname)
-    return [Step("accepted-by-gateway", checked.envelope_id, dict(common, queue_id=checked.envelope_id)),
-            Step("delivered", checked.envelope_id, dict(common, via=via))]
+def _claims(session, envelope) -> Claims:
+    if session is None:
+        return Claims("unknown")
+    return Claims(_client(session), envelope.mail_from if envelope is not None else None,
+                  tuple(envelope.rcpt_tos) if envelope is not None else ())
 
 
 def _client(session) -> str:
-    peer = session.peer
+    return _peer_address(session.peer)
+
+
+def _peer_address(peer) -> str:
     return peer[0] if isinstance(peer, tuple) else "local"
-
-
-def _printable(text: str) -> str:
-    return "".join(c if 32 < ord(c) < 127 else "?" for c in str(text))[:256]
 
 
 # -- running it -----------------------------------------------------------------------------------

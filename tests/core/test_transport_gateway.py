@@ -77,6 +77,86 @@ def test_the_trace_records_acceptance_and_delivery_signed_by_the_gateway(peers, 
     assert verify(trace_home).entries >= 2
 
 
+def trace_entries(folder) -> list:
+    from pli.core.audit.journal import read_lines
+    from pli.core.audit.entry import decode
+
+    return [decode(raw).entry for _n, raw in read_lines(Home(folder / "trace-home"))]
+
+
+def refusals_since(folder, count: int) -> list:
+    return [e for e in trace_entries(folder)[count:] if e.step in ("refused", "deferred")]
+
+
+def test_every_refusal_is_in_the_trace_with_its_reason_and_nothing_of_the_content(peers, gateway):
+    folder, port = gateway
+    start = len(trace_entries(folder))
+    raw = peers.sealed(subject="K+ 6.8 DUPONT")
+    tampered = raw.replace(b"\n", b"\r\n")
+    envelope = extract_envelope(raw)
+    tampered = tampered.replace(base64.encodebytes(envelope).replace(b"\n", b"\r\n")[:60],
+                                base64.encodebytes(b"\x00" * 3 + envelope[3:]).replace(b"\n", b"\r\n")[:60])
+    assert send(port, plain_mail(7))[0] == 550
+    assert send(port, tampered)[0] == 550
+    assert send(port, peers.sealed(sender=peers.carol), sender="carol@pli.test")[0] == 550
+    assert send(port, peers.sealed(), rcpts=("nobody@pli.test",))[0] == 550
+    found = {(e.step, e.details["reason"]): e for e in refusals_since(folder, start)}
+    assert set(found) == {("refused", "unsealed"), ("refused", "malformed"), ("refused", "unknown-sender"),
+                          ("refused", "unknown-recipient")}
+    plain = found["refused", "unsealed"]
+    assert plain.message == "plain7@example.org"
+    assert plain.details["status"] == "550 5.7.1" and plain.details["sender"] == "alice@pli.test"
+    assert plain.details["client"] == "127.0.0.1" and plain.details["gateway"] == "mx.pli.test"
+    assert plain.details["recipients"] == ["bob@pli.test"] and len(plain.details["sha256"]) == 64
+    assert found["refused", "malformed"].message == open_mail(raw, peers.bob).envelope_id
+    assert found["refused", "unknown-recipient"].details["status"] == "550 5.1.1"
+    text = (folder / "trace-home" / "trace" / "journal").read_bytes()
+    assert b"DUPONT" not in text and b"plain message" not in text and BOB_MAILBOX.encode() not in text
+    assert verify(Home(folder / "trace-home")).entries >= 4
+
+
+def test_an_oversized_message_is_traced_as_refused_too_big(peers, gateway):
+    folder, port = gateway
+    start = len(trace_entries(folder))
+    big = peers.sealed() + (b"X" * 76 + b"\r\n") * 4000
+    code, reply = send(port, big)
+    assert code == 552 and b"5.3.4" in reply and b"too-big" in reply
+    [refused] = refusals_since(folder, start)
+    assert (refused.step, refused.details["reason"], refused.details["status"]) == ("refused", "too-big", "552 5.3.4")
+    assert refused.details["recipients"] == ["bob@pli.test"] and refused.message.startswith("smtp-")
+
+
+def test_a_client_over_its_limits_is_deferred_in_the_trace(peers, tmp_path):
+    config = gateway_config(tmp_path, peers, max_connections_per_client=1, max_messages_per_minute=1)
+    with in_process_gateway(config) as port:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as first:
+            first.ehlo()
+            with pytest.raises(smtplib.SMTPConnectError):
+                smtplib.SMTP("127.0.0.1", port, timeout=5)
+            assert first.mail("alice@pli.test")[0] == 250
+            first.rset()
+            assert first.mail("alice@pli.test")[0] == 450
+    reasons = [(e.step, e.details["reason"], e.details["status"]) for e in refusals_since(tmp_path, 0)]
+    assert reasons == [("deferred", "too-many-connections", "421 4.7.0"), ("deferred", "rate-limited", "450 4.7.1")]
+
+
+def test_a_refusal_that_cannot_be_traced_is_answered_as_a_temporary_failure(peers, tmp_path):
+    config = gateway_config(tmp_path, peers)
+    with in_process_gateway(config) as port:
+        assert send(port, peers.sealed())[0] == 250          # the trace exists, then becomes unwritable
+        journal = tmp_path / "trace-home" / "trace" / "journal"
+        journal.rename(journal.with_name("journal.kept"))
+        journal.mkdir()                                          # unwritable, even for root
+        code, reply = send(port, plain_mail(8))
+        assert code == 451 and b"4.3.0" in reply
+        code, reply = send(port, peers.sealed())
+        assert code == 451
+        journal.rmdir()
+        journal.with_name("journal.kept").rename(journal)
+        assert send(port, plain_mail(8))[0] == 550                # traced again: refused for good
+    assert [e.step for e in trace_entries(tmp_path)] == ["accepted-by-gateway", "delivered", "refused"]
+
+
 def test_plain_mail_is_refused_permanently_and_not_delivered(gateway):
     folder, port = gateway
     before = delivered(folder)
