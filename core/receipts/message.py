@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -115,16 +114,14 @@ def import_tags(inner: bytes, tags: tuple[str, ...]) -> tuple[str, ...]:
     return tags
 
 
-def receipt_message_id(envelope_id: str, kind: str, recipient: str) -> str:
-    """The receipt's Message-ID, the same each time the same recipient acknowledges the same message:
-    a receipt sealed twice (after a crash) is one message in the sender's store."""
-    who = hashlib.sha256(recipient.lower().encode("utf-8")).hexdigest()[:12]
-    domain = recipient.rpartition("@")[2] or "pli.invalid"
-    return f"{envelope_id}.{kind}.{who}.receipt@{domain}"
-
-
 def build(receipt: Receipt, recipient_name: str, to: str) -> bytes:
-    """The inner MIME message of a receipt, from `receipt.recipient` to `to` (the original's sender)."""
+    """The inner MIME message of a receipt, from `receipt.recipient` to `to` (the original's sender).
+
+    It has no Message-ID on purpose: the receiving store then names it after its
+    envelope id and its signer's key (`<key@pli.invalid>`), a name nobody else can
+    take first, whereas any sender may write any Message-ID and so pre-empt a
+    genuine receipt's in the index.
+    """
     if receipt.kind not in KINDS or not _HEX_ID.fullmatch(receipt.envelope_id):
         raise BadReceipt("a receipt needs a kind (delivery or read) and the original's envelope id")
     stamp = receipt.time.astimezone(timezone.utc)
@@ -138,7 +135,6 @@ def build(receipt: Receipt, recipient_name: str, to: str) -> bytes:
         f"To: {to}",
         f"Subject: {receipt.kind.capitalize()} receipt",
         f"Date: {format_datetime(stamp)}",
-        f"Message-ID: <{receipt_message_id(receipt.envelope_id, receipt.kind, receipt.recipient)}>",
         "MIME-Version: 1.0",
         f'Content-Type: multipart/report; report-type="{REPORT_TYPE}"; boundary="{boundary}"',
         "",

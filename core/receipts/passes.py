@@ -117,7 +117,10 @@ def _check_incoming(home: Home, journal, store, report: ReceiptsReport) -> None:
             received.quarantine(layout, receipt_id, refusal.reason)
             report.refused.append(received.Outcome(receipt_id, False, refusal.reason))
             continue
-        received.trace_received(journal, checked)
+        known = {a.address for a in received.acknowledgements(layout, checked.receipt.message_id)
+                 if a.kind == checked.receipt.kind}
+        if checked.signer not in known:      # a second copy of a receipt is recorded once
+            received.trace_received(journal, checked)
         received.mark(layout, checked)
         report.accepted.append(received.Outcome(receipt_id, True, kind=checked.receipt.kind,
                                                 original=checked.receipt.message_id))
