@@ -29,6 +29,7 @@ COMMANDS = [
     "send",
     "gateway",
     "fetch",
+    "receipts",
 ]
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in pli, not the user's fault

@@ -12,6 +12,9 @@ def register(sub) -> None:
     p.add_argument("--to", required=True, help="ADDR[,ADDR...]")
     p.add_argument("--mode", choices=["otp", "stream"],
                    help="otp needs a pad shared with every recipient; default: otp where possible, else stream")
+    p.add_argument("--receipt", metavar="KINDS",
+                   help="ask the recipients for signed receipts: delivery, read, delivery,read or none "
+                        "(default: the [receipts] ask setting)")
     p.add_argument("file", nargs="?", type=Path, help="the message to seal (default: stdin)")
     p.set_defaults(func=run_seal)
     p = sub.add_parser("open", help="open a sealed mail: the inner mail on stdout, the verified sender on stderr")
@@ -24,8 +27,11 @@ def run_seal(args) -> int:
     from pli.core.crypto.envelope import seal_mail
     from pli.core.crypto.passphrase import unlock
 
-    message = read_input(args.file)
-    keyring = unlock(Home.resolve(args.home))
+    from pli.core import receipts
+
+    home = Home.resolve(args.home)
+    message = receipts.ask(read_input(args.file), receipts.kinds_to_ask(home, args.receipt))
+    keyring = unlock(home)
     to = [a.strip() for a in args.to.split(",") if a.strip()]
     sys.stdout.buffer.write(seal_mail(message, keyring, to, mode=args.mode))
     sys.stdout.buffer.flush()

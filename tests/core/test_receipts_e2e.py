@@ -107,12 +107,28 @@ def test_a_delivery_receipt_goes_back_through_the_gateway_and_marks_the_sent_mes
     assert steps_of(alice.home, envelope)[-1].details["envelope_id"] == receipt_envelope
     assert [e.step for e in steps_of(bob.home, receipt_envelope)] == ["sent"]
     assert verify(alice.home).entries > 0 and verify(bob.home).entries > 0
+    assert b"trace ok" in pli(tmp_path, bob, "audit", "verify").stdout
+    shown = pli(tmp_path, alice, "receipts", "show", "r1@pli.test").stdout.decode()
+    assert "delivery  bob@pli.test" in shown
 
     # Rerunning both sides changes nothing: no second receipt, no second step.
     pli(tmp_path, bob, "new")
     pli(tmp_path, alice, "new")
     assert [e.step for e in steps_of(bob.home, envelope)] == bob_steps
     assert [e.step for e in steps_of(alice.home, envelope)] == alice_steps
+    assert b"nothing due" in pli(tmp_path, bob, "receipts", "answer").stderr
+
+
+def test_pli_seal_asks_inside_the_envelope(peers, tmp_path):
+    from pli.core.crypto.envelope import open_mail
+
+    sealed = pli(tmp_path, peers.alice, "seal", "--to", "bob@pli.test", "--receipt", "read",
+                 stdin=message("s1")).stdout
+    assert b"Pli-Receipt-Request" not in sealed
+    assert b"Pli-Receipt-Request: read\n" in open_mail(sealed, peers.bob).inner
+    refused = subprocess.run([*PLI, "--home", str(peers.alice.home.root), "seal", "--to", "bob@pli.test",
+                              "--receipt", "seen"], input=message("s2"), capture_output=True, timeout=60)
+    assert refused.returncode == 2 and b"unknown receipt kind seen" in refused.stderr
 
 
 def test_read_receipts_follow_the_setting(peers, gateway, tmp_path):

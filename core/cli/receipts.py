@@ -1,0 +1,52 @@
+"""`pli receipts show|answer`: who acknowledged a sent message, and the receipts pass run by hand."""
+from __future__ import annotations
+
+import sys
+
+from pli.core.home import Home
+
+
+def register(sub) -> None:
+    p = sub.add_parser("receipts", help="signed receipts of delivery and reading (docs/RECEIPTS.md)")
+    cmds = p.add_subparsers(dest="receipts_command", metavar="ACTION")
+    show = cmds.add_parser("show", help="the receipts recorded on a sent message")
+    show.add_argument("message_id", metavar="ID", help="the sent message's id, as `pli search tag:sent` prints it")
+    show.set_defaults(func=run_show)
+    answer = cmds.add_parser("answer", help="answer the receipts asked for and check those received, "
+                                            "as `pli new` does after storing (e.g. after a crash)")
+    answer.set_defaults(func=run_answer)
+
+
+def run_show(args) -> int:
+    from pli.core.receipts import acknowledgements
+    from pli.core.store import Store
+    from pli.core.store.layout import Layout
+
+    home = Home.resolve(args.home)
+    message_id = args.message_id.removeprefix("id:").strip("<>")
+    with Store.open(home) as store:
+        store.summary(message_id)          # MessageNotFound names a wrong id
+    found = acknowledgements(Layout(home), message_id)
+    if not found:
+        print(f"no receipt recorded for {message_id}")
+        return 1
+    for ack in found:
+        print(f"{ack.time.strftime('%Y-%m-%d %H:%M:%S UTC')}  {ack.kind:<8}  {ack.address}")
+    return 0
+
+
+def run_answer(args) -> int:
+    from pli.core.crypto.passphrase import unlock
+    from pli.core.receipts import after_import
+
+    from pli.core.store import Store
+
+    home = Home.resolve(args.home)
+    with Store.open(home) as store:
+        due = store.count("tag:receipt-due")
+    if not due:                           # no passphrase asked for nothing
+        print("receipts: nothing due", file=sys.stderr)
+        return 0
+    report = after_import(home, unlock(home))
+    print(report.render() or "receipts: nothing due", file=sys.stderr)
+    return 0
