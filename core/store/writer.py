@@ -48,20 +48,34 @@ class IndexWriter:
         self._sync()  # the workers' tmp files reach the disk before any is renamed into place
         with database.open_write(self.layout) as db:
             with db.atomic():
-                fresh = [p for p in batch if p.folder and self._in_place(p) is None]
+                # where each message's clear file already is (None: not published yet), looked up once
+                in_place = [self._in_place(p) if p.folder else None for p in batch]
+                fresh = [p for p, final in zip(batch, in_place) if p.folder and final is None]
                 checked = self._replay_checked(fresh)
-                outcomes = [self._one(db, checked.get(id(p), p)) for p in batch]
+                current = [checked.get(id(p), p) for p in batch]
+                in_place = [final if now is p else self._in_place(now)  # a replay: quarantined under a new key
+                            for p, now, final in zip(batch, current, in_place)]
+                outcomes = self._publish_and_index(db, current, in_place)
                 self._sync()  # the renames reach the disk before the index commits
         self._trace(batch, outcomes)
         self._consume(batch, outcomes)
         return outcomes
 
-    def _one(self, db: notmuch2.Database, prepared: Prepared) -> Outcome:
+    def _publish_and_index(self, db: notmuch2.Database, batch: list[Prepared],
+                           in_place: list[str | None]) -> list[Outcome]:
+        outcomes, published = [], set()
+        for prepared, final in zip(batch, in_place):
+            if final is None and prepared.key in published:
+                final = self._in_place(prepared)  # the same message twice in one batch (mbox and Maildir copies)
+            outcomes.append(self._one(db, prepared, final))
+            published.add(prepared.key)
+        return outcomes
+
+    def _one(self, db: notmuch2.Database, prepared: Prepared, final: str | None) -> Outcome:
         origin = prepared.source.origin
         if not prepared.folder:
             return Outcome(origin, "failed", prepared.reason)
-        final = self._in_place(prepared)
-        if final is not None and _indexed(db, str(final)):
+        if final is not None and _indexed(db, final):
             self._discard(prepared)
             return Outcome(origin, "already", prepared.reason, prepared.message_id)
         final = self._publish(prepared)
@@ -71,20 +85,21 @@ class IndexWriter:
             os.unlink(final)  # never a file in cur/ the index lacks; the original stays in sealed/
             return Outcome(origin, "failed", "unindexable")
         if not duplicate:
-            with msg.frozen():
-                for tag in prepared.tags:
-                    msg.tags.add(tag)
-                for key, value in prepared.properties:
-                    msg.properties.add(key, value)
+            _label(msg, prepared)
         status = "quarantined" if prepared.folder == "quarantine" else "imported"
         return Outcome(origin, status, prepared.reason, prepared.message_id)
 
-    def _in_place(self, prepared: Prepared) -> Path | None:
+    def _in_place(self, prepared: Prepared) -> str | None:
         """The message's clear file if it is already published (a mail client may have renamed it)."""
-        final = prepared.final_clear(self.layout)
-        if final.exists():
+        final = self._final(prepared)
+        if os.path.exists(final):
             return final
-        return self._renamed(prepared.folder).get(prepared.key)
+        renamed = self._renamed(prepared.folder).get(prepared.key)
+        return None if renamed is None else str(renamed)
+
+    def _final(self, prepared: Prepared) -> str:
+        # a str, not a Path: this runs for every message in the one writer
+        return f"{self.layout.mail}/{prepared.folder}/cur/{prepared.key}{INFO}"
 
     def _renamed(self, folder: str) -> dict[str, Path]:
         """Files of a folder not under the name pli gave them (flags added by a mail client),
@@ -133,7 +148,7 @@ class IndexWriter:
                 os.makedirs(folder, mode=0o700, exist_ok=True)
                 self._dirs.add(folder)
             os.replace(prepared.tmp_sealed, f"{folder}/{key}")
-        final = f"{self.layout.mail}/{prepared.folder}/cur/{key}{INFO}"
+        final = self._final(prepared)
         if prepared.tmp_clear:
             os.replace(prepared.tmp_clear, final)
         return final
@@ -190,9 +205,12 @@ class IndexWriter:
                 step.details.pop("mid", None)
                 return False
 
-        steps = [s for s in steps if recordable(s) or recordable(s)]
-        if steps:
-            self.journal.record_many(steps)
+        if not steps:
+            return
+        try:
+            self.journal.record_many(steps)  # checks every step before writing any
+        except AuditMisuse:
+            self.journal.record_many([s for s in steps if recordable(s) or recordable(s)])
 
     def _consume(self, batch: list[Prepared], outcomes: list[Outcome]) -> None:
         """`pli new`: the delivered files go once their messages are committed (their originals are kept)."""
@@ -204,9 +222,21 @@ class IndexWriter:
                     pass
 
 
-def _indexed(db: notmuch2.Database, path: Path) -> bool:
+def _label(msg: notmuch2.Message, prepared: Prepared) -> None:
+    """Tags and properties in one change of the document (frozen: one write, at the thaw).
+    The tag and property sets are fetched once: the binding builds a new object per access."""
+    with msg.frozen():
+        tags = msg.tags
+        for tag in prepared.tags:
+            tags.add(tag)
+        properties = msg.properties
+        for key, value in prepared.properties:
+            properties.add(key, value)
+
+
+def _indexed(db: notmuch2.Database, path: str) -> bool:
     try:
-        db.get(str(path))
+        db.get(path)
     except LookupError:
         return False
     return True
