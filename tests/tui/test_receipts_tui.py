@@ -99,3 +99,25 @@ async def test_no_read_receipt_when_the_setting_is_off(pair):
         screen = await open_first(app, pilot, "tag:sent")
         line = str(screen.query_one(ReceiptsLine).render())
         assert "delivered to bob@pli.test" in line and "read by" not in line
+
+
+async def test_compose_asks_what_the_setting_says_and_ctrl_r_changes_it(demo, make_app):
+    from pli.tui.screens.compose import ComposeScreen
+
+    with open(demo.config, "a") as config:
+        config.write('\n[receipts]\nask = "delivery"\n')
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)
+        line = app.screen.query_one("#compose-receipts")
+        assert "Receipts asked: delivery (" in str(line.render())
+        await pilot.press("ctrl+r")
+        assert "Receipts asked: delivery and read" in str(line.render())
+        await pilot.press(*"resultats@labo-estuaire.example", "tab", *"Dossier", "tab", *"Bonjour", "ctrl+s")
+        await pilot.pause()
+    with Store.open(demo) as store:
+        [sent] = store.window("tag:sent and tag:outbox", 0, 10)
+        assert b"Pli-Receipt-Request: delivery, read" in store.read_clear(sent.message_id)

@@ -63,6 +63,7 @@ class ComposeScreen(Screen):
         Binding("ctrl+s", "send", "Seal & send", id="compose.send", priority=True),
         Binding("ctrl+e", "editor", "$EDITOR", id="compose.editor", priority=True),
         Binding("ctrl+o", "attach", "Attach", id="compose.attach", priority=True),
+        Binding("ctrl+r", "cycle_receipts", "Receipts", id="compose.receipts", priority=True),
         Binding("escape", "cancel", "Discard", id="compose.cancel"),
         # only while the To: field shows matches (check_action); otherwise tab moves on as usual
         Binding("tab", "accept_match", "Pick recipient", id="compose.pick", show=False),
@@ -75,6 +76,7 @@ class ComposeScreen(Screen):
         self.draft = draft
         self.matches: list = []
         self.matches_term = ""
+        self.receipts: tuple[str, ...] | None = None   # asked of the recipients; None: the home's setting
 
     def compose(self) -> ComposeResult:
         from pli.tui.correspondents import complete_address
@@ -93,12 +95,14 @@ class ComposeScreen(Screen):
             yield Static(id="compose-modes")
             yield TextArea(self.draft.body, id="compose-body", soft_wrap=True, show_line_numbers=False)
             yield Static(id="compose-attachments")
+            yield Static(id="compose-receipts")
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#compose-to" if not self.draft.to else "#compose-body").focus()
         self.update_modes()
         self.update_attachments()
+        self.update_receipts()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "compose-to":
@@ -218,7 +222,8 @@ class ComposeScreen(Screen):
             if problems:
                 raise DraftError("; ".join(f"{st.address}: {st.problem}" for st in problems))
             inner = build_inner(draft, own_address(keyring), self.app.now)
-            queued = seal_and_queue(self.app.home, keyring, inner, draft.to)
+            queued = seal_and_queue(self.app.home, keyring, inner, draft.to,
+                                    receipts=",".join(self.receipts or ()) or "none")
         except PliError as error:
             self.notify(str(error), title="Not sent", severity="error", timeout=10)
             return
@@ -228,6 +233,25 @@ class ComposeScreen(Screen):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+    def update_receipts(self) -> None:
+        if self.receipts is None:
+            from pli.core.receipts import kinds_to_ask
+
+            try:
+                self.receipts = kinds_to_ask(self.app.home, None)
+            except PliError as error:
+                self.receipts = ()
+                self.notify(str(error), title="Receipts", severity="warning")
+        asked = " and ".join(self.receipts) or "none"
+        self.query_one("#compose-receipts", Static).update(f"Receipts asked: {asked} (ctrl+r changes)")
+
+    def action_cycle_receipts(self) -> None:
+        """none -> delivery -> delivery and read -> none (docs/RECEIPTS.md)."""
+        cycle = [(), ("delivery",), ("delivery", "read")]
+        now = self.receipts if self.receipts in cycle else ()
+        self.receipts = cycle[(cycle.index(now) + 1) % len(cycle)]
+        self.update_receipts()
 
     def action_attach(self) -> None:
         from pli.tui.screens.prompt import PromptScreen
