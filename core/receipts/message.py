@@ -103,8 +103,7 @@ def import_tags(inner: bytes, tags: tuple[str, ...]) -> tuple[str, ...]:
     `receipt-request` and `receipt-due` (the recipient's pass answers).
     Cheap for the rest: one look for the word in the header block.
     """
-    head = headers.split(inner)[0]
-    if b"receipt" not in head.lower():
+    if not _mentions_receipt(inner):
         return tags
     fields = headers.first_values(inner)
     if is_receipt(fields):
@@ -112,6 +111,14 @@ def import_tags(inner: bytes, tags: tuple[str, ...]) -> tuple[str, ...]:
     if requested(fields):
         return tuple(sorted(set(tags) | {"receipt-request", "receipt-due"}))
     return tags
+
+
+def _mentions_receipt(inner: bytes) -> bool:
+    """Whether the header block names receipts at all: a few memchr-speed scans, no copy
+    (this runs on every message imported; a false "yes" only costs the full parse)."""
+    end = inner.find(b"\n\n")        # CRLF mail: no LF LF, so the whole message is looked at
+    end = end if end >= 0 else len(inner)
+    return inner.find(b"eceipt", 0, end) >= 0 or inner.find(b"ECEIPT", 0, end) >= 0
 
 
 def build(receipt: Receipt, recipient_name: str, to: str) -> bytes:
