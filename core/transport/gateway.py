@@ -22,6 +22,7 @@ Every answer about a message (250, 4xx, 5xx) is written to the trace first.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -44,6 +45,7 @@ from pli.core.transport.decisions import Answer, Claims, printable
 from pli.core.transport.delivery import NO_SPACE as NO_SPACE_ERRNOS
 from pli.core.transport.delivery import DeliveryFailed, delivery_for, maildir_name
 from pli.core.transport.gateway_config import GatewayConfig, Limits
+from pli.core.transport.workers import run_workers
 
 log = logging.getLogger("pli.gateway")
 
@@ -334,36 +336,10 @@ def make_factory(config: GatewayConfig, trace=None):
 
 
 def run_gateway(config: GatewayConfig, listen: tuple[str, int], workers: int = 1) -> None:
-    """Serve until SIGTERM/SIGINT; `workers` > 1 forks processes accepting on the same socket."""
+    """Serve until SIGTERM/SIGINT; `workers` > 1 runs that many processes on the port (one per core)."""
     logging.basicConfig(level=os.environ.get("PLI_GATEWAY_LOG", "INFO"), stream=sys.stderr,
                         format="%(asctime)s pli-gateway[%(process)d] %(message)s")
-    sock = _listening_socket(listen)
-    children = []
-    for _ in range(workers - 1):
-        pid = os.fork()
-        if pid == 0:
-            children = []
-            break
-        children.append(pid)
-    try:
-        asyncio.run(_serve(config, sock))
-    finally:
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-
-def _listening_socket(listen: tuple[str, int]) -> socket.socket:
-    host, port = listen
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
-    sock.setblocking(False)
-    return sock
+    run_workers(listen, workers, functools.partial(_serve, config))
 
 
 async def _serve(config: GatewayConfig, sock: socket.socket) -> None:
