@@ -21,8 +21,8 @@ DUE = "receipt-due"
 ASKING = f"tag:{DUE} and not tag:receipt and tag:verified and not tag:quarantine"
 #: Incoming receipts the pass checks.
 INCOMING = f"tag:{DUE} and tag:receipt"
-#: What is still due once requests are answered: a request not answerable (unverified, quarantined).
-STALE = f"tag:{DUE} and not tag:receipt"
+#: Requests never to answer (unverified, quarantined since): taken off the due list unanswered.
+STALE = f"tag:{DUE} and not tag:receipt and (not tag:verified or tag:quarantine)"
 
 
 @dataclass
@@ -30,14 +30,16 @@ class ReceiptsReport:
     queued: list[Answer] = field(default_factory=list)
     accepted: list[received.Outcome] = field(default_factory=list)
     refused: list[received.Outcome] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (message id, why): retried at the next pass
     sent: int = 0
     not_sent: str = ""           # why queued receipts wait in the outbox
 
     def render(self) -> str:
-        if not (self.queued or self.accepted or self.refused):
+        if not (self.queued or self.accepted or self.refused or self.failed):
             return ""
         lines = [f"receipts: {len(self.queued)} queued, {self.sent} sent, {len(self.accepted)} received, "
                  f"{len(self.refused)} refused"]
+        lines += [f"  no receipt for id:{message_id} yet: {why}" for message_id, why in self.failed]
         if self.not_sent:
             lines.append(f"  receipts wait in the outbox: {self.not_sent}")
         lines += [f"  refused receipt ({o.reason}): id:{o.receipt_id}" for o in self.refused]
@@ -57,7 +59,7 @@ def after_import(home: Home, keyring, journal=None, config: ReceiptsConfig | Non
         journal = journal or home_journal(home, keyring)
         _answer_due(home, keyring, journal, config, store, report)
         store.tag(_ids(store, STALE), remove=(DUE,))
-        _check_incoming(home, journal, store, report)
+        _check_incoming(journal, store, report)
     _flush(home, keyring, config, report)
     return report
 
@@ -96,34 +98,50 @@ def _ids(store, query: str) -> list[str]:
 def _answer_due(home: Home, keyring, journal, config: ReceiptsConfig, store, report: ReceiptsReport) -> None:
     with answering(home):
         for message_id in _ids(store, ASKING):
-            original = original_of(store.read_clear(message_id), message_id)
-            done_tags = []
-            if original is not None and "delivery" in original.kinds and config.send_delivery:
-                done = answer(home, keyring, original, "delivery", journal)
-                if done is not None:
-                    report.queued.append(done)
-                done_tags.append(f"{SENT_TAG}delivery")
+            try:
+                done_tags = _answer_one(home, keyring, journal, config, store, message_id, report)
+            except PliError as error:  # e.g. no key to seal to: the message stays due, the import goes on
+                report.failed.append((message_id, str(error)))
+                continue
             store.tag([message_id], add=done_tags, remove=(DUE,))
 
 
-def _check_incoming(home: Home, journal, store, report: ReceiptsReport) -> None:
-    layout = store.layout
+def _answer_one(home: Home, keyring, journal, config: ReceiptsConfig, store, message_id: str,
+                report: ReceiptsReport) -> list[str]:
+    """Answer the delivery request of one message; the tags that say what was done."""
+    original = original_of(store.read_clear(message_id), message_id)
+    if original is None or "delivery" not in original.kinds or not config.send_delivery:
+        return []
+    done = answer(home, keyring, original, "delivery", journal)
+    if done is not None:
+        report.queued.append(done)
+    return [f"{SENT_TAG}delivery"]
+
+
+def _check_incoming(journal, store, report: ReceiptsReport) -> None:
     for receipt_id in _ids(store, INCOMING):
         try:
-            checked = received.check(store, receipt_id)
-        except received.Refused as refusal:
-            envelope = _envelope_of(store, receipt_id)
-            received.trace_refused(journal, receipt_id, envelope, refusal.reason)
-            received.quarantine(layout, receipt_id, refusal.reason)
-            report.refused.append(received.Outcome(receipt_id, False, refusal.reason))
-            continue
-        known = {a.address for a in received.acknowledgements(layout, checked.receipt.message_id)
-                 if a.kind == checked.receipt.kind}
-        if checked.signer not in known:      # a second copy of a receipt is recorded once
-            received.trace_received(journal, checked)
-        received.mark(layout, checked)
-        report.accepted.append(received.Outcome(receipt_id, True, kind=checked.receipt.kind,
-                                                original=checked.receipt.message_id))
+            _check_one(journal, store, receipt_id, report)
+        except PliError as error:  # the index busy, a file gone: it stays due for the next pass
+            report.failed.append((receipt_id, str(error)))
+
+
+def _check_one(journal, store, receipt_id: str, report: ReceiptsReport) -> None:
+    layout = store.layout
+    try:
+        checked = received.check(store, receipt_id)
+    except received.Refused as refusal:
+        received.trace_refused(journal, receipt_id, _envelope_of(store, receipt_id), refusal.reason)
+        received.quarantine(layout, receipt_id, refusal.reason)
+        report.refused.append(received.Outcome(receipt_id, False, refusal.reason))
+        return
+    known = {a.address for a in received.acknowledgements(layout, checked.receipt.message_id)
+             if a.kind == checked.receipt.kind}
+    if checked.signer not in known:      # a second copy of a receipt is recorded once
+        received.trace_received(journal, checked)
+    received.mark(layout, checked)
+    report.accepted.append(received.Outcome(receipt_id, True, kind=checked.receipt.kind,
+                                            original=checked.receipt.message_id))
 
 
 def _envelope_of(store, message_id: str) -> str:

@@ -266,6 +266,30 @@ def test_a_crash_before_the_trace_step_records_it_once_at_the_rerun(homes):
     assert marker["traced"] is True
 
 
+def test_a_request_that_cannot_be_answered_stays_due_and_the_import_goes_on(homes):
+    from pli.core.crypto.keyring import load_correspondents, save_correspondents
+
+    alice, bob, _ = homes
+    send(alice, ["bob@pli.test"], "later-1")
+    carry(alice, bob)
+    set_config(bob, send_delivery=False, flush=False)
+    new(bob)                                            # stored while bob still had alice's key
+    redue(bob, "later-1@pli.test")
+    set_config(bob, flush=False)
+    known = load_correspondents(bob.home)
+    save_correspondents(bob.home, {a: p for a, p in known.items() if a != "alice@pli.test"})
+    bob.reload()                                        # now he cannot seal to her
+    report = after_import(bob.home, bob)
+    assert [m for m, _ in report.failed] == ["later-1@pli.test"]
+    assert "no receipt for id:later-1@pli.test yet" in report.render()
+    assert receipts_waiting(bob) == 0
+    assert "receipt-due" in tags(bob, "later-1@pli.test")
+    save_correspondents(bob.home, known)
+    bob.reload()
+    assert len(after_import(bob.home, bob).queued) == 1   # answered once the key is back
+    assert "receipt-due" not in tags(bob, "later-1@pli.test")
+
+
 def test_an_unverified_message_asking_for_a_receipt_is_never_answered(homes, tmp_path):
     alice, bob, _ = homes
     stranger = make_keyring(tmp_path, "mallory", 9)
