@@ -1,6 +1,7 @@
 """Input completion on the last word typed (search terms, tags, recipients)."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 
 from textual.suggester import Suggester
@@ -14,7 +15,7 @@ class LastWordSuggester(Suggester):
         self.words = words
         self.separators = separators
 
-    def candidates(self, word: str) -> Iterable[str]:
+    async def candidates(self, word: str) -> Iterable[str]:
         return self.words()
 
     async def get_suggestion(self, value: str) -> str | None:
@@ -23,18 +24,19 @@ class LastWordSuggester(Suggester):
         if not word:
             return None
         lowered = word.lower()
-        for candidate in sorted(self.candidates(word)):
+        for candidate in sorted(await self.candidates(word)):
             if candidate.lower().startswith(lowered) and len(candidate) > len(word):
                 return head + word + candidate[len(word):]
         return None
 
 
 class PrefixSuggester(LastWordSuggester):
-    """Completes the word under the cursor from `complete(word)`: for sets too large to list (a directory)."""
+    """Completes the word under the cursor from `complete(word)`, run in a thread: for sets too large to
+    list, or slow to look up (a directory)."""
 
     def __init__(self, complete: Callable[[str], Iterable[str]], separators: str = " ,") -> None:
         super().__init__(lambda: (), separators)
         self.complete = complete
 
-    def candidates(self, word: str) -> Iterable[str]:
-        return self.complete(word)
+    async def candidates(self, word: str) -> Iterable[str]:
+        return await asyncio.to_thread(lambda: list(self.complete(word)))

@@ -14,6 +14,7 @@ date of the revocation.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from pli.core.crypto.identity import PublicIdentity
@@ -102,14 +103,16 @@ def installed(home: Home) -> Directory | None:
     except FileNotFoundError:
         return None
     stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
-    cached = _CACHE.get(path)
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, load_directory(home))
-        _CACHE[path] = cached
+    with _LOADING:   # compose looks from several threads at once: load once, the others wait for it
+        cached = _CACHE.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, load_directory(home))
+            _CACHE[path] = cached
     return cached[1]
 
 
 _CACHE: dict[Path, tuple[tuple[int, int, int], Directory]] = {}
+_LOADING = threading.Lock()
 
 
 def _latest_revoked(entry: DirectoryEntry, alg: str) -> KeyRecord | None:

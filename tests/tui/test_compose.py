@@ -13,6 +13,13 @@ LAB_STREAM = "envoi@bio-collines.example"
 pytestmark = pytest.mark.asyncio
 
 
+async def settle(app, pilot) -> None:
+    """Let compose's look-ups (modes, matches, completion: in threads) finish and show."""
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def open_compose(app, pilot):
     await pilot.pause()
     await pilot.press("c")
@@ -26,7 +33,7 @@ async def test_modes_are_shown_per_recipient_before_sending(demo, make_app):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_compose(app, pilot)
         await pilot.press(*f"{LAB_OTP}, {LAB_STREAM}, nobody@nowhere.example")
-        await pilot.pause()
+        await settle(app, pilot)
         modes = str(screen.query_one("#compose-modes").render())
         assert f"{LAB_OTP}: one-time pad" in modes
         assert f"{LAB_STREAM}: stream" in modes
@@ -38,7 +45,7 @@ async def test_recipient_completes_from_the_keyring(demo, make_app):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_compose(app, pilot)
         await pilot.press(*"resul")
-        await pilot.pause()
+        await settle(app, pilot)
         await pilot.press("right")
         assert screen.query_one("#compose-to").value == LAB_OTP
 
@@ -95,7 +102,7 @@ async def test_reply_goes_to_the_sender_and_shows_its_mode(demo, make_app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("slash", *"from:labo-estuaire.example", "enter", "r")
-        await pilot.pause()
+        await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, ComposeScreen)
         assert screen.current_draft().to == [LAB_OTP]

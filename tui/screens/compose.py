@@ -188,14 +188,22 @@ class ComposeScreen(Screen):
         field.cursor_position = len(field.value)
         self.show_matches(self.typed_term(), [])
 
-    def recipient_statuses(self) -> list:
-        from pli.tui.correspondents import status
-
-        value = self.query_one("#compose-to", Input).value
-        return [status(self.app.keyring, a) for a in split_addresses(value) if "@" in a]
-
     def update_modes(self) -> None:
-        self.query_one("#compose-modes", Static).update(modes_text(self.recipient_statuses()))
+        self.find_modes(self.query_one("#compose-to", Input).value)
+
+    @work(exclusive=True, thread=True, group="compose-modes")
+    def find_modes(self, value: str) -> None:
+        """Each recipient's mode and who it is, off the UI thread: the first look loads the directory,
+        which takes seconds for a national one (then it is kept until its file changes)."""
+        from pli.tui.correspondents import directory_of, status
+
+        directory_of(self.app.keyring)   # load it now, before the first match or address is asked for
+        statuses = [status(self.app.keyring, a) for a in split_addresses(value) if "@" in a]
+        self.app.call_from_thread(self.show_modes, value, statuses)
+
+    def show_modes(self, value: str, statuses: list) -> None:
+        if self.is_attached and value == self.query_one("#compose-to", Input).value:
+            self.query_one("#compose-modes", Static).update(modes_text(statuses))
 
     def update_attachments(self) -> None:
         names = ", ".join(p.name for p in self.draft.attachments)
