@@ -161,12 +161,18 @@ def build(receipt: Receipt, recipient_name: str, to: str) -> bytes:
 
 
 def parse(inner: bytes) -> Receipt:
-    """The statement of a receipt's inner message; BadReceipt when it does not read as one."""
-    msg = email.message_from_bytes(inner, policy=email.policy.compat32)
-    part = next((p for p in msg.walk() if p.get_content_type() == MEDIA_TYPE), None)
-    if part is None:
+    """The statement of a receipt's inner message; BadReceipt when it does not read as one.
+
+    A sender chooses these bytes: nothing but BadReceipt may come out of here.
+    """
+    try:
+        msg = email.message_from_bytes(inner, policy=email.policy.compat32)
+        part = next((p for p in msg.walk() if p.get_content_type() == MEDIA_TYPE), None)
+        payload = (part.get_payload(decode=True) or b"") if part is not None else None
+    except Exception:  # noqa: BLE001 - the email package's errors on hostile input are not all typed
+        raise BadReceipt("the receipt is not a readable MIME message") from None
+    if not isinstance(payload, bytes):
         raise BadReceipt(f"the receipt has no {MEDIA_TYPE} part")
-    payload = part.get_payload(decode=True) or b""
     values: dict[str, str] = {}
     for line in payload.decode("utf-8", "replace").splitlines():
         name, sep, value = line.partition(":")

@@ -11,6 +11,8 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crypto_fixtures import inner_message, make_keyring, people
 from pli.core.audit import steps_of, verify
@@ -98,6 +100,17 @@ def test_a_damaged_receipt_is_refused(damage):
     raw = build(Receipt("read", ENVELOPE, "m@pli.test", "bob@pli.test", "1", WHEN), "Dr Bob", "alice@pli.test")
     with pytest.raises(BadReceipt):
         parse(damage(raw))
+
+
+@given(st.binary(max_size=600), st.integers(min_value=0, max_value=700))
+def test_any_bytes_in_a_receipt_give_a_receipt_or_bad_receipt(noise, where):
+    raw = build(Receipt("read", ENVELOPE, "m@pli.test", "bob@pli.test", "1", WHEN), "Dr Bob", "alice@pli.test")
+    for candidate in (noise, raw[:where] + noise + raw[where:]):
+        try:
+            parse(candidate)
+        except BadReceipt:
+            pass
+        import_tags(candidate, ("inbox",))   # the importer's look never fails either
 
 
 def test_asking_marks_the_inner_message_and_only_known_kinds_are_accepted():
