@@ -58,7 +58,9 @@ def after_import(home: Home, keyring, journal=None, config: ReceiptsConfig | Non
             return report
         journal = journal or home_journal(home, keyring)
         _answer_due(home, keyring, journal, config, store, report)
-        store.tag(_ids(store, STALE), remove=(DUE,))
+        stale = _ids(store, STALE)
+        if stale:
+            store.tag(stale, remove=(DUE,))
         _check_incoming(journal, store, report)
     _flush(home, keyring, config, report)
     return report

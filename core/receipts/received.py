@@ -52,7 +52,7 @@ class Checked:
     signer: str
     fingerprint: str
     receipt_envelope: str        # the receipt's own envelope id
-    recipients: frozenset        # every address the original was sealed for
+    recipients: frozenset[str]   # every address the original was sealed for
 
 
 @dataclass(frozen=True)
@@ -131,8 +131,13 @@ def mark(layout, checked: Checked) -> None:
     """Record the acknowledgement on the sent message and take the receipt off the due list, together."""
     receipt = checked.receipt
     key = PROPERTY + receipt.kind
+    from pli.core.store.store import MessageNotFound
+
     with database.open_write(layout) as db, db.atomic():
-        original = db.find(receipt.message_id)
+        try:
+            original = db.find(receipt.message_id)
+        except LookupError:  # deleted since the check: the receipt stays due
+            raise MessageNotFound(f"the sent message {receipt.message_id} left the store") from None
         known = {value.split(" ", 1)[0] for _, value in original.properties.getall(key, exact=True)}
         if checked.signer not in known:
             original.properties.add(key, f"{checked.signer} {receipt.time.strftime(TIME_FORMAT)}")
