@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -18,9 +19,11 @@ from textual.widgets import Input
 from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.tui.config import TuiConfig, load_tui_config
-from pli.tui.reading import ClearMessage, read_message
 from pli.tui.tracing import TraceQueue
 from pli.tui.triage import UndoStack
+
+if TYPE_CHECKING:
+    from pli.tui.reading import ClearMessage
 
 
 #: What `PliApp.attempt` returns when the action failed (the user has been told why).
@@ -66,7 +69,8 @@ class PliApp(App):
             ready = self.prefetch.first_page()
             if ready.store is not None:
                 self.store = ready.store
-                self.first_page = (ready.query, ready.count, ready.rows)
+                # the count may still be running: the list waits for it in a thread (prefetch.total)
+                self.first_page = (ready.query, ready.count, ready.rows, self.prefetch.total)
         try:
             if self.store is None:
                 self.store = self._open_store()
@@ -109,13 +113,15 @@ class PliApp(App):
 
         return expand(query)
 
-    def read_message(self, summary) -> ClearMessage:
+    def read_message(self, summary) -> "ClearMessage":
         try:
             raw = self.store.read_clear(summary.message_id)
         except OSError as error:
             raise MessageUnreadable(f"cannot read this message ({error.strerror or error}); "
                                     "run `pli doctor` to check the store") from None
         try:
+            from pli.tui.reading import read_message  # the email package: after the first screen
+
             return read_message(raw, summary)
         except Exception:  # noqa: BLE001 - a corrupt file is the user's problem to see, not a crash
             raise MessageUnreadable("this message is damaged and cannot be shown; "

@@ -321,7 +321,7 @@ def _record(verified: Verified):
 def _verify(data: bytes, keyring: Keyring) -> Verified:
     envelope = parse(data)
     header = envelope.header
-    sender = keyring.sender(header.sender_fingerprint)
+    sender = keyring.sender(header.sender_fingerprint) or _directory_sender(keyring, header)
     if sender is None:
         raise UnknownSender(f"the message claims to come from {header.sender_address} with key "
                             f"{header.sender_fingerprint.hex()}, which is not in your keyring: import their "
@@ -350,6 +350,19 @@ def _verify(data: bytes, keyring: Keyring) -> Verified:
         except NotForMe as error:
             problem = error  # another entry of ours (a group we also belong to) may still open
     raise problem
+
+
+def _directory_sender(keyring: Keyring, header: Header) -> PublicIdentity | None:
+    """A sender not in the keyring but in the installed directory (signed by the trust anchor)."""
+    from pli.core.crypto.verify import RevokedSender
+    from pli.core.directory import RevokedSigner, SignerProblem
+
+    try:
+        return keyring.directory_sender(header.sender_address, header.sender_fingerprint, header.timestamp)
+    except RevokedSigner as error:
+        raise RevokedSender(str(error)) from None
+    except SignerProblem as error:
+        raise UnknownSender(str(error)) from None
 
 
 def _unwrap(keyring: Keyring, envelope: Envelope, recipient: Recipient, identity: Identity,

@@ -10,6 +10,7 @@ date of the revocation.
     reach(directory, "dr.b@example.org")       # -> PublicIdentity | None (not in the directory)
     expand(directory, "cabinet@example.org")   # a group with no key of its own -> its members' addresses
     check_not_revoked(directory, public)       # RevokedRecipient for a revoked key-agreement key
+    signer(directory, address, fingerprint, when)   # who signed, per the directory (opening mail)
     installed(home)                            # the home's directory, loaded once per change of the file
 """
 from __future__ import annotations
@@ -69,6 +70,23 @@ def public_identity(directory: Directory, entry: DirectoryEntry, address: str) -
                           agree_public=agree.key.raw,
                           sign_public=sign.key.raw if sign is not None and entry.kind != "group" else None,
                           serves=serves)
+
+
+def signer(directory: Directory, address: str, fingerprint: str, when) -> PublicIdentity | None:
+    """The sender of a mail from `address` signed at `when` by the Ed25519 key `fingerprint`, per the directory.
+
+    None if the directory does not list that key (the caller's "unknown sender");
+    SignerProblem (RevokedSigner, with the date; SignerMismatch) when it lists
+    it but not for this address at this time.
+    """
+    if directory.by_fingerprint(fingerprint) is None:
+        return None
+    entry = directory.check_signer(address, fingerprint, when)
+    agree = entry.current_key("x25519")
+    return PublicIdentity(id=entry.id, address=address.strip().lower(), name=entry.name, kind="person",
+                          # only the signing key is used to open; sealing to them goes through reach()
+                          agree_public=agree.key.raw if agree is not None else bytes(32),
+                          sign_public=entry.key_by_fingerprint(fingerprint).key.raw)
 
 
 def expand(directory: Directory, address: str) -> list[str]:

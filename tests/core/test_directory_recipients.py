@@ -1,6 +1,8 @@
 """Sealing to directory entries: keyring first, then the signed directory; revoked keys refused with their date."""
 from datetime import datetime, timezone
 
+from dataclasses import replace
+
 import pytest
 
 from crypto_fixtures import inner_message, make_keyring
@@ -146,3 +148,45 @@ def test_a_damaged_directory_does_not_stop_mail_to_keyring_contacts(net):
     assert b"K+ 6.8" in open_mail(seal_mail(inner_message(), alice, ["bob@pli.test"]), bob).inner
     with pytest.raises(DirectoryRefused, match="signature"):
         seal_mail(inner_message(), alice, ["carol@pli.test"])
+
+
+@pytest.fixture
+def strangers(tmp_path):
+    """alice and dave, whose keyrings know nothing of each other."""
+    return make_keyring(tmp_path, "alice", 1), make_keyring(tmp_path, "dave", 4)
+
+
+def test_mail_from_a_directory_only_sender_opens_and_names_them(strangers):
+    alice, dave = strangers
+    Authority().install(alice.home, [entry_for(dave.identity.public)])
+    Authority().install(dave.home, [entry_for(alice.identity.public, town="Lyon")])
+    opened = open_mail(seal_mail(inner_message(), alice, ["dave@pli.test"]), dave)
+    assert (opened.sender_address, opened.sender_name) == ("alice@pli.test", "Dr Alice")
+    assert opened.fingerprint == alice.identity.public.fingerprint
+
+
+def test_mail_signed_by_a_key_the_directory_revoked_is_refused_with_the_date(strangers):
+    from pli.core.crypto.verify import RevokedSender
+
+    alice, dave = strangers
+    Authority().install(alice.home, [entry_for(dave.identity.public)])
+    entry = entry_for(alice.identity.public)
+    entry = entry.with_revocation(entry.current_key("ed25519").fingerprint, REVOKED, "compromised")
+    Authority().install(dave.home, [entry])
+    with pytest.raises(RevokedSender, match="revoked on 2025-06-01") as caught:
+        open_mail(seal_mail(inner_message(), alice, ["dave@pli.test"]), dave)
+    assert caught.value.reason == "revoked-key"
+
+
+def test_a_directory_key_claimed_for_another_address_is_refused(strangers, tmp_path):
+    from pli.core.crypto.envelope import UnknownSender
+
+    alice, dave = strangers
+    mallory = make_keyring(tmp_path, "mallory", 5)   # listed in the directory, claims alice's address below
+    Authority().install(dave.home, [entry_for(alice.identity.public), entry_for(mallory.identity.public)])
+    forged = Identity(replace(mallory.identity.public, address="alice@pli.test"), mallory.identity.agree_secret,
+                      mallory.identity.sign_secret)
+    mallory.identity = forged
+    mallory.import_public(dave.identity.public)
+    with pytest.raises(UnknownSender, match="treat it as forged"):
+        open_mail(seal_mail(inner_message(), mallory, ["dave@pli.test"]), dave)
