@@ -12,12 +12,12 @@ import itertools
 import os
 from dataclasses import dataclass, replace
 from email.utils import formataddr, formatdate
-from pathlib import Path
 
 from pli.core.crypto.mime import ENVELOPE_TYPE, is_sealed
 from pli.core.crypto.refusals import NotSealed
 from pli.core import notes
 from pli.core.receipts.message import import_tags
+from pli.core.durable import write_all
 from pli.core.store import headers
 from pli.core.store.layout import Layout
 from pli.core.store.sources import Source
@@ -52,8 +52,9 @@ class Prepared:
     tmp_sealed: str = ""            # "" when the original is already kept
     opened: object = None           # the envelope's Opened (without its inner bytes), for the replay check
 
-    def final_clear(self, layout: Layout) -> Path:
-        return layout.folder(self.folder) / "cur" / f"{self.key}{INFO}"
+    def final_clear(self, layout: Layout) -> str:
+        # a str, not a Path: worker and writer ask for it for every message
+        return f"{layout.mail}/{self.folder}/cur/{self.key}{INFO}"
 
 
 _CONTEXT: WorkerContext | None = None
@@ -240,21 +241,19 @@ def quarantined_message(raw: bytes, key: str, reason: str, quarantined: bool = T
 def _write(context: WorkerContext, prepared: Prepared, clear: bytes, raw: bytes) -> Prepared:
     layout = context.layout
     tmp_clear = tmp_sealed = ""
-    if not prepared.final_clear(layout).exists():
-        tmp_clear = _write_tmp(layout.folder(prepared.folder) / "tmp", prepared.key, clear)
+    if not os.path.exists(prepared.final_clear(layout)):
+        tmp_clear = _write_tmp(f"{layout.mail}/{prepared.folder}/tmp", prepared.key, clear)
     if not layout.sealed_path(prepared.key).exists():
-        tmp_sealed = _write_tmp(layout.sealed / ".tmp", prepared.key, raw)
+        tmp_sealed = _write_tmp(f"{layout.sealed}/.tmp", prepared.key, raw)
     return replace(prepared, tmp_clear=tmp_clear, tmp_sealed=tmp_sealed)
 
 
-def _write_tmp(folder: Path, key: str, data: bytes) -> str:
+def _write_tmp(folder: str, key: str, data: bytes) -> str:
     """A tmp file, not fsync'd: the writer syncs the whole batch at once before renaming (writer.py)."""
-    path = folder / f"{key}.{os.getpid()}.{next(_COUNTER)}{TMP_SUFFIX}"
+    path = f"{folder}/{key}.{os.getpid()}.{next(_COUNTER)}{TMP_SUFFIX}"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        write_all(fd, data)
     finally:
         os.close(fd)
-    return str(path)
+    return path

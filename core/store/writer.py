@@ -91,15 +91,11 @@ class IndexWriter:
 
     def _in_place(self, prepared: Prepared) -> str | None:
         """The message's clear file if it is already published (a mail client may have renamed it)."""
-        final = self._final(prepared)
+        final = prepared.final_clear(self.layout)
         if os.path.exists(final):
             return final
         renamed = self._renamed(prepared.folder).get(prepared.key)
         return None if renamed is None else str(renamed)
-
-    def _final(self, prepared: Prepared) -> str:
-        # a str, not a Path: this runs for every message in the one writer
-        return f"{self.layout.mail}/{prepared.folder}/cur/{prepared.key}{INFO}"
 
     def _renamed(self, folder: str) -> dict[str, Path]:
         """Files of a folder not under the name pli gave them (flags added by a mail client),
@@ -148,7 +144,7 @@ class IndexWriter:
                 os.makedirs(folder, mode=0o700, exist_ok=True)
                 self._dirs.add(folder)
             os.replace(prepared.tmp_sealed, f"{folder}/{key}")
-        final = self._final(prepared)
+        final = prepared.final_clear(self.layout)
         if prepared.tmp_clear:
             os.replace(prepared.tmp_clear, final)
         return final
