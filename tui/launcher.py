@@ -30,10 +30,10 @@ def open_tui(home_arg: str | None) -> int:
     from pli.core.home import Home
     from pli.tui.config import DEFAULT_SEARCHES
     from pli.tui.startup import Prefetch
-    from pli.tui.paging import PAGE
+    from pli.tui.paging import FIRST_ROWS
 
     home = Home.resolve(home_arg)
-    prefetch = Prefetch(home, DEFAULT_SEARCHES[0].query, PAGE)  # read while Textual imports
+    prefetch = Prefetch(home, DEFAULT_SEARCHES[0].query, FIRST_ROWS)  # read while Textual imports
     prefetch.start()
     from pli.tui.app import PliApp
 

@@ -7,10 +7,11 @@ recorded, and anything missing or unreadable reads as "not verified".
 """
 from __future__ import annotations
 
-import email
-import email.policy
 from dataclasses import dataclass
-from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the email package is imported when the first message is read, after the first screen
+    from email.message import EmailMessage
 
 #: Protected headers shown above the body, in this order.
 SHOWN_HEADERS = ("From", "To", "Cc", "Date", "Subject", "X-Pli-Patient")
@@ -48,6 +49,9 @@ class ClearMessage:
 
 
 def parse_clear(raw: bytes) -> EmailMessage:
+    import email
+    import email.policy
+
     return email.message_from_bytes(raw, policy=email.policy.default)
 
 

@@ -22,7 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from pli.tui.dates import short_date
-from pli.tui.paging import PAGE
+from pli.tui.paging import PAGE, RecentFirst
 
 #: Tags the columns already show (or that are noise in a list); the tag column shows the rest.
 SHOWN_ELSEWHERE = frozenset({"inbox", "unread", "lab", "verified", "critical", "abnormal",
@@ -123,13 +123,18 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
 
     def __init__(self, source: RowSource, now: datetime, *, id: str | None = None,
-                 first_page: tuple[str, int, list] | None = None) -> None:
+                 first_page: tuple | None = None) -> None:
         super().__init__(id=id)
         self.source = source
         self.now = now
+        self._read = RecentFirst(source.window, now.timestamp())
         self.query_text = ""
-        self._first_page = first_page  # (query, count, rows) read while the app was starting
+        # (query, count or None, rows[, a blocking call that returns the count]) read while the app started
+        self._first_page = first_page
         self.total = 0
+        self.counting = False     # total is provisional: the query is being counted in a thread
+        self._generation = 0      # bumped at every show/reload: a late count for an older one is dropped
+        self._short: set[int] = set()   # pages holding only the first screen's rows (startup.Prefetch)
         self.selected: dict[str, object] = {}  # message id -> summary, kept for triage's undo
         self._pages: LRUCache[int, list] = LRUCache(maxsize=64)
         self._strips: LRUCache[tuple, Strip] = LRUCache(maxsize=512)
@@ -139,23 +144,61 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
     def show_query(self, query: str) -> bool:
         """Show another query from its top (a query the store refuses raises and changes nothing)."""
         first, self._first_page = self._first_page, None
-        total = first[1] if first and first[0] == query else self.source.count(query)
+        rows = wait_total = None
+        if first and first[0] == query:
+            total, rows = first[1], first[2]
+            wait_total = first[3] if len(first) > 3 else None
+            if total is None and wait_total is None:
+                total = self.source.count(query)
+        else:
+            total = self.source.count(query)
         self.query_text = query
         self.selected.clear()
-        self.reload(total)
-        if first and first[0] == query:
-            self._pages[0] = first[2]
+        self.reload(len(rows) if total is None else total)
+        if rows is not None:
+            self._pages[0] = list(rows)
+            if len(rows) < PAGE:
+                self._short.add(0)
+        if total is None:
+            self.counting = True
+            generation = self._generation
+            self.run_worker(lambda: self._wait_total(wait_total, generation), thread=True,
+                            group="list-total", exclusive=True, exit_on_error=False)
         self.cursor = 0
         self.scroll_to(y=0, animate=False, immediate=True)
         self._announce()
         return True
 
+    def _wait_total(self, wait_total, generation: int) -> None:
+        self.app.call_from_thread(self._counted, wait_total(), generation)
+
+    def _counted(self, total: int | None, generation: int) -> None:
+        if generation != self._generation:
+            return  # the list was reloaded (and counted) meanwhile
+        if total is None:  # the count thread failed: count here, where an error is shown
+            self.app.attempt("Count", self.reload)
+            self._announce()
+            return
+        self.counting = False
+        self.total = total
+        self.virtual_size = Size(self.scrollable_content_region.width, self.total)
+        self.refresh()
+        self._announce()
+
+    @property
+    def total_label(self) -> str:
+        """The count as the title shows it ("…" while it is being counted)."""
+        return "…" if self.counting else f"{self.total:,}"
+
     def reload(self, total: int | None = None) -> None:
         """Forget cached rows (tags changed): recount and redraw, keeping the cursor's place."""
         self._pages.clear()
+        self._short.clear()
         self._strips.clear()
         if total is None:
             total = self.source.count(self.query_text) if self.query_text else 0
+        self._generation += 1
+        self.counting = False
         self.total = total
         self.virtual_size = Size(self.scrollable_content_region.width, self.total)
         if self.total and self.cursor >= self.total:
@@ -168,8 +211,13 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         page_no, row = divmod(index, PAGE)
         page = self._pages.get(page_no)
         if page is None:
-            page = self.source.window(self.query_text, page_no * PAGE, PAGE)
+            page = self._read(self.query_text, page_no * PAGE, PAGE)
             self._pages[page_no] = page
+        elif row >= len(page) and page_no in self._short:
+            # the rest of the first screen's page: the store continues its iterator, no new sort.
+            # In place: Textual's LRUCache keeps the first value set for a key.
+            page.extend(self._read(self.query_text, page_no * PAGE + len(page), PAGE - len(page)))
+            self._short.discard(page_no)
         return page[row] if row < len(page) else None
 
     @property
