@@ -31,7 +31,8 @@ def run_show(args) -> int:
         print(f"no receipt recorded for {message_id}")
         return 1
     for ack in found:
-        print(f"{ack.time.strftime('%Y-%m-%d %H:%M:%S UTC')}  {ack.kind:<8}  {ack.address}")
+        behalf = f"  for {ack.recipient}" if ack.recipient else ""
+        print(f"{ack.time.strftime('%Y-%m-%d %H:%M:%S UTC')}  {ack.kind:<8}  {ack.address}{behalf}")
     return 0
 
 

@@ -4,10 +4,13 @@ A receipt is accepted only when all of these hold:
   - the store verified its envelope (X-Pli-Verified: yes), so its signer is known;
   - the recipient it names is the address that signed it;
   - the message it acknowledges is in this store's Sent (tag `sent`), with the
-    same envelope id, and the signer was one of that message's recipients.
+    same envelope id, and the signer was one of that message's recipients, or,
+    per the installed directory, a member of a group practice that was (it
+    opened the mail with the group's key) or the proxy serving one that was.
 Then the trace gets "receipt-received" on the original's envelope id, and the
 sent message gets, in the index:
-    property pli.receipt.<kind> = "<address> <time>"   one per recipient who acknowledged
+    property pli.receipt.<kind> = "<address> <time>[ <recipient>]"   one per signer; the recipient
+                                                     it answers for when not itself (group, proxy)
     tag delivered / read                              once every recipient has
 Anything else is refused: the receipt goes to quarantine (tags `quarantine`,
 `receipt-refused` and the reason) and the trace says "quarantined" with the reason.
@@ -39,8 +42,9 @@ class Acknowledgement:
     """One recipient's receipt of one kind, as the sent message records it."""
 
     kind: str
-    address: str
+    address: str                 # who signed the receipt
     time: datetime
+    recipient: str = ""          # the recipient it answers for, when not itself (a group, a served member)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Checked:
     fingerprint: str
     receipt_envelope: str        # the receipt's own envelope id
     recipients: frozenset[str]   # every address the original was sealed for
+    recipient: str               # the one this receipt answers for: the signer, or its group or member
 
 
 @dataclass(frozen=True)
@@ -83,10 +88,34 @@ def check(store, receipt_id: str) -> Checked:
     if original.get("x-pli-envelope-id", "").lower() != receipt.envelope_id:
         raise Refused("envelope-mismatch")
     recipients = frozenset(recipients_of(original))
-    if signer not in recipients:
+    recipient = signer if signer in recipients else represented(store.layout.home, signer, recipients)
+    if recipient is None:
         raise Refused("not-a-recipient")
     return Checked(receipt_id, receipt, signer, fields.get("x-pli-fingerprint", ""),
-                   fields.get("x-pli-envelope-id", ""), recipients)
+                   fields.get("x-pli-envelope-id", ""), recipients, recipient)
+
+
+def represented(home, signer: str, recipients: frozenset[str]) -> str | None:
+    """The recipient `signer` may answer for, per the installed directory: a group practice it is a
+    member of, or a member it serves as the establishment's proxy; None when neither."""
+    from pli.core.directory.recipients import installed
+
+    try:
+        directory = installed(home)
+    except Exception:  # noqa: BLE001 - a damaged directory vouches for no one
+        return None
+    who = directory.by_address(signer) if directory is not None else None
+    if who is None:
+        return None
+    for address in sorted(recipients):
+        entry = directory.by_address(address)
+        if entry is None:
+            continue
+        if entry.kind == "group" and entry.id in who.groups:
+            return address
+        if who.kind == "proxy" and who.id in entry.groups:
+            return address
+    return None
 
 
 def recipients_of(fields: dict[str, str]) -> set[str]:
@@ -138,11 +167,12 @@ def mark(layout, checked: Checked) -> None:
             original = db.find(receipt.message_id)
         except LookupError:  # deleted since the check: the receipt stays due
             raise MessageNotFound(f"the sent message {receipt.message_id} left the store") from None
-        known = {value.split(" ", 1)[0] for _, value in original.properties.getall(key, exact=True)}
-        if checked.signer not in known:
-            original.properties.add(key, f"{checked.signer} {receipt.time.strftime(TIME_FORMAT)}")
-            known.add(checked.signer)
-        if checked.recipients <= known:
+        values = [value.split(" ") for _, value in original.properties.getall(key, exact=True)]
+        if checked.signer not in {words[0] for words in values}:
+            behalf = f" {checked.recipient}" if checked.recipient != checked.signer else ""
+            original.properties.add(key, f"{checked.signer} {receipt.time.strftime(TIME_FORMAT)}{behalf}")
+            values.append([checked.signer, "", checked.recipient])
+        if checked.recipients <= {words[2] if len(words) > 2 else words[0] for words in values}:
             original.tags.add(KIND_TAGS[receipt.kind])
         db.find(checked.receipt_id).tags.discard("receipt-due")
 
@@ -166,12 +196,12 @@ def acknowledgements(layout, message_id: str) -> list[Acknowledgement]:
         except LookupError:
             return []
         for key, value in msg.properties.getall(PROPERTY):
-            address, _, stamp = value.partition(" ")
+            words = value.split(" ")
             try:
-                when = datetime.strptime(stamp, TIME_FORMAT).replace(tzinfo=timezone.utc)
-            except ValueError:
+                when = datetime.strptime(words[1], TIME_FORMAT).replace(tzinfo=timezone.utc)
+            except (IndexError, ValueError):
                 continue
-            found.append(Acknowledgement(key[len(PROPERTY):], address, when))
+            found.append(Acknowledgement(key[len(PROPERTY):], words[0], when, words[2] if len(words) > 2 else ""))
     finally:
         db.close()
     return sorted(found, key=lambda a: (a.time, a.kind, a.address))

@@ -316,3 +316,32 @@ def test_an_unverified_message_asking_for_a_receipt_is_never_answered(homes, tmp
     assert receipts_waiting(bob) == 0
     with Store.open(bob.home) as store:
         assert store.count("tag:receipt-due") == 0
+
+
+# -- groups and proxies, per the directory ----------------------------------------------------------
+
+
+def test_a_member_answers_for_the_group_practice_the_message_was_sealed_to(homes):
+    from directory_fixtures import Authority, entry_for
+
+    alice, bob, carol = homes
+    group = bob.create_group("cab-tilleuls", "tilleuls@pli.test", "Cabinet des Tilleuls")
+    Authority().install(alice.home, [entry_for(group.public), entry_for(bob.identity.public,
+                                                                         groups=("cab-tilleuls",)),
+                                     entry_for(carol.identity.public)])
+    send(alice, ["tilleuls@pli.test"], "group-1")
+    for item in outbox.pending(alice.home):        # the practice's mail reaches bob
+        (bob.home.root / "incoming" / "new" / item.key).write_bytes(item.read())
+        item.path.unlink()
+    new(bob)
+    carry(bob, alice)
+    report = new(alice)
+    assert report.receipts.refused == [] and len(report.receipts.accepted) == 1
+    [ack] = acknowledgements(Layout(alice.home), "group-1@pli.test")
+    assert (ack.address, ack.recipient) == ("bob@pli.test", "tilleuls@pli.test")
+    assert "delivered" in tags(alice, "group-1@pli.test")
+    # carol, in the directory but not of the practice, cannot answer for it
+    envelope = send(alice, ["tilleuls@pli.test"], "group-2")
+    (alice.home.root / "incoming" / "new" / "c").write_bytes(
+        forged(carol, envelope, "group-2@pli.test", "carol@pli.test"))
+    assert [o.reason for o in new(alice).receipts.refused] == ["not-a-recipient"]

@@ -13,10 +13,15 @@ def receipts_text(acknowledgements, asked: bool) -> Text:
     if not acknowledgements:
         text.append("asked for, none received yet" if asked else "none")
         return text
-    parts = [f"{KIND_WORDS.get(a.kind, a.kind)} {a.address} {a.time.strftime('%Y-%m-%d %H:%M UTC')}"
+    parts = [f"{KIND_WORDS.get(a.kind, a.kind)} {who(a)} {a.time.strftime('%Y-%m-%d %H:%M UTC')}"
              for a in acknowledgements]
     text.append(" · ".join(parts))
     return text
+
+
+def who(ack) -> str:
+    """"bob@…", or "tilleuls@… (bob@…)" when a member answered for a group practice."""
+    return f"{ack.recipient} ({ack.address})" if ack.recipient else ack.address
 
 
 class ReceiptsLine(Static):
