@@ -190,3 +190,21 @@ def test_a_directory_key_claimed_for_another_address_is_refused(strangers, tmp_p
     mallory.import_public(dave.identity.public)
     with pytest.raises(UnknownSender, match="treat it as forged"):
         open_mail(seal_mail(inner_message(), mallory, ["dave@pli.test"]), dave)
+
+
+def test_pli_send_refuses_an_unknown_address_and_queues_nothing(net, tmp_path, monkeypatch, capsys):
+    from pli.core.transport.outbox import pending
+
+    alice, bob, _ = net
+    Authority().install(alice.home, [entry_for(bob.identity.public)])
+    (tmp_path / "pass").write_text("correct horse battery staple\n")
+    monkeypatch.setenv("PLI_PASSPHRASE_FILE", str(tmp_path / "pass"))
+    (tmp_path / "msg.eml").write_bytes(inner_message())
+    home = ["--home", str(alice.home.root)]
+    code = main([*home, "send", "--queue-only", "--to", "bob@pli.test,nobody@pli.test", str(tmp_path / "msg.eml")])
+    err = capsys.readouterr().err
+    assert code == 7 and err.count("\n") == 1 and "nobody@pli.test" in err
+    assert pending(alice.home) == []
+    assert main([*home, "send", "--queue-only", "--to", "bob@pli.test", str(tmp_path / "msg.eml")]) == 0
+    [queued] = pending(alice.home)
+    assert queued.recipients == ("bob@pli.test",) and b"K+ 6.8" in open_mail(queued.read(), bob).inner

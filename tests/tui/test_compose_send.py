@@ -192,3 +192,27 @@ def open_mail_id(sealed: bytes) -> str:
     from pli.core.crypto.mime import extract_envelope
 
     return parse(extract_envelope(sealed)).header.message_id.hex()
+
+
+async def test_a_group_practice_without_a_key_is_sealed_for_each_member(demo, make_app, colleague, tmp_path):
+    from pli.core.directory import DirectoryEntry
+
+    identity = Identity.generate("81234567891", "yann.le-goff@chu-brest.example", "Dr Yann Le Goff")
+    partner = Keyring.create(Home(tmp_path / "partner"), identity, "a pass phrase", kdf_log2n=10)
+    group = DirectoryEntry(id="nephro-brest", kind="group", name="Néphrologie CHU Brest", town="Brest",
+                           addresses=("nephrologie@chu-brest.example",))
+    Authority().install(demo, [group, directory_entry(colleague, groups=("nephro-brest",)),
+                               directory_entry(partner, groups=("nephro-brest",))])
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await compose(app, pilot)
+        await pilot.press(*"nephrologie@chu-brest.example")
+        await settle(app, pilot)
+        modes = str(screen.query_one("#compose-modes").render())
+        assert "group, sealed for each of its 2 members" in modes and NEPHRO in modes
+        await pilot.press("tab", *"Staff", "tab", *"Bonjour", "ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainScreen)
+    [queued] = outbox.pending(demo)
+    assert set(queued.recipients) == {NEPHRO, "yann.le-goff@chu-brest.example"}
+    assert b"Bonjour" in open_mail(queued.read(), colleague).inner
