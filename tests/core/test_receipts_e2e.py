@@ -15,6 +15,7 @@ import pytest
 
 from pli.core.audit import steps_of, verify
 from pli.core.crypto.keyring import trust_public
+from pli.core.home import Home
 from pli.core.receipts import acknowledgements, after_read
 from pli.core.store import Store, create_store
 from pli.core.store.layout import Layout
@@ -106,7 +107,10 @@ def test_a_delivery_receipt_goes_back_through_the_gateway_and_marks_the_sent_mes
     receipt_envelope = steps_of(bob.home, envelope)[-1].details["envelope_id"]
     assert steps_of(alice.home, envelope)[-1].details["envelope_id"] == receipt_envelope
     assert [e.step for e in steps_of(bob.home, receipt_envelope)] == ["sent"]
-    assert verify(alice.home).entries > 0 and verify(bob.home).entries > 0
+    gateway_trace = Home(tmp_path / "gw" / "trace-home")
+    for crossing in (envelope, receipt_envelope):           # both went through the gateway, traced there
+        assert [e.step for e in steps_of(gateway_trace, crossing)] == ["accepted-by-gateway", "delivered"]
+    assert verify(alice.home).entries > 0 and verify(bob.home).entries > 0 and verify(gateway_trace).entries
     assert b"trace ok" in pli(tmp_path, bob, "audit", "verify").stdout
     shown = pli(tmp_path, alice, "receipts", "show", "r1@pli.test").stdout.decode()
     assert "delivery  bob@pli.test" in shown
