@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pli.core.durable import write_atomic
 from pli.core.errors import ConfigError
 from pli.core.home import Home
 
@@ -119,10 +120,4 @@ header.Patient=X-Pli-Patient
 
 def write_private(path: Path, text: str) -> None:
     """Replace a small config file atomically, mode 0600."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, text.encode("utf-8"), mode=0o600)

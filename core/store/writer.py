@@ -14,13 +14,13 @@ the store an uninterrupted run gives.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import notmuch2
 
+from pli.core.durable import full_fsync, sync_filesystem, write_all
 from pli.core.store import database
 from pli.core.store.layout import Layout
 from pli.core.store.tagging import LabFacts, properties_for, tags_for
@@ -238,30 +238,11 @@ def _indexed(db: notmuch2.Database, path: str) -> bool:
     return True
 
 
-def sync_filesystem(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+def _write_now(path: Path, data: bytes) -> Path:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        if _LIBC is None or _LIBC.syncfs(fd) != 0:
-            os.sync()
+        write_all(fd, data)
+        full_fsync(fd)
     finally:
         os.close(fd)
-
-
-def _load_libc():
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.syncfs  # noqa: B018 - Linux only
-        return libc
-    except (OSError, AttributeError):
-        return None
-
-
-_LIBC = _load_libc()
-
-
-def _write_now(path: Path, data: bytes) -> Path:
-    with open(path, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
     return path

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from pli.core.durable import append_durably, write_atomic
+from pli.core.durable import append_durably, sync_filesystem, write_atomic
 
 
 def test_write_atomic_replaces_with_mode_0600_and_leaves_no_temp_file(tmp_path):
@@ -57,3 +57,10 @@ def test_append_durably_creates_private_files_and_appends(tmp_path):
     append_durably(path, memoryview(b"two\n"))
     assert path.read_bytes() == b"one\ntwo\n"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_sync_filesystem_takes_a_folder_and_refuses_a_file(tmp_path):
+    (tmp_path / "a").write_bytes(b"x")
+    sync_filesystem(tmp_path)  # returns once the file system's writes are on disk
+    with pytest.raises(NotADirectoryError):
+        sync_filesystem(tmp_path / "a")
