@@ -1,6 +1,6 @@
 """The recipient's side of receipts: seal a receipt for a message that asked, queue it, trace it, once.
 
-    home/receipts/sent/<envelope id>.<kind>.json   {"key": outbox key, "traced": bool}
+    home/receipts/sent/<envelope id>.<sender hash>.<kind>.json   {"key": outbox key, "traced": bool, ...}
     home/receipts/.lock                           one answering process at a time (flock)
 
 Answering one (message, kind) goes: seal -> write the marker (durable) ->
@@ -18,6 +18,7 @@ otherwise send the receipt, and the fact of delivery, elsewhere).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 from contextlib import contextmanager
@@ -72,11 +73,11 @@ def answer(home: Home, keyring, original: Original, kind: str, journal,
 
     The caller holds `answering(home)`.
     """
-    marker = _read_marker(home, original.envelope_id, kind)
+    marker = _read_marker(home, original, kind)
     if marker is not None and _in_outbox(home, marker["key"]):
         if not marker.get("traced"):
             _trace(journal, original, kind, marker)
-            _write_marker(home, original.envelope_id, kind, dict(marker, traced=True))
+            _write_marker(home, original, kind, dict(marker, traced=True))
         return None
     from pli.core.crypto.envelope import seal_mail
     from pli.core.outgoing import queue_key
@@ -87,17 +88,12 @@ def answer(home: Home, keyring, original: Original, kind: str, journal,
                      (now or datetime.now(timezone.utc)).replace(microsecond=0))
     sealed = seal_mail(build(stated, me.name, original.sender), keyring, [original.sender])
     marker = {"key": queue_key(sealed), "to": original.sender, "traced": False}
-    _write_marker(home, original.envelope_id, kind, marker)
+    _write_marker(home, original, kind, marker)
     queued = outbox.queue(home, sealed)          # no clear copy: receipts stay out of Sent
     marker = dict(marker, key=queued.key, envelope_id=queued.envelope_id)
     _trace(journal, original, kind, marker)
-    _write_marker(home, original.envelope_id, kind, dict(marker, traced=True))
+    _write_marker(home, original, kind, dict(marker, traced=True))
     return Answer(original.message_id, kind, queued.key, original.sender)
-
-
-def answered(home: Home, envelope_id: str, kind: str) -> bool:
-    marker = _read_marker(home, envelope_id, kind)
-    return marker is not None and _in_outbox(home, marker["key"])
 
 
 @contextmanager
@@ -129,20 +125,23 @@ def _folder(home: Home) -> Path:
     return folder
 
 
-def _marker_path(home: Home, envelope_id: str, kind: str) -> Path:
-    return _folder(home) / f"{envelope_id}.{kind}.json"
+def _marker_path(home: Home, original: Original, kind: str) -> Path:
+    """Named after the envelope id AND its sender: an envelope id is only the sender's random
+    choice, and another correspondent reusing it must not pass for an answered message."""
+    sender = hashlib.sha256(original.sender.encode("utf-8")).hexdigest()[:16]
+    return _folder(home) / f"{original.envelope_id}.{sender}.{kind}.json"
 
 
-def _read_marker(home: Home, envelope_id: str, kind: str) -> dict | None:
+def _read_marker(home: Home, original: Original, kind: str) -> dict | None:
     try:
-        marker = json.loads(_marker_path(home, envelope_id, kind).read_bytes())
+        marker = json.loads(_marker_path(home, original, kind).read_bytes())
     except (FileNotFoundError, ValueError):
         return None
     return marker if isinstance(marker, dict) and isinstance(marker.get("key"), str) else None
 
 
-def _write_marker(home: Home, envelope_id: str, kind: str, marker: dict) -> None:
-    write_atomic(_marker_path(home, envelope_id, kind), json.dumps(marker, sort_keys=True).encode())
+def _write_marker(home: Home, original: Original, kind: str, marker: dict) -> None:
+    write_atomic(_marker_path(home, original, kind), json.dumps(marker, sort_keys=True).encode())
 
 
 def _in_outbox(home: Home, key: str) -> bool:

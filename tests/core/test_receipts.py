@@ -275,7 +275,8 @@ def test_a_crash_before_the_trace_step_records_it_once_at_the_rerun(homes):
     assert after_import(bob.home, bob).queued == []
     assert receipts_waiting(bob) == 1
     assert [e.step for e in steps_of(bob.home, envelope)].count("receipt-sent") == 1
-    marker = json.loads((bob.home.root / "receipts" / "sent" / f"{envelope}.delivery.json").read_bytes())
+    [marker_file] = (bob.home.root / "receipts" / "sent").glob(f"{envelope}.*.delivery.json")
+    marker = json.loads(marker_file.read_bytes())
     assert marker["traced"] is True
 
 
@@ -345,3 +346,22 @@ def test_a_member_answers_for_the_group_practice_the_message_was_sealed_to(homes
     (alice.home.root / "incoming" / "new" / "c").write_bytes(
         forged(carol, envelope, "group-2@pli.test", "carol@pli.test"))
     assert [o.reason for o in new(alice).receipts.refused] == ["not-a-recipient"]
+
+
+def test_another_sender_reusing_an_envelope_id_does_not_stop_the_genuine_receipt(homes):
+    import os
+
+    alice, bob, carol = homes
+    envelope = send(alice, ["bob@pli.test"], "reuse-1")
+    chosen = iter([bytes.fromhex(envelope)])            # carol's envelope takes alice's id
+
+    def rng(n: int) -> bytes:
+        return next(chosen, None) or os.urandom(n)
+
+    inner = ask(inner_message().replace(b"inner-1", b"reuse-2"), "delivery")
+    (bob.home.root / "incoming" / "new" / "0-carol").write_bytes(
+        seal_mail(inner, carol, ["bob@pli.test"], rng=rng))
+    carry(alice, bob)
+    new(bob)
+    assert sorted(item.recipients for item in outbox.pending(bob.home)) == [("alice@pli.test",),
+                                                                           ("carol@pli.test",)]
