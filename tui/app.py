@@ -308,6 +308,11 @@ class PliApp(App):
 
         self.push_screen(OutboxScreen(), lambda _: self._refresh_main())
 
+    def ask_conversation(self) -> None:
+        from pli.tui.screens.conversation import ask_conversation
+
+        ask_conversation(self)
+
     def _refresh_main(self) -> None:
         from pli.tui.screens.main import MainScreen
 
@@ -345,6 +350,8 @@ class PliApp(App):
             yield SystemCommand(f"Go to {search.name}", search.query,
                                 lambda s=search: main.show_search(s))
         yield SystemCommand("Compose", "Write a new sealed message", self.compose_message)
+        yield SystemCommand("Conversation with…", "Short sealed notes with one correspondent",
+                            self.ask_conversation)
         yield SystemCommand("Outbox", "Mail waiting to be sent, why it has not left; r retries", self.show_outbox)
         yield SystemCommand("Export selected reports", "FHIR / HPRIM export of the selected lab reports",
                             lambda: self.export_reports(main.message_list.targets()))

@@ -27,6 +27,7 @@ COMMANDS = [
     "seal",
     "lab",
     "send",
+    "note",
     "gateway",
     "fetch",
     "receipts",

@@ -171,3 +171,39 @@ def test_recent_note_dates_are_kept_in_order(home):
     rows = conversation(home, COLLEAGUE)
     assert [r.subject for r in rows[:2]] == ["note 2", "note 1"]
     assert len(outbox.pending(home)) == 2
+
+
+# -- pli note ----------------------------------------------------------------------------------------
+
+
+def pli(home: Home, *args: str, stdin: str = ""):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PLI_PASSPHRASE_FILE=str(home.root / "demo-passphrase.txt"))
+    return subprocess.run([sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exit(main())",
+                           "--home", str(home.root), *args], input=stdin, capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_pli_note_queues_a_sealed_note_and_show_lists_the_conversation(home):
+    sent = pli(home, "note", "--queue-only", COLLEAGUE, "Rappel :", "dossier", "FICTIF")
+    assert sent.returncode == 0, sent.stderr
+    [queued] = outbox.pending(home)
+    assert queued.recipients == (COLLEAGUE,) and b"FICTIF" not in queued.read()
+    assert b"Rappel : dossier FICTIF" in open_mail(queued.read(), unlock(home, "colleague")).inner
+    shown = pli(home, "note", "--show", "--limit", "20", COLLEAGUE)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()     # dated now: where it sorts among the demo's notes depends on the day
+    assert len(lines) == COLLEAGUE_NOTES + 1
+    assert [line for line in lines if " me -> " in line][0].endswith(
+        f"me -> {COLLEAGUE} [queued]  Rappel : dossier FICTIF")
+    assert sum(f"{COLLEAGUE} -> me ✓" in line for line in lines) == COLLEAGUE_NOTES
+    assert len(pli(home, "note", "--show", "--limit", "3", COLLEAGUE).stdout.splitlines()) == 3
+
+
+def test_pli_note_refuses_a_long_note_before_asking_for_anything(home):
+    refused = pli(home, "note", "--queue-only", COLLEAGUE, "-", stdin="x" * (notes.MAX_CHARS + 1))
+    assert refused.returncode == 2 and "at most 2,000 characters" in refused.stderr
+    assert outbox.pending(home) == []

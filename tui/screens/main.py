@@ -39,6 +39,7 @@ class MainScreen(Screen):
         Binding("r", "reply", "Reply", show=False, id="main.reply"),
         Binding("f", "forward", "Forward", show=False, id="main.forward"),
         Binding("c", "compose", "Compose", id="main.compose"),
+        Binding("C", "conversation", "Notes", id="main.conversation"),
         Binding("escape", "clear_selection", "Clear selection", show=False, id="main.clear"),
         Binding("tab", "focus_next", "Next pane", show=False),
         Binding("question_mark", "app.help", "Keys", id="app.help"),
@@ -294,3 +295,10 @@ class MainScreen(Screen):
 
     def action_compose(self) -> None:
         self.app.compose_message()
+
+    def action_conversation(self) -> None:
+        """The short notes exchanged with the highlighted message's correspondent."""
+        from pli.tui.screens.conversation import conversation_about
+
+        if summary := self._current_or_bell():
+            conversation_about(self.app, summary)

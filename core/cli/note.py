@@ -1,0 +1,79 @@
+"""`pli note`: send a short sealed note to one correspondent, or show the notes exchanged with one."""
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+from pli.core.errors import UsageError
+from pli.core.home import Home
+
+DEFAULT_SHOWN = 20
+
+
+def register(sub) -> None:
+    p = sub.add_parser("note", help="send a short sealed note to a correspondent (the TUI's conversation view); "
+                                    "--show lists the latest notes with one")
+    p.add_argument("address", help="the correspondent's address")
+    p.add_argument("text", nargs="*", help="the note (words are joined; `-` or nothing: read stdin)")
+    p.add_argument("--account", help="the [accounts.NAME] to send through (default: the default account)")
+    p.add_argument("--queue-only", action="store_true", help="seal and queue, do not submit now")
+    p.add_argument("--show", action="store_true", help="print the latest notes with ADDRESS, oldest first")
+    p.add_argument("--limit", type=int, default=DEFAULT_SHOWN, help=f"with --show: how many (default {DEFAULT_SHOWN})")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    home = Home.resolve(args.home)
+    if args.show:
+        if args.text:
+            raise UsageError("--show lists notes: give no text")
+        return _show(home, args.address, args.limit)
+    return _send(home, args)
+
+
+def _text(words: list[str]) -> str:
+    if not words or words == ["-"]:
+        return sys.stdin.read()
+    return " ".join(words)
+
+
+def _send(home: Home, args) -> int:
+    from pli.core.crypto.passphrase import unlock
+    from pli.core.notes import check_address, check_text, send_note
+    from pli.core.transport import outbox
+    from pli.core.transport.accounts import choose_account
+
+    address = check_address(args.address)
+    text = check_text(_text(args.text))           # refused before the passphrase is asked
+    account = None if args.queue_only else choose_account(home, args.account)
+    keyring = unlock(home)
+    queued = send_note(home, keyring, address, text, datetime.now().astimezone())
+    print(f"queued note {queued.envelope_id} for {address}", file=sys.stderr)
+    if account is None:
+        return 0
+    report = outbox.flush_account(home, keyring, account.name, {queued.key})
+    print(report.render(), file=sys.stderr)
+    return 0 if not report.failed and not report.not_tried else 75
+
+
+def _show(home: Home, address: str, limit: int) -> int:
+    from pli.core.notes import check_address, conversation_query, note_of
+    from pli.core.store import Store
+
+    address = check_address(address)
+    with Store.open(home) as store:
+        rows = store.window(conversation_query(address), 0, max(0, limit))
+        shown = [note_of(s, store.read_clear(s.message_id)) for s in reversed(rows)]
+    for note in shown:
+        print(_line(note, address))
+    print(f"{len(shown)} note(s) with {address}", file=sys.stderr)
+    return 0
+
+
+def _line(note, address: str) -> str:
+    when = datetime.fromtimestamp(note.date).astimezone().strftime("%Y-%m-%d %H:%M")
+    if not note.verified:
+        return f"{when}  ✗ NOT VERIFIED ({note.reason or 'failed its checks'}): a message claiming to come " \
+               f"from {address}; not shown"
+    who = f"me -> {address} [{note.state}]" if note.outgoing else f"{address} -> me ✓"
+    return f"{when}  {who}  " + " ".join(note.text.split())

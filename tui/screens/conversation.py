@@ -1,0 +1,244 @@
+"""The conversation screen: the short notes exchanged with one correspondent, and a line to write the next one.
+
+Notes are sealed, signed and traced like any message (pli.core.notes): Enter
+seals the note and queues it (it shows at once as "queued"), then the outbox
+is flushed in a worker and the note shows as "sent" once a server took it.
+Opening the conversation marks the notes it shows read, with the signed
+"read" step of the trace, as opening a message does.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from pli.core.errors import PliError
+from pli.core.notes import Note
+from pli.tui.app import FAILED
+from pli.tui.widgets.key_bar import KeyBar
+from pli.tui.widgets.note_log import NoteLog
+
+POLL_SECONDS = 10.0   # how often a note that arrived meanwhile (`pli new`) shows up
+
+
+def current_time() -> datetime:
+    """When a note is written (tests replace it: the app's `now` is only for showing dates)."""
+    return datetime.now().astimezone()
+
+
+class ConversationScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "close", "Back", id="conversation.close"),
+        # priority: the note line (an Input) would take these keys to scroll its one line
+        Binding("pageup", "older", "Older", id="conversation.older", priority=True),
+        Binding("pagedown", "newer", "Newer", show=False, id="conversation.newer", priority=True),
+        Binding("up", "line_up", "Scroll up", show=False, id="conversation.up", priority=True),
+        Binding("down", "line_down", "Scroll down", show=False, id="conversation.down", priority=True),
+    ]
+
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        from pli.core.notes import check_address, conversation_query
+
+        self.address = check_address(address)
+        self.query_text = conversation_query(self.address)
+        self._unread: dict[str, object] = {}   # message id -> summary, of notes shown but not yet marked read
+
+    # -- layout -------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        from pli.tui.correspondents import status
+
+        who = status(self.app.keyring, self.address)
+        self.their_name = who.name or self.address
+        yield Static(self._title(who), id="conversation-title")
+        yield NoteLog(self._count, self._window, self.their_name, self.address, self.app.now, id="notes")
+        yield Input(id="note-input", placeholder=f"Note to {self.their_name} (sealed, signed; Enter sends)")
+        yield KeyBar()
+
+    def _title(self, who) -> Text:
+        text = Text(f"Notes with {self.their_name}", style="bold")
+        if who.name:
+            text.append(f" <{self.address}>")
+        if who.who:
+            text.append(f" · {who.who}")
+        if who.mode is None:
+            text.append(f" · ✗ cannot seal: {who.problem}", style="bold red")
+        else:
+            text.append(" · one-time pad" if who.mode == "otp" else " · stream")
+        return text
+
+    @property
+    def note_log(self) -> NoteLog:
+        return self.query_one(NoteLog)
+
+    def on_mount(self) -> None:
+        self.query_one("#note-input", Input).focus()
+        self.call_after_refresh(self.reload)
+        self.set_interval(POLL_SECONDS, self.poll)
+
+    # -- reading ------------------------------------------------------------
+
+    def _count(self) -> int:
+        return self.app.store.count(self.query_text)
+
+    def _window(self, offset: int, limit: int) -> list[Note]:
+        rows = self.app.store.window(self.query_text, offset, limit)
+        for summary in rows:
+            if "unread" in summary.tags:
+                self._unread[summary.message_id] = summary
+        return [self._note(summary) for summary in rows]
+
+    def _note(self, summary) -> Note:
+        from pli.core.notes import note_of
+
+        try:
+            return note_of(summary, self.app.store.read_clear(summary.message_id))
+        except (PliError, OSError):
+            return Note(summary.message_id, summary.date, "sent" in summary.tags, False, "",
+                        reason="its clear copy cannot be read (run `pli doctor`)")
+
+    def reload(self) -> None:
+        if self.app.attempt("Conversation", self.note_log.reload) is not FAILED:
+            self.mark_read()
+
+    def poll(self) -> None:
+        if not self.is_current:
+            return
+        try:
+            changed = self._count() != self.note_log.total
+        except Exception:  # noqa: BLE001 - a busy index: try again at the next poll
+            return
+        if changed:
+            self.reload()
+
+    def mark_read(self) -> None:
+        """The unread notes now shown: untagged unread, "read" traced, read receipts sent where due."""
+        shown, self._unread = list(self._unread.values()), {}
+        if not shown:
+            return
+        ids = [s.message_id for s in shown]
+        if self.app.attempt("Conversation", self.app.store.tag, ids, (), ("unread",)) is FAILED:
+            return
+        self.app.trace_many("read", ids)
+        send_receipt = getattr(self.app, "send_read_receipt", None)
+        for summary in shown:
+            if send_receipt is not None:
+                send_receipt(summary)
+
+    # -- keys ---------------------------------------------------------------
+
+    def action_older(self) -> None:
+        log = self.note_log
+        if log.at_top and log.has_older:
+            if self.app.attempt("Conversation", log.load_older) is not FAILED:
+                self.mark_read()
+            return
+        log.scroll_page_up(animate=False)
+
+    def action_newer(self) -> None:
+        self.note_log.scroll_page_down(animate=False)
+
+    def action_line_up(self) -> None:
+        self.note_log.scroll_up(animate=False)
+
+    def action_line_down(self) -> None:
+        self.note_log.scroll_down(animate=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    # -- writing ------------------------------------------------------------
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.send(event.value)
+
+    def send(self, text: str) -> None:
+        """Seal, sign and queue the note now (durable, fast); the outbox is flushed in a worker."""
+        from pli.core.notes import send_note
+        from pli.tui.sending import start_flush
+
+        try:
+            queued = send_note(self.app.home, self.app.keyring, self.address, text, current_time())
+        except PliError as error:
+            self.notify(str(error), title="Note not sent", severity="error", timeout=10)
+            return
+        self.query_one("#note-input", Input).value = ""
+        self.reload()
+        start_flush(self.app, {queued.key}, done=self._after_flush)
+
+    def _after_flush(self) -> None:
+        if self.is_attached:
+            self.reload()
+
+
+# -- ways in ---------------------------------------------------------------------------------------
+
+
+def open_conversation(app, address: str) -> None:
+    """Open the conversation with `address` (the keyring is unlocked first: notes are signed)."""
+    from pli.core.notes import check_address
+
+    try:
+        check_address(address)
+    except PliError as error:
+        app.notify(str(error), title="Conversation", severity="error")
+        return
+    app.unlock(lambda _keyring: app.push_screen(ConversationScreen(address), lambda _: _refresh_main(app)))
+
+
+def conversation_about(app, summary) -> None:
+    """The conversation with the correspondent of a stored message: its sender, or whom we sent it to."""
+    from pli.core.notes import correspondent_of
+    from pli.core.store.headers import first_values
+
+    def opened(keyring) -> None:
+        try:
+            fields = first_values(app.store.read_clear(summary.message_id))
+            address = correspondent_of(fields, keyring.identity.public.address)
+        except (PliError, OSError) as error:
+            app.notify(f"no conversation for this message: {error}", title="Conversation", severity="error")
+            return
+        app.push_screen(ConversationScreen(address), lambda _: _refresh_main(app))
+
+    app.unlock(opened)
+
+
+def ask_conversation(app) -> None:
+    """Ask whom to talk to (→ completes an address; a name, town or specialty picks the first match)."""
+    from pli.tui.screens.prompt import PromptScreen
+    from pli.tui.suggesters import PrefixSuggester
+
+    def chosen(keyring, answer: str | None) -> None:
+        from pli.tui.correspondents import candidates
+
+        if not answer:
+            return
+        if "@" not in answer:
+            found = candidates(keyring, answer, limit=1)
+            if not found:
+                app.notify(f"nobody in your keyring or the directory matches {answer!r}", title="Conversation",
+                           severity="warning")
+                return
+            answer = found[0].address
+        open_conversation(app, answer)
+
+    def ask(keyring) -> None:
+        from pli.tui.correspondents import complete_address
+
+        suggester = PrefixSuggester(lambda word: complete_address(keyring, word), ", ")
+        app.push_screen(PromptScreen("Conversation with (address, name, town or specialty; → completes)",
+                                     suggester=suggester), lambda answer: chosen(keyring, answer))
+
+    app.unlock(ask)
+
+
+def _refresh_main(app) -> None:
+    refresh = getattr(app, "_refresh_main", None)
+    if refresh is not None:
+        refresh()
