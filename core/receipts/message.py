@@ -53,9 +53,13 @@ class Receipt:
     time: datetime              # UTC, to the second
 
 
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.split(r"[,\s]+", text or "") if w}
+
+
 def parse_kinds(text: str) -> tuple[str, ...]:
     """The kinds a request (or a --receipt option) names, in KINDS order; unknown words are ignored."""
-    words = {w.strip().lower() for w in re.split(r"[,\s]+", text or "") if w.strip()}
+    words = _words(text)
     if "both" in words or "all" in words:
         words |= set(KINDS)
     return tuple(k for k in KINDS if k in words)
@@ -64,8 +68,7 @@ def parse_kinds(text: str) -> tuple[str, ...]:
 def kinds_option(text: str) -> tuple[str, ...]:
     """The kinds a command-line option names ("delivery", "read", "delivery,read", "both");
     a word that is none of them is an error, not silently no receipt."""
-    words = {w.strip().lower() for w in re.split(r"[,\s]+", text or "") if w.strip()}
-    unknown = words - set(KINDS) - {"both", "all", "none"}
+    unknown = _words(text) - set(KINDS) - {"both", "all", "none"}
     if unknown:
         raise UsageError(f"unknown receipt kind {', '.join(sorted(unknown))}: "
                          "use delivery, read, delivery,read or none")
