@@ -9,7 +9,8 @@ machine is shared), native crypto on one thread as in a worker process:
   worker: find the envelope part, verify (signature, key unwrap), the whole
           batch open, lab parts + parse, lab facts, the clear message, the
           whole prepare_chunk (all of the above + tmp files);
-  writer: IndexWriter.write_batch (publish, index, tags, properties, commit),
+  writer: IndexWriter.write_batch as the import runs it (replay check, publish,
+          index, tags, properties, commit, signed trace, syncfs),
           against `notmuch new` on the same messages in clear (its CPU, from
           the child's rusage).
 --profile prints the top of a cProfile of one side.
@@ -46,7 +47,7 @@ def per_message(label: str, count: int, fn) -> None:
     started = time.process_time()
     fn()
     spent = time.process_time() - started
-    print(f"  {label:<52} {spent * 1000 / count:6.3f} ms")
+    print(f"  {label:<72} {spent * 1000 / count:6.3f} ms")
 
 
 def chunks(items: list, size: int = CHUNK):
@@ -76,9 +77,13 @@ def worker_stages(raws: list[bytes], keyring, layout: Layout, sources) -> list:
     return prepared
 
 
-def writer_stage(layout: Layout, prepared: list, batch: int = 1000) -> None:
-    writer = IndexWriter(layout, None, fsync=False)
-    per_message("writer: write_batch (publish, index, tags, props)", len(prepared),
+def writer_stage(layout: Layout, keyring, prepared: list, batch: int = 1000) -> None:
+    from pli.core.audit import home_journal
+    from pli.core.crypto.seen import SeenRanges
+
+    # as the import runs it: replay check, signed trace, syncfs before and after the renames
+    writer = IndexWriter(layout, SeenRanges(layout.home), True, home_journal(layout.home, keyring))
+    per_message("writer: write_batch (replay check, publish, index, tags, props, trace)", len(prepared),
                 lambda: [writer.write_batch(b) for b in chunks(prepared, batch)])
 
 
@@ -120,11 +125,11 @@ def main() -> None:
             profiler.disable()
         if profiler and args.profile == "writer":
             profiler.enable()
-        writer_stage(layout, prepared)
+        writer_stage(layout, keyring, prepared)
         if profiler and args.profile == "writer":
             profiler.disable()
         nm = notmuch_new_cpu(plain.parent)
-        print(f"  {'notmuch new, the same messages in clear (whole job)':<52} {nm * 1000 / args.count:6.3f} ms")
+        print(f"  {'notmuch new, the same messages in clear (whole job)':<72} {nm * 1000 / args.count:6.3f} ms")
         if profiler:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
     finally:

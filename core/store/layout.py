@@ -16,6 +16,7 @@ sees only clear messages, each once, and never indexes the ciphertext.
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,11 @@ class Layout:
     @property
     def mail(self) -> Path:
         return self.home.mail
+
+    @functools.cached_property
+    def mail_dir(self) -> str:
+        """The mail root as a str: the import builds a few paths per message from it, without Path objects."""
+        return str(self.home.mail)
 
     def folder(self, name: str) -> Path:
         return self.mail / name

@@ -54,7 +54,7 @@ class Prepared:
 
     def final_clear(self, layout: Layout) -> str:
         # a str, not a Path: worker and writer ask for it for every message
-        return f"{layout.mail}/{self.folder}/cur/{self.key}{INFO}"
+        return f"{layout.mail_dir}/{self.folder}/cur/{self.key}{INFO}"
 
 
 _CONTEXT: WorkerContext | None = None
@@ -242,7 +242,7 @@ def _write(context: WorkerContext, prepared: Prepared, clear: bytes, raw: bytes)
     layout = context.layout
     tmp_clear = tmp_sealed = ""
     if not os.path.exists(prepared.final_clear(layout)):
-        tmp_clear = _write_tmp(f"{layout.mail}/{prepared.folder}/tmp", prepared.key, clear)
+        tmp_clear = _write_tmp(f"{layout.mail_dir}/{prepared.folder}/tmp", prepared.key, clear)
     if not layout.sealed_path(prepared.key).exists():
         tmp_sealed = _write_tmp(f"{layout.sealed}/.tmp", prepared.key, raw)
     return replace(prepared, tmp_clear=tmp_clear, tmp_sealed=tmp_sealed)
