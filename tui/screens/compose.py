@@ -235,9 +235,11 @@ class ComposeScreen(Screen):
         except PliError as error:
             self.notify(str(error), title="Not sent", severity="error", timeout=10)
             return
-        self.app.notify(f"sealed for {', '.join(queued.recipients)}; queued in the outbox", title="Sealed")
+        app = self.app
+        app.notify(f"sealed for {', '.join(queued.recipients)}; queued in the outbox", title="Sealed")
         self.dismiss(True)
-        start_flush(self.app, {queued.key})
+        # once sent, the Sent copy loses its `outbox` tag: the lists and counts redraw
+        start_flush(app, {queued.key}, done=app._refresh_main)
 
     def action_cancel(self) -> None:
         self.dismiss(False)
