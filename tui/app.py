@@ -177,6 +177,7 @@ class PliApp(App):
             keyring = self._trace_keyring()
             if keyring is None:
                 return
+            self._wait_for_trace()   # the trace says "read" before "receipt-sent"
             try:
                 report = after_read(self.home, keyring, summary.message_id)
             except PliError as error:
@@ -187,6 +188,15 @@ class PliApp(App):
                 self.call_from_thread(self.notify, f"read receipt {note}", title="Receipt")
 
         self.run_worker(answer, thread=True, group="receipts", exit_on_error=False)
+
+    def _wait_for_trace(self, seconds: float = 2.0) -> None:
+        """From a worker thread: until the trace's writers are done (at most `seconds`)."""
+        import time
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and any(
+                w.group == "trace" and not w.is_finished for w in list(self.workers)):
+            time.sleep(0.02)
 
     def trace(self, step: str, message_id: str, **details) -> None:
         """Record one step of one message in the home's trace (see trace_many)."""

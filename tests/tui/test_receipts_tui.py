@@ -12,7 +12,9 @@ from pli.core.crypto.keyring import Keyring
 from pli.core.crypto.pairing import introduce
 from pli.core.crypto.envelope import seal_mail
 from pli.core.home import Home
+from pli.core.audit import steps_of
 from pli.core.receipts import ask
+from pli.core.store import headers
 from pli.core.store import Store, create_store
 from pli.core.store.importer import import_sources
 from pli.core.transport import outbox
@@ -74,6 +76,10 @@ async def test_opening_a_message_that_asks_sends_the_read_receipt_once(pair):
     assert len(outbox.pending(bob.home)) == 2
     with Store.open(bob.home) as store:
         assert "receipt-sent:read" in store.summary("tui-1@pli.test").tags
+        envelope = headers.value_of(store.read_clear("tui-1@pli.test"), "X-Pli-Envelope-Id")
+    steps = [(e.step, e.details.get("receipt")) for e in steps_of(bob.home, envelope)]
+    assert steps[:3] == [("opened-verified", None), ("receipt-sent", "delivery"), ("read", None)]
+    assert steps.index(("receipt-sent", "read")) > steps.index(("read", None))
 
     carry(bob, alice)
     app = PliApp(alice.home, keyring=alice)
