@@ -232,3 +232,24 @@ async def test_plain_mail_claiming_to_come_from_a_correspondent_shows_as_not_ver
         assert text.count("✗ NOT VERIFIED") == 2 and "Message non scellé" not in text
         assert "the message was not sealed (plain mail)" in text
 
+
+
+async def test_a_poll_shows_a_note_that_arrived_and_ours_as_it_is_sent_and_acknowledged(demo, make_app):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_from_list(app, pilot)
+        await pilot.press(*"Tu es dispo ?", "enter")
+        await settle(app, pilot)
+        assert "You · 08:01 · … queued" in shown(screen)
+        good = notes.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, "Oui, je t'appelle", FIXED_NOW)
+        sealed = seal_mail(good, peer(demo), [ME], now=int(FIXED_NOW.timestamp()))
+        await asyncio.to_thread(deliver, demo, sealed, "answer.eml")     # `pli new` in another process
+        [mine] = app.store.window("tag:sent and tag:note", 0, 1)
+        app.store.tag([mine.message_id], remove=("outbox",))             # what the transport does once sent
+        screen.poll()
+        await settle(app, pilot)
+        assert "Oui, je t'appelle" in shown(screen) and "You · 08:01 · ✓ sent" in shown(screen)
+        app.store.tag([mine.message_id], add=("delivered",))              # what an accepted receipt does
+        screen.poll()
+        await settle(app, pilot)
+        assert "You · 08:01 · ✓✓ delivered" in shown(screen)

@@ -13,6 +13,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
@@ -23,6 +24,8 @@ from pli.tui.widgets.key_bar import KeyBar
 from pli.tui.widgets.note_log import NoteLog
 
 POLL_SECONDS = 10.0   # how often a note that arrived meanwhile (`pli new`) shows up
+POLL_NEWEST = 20      # the newest notes whose state (queued, sent, delivered, read) a poll checks
+NOTES_CACHED = 1000   # notes kept read (text and checks), by message id and tags
 
 
 def current_time() -> datetime:
@@ -47,6 +50,7 @@ class ConversationScreen(Screen):
         self.address = check_address(address)
         self.query_text = conversation_query(self.address)
         self._unread: dict[str, object] = {}   # message id -> summary, of notes shown but not yet marked read
+        self._notes: LRUCache[tuple, Note] = LRUCache(maxsize=NOTES_CACHED)
 
     # -- layout -------------------------------------------------------------
 
@@ -94,27 +98,42 @@ class ConversationScreen(Screen):
         return [self._note(summary) for summary in rows]
 
     def _note(self, summary) -> Note:
+        """A note read once per state: a reload (a note sent, a receipt) rereads only what changed."""
         from pli.core.notes import note_of
 
+        key = (summary.message_id, summary.tags)
+        if (note := self._notes.get(key)) is not None:
+            return note
         try:
-            return note_of(summary, self.app.store.read_clear(summary.message_id))
+            note = note_of(summary, self.app.store.read_clear(summary.message_id))
         except (PliError, OSError):
             return Note(summary.message_id, summary.date, "sent" in summary.tags, False, "",
                         reason="its clear copy cannot be read (run `pli doctor`)")
+        self._notes[key] = note
+        return note
 
     def reload(self) -> None:
         if self.app.attempt("Conversation", self.note_log.reload) is not FAILED:
             self.mark_read()
 
     def poll(self) -> None:
+        """A note that arrived, or one of ours that left or was acknowledged meanwhile, shows up."""
         if not self.is_current:
             return
+        log = self.note_log
         try:
-            changed = self._count() != self.note_log.total
+            changed = self._count() != log.total or self._newest_state() != [
+                (n.message_id, n.state) for n in reversed(log.notes[-POLL_NEWEST:])]
         except Exception:  # noqa: BLE001 - a busy index: try again at the next poll
             return
         if changed:
             self.reload()
+
+    def _newest_state(self) -> list[tuple[str, str]]:
+        from pli.core.notes import state_of
+
+        rows = self.app.store.window(self.query_text, 0, min(POLL_NEWEST, len(self.note_log.notes)))
+        return [(s.message_id, state_of(s.tags) if "sent" in s.tags else "") for s in rows]
 
     def mark_read(self) -> None:
         """The unread notes now shown: untagged unread, "read" traced, read receipts sent where due."""
