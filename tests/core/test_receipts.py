@@ -365,3 +365,19 @@ def test_another_sender_reusing_an_envelope_id_does_not_stop_the_genuine_receipt
     new(bob)
     assert sorted(item.recipients for item in outbox.pending(bob.home)) == [("alice@pli.test",),
                                                                            ("carol@pli.test",)]
+
+
+def test_with_the_server_down_the_receipt_waits_in_the_outbox_and_the_import_succeeds(homes):
+    from transport_fixtures import free_port, write_account
+
+    alice, bob, _ = homes
+    send(alice, ["bob@pli.test"], "down-1")
+    carry(alice, bob)
+    set_config(bob, flush=True)
+    write_account(bob.home, address="bob@pli.test", smtp_host="127.0.0.1", smtp_port=free_port(),
+                  smtp_security="none")
+    report = new(bob)
+    assert report.imported == 1 and len(report.receipts.queued) == 1 and report.receipts.sent == 0
+    assert "receipts wait in the outbox" in report.render() and "refused" in report.receipts.not_sent
+    [waiting] = outbox.pending(bob.home)
+    assert waiting.attempts == 1 and waiting.recipients == ("alice@pli.test",)
