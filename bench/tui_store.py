@@ -30,7 +30,8 @@ import os
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 import notmuch2
@@ -77,6 +78,8 @@ def _opened(message) -> Opened:
 
 def prepare_chunk(number: int) -> list[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]]:
     """Generate chunk `number` (its own slice of the year, in date order), write its clear files."""
+    if _POOL:
+        return _pooled_chunk(number)
     base = _BASE
     assert base is not None
     base.rng = random.Random(base.seed * 1_000_003 + number)
@@ -100,9 +103,48 @@ def prepare_chunk(number: int) -> list[tuple[str, tuple[str, ...], tuple[tuple[s
 _TOTAL = 0
 _START = None      # the year the whole store covers, from the base generator
 _SPAN = None
+_POOL: list = []   # --pool: (message, lab facts) generated once, sent again under new ids and dates
 
 
-def build(root: Path, count: int, seed: int, workers: int) -> None:
+def _pooled_chunk(number: int) -> list:
+    """Chunk `number` from the pool: each message a pooled one under its own Message-ID and date
+    (dated like the generator's, in order over the chunk's slice of the year)."""
+    from email.utils import formatdate
+
+    from pli.core.store import headers
+
+    rng = random.Random(_BASE.seed * 1_000_003 + number)
+    size = min(CHUNK, _TOTAL - number * CHUNK)
+    span = _SPAN / -(-_TOTAL // CHUNK)
+    start = _START + span * number
+    rows = []
+    for i in range(size):
+        index = number * CHUNK + i
+        message, lab = _POOL[rng.randrange(len(_POOL))]
+        when = start + span / size * i + timedelta(minutes=rng.randrange(0, 600))
+        message_id = f"<lab-{_BASE.seed}-{index}@pli-generator.example>"
+        inner = headers.rewrite(message.inner_bytes, [("Message-ID", message_id),
+                                                      ("Date", formatdate(when.timestamp()))],
+                                frozenset({"Message-ID", "Date"}))
+        opened = replace(_opened(message), inner=inner, timestamp=int(when.timestamp()),
+                         envelope_id=hashlib.sha256(message_id.encode()).hexdigest()[:32])
+        key = digest(b"env", opened.envelope_id.encode(), opened.fingerprint.encode())
+        path = f"{_CUR}/{key}{INFO}"
+        with open(path, "wb") as out:
+            out.write(clear_message(opened, key, lab))
+        rows.append((path, tags_for(sealed=True, reason="", quarantined=False, lab=lab),
+                     properties_for(mode=opened.mode, reason="", lab=lab)))
+    return rows
+
+
+def _fill_pool(size: int, seed: int, patients: int) -> None:
+    generator = Generator(seed, patients=patients)   # the same patients as the rest of the store
+    generator.rng = random.Random(seed * 7 + 1)
+    for message in generator.messages(size):
+        _POOL.append((message, lab_facts(message.reports)))
+
+
+def build(root: Path, count: int, seed: int, workers: int, pool: int = 0) -> None:
     global _BASE, _CUR, _TOTAL, _START, _SPAN
     home = Home(root)
     create_store(home, *USER)
@@ -110,9 +152,12 @@ def build(root: Path, count: int, seed: int, workers: int) -> None:
     _CUR = str(layout.folder("inbox") / "cur")
     _BASE = Generator(seed, patients=max(200, count // 20))
     _TOTAL, _START, _SPAN = count, _BASE.end - _BASE.span, _BASE.span
-    chunks = range(-(-count // CHUNK))
+    if pool:
+        _fill_pool(pool, seed, max(200, count // 20))
+    done = _indexed(layout)   # a rerun continues where the last committed transaction ended
+    chunks = range(done // CHUNK, -(-count // CHUNK))
     started = time.monotonic()
-    done = 0
+    first = done
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         results = pool.imap(prepare_chunk, chunks)
         pending: list = []
@@ -122,9 +167,14 @@ def build(root: Path, count: int, seed: int, workers: int) -> None:
                 _index(layout, pending)
                 done += len(pending)
                 pending = []
-                rate = done / (time.monotonic() - started)
+                rate = (done - first) / (time.monotonic() - started)
                 print(f"\r{done:,}/{count:,} messages ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
+
+
+def _indexed(layout: Layout) -> int:
+    with notmuch2.Database(str(layout.mail), config=str(layout.notmuch_config)) as db:
+        return db.count_messages("*")
 
 
 def _index(layout: Layout, rows) -> None:
@@ -145,11 +195,15 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1),
                         help="generating processes (the parent indexes)")
+    parser.add_argument("--pool", type=int, default=0,
+                        help="generate only this many messages and send each again under new ids and "
+                             "dates (cheaper: for 1,000,000 on a busy machine)")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted build in DIRECTORY")
     args = parser.parse_args()
-    if args.directory.exists():
-        print(f"{args.directory} exists: choose a new folder", file=sys.stderr)
+    if args.directory.exists() and not args.resume:
+        print(f"{args.directory} exists: choose a new folder (or --resume)", file=sys.stderr)
         return 1
-    build(args.directory, args.count, args.seed, args.workers)
+    build(args.directory, args.count, args.seed, args.workers, args.pool)
     with notmuch2.Database(str(Layout(Home(args.directory)).mail),
                            config=str(args.directory / "notmuch-config")) as db:
         print(f"{db.count_messages('*'):,} messages indexed in {args.directory}")
