@@ -22,13 +22,12 @@ def kinds_to_ask(home: Home, option: str | None) -> tuple[str, ...]:
     return kinds_option(option)
 
 
-def record_request(journal, envelope_id: str, kinds, message_id: str = "", recipients=()) -> None:
+def record_request(journal, envelope_id: str, kinds, message_id: str = "") -> None:
     """Trace the request of `kinds` for the sealed message `envelope_id` (nothing when kinds is empty)."""
     kinds = parse_kinds(kinds if isinstance(kinds, str) else ",".join(kinds))
     if not kinds:
         return
-    details = {"recipients": [str(r) for r in recipients]} if recipients else {}
-    steps = [Step("receipt-requested", envelope_id, dict(details, receipt=kind, mid=message_id.strip("<> ")))
+    steps = [Step("receipt-requested", envelope_id, {"receipt": kind, "mid": message_id.strip("<> ")})
              for kind in kinds]
     try:
         journal.record_many(steps if message_id else [_without_mid(s) for s in steps])
