@@ -35,8 +35,6 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
 
-from aiosmtpd.smtp import SMTP
-
 from pli.core.crypto.refusals import OpenError
 from pli.core.crypto.verify import Checked, Trust, verify_mail
 from pli.core.home import Home
@@ -45,6 +43,7 @@ from pli.core.transport.decisions import Answer, Claims, printable
 from pli.core.transport.delivery import NO_SPACE as NO_SPACE_ERRNOS
 from pli.core.transport.delivery import DeliveryFailed, delivery_for, maildir_name
 from pli.core.transport.gateway_config import GatewayConfig, Limits
+from pli.core.transport.smtp_server import PliSMTP
 from pli.core.transport.workers import run_workers
 
 log = logging.getLogger("pli.gateway")
@@ -139,8 +138,8 @@ def _mtime(path: Path):
 # -- the SMTP side --------------------------------------------------------------------------------
 
 
-class GatewaySMTP(SMTP):
-    """aiosmtpd's SMTP with the connection limits applied before the greeting, and its own refusals traced."""
+class GatewaySMTP(PliSMTP):
+    """PliSMTP (aiosmtpd's, cheaper per message) with the connection limits applied before the greeting, and its own refusals traced."""
 
     def __init__(self, handler, limiter: ClientLimiter, **kwargs) -> None:
         super().__init__(handler, **kwargs)
