@@ -42,12 +42,22 @@ def flush_outbox(home, keyring, only_keys: set[str] | None = None) -> SendOutcom
 
     try:
         report = flush_account(home, keyring, None, only_keys)
-    except PliError as error:
-        return SendOutcome(f"not sent: {error}; {RETRY_HINT}", "error", "Not sent")
     except Exception as error:  # noqa: BLE001 - a worker's crash would go unseen: say it, keep the mail
-        return SendOutcome(f"not sent: internal error ({type(error).__name__}); {RETRY_HINT}", "error",
-                           "Not sent")
+        problem = str(error) if isinstance(error, PliError) else f"internal error ({type(error).__name__})"
+        if only_keys and not only_keys & waiting_keys(home):
+            # it left (the outbox moved it): what failed is the bookkeeping after, e.g. the index was busy
+            return SendOutcome(f"sent, but the Sent copy was not updated: {problem}", "warning", "Sent")
+        return SendOutcome(f"not sent: {problem}; {RETRY_HINT}", "error", "Not sent")
     return outcome(report)
+
+
+def waiting_keys(home) -> set[str]:
+    from pli.core.transport.outbox import pending
+
+    try:
+        return {q.key for q in pending(home)}
+    except OSError:
+        return set()
 
 
 def outcome(report) -> SendOutcome:
