@@ -166,6 +166,26 @@ def correspondent_of(clear_fields: dict[str, str], me: str) -> str:
     raise BadCorrespondent("this message names no correspondent to hold a conversation with")
 
 
+def recent_correspondents(store, me: str, limit: int = 8, scan: int = 100) -> list[tuple[str, str]]:
+    """(address, display name) of the people the newest `scan` verified notes were exchanged with,
+    most recent first, each once: what a "Conversation with…" picker offers before anything is typed."""
+    from pli.core.store.headers import first_values
+
+    found: dict[str, str] = {}
+    for summary in store.window(f"tag:{TAG} and tag:verified", 0, scan):
+        try:
+            fields = first_values(store.read_clear(summary.message_id))
+            address = correspondent_of(fields, me)
+        except (PliError, OSError):
+            continue
+        if address not in found:
+            name = "" if "sent" in summary.tags else summary.sender
+            found[address] = name if name != address else ""
+            if len(found) >= limit:
+                break
+    return list(found.items())
+
+
 def state_of(tags: frozenset) -> str:
     """Where a note we sent has got to, from the tags the transport and receipts set."""
     if "outbox" in tags:

@@ -207,3 +207,12 @@ def test_pli_note_refuses_a_long_note_before_asking_for_anything(home):
     refused = pli(home, "note", "--queue-only", COLLEAGUE, "-", stdin="x" * (notes.MAX_CHARS + 1))
     assert refused.returncode == 2 and "at most 2,000 characters" in refused.stderr
     assert outbox.pending(home) == []
+
+
+def test_recent_correspondents_are_the_latest_people_notes_were_exchanged_with(home):
+    keyring = unlock(home)
+    group = "secretariat@cabinet-tilleuls.example"
+    notes.send_note(home, keyring, group, "Salle 2 libre ?", NOW + timedelta(minutes=5))
+    with Store.open(home) as store:
+        assert notes.recent_correspondents(store, ME) == [(group, ""), (COLLEAGUE, "Dr Hugo Bernard")]
+        assert notes.recent_correspondents(store, ME, limit=1) == [(group, "")]

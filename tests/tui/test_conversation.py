@@ -213,6 +213,26 @@ async def test_the_command_palette_finds_a_correspondent_by_name(demo, make_app)
         assert not isinstance(app.screen, ConversationScreen)
 
 
+async def test_the_picker_offers_recent_conversations_before_anything_is_typed(demo, make_app):
+    from pli.tui.screens.correspondent_picker import CorrespondentPicker
+
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        conversation.open_conversation(app, "secretariat@cabinet-tilleuls.example")
+        await settle(app, pilot)
+        await pilot.press(*"Salle 2 libre ?", "enter", "escape")
+        await settle(app, pilot)
+        app.ask_conversation()
+        await settle(app, pilot)
+        picker = app.screen
+        assert isinstance(picker, CorrespondentPicker)
+        assert picker.addresses == ["secretariat@cabinet-tilleuls.example", COLLEAGUE]   # the latest first
+        await pilot.press("down", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConversationScreen) and app.screen.address == COLLEAGUE
+
+
 async def test_a_conversation_with_nobody_yet_says_how_to_start(demo, make_app):
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:

@@ -229,32 +229,14 @@ def conversation_about(app, summary) -> None:
 
 
 def ask_conversation(app) -> None:
-    """Ask whom to talk to (→ completes an address; a name, town or specialty picks the first match)."""
-    from pli.tui.screens.prompt import PromptScreen
-    from pli.tui.suggesters import PrefixSuggester
+    """Ask whom to talk to (recent correspondents, then keyring and directory matches), then open it."""
+    from pli.tui.screens.correspondent_picker import CorrespondentPicker
 
-    def chosen(keyring, answer: str | None) -> None:
-        from pli.tui.correspondents import candidates
+    def chosen(address: str | None) -> None:
+        if address:
+            open_conversation(app, address)
 
-        if not answer:
-            return
-        if "@" not in answer:
-            found = candidates(keyring, answer, limit=1)
-            if not found:
-                app.notify(f"nobody in your keyring or the directory matches {answer!r}", title="Conversation",
-                           severity="warning")
-                return
-            answer = found[0].address
-        open_conversation(app, answer)
-
-    def ask(keyring) -> None:
-        from pli.tui.correspondents import complete_address
-
-        suggester = PrefixSuggester(lambda word: complete_address(keyring, word), ", ")
-        app.push_screen(PromptScreen("Conversation with (address, name, town or specialty; → completes)",
-                                     suggester=suggester), lambda answer: chosen(keyring, answer))
-
-    app.unlock(ask)
+    app.unlock(lambda keyring: app.push_screen(CorrespondentPicker(keyring), chosen))
 
 
 def _refresh_main(app) -> None:

@@ -172,7 +172,8 @@ class NoteLog(ScrollView, can_focus=False):
         return [row.adjust_cell_length(width, base) for row in rows]
 
     def render_line(self, y: int) -> Strip:
-        index = self.scroll_offset.y + y
+        # fewer lines than the view: they sit at the bottom, by the line the next note is typed in
+        index = self.scroll_offset.y + y - max(0, self.scrollable_content_region.height - len(self._lines))
         width = self.scrollable_content_region.width
         if 0 <= index < len(self._lines):
             return self._lines[index].crop(0, width)
