@@ -216,3 +216,25 @@ def test_recent_correspondents_are_the_latest_people_notes_were_exchanged_with(h
     with Store.open(home) as store:
         assert notes.recent_correspondents(store, ME) == [(group, ""), (COLLEAGUE, "Dr Hugo Bernard")]
         assert notes.recent_correspondents(store, ME, limit=1) == [(group, "")]
+
+
+@pytest.mark.parametrize("cte", ["8bit", "base64", "quoted-printable"])
+@pytest.mark.parametrize("text", ["K+ 6.8 en salle 3", "Créat 180 µmol/L — à revoir\nligne 2\n", "x" * 900])
+def test_the_fast_body_reader_agrees_with_the_email_package(cte, text):
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["Subject"] = "t"
+    msg.set_content(text, cte=cte)
+    raw = bytes(msg)
+    assert notes.body_text(raw, first_values(raw)) == msg.get_content()
+
+
+def test_a_multipart_message_falls_back_to_its_text_part():
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg.set_content("le texte")
+    msg.add_attachment(b"\x00\x01", maintype="application", subtype="octet-stream", filename="a.bin")
+    raw = bytes(msg)
+    assert notes.body_text(raw, first_values(raw)).strip() == "le texte"
