@@ -107,3 +107,17 @@ async def test_reply_goes_to_the_sender_and_shows_its_mode(demo, make_app):
         assert isinstance(screen, ComposeScreen)
         assert screen.current_draft().to == [LAB_OTP]
         assert f"{LAB_OTP}: one-time pad" in str(screen.query_one("#compose-modes").render())
+
+
+async def test_lookups_finishing_after_send_do_not_crash_the_app(demo, make_app):
+    """Typing then sending at once: a thread looking up matches or modes may report after compose closed."""
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_compose(app, pilot)
+        await pilot.press(*LAB_OTP, "ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainScreen)
+        screen.show_matches(LAB_OTP, [])      # what a late look-up thread calls
+        screen.show_modes(LAB_OTP, [])
+        await settle(app, pilot)
+        assert app.is_running and isinstance(app.screen, MainScreen)

@@ -131,8 +131,8 @@ class ComposeScreen(Screen):
         return found
 
     def show_matches(self, term: str, found: list) -> None:
-        if term != self.typed_term():
-            return   # the user typed on: a newer search is coming
+        if not self.open or term != self.typed_term():
+            return   # sent or discarded meanwhile, or the user typed on: a newer search is coming
         self.matches, self.matches_term = found, term
         options = self.query_one("#compose-matches", OptionList)
         options.clear_options()
@@ -140,6 +140,11 @@ class ComposeScreen(Screen):
         options.display = bool(found)
         if found:
             options.highlighted = 0
+
+    @property
+    def open(self) -> bool:
+        """Still on the screen stack: a look-up finishing after send or discard has nothing to update."""
+        return self in self.app.screen_stack and self.is_mounted
 
     def typed_term(self) -> str:
         return current_term(self.query_one("#compose-to", Input).value)[1].strip()
@@ -202,7 +207,7 @@ class ComposeScreen(Screen):
         self.app.call_from_thread(self.show_modes, value, statuses)
 
     def show_modes(self, value: str, statuses: list) -> None:
-        if self.is_attached and value == self.query_one("#compose-to", Input).value:
+        if self.open and value == self.query_one("#compose-to", Input).value:
             self.query_one("#compose-modes", Static).update(modes_text(statuses))
 
     def update_attachments(self) -> None:
