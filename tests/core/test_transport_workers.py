@@ -15,6 +15,15 @@ from pli.core.transport.workers import ListenFailed, listening_sockets
 from transport_fixtures import PLI, Peers, free_port, gateway_config, start_gateway
 
 
+def _eventually(check, seconds: float = 5.0):
+    """The first true value of check() within `seconds` (the kernel tears processes and sockets down
+    a moment after the signal), else its last value."""
+    deadline = time.monotonic() + seconds
+    while not (value := check()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return value
+
+
 def _children(pid: int) -> list[int]:
     """The live processes whose parent is `pid` (from /proc: no procps needed)."""
     found = []
@@ -51,7 +60,7 @@ def test_two_workers_accept_mail_and_die_with_their_parent(tmp_path):
     port = free_port()
     proc = start_gateway(gateway_config(tmp_path / "gw", peers), port, workers=2)
     try:
-        [worker] = _children(proc.pid)
+        [worker] = _eventually(lambda: _children(proc.pid))      # forked just after the port opened
         for _ in range(6):                           # new connections, spread by the kernel
             with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
                 smtp.ehlo("client")
@@ -60,11 +69,8 @@ def test_two_workers_accept_mail_and_die_with_their_parent(tmp_path):
                 assert smtp.data(crlf(peers.sealed()))[0] == 250
         proc.send_signal(signal.SIGKILL)
         proc.wait(5)
-        deadline = time.monotonic() + 5
-        while _alive(worker) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _alive(worker), "a worker outlived its killed parent"
-        assert not _listening(port), "the port is still open"
+        assert _eventually(lambda: not _alive(worker)), "a worker outlived its killed parent"
+        assert _eventually(lambda: not _listening(port)), "the port is still open"
     finally:
         proc.kill()
         proc.wait(5)
@@ -75,11 +81,10 @@ def test_sigterm_stops_the_parent_and_its_workers(tmp_path):
     peers = Peers(tmp_path / "peers")
     port = free_port()
     proc = start_gateway(gateway_config(tmp_path / "gw", peers, trace=False), port, workers=3)
-    workers = _children(proc.pid)
-    assert len(workers) == 2
+    workers = _eventually(lambda: len(_children(proc.pid)) == 2 and _children(proc.pid))
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(10) == 0
-    assert not any(_alive(pid) for pid in workers)
+    assert _eventually(lambda: not any(_alive(pid) for pid in workers))
 
 
 def test_a_port_in_use_is_a_plain_error(tmp_path):
