@@ -2,8 +2,20 @@
 bottom; and the lab's, where only the demo's two unsealed spoofs claim its address: red, their content not shown."""
 
 
+async def settled(pilot) -> None:
+    """Who the correspondent is comes from a thread: the snapshot waits for it."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def test_conversation_80x24(snap_compare, demo, make_app):
-    assert snap_compare(make_app(demo), terminal_size=(80, 24), press=["slash", *"tag:note", "enter", "C"])
+    async def open_from_list(pilot) -> None:
+        await pilot.pause()
+        await pilot.press("slash", *"tag:note", "enter", "C")
+        await settled(pilot)
+
+    assert snap_compare(make_app(demo), terminal_size=(80, 24), run_before=open_from_list)
 
 
 def test_conversation_with_failed_checks_80x24(snap_compare, demo, make_app):
@@ -12,6 +24,6 @@ def test_conversation_with_failed_checks_80x24(snap_compare, demo, make_app):
     async def open_lab(pilot) -> None:
         await pilot.pause()
         open_conversation(pilot.app, "resultats@labo-estuaire.example")
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(make_app(demo), terminal_size=(80, 24), run_before=open_lab)

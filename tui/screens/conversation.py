@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -55,14 +56,29 @@ class ConversationScreen(Screen):
     # -- layout -------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        self.their_name = self.address    # until find_who says who it is
+        yield Static(Text(f"Notes with {self.address}", style="bold"), id="conversation-title")
+        yield NoteLog(self._count, self._window, self.their_name, self.address, self.app.now, id="notes")
+        yield Input(id="note-input", placeholder=self._placeholder())
+        yield KeyBar()
+
+    def _placeholder(self) -> str:
+        return f"Note to {self.their_name} (sealed, signed; Enter sends)"
+
+    @work(thread=True, exclusive=True, group="conversation-who")
+    def find_who(self) -> None:
+        """Who the correspondent is and how a note to them is sealed, off the UI thread: the first look
+        at a national directory loads and checks it (seconds)."""
         from pli.tui.correspondents import status
 
         who = status(self.app.keyring, self.address)
+        self.app.call_from_thread(self.show_who, who)
+
+    def show_who(self, who) -> None:
         self.their_name = who.name or self.address
-        yield Static(self._title(who), id="conversation-title")
-        yield NoteLog(self._count, self._window, self.their_name, self.address, self.app.now, id="notes")
-        yield Input(id="note-input", placeholder=f"Note to {self.their_name} (sealed, signed; Enter sends)")
-        yield KeyBar()
+        self.query_one("#conversation-title", Static).update(self._title(who))
+        self.query_one("#note-input", Input).placeholder = self._placeholder()
+        self.note_log.rename(self.their_name)
 
     def _title(self, who) -> Text:
         text = Text(f"Notes with {self.their_name}", style="bold")
@@ -82,6 +98,7 @@ class ConversationScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#note-input", Input).focus()
+        self.find_who()
         self.call_after_refresh(self.reload)
         self.set_interval(POLL_SECONDS, self.poll)
 

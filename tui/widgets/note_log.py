@@ -112,6 +112,11 @@ class NoteLog(ScrollView, can_focus=False):
         self.call_after_refresh(self.scroll_to, y=target, animate=False, immediate=True)
         return older
 
+    def rename(self, their_name: str) -> None:
+        """The correspondent's name once known (the directory is read in a thread)."""
+        self.their_name = their_name
+        self._layout(force=True)
+
     # -- layout -------------------------------------------------------------
 
     def on_resize(self) -> None:
