@@ -164,3 +164,37 @@ def test_config_refuses_clear_passwords_and_unencrypted_remote_servers(peers):
     write_account(home, "remote", address="alice@pli.test", smtp_host="smtp.pli.test", smtp_security="none")
     with pytest.raises(AccountError, match="loopback"):
         load_accounts(home)
+
+
+def test_flush_account_sends_one_chosen_mail_or_all_and_reports_each_with_its_reason(peers, tmp_path):
+    """What the TUI calls: per-item results, refusals as values (no exception), the rest left waiting."""
+    alice = peers.alice
+    first = outbox.queue(alice.home, seal(alice, "bob@pli.test"))
+    second = outbox.queue(alice.home, seal(alice, "bob@pli.test"))
+    stray = outbox.queue(alice.home, inner_message())   # not sealed: the gateway refuses it for good
+    with in_process_gateway(gateway_config(tmp_path / "gw", peers)) as port:
+        write_account(alice.home, address="alice@pli.test", smtp_host="127.0.0.1", smtp_port=port,
+                      smtp_security="none")
+        one = outbox.flush_account(alice.home, alice, only_keys={second.key})
+        assert [q.key for q, _ in one.sent] == [second.key] and not one.failed
+        rest = outbox.flush_account(alice.home, alice)
+    assert [q.key for q, _ in rest.sent] == [first.key]
+    [(item, error)] = rest.failed
+    assert item.key == stray.key and error.permanent and "unsealed" in str(error)
+    [(left)] = outbox.pending(alice.home)
+    assert left.key == stray.key and left.permanent and left.last_error == str(error)
+    assert len(delivered(tmp_path / "gw")) == 2
+
+
+def test_flush_account_without_a_usable_account_raises_a_plain_error(peers):
+    outbox.queue(peers.alice.home, seal(peers.alice, "bob@pli.test"))
+    with pytest.raises(AccountError):
+        outbox.flush_account(peers.alice.home, peers.alice)
+    assert len(outbox.pending(peers.alice.home)) == 1
+
+
+def seal(keyring, to: str) -> bytes:
+    from pli.core.crypto.envelope import seal_mail
+
+    unique = f"<{os.urandom(6).hex()}@pli.test>".encode()
+    return seal_mail(inner_message().replace(b"<inner-1@pli.test>", unique), keyring, [to])
