@@ -5,7 +5,7 @@ screens never reach into the envelope's or the directory's internals.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pli.core.errors import PliError
 
@@ -29,10 +29,11 @@ class RecipientStatus:
     """How one address of the To: field will be sealed, or why it cannot be."""
 
     address: str
-    mode: str | None    # "otp" | "stream"; None: cannot be sealed to (see problem)
+    mode: str | None    # "otp" | "stream" (the whole message's); None: cannot be sealed to (see problem)
     name: str = ""
     who: str = ""
     problem: str = ""
+    wrap: str = ""      # how its key travels: "content-pad" (otp), "pad" (a shared pad), "x25519"
     members: tuple[str, ...] = ()   # a keyless group practice: sealed for each of these
 
 
@@ -87,9 +88,30 @@ def complete_address(keyring, prefix: str) -> list[str]:
     return sorted({a for a in known if a.startswith(lowered)})
 
 
+def statuses(keyring, addresses: list[str], size: int = 0) -> list[RecipientStatus]:
+    """How each address will be sealed (one plan for the whole message, as `seal` makes it) and who it is,
+    or the one-line reason it cannot be sealed to."""
+    from pli.core.crypto.envelope import preview
+
+    checked = [_check(keyring, a) for a in addresses]
+    good = [c.address for c in checked if c.mode is not None]
+    if not good:
+        return checked
+    try:
+        plan = preview(keyring, good, size)
+    except PliError as error:   # e.g. a pad being written meanwhile: say so on every line
+        return [c if c.mode is None else replace(c, mode=None, problem=str(error)) for c in checked]
+    wraps = dict(plan.wraps)
+    return [c if c.mode is None else replace(c, mode=plan.mode, wrap=_wrap_of(c, wraps)) for c in checked]
+
+
 def status(keyring, address: str) -> RecipientStatus:
-    """The mode `address` will be sealed in and who it is, or the one-line reason it cannot be."""
-    from pli.core.crypto.envelope import choose_mode
+    """One address alone (the send check): its status as if it were the only recipient."""
+    return statuses(keyring, [address])[0]
+
+
+def _check(keyring, address: str) -> RecipientStatus:
+    """Whether `address` has a key to seal to (its members' for a keyless group), and who it is."""
     from pli.core.crypto.keyring import UnknownRecipient
 
     if keyring is None:
@@ -97,16 +119,20 @@ def status(keyring, address: str) -> RecipientStatus:
     name, who = _who(keyring, address)
     try:
         members = keyring.expand(address)
-        if members != [address.strip().lower()]:
-            modes = {choose_mode(keyring, m) for m in members}
-            return RecipientStatus(address, "otp" if modes == {"otp"} else "stream", name, who,
-                                   members=tuple(members))
-        return RecipientStatus(address, choose_mode(keyring, address), name, who)
+        for member in members:
+            keyring.reach(member)
     except UnknownRecipient:
         return RecipientStatus(address, None, problem="unknown address (not in your keyring or the directory: "
                                                       "check the spelling)")
     except PliError as error:
         return RecipientStatus(address, None, name, who, problem=str(error))
+    grouped = tuple(members) if members != [address.strip().lower()] else ()
+    return RecipientStatus(address, "pending", name, who, members=grouped)
+
+
+def _wrap_of(status: RecipientStatus, wraps: dict[str, str]) -> str:
+    kinds = {wraps.get(m, "") for m in (status.members or (status.address.strip().lower(),))}
+    return kinds.pop() if len(kinds) == 1 else "mixed"
 
 
 def _who(keyring, address: str) -> tuple[str, str]:

@@ -39,8 +39,8 @@ from pli.core.crypto.seen import PadRange, SeenRanges
 from pli.core.errors import PliError
 
 __all__ = ["BadMac", "BadSignature", "Malformed", "NotForMe", "NotSealed", "OpenError", "Opened", "OtpImpossible",
-           "PadRange", "ReplayAlert", "SeenRanges", "UnknownSender", "UnsupportedVersion", "choose_mode",
-           "is_sealed", "open_envelope", "open_mail", "open_mails", "seal", "seal_mail"]
+           "PadRange", "ReplayAlert", "SealPreview", "SeenRanges", "UnknownSender", "UnsupportedVersion",
+           "choose_mode", "is_sealed", "open_envelope", "open_mail", "open_mails", "preview", "seal", "seal_mail"]
 
 X25519_INFO = b"pli-envelope-v1 x25519 key wrap"
 MODES = ("otp", "stream")
@@ -96,6 +96,27 @@ def _shared_pad(keyring: Keyring, owners: list[PublicIdentity], need: int) -> Pa
             if best is None or rank < best[0]:
                 best = (rank, pad)
     return best[1] if best else None
+
+
+@dataclass(frozen=True)
+class SealPreview:
+    """How `seal` would seal for these recipients now: the mode, and per address how its key travels."""
+
+    mode: str                                # "otp" | "stream"
+    wraps: tuple[tuple[str, str], ...]       # (address, "content-pad" | "pad" | "x25519"), groups expanded
+
+
+def preview(keyring: Keyring, to: list[str], size: int = 0, mode: str | None = None) -> SealPreview:
+    """What sealing `size` bytes for `to` would do, reserving nothing (compose shows it before sending).
+
+    The same plan as `seal`: otp where one pad with enough bytes left is shared
+    with every recipient, else stream, each recipient's key wrapped with a pad
+    shared with them where there is one, else with X25519.
+    """
+    plan = _plan(keyring, _recipients(to, keyring), size, mode)
+    if plan.mode == "otp":
+        return SealPreview("otp", tuple((address, "content-pad") for address, _, _ in plan.wraps))
+    return SealPreview("stream", tuple((address, "pad" if pad else "x25519") for address, _, pad in plan.wraps))
 
 
 @dataclass(frozen=True)

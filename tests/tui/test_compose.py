@@ -32,11 +32,16 @@ async def test_modes_are_shown_per_recipient_before_sending(demo, make_app):
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_compose(app, pilot)
-        await pilot.press(*f"{LAB_OTP}, {LAB_STREAM}, nobody@nowhere.example")
+        await pilot.press(*LAB_OTP)
+        await settle(app, pilot)
+        assert f"{LAB_OTP}: one-time pad" in str(screen.query_one("#compose-modes").render())
+        # one message for all: no pad is shared with both labs, so it is stream, the first lab's key by pad
+        await pilot.press(*f", {LAB_STREAM}, nobody@nowhere.example")
         await settle(app, pilot)
         modes = str(screen.query_one("#compose-modes").render())
-        assert f"{LAB_OTP}: one-time pad" in modes
-        assert f"{LAB_STREAM}: stream" in modes
+        assert "One message, stream mode, for 2 recipients" in modes
+        assert f"{LAB_OTP}: stream (ChaCha20), its key sealed with a pad you share" in modes
+        assert f"{LAB_STREAM}: stream (ChaCha20; no pad shared" in modes
         assert "nobody@nowhere.example: unknown address" in modes
 
 

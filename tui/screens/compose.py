@@ -34,20 +34,30 @@ def draft_for(app, reply_to=None, forward=None) -> Draft:
     return Draft()
 
 
+WRAPS = {
+    "content-pad": ("●", "one-time pad (a pad you share)", "green"),
+    "pad": ("◐", "stream (ChaCha20), its key sealed with a pad you share", ""),
+    "x25519": ("○", "stream (ChaCha20; no pad shared, key by X25519)", ""),
+    "mixed": ("◐", "stream (ChaCha20), keys by pad or X25519 per member", ""),
+}
+
+
 def modes_text(statuses) -> Text:
     """One line per recipient: how it will be sealed and who it is, or why it cannot be sealed to."""
     text = Text()
+    sealable = [st for st in statuses if st.mode is not None]
+    if len(sealable) > 1:
+        text.append(f"One message, {sealable[0].mode} mode, for {len(sealable)} recipients:\n", style="bold")
     for st in statuses:
         who = " — " + " · ".join(x for x in (st.name, st.who) if x) if (st.name or st.who) else ""
         if st.mode is None:
             text.append(f"✗ {st.address}: {st.problem}\n", style="bold red")
-        elif st.members:
-            text.append(f"◆ {st.address}: group, sealed for each of its {len(st.members)} members "
-                        f"({', '.join(st.members)}){who}\n")
-        elif st.mode == "otp":
-            text.append(f"● {st.address}: one-time pad (shared pad){who}\n", style="green")
-        else:
-            text.append(f"○ {st.address}: stream (ChaCha20; no pad shared){who}\n")
+            continue
+        mark, words, style = WRAPS.get(st.wrap, WRAPS["x25519"])
+        if st.members:
+            mark, words = "◆", f"group, sealed for each of its {len(st.members)} members " \
+                               f"({', '.join(st.members)}): {words}"
+        text.append(f"{mark} {st.address}: {words}{who}\n", style=style)
     return text
 
 
@@ -194,17 +204,27 @@ class ComposeScreen(Screen):
         self.show_matches(self.typed_term(), [])
 
     def update_modes(self) -> None:
-        self.find_modes(self.query_one("#compose-to", Input).value)
+        self.find_modes(self.query_one("#compose-to", Input).value, self.message_size())
+
+    def message_size(self) -> int:
+        """About what will be sealed: otp needs that many pad bytes left (the plan is made again on send)."""
+        size = len(self.query_one("#compose-body", TextArea).text.encode("utf-8"))
+        for path in self.draft.attachments:
+            try:
+                size += path.stat().st_size * 4 // 3   # base64 in the MIME message
+            except OSError:
+                pass
+        return size
 
     @work(exclusive=True, thread=True, group="compose-modes")
-    def find_modes(self, value: str) -> None:
+    def find_modes(self, value: str, size: int) -> None:
         """Each recipient's mode and who it is, off the UI thread: the first look loads the directory,
         which takes seconds for a national one (then it is kept until its file changes)."""
-        from pli.tui.correspondents import directory_of, status
+        from pli.tui.correspondents import directory_of, statuses
 
         directory_of(self.app.keyring)   # load it now, before the first match or address is asked for
-        statuses = [status(self.app.keyring, a) for a in split_addresses(value) if "@" in a]
-        self.app.call_from_thread(self.show_modes, value, statuses)
+        found = statuses(self.app.keyring, [a for a in split_addresses(value) if "@" in a], size)
+        self.app.call_from_thread(self.show_modes, value, found)
 
     def show_modes(self, value: str, statuses: list) -> None:
         if self.open and value == self.query_one("#compose-to", Input).value:
@@ -225,13 +245,13 @@ class ComposeScreen(Screen):
     def action_send(self) -> None:
         """Seal and queue now (durable, fast), then leave; the outbox is flushed in a worker."""
         from pli.core.outgoing import seal_and_queue
-        from pli.tui.correspondents import own_address, status
+        from pli.tui.correspondents import own_address, statuses
         from pli.tui.sending import start_flush
 
         draft = self.current_draft()
         keyring = self.app.keyring
         try:
-            problems = [st for st in (status(keyring, a) for a in draft.to) if st.mode is None]
+            problems = [st for st in statuses(keyring, draft.to) if st.mode is None]
             if problems:
                 raise DraftError("; ".join(f"{st.address}: {st.problem}" for st in problems))
             inner = build_inner(draft, own_address(keyring), self.app.now)
@@ -280,6 +300,7 @@ class ComposeScreen(Screen):
                 return
             self.draft.attachments.append(path)
             self.update_attachments()
+            self.update_modes()   # a large attachment may need more pad bytes than are left: otp -> stream
 
         self.app.push_screen(PromptScreen("Attach file", str(Path.cwd()) + os.sep), attach)
 
