@@ -114,3 +114,25 @@ async def test_the_list_shows_the_first_rows_before_the_count_and_pages_on_past_
             assert not listed.counting and listed.total == total and listed.total_label == f"{total:,}"
             assert [listed.summary_at(i).message_id for i in range(total)] == ids(reference.window(query, 0, total))
     assert PAGE > total  # the short first page was completed within page 0
+
+
+@pytest.mark.asyncio
+async def test_the_next_page_is_read_in_a_thread_before_a_page_down_needs_it(demo, make_app, monkeypatch):
+    import pli.tui.widgets.message_list as message_list
+    from pli.tui.screens.main import MainScreen
+
+    monkeypatch.setattr(message_list, "PAGE", 10)   # the demo's 120 messages: twelve pages
+    app = make_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        listed = app.screen.query_one(MessageList)
+        await pilot.press("j")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        height = listed.scrollable_content_region.height
+        ahead = (listed.scroll_offset.y + 2 * height) // 10
+        page = listed._pages.get(ahead)
+        assert page is not None   # there before any key asked for it
+        with Store.open(demo) as store:
+            assert ids(page) == ids(store.window(listed.query_text, ahead * 10, 10))
