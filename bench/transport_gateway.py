@@ -133,21 +133,23 @@ class Run:
     p50: float
     p99: float
     cpu_ms: float                  # server CPU (all its processes) per acknowledged message
+    client_ms: float               # the load generator's CPU per acknowledged message
 
 
 async def _load(port: int, messages: list[bytes], clients: int, seconds: float, offered: float | None,
-                server_pids) -> tuple[float, list[float], float]:
+                server_pids) -> tuple[float, list[float], float, float]:
     interval = clients / offered if offered else None
     warm = time.monotonic() + 0.5
     await asyncio.gather(*(_client(port, messages, warm, [], c * 7) for c in range(clients)))
     latencies: list[float] = []
-    cpu0 = _cpu_seconds(server_pids())
+    cpu0, client0 = _cpu_seconds(server_pids()), time.process_time()
     start = time.monotonic()
     await asyncio.gather(*(_client(port, messages, start + seconds, latencies, c * 13, interval,
                                    (interval or 0) * c / clients) for c in range(clients)))
     elapsed = time.monotonic() - start
-    cpu = _cpu_seconds(server_pids()) - cpu0
-    return len(latencies) / elapsed, latencies, cpu / max(1, len(latencies)) * 1000
+    cpu, client = _cpu_seconds(server_pids()) - cpu0, time.process_time() - client0
+    count = max(1, len(latencies))
+    return len(latencies) / elapsed, latencies, cpu / count * 1000, client / count * 1000
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -235,13 +237,15 @@ def main() -> int:
         proc, port = _serve(kind, config, args.workers, root / "bare-maildirs")
         try:
             for clients, offered in loads:
-                rate, latencies, cpu_ms = asyncio.run(_load(port, messages, clients, args.seconds, offered,
-                                                            _group(proc.pid)))
-                run = Run(label, clients, offered, rate, _pct(latencies, 0.5), _pct(latencies, 0.99), cpu_ms)
+                rate, latencies, cpu_ms, client_ms = asyncio.run(
+                    _load(port, messages, clients, args.seconds, offered, _group(proc.pid)))
+                run = Run(label, clients, offered, rate, _pct(latencies, 0.5), _pct(latencies, 0.99), cpu_ms,
+                          client_ms)
                 runs.append(run)
                 how = f"offered {offered:4.0f}/s" if offered else "closed loop "
                 print(f"{label:24} {clients:3} clients {how}: {rate:6.0f} msg/s  p50 {run.p50:6.1f} ms  "
-                      f"p99 {run.p99:6.1f} ms  server CPU {cpu_ms:5.2f} ms/msg", flush=True)
+                      f"p99 {run.p99:6.1f} ms  server CPU {cpu_ms:5.2f} ms/msg  client CPU {client_ms:5.2f} ms/msg",
+                      flush=True)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)   # the server and its workers
             proc.wait(10)
