@@ -7,6 +7,8 @@ import smtplib
 import threading
 import time
 
+import pytest
+
 from pli.core.crypto.verify import Trust, verify_mail
 from pli.core.transport.delivery import maildir_name
 from pli.core.transport.submission import crlf
@@ -35,7 +37,8 @@ def _send_until_acknowledged(port: int, raw: bytes, deadline: float, retries: li
     return None
 
 
-def test_every_acknowledged_mail_survives_sigkill_exactly_once(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_acknowledged_mail_survives_sigkill_exactly_once(tmp_path, workers):
     peers = Peers(tmp_path / "peers")
     config = gateway_config(tmp_path / "gw", peers)
     mails = [[crlf(peers.sealed(subject=f"result {c}-{i}")) for i in range(PER_CLIENT)] for c in range(CLIENTS)]
@@ -52,7 +55,7 @@ def test_every_acknowledged_mail_survives_sigkill_exactly_once(tmp_path):
                 with lock:
                     acked[reply.split()[-1].decode()] = raw
 
-    proc = start_gateway(config, port)
+    proc = start_gateway(config, port, workers)
     try:
         threads = [threading.Thread(target=client, args=(batch,)) for batch in mails]
         for thread in threads:
@@ -65,7 +68,7 @@ def test_every_acknowledged_mail_survives_sigkill_exactly_once(tmp_path):
             proc.send_signal(signal.SIGKILL)
             proc.wait(5)
             time.sleep(0.1)                      # clients meet a closed port meanwhile
-            proc = start_gateway(config, port)
+            proc = start_gateway(config, port, workers)   # its workers died with it (PR_SET_PDEATHSIG)
         for thread in threads:
             thread.join(60)
     finally:
