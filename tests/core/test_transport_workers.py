@@ -81,10 +81,15 @@ def test_sigterm_stops_the_parent_and_its_workers(tmp_path):
     peers = Peers(tmp_path / "peers")
     port = free_port()
     proc = start_gateway(gateway_config(tmp_path / "gw", peers, trace=False), port, workers=3)
-    workers = _eventually(lambda: len(_children(proc.pid)) == 2 and _children(proc.pid))
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(10) == 0
-    assert _eventually(lambda: not any(_alive(pid) for pid in workers))
+    try:
+        workers = _eventually(lambda: len(_children(proc.pid)) == 2 and _children(proc.pid))
+        assert workers, "the workers were not forked"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert _eventually(lambda: not any(_alive(pid) for pid in workers))
+    finally:
+        proc.kill()                    # its workers follow (PR_SET_PDEATHSIG)
+        proc.wait(5)
 
 
 def test_a_port_in_use_is_a_plain_error(tmp_path):
