@@ -1,4 +1,4 @@
-"""Sealed messages accepted per second, latency p50/p99 and server CPU per message: the gateway against a bare aiosmtpd server.
+"""Sealed messages per second, latency p50/p99 and server CPU per message: the gateway against a bare SMTP server.
 
 Both servers run the same SMTP server on loopback (aiosmtpd with pli's
 cheaper address and DATA reading, pli.core.transport.smtp_server.PliSMTP),

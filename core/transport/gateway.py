@@ -139,7 +139,7 @@ def _mtime(path: Path):
 
 
 class GatewaySMTP(PliSMTP):
-    """PliSMTP (aiosmtpd's, cheaper per message) with the connection limits applied before the greeting, and its own refusals traced."""
+    """PliSMTP with the connection limits applied before the greeting, and aiosmtpd's own refusals traced."""
 
     def __init__(self, handler, limiter: ClientLimiter, **kwargs) -> None:
         super().__init__(handler, **kwargs)
