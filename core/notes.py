@@ -35,11 +35,11 @@ KIND_HEADER = "Pli-Kind"
 KIND = "note"
 TAG = "note"
 MAX_CHARS = 2000
-_KIND_NAME = KIND_HEADER.lower().encode()
 SUBJECT_CHARS = 60
-#: An address as a notmuch query may hold it unquoted: nothing that could change the query.
+_KIND_NAME = KIND_HEADER.lower().encode()
 _BLANK_LINE = re.compile(rb"^\r?\n\r?\n")
 _CHARSET = re.compile(r'charset\s*=\s*"?([a-z0-9._-]+)')
+#: An address as a notmuch query may hold it unquoted: nothing that could change the query.
 _ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 
 
@@ -66,6 +66,12 @@ class Note:
     state: str = ""             # outgoing: "queued" | "sent" | "delivered" | "read"
     mode: str = ""              # "otp" | "stream"
     unread: bool = False
+    correspondent: str = ""     # the other side: our note's recipient, else the (claimed) sender
+
+    def belongs_to(self, address: str) -> bool:
+        """Whether this row is really with `address`: notmuch's from:/to: match words of an address,
+        so bernard@x also finds hugo.bernard@x; the screen shows only exact matches."""
+        return self.correspondent == address
 
 
 def check_address(address: str) -> str:
@@ -211,9 +217,11 @@ def note_of(summary, clear: bytes) -> Note:
     fields = first_values(clear)
     text = body_text(clear, fields).strip() if verified else ""
     reason = "" if verified else (fields.get("x-pli-reason") or fields.get("x-pli-quarantine-reason") or "")
+    other = fields.get("to", "") if outgoing else fields.get("from", "")
+    correspondent = next((a.lower() for _, a in getaddresses([other]) if a), "")
     return Note(summary.message_id, summary.date, outgoing, verified, text, reason,
                 state_of(tags) if outgoing else "", summary.mode or fields.get("x-pli-mode", ""),
-                "unread" in tags)
+                "unread" in tags, correspondent)
 
 
 def body_text(clear: bytes, fields: dict[str, str]) -> str:

@@ -111,6 +111,7 @@ def test_a_sent_note_is_sealed_queued_traced_and_in_the_conversation(home):
     with Store.open(home) as store:
         note = notes.note_of(mine, store.read_clear(mine.message_id))
     assert note.outgoing and note.verified and note.text == "Je passe à 14 h." and note.state == "queued"
+    assert note.belongs_to(COLLEAGUE) and not note.belongs_to("bernard@cabinet-demo.example")
 
 
 def test_a_received_note_reads_as_verified_with_its_text(home):
@@ -123,6 +124,7 @@ def test_a_received_note_reads_as_verified_with_its_text(home):
     with Store.open(home) as store:
         note = notes.note_of(row, store.read_clear(row.message_id))
     assert note.verified and not note.outgoing and note.text == "Tu peux voir M. FICTIF ?" and note.unread
+    assert note.correspondent == COLLEAGUE
     assert note.mode == "otp"    # the demo's colleague shares a pad
 
 

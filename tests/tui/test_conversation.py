@@ -273,3 +273,20 @@ async def test_a_poll_shows_a_note_that_arrived_and_ours_as_it_is_sent_and_ackno
         screen.poll()
         await settle(app, pilot)
         assert "You · 08:01 · ✓✓ delivered" in shown(screen)
+
+
+async def test_a_note_from_an_address_that_only_contains_the_correspondents_is_not_theirs(demo, make_app):
+    """notmuch's from: matches the words of an address: bernard@... also finds hugo.bernard@...; never shown."""
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        conversation.open_conversation(app, "bernard@cabinet-demo.example")
+        await settle(app, pilot)
+        screen = app.screen
+        assert screen.note_log.total == COLLEAGUE_NOTES          # what the query found...
+        assert screen.note_log.notes == [] and "No notes yet" in shown(screen)   # ...is not this conversation
+        assert "Claire, j'ai vu" not in shown(screen) and not screen.note_log.has_older
+        screen.poll()
+        await settle(app, pilot)
+    with Store.open(demo) as store:
+        assert store.count("tag:note and tag:unread") == COLLEAGUE_NOTES   # not marked read either

@@ -107,12 +107,18 @@ class ConversationScreen(Screen):
     def _count(self) -> int:
         return self.app.store.count(self.query_text)
 
-    def _window(self, offset: int, limit: int) -> list[Note]:
-        rows = self.app.store.window(self.query_text, offset, limit)
-        for summary in rows:
+    def _window(self, offset: int, limit: int) -> list[Note | None]:
+        """The rows offset..offset+limit as notes; None for one not really with this correspondent."""
+        notes = []
+        for summary in self.app.store.window(self.query_text, offset, limit):
+            note = self._note(summary)
+            if not note.belongs_to(self.address):
+                notes.append(None)
+                continue
             if "unread" in summary.tags:
                 self._unread[summary.message_id] = summary
-        return [self._note(summary) for summary in rows]
+            notes.append(note)
+        return notes
 
     def _note(self, summary) -> Note:
         """A note read once per state: a reload (a note sent, a receipt) rereads only what changed."""
@@ -125,7 +131,7 @@ class ConversationScreen(Screen):
             note = note_of(summary, self.app.store.read_clear(summary.message_id))
         except (PliError, OSError):
             return Note(summary.message_id, summary.date, "sent" in summary.tags, False, "",
-                        reason="its clear copy cannot be read (run `pli doctor`)")
+                        reason="its clear copy cannot be read (run `pli doctor`)", correspondent=self.address)
         self._notes[key] = note
         return note
 
@@ -147,10 +153,9 @@ class ConversationScreen(Screen):
             self.reload()
 
     def _newest_state(self) -> list[tuple[str, str]]:
-        from pli.core.notes import state_of
-
-        rows = self.app.store.window(self.query_text, 0, min(POLL_NEWEST, len(self.note_log.notes)))
-        return [(s.message_id, state_of(s.tags) if "sent" in s.tags else "") for s in rows]
+        """(id, state) of the newest notes as the store has them now (their text comes from the cache)."""
+        rows = self._window(0, min(POLL_NEWEST, self.note_log.loaded))
+        return [(n.message_id, n.state) for n in rows if n is not None][:POLL_NEWEST]
 
     def mark_read(self) -> None:
         """The unread notes now shown: untagged unread, "read" traced, read receipts sent where due."""

@@ -26,9 +26,10 @@ PAGE = 50             # notes read at a time (a screen shows about ten)
 BUBBLE_SHARE = 0.8    # a note takes at most this share of the width
 STATE_MARKS = {"queued": "… queued", "sent": "✓ sent", "delivered": "✓✓ delivered", "read": "✓✓ read"}
 
-#: count() -> how many notes; window(offset, limit) -> notes newest first (the store's order).
+#: count() -> how many rows the conversation's query has; window(offset, limit) -> those rows newest first
+#: (the store's order), None for a row that is not really with the correspondent (see Note.belongs_to).
 Counter = Callable[[], int]
-Windower = Callable[[int, int], list[Note]]
+Windower = Callable[[int, int], list[Note | None]]
 
 
 def day_of(timestamp: int, now: datetime) -> str:
@@ -76,7 +77,8 @@ class NoteLog(ScrollView, can_focus=False):
         self.their_address = their_address
         self.now = now
         self.total = 0
-        self.notes: list[Note] = []          # oldest first: the newest len(notes) of the conversation
+        self.loaded = 0                      # rows of the query read so far, newest first
+        self.notes: list[Note] = []          # oldest first: the notes among those rows
         self._lines: list[Strip] = []
         self._laid_width = -1
 
@@ -86,8 +88,9 @@ class NoteLog(ScrollView, can_focus=False):
         """Read the newest notes again (one sent, one arrived, tags changed); keeps as many as were loaded.
         Returns the notes now loaded."""
         self.total = self._count()
-        wanted = max(PAGE, len(self.notes))
-        self.notes = list(reversed(self._window(0, min(wanted, self.total))))
+        rows = self._window(0, min(max(PAGE, self.loaded), self.total))
+        self.loaded = len(rows)
+        self.notes = [n for n in reversed(rows) if n is not None]
         self._layout(force=True)
         # after the next refresh: the new virtual size is what the end is measured against
         self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
@@ -95,16 +98,20 @@ class NoteLog(ScrollView, can_focus=False):
 
     @property
     def has_older(self) -> bool:
-        return len(self.notes) < self.total
+        return self.loaded < self.total
 
     def load_older(self) -> list[Note]:
         """The next page of older notes, put above the others; the view stays on what it showed.
         Returns the notes just loaded."""
         if not self.has_older:
             return []
-        older = list(reversed(self._window(len(self.notes), PAGE)))
-        if not older:
+        rows = self._window(self.loaded, PAGE)
+        if not rows:
+            self.total = self.loaded     # fewer than counted (deleted meanwhile): nothing older
+            self._layout(force=True)
             return []
+        self.loaded += len(rows)
+        older = [n for n in reversed(rows) if n is not None]
         before = len(self._lines)
         self.notes = older + self.notes
         self._layout(force=True)
@@ -134,7 +141,7 @@ class NoteLog(ScrollView, can_focus=False):
         self._laid_width = width
         lines: list[Strip] = []
         if self.has_older:
-            lines.append(self._centred(f"↑ {self.total - len(self.notes):,} older notes (PgUp)", width))
+            lines.append(self._centred(f"↑ {self.total - self.loaded:,} older notes (PgUp)", width))
         elif not self.notes:
             lines.append(self._centred("No notes yet: type one below, Enter seals and sends it.", width))
         day = ""
