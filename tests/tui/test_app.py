@@ -307,6 +307,7 @@ async def test_changes_made_by_another_client_show_up_at_the_next_poll(demo, mak
             other.close()
         await pilot.pause(1.2)  # the store reuses its read handle for a second (STALE_AFTER_SECONDS)
         app.screen.poll_store()
+        await app.workers.wait_for_complete()  # the counts run in a thread
         await pilot.pause()
         assert messages.total == total - 1
         assert app.screen.query_one(SearchSidebar).counts["Inbox"] == total - 1

@@ -90,15 +90,15 @@ class MainScreen(Screen):
         selected = f" · {len(ml.selected)} selected" if ml.selected else ""
         self.query_one("#list-title", Static).update(f"{name} · {ml.total_label} messages{selected}")
 
-    def refresh_counts(self) -> None:
+    def refresh_counts(self, list_query: str = "") -> None:
         """Recount the saved searches in a thread, with its own index handle: the first screen and
-        the keys never wait for ten counts over a large store."""
+        the keys never wait for ten counts over a large store (with list_query: the list's too)."""
         searches = self.query_one(SearchSidebar).searches
         queries = [self.app.expand_query(s.query) for s in searches]
-        self._count_in_thread(queries)
+        self._count_in_thread(queries, list_query)
 
     @work(thread=True, exclusive=True, group="counts")
-    def _count_in_thread(self, queries: list[str]) -> None:
+    def _count_in_thread(self, queries: list[str], list_query: str = "") -> None:
         from pli.core.store.store import Store
 
         worker = get_current_worker()
@@ -115,6 +115,22 @@ class MainScreen(Screen):
             except Exception:  # noqa: BLE001 - a broken user search shows no count; choosing it says why
                 continue
             self.app.call_from_thread(self.query_one(SearchSidebar).set_count, index, count)
+        if list_query and not worker.is_cancelled:
+            try:
+                count = self._count_store.count(list_query)
+            except Exception:  # noqa: BLE001 - a busy or vanished index: try again at the next poll
+                return
+            self.app.call_from_thread(self._list_counted, list_query, count)
+
+    def _list_counted(self, query: str, count: int) -> None:
+        """The poll's count of the list's query: when it changed, the list reloads with it."""
+        ml = self.message_list
+        if query != ml.query_text or count == ml.total or ml.counting:
+            return
+        if self.app.attempt("Refresh", ml.reload, count) is FAILED:
+            return
+        ml.post_message(MessageList.Highlighted(ml.current))
+        self.update_title()
 
     def on_unmount(self) -> None:
         if self._count_store is not None:
