@@ -18,6 +18,7 @@ from pli.core.crypto.envelope import open_mail, seal_mail  # noqa: E402
 from pli.core.crypto.keyring import Keyring  # noqa: E402
 from pli.core.demo import COLLEAGUE_NOTES, DEMO_PASSPHRASE  # noqa: E402
 from pli.core.home import Home  # noqa: E402
+from pli.core.store.headers import first_values  # noqa: E402
 from pli.core.store.importer import import_sources  # noqa: E402
 from pli.core.store.store import Store  # noqa: E402
 from pli.core.transport import outbox  # noqa: E402
@@ -135,6 +136,11 @@ async def test_a_note_shows_as_sent_once_the_server_took_it(demo, make_app):
     [(_sender, rcpts, raw)] = recorder.messages
     assert rcpts == [COLLEAGUE] and b"On se voit demain" not in raw
     assert outbox.pending(demo) == []
+    with Store.open(demo) as store:
+        [sent] = store.window("tag:sent and tag:note", 0, 5)
+        envelope_id = first_values(store.read_clear(sent.message_id))["x-pli-envelope-id"]
+    steps = steps_of(demo, envelope_id)
+    assert [e.step for e in steps] == ["sealed", "sent"] and steps[1].details["queue_id"] == "SUB0001"
 
 
 async def test_a_note_over_the_limit_is_refused_and_kept_in_the_line(demo, make_app):
