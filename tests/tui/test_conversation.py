@@ -296,3 +296,21 @@ async def test_a_note_from_an_address_that_only_contains_the_correspondents_is_n
         await settle(app, pilot)
     with Store.open(demo) as store:
         assert store.count("tag:note and tag:unread") == COLLEAGUE_NOTES   # not marked read either
+
+
+async def test_a_note_asking_for_a_read_receipt_gets_one_when_the_conversation_shows_it(demo, make_app):
+    from pli.core import receipts
+
+    with demo.config.open("a", encoding="utf-8") as config:
+        config.write("\n[receipts]\nsend_read = true\n")
+    inner = receipts.ask(notes.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, "Lu ?", FIXED_NOW), "read")
+    deliver(demo, seal_mail(inner, peer(demo), [ME], now=int(FIXED_NOW.timestamp())), "ask.eml")
+    assert outbox.pending(demo) == []
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_from_list(app, pilot)
+        await settle(app, pilot)
+    [receipt] = outbox.pending(demo)
+    assert receipt.recipients == (COLLEAGUE,)
+    opened = open_mail(receipt.read(), peer(demo))
+    assert b"Kind: read" in opened.inner
