@@ -136,3 +136,32 @@ async def test_the_next_page_is_read_in_a_thread_before_a_page_down_needs_it(dem
         assert page is not None   # there before any key asked for it
         with Store.open(demo) as store:
             assert ids(page) == ids(store.window(listed.query_text, ahead * 10, 10))
+
+
+@pytest.mark.asyncio
+async def test_a_slow_count_after_archiving_or_searching_is_awaited_off_the_ui_thread(demo, make_app, monkeypatch):
+    """As at 1,000,000 messages: the list is drawn at once, the title says "…" until the count comes."""
+    import pli.tui.widgets.message_list as message_list
+    from pli.tui.screens.main import MainScreen
+
+    monkeypatch.setattr(message_list, "COUNT_WAIT", 0)
+    app = make_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        listed = app.screen.query_one(MessageList)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        total = listed.total
+        await pilot.press("a")
+        assert listed.counting or listed.total == total - 1   # a fast thread may already have answered
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not listed.counting and listed.total == total - 1
+        assert f"{total - 1:,} messages" in str(app.screen.query_one("#list-title").render())
+        await pilot.press("slash", *"critical", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        with Store.open(demo) as store:
+            assert listed.total == store.count(expand("critical"))
+            assert listed.summary_at(0).message_id == store.window(expand("critical"), 0, 1)[0].message_id

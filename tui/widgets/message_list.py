@@ -7,6 +7,7 @@ message query costs a count and a page, never the whole result.
 """
 from __future__ import annotations
 
+import concurrent.futures
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -82,6 +83,35 @@ def severity_of(tags: frozenset) -> str:
 
 #: A symbol per severity, so that the list reads without colour (monochrome, colour-blind).
 SEVERITY_MARK = {"critical": "‼", "abnormal": "!", "normal": " "}
+
+
+#: How long a search or a triage action waits for its count before drawing without it
+#: (the count of a whole 1,000,000-message inbox takes a third of a second).
+COUNT_WAIT = 0.05
+
+
+class Counter:
+    """Counts a query on a thread of its own, with a fresh index handle each time (fresh: it must
+    see the tag change just made on the UI thread's handle)."""
+
+    def __init__(self) -> None:
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def submit(self, home, query: str) -> concurrent.futures.Future:
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pli-count")
+        return self._pool.submit(_count, home, query)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _count(home, query: str) -> int:
+    from pli.core.store.store import Store
+
+    with Store.open(home) as store:
+        return store.count(query)
 
 
 class ReadAhead:
@@ -163,6 +193,7 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         self._generation = 0      # bumped at every show/reload: a late count for an older one is dropped
         self._short: set[int] = set()   # pages holding only the first screen's rows (startup.Prefetch)
         self._ahead = ReadAhead()
+        self._counter = Counter()
         self.selected: dict[str, object] = {}  # message id -> summary, kept for triage's undo
         self._pages: LRUCache[int, list] = LRUCache(maxsize=64)
         self._strips: LRUCache[tuple, Strip] = LRUCache(maxsize=512)
@@ -179,7 +210,9 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
             if total is None and wait_total is None:
                 total = self.source.count(query)
         else:
-            total = self.source.count(query)
+            total, wait_total = self._count_soon(query)
+            if total is None:  # still counting: the first page says how many rows to draw meanwhile
+                rows = self._read(query, 0, PAGE)
         self.query_text = query
         self.selected.clear()
         self.reload(len(rows) if total is None else total)
@@ -188,23 +221,42 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
             if len(rows) < PAGE:
                 self._short.add(0)
         if total is None:
-            self.counting = True
-            generation = self._generation
-            self.run_worker(lambda: self._wait_total(wait_total, generation), thread=True,
-                            group="list-total", exclusive=True, exit_on_error=False)
+            self._count_later(wait_total)
         self.cursor = 0
         self.scroll_to(y=0, animate=False, immediate=True)
         self._announce()
         return True
 
+    def _count_soon(self, query: str):
+        """(count, None) when the query is counted within COUNT_WAIT seconds (an error in it is raised
+        here, as from the store); else (None, a blocking call giving the count when it is done)."""
+        home = getattr(self.app, "home", None)
+        if home is None:
+            return self.source.count(query), None
+        future = self._counter.submit(home, query)
+        try:
+            return future.result(timeout=COUNT_WAIT), None
+        except concurrent.futures.TimeoutError:
+            return None, future.result
+
+    def _count_later(self, wait_total) -> None:
+        self.counting = True
+        generation = self._generation
+        self.run_worker(lambda: self._wait_total(wait_total, generation), thread=True,
+                        group="list-total", exclusive=True, exit_on_error=False)
+
     def _wait_total(self, wait_total, generation: int) -> None:
-        self.app.call_from_thread(self._counted, wait_total(), generation)
+        try:
+            total = wait_total()
+        except Exception:  # noqa: BLE001 - counted again on the UI thread, which shows the error
+            total = None
+        self.app.call_from_thread(self._counted, total, generation)
 
     def _counted(self, total: int | None, generation: int) -> None:
         if generation != self._generation:
             return  # the list was reloaded (and counted) meanwhile
         if total is None:  # the count thread failed: count here, where an error is shown
-            self.app.attempt("Count", self.reload)
+            self.app.attempt("Count", lambda: self.reload(self.source.count(self.query_text)))
             self._announce()
             return
         self.counting = False
@@ -224,15 +276,20 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         self._short.clear()
         self._ahead.pending.clear()
         self._strips.clear()
-        if total is None:
-            total = self.source.count(self.query_text) if self.query_text else 0
+        wait_total = None
+        if total is None and self.query_text:
+            total, wait_total = self._count_soon(self.query_text)
         self._generation += 1
         self.counting = False
-        self.total = total
+        if total is not None or not self.query_text:
+            self.total = total or 0
+        # else: the old total meanwhile (the cursor keeps its place), "…" in the title until the count
         self.virtual_size = Size(self.scrollable_content_region.width, self.total)
         if self.total and self.cursor >= self.total:
             self.cursor = self.total - 1
         self.refresh()
+        if wait_total is not None:
+            self._count_later(wait_total)
 
     def summary_at(self, index: int):
         if not 0 <= index < self.total:
@@ -365,6 +422,7 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_unmount(self) -> None:
         self._ahead.close()
+        self._counter.close()
 
     def validate_cursor(self, value: int) -> int:
         return max(0, min(value, self.total - 1)) if self.total else 0
