@@ -314,3 +314,28 @@ async def test_a_note_asking_for_a_read_receipt_gets_one_when_the_conversation_s
     assert receipt.recipients == (COLLEAGUE,)
     opened = open_mail(receipt.read(), peer(demo))
     assert b"Kind: read" in opened.inner
+
+
+async def test_tab_puts_a_cursor_on_the_notes_and_enter_opens_one_as_a_message(demo, make_app):
+    from pli.tui.screens.message import MessageScreen
+
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_from_list(app, pilot)
+        log = screen.note_log
+        await pilot.press("tab")
+        await pilot.pause()
+        assert log.has_focus and log.selected.text.startswith("Claire, j'ai vu")     # the newest
+        await pilot.press("up")
+        await pilot.pause()
+        assert log.selected.text.startswith("Je prends le samedi")
+        start = (log._starts[log.selected_id] - log.scroll_offset.y
+                 + max(0, log.scrollable_content_region.height - len(log._lines)))
+        cursor = log.get_component_rich_style("note-log--cursor")
+        assert any(seg.style and seg.style.bgcolor == cursor.bgcolor for seg in log.render_line(start))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MessageScreen) and app.screen.summary.subject == "Garde du week-end"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen

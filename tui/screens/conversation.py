@@ -52,6 +52,7 @@ class ConversationScreen(Screen):
         self.query_text = conversation_query(self.address)
         self._unread: dict[str, object] = {}   # message id -> summary, of notes shown but not yet marked read
         self._notes: LRUCache[tuple, Note] = LRUCache(maxsize=NOTES_CACHED)
+        self._summaries: dict[str, object] = {}   # message id -> summary, of the notes loaded (Enter opens one)
 
     # -- layout -------------------------------------------------------------
 
@@ -115,6 +116,7 @@ class ConversationScreen(Screen):
             if not note.belongs_to(self.address):
                 notes.append(None)
                 continue
+            self._summaries[summary.message_id] = summary
             if "unread" in summary.tags:
                 self._unread[summary.message_id] = summary
             notes.append(note)
@@ -175,6 +177,9 @@ class ConversationScreen(Screen):
 
     def action_older(self) -> None:
         log = self.note_log
+        if log.has_focus:
+            self._move_cursor(-10)
+            return
         if log.at_top and log.has_older:
             if self.app.attempt("Conversation", log.load_older) is not FAILED:
                 self.mark_read()
@@ -182,13 +187,43 @@ class ConversationScreen(Screen):
         log.scroll_page_up(animate=False)
 
     def action_newer(self) -> None:
-        self.note_log.scroll_page_down(animate=False)
+        if self.note_log.has_focus:
+            self._move_cursor(10)
+        else:
+            self.note_log.scroll_page_down(animate=False)
 
     def action_line_up(self) -> None:
-        self.note_log.scroll_up(animate=False)
+        if self.note_log.has_focus:
+            self._move_cursor(-1)
+        else:
+            self.note_log.scroll_up(animate=False)
 
     def action_line_down(self) -> None:
-        self.note_log.scroll_down(animate=False)
+        if self.note_log.has_focus:
+            self._move_cursor(1)
+        else:
+            self.note_log.scroll_down(animate=False)
+
+    def _move_cursor(self, step: int) -> None:
+        """The note cursor (the log focused): past the oldest loaded note, the next page is read."""
+        log = self.note_log
+        if log.move(step):
+            return
+        if step < 0 and log.has_older:
+            before = log.selected_id
+            if self.app.attempt("Conversation", log.load_older) is not FAILED:
+                self.mark_read()
+            ids = [n.message_id for n in log.notes]
+            if before in ids:
+                log.select(max(0, ids.index(before) + step))
+            return
+        log.select(0 if step < 0 else len(log.notes) - 1)
+
+    def on_note_log_opened(self, event: NoteLog.Opened) -> None:
+        """The note as a message: the whole verification badge, headers, and (failed checks) why."""
+        summary = self._summaries.get(event.note.message_id)
+        if summary is not None:
+            self.app.open_message(summary)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -15,7 +15,9 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Size
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -56,10 +58,17 @@ def body_text(note: Note, their_address: str) -> str:
             "Its content is not shown here; it is in Quarantine.")
 
 
-class NoteLog(ScrollView, can_focus=False):
-    """The lines of the loaded notes, oldest first; starts scrolled to the newest."""
+class NoteLog(ScrollView, can_focus=True):
+    """The lines of the loaded notes, oldest first; starts scrolled to the newest.
+
+    Focused (tab from the note line), a cursor is on one note: ↑ ↓ move it
+    (the screen routes them here), Enter opens the note as a message.
+    """
+
+    BINDINGS = [Binding("enter", "open", "Open note", id="notes.open")]
 
     COMPONENT_CLASSES = {
+        "note-log--cursor",
         "note-log--theirs",
         "note-log--mine",
         "note-log--header",
@@ -81,6 +90,15 @@ class NoteLog(ScrollView, can_focus=False):
         self.notes: list[Note] = []          # oldest first: the notes among those rows
         self._lines: list[Strip] = []
         self._laid_width = -1
+        self._starts: dict[str, int] = {}   # message id -> its first line
+        self.selected_id: str | None = None
+
+    class Opened(Message):
+        """Enter on a note: the screen opens it as a message."""
+
+        def __init__(self, note: Note) -> None:
+            self.note = note
+            super().__init__()
 
     # -- data ---------------------------------------------------------------
 
@@ -145,10 +163,12 @@ class NoteLog(ScrollView, can_focus=False):
         elif not self.notes:
             lines.append(self._centred("No notes yet: type one below, Enter seals and sends it.", width))
         day = ""
+        self._starts = {}
         for note in self.notes:
             if (this_day := day_of(note.date, self.now)) != day:
                 day = this_day
                 lines.append(self._centred(f"── {day} ──", width))
+            self._starts[note.message_id] = len(lines)
             lines.extend(self._note_lines(note, width))
         self._lines = lines
         self.virtual_size = Size(width, len(lines))
@@ -188,8 +208,54 @@ class NoteLog(ScrollView, can_focus=False):
         index = self.scroll_offset.y + y - max(0, self.scrollable_content_region.height - len(self._lines))
         width = self.scrollable_content_region.width
         if 0 <= index < len(self._lines):
-            return self._lines[index].crop(0, width)
+            strip = self._lines[index].crop(0, width)
+            if self.has_focus and self.selected_id is not None and self._starts.get(self.selected_id) == index:
+                # over the line's own styles (they set a background too)
+                strip = Strip(Segment.apply_style(strip, post_style=self._style("cursor")), strip.cell_length)
+            return strip
         return Strip.blank(width, self.rich_style)
+
+    # -- the cursor ---------------------------------------------------------
+
+    @property
+    def selected(self) -> Note | None:
+        return next((n for n in self.notes if n.message_id == self.selected_id), None)
+
+    def on_focus(self) -> None:
+        if self.selected is None and self.notes:
+            self.select(len(self.notes) - 1)
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def select(self, position: int) -> None:
+        """Put the cursor on the note at `position` (oldest first) and bring it into view."""
+        if not self.notes:
+            return
+        note = self.notes[max(0, min(position, len(self.notes) - 1))]
+        self.selected_id = note.message_id
+        start = self._starts.get(note.message_id, 0)
+        ends = sorted(v for v in self._starts.values() if v > start)
+        span = (ends[0] if ends else len(self._lines)) - start
+        self.scroll_to_region(Region(0, start, 1, max(1, span)), animate=False, immediate=True)
+        self.refresh()
+
+    def move(self, step: int) -> bool:
+        """Move the cursor `step` notes (negative: older); False at either end."""
+        ids = [n.message_id for n in self.notes]
+        if self.selected_id not in ids:
+            return False
+        position = ids.index(self.selected_id) + step
+        if not 0 <= position < len(ids):
+            return False
+        self.select(position)
+        return True
+
+    def action_open(self) -> None:
+        note = self.selected
+        if note is not None:
+            self.post_message(self.Opened(note))
 
     @property
     def at_top(self) -> bool:
