@@ -279,6 +279,10 @@ async def test_a_poll_shows_a_note_that_arrived_and_ours_as_it_is_sent_and_ackno
         screen.poll()
         await settle(app, pilot)
         assert "You · 08:01 · ✓✓ delivered" in shown(screen)
+        reloads = []
+        screen.reload = lambda: reloads.append(1)
+        screen.poll()                                                      # nothing changed: nothing reread
+        assert reloads == []
 
 
 async def test_a_note_from_an_address_that_only_contains_the_correspondents_is_not_theirs(demo, make_app):

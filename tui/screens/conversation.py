@@ -147,8 +147,9 @@ class ConversationScreen(Screen):
             return
         log = self.note_log
         try:
-            changed = self._count() != log.total or self._newest_state() != [
-                (n.message_id, n.state) for n in reversed(log.notes[-POLL_NEWEST:])]
+            newest = self._newest_state()
+            shown = [(n.message_id, n.state) for n in reversed(log.notes[-len(newest):])] if newest else []
+            changed = self._count() != log.total or newest != shown
         except Exception:  # noqa: BLE001 - a busy index: try again at the next poll
             return
         if changed:
