@@ -6,8 +6,9 @@ released.  So the launcher starts this read in a thread first, and the app
 finds the first rows ready instead of waiting for them after its own start-up.
 The first rows are what one screen needs (paging.FIRST_ROWS, read recent-first:
 a week of mail, not the whole store); the total, which costs a pass over every
-match (a third of a second at 1,000,000 messages), is counted afterwards on
-the thread's own index handle, while the first screen is drawn.
+match (a third of a second at 1,000,000 messages), is counted once the first
+screen is drawn (Prefetch.total, called from a worker thread of the list), so
+that it does not compete with Textual's start-up for the two cores.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class Prefetch(threading.Thread):
         self.rows = rows
         self.result = FirstPage()
         self._shown = threading.Event()
-        self._counted = threading.Event()
+        self._counting = threading.Lock()
 
     def run(self) -> None:
         try:
@@ -42,10 +43,6 @@ class Prefetch(threading.Thread):
             self.result = FirstPage(error=error)
         finally:
             self._shown.set()
-        try:
-            self._count()
-        finally:
-            self._counted.set()
 
     def _read_first_rows(self) -> None:
         from pli.core.store.query import expand
@@ -59,7 +56,7 @@ class Prefetch(threading.Thread):
         self.result = FirstPage(store, query, len(rows) if len(rows) < self.rows else None, rows)
 
     def _count(self) -> None:
-        """The total, on a handle of this thread's own: the app's store is the UI thread's from now on."""
+        """The total, on a handle of the calling thread's own: the app's store is the UI thread's."""
         result = self.result
         if result.error is not None or result.count is not None:
             return
@@ -76,6 +73,9 @@ class Prefetch(threading.Thread):
         return self.result
 
     def total(self) -> int | None:
-        """The query's count, waiting for it (call from a worker thread); None when it failed."""
-        self._counted.wait()
+        """The query's count, counted now (call from a worker thread, once the first screen is
+        drawn); None when it failed."""
+        self._shown.wait()
+        with self._counting:
+            self._count()
         return self.result.count

@@ -221,7 +221,9 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
             if len(rows) < PAGE:
                 self._short.add(0)
         if total is None:
-            self._count_later(wait_total)
+            self.counting = True
+            # after the first frame: a count of the whole inbox must not compete with drawing it
+            self.call_after_refresh(self._count_later, wait_total, self._generation)
         self.cursor = 0
         self.scroll_to(y=0, animate=False, immediate=True)
         self._announce()
@@ -239,9 +241,12 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         except concurrent.futures.TimeoutError:
             return None, future.result
 
-    def _count_later(self, wait_total) -> None:
+    def _count_later(self, wait_total, generation: int | None = None) -> None:
+        if generation is None:
+            generation = self._generation
+        elif generation != self._generation:
+            return  # reloaded (and counted) before the first frame
         self.counting = True
-        generation = self._generation
         self.run_worker(lambda: self._wait_total(wait_total, generation), thread=True,
                         group="list-total", exclusive=True, exit_on_error=False)
 
