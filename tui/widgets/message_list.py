@@ -269,6 +269,7 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         self.virtual_size = Size(self.scrollable_content_region.width, self.total)
         self.refresh()
         self._announce()
+        self._read_ahead()   # the rest of the first screen's page, before a page-down asks for it
 
     @property
     def total_label(self) -> str:
@@ -404,8 +405,8 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
             return
         height = self.scrollable_content_region.height or 1
         page_no = (self.scroll_offset.y + 2 * height) // PAGE
-        if page_no * PAGE >= self.total or self._pages.get(page_no) is not None \
-                or page_no in self._ahead.pending:
+        cached = self._pages.get(page_no) is not None and page_no not in self._short
+        if page_no * PAGE >= self.total or cached or page_no in self._ahead.pending:
             return
         self._ahead.pending.add(page_no)
         query, generation = self.query_text, self._generation
@@ -421,9 +422,14 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _ahead_done(self, query: str, page_no: int, generation: int, rows) -> None:
         self._ahead.pending.discard(page_no)
-        if rows is not None and generation == self._generation and query == self.query_text \
-                and self._pages.get(page_no) is None:
+        if rows is None or generation != self._generation or query != self.query_text:
+            return
+        page = self._pages.get(page_no)
+        if page is None:
             self._pages[page_no] = rows
+        elif page_no in self._short and len(rows) >= len(page):
+            page[:] = rows   # the first screen's short page, whole now (in place: see summary_at)
+            self._short.discard(page_no)
 
     def on_unmount(self) -> None:
         self._ahead.close()
