@@ -10,10 +10,10 @@ Without the section these defaults apply; `pli init` does not write it.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pli.core.config import config_section
 from pli.core.errors import ConfigError, PliError
 
 
@@ -29,15 +29,7 @@ class ReceiptsConfig:
 
 
 def load_receipts_config(path: Path) -> ReceiptsConfig:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return ReceiptsConfig()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {error}; fix or remove the file") from None
-    section = data.get("receipts", {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [receipts] must be a table")
+    section = config_section(path, "receipts")
     values = {}
     for name in ("send_delivery", "send_read", "flush"):
         value = section.get(name, getattr(ReceiptsConfig, name))

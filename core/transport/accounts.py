@@ -24,10 +24,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import ssl
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pli.core.config import config_section
 from pli.core.errors import ConfigError
 from pli.core.home import Home
 
@@ -81,15 +81,7 @@ class Account:
 
 def load_accounts(home: Home) -> dict[str, Account]:
     """Every [accounts.NAME] of the home's config.toml (an empty dict if there are none)."""
-    try:
-        data = tomllib.loads(home.config.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"cannot read {home.config}: {error}; fix the file") from None
-    section = data.get("accounts", {})
-    if not isinstance(section, dict):
-        raise AccountError(f"{home.config}: [accounts] must be a table of [accounts.NAME] tables")
+    section = config_section(home.config, "accounts", "fix the file: [accounts.NAME] tables, see docs/TRANSPORT.md")
     return {name: _account(name, table, home) for name, table in section.items()}
 
 
