@@ -118,6 +118,8 @@ def test_a_practice_lists_its_members(directory):
 
 def test_fold():
     assert fold("Saint-Étienne  L'Œuvre") == "saint etienne l oeuvre"
+    assert fold("Dr_MARTIN, dr.martin@cab.example") == "dr martin dr.martin@cab.example"  # the ASCII fast path
+    assert fold("Æsop\tMüller-Straße") == "aesop muller strasse"
 
 
 def test_entries_round_trip_through_json():
