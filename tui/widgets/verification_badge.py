@@ -15,6 +15,13 @@ REASONS = {
     "replay": "these pad bytes were seen before (replay or pad reuse)",
     "bad-mac": "the content was altered after sealing",
     "unsealed": "the message was not sealed (plain mail)",
+    "revoked-key": "it is signed with a key the directory has revoked",
+    # A receipt that does not hold up (docs/RECEIPTS.md):
+    "wrong-signer": "this receipt is not signed by the recipient it names",
+    "not-a-recipient": "this receipt comes from someone the message was not sent to",
+    "unknown-original": "this receipt is for a message that is not in Sent",
+    "envelope-mismatch": "this receipt names another envelope than the sent message's",
+    "malformed-receipt": "this receipt is damaged",
 }
 
 
