@@ -20,9 +20,14 @@ class Home:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        # Always absolute: libnotmuch refuses a relative database path, and a
+        # relative root would change meaning if anything changed directory.
+        object.__setattr__(self, "root", Path(self.root).expanduser().absolute())
+
     @classmethod
     def resolve(cls, explicit: str | os.PathLike | None = None) -> "Home":
-        return cls(Path(explicit).expanduser() if explicit else default_home())
+        return cls(Path(explicit) if explicit else default_home())
 
     @property
     def config(self) -> Path:
