@@ -38,9 +38,20 @@ def wait_screen(session, predicate, timeout=30.0):
     raise AssertionError(f"screen did not show what was expected:\n{text}")
 
 
+def start(session, *command):
+    """tmux new-session, retried: a tmux server still shutting down (its last session just ended,
+    as when the previous test's pli quit) refuses or drops a new session now and then."""
+    for _ in range(50):
+        tmux("new-session", "-d", "-s", session, *command)
+        if tmux("has-session", "-t", session).returncode == 0:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"tmux could not start session {session}")
+
+
 @pytest.fixture
 def session(tmp_path):
-    name = f"pli-e2e-{os.getpid()}"
+    name = f"pli-e2e-{os.getpid()}-{tmp_path.name}"
     yield name
     tmux("kill-session", "-t", name)
 
@@ -51,8 +62,7 @@ def test_pli_demo_then_triage_in_tmux(tmp_path, session):
                            capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr
     env = {"TERM": "xterm-256color", "PLI_PASSPHRASE_FILE": str(home / "demo-passphrase.txt")}
-    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40",
-         "env", *environment(env), *PLI, "--home", str(home))
+    start(session, "-x", "120", "-y", "40", "env", *environment(env), *PLI, "--home", str(home))
     # the key bar is drawn once the bindings are live: keys sent before could go to the shell
     # the count may follow the first rows by a moment (the title shows "…" until then)
     screen = wait_screen(session, lambda t: re.search(r"Inbox · [\d,]+ messages", t) and "Archive" in t)
@@ -74,8 +84,8 @@ def test_pli_demo_then_triage_in_tmux(tmp_path, session):
 
 
 def test_pli_on_a_missing_home_says_so_and_quits(tmp_path, session):
-    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24",
-         "env", *environment({"TERM": "xterm-256color"}), *PLI, "--home", str(tmp_path / "none"))
+    start(session, "-x", "80", "-y", "24",
+          "env", *environment({"TERM": "xterm-256color"}), *PLI, "--home", str(tmp_path / "none"))
     wait_screen(session, lambda t: "no store at" in t)
     tmux("send-keys", "-t", session, "q")
     wait_screen(session, lambda t: "no store at" not in t, timeout=10)
