@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import tomli_w
@@ -211,6 +211,17 @@ def submission_server(implicit_tls=None, login: tuple[str, str] | None = None):
         asyncio.run_coroutine_threadsafe(stop(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
+
+
+@asynccontextmanager
+async def submission_server_off_loop():
+    """submission_server (its own loop, in a thread) entered off the caller's event loop: for Pilot tests."""
+    server = submission_server()
+    port, recorder = await asyncio.to_thread(server.__enter__)
+    try:
+        yield port, recorder
+    finally:
+        await asyncio.to_thread(server.__exit__, None, None, None)
 
 
 def write_account(home: Home, name: str = "cabinet", **fields) -> None:

@@ -1,8 +1,6 @@
 """Compose with the directory and send for real: completion, directory-only recipients, revoked keys,
 submission through an SMTP server on 127.0.0.1 in a worker, and a failure that keeps the mail in the outbox."""
-import asyncio
 import sys
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -10,7 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent.parent / "core"))   # the generated peers of the core tests
 
 from directory_fixtures import Authority, entry_for  # noqa: E402
-from transport_fixtures import free_port, submission_server, write_account  # noqa: E402
+from transport_fixtures import free_port, submission_server_off_loop, write_account  # noqa: E402
 
 from pli.core.audit.journal import steps_of  # noqa: E402
 from pli.core.crypto.identity import Identity  # noqa: E402
@@ -54,17 +52,6 @@ async def settle(app, pilot) -> None:
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()
-
-
-@asynccontextmanager
-async def smtp_server():
-    """transport_fixtures' submission server (its own loop, in a thread), entered off the test's event loop."""
-    server = submission_server()
-    port, recorder = await asyncio.to_thread(server.__enter__)
-    try:
-        yield port, recorder
-    finally:
-        await asyncio.to_thread(server.__exit__, None, None, None)
 
 
 def messages(app) -> str:
@@ -140,7 +127,7 @@ async def test_a_revoked_directory_key_is_refused_with_its_date(demo, make_app, 
 
 async def test_send_submits_through_the_account_in_a_worker(demo, make_app):
     me = public_view(demo)[0].address
-    async with smtp_server() as (port, recorder):
+    async with submission_server_off_loop() as (port, recorder):
         write_account(demo, address=me, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
         app = make_app(demo)
         async with app.run_test(size=SIZE) as pilot:
@@ -177,7 +164,7 @@ async def test_a_server_down_keeps_the_mail_with_its_reason_and_r_retries(demo, 
         screen = app.screen
         assert isinstance(screen, OutboxScreen)
         assert "failed: " in str(screen.query_one("#outbox-table").get_row_at(0)[-1])
-        async with smtp_server() as (port, recorder):
+        async with submission_server_off_loop() as (port, recorder):
             demo.config.write_text(config)     # the server is back, on another port
             write_account(demo, address=me, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
             await pilot.press("r")

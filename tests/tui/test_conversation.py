@@ -2,7 +2,6 @@
 shown with their checks, marked read with the trace's "read" step, older ones loaded a page at a time."""
 import asyncio
 import sys
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "core"))   # the generated peers of the core tests
 
-from transport_fixtures import submission_server, write_account  # noqa: E402
+from transport_fixtures import submission_server_off_loop, write_account  # noqa: E402
 
 from pli.core import notes  # noqa: E402
 from pli.core.audit.journal import steps_of  # noqa: E402
@@ -75,16 +74,6 @@ def messages(app) -> str:
     return "\n".join(n.message for n in app._notifications)
 
 
-@asynccontextmanager
-async def smtp_server():
-    server = submission_server()
-    port, recorder = await asyncio.to_thread(server.__enter__)
-    try:
-        yield port, recorder
-    finally:
-        await asyncio.to_thread(server.__exit__, None, None, None)
-
-
 async def test_C_opens_the_notes_with_the_sender_newest_at_the_bottom_and_marks_them_read(demo, make_app):
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
@@ -125,7 +114,7 @@ async def test_enter_seals_a_note_for_the_correspondent_and_shows_it_queued(demo
 
 
 async def test_a_note_shows_as_sent_once_the_server_took_it(demo, make_app):
-    async with smtp_server() as (port, recorder):
+    async with submission_server_off_loop() as (port, recorder):
         write_account(demo, address=ME, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
         app = make_app(demo)
         async with app.run_test(size=SIZE) as pilot:
