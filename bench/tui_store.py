@@ -89,15 +89,18 @@ def prepare_chunk(number: int) -> list[tuple[str, tuple[str, ...], tuple[tuple[s
     base.span = span
     rows = []
     for message in base.messages(min(CHUNK, _TOTAL - number * CHUNK)):
-        opened = _opened(message)
-        key = digest(b"env", opened.envelope_id.encode(), opened.fingerprint.encode())
-        lab = lab_facts(message.reports)
-        path = f"{_CUR}/{key}{INFO}"
-        with open(path, "wb") as out:
-            out.write(clear_message(opened, key, lab))
-        rows.append((path, tags_for(sealed=True, reason="", quarantined=False, lab=lab),
-                     properties_for(mode=opened.mode, reason="", lab=lab)))
+        rows.append(_write_clear(_opened(message), lab_facts(message.reports)))
     return rows
+
+
+def _write_clear(opened, lab) -> tuple:
+    """The clear file the importer's worker writes, under its name; the row (path, tags, properties) to index."""
+    key = digest(b"env", opened.envelope_id.encode(), opened.fingerprint.encode())
+    path = f"{_CUR}/{key}{INFO}"
+    with open(path, "wb") as out:
+        out.write(clear_message(opened, key, lab))
+    return (path, tags_for(sealed=True, reason="", quarantined=False, lab=lab),
+            properties_for(mode=opened.mode, reason="", lab=lab))
 
 
 _TOTAL = 0
@@ -128,12 +131,7 @@ def _pooled_chunk(number: int) -> list:
                                 frozenset({"Message-ID", "Date"}))
         opened = replace(_opened(message), inner=inner, timestamp=int(when.timestamp()),
                          envelope_id=hashlib.sha256(message_id.encode()).hexdigest()[:32])
-        key = digest(b"env", opened.envelope_id.encode(), opened.fingerprint.encode())
-        path = f"{_CUR}/{key}{INFO}"
-        with open(path, "wb") as out:
-            out.write(clear_message(opened, key, lab))
-        rows.append((path, tags_for(sealed=True, reason="", quarantined=False, lab=lab),
-                     properties_for(mode=opened.mode, reason="", lab=lab)))
+        rows.append(_write_clear(opened, lab))
     return rows
 
 
