@@ -109,9 +109,13 @@ class PadStore:
         self.folder = Path(folder)
         self._vault = vault
         self._cache: dict[bytes, tuple[PadInfo, bytes, int]] = {}  # id -> info, file key, body offset
+        # The last chunk decrypted, (pad id, index, bytes): a batch import reads the ranges of
+        # consecutive messages, most of them inside one 64 KiB chunk, which would otherwise be
+        # decrypted again for each (a tenth of a worker's time per message).
+        self._last_chunk: tuple[bytes, int, bytes] | None = None
 
     def __getstate__(self):
-        return {"folder": self.folder, "_vault": self._vault, "_cache": {}}
+        return {"folder": self.folder, "_vault": self._vault, "_cache": {}, "_last_chunk": None}
 
     def path(self, pad_id: bytes) -> Path:
         return self.folder / f"{pad_id.hex()}.pad"
@@ -197,18 +201,27 @@ class PadStore:
         if length == 0:
             return out
         first, last = offset // CHUNK, (offset + length - 1) // CHUNK
-        aead = ChaCha20Poly1305(file_key)
-        with open(self.path(pad_id), "rb") as handle:
-            handle.seek(body_at + first * (CHUNK + TAG))
-            for index in range(first, last + 1):
-                size = min(CHUNK, info.size - index * CHUNK)
-                try:
-                    out += aead.decrypt(_CHUNK_NONCE.pack(index), handle.read(size + TAG),
-                                        _CHUNK_AAD.pack(info.id, index))
-                except InvalidTag:
-                    raise PadError(f"pad file {info.hex} is damaged (chunk {index}); ask for a new pad") from None
+        for index in range(first, last + 1):
+            out += self._chunk(info, file_key, body_at, index)
         start = offset - first * CHUNK
         return out[start:start + length]
+
+    def _chunk(self, info: PadInfo, file_key: bytes, body_at: int, index: int) -> bytes:
+        """Chunk `index` of a pad, decrypted and checked (the last one asked for is kept)."""
+        last = self._last_chunk
+        if last is not None and last[0] == info.id and last[1] == index:
+            return last[2]
+        size = min(CHUNK, info.size - index * CHUNK)
+        with open(self.path(info.id), "rb") as handle:
+            handle.seek(body_at + index * (CHUNK + TAG))
+            sealed = handle.read(size + TAG)
+        try:
+            plain = ChaCha20Poly1305(file_key).decrypt(_CHUNK_NONCE.pack(index), sealed,
+                                                       _CHUNK_AAD.pack(info.id, index))
+        except InvalidTag:
+            raise PadError(f"pad file {info.hex} is damaged (chunk {index}); ask for a new pad") from None
+        self._last_chunk = (info.id, index, plain)
+        return plain
 
     # -- files --------------------------------------------------------------------------------
 
@@ -217,6 +230,7 @@ class PadStore:
         sealed = self._vault.seal(_metadata(info, file_key), head)
         write_atomic(self.path(info.id), _chain([head + _U32.pack(len(sealed)) + sealed], body))
         self._cache.pop(info.id, None)
+        self._last_chunk = None
 
     def _load(self, pad_id: bytes) -> tuple[PadInfo, bytes, int]:
         if pad_id in self._cache:

@@ -19,6 +19,17 @@ def test_holders_read_the_same_bytes_after_transport(tmp_path):
     assert bob.pads.info(pad.id) == pad
 
 
+def test_ranges_read_in_any_order_match_one_whole_read(tmp_path):
+    """The last decrypted chunk is kept for the next read (a batch import reads neighbouring
+    ranges): whatever the order, every range must give the bytes of the whole pad at that place."""
+    alice, bob = people(tmp_path, "alice", "bob")
+    pad = share_pad(alice, [bob], 3 * CHUNK + 123)
+    whole = bytes(Keyring.unlock(alice.home, PASSPHRASE).pads.read(pad.id, 0, pad.size))
+    ranges = [(10, 20), (40, 8), (CHUNK - 3, 9), (5, 3), (2 * CHUNK + 1, CHUNK), (CHUNK + 7, 1),
+              (0, pad.size), (pad.size - 1, 1), (CHUNK + 7, 2 * CHUNK)]
+    for offset, length in ranges:
+        assert bytes(bob.pads.read(pad.id, offset, length)) == whole[offset:offset + length]
+
 def test_pad_files_are_private_and_hold_no_pad_bytes_in_clear(tmp_path):
     alice, bob = people(tmp_path, "alice", "bob")
     pad = share_pad(alice, [bob], 8192)
