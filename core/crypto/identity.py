@@ -13,7 +13,9 @@ Three kinds, as the secure-messaging services offer them:
   the proxy's X25519 key).
 
 Keys are kept as raw 32-byte strings so that an identity pickles into worker
-processes; `cryptography` key objects are built when needed (cheap).
+processes; the `cryptography` key objects are built at first use and kept (building
+one from bytes is a scalar multiplication: it would double the cost of each
+signature and key exchange of a batch import), never pickled.
 """
 from __future__ import annotations
 
@@ -134,9 +136,18 @@ class Identity:
     public: PublicIdentity
     agree_secret: bytes                      # X25519 private, 32 bytes
     sign_secret: bytes | None = field(default=None, repr=False)  # Ed25519 private seed, 32 bytes
+    _keys: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # key objects
 
     def __repr__(self) -> str:  # never show secrets, even in a debugger's repr
         return f"Identity({self.public.kind} {self.public.address} {self.public.fingerprint})"
+
+    def __getstate__(self) -> dict:
+        return {"public": self.public, "agree_secret": self.agree_secret, "sign_secret": self.sign_secret}
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_keys", {})
 
     @classmethod
     def generate(cls, id: str, address: str, name: str, kind: str = "person",
@@ -163,12 +174,17 @@ class Identity:
     def sign(self, data: bytes) -> bytes:
         if self.sign_secret is None:
             raise BadIdentity(f"{self.public.address} is a group identity: members sign as themselves")
-        return Ed25519PrivateKey.from_private_bytes(self.sign_secret).sign(data)
+        key = self._keys.get("sign")
+        if key is None:
+            key = self._keys["sign"] = Ed25519PrivateKey.from_private_bytes(self.sign_secret)
+        return key.sign(data)
 
     def agree(self, peer_public: bytes) -> bytes:
         """The X25519 shared secret with `peer_public` (ValueError on a low-order peer key)."""
-        private = X25519PrivateKey.from_private_bytes(self.agree_secret)
-        return private.exchange(X25519PublicKey.from_public_bytes(peer_public))
+        key = self._keys.get("agree")
+        if key is None:
+            key = self._keys["agree"] = X25519PrivateKey.from_private_bytes(self.agree_secret)
+        return key.exchange(X25519PublicKey.from_public_bytes(peer_public))
 
     def secrets_json(self) -> dict:
         return {"public": self.public.to_json(), "x25519_secret": _b64(self.agree_secret),

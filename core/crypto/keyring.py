@@ -94,7 +94,7 @@ class Keyring:
         self._vault = vault
         self.identity = identity
         self.groups = groups
-        self._correspondents = correspondents
+        self._set_correspondents(correspondents)
         self.pads = PadStore(home.pads, vault)
         self.ledger = Ledger(self.files.ledger)
 
@@ -195,20 +195,28 @@ class Keyring:
 
     def reload(self) -> None:
         """Re-read the correspondents (another process may have imported keys)."""
-        self._correspondents = load_correspondents(self.home)
+        self._set_correspondents(load_correspondents(self.home))
 
     def import_public(self, public: PublicIdentity, replace: bool = False) -> None:
         """Trust `public` for its address (see `trust_public`)."""
-        self._correspondents = trust_public(self.home, public, replace)
+        self._set_correspondents(trust_public(self.home, public, replace))
+
+    def _set_correspondents(self, correspondents: dict[str, PublicIdentity]) -> None:
+        self._correspondents = correspondents
+        self._by_signing_key: dict[bytes, PublicIdentity] | None = None  # built at the first sender()
 
     def sender(self, signing_fingerprint: bytes) -> PublicIdentity | None:
-        """Whose signing key has this fingerprint: a correspondent, or ourselves."""
-        if self.identity.public.signing_fingerprint == signing_fingerprint:
-            return self.identity.public
-        for public in self._correspondents.values():
-            if public.signing_fingerprint == signing_fingerprint:
-                return public
-        return None
+        """Whose signing key has this fingerprint: a correspondent, or ourselves.
+
+        Asked once per message opened: a fingerprint is a SHA-256, so the table is
+        built once rather than every correspondent's fingerprint hashed per message.
+        """
+        if self._by_signing_key is None:
+            table = {p.signing_fingerprint: p for p in self._correspondents.values() if p.sign_public}
+            if self.identity.public.sign_public:
+                table[self.identity.public.signing_fingerprint] = self.identity.public  # ourselves first
+            self._by_signing_key = table
+        return self._by_signing_key.get(signing_fingerprint)
 
     def directory_sender(self, address: str, signing_fingerprint: bytes, when: int) -> PublicIdentity | None:
         """The sender the installed directory gives this signing key for `address` at `when` (Unix time).

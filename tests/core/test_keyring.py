@@ -115,13 +115,29 @@ def test_group_secret_reaches_members_sealed_to_them(tmp_path):
 
 
 def test_keyring_pickles_for_worker_processes(tmp_path):
-    alice, _ = people(tmp_path, "alice", "bob")
+    alice, bob = people(tmp_path, "alice", "bob")
+    signature = alice.identity.sign(b"data")   # builds and keeps the key objects, which never pickle
+    alice.identity.agree(bob.identity.public.agree_public)
     copy = pickle.loads(pickle.dumps(alice))
     assert copy.identity.public == alice.identity.public
     assert copy.correspondents() == alice.correspondents()
+    assert copy.identity.sign(b"data") == signature
+    assert copy.identity.agree(bob.identity.public.agree_public) == alice.identity.agree(bob.identity.public.agree_public)
 
 
 def test_reprs_never_show_secrets(tmp_path):
     alice = make_keyring(tmp_path, "alice", 1)
     text = repr(alice) + repr(alice.identity) + repr(alice._vault)
     assert alice.identity.sign_secret.hex() not in text and str(alice.identity.sign_secret) not in text
+
+
+def test_a_correspondent_trusted_later_is_known_as_a_sender(tmp_path):
+    """sender() answers from a table built at its first call: trusting a key must update it."""
+    alice, bob = people(tmp_path, "alice", "bob")
+    carol = make_keyring(tmp_path, "carol", 3)
+    carol_key = carol.identity.public.signing_fingerprint
+    assert alice.sender(bob.identity.public.signing_fingerprint) == bob.identity.public
+    assert alice.sender(carol_key) is None
+    alice.import_public(carol.identity.public)
+    assert alice.sender(carol_key) == carol.identity.public
+    assert alice.sender(alice.identity.public.signing_fingerprint) == alice.identity.public
