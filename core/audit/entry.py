@@ -41,6 +41,7 @@ DETAIL_KEYS = frozenset({
 
 _MAX_TEXT = 512
 _TOKEN = re.compile(r"[\x21-\x7e]{1,998}")  # a message id: printable ASCII, no space
+_CONTROL = re.compile(r"[\x00-\x1f]")  # what makes a text field more than one line
 
 
 class AuditMisuse(PliError):
@@ -132,7 +133,7 @@ def check_fields(step: str, message_id: str, actor: str, details: dict) -> None:
 
 
 def _check_text(name: str, value) -> None:
-    if not isinstance(value, str) or len(value) > _MAX_TEXT or any(ord(c) < 0x20 for c in value):
+    if not isinstance(value, str) or len(value) > _MAX_TEXT or _CONTROL.search(value):
         raise AuditMisuse(f"trace field {name!r} must be a short one-line string")
 
 
