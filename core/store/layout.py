@@ -60,6 +60,11 @@ class Layout:
     def sealed(self) -> Path:
         return self.home.root / "sealed"
 
+    @property
+    def sealed_dir(self) -> str:
+        """sealed as a str, for the paths the import builds per message."""
+        return str(self.home.root / "sealed")
+
     def sealed_path(self, key: str) -> Path:
         return self.sealed / key[:2] / key
 

@@ -161,11 +161,10 @@ def _prepare(context: WorkerContext, source: Source, raw: bytes | None, result) 
 def _prepare_opened(context: WorkerContext, source: Source, raw: bytes, opened) -> Prepared:
     key = digest(b"env", str(opened.envelope_id).encode(), str(opened.fingerprint).encode())
     lab = _lab(opened.inner)
-    clear = clear_message(opened, key, lab)
+    clear, message_id = _clear_and_id(opened, key, lab)
     tags = import_tags(opened.inner, tags_for(sealed=True, reason="", quarantined=False, lab=lab))
     tags = notes.import_tags(opened.inner, tags)   # a note: tag `note` (pli.core.notes)
     properties = properties_for(mode=opened.mode, reason="", lab=lab)
-    message_id = headers.value_of(clear, "Message-ID").strip("<> ")
     prepared = Prepared(source, key, "inbox", message_id, tags, properties,
                         opened=replace(opened, inner=b""))
     return _write(context, prepared, clear, raw)
@@ -173,6 +172,11 @@ def _prepare_opened(context: WorkerContext, source: Source, raw: bytes, opened) 
 
 def clear_message(opened, key: str, lab: LabFacts) -> bytes:
     """The sender's MIME message with pli's checked facts in front; From/To from the envelope."""
+    return _clear_and_id(opened, key, lab)[0]
+
+
+def _clear_and_id(opened, key: str, lab: LabFacts) -> tuple[bytes, str]:
+    """clear_message and the Message-ID it carries (without <>), from one pass over the header."""
     inner = opened.inner
     sender = formataddr((opened.sender_name or "", opened.sender_address))
     add = [
@@ -194,13 +198,15 @@ def clear_message(opened, key: str, lab: LabFacts) -> bytes:
         add.append(("X-Pli-Inner-From", inner_from))  # what the sender wrote, for the record
     add.append(("From", sender))
     drop = {"From"}
-    if not present.get("message-id"):
-        add.append(("Message-ID", f"<{key}@pli.invalid>"))
+    message_id = present.get("message-id", "")
+    if not message_id:
+        message_id = f"<{key}@pli.invalid>"
+        add.append(("Message-ID", message_id))
     if not present.get("date") and getattr(opened, "timestamp", None):
         add.append(("Date", formatdate(float(_epoch(opened.timestamp)))))
     if opened.recipients and not present.get("to"):
         add.append(("To", ", ".join(str(r) for r in opened.recipients)))
-    return headers.rewrite(inner, add, frozenset(drop))
+    return headers.rewrite(inner, add, frozenset(drop)), message_id.strip("<> ")
 
 
 def _epoch(timestamp) -> float:
@@ -241,10 +247,12 @@ def quarantined_message(raw: bytes, key: str, reason: str, quarantined: bool = T
 def _write(context: WorkerContext, prepared: Prepared, clear: bytes, raw: bytes) -> Prepared:
     layout = context.layout
     tmp_clear = tmp_sealed = ""
+    key = prepared.key
     if not os.path.exists(prepared.final_clear(layout)):
-        tmp_clear = _write_tmp(f"{layout.mail_dir}/{prepared.folder}/tmp", prepared.key, clear)
-    if not layout.sealed_path(prepared.key).exists():
-        tmp_sealed = _write_tmp(f"{layout.sealed}/.tmp", prepared.key, raw)
+        tmp_clear = _write_tmp(f"{layout.mail_dir}/{prepared.folder}/tmp", key, clear)
+    sealed = layout.sealed_dir
+    if not os.path.exists(f"{sealed}/{key[:2]}/{key}"):   # layout.sealed_path, without a Path per message
+        tmp_sealed = _write_tmp(f"{sealed}/.tmp", key, raw)
     return replace(prepared, tmp_clear=tmp_clear, tmp_sealed=tmp_sealed)
 
 

@@ -138,7 +138,7 @@ class IndexWriter:
         # str paths and a cache of made folders: this runs once per message in the one writer
         key = prepared.key
         if prepared.tmp_sealed:
-            folder = f"{self.layout.sealed}/{key[:2]}"
+            folder = f"{self.layout.sealed_dir}/{key[:2]}"
             if folder not in self._dirs:
                 os.makedirs(folder, mode=0o700, exist_ok=True)
                 self._dirs.add(folder)
