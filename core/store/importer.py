@@ -30,6 +30,7 @@ from pli.core.store.writer import IndexWriter, Outcome
 
 WORKER_CHUNK = 64         # messages per task sent to a worker
 IN_FLIGHT_PER_WORKER = 8  # tasks queued per worker: enough to cover one index commit
+EARLY_WRITE = 256         # messages waiting that the writer indexes rather than wait for more
 LOCK_WAIT_SECONDS = 3.0
 PR_SET_PDEATHSIG = 1
 
@@ -116,7 +117,7 @@ def _run(context: WorkerContext, writer: IndexWriter, sources: list[Source], wor
     chunks = [sources[i:i + size] for i in range(0, len(sources), size)]
     set_context(context)
     if workers <= 1 or len(chunks) <= 1:
-        _write_all(writer, (prepare_chunk(chunk) for chunk in chunks), batch, report, progress)
+        _write_all(writer, ((prepare_chunk(chunk), True) for chunk in chunks), batch, report, progress)
     else:
         # fork: the workers inherit the unlocked keyring without it ever being pickled.
         with multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker) as pool:
@@ -127,7 +128,8 @@ def _run(context: WorkerContext, writer: IndexWriter, sources: list[Source], wor
 
 
 def _ordered(pool, chunks: list[list[Source]], window: int):
-    """Results of the chunks in order, with at most `window` chunks queued at the workers."""
+    """(result, whether the next is ready) for the chunks in order, with at most `window`
+    chunks queued at the workers."""
     pending: collections.deque = collections.deque()
     queue = iter(chunks)
     for chunk in queue:
@@ -139,14 +141,22 @@ def _ordered(pool, chunks: list[list[Source]], window: int):
         nxt = next(queue, None)
         if nxt is not None:
             pending.append(pool.apply_async(prepare_chunk, (nxt,)))
-        yield result
+        yield result, not pending or pending[0].ready()
 
 
 def _write_all(writer: IndexWriter, results, batch: int, report: ImportReport, progress: Progress) -> None:
+    """Index the results in transactions of at most `batch` messages.
+
+    A transaction also ends early when EARLY_WRITE messages wait and the next
+    result is not ready: the writer indexes them rather than sit idle while the
+    workers catch up.  Without it the writer waited for the first full batch at
+    the start, and the workers had nothing left to do while it wrote the last.
+    """
     waiting: list = []
-    for prepared in results:
+    early = min(batch, EARLY_WRITE)
+    for prepared, next_ready in results:
         waiting.extend(prepared)
-        if len(waiting) >= batch:
+        if len(waiting) >= batch or (len(waiting) >= early and not next_ready):
             _write(writer, waiting, report, progress)
             waiting = []
     if waiting:
