@@ -80,6 +80,14 @@ def test_segment_ends_and_mllp_frames_are_accepted(newline):
     assert parse(data)[0].observations[0].value == "25.1"
 
 
+@pytest.mark.parametrize("newline", ["\r", "\n", "\r\n"])
+def test_a_control_character_after_an_mllp_frame_byte_is_refused_with_its_line(newline):
+    data = ("\x0b" + message(PATIENT_2).replace("25.1", "25\x01").replace("\r", newline)).encode()
+    with pytest.raises(MalformedReport) as error:
+        parse(data)
+    assert error.value.line == 4 and "0x01" in error.value.reason
+
+
 def test_iso_8859_1_messages_read_the_same():
     text = message(PATIENT_2, msh=MSH.replace("UNICODE UTF-8", "8859/1"))
     assert parse(text.encode("latin-1"))[0].patient.first_name == "Noël"
