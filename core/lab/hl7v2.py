@@ -142,6 +142,27 @@ class _Reader:
         comp, sub = self.comp_sep, self.sub_sep
         return [[c.split(sub) for c in r.split(comp)] for r in segment[index].split(self.rep_sep)]
 
+    def repetitions(self, segment: list[str], index: int) -> list[list[str]]:
+        """Field `index` as repetitions -> components, each unescaped and stripped ([] when absent).
+
+        The parser wants several components of one field (OBX-3's two coding
+        triplets, PID-11's address): splitting the field once for all of them,
+        rather than once per component asked, halves a result message's parse.
+        """
+        if index >= len(segment):
+            return []
+        raw, comp, unescape = segment[index], self.comp_sep, self.unescape
+        if self.esc not in raw:  # the usual field: nothing to unescape
+            return [[c.strip() for c in r.split(comp)] for r in raw.split(self.rep_sep)]
+        return [[unescape(c).strip() for c in r.split(comp)] for r in raw.split(self.rep_sep)]
+
+    def components(self, segment: list[str], index: int) -> list[str]:
+        """The components of a field's first repetition, as get() gives each ([] when absent)."""
+        if index < len(segment) and self.rep_sep not in segment[index] and self.esc not in segment[index]:
+            return [c.strip() for c in segment[index].split(self.comp_sep)]  # the usual field, split once
+        reps = self.repetitions(segment, index)
+        return reps[0] if reps else []
+
     def get(self, segment: list[str], index: int, component: int = 1, rep: int = 1) -> str:
         """One component of one repetition, unescaped (its subcomponents kept as sent)."""
         if index >= len(segment):
@@ -161,8 +182,7 @@ class _Reader:
 
     def text(self, segment, index: int) -> str:
         """A whole field as text: repetitions on separate lines, components rejoined as sent."""
-        lines = [self.comp_sep.join(self.sub_sep.join(c) for c in rep) for rep in self.reps(segment, index)]
-        return self.unescape("\n".join(lines))
+        return self.unescape(segment[index].replace(self.rep_sep, "\n")) if index < len(segment) else ""
 
     def unescape(self, text: str) -> str:
         if self.esc not in text:
@@ -187,18 +207,24 @@ class _Reader:
 
 def _patient(reader: _Reader, pid, number: int) -> Patient:
     patient_id, ssn = "", reader.get(pid, 19)
-    for index, rep in enumerate(reader.reps(pid, 3), 1):
-        value = reader.get(pid, 3, 1, index)
-        type_code = reader.get(pid, 3, 5, index).upper()
+    for identifier in reader.repetitions(pid, 3):
+        value = identifier[0]
+        type_code = identifier[4].upper() if len(identifier) > 4 else ""
         if type_code in _SSN_TYPES and not ssn:
             ssn = value
         elif not patient_id:
             patient_id = value
     born = _timestamp(reader.get(pid, 7), number, "birth date")
-    return Patient(last_name=reader.get(pid, 5, 1), first_name=reader.get(pid, 5, 2),
-                   birth_date=born.date() if born else None, ssn=ssn, sex=reader.get(pid, 8),
-                   patient_id=patient_id, address1=reader.get(pid, 11, 1), address2=reader.get(pid, 11, 2),
-                   town=reader.get(pid, 11, 3), postcode=reader.get(pid, 11, 5))
+    name = _padded(reader.components(pid, 5), 2)
+    address = _padded(reader.components(pid, 11), 5)
+    return Patient(last_name=name[0], first_name=name[1], birth_date=born.date() if born else None, ssn=ssn,
+                   sex=reader.get(pid, 8), patient_id=patient_id, address1=address[0], address2=address[1],
+                   town=address[2], postcode=address[4])
+
+
+def _padded(components: list[str], count: int) -> list[str]:
+    """At least `count` components: the ones a sender left out are empty, as get() gives them."""
+    return components + [""] * (count - len(components))
 
 
 def _timestamp(text: str, number: int, what: str) -> datetime | None:
@@ -257,15 +283,15 @@ class _ReportBuilder:
             raise MalformedReport(FORMAT, number, "OBX result before any OBR request")
         r = self.reader
         value_type = r.get(obx, 2).upper()
-        code, label, loinc = _identifier(r, obx)
+        code, label, loinc = _identifier(r.components(obx, 3))
         if not (code or label):
             raise MalformedReport(FORMAT, number, "OBX without an observation identifier (OBX-3)")
         lab_name = r.get(obx, 23)
         if lab_name and not self.lab.name:
             self.lab = Lab(code=self.lab.code, name=lab_name)
         self.after_obx = True
-        flags = [f for f in (r.get(obx, 8, 1, i) for i in range(1, len(r.reps(obx, 8)) + 1)) if f] \
-            if len(obx) > 8 and obx[8] else []
+        # OBX-8 may repeat (several flags): the first one sent is the result's flag.
+        flags = [flag[0] for flag in r.repetitions(obx, 8) if flag[0]]
         self.observations.append(Observation(
             code=code, label=label, value=_value(r, obx, value_type), unit=r.get(obx, 6, 1) or r.get(obx, 6, 2),
             reference=ReferenceRange.parse(r.get(obx, 7)), lab_flag=flags[0] if flags else "",
@@ -290,23 +316,25 @@ def _replace_comment(observation: Observation, comment: str) -> Observation:
     return replace(observation, comment=comment)
 
 
-def _identifier(r: _Reader, obx) -> tuple[str, str, str]:
+def _identifier(components: list[str]) -> tuple[str, str, str]:
     """(lab code, label, LOINC) from OBX-3's two coding triplets, whichever order they come in."""
-    first = (r.get(obx, 3, 1), r.get(obx, 3, 2), r.get(obx, 3, 3).upper())
-    second = (r.get(obx, 3, 4), r.get(obx, 3, 5), r.get(obx, 3, 6).upper())
-    loinc = next((c for c, _, system in (first, second) if system == "LN" and c), "")
-    own = next(((c, t) for c, t, system in (first, second) if system != "LN" and (c or t)), None)
-    if own is None:
-        return loinc, first[1] or second[1], loinc
-    return own[0], own[1] or first[1] or second[1], loinc
+    code1, text1, system1, code2, text2, system2 = _padded(components, 6)[:6]
+    lab_1, lab_2 = system1.upper() != "LN", system2.upper() != "LN"
+    loinc = code1 if not lab_1 and code1 else code2 if not lab_2 and code2 else ""
+    if lab_1 and (code1 or text1):
+        return code1, text1 or text2, loinc
+    if lab_2 and (code2 or text2):
+        return code2, text2 or text1, loinc
+    return loinc, text1 or text2, loinc
 
 
 def _value(r: _Reader, obx, value_type: str) -> str:
     if value_type in ("CE", "CWE", "CNE", "CF"):
         return r.get(obx, 5, 2) or r.get(obx, 5, 1)
     if value_type == "SN":
-        reps = r.reps(obx, 5)
-        return r.unescape("".join(r.sub_sep.join(c) for c in reps[0])).strip() if reps else ""
+        # A structured number's components, joined: "<^1" is "<1", ">^1000" is ">1000".
+        first = obx[5].split(r.rep_sep)[0] if len(obx) > 5 else ""
+        return r.unescape(first.replace(r.comp_sep, "")).strip()
     return r.text(obx, 5).strip() if value_type in ("NM", "") else r.text(obx, 5)
 
 
