@@ -15,7 +15,7 @@ The rules, in order (docs/LAB.md says the same for users):
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from pli.core.lab.values import parse_quantity, to_number
@@ -53,15 +53,21 @@ class Assessment:
     flag: Flag
     source: str         # "lab", "pli" or "" (no flag at all)
     interpreted: bool   # False: shown raw, marked "not interpreted"
+    #: 'critical', 'abnormal', 'normal' or 'unknown' (not interpreted, no sign of trouble).
+    #: Worked out once here, not on each read: a report's severity, summary and ranking
+    #: ask every result's severity again, and an import does that for every message.
+    severity: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def severity(self) -> str:
-        """'critical', 'abnormal', 'normal' or 'unknown' (not interpreted, no sign of trouble)."""
-        if self.flag in CRITICAL:
-            return "critical"
-        if self.flag in ABNORMAL:
-            return "abnormal"
-        return "normal" if self.interpreted else "unknown"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", _severity(self.flag, self.interpreted))
+
+
+def _severity(flag: Flag, interpreted: bool) -> str:
+    if flag in CRITICAL:
+        return "critical"
+    if flag in ABNORMAL:
+        return "abnormal"
+    return "normal" if interpreted else "unknown"
 
 
 @functools.lru_cache(maxsize=4096)

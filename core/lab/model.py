@@ -7,6 +7,7 @@ report read from a message is a fact, not a working copy.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -17,6 +18,8 @@ from pli.core.lab.flags import SEVERITY_RANK, Assessment, Flag, assess
 from pli.core.lab.values import split_range, to_number
 
 SUMMARY_ITEMS = 4  # abnormal results named in a summary; the rest are counted
+_NOT_NIR = re.compile(r"[^0-9AB]")
+_NOTABLE = ("critical", "abnormal")
 
 
 def slug(text: str) -> str:
@@ -55,7 +58,9 @@ class Patient:
         so that the number itself never lands in tags, logs or file names.  Without
         one: last name, first name and birth date, e.g. 'dupont-jean-19650412'.
         """
-        nir = re.sub(r"[^0-9AB]", "", self.ssn.upper())
+        ssn = self.ssn
+        # Most numbers come as plain digits: the regex only runs on spaced or Corsican (2A/2B) ones.
+        nir = ssn if ssn.isdigit() and ssn.isascii() else _NOT_NIR.sub("", ssn.upper())
         if len(nir) >= 13:
             return "n" + hashlib.blake2b(nir[:13].encode(), digest_size=8).hexdigest()
         born = self.birth_date.strftime("%Y%m%d") if self.birth_date else "nodob"
@@ -97,9 +102,8 @@ class ReferenceRange:
 
     @classmethod
     def parse(cls, text: str) -> "ReferenceRange":
-        text = text.strip()
-        bounds = split_range(text)
-        return cls(*bounds) if bounds else cls(text=text)
+        """The range a lab wrote: '3.5-5.0', '<5', or text pli cannot split ('négatif')."""
+        return _parsed_range(text)
 
     @property
     def low_value(self) -> float | None:
@@ -122,6 +126,15 @@ class ReferenceRange:
         if self.low:
             return f">{self.low}"
         return ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_range(text: str) -> ReferenceRange:
+    """ReferenceRange.parse, cached: a lab writes the same few hundred ranges on every report,
+    and a range is frozen, so one object can stand for all of them."""
+    stripped = text.strip()
+    bounds = split_range(stripped)
+    return ReferenceRange(*bounds) if bounds else ReferenceRange(text=stripped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,20 +215,23 @@ class Report:
 
     def summary(self, items: int = SUMMARY_ITEMS) -> str:
         """'K 6.8 HH, Creat 180 H': the abnormal results, critical first, short."""
-        notable = [o for o in self.ranked() if o.severity in ("critical", "abnormal")]
-        parts = [f"{o.short_name} {o.value} {_shown_flag(o)}".strip() for o in notable[:items]]
+        # Each result's assessment once: the store asks for this summary on every message it imports.
+        assessed = [(o, o.assessment) for o in self.observations]
+        notable = sorted(((o, a) for o, a in assessed if a.severity in _NOTABLE),
+                         key=lambda pair: SEVERITY_RANK[pair[1].severity])
+        parts = [f"{o.short_name} {o.value} {_shown_flag(o, a.flag)}".strip() for o, a in notable[:items]]
         if len(notable) > items:
             parts.append(f"+{len(notable) - items} more")
         if parts:
             return ", ".join(parts)
-        unknown = sum(1 for o in self.observations if not o.interpreted)
+        unknown = sum(1 for _, a in assessed if not a.interpreted)
         count = len(self.observations)
         tail = f", {unknown} not interpreted" if unknown else ""
         return f"normal ({count} result{'s' if count != 1 else ''}{tail})"
 
 
-def _shown_flag(observation: Observation) -> str:
+def _shown_flag(observation: Observation, flag: Flag) -> str:
     """The flag as a summary shows it: a flag pli does not know is shown as the lab wrote it, with '?'."""
-    if observation.flag is Flag.UNKNOWN:
+    if flag is Flag.UNKNOWN:
         return f"{observation.lab_flag.strip()}?"
-    return observation.flag.value
+    return flag.value

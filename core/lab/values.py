@@ -13,6 +13,7 @@ from dataclasses import dataclass
 # An optional sign, digits, an optional decimal part with a point or a comma.
 _NUMBER = r"[+-]?(?:\d+(?:[.,]\d+)?|[.,]\d+)"
 _COMPARATORS = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "≤": "<=", "≥": ">=", "=<": "<=", "=>": ">="}
+_PLAIN_NUMBER = re.compile(_NUMBER)
 _QUANTITY = re.compile(rf"\s*(<=|>=|=<|=>|<|>|≤|≥)?\s*({_NUMBER})\s*")
 _RANGE = re.compile(rf"\s*({_NUMBER})\s*(?:-|–|—|à|to)\s*({_NUMBER})\s*")
 _BOUND = re.compile(rf"\s*(<=|>=|=<|=>|<|>|≤|≥)\s*({_NUMBER})\s*")
@@ -30,7 +31,7 @@ def to_number(text: str) -> float | None:
     """'12,5' -> 12.5; None unless the text is one plain decimal number."""
     if not text or len(text) > 40:
         return None
-    match = re.fullmatch(_NUMBER, text.strip())
+    match = _PLAIN_NUMBER.fullmatch(text.strip())
     return float(match.group(0).replace(",", ".")) if match else None
 
 

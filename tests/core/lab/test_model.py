@@ -18,6 +18,13 @@ def test_patient_key_from_the_social_security_number_hides_it():
     assert "2650400" not in patient.key
 
 
+def test_patient_key_reads_corsican_numbers_and_only_ascii_digits():
+    corsican = Patient("FICTIF", "Zoé", ssn="1 85 2A 123 456 78")
+    assert corsican.key == Patient(ssn="1852a12345678").key != Patient(ssn="1852012345678").key
+    # Digits of another script are no social-security number: the key falls back to the name.
+    assert Patient("FICTIF", "Zoé", ssn="١٨٥٠٢١٢٣٤٥٦٧٨").key == "fictif-zoe-nodob"
+
+
 @pytest.mark.parametrize("patient, key", [
     (Patient("Lefèvre-Hélène", "Zoé Anaïs", date(1965, 4, 12)), "lefevre-helene-zoe-anais-19650412"),
     (Patient("O'BRIEN", "Noël"), "o-brien-noel-nodob"),
