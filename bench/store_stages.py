@@ -11,6 +11,8 @@ machine is shared), native crypto on one thread as in a worker process:
           whole prepare_chunk (all of the above + tmp files);
   writer: IndexWriter.write_batch as the import runs it (replay check, publish,
           index, tags, properties, commit, signed trace, syncfs),
+          its floor: the same libnotmuch calls alone on copies of the published
+          files (no rename, replay check, trace, syncfs),
           against `notmuch new` on the same messages in clear (its CPU, from
           the child's rusage).
 --profile prints the top of a cProfile of one side.
@@ -87,6 +89,32 @@ def writer_stage(layout: Layout, keyring, prepared: list, batch: int = 1000) -> 
                 lambda: [writer.write_batch(b) for b in chunks(prepared, batch)])
 
 
+def index_floor(root: Path, layout: Layout, prepared: list, batch: int = 1000) -> None:
+    """The writer's libnotmuch calls alone, on copies of the clear files it published: index_file,
+    tags, properties, thaw, commit; no rename, replay check, trace or syncfs.  No writer can go
+    below this, and it is already about what `notmuch new` spends on the same messages."""
+    from pli.core.home import Home
+    from pli.core.store import database
+    from pli.core.store.create import create_store
+    from pli.core.store.writer import _index
+
+    floor = Layout(Home(root / "floor"))
+    create_store(floor.home)
+    paths = []
+    for p in prepared:
+        target = p.final_clear(floor)
+        shutil.copyfile(p.final_clear(layout), target)
+        paths.append((target, p))
+
+    def run() -> None:
+        for start in range(0, len(paths), batch):
+            with database.open_write(floor) as db, db.atomic():
+                for path, p in paths[start:start + batch]:
+                    _index(db, path, p)
+
+    per_message("writer floor: libnotmuch alone (index_file, tags, props, thaw, commit)", len(paths), run)
+
+
 def notmuch_new_cpu(mail_root: Path) -> float:
     shutil.rmtree(mail_root / ".notmuch", ignore_errors=True)
     config = mail_root.parent / f"{mail_root.name}-notmuch-config"
@@ -128,6 +156,7 @@ def main() -> None:
         writer_stage(layout, keyring, prepared)
         if profiler and args.profile == "writer":
             profiler.disable()
+        index_floor(root, layout, prepared)
         nm = notmuch_new_cpu(plain.parent)
         print(f"  {'notmuch new, the same messages in clear (whole job)':<72} {nm * 1000 / args.count:6.3f} ms")
         if profiler:
