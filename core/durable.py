@@ -1,6 +1,7 @@
 """Durable file writes: what every layer calls so that a crash or a power cut never leaves half a file.
 
     write_atomic(path, data)          # temp file O_EXCL 0600 beside it, fsync, rename, fsync folder
+    write_new(path, data)             # the same, but only if `path` does not exist: never replaces a file
     append_durably(path, data)        # O_APPEND 0600, every byte written, fsync
     full_fsync(fd); fsync_dir(folder) # the two barriers the others are made of
     sync_filesystem(path)             # every write on path's file system: one barrier for thousands of files
@@ -57,6 +58,43 @@ def write_atomic(path: str | os.PathLike, data: Data | Iterable[Data], mode: int
     `path`, and the folder fsync'd so that the rename itself is durable.
     """
     path = Path(path)
+    tmp = _staged(path, data, mode)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def write_new(path: str | os.PathLike, data: Data | Iterable[Data], mode: int = 0o600) -> bool:
+    """Create `path` holding `data`, atomically, unless a file of that name exists: then
+    return False and write nothing.  Never replaces a file, even one created meanwhile by
+    another process (exports into a shared folder must not lose anyone's file).
+
+    Like write_atomic, the bytes go to a temp file first, so a reader (medical software
+    watching the folder) never sees half a file; the temp file is then hard-linked to
+    `path`, which fails if the name exists.  Where the file system has no hard links
+    (SMB shares, FAT drives), it is renamed after a check for the name: atomic for
+    readers, but a file created between the check and the rename would be replaced.
+    """
+    path = Path(path)
+    if os.path.lexists(path):
+        return False
+    tmp = _staged(path, data, mode)
+    try:
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError:
+            if os.path.lexists(path):
+                return False
+            os.rename(tmp, path)
+        fsync_dir(path.parent)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _staged(path: Path, data: Data | Iterable[Data], mode: int) -> Path:
+    """A temp file beside `path` (created O_EXCL, `mode`) holding `data`, fsync'd."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
@@ -69,8 +107,7 @@ def write_atomic(path: str | os.PathLike, data: Data | Iterable[Data], mode: int
         tmp.unlink(missing_ok=True)
         raise
     os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    return tmp
 
 
 def append_durably(path: str | os.PathLike, data: Data, mode: int = 0o600) -> None:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from pli.core.durable import append_durably, sync_filesystem, write_atomic
+from pli.core.durable import append_durably, sync_filesystem, write_atomic, write_new
 
 
 def test_write_atomic_replaces_with_mode_0600_and_leaves_no_temp_file(tmp_path):
@@ -16,6 +16,15 @@ def test_write_atomic_replaces_with_mode_0600_and_leaves_no_temp_file(tmp_path):
     assert path.read_bytes() == b"two"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["secret"]
+
+
+def test_write_new_creates_a_private_file_but_never_replaces_one(tmp_path):
+    path = tmp_path / "report.json"
+    assert write_new(path, b"first") is True
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert write_new(path, b"second") is False
+    assert path.read_bytes() == b"first"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
 
 
 def test_a_failure_while_writing_keeps_the_old_file_whole(tmp_path):
