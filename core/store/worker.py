@@ -53,8 +53,12 @@ class Prepared:
     opened: object = None           # the envelope's Opened (without its inner bytes), for the replay check
 
     def final_clear(self, layout: Layout) -> str:
-        # a str, not a Path: worker and writer ask for it for every message
-        return f"{layout.mail_dir}/{self.folder}/cur/{self.key}{INFO}"
+        return final_clear(layout, self.folder, self.key)
+
+
+def final_clear(layout: Layout, folder: str, key: str) -> str:
+    """Where a message's clear file is published; a str, not a Path: asked for every message."""
+    return f"{layout.mail_dir}/{folder}/cur/{key}{INFO}"
 
 
 _CONTEXT: WorkerContext | None = None
@@ -165,9 +169,9 @@ def _prepare_opened(context: WorkerContext, source: Source, raw: bytes, opened) 
     tags = import_tags(opened.inner, tags_for(sealed=True, reason="", quarantined=False, lab=lab))
     tags = notes.import_tags(opened.inner, tags)   # a note: tag `note` (pli.core.notes)
     properties = properties_for(mode=opened.mode, reason="", lab=lab)
-    prepared = Prepared(source, key, "inbox", message_id, tags, properties,
-                        opened=replace(opened, inner=b""))
-    return _write(context, prepared, clear, raw)
+    tmp_clear, tmp_sealed = _write(context, key, "inbox", clear, raw)
+    return Prepared(source, key, "inbox", message_id, tags, properties, tmp_clear=tmp_clear,
+                    tmp_sealed=tmp_sealed, opened=replace(opened, inner=b""))
 
 
 def clear_message(opened, key: str, lab: LabFacts) -> bytes:
@@ -220,9 +224,10 @@ def _prepare_failed(context: WorkerContext, source: Source, raw: bytes, reason: 
     tags = tags_for(sealed=sealed, reason=reason, quarantined=quarantined, lab=LabFacts())
     properties = properties_for(mode="", reason=reason if quarantined else "", lab=LabFacts())
     message_id = headers.value_of(clear, "Message-ID").strip("<> ")
-    prepared = Prepared(source, key, "quarantine" if quarantined else "inbox", message_id, tags,
-                        properties, reason=reason if quarantined else "")
-    return _write(context, prepared, clear, raw)
+    folder = "quarantine" if quarantined else "inbox"
+    tmp_clear, tmp_sealed = _write(context, key, folder, clear, raw)
+    return Prepared(source, key, folder, message_id, tags, properties, reason=reason if quarantined else "",
+                    tmp_clear=tmp_clear, tmp_sealed=tmp_sealed)
 
 
 def quarantined_message(raw: bytes, key: str, reason: str, quarantined: bool = True) -> bytes:
@@ -244,16 +249,16 @@ def quarantined_message(raw: bytes, key: str, reason: str, quarantined: bool = T
     return headers.rewrite(raw, add, frozenset(drop))
 
 
-def _write(context: WorkerContext, prepared: Prepared, clear: bytes, raw: bytes) -> Prepared:
+def _write(context: WorkerContext, key: str, folder: str, clear: bytes, raw: bytes) -> tuple[str, str]:
+    """(tmp clear file, tmp sealed file) written for a message; "" for what is already stored."""
     layout = context.layout
     tmp_clear = tmp_sealed = ""
-    key = prepared.key
-    if not os.path.exists(prepared.final_clear(layout)):
-        tmp_clear = _write_tmp(f"{layout.mail_dir}/{prepared.folder}/tmp", key, clear)
+    if not os.path.exists(final_clear(layout, folder, key)):
+        tmp_clear = _write_tmp(f"{layout.mail_dir}/{folder}/tmp", key, clear)
     sealed = layout.sealed_dir
     if not os.path.exists(f"{sealed}/{key[:2]}/{key}"):   # layout.sealed_path, without a Path per message
         tmp_sealed = _write_tmp(f"{sealed}/.tmp", key, raw)
-    return replace(prepared, tmp_clear=tmp_clear, tmp_sealed=tmp_sealed)
+    return tmp_clear, tmp_sealed
 
 
 def _write_tmp(folder: str, key: str, data: bytes) -> str:
