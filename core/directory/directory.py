@@ -13,7 +13,9 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 
-from pli.core.directory.entry import DirectoryEntry, KeyRecord, format_time
+from pli.core.directory.entry import BadEntry, DirectoryEntry, KeyRecord, format_time, from_json
+from pli.core.directory.keyfile import BadKeyFile, parse_key_line
+from pli.core.directory.signed import DirectoryRefused, malformed
 from pli.core.errors import PliError
 
 
@@ -68,41 +70,138 @@ def fold(text: str) -> str:
 
 
 class Directory:
-    """An immutable set of entries with its indexes (by id, address, key fingerprint)."""
+    """An immutable set of entries with its indexes (by id, address, key fingerprint), each built at its first use.
+
+    A national directory holds 100,000 entries; `pli send` wants two of them
+    and opening a mail one.  So the directory keeps the signed JSON objects
+    and makes a DirectoryEntry (checked by `from_json`) of one only when it is
+    asked for; an index (plain fields read from the objects) is built the
+    first time a look-up needs it, the order by name and the search text the
+    first time something is listed or searched.  A malformed entry is refused
+    (DirectoryRefused) when it is reached, as `open_directory` refuses it at import.
+    """
 
     def __init__(self, entries: Iterable[DirectoryEntry], serial: int = 0) -> None:
-        self.entries = tuple(sorted(entries, key=lambda e: (e.kind != "person", fold(e.name), e.id)))
+        given = list(entries)
         self.serial = serial
-        self._by_id = {e.id: e for e in self.entries}
-        self._by_address = {a: e for e in self.entries for a in e.addresses}
-        self._by_fingerprint = {k.fingerprint: e for e in self.entries for k in e.keys}
+        self.source = "the directory"
+        self._objects = [e.to_json() for e in given]
+        self._built: dict[int, DirectoryEntry] = dict(enumerate(given))
 
-    @functools.cached_property
-    def _haystacks(self) -> list[tuple[str, DirectoryEntry]]:
-        # Built at the first search, not at load: sealing and checking signers never search.
-        return [(_haystack(e), e) for e in self.entries]
+    @classmethod
+    def from_objects(cls, objects: list, serial: int, source: str) -> "Directory":
+        """The directory of a verified file's entry objects (signed.verify_directory), checked as they are reached."""
+        directory = cls((), serial)
+        directory.source = source
+        directory._objects = objects
+        return directory
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self._objects)
+
+    @functools.cached_property
+    def entries(self) -> tuple[DirectoryEntry, ...]:
+        """Every entry, people first, then by folded name (builds and checks them all: 6 s for 100,000)."""
+        return tuple(self._entry_at(i) for i in self._order)
 
     def entry(self, entry_id: str) -> DirectoryEntry | None:
-        return self._by_id.get(entry_id)
+        return self._found(self._by_id.get(entry_id))
 
     def by_address(self, address: str) -> DirectoryEntry | None:
-        return self._by_address.get(address.strip().lower())
+        return self._found(self._by_address.get(address.strip().lower()))
 
     def by_fingerprint(self, fingerprint: str) -> DirectoryEntry | None:
-        return self._by_fingerprint.get(fingerprint)
+        return self._found(self._by_fingerprint.get(fingerprint))
 
     def addresses(self) -> list[str]:
         return sorted(self._by_address)
 
     def members(self, group_id: str) -> list[DirectoryEntry]:
         """The entries listing `group_id` in their groups: a group's practitioners, the people a proxy serves."""
-        return [e for e in self.entries if group_id in e.groups]
+        try:
+            found = [at for at, obj in enumerate(self._objects) if group_id in _strings(obj, "groups")]
+        except (TypeError, AttributeError) as error:
+            raise self._refused(error) from None
+        return sorted((self._entry_at(at) for at in found), key=lambda e: _rank(e.kind, e.name, e.id))
 
     def groups_of(self, entry: DirectoryEntry) -> list[DirectoryEntry]:
-        return [g for g in (self._by_id.get(i) for i in entry.groups) if g is not None]
+        return [g for g in (self.entry(i) for i in entry.groups) if g is not None]
+
+    def _found(self, at: int | None) -> DirectoryEntry | None:
+        return None if at is None else self._entry_at(at)
+
+    def _entry_at(self, at: int) -> DirectoryEntry:
+        entry = self._built.get(at)
+        if entry is None:
+            try:
+                entry = from_json(self._objects[at])
+            except BadEntry as error:
+                raise malformed(self.source, error.message) from None
+            self._built[at] = entry   # two threads may both build it: the same entry either way
+        return entry
+
+    def _refused(self, error: Exception) -> DirectoryRefused:
+        """An index could not read a field: the entry at fault names it (from_json), else the error's type."""
+        for at in range(len(self._objects)):
+            self._entry_at(at)
+        return malformed(self.source, type(error).__name__)
+
+    @functools.cached_property
+    def _by_id(self) -> dict[str, int]:
+        index: dict[str, int] = {}
+        try:
+            for at, obj in enumerate(self._objects):
+                if index.setdefault(_string(obj, "id"), at) != at:
+                    raise DirectoryRefused(f"{self.source} lists entry {obj['id']} twice")
+        except (KeyError, TypeError, AttributeError) as error:
+            raise self._refused(error) from None
+        return index
+
+    @functools.cached_property
+    def _by_address(self) -> dict[str, int]:
+        index: dict[str, int] = {}
+        try:
+            for at, obj in enumerate(self._objects):
+                for address in _strings(obj, "addresses"):
+                    # from_json keeps addresses lower-cased: the index reads them the same way
+                    if index.setdefault(address.lower(), at) != at:
+                        raise DirectoryRefused(f"{self.source} gives address {address.lower()} to two entries")
+        except (KeyError, TypeError, AttributeError) as error:
+            raise self._refused(error) from None
+        return index
+
+    @functools.cached_property
+    def _by_fingerprint(self) -> dict[str, int]:
+        index: dict[str, int] = {}
+        try:
+            for at, obj in enumerate(self._objects):
+                for key in obj.get("keys", ()):
+                    # the same parse as from_json's, so a key is found under the fingerprint its entry shows
+                    fpr = parse_key_line(key["alg"], key["key"], self.source).fingerprint
+                    if index.setdefault(fpr, at) != at:
+                        raise DirectoryRefused(f"{self.source} gives key {fpr} to two entries")
+        except (KeyError, TypeError, AttributeError, BadKeyFile) as error:
+            raise self._refused(error) from None
+        return index
+
+    @functools.cached_property
+    def _order(self) -> list[int]:
+        """The entries' positions, people first, then by folded name, then by id."""
+        objects = self._objects
+        try:
+            return sorted(range(len(objects)), key=lambda at: _rank(_string(objects[at], "kind"),
+                                                                   _string(objects[at], "name"),
+                                                                   _string(objects[at], "id")))
+        except (KeyError, TypeError, AttributeError) as error:
+            raise self._refused(error) from None
+
+    @functools.cached_property
+    def _haystacks(self) -> list[tuple[str, int]]:
+        # Built at the first search, not at load: sealing and checking signers never search.
+        try:
+            return [(_haystack(self._objects[at]), at) for at in self._order]
+        except (KeyError, TypeError, AttributeError) as error:
+            raise self._refused(error) from None
 
     def check_signer(self, address: str, fingerprint: str, when: datetime) -> DirectoryEntry:
         """The entry whose Ed25519 key `fingerprint` signed, at `when`, mail from `address`.
@@ -133,8 +232,8 @@ class Directory:
     def search(self, text: str, limit: int | None = None) -> list[DirectoryEntry]:
         """Entries matching every word of `text` in name, town, specialty, profession, organisation, id, address."""
         words = fold(text).split()
-        found = [e for hay, e in self._haystacks if all(w in hay for w in words)]
-        return found[:limit] if limit else found
+        found = [at for hay, at in self._haystacks if all(w in hay for w in words)]
+        return [self._entry_at(at) for at in (found[:limit] if limit else found)]
 
     def complete(self, prefix: str, limit: int = 20) -> list[DirectoryEntry]:
         """Entries with an address, a name word or an id starting with `prefix` (for compose's To:)."""
@@ -142,15 +241,37 @@ class Directory:
         if not folded:
             return []
         found = []
-        for hay, entry in self._haystacks:
+        for hay, at in self._haystacks:
             if hay.startswith(folded) or f" {folded}" in hay:
-                found.append(entry)
+                found.append(self._entry_at(at))
                 if len(found) == limit:
                     break
         return found
 
 
-def _haystack(entry: DirectoryEntry) -> str:
-    fields = (entry.name, entry.given_name, entry.family_name, entry.town, entry.specialty, entry.profession,
-              entry.organisation, entry.id, *entry.addresses)
+def _rank(kind: str, name: str, entry_id: str) -> tuple:
+    return kind != "person", fold(name), entry_id
+
+
+_HAYSTACK_FIELDS = ("name", "given_name", "family_name", "town", "specialty", "profession", "organisation", "id")
+
+
+def _haystack(obj: dict) -> str:
+    """What search and completion look in, read from an entry's JSON object (the fields from_json keeps)."""
+    fields = [obj.get(name) for name in _HAYSTACK_FIELDS] + _strings(obj, "addresses")
     return fold(" ".join(f for f in fields if f))
+
+
+def _string(obj: dict, name: str) -> str:
+    value = obj[name]
+    if not isinstance(value, str):
+        raise TypeError(name)
+    return value
+
+
+def _strings(obj: dict, name: str) -> list[str]:
+    """A list-of-strings field, [] when absent; TypeError when it is something else (from_json refuses it)."""
+    value = obj.get(name, [])
+    if not isinstance(value, list):
+        raise TypeError(name)
+    return value

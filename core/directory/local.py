@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pli.core.directory.directory import Directory
 from pli.core.directory.keyfile import PublicKey, read_one, write_key_file
-from pli.core.directory.signed import DirectoryRefused, SignedDirectory, open_directory
+from pli.core.directory.signed import (DirectoryRefused, SignedDirectory, VerifiedDirectory, open_directory,
+                                       verify_directory)
 from pli.core.durable import fsync_dir, write_atomic
 from pli.core.errors import ConfigError
 from pli.core.home import Home
@@ -69,14 +70,18 @@ def import_directory(home: Home, data: bytes, source: str = "the directory file"
 
 
 def load_directory(home: Home) -> Directory:
-    """The installed directory, checked against the trust anchor; empty if none was imported yet."""
-    signed = _installed(home)
-    return Directory(signed.entries, signed.serial) if signed else Directory(())
+    """The installed directory, its whole file checked against the trust anchor; empty if none was imported yet.
+
+    Its entries are checked one by one as they are first asked for (they were
+    all checked at import): `pli send` reads two of 100,000.
+    """
+    verified = _installed(home)
+    return Directory.from_objects(verified.objects, verified.serial, verified.source) if verified else Directory(())
 
 
-def _installed(home: Home) -> SignedDirectory | None:
+def _installed(home: Home) -> VerifiedDirectory | None:
     try:
         data = installed_path(home).read_bytes()
     except FileNotFoundError:
         return None
-    return open_directory(data, trust_anchor(home), str(installed_path(home)))
+    return verify_directory(data, trust_anchor(home), str(installed_path(home)))

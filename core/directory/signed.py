@@ -58,6 +58,21 @@ class SignedDirectory:
     entries: tuple[DirectoryEntry, ...]
 
 
+@dataclass(frozen=True)
+class VerifiedDirectory:
+    """A directory file whose signature checked, its entries still the signed JSON objects.
+
+    Each object becomes a DirectoryEntry (and is checked by `from_json`) only
+    when someone asks for it: `pli send` wants two entries of 100,000.
+    """
+
+    authority: PublicKey
+    serial: int
+    issued: datetime
+    objects: list
+    source: str
+
+
 def sign_directory(entries: list[DirectoryEntry], authority: Ed25519PrivateKey, serial: int,
                    issued: datetime | None = None) -> bytes:
     """The bytes of a directory file holding `entries`, signed by `authority`."""
@@ -72,7 +87,22 @@ def sign_directory(entries: list[DirectoryEntry], authority: Ed25519PrivateKey, 
 
 
 def open_directory(data: bytes, anchor: PublicKey, source: str = "the directory file") -> SignedDirectory:
-    """Check `data` was signed by the trust anchor, then parse it; DirectoryRefused otherwise."""
+    """Check `data` was signed by the trust anchor, then parse and check every entry; DirectoryRefused otherwise."""
+    verified = verify_directory(data, anchor, source)
+    try:
+        entries = tuple(from_json(e) for e in verified.objects)
+    except BadEntry as error:
+        raise malformed(source, error.message) from None
+    _check_unique(entries, source)
+    return SignedDirectory(anchor, verified.serial, verified.issued, entries)
+
+
+def verify_directory(data: bytes, anchor: PublicKey, source: str = "the directory file") -> VerifiedDirectory:
+    """Check the whole of `data` was signed by the trust anchor, then read its JSON; DirectoryRefused otherwise.
+
+    The entries are not checked one by one here: `open_directory` does it (at
+    import), `Directory.from_objects` as each entry is first asked for.
+    """
     authority, signature, payload = _split(data, source)
     if authority != anchor.raw:
         raise WrongAuthority(
@@ -85,6 +115,12 @@ def open_directory(data: bytes, anchor: PublicKey, source: str = "the directory 
         raise BadDirectorySignature(f"{source} does not match its authority's signature: it was altered "
                                     "or damaged; nothing imported") from None
     return _parse(payload, anchor, source)
+
+
+def malformed(source: str, detail: str) -> DirectoryRefused:
+    """The refusal of a file whose signature checks but whose content does not."""
+    return DirectoryRefused(f"{source} is signed but its content is malformed ({detail}): "
+                            "ask your directory authority for a correct file")
 
 
 def claimed_authority(data: bytes, source: str = "the directory file") -> PublicKey:
@@ -109,19 +145,17 @@ def _split(data: bytes, source: str) -> tuple[bytes, bytes, bytes]:
     return authority, signature, payload
 
 
-def _parse(payload: bytes, anchor: PublicKey, source: str) -> SignedDirectory:
+def _parse(payload: bytes, anchor: PublicKey, source: str) -> VerifiedDirectory:
     try:
         obj = json.loads(payload.decode("utf-8"))
         if obj.get("format") != FORMAT or obj.get("version") != 1:
             raise BadEntry("unsupported format or version")
-        entries = tuple(from_json(e) for e in obj["entries"])
+        if not isinstance(obj["entries"], list):
+            raise BadEntry("the entries must be a list")
         serial, issued = int(obj["serial"]), parse_time(obj["issued"])
     except (ValueError, KeyError, TypeError, AttributeError, BadEntry) as error:
-        detail = error.message if isinstance(error, BadEntry) else type(error).__name__
-        raise DirectoryRefused(f"{source} is signed but its content is malformed ({detail}): "
-                               "ask your directory authority for a correct file") from None
-    _check_unique(entries, source)
-    return SignedDirectory(anchor, serial, issued, entries)
+        raise malformed(source, error.message if isinstance(error, BadEntry) else type(error).__name__) from None
+    return VerifiedDirectory(anchor, serial, issued, obj["entries"], source)
 
 
 def _check_unique(entries: tuple[DirectoryEntry, ...], source: str) -> None:
