@@ -101,8 +101,8 @@ class Directory:
 
     @functools.cached_property
     def entries(self) -> tuple[DirectoryEntry, ...]:
-        """Every entry, people first, then by folded name (builds and checks them all: 6 s for 100,000)."""
-        return tuple(self._entry_at(i) for i in self._order)
+        """Every entry, people first, then by folded name (builds and checks them all: seconds for 100,000)."""
+        return tuple(self._entry_at(at) for _hay, at in self._listing)
 
     def entry(self, entry_id: str) -> DirectoryEntry | None:
         return self._found(self._by_id.get(entry_id))
@@ -122,7 +122,7 @@ class Directory:
             found = [at for at, obj in enumerate(self._objects) if group_id in _strings(obj, "groups")]
         except (TypeError, AttributeError) as error:
             raise self._refused(error) from None
-        return sorted((self._entry_at(at) for at in found), key=lambda e: _rank(e.kind, e.name, e.id))
+        return sorted((self._entry_at(at) for at in found), key=lambda e: _rank(e.kind, fold(e.name), e.id))
 
     def groups_of(self, entry: DirectoryEntry) -> list[DirectoryEntry]:
         return [g for g in (self.entry(i) for i in entry.groups) if g is not None]
@@ -185,23 +185,23 @@ class Directory:
         return index
 
     @functools.cached_property
-    def _order(self) -> list[int]:
-        """The entries' positions, people first, then by folded name, then by id."""
-        objects = self._objects
-        try:
-            return sorted(range(len(objects)), key=lambda at: _rank(_string(objects[at], "kind"),
-                                                                   _string(objects[at], "name"),
-                                                                   _string(objects[at], "id")))
-        except (KeyError, TypeError, AttributeError) as error:
-            raise self._refused(error) from None
+    def _listing(self) -> list[tuple[str, int]]:
+        """(search text, position) of every entry, people first, then by folded name, then by id.
 
-    @functools.cached_property
-    def _haystacks(self) -> list[tuple[str, int]]:
-        # Built at the first search, not at load: sealing and checking signers never search.
+        Built at the first search or listing, not at load: sealing and checking
+        signers never search.  Towns, specialties and organisations repeat:
+        each distinct text is folded once.
+        """
+        folded = _Folds()
+        rows = []
         try:
-            return [(_haystack(self._objects[at]), at) for at in self._order]
+            for at, obj in enumerate(self._objects):
+                name = folded(_string(obj, "name"))
+                rows.append((_rank(_string(obj, "kind"), name, _string(obj, "id")), _haystack(obj, folded), at))
         except (KeyError, TypeError, AttributeError) as error:
             raise self._refused(error) from None
+        rows.sort(key=lambda row: row[0])
+        return [(hay, at) for _order, hay, at in rows]
 
     def check_signer(self, address: str, fingerprint: str, when: datetime) -> DirectoryEntry:
         """The entry whose Ed25519 key `fingerprint` signed, at `when`, mail from `address`.
@@ -232,7 +232,7 @@ class Directory:
     def search(self, text: str, limit: int | None = None) -> list[DirectoryEntry]:
         """Entries matching every word of `text` in name, town, specialty, profession, organisation, id, address."""
         words = fold(text).split()
-        found = [at for hay, at in self._haystacks if all(w in hay for w in words)]
+        found = [at for hay, at in self._listing if all(w in hay for w in words)]
         return [self._entry_at(at) for at in (found[:limit] if limit else found)]
 
     def complete(self, prefix: str, limit: int = 20) -> list[DirectoryEntry]:
@@ -241,7 +241,7 @@ class Directory:
         if not folded:
             return []
         found = []
-        for hay, at in self._haystacks:
+        for hay, at in self._listing:
             if hay.startswith(folded) or f" {folded}" in hay:
                 found.append(self._entry_at(at))
                 if len(found) == limit:
@@ -249,17 +249,30 @@ class Directory:
         return found
 
 
-def _rank(kind: str, name: str, entry_id: str) -> tuple:
-    return kind != "person", fold(name), entry_id
+def _rank(kind: str, folded_name: str, entry_id: str) -> tuple:
+    """The listing order: people first, then by folded name, then by id."""
+    return kind != "person", folded_name, entry_id
 
 
-_HAYSTACK_FIELDS = ("name", "given_name", "family_name", "town", "specialty", "profession", "organisation", "id")
+class _Folds(dict):
+    """fold() remembering its answers, for one pass over many entries sharing towns and specialties."""
+
+    def __call__(self, text: str) -> str:
+        found = self.get(text)
+        if found is None:
+            found = self[text] = fold(text)
+        return found
 
 
-def _haystack(obj: dict) -> str:
-    """What search and completion look in, read from an entry's JSON object (the fields from_json keeps)."""
-    fields = [obj.get(name) for name in _HAYSTACK_FIELDS] + _strings(obj, "addresses")
-    return fold(" ".join(f for f in fields if f))
+_HAYSTACK_FIELDS = ("given_name", "family_name", "town", "specialty", "profession", "organisation", "id")
+
+
+def _haystack(obj: dict, folded: _Folds) -> str:
+    """What search and completion look in, from an entry's JSON object: name, the fields of _HAYSTACK_FIELDS,
+    addresses, folded.  Folding each field apart gives the same text as folding them joined by spaces."""
+    fields = [folded(obj["name"]), *(folded(obj.get(name) or "") for name in _HAYSTACK_FIELDS),
+              *(fold(address) for address in _strings(obj, "addresses"))]
+    return " ".join(f for f in fields if f)
 
 
 def _string(obj: dict, name: str) -> str:
