@@ -23,11 +23,18 @@ import re
 from dataclasses import dataclass
 
 MAX_DEPTH = 8                      # nested multiparts followed before giving up (the parser then decides)
-_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
-_FIELD_NAME = re.compile(rb"[!-9;-~]+:")          # what the parser reads as a header field, strictly
+# The end of a header block: a line end, then an empty line.  Searched from its LF (a CR before
+# it is taken back afterwards): a pattern starting with a literal is found ten times quicker.
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+# A header block the parser reads as this scan does: only field lines (a name of visible
+# characters other than ':', then ':'), each followed by its continuation lines.
+_HEADER_BLOCK = re.compile(rb"(?:[!-9;-~]+:.*\n(?:[ \t].*\n)*)*")
+# A Content-* field pli reads, after the line end before it (a leading LF is a literal the
+# search skips to; "^" in MULTILINE mode is tried at every byte).
+_CONTENT_FIELD = re.compile(rb"\n(content-type|content-disposition|content-transfer-encoding):[ \t]*"
+                            rb"(.*(?:\n[ \t].*)*)", re.IGNORECASE)
 _DELIMITER_TAIL = re.compile(rb"(--)?[ \t]*(?:\r?\n|\Z)")
 _KNOWN_ENCODINGS = frozenset({"", "7bit", "8bit", "binary", "base64", "quoted-printable"})
-_CONTENT_FIELDS = (b"content-type", b"content-disposition", b"content-transfer-encoding")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +80,10 @@ def split_head(data: bytes) -> tuple[bytes, bytes]:
     if data.startswith((b"\n", b"\r\n")):
         return b"", data[data.index(b"\n") + 1:]
     match = _BLANK_LINE.search(data)
-    return (data, b"") if match is None else (data[:match.start()], data[match.end():])
+    if match is None:
+        return data, b""
+    start = match.start() - 1 if data[match.start() - 1] == 0x0D else match.start()
+    return data[:start], data[match.end():]
 
 
 def fields(header_block: bytes) -> list[bytes]:
@@ -90,16 +100,20 @@ def fields(header_block: bytes) -> list[bytes]:
 
 
 def _content_fields(head: bytes) -> dict[bytes, str]:
-    """The first value of each Content-* field pli reads, as the parser keeps it (folds included)."""
+    """The first value of each Content-* field pli reads, as the parser keeps it (folds included).
+
+    Two regex passes over the block rather than a loop over its fields: this runs
+    for every part of every message an import opens.
+    """
+    block = head if not head or head.endswith(b"\n") else head + b"\n"
+    if not _HEADER_BLOCK.fullmatch(block):
+        raise _Unsure  # a continuation first, an "mbox From " line, a line that is no field
     found: dict[bytes, str] = {}
-    for field in fields(head):
-        if field[:1] in (b" ", b"\t") or not _FIELD_NAME.match(field):
-            raise _Unsure  # a continuation first, an "mbox From " line, a line that is no field
-        name, _, value = field.partition(b":")
-        name = name.lower()
-        if name in _CONTENT_FIELDS and name not in found:
+    for match in _CONTENT_FIELD.finditer(b"\n" + block):
+        name = match.group(1).lower()
+        if name not in found:
             try:
-                found[name] = value.lstrip(b" \t").rstrip(b"\r\n").decode("ascii")
+                found[name] = match.group(2).rstrip(b"\r\n").decode("ascii")
             except UnicodeDecodeError:
                 raise _Unsure from None
     return found
@@ -139,7 +153,7 @@ def _media_type(value: str) -> str:
 
 def _params(value: str) -> dict[str, str]:
     """The parameters after the first ';' of a Content-Type or Content-Disposition value."""
-    if any(mark in value for mark in ("\\", "(", "*", "=?", "<")):
+    if "\\" in value or "(" in value or "*" in value or "=?" in value or "<" in value:
         raise _Unsure  # quoted pairs, comments, RFC 2231, encoded words, <unquoting>: the parser's business
     first, *pieces = value.split(";")
     if "=" in first or '"' in first:
