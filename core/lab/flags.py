@@ -70,6 +70,13 @@ def _severity(flag: Flag, interpreted: bool) -> str:
     return "normal" if interpreted else "unknown"
 
 
+# Every answer assess() gives is one of these few, made once (an import assesses every result).
+_BY_LAB = {code: Assessment(flag, "lab", True) for code, flag in _KNOWN.items()}
+_UNKNOWN_TO_PLI = Assessment(Flag.UNKNOWN, "lab", False)
+_BY_PLI = {flag: Assessment(flag, "pli", True) for flag in Flag}
+_NOT_JUDGED = Assessment(Flag.NONE, "", False)
+
+
 @functools.lru_cache(maxsize=4096)
 def assess(lab_flag: str, value: str, low: str, high: str) -> Assessment:
     """The flag to show for one result, and who set it.
@@ -80,14 +87,9 @@ def assess(lab_flag: str, value: str, low: str, high: str) -> Assessment:
     """
     code = lab_flag.strip().upper()
     if code:
-        known = _KNOWN.get(code)
-        if known is None:
-            return Assessment(Flag.UNKNOWN, "lab", False)
-        return Assessment(known, "lab", True)
+        return _BY_LAB.get(code, _UNKNOWN_TO_PLI)
     computed = _compare(value, low, high)
-    if computed is None:
-        return Assessment(Flag.NONE, "", False)
-    return Assessment(computed, "pli", True)
+    return _NOT_JUDGED if computed is None else _BY_PLI[computed]
 
 
 def _compare(value: str, low: str, high: str) -> Flag | None:

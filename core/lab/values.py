@@ -7,6 +7,7 @@ cannot read is left as text and shown "not interpreted", never guessed at
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -27,8 +28,13 @@ class Quantity:
     number: float
 
 
+@functools.lru_cache(maxsize=4096)
 def to_number(text: str) -> float | None:
-    """'12,5' -> 12.5; None unless the text is one plain decimal number."""
+    """'12,5' -> 12.5; None unless the text is one plain decimal number.
+
+    Cached: range bounds are read for every result judged, and a lab writes the
+    same few hundred of them.
+    """
     if not text or len(text) > 40:
         return None
     match = _PLAIN_NUMBER.fullmatch(text.strip())
@@ -39,6 +45,9 @@ def parse_quantity(text: str) -> Quantity | None:
     """'12,5', '<0.5', '> 1000', '≤3' -> Quantity; None for anything else."""
     if not text or len(text) > 40:
         return None
+    number = to_number(text)
+    if number is not None:
+        return Quantity("", number)  # most values: a plain number, read without the comparator pattern
     match = _QUANTITY.fullmatch(text)
     if match is None:
         return None
