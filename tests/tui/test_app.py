@@ -272,6 +272,7 @@ async def test_export_writes_fhir_bundles_for_the_selected_reports(demo, make_ap
         field = app.screen.query_one("#export-folder")
         field.value = str(tmp_path / "export")
         await pilot.press("enter")
+        await app.workers.wait_for_complete()  # the export runs in a thread worker
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
     files = sorted((tmp_path / "export").iterdir())

@@ -1,7 +1,15 @@
-"""Export the selected messages' lab reports to the medical record (FHIR JSON or HPRIM files)."""
+"""The export dialog: the selected messages' lab reports into a folder (FHIR JSON or HPRIM files), in a thread.
+
+The work is pli.core.lab.export_folder's (one file per report, never one
+replaced); this screen chooses the format and the folder, runs it in a thread
+worker with its own index handle (a notmuch handle is not shared across
+threads), shows how far it is, and says what it did: thousands of selected
+messages must not freeze the interface.  Escape during the export stops it
+after the message in hand; the files already written stay, and are traced.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -9,68 +17,133 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, RadioButton, RadioSet
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from pli.core.errors import PliError
-
-
-@dataclass(frozen=True)
-class Exported:
-    files: int                       # report files written
-    message_ids: tuple[str, ...]     # the messages they came from (each an "exported" trace step)
-
-
-def export_reports(app, targets: list, fmt: str, folder: Path) -> Exported:
-    """Write one file per report into `folder`."""
-    from pli.core.lab import reports_in_mail
-    from pli.core.lab.export import export_report
-
-    folder.mkdir(parents=True, exist_ok=True)
-    written, exported = 0, []
-    for summary in targets:
-        clear = app.read_message(summary)
-        for number, report in enumerate(reports_in_mail(clear.message), 1):
-            data, suffix = export_report(report, fmt)
-            stem = "".join(c if c.isalnum() else "_" for c in summary.message_id)[:60]
-            (folder / f"{stem}-{number}{suffix}").write_bytes(data)
-            written += 1
-            if not exported or exported[-1] != summary.message_id:
-                exported.append(summary.message_id)
-    return Exported(written, tuple(exported))
+PROGRESS_EVERY = 0.1   # seconds between two progress lines: each is a round trip to the UI thread
 
 
 class ExportScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel / stop the export")]
 
     def __init__(self, targets: list) -> None:
         super().__init__()
         self.targets = targets
+        self.worker: Worker | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Export the lab reports of {len(self.targets)} message(s)")
+            yield Label(f"Export the lab reports of {len(self.targets):,} message(s)")
             with RadioSet(id="export-format"):
                 yield RadioButton("FHIR R4 (JSON bundle)", value=True, id="fhir")
                 yield RadioButton("HPRIM", id="hprim")
             yield Label("into folder (enter exports):")
             yield Input(str(Path.cwd() / "pli-export"), id="export-folder")
+            yield Label("", id="export-progress")
 
     def on_mount(self) -> None:
         self.query_one("#export-folder", Input).focus()
 
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and self.worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        if self.worker is not None:
+            return  # one export per dialog: a second enter must not start another
         pressed = self.query_one(RadioSet).pressed_button
         fmt = pressed.id if pressed is not None else "fhir"
-        try:
-            exported = export_reports(self.app, self.targets, fmt, Path(event.value).expanduser())
-        except PliError as error:
-            self.notify(str(error), title="Export", severity="error")
-            return
-        except OSError as error:
-            self.notify(f"cannot write to {event.value}: {error.strerror}", title="Export", severity="error")
-            return
-        self.app.trace_many("exported", exported.message_ids, target=fmt)
-        self.app.notify(f"exported {exported.files} report(s) as {fmt.upper()} to {event.value}", title="Export")
-        self.dismiss(None)
+        folder = Path(event.value).expanduser()
+        ids = [summary.message_id for summary in self.targets]
+        self._lock(True)
+        self.show_progress(0, len(ids))
+        self.worker = self.run_worker(lambda: self._export(ids, fmt, folder), thread=True, group="export",
+                                      exit_on_error=False)
 
     def action_cancel(self) -> None:
+        if self.worker is None:
+            self.dismiss(None)
+        elif self.running:
+            self.worker.cancel()  # the thread sees it before the next message, then reports
+            self.query_one("#export-progress", Label).update("stopping…")
+
+    # -- in the worker thread -----------------------------------------------
+
+    def _export(self, ids: list[str], fmt: str, folder: Path) -> None:
+        from pli.core.lab.export_folder import ExportFolderError, export_to_folder
+        from pli.core.store.store import Store
+
+        worker = get_current_worker()
+        last_shown = 0.0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal last_shown
+            now = time.monotonic()
+            if now - last_shown >= PROGRESS_EVERY or done == total:
+                last_shown = now
+                self._to_ui(self.show_progress, done, total)
+
+        store = Store(self.app.store.layout, writable=False)  # this thread's own index handle
+        try:
+            result = export_to_folder(store, ids, fmt, folder, progress=progress,
+                                      stopped=lambda: worker.is_cancelled)
+        except ExportFolderError as error:
+            self._to_ui(self._failed, str(error), error.partial, fmt)
+            return
+        except Exception as error:  # noqa: BLE001 - the UI's last line of defence: no traceback
+            self._to_ui(self._failed, f"export failed ({type(error).__name__}); please report it", None, fmt)
+            return
+        finally:
+            store.close()
+        self._to_ui(self._finished, result, fmt, folder)
+
+    def _to_ui(self, callback, *args) -> None:
+        try:
+            self.app.call_from_thread(callback, *args)
+        except RuntimeError:
+            pass  # the app has quit meanwhile: nobody to tell
+
+    # -- back on the UI thread ----------------------------------------------
+
+    def show_progress(self, done: int, total: int) -> None:
+        if self.worker is not None and self.worker.is_cancelled:
+            return  # "stopping…" stays until the thread reports
+        self.query_one("#export-progress", Label).update(f"exporting {done:,} / {total:,}…")
+
+    def _finished(self, result, fmt: str, folder: Path) -> None:
+        if result.message_ids:
+            self.app.trace_many("exported", result.message_ids, target=fmt)
+        self.app.notify(export_summary(result, fmt, folder), title="Export",
+                        severity="warning" if result.unreadable or result.stopped else "information",
+                        timeout=10)
         self.dismiss(None)
+
+    def _failed(self, message: str, partial, fmt: str) -> None:
+        """The folder cannot take it: say why, keep the dialog open to choose another folder."""
+        if partial is not None and partial.message_ids:
+            self.app.trace_many("exported", partial.message_ids, target=fmt)  # those files stay
+        if partial is not None and partial.files:
+            message += f" ({partial.files:,} report(s) written before stay there)"
+        self.app.notify(message, title="Export", severity="error", timeout=12)
+        self.worker = None
+        self._lock(False)
+        self.query_one("#export-progress", Label).update("")
+        self.query_one("#export-folder", Input).focus()  # disabled, it lost the focus: enter retries
+
+    def _lock(self, locked: bool) -> None:
+        self.query_one("#export-folder", Input).disabled = locked
+        self.query_one(RadioSet).disabled = locked
+
+
+def export_summary(result, fmt: str, folder: Path) -> str:
+    """One line saying what an export did: written, already there, and what was left out and why."""
+    if result.stopped:
+        parts = [f"export stopped: {result.files:,} report(s) written to {folder} stay there"]
+    else:
+        parts = [f"exported {result.files:,} report(s) as {fmt.upper()} to {folder}"]
+    if result.already:
+        parts.append(f"{len(result.already):,} already there (not copied again)")
+    if result.without_report:
+        parts.append(f"{len(result.without_report):,} message(s) without lab report")
+    if result.unreadable:
+        parts.append(f"{len(result.unreadable):,} message(s) could not be read")
+    return "; ".join(parts)
