@@ -2,8 +2,8 @@
 
 Medical software imports every `*.hpr` file that appears in its folder, often
 the instant it appears: a half-written file would be imported half.  So the
-file is written under a hidden temporary name the software ignores (".name.hpr.part"),
-flushed to disk, then renamed into place in one step.  An existing file is
+file is written under a hidden temporary name the software ignores (".name.hpr.<pid>.<random>.tmp"),
+flushed to disk, then linked into place in one step (pli.core.durable.write_new).  An existing file is
 never overwritten: a second export of the same report gets a "-2" suffix.
 
     [lab]
@@ -12,12 +12,11 @@ never overwritten: a second export of the same report gets a "-2" suffix.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from pli.core.config import config_section
-from pli.core.durable import fsync_dir, full_fsync
+from pli.core.durable import write_new
 from pli.core.errors import ConfigError
 from pli.core.lab import hprim
 from pli.core.lab.model import Report, slug
@@ -58,26 +57,10 @@ def drop(reports: list[Report], folder: Path, encoding: str = "iso-8859-1") -> l
 
 def _write_new(folder: Path, name: str, data: bytes) -> Path:
     stem = name[: -len(SUFFIX)]
-    temporary = folder / f".{name}.{os.getpid()}.part"
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        full_fsync(handle.fileno())
-    try:
-        for attempt in range(1, 1000):
-            target = folder / (name if attempt == 1 else f"{stem}-{attempt}{SUFFIX}")
-            if target.exists():
-                continue
-            try:
-                os.link(temporary, target)   # fails if the name exists: never overwrite an export
-            except FileExistsError:
-                continue
-            except OSError:
-                # Shares and FAT drives (where medical software often looks) have no hard links:
-                # a rename is still atomic there; the exists() check above guards the name.
-                os.replace(temporary, target)
-            fsync_dir(folder)
+    for attempt in range(1, 1000):
+        target = folder / (name if attempt == 1 else f"{stem}-{attempt}{SUFFIX}")
+        # temp file, fsync, link: atomic, never overwrites an export.  Mode as the umask
+        # says, as before: the medical software may read the folder under another account.
+        if write_new(target, data, mode=0o666):
             return target
-        raise ConfigError(f"too many files named {stem}*{SUFFIX} in {folder}: clear the folder")
-    finally:
-        temporary.unlink(missing_ok=True)
+    raise ConfigError(f"too many files named {stem}*{SUFFIX} in {folder}: clear the folder")
