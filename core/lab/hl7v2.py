@@ -29,6 +29,7 @@ from pli.core.lab.values import parse_quantity
 
 FORMAT = "HL7"
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
+_USED_SEGMENTS = frozenset({"MSH", "PID", "PV1", "ORC", "OBR", "OBX", "NTE"})  # well-formed: no regex needed
 _FRAME = "\x0b\x1c"  # MLLP start/end bytes a capture may still hold
 _TS = re.compile(r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?(?:[+-]\d{4})?")
 _SSN_TYPES = {"NH", "SS", "INS", "INS-NIR", "NIR"}
@@ -83,16 +84,16 @@ def _parse_message(start: int, segments: list[tuple[int, str]]) -> list[Report]:
     reports: list[Report] = []
     for (number, _), segment in zip(segments, fields):
         name = segment[0]
-        if not _SEGMENT_ID.fullmatch(name):
+        if name not in _USED_SEGMENTS and not _SEGMENT_ID.fullmatch(name):
             raise MalformedReport(FORMAT, number, "segment name not understood (wrong separator?)")
         if name == "PID":
             if builder is not None:
                 reports.append(builder.build())
             builder = _ReportBuilder(reader, lab_code, _patient(reader, segment, number))
-        elif name in ("ORC", "OBR", "OBX", "NTE"):
+        elif name in _GROUP_SEGMENTS:
             if builder is None:
                 raise MalformedReport(FORMAT, number, f"{name} segment before any PID (patient)")
-            builder.add(name, segment, number)
+            _GROUP_SEGMENTS[name](builder, segment, number)
     if builder is None:
         raise MalformedReport(FORMAT, start, "message without a PID (patient) segment")
     reports.append(builder.build())
@@ -163,6 +164,12 @@ class _Reader:
         reps = self.repetitions(segment, index)
         return reps[0] if reps else []
 
+    def first_filled(self, segment: list[str], index: int) -> str:
+        """The first component of the first repetition that has one (OBX-8: the first flag sent)."""
+        if index >= len(segment) or self.rep_sep not in segment[index]:
+            return self.get(segment, index)
+        return next((rep[0] for rep in self.repetitions(segment, index) if rep[0]), "")
+
     def get(self, segment: list[str], index: int, component: int = 1, rep: int = 1) -> str:
         """One component of one repetition, unescaped (its subcomponents kept as sent)."""
         if index >= len(segment):
@@ -178,7 +185,7 @@ class _Reader:
             if component > len(components):
                 return ""
             raw = components[component - 1]
-        return self.unescape(raw).strip()
+        return (self.unescape(raw) if self.esc in raw else raw).strip()
 
     def text(self, segment, index: int) -> str:
         """A whole field as text: repetitions on separate lines, components rejoined as sent."""
@@ -256,9 +263,6 @@ class _ReportBuilder:
         self.observations: list[Observation] = []
         self.comments: list[str] = []
 
-    def add(self, name: str, segment, number: int) -> None:
-        getattr(self, f"_{name.lower()}")(segment, number)
-
     def _orc(self, orc, number: int) -> None:
         self.after_obx = False
         self._prescriber(orc, 12)
@@ -266,17 +270,17 @@ class _ReportBuilder:
     def _obr(self, obr, number: int) -> None:
         r = self.reader
         self.after_obx = False
-        self.panel = r.get(obr, 4, 2) or r.get(obr, 4, 1)
+        service = _padded(r.components(obr, 4), 2)
+        self.panel = service[1] or service[0]
         self.reference = self.reference or r.get(obr, 3) or r.get(obr, 2)
         self.collected = self.collected or _timestamp(r.get(obr, 7), number, "specimen date")
         self.status = self.status or r.get(obr, 25)
         self._prescriber(obr, 16)
 
     def _prescriber(self, segment, index: int) -> None:
-        r = self.reader
         if not self.prescriber.code and not self.prescriber.family:
-            self.prescriber = Prescriber(code=r.get(segment, index, 1), family=r.get(segment, index, 2),
-                                         given=r.get(segment, index, 3))
+            code, family, given = _padded(self.reader.components(segment, index), 3)[:3]
+            self.prescriber = Prescriber(code=code, family=family, given=given)
 
     def _obx(self, obx, number: int) -> None:
         if self.panel is None:
@@ -286,15 +290,14 @@ class _ReportBuilder:
         code, label, loinc = _identifier(r.components(obx, 3))
         if not (code or label):
             raise MalformedReport(FORMAT, number, "OBX without an observation identifier (OBX-3)")
-        lab_name = r.get(obx, 23)
-        if lab_name and not self.lab.name:
-            self.lab = Lab(code=self.lab.code, name=lab_name)
+        if not self.lab.name:
+            lab_name = r.get(obx, 23)
+            if lab_name:
+                self.lab = Lab(code=self.lab.code, name=lab_name)
         self.after_obx = True
-        # OBX-8 may repeat (several flags): the first one sent is the result's flag.
-        flags = [flag[0] for flag in r.repetitions(obx, 8) if flag[0]]
         self.observations.append(Observation(
             code=code, label=label, value=_value(r, obx, value_type), unit=r.get(obx, 6, 1) or r.get(obx, 6, 2),
-            reference=ReferenceRange.parse(r.get(obx, 7)), lab_flag=flags[0] if flags else "",
+            reference=ReferenceRange.parse(r.get(obx, 7)), lab_flag=r.first_filled(obx, 8),
             status=r.get(obx, 11), value_type=value_type, loinc=loinc, panel=self.panel))
 
     def _nte(self, nte, number: int) -> None:
@@ -310,6 +313,11 @@ class _ReportBuilder:
         return Report(patient=self.patient, observations=tuple(self.observations), lab=self.lab,
                       prescriber=self.prescriber, reference=self.reference, collected=self.collected,
                       status=self.status, comments=tuple(self.comments), format="hl7")
+
+
+#: What each segment of a patient's group does to the report being built.
+_GROUP_SEGMENTS = {"ORC": _ReportBuilder._orc, "OBR": _ReportBuilder._obr, "OBX": _ReportBuilder._obx,
+                   "NTE": _ReportBuilder._nte}
 
 
 def _replace_comment(observation: Observation, comment: str) -> Observation:

@@ -14,6 +14,7 @@ A TEX line comments the RES line above it (before any RES: the whole report).
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 from datetime import date, datetime
@@ -124,14 +125,8 @@ def _parse_lab_block(lines: list[str], index: int, observations: list[Observatio
     """Reads RES/TEX lines up to ****FINLAB****; returns the index of that marker line."""
     while index < len(lines):
         line = lines[index]
-        marker = _marker(line)
-        if marker == "FINLAB":
-            return index
-        if marker is not None:
-            raise MalformedReport(FORMAT, index + 1, f"****{marker}**** inside the ****LAB**** block "
-                                  "(****FINLAB**** missing)")
         kind = line[:4].upper()
-        if kind == "RES|":
+        if kind == "RES|":  # a result or comment line is never a marker: checked first, as most lines are
             observations.append(_parse_res(line, index + 1))
         elif kind == "TEX|":
             comment = line[4:].rstrip("|").rstrip()
@@ -141,6 +136,11 @@ def _parse_lab_block(lines: list[str], index: int, observations: list[Observatio
                 observations[-1] = _with_comment(last, joined)
             else:
                 comments.append(comment)
+        elif (marker := _marker(line)) == "FINLAB":
+            return index
+        elif marker is not None:
+            raise MalformedReport(FORMAT, index + 1, f"****{marker}**** inside the ****LAB**** block "
+                                  "(****FINLAB**** missing)")
         elif line.strip():
             raise MalformedReport(FORMAT, index + 1, "expected a RES| or TEX| line in the ****LAB**** block "
                                   "(wrong separator?)")
@@ -165,9 +165,14 @@ def _parse_res(line: str, number: int) -> Observation:
     if not (label or code):
         raise MalformedReport(FORMAT, number, "RES line with neither label nor code")
     return Observation(code=code, label=label, value=value, unit=unit,
-                       reference=ReferenceRange(low, high), lab_flag=flag, status=status,
+                       reference=_range(low, high), lab_flag=flag, status=status,
                        value_type=value_type, value2=value2, unit2=unit2,
-                       reference2=ReferenceRange(low2, high2))
+                       reference2=_range(low2, high2))
+
+
+#: ReferenceRange(low, high), one object per distinct range: a lab writes the same ranges on
+#: every report (and the second range is nearly always empty), and a range is frozen.
+_range = functools.lru_cache(maxsize=4096)(ReferenceRange)
 
 
 # ---------------------------------------------------------------- writing
