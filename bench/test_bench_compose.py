@@ -10,45 +10,31 @@ once per change of the file, in a thread when compose opens; the look-ups run
 at each key press (in a thread too), sealing runs once per send.
 """
 import os
-from datetime import datetime, timezone
+import sys
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from pli.core.crypto.envelope import seal_mail
 from pli.core.crypto.identity import Identity
 from pli.core.crypto.keyring import Keyring
-from pli.core.directory import DirectoryEntry, PublicKey, import_directory, set_trust_anchor
+from pli.core.directory import PublicKey, import_directory, set_trust_anchor
 from pli.core.directory import recipients
 from pli.core.directory.signed import sign_directory
 from pli.core.home import Home
 from pli.tui.correspondents import candidates, status
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "core"))
+from directory_fixtures import generated_entries  # noqa: E402
+
 SIZE = int(os.environ.get("PLI_BENCH_DIRECTORY", "100000"))
-ADDED = datetime(2025, 1, 1, tzinfo=timezone.utc)
-TOWNS = ("Lyon", "Brest", "Saint-Étienne", "Nantes", "Lille", "Rennes", "Dijon", "Pau")
-SPECIALTIES = ("Cardiologie", "Néphrologie", "Médecine Générale", "Biologie médicale", "Pédiatrie")
 INNER = b"From: a@pli.test\nTo: b@pli.test\nSubject: K+ 6.8\n\nResult attached.\n"
 
 
 def raw(private) -> bytes:
     return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-
-def entries(count: int) -> list[DirectoryEntry]:
-    agree = PublicKey("x25519", raw(X25519PrivateKey.generate()))   # one key object: generation is not measured
-    out = []
-    for n in range(count):
-        entry = DirectoryEntry(id=f"{10000000000 + n}", kind="person", name=f"Dr Prénom{n} Nom{n}",
-                               profession="Médecin", specialty=SPECIALTIES[n % len(SPECIALTIES)],
-                               organisation=f"Cabinet {n % 2000}", town=TOWNS[n % len(TOWNS)],
-                               addresses=(f"praticien{n}@pli.test",))
-        sign = PublicKey("ed25519", n.to_bytes(32, "big"))   # distinct per entry; never used to verify here
-        out.append(entry.with_key(PublicKey("x25519", agree.raw[:28] + n.to_bytes(4, "big")), ADDED)
-                   .with_key(sign, ADDED))
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +43,7 @@ def home(tmp_path_factory):
     authority = Ed25519PrivateKey.generate()
     keyring = Keyring.create(home, Identity.generate("10999999999", "me@pli.test", "Dr Me"), "bench", kdf_log2n=10)
     set_trust_anchor(home, PublicKey("ed25519", raw(authority)))
-    import_directory(home, sign_directory(entries(SIZE), authority, 1))
+    import_directory(home, sign_directory(generated_entries(SIZE), authority, 1))
     return keyring
 
 
