@@ -212,6 +212,16 @@ class PliApp(App):
         if ids and self._traces.put(TraceBatch(step, ids, details)):
             self.run_worker(self._drain_traces, thread=True, group="trace", exit_on_error=False)
 
+    def trace_from_thread(self, step: str, message_ids: Iterable[str], **details) -> None:
+        """trace_many from a worker thread, which may outlive the UI (quitting stops an export
+        after the message in hand): the batch joins the same queue, in order, and when no
+        drainer runs this thread writes it."""
+        from pli.tui.tracing import TraceBatch
+
+        ids = tuple(dict.fromkeys(message_ids))
+        if ids and self._traces.put(TraceBatch(step, ids, details)):
+            self._drain_traces()
+
     def trace_triage(self, action) -> None:
         """The steps of a triage action that the trace keeps (archived, deleted)."""
         from pli.tui.tracing import triage_batches

@@ -1,6 +1,7 @@
 """The export dialog runs the export in a thread worker: progress shows, Escape stops it, errors are one line."""
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
@@ -45,10 +46,10 @@ async def open_dialog(app, pilot, targets, folder) -> ExportScreen:
 
 
 async def settled(app, pilot) -> None:
-    """Until the export thread has reported and the trace steps it asked for are written.
+    """Until the export thread has written its trace steps and reported to the dialog.
 
-    A cancelled thread worker counts as finished at once while its thread ends the
-    message in hand, and the trace worker starts when the export reports: wait for both."""
+    A cancelled thread worker counts as finished at once, while its thread still ends
+    the message in hand: wait until the dialog has heard from it."""
     for _ in range(200):
         await app.workers.wait_for_complete()
         await pilot.pause(0.02)
@@ -123,6 +124,26 @@ async def test_escape_stops_the_export_and_keeps_and_traces_what_was_written(dem
         assert any(m.startswith(f"export stopped: {files} report(s) written") for m in said(app)), said(app)
     assert len(list((tmp_path / "out").iterdir())) == files
     assert [len(exported_steps(demo, s.message_id)) for s in targets] == [1, 1, 0]
+
+
+async def test_quitting_during_an_export_stops_it_and_still_traces_the_files_written(demo, make_app, tmp_path,
+                                                                                      gate):
+    release, reached = gate
+    targets = [s for s in summaries(demo, "tag:lab", 6) if has_reports(demo, s)][:3]
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_dialog(app, pilot, targets, tmp_path / "out")
+        await pilot.press("enter")
+        assert reached.wait(30)
+        await pilot.press("ctrl+q")
+    release.set()                                   # the thread ends the message in hand, with no UI left
+    for _ in range(250):
+        traced = [len(exported_steps(demo, s.message_id)) for s in targets]
+        if traced != [0, 0, 0]:
+            break
+        await asyncio.sleep(0.02)
+    assert traced == [1, 1, 0]
+    assert len(list((tmp_path / "out").iterdir())) == sum(report_count(demo, s) for s in targets[:2])
 
 
 async def test_messages_without_report_are_counted_in_the_notification(demo, make_app, tmp_path):

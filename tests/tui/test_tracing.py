@@ -120,9 +120,7 @@ async def test_exporting_reports_records_an_exported_step_per_message(demo, make
         app.screen.query_one("#export-folder").value = str(tmp_path / "export")
         await pilot.press("enter")
         await pilot.pause()
-        await app.workers.wait_for_complete()   # the export's thread worker ...
-        await pilot.pause()
-        await app.workers.wait_for_complete()   # ... then the trace worker it started when done
+        await app.workers.wait_for_complete()   # the export's thread worker writes the steps before it ends
     assert len(list((tmp_path / "export").iterdir())) >= 2
     for summary in chosen:
         exported = [e for e in steps_of(demo, summary.message_id) if e.step == "exported"]

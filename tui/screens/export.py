@@ -56,8 +56,9 @@ class ExportScreen(ModalScreen[None]):
         ids = [summary.message_id for summary in self.targets]
         self._lock(True)
         self.show_progress(0, len(ids))
-        self.worker = self.run_worker(lambda: self._export(ids, fmt, folder), thread=True, group="export",
-                                      exit_on_error=False)
+        app = self.app  # the thread holds the app itself: a screen's `app` is gone once it closes
+        self.worker = self.run_worker(lambda: self._export(app, ids, fmt, folder), thread=True,
+                                      group="export", exit_on_error=False)
 
     def action_cancel(self) -> None:
         if self.worker is None:
@@ -68,7 +69,7 @@ class ExportScreen(ModalScreen[None]):
 
     # -- in the worker thread -----------------------------------------------
 
-    def _export(self, ids: list[str], fmt: str, folder: Path) -> None:
+    def _export(self, app, ids: list[str], fmt: str, folder: Path) -> None:
         from pli.core.lab.export_folder import ExportFolderError, export_to_folder
         from pli.core.store.store import Store
 
@@ -80,27 +81,38 @@ class ExportScreen(ModalScreen[None]):
             now = time.monotonic()
             if now - last_shown >= PROGRESS_EVERY or done == total:
                 last_shown = now
-                self._to_ui(self.show_progress, done, total)
+                self._to_ui(app, self.show_progress, done, total)
 
-        store = Store(self.app.store.layout, writable=False)  # this thread's own index handle
+        store = Store(app.store.layout, writable=False)  # this thread's own index handle
         try:
             result = export_to_folder(store, ids, fmt, folder, progress=progress,
                                       stopped=lambda: worker.is_cancelled)
         except ExportFolderError as error:
-            self._to_ui(self._failed, str(error), error.partial, fmt)
+            self._trace(app, error.partial, fmt)
+            self._to_ui(app, self._failed, str(error), error.partial)
             return
         except Exception as error:  # noqa: BLE001 - the UI's last line of defence: no traceback
-            self._to_ui(self._failed, f"export failed ({type(error).__name__}); please report it", None, fmt)
+            self._to_ui(app, self._failed, f"export failed ({type(error).__name__}); please report it", None)
             return
         finally:
             store.close()
-        self._to_ui(self._finished, result, fmt, folder)
+        self._trace(app, result, fmt)
+        self._to_ui(app, self._finished, result, fmt, folder)
 
-    def _to_ui(self, callback, *args) -> None:
+    def _trace(self, app, result, fmt: str) -> None:
+        """The exported steps, written from this thread before the UI is told: quitting during
+        an export stops it, and the files it wrote must still be in the trace."""
+        if result.message_ids:
+            try:
+                app.trace_from_thread("exported", result.message_ids, target=fmt)
+            except Exception:  # noqa: BLE001 - the trace says its own failures; the export is done
+                pass
+
+    def _to_ui(self, app, callback, *args) -> None:
         try:
-            self.app.call_from_thread(callback, *args)
-        except RuntimeError:
-            pass  # the app has quit meanwhile: nobody to tell
+            app.call_from_thread(callback, *args)
+        except Exception:  # noqa: BLE001 - the app quit meanwhile: nobody left to tell
+            pass
 
     # -- back on the UI thread ----------------------------------------------
 
@@ -110,17 +122,13 @@ class ExportScreen(ModalScreen[None]):
         self.query_one("#export-progress", Label).update(f"exporting {done:,} / {total:,}…")
 
     def _finished(self, result, fmt: str, folder: Path) -> None:
-        if result.message_ids:
-            self.app.trace_many("exported", result.message_ids, target=fmt)
         self.app.notify(export_summary(result, fmt, folder), title="Export",
                         severity="warning" if result.unreadable or result.stopped else "information",
                         timeout=10)
         self.dismiss(None)
 
-    def _failed(self, message: str, partial, fmt: str) -> None:
+    def _failed(self, message: str, partial) -> None:
         """The folder cannot take it: say why, keep the dialog open to choose another folder."""
-        if partial is not None and partial.message_ids:
-            self.app.trace_many("exported", partial.message_ids, target=fmt)  # those files stay
         if partial is not None and partial.files:
             message += f" ({partial.files:,} report(s) written before stay there)"
         self.app.notify(message, title="Export", severity="error", timeout=12)
