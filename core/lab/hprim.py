@@ -32,6 +32,8 @@ _RES_MIN_FIELDS = 5  # RES|label|code|type|value
 
 
 def _marker(line: str) -> str | None:
+    if "***" not in line:
+        return None  # most lines: no marker is shorter than ***X***, and this test is cheaper than strip
     stripped = line.strip()
     if not stripped.startswith("*"):
         return None

@@ -206,8 +206,7 @@ class Report:
     @property
     def severity(self) -> str:
         """'critical', 'abnormal' or 'normal' for the whole report (its worst interpreted result)."""
-        worst = min((SEVERITY_RANK[o.severity] for o in self.observations), default=3)
-        return {0: "critical", 1: "abnormal"}.get(worst, "normal")
+        return _worst([o.assessment for o in self.observations])
 
     def ranked(self) -> list[Observation]:
         """The observations critical first, then abnormal, not interpreted, normal (lab order within)."""
@@ -215,19 +214,32 @@ class Report:
 
     def summary(self, items: int = SUMMARY_ITEMS) -> str:
         """'K 6.8 HH, Creat 180 H': the abnormal results, critical first, short."""
-        # Each result's assessment once: the store asks for this summary on every message it imports.
-        assessed = [(o, o.assessment) for o in self.observations]
-        notable = sorted(((o, a) for o, a in assessed if a.severity in _NOTABLE),
-                         key=lambda pair: SEVERITY_RANK[pair[1].severity])
-        parts = [f"{o.short_name} {o.value} {_shown_flag(o, a.flag)}".strip() for o, a in notable[:items]]
-        if len(notable) > items:
-            parts.append(f"+{len(notable) - items} more")
-        if parts:
-            return ", ".join(parts)
-        unknown = sum(1 for _, a in assessed if not a.interpreted)
-        count = len(self.observations)
-        tail = f", {unknown} not interpreted" if unknown else ""
-        return f"normal ({count} result{'s' if count != 1 else ''}{tail})"
+        return _summary(self.observations, [o.assessment for o in self.observations], items)
+
+    def overview(self, items: int = SUMMARY_ITEMS) -> tuple[str, str]:
+        """(severity, summary) from one assessment of each result: what the store keeps of every
+        report it imports, so worked out in one pass rather than two."""
+        assessments = [o.assessment for o in self.observations]
+        return _worst(assessments), _summary(self.observations, assessments, items)
+
+
+def _worst(assessments: list[Assessment]) -> str:
+    worst = min([SEVERITY_RANK[a.severity] for a in assessments], default=3)
+    return "critical" if worst == 0 else "abnormal" if worst == 1 else "normal"
+
+
+def _summary(observations: tuple[Observation, ...], assessments: list[Assessment], items: int) -> str:
+    notable = sorted(((o, a) for o, a in zip(observations, assessments) if a.severity in _NOTABLE),
+                     key=lambda pair: SEVERITY_RANK[pair[1].severity])
+    parts = [f"{o.short_name} {o.value} {_shown_flag(o, a.flag)}".strip() for o, a in notable[:items]]
+    if len(notable) > items:
+        parts.append(f"+{len(notable) - items} more")
+    if parts:
+        return ", ".join(parts)
+    unknown = sum(1 for a in assessments if not a.interpreted)
+    count = len(observations)
+    tail = f", {unknown} not interpreted" if unknown else ""
+    return f"normal ({count} result{'s' if count != 1 else ''}{tail})"
 
 
 def _shown_flag(observation: Observation, flag: Flag) -> str:

@@ -30,7 +30,8 @@ def lab_facts(reports) -> LabFacts:
     if not reports:
         return LabFacts()
     order = {"critical": 2, "abnormal": 1, "normal": 0}
-    severity = max((r.severity for r in reports), key=lambda s: order.get(s, 0))
+    overviews = [r.overview() for r in reports]   # (severity, summary): each result assessed once
+    severity = max((s for s, _ in overviews), key=lambda s: order.get(s, 0))
     keys, names = [], []
     for report in reports:
         key = str(report.patient.key)
@@ -38,7 +39,7 @@ def lab_facts(reports) -> LabFacts:
             keys.append(key)
             names.append(patient_display(report.patient))
     patient = names[0] if len(names) == 1 else f"{len(names)} patients"
-    text = "; ".join(s for s in (r.summary() for r in reports) if s)
+    text = "; ".join(s for _, s in overviews if s)
     if len(text) > LAB_SUMMARY_MAX:
         text = text[: LAB_SUMMARY_MAX - 1] + "…"
     return LabFacts(severity, tuple(keys), patient, text)

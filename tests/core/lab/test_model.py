@@ -53,6 +53,18 @@ def test_summary_stays_short():
     assert report.summary() == "T0 9 H, T1 9 H, T2 9 H, T3 9 H, +3 more"
 
 
+@pytest.mark.parametrize("results", [
+    (obs("Na", "140", "136", "145"), obs("Creat", "180", "60", "110"), obs("K", "6.8", flag="HH")),
+    (obs("Na", "140", "136", "145"), obs("Asp", "trouble")),
+    (obs("Ca", "1.9", "2.2", "2.6"), obs("X", "?", flag="W")),
+    (),
+])
+def test_overview_is_the_severity_and_the_summary(results):
+    report = Report(Patient("FICTIF"), results)
+    assert report.overview() == (report.severity, report.summary())
+    assert report.overview(1) == (report.severity, report.summary(1))
+
+
 def test_short_names_prefer_the_shorter_of_code_and_label():
     assert obs("Creat", "1", label="Créatinine").short_name == "Creat"
     assert obs("GLYCEMIE-A-JEUN", "1", label="Gly").short_name == "Gly"
