@@ -194,8 +194,8 @@ class PliApp(App):
         import time
 
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and any(
-                w.group == "trace" and not w.is_finished for w in list(self.workers)):
+        while time.monotonic() < deadline and (self._traces.draining or any(
+                w.group == "trace" and not w.is_finished for w in list(self.workers))):
             time.sleep(0.02)
 
     def trace(self, step: str, message_id: str, **details) -> None:

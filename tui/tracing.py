@@ -100,6 +100,12 @@ class TraceQueue:
             self._draining = True
             return True
 
+    @property
+    def draining(self) -> bool:
+        """A drainer runs or is starting (a worker, or the thread of an export): batches may be unwritten."""
+        with self._lock:
+            return self._draining
+
     def take(self) -> TraceBatch | None:
         """The next batch, or None when the queue is empty (the drainer then stops)."""
         with self._lock:

@@ -58,6 +58,17 @@ def test_trace_queue_is_first_in_first_out_with_one_drainer():
     assert queue.put(TraceBatch("read", ("b@x",))) is True       # ... so the next batch starts a new one
 
 
+def test_the_queue_says_it_is_draining_until_a_drainer_found_it_empty():
+    """What the read receipt waits on: a drainer may be an export's thread, not a trace worker."""
+    queue = TraceQueue()
+    assert not queue.draining
+    queue.put(TraceBatch("exported", ("a@x",)))
+    assert queue.draining
+    queue.take()
+    assert queue.draining          # the batch is taken, not yet written
+    assert queue.take() is None and not queue.draining
+
+
 def audit_verify(home) -> subprocess.CompletedProcess:
     """`pli audit verify` run as the user would, in its own process."""
     return subprocess.run([sys.executable, "-m", "pli.tui.launcher", "--home", str(home.root), "audit", "verify"],
