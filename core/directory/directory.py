@@ -229,6 +229,11 @@ class Directory:
                                 f"{format_time(key.revoked)} ({key.reason}): do not trust it", entry, key)
         return entry
 
+    def prepare_search(self) -> None:
+        """Build the order by name and the search text now (seconds for 100,000 entries), off the UI thread,
+        so that the first search or completion does not wait for it."""
+        self._listing  # noqa: B018 - the cached property is built and kept
+
     def search(self, text: str, limit: int | None = None) -> list[DirectoryEntry]:
         """Entries matching every word of `text` in name, town, specialty, profession, organisation, id, address."""
         words = fold(text).split()

@@ -222,9 +222,11 @@ class ComposeScreen(Screen):
         which takes seconds for a national one (then it is kept until its file changes)."""
         from pli.tui.correspondents import directory_of, statuses
 
-        directory_of(self.app.keyring)   # load it now, before the first match or address is asked for
+        directory = directory_of(self.app.keyring)   # load it now, before the first match or address is asked for
         found = statuses(self.app.keyring, [a for a in split_addresses(value) if "@" in a], size)
         self.app.call_from_thread(self.show_modes, value, found)
+        if directory is not None:
+            directory.prepare_search()   # once per directory: then the first match does not wait for it
 
     def show_modes(self, value: str, statuses: list) -> None:
         if self.open and value == self.query_one("#compose-to", Input).value:
