@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from pli.core.directory.entry import BadEntry, DirectoryEntry, KeyRecord, format_time, from_json
-from pli.core.directory.keyfile import BadKeyFile, parse_key_line
+from pli.core.directory.keyfile import BadKeyFile, fingerprint, raw_key
 from pli.core.directory.signed import DirectoryRefused, malformed
 from pli.core.errors import PliError
 
@@ -177,7 +177,7 @@ class Directory:
             for at, obj in enumerate(self._objects):
                 for key in obj.get("keys", ()):
                     # the same parse as from_json's, so a key is found under the fingerprint its entry shows
-                    fpr = parse_key_line(key["alg"], key["key"], self.source).fingerprint
+                    fpr = fingerprint(raw_key(key["alg"], key["key"], self.source))
                     if index.setdefault(fpr, at) != at:
                         raise DirectoryRefused(f"{self.source} gives key {fpr} to two entries")
         except (KeyError, TypeError, AttributeError, BadKeyFile) as error:

@@ -83,6 +83,11 @@ def read_one(path: str | os.PathLike, alg: str) -> PublicKey:
 
 
 def parse_key_line(alg: str, text: str, where: str) -> PublicKey:
+    return PublicKey(alg, raw_key(alg, text, where))
+
+
+def raw_key(alg: str, text: str, where: str) -> bytes:
+    """The 32 bytes of an `alg` key written in base64; BadKeyFile (naming `where`) for anything else."""
     if alg not in ALGORITHMS:
         raise BadKeyFile(f"{where}: unknown key type {alg!r} (expected {' or '.join(ALGORITHMS)})")
     try:
@@ -91,7 +96,7 @@ def parse_key_line(alg: str, text: str, where: str) -> PublicKey:
         raw = b""
     if len(raw) != 32:
         raise BadKeyFile(f"{where}: not a base64 32-byte {alg} public key")
-    return PublicKey(alg, raw)
+    return raw
 
 
 def write_key_file(path: str | os.PathLike, keys: list[PublicKey], comment: str = "") -> None:

@@ -133,9 +133,10 @@ def _split(data: bytes, source: str) -> tuple[bytes, bytes, bytes]:
     if not data.startswith(MAGIC):
         raise UnsignedDirectory(f"{source} is not a signed pli directory (no `PLI-DIRECTORY 1` header): "
                                 "pli only imports directories signed by your directory authority")
-    head, sep, payload = data[len(MAGIC):].partition(b"\n\n")
+    end = data.find(b"\n\n", len(MAGIC))   # no copy of the whole file but the payload's (tens of MB)
+    head, payload = data[len(MAGIC):end], data[end + 2:]
     lines = head.split(b"\n")
-    if not sep or len(lines) != 2 or not lines[0].startswith(b"authority: ed25519 ") \
+    if end < 0 or len(lines) != 2 or not lines[0].startswith(b"authority: ed25519 ") \
             or not lines[1].startswith(b"signature: "):
         raise UnsignedDirectory(f"{source} has a malformed signature header: nothing imported")
     try:
