@@ -18,6 +18,7 @@ splitting matches hl7's on every field):
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 from datetime import date, datetime
@@ -73,7 +74,7 @@ def _messages(lines: list[str]) -> list[tuple[int, list[tuple[int, str]]]]:
 
 
 def _parse_message(start: int, segments: list[tuple[int, str]]) -> list[Report]:
-    reader = _Reader(*_encoding_characters(start, segments[0][1]))
+    reader = _reader(*_encoding_characters(start, segments[0][1]))
     fields = [reader.fields(text) for _, text in segments]
     msh = fields[0]
     kind = reader.get(msh, 9) + "^" + reader.get(msh, 9, component=2)
@@ -164,6 +165,18 @@ class _Reader:
         reps = self.repetitions(segment, index)
         return reps[0] if reps else []
 
+    def firsts(self, segment: list[str], *indexes: int) -> list[str]:
+        """get(segment, index) for each index, in one call: a result segment asks for several fields,
+        and most are one plain value (no separator, nothing escaped), read without a call each."""
+        values = []
+        for index in indexes:
+            raw = segment[index] if index < len(segment) else ""
+            if self.comp_sep in raw or self.rep_sep in raw or self.esc in raw:
+                values.append(self.get(segment, index))
+            else:
+                values.append(raw.strip())
+        return values
+
     def first_filled(self, segment: list[str], index: int) -> str:
         """The first component of the first repetition that has one (OBX-8: the first flag sent)."""
         if index >= len(segment) or self.rep_sep not in segment[index]:
@@ -210,6 +223,13 @@ class _Reader:
             except UnicodeDecodeError:
                 return raw.decode("latin-1")
         return match.group(0)  # an escape pli does not know stays visible, never silently dropped
+
+
+@functools.lru_cache(maxsize=16)
+def _reader(field_sep: str, rep_sep: str, comp_sep: str, sub_sep: str, esc: str) -> _Reader:
+    """The reader for one set of separators, made once: nearly every message uses |^~\\&, and a
+    reader compiles its unescape pattern (a reader holds no state of the message it reads)."""
+    return _Reader(field_sep, rep_sep, comp_sep, sub_sep, esc)
 
 
 def _patient(reader: _Reader, pid, number: int) -> Patient:
@@ -286,7 +306,8 @@ class _ReportBuilder:
         if self.panel is None:
             raise MalformedReport(FORMAT, number, "OBX result before any OBR request")
         r = self.reader
-        value_type = r.get(obx, 2).upper()
+        value_type, unit, reference, status = r.firsts(obx, 2, 6, 7, 11)
+        value_type = value_type.upper()
         code, label, loinc = _identifier(r.components(obx, 3))
         if not (code or label):
             raise MalformedReport(FORMAT, number, "OBX without an observation identifier (OBX-3)")
@@ -296,9 +317,9 @@ class _ReportBuilder:
                 self.lab = Lab(code=self.lab.code, name=lab_name)
         self.after_obx = True
         self.observations.append(Observation(
-            code=code, label=label, value=_value(r, obx, value_type), unit=r.get(obx, 6, 1) or r.get(obx, 6, 2),
-            reference=ReferenceRange.parse(r.get(obx, 7)), lab_flag=r.first_filled(obx, 8),
-            status=r.get(obx, 11), value_type=value_type, loinc=loinc, panel=self.panel))
+            code=code, label=label, value=_value(r, obx, value_type), unit=unit or r.get(obx, 6, 2),
+            reference=ReferenceRange.parse(reference), lab_flag=r.first_filled(obx, 8),
+            status=status, value_type=value_type, loinc=loinc, panel=self.panel))
 
     def _nte(self, nte, number: int) -> None:
         comment = self.reader.text(nte, 3)
