@@ -91,7 +91,8 @@ def open_directory(data: bytes, anchor: PublicKey, source: str = "the directory 
     """Check `data` was signed by the trust anchor, then parse and check every entry; DirectoryRefused otherwise."""
     verified = verify_directory(data, anchor, source)
     try:
-        entries = tuple(from_json(e) for e in verified.objects)
+        with gc_paused():
+            entries = tuple(from_json(e) for e in verified.objects)
     except BadEntry as error:
         raise malformed(source, error.message) from None
     _check_unique(entries, source)

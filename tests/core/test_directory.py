@@ -1,7 +1,11 @@
 """Directory look-ups: who signed (rotation, revocation with its date), search, completion, groups."""
+import re
+import unicodedata
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -120,6 +124,24 @@ def test_fold():
     assert fold("Saint-Étienne  L'Œuvre") == "saint etienne l oeuvre"
     assert fold("Dr_MARTIN, dr.martin@cab.example") == "dr martin dr.martin@cab.example"  # the ASCII fast path
     assert fold("Æsop\tMüller-Straße") == "aesop muller strasse"
+
+
+def plain_fold(text: str) -> str:
+    """fold() as first written: every character of the decomposition asked whether it is a combining mark."""
+    ligatures = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"})
+    decomposed = unicodedata.normalize("NFKD", text.translate(ligatures))
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w@.]|_", " ", kept.casefold()).split())
+
+
+@given(st.text())
+def test_fold_gives_what_its_plain_definition_gives(text):
+    assert fold(text) == plain_fold(text)
+
+
+def test_fold_and_its_fields_joined():
+    fields = ("Dr Zoé d'Arc", "Saint-Étienne", "Œnologie", "", "-", "dr.zoe@pli.test")
+    assert fold(" ".join(fields)) == " ".join(f for f in map(fold, fields) if f)
 
 
 def test_entries_round_trip_through_json():
