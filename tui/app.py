@@ -253,8 +253,10 @@ class PliApp(App):
                 steps, left_out = steps_for(batch, keyring.identity.public.address, envelopes)
                 if steps:
                     home_journal(self.home, keyring).record_many(steps)
-            except PliError as error:
-                self.call_from_thread(self.notify, f"trace: {error}", severity="error")
+            except Exception as error:  # noqa: BLE001 - the drainer must live on to write the next batches
+                problem = str(error) if isinstance(error, PliError) else (
+                    f"{batch.step} step not written ({type(error).__name__}); check with `pli audit verify`")
+                self.call_from_thread(self.notify, f"trace: {problem}", severity="error")
                 continue
             if left_out:
                 self.call_from_thread(self.notify, f"not traced ({batch.step}): {left_out} message(s) "

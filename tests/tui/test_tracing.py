@@ -154,3 +154,37 @@ async def test_without_the_passphrase_an_archive_is_done_and_said_untraced(demo,
         said = [n.message for n in app._notifications]
     assert "archived" not in [e.step for e in steps_of(demo, target.message_id)]
     assert any("not traced (archived)" in text for text in said)
+
+
+@pytest.mark.asyncio
+async def test_a_trace_write_that_fails_unexpectedly_is_shown_and_later_steps_are_still_written(
+        demo, make_app, monkeypatch):
+    """An error that is not a PliError (a full disk, a bug) must not leave the queue marked busy
+    with nobody writing it: the user is told, and the next action's steps are recorded."""
+    import pli.core.audit as audit
+
+    real = audit.home_journal
+    failures = []
+
+    def failing_once(home, keyring):
+        if not failures:
+            failures.append(1)
+            raise OSError(28, "No space left on device")
+        return real(home, keyring)
+
+    monkeypatch.setattr(audit, "home_journal", failing_once)
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        messages = await main_list(app, pilot)
+        first, second = messages.summary_at(0), messages.summary_at(1)
+        await pilot.press("a")              # archive the first: its trace write fails
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        shown = [n.message for n in app._notifications]
+        assert any("archived step not written (OSError)" in m for m in shown)
+        await pilot.press("a")              # archive the next: written
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert not app._traces.draining
+    archived = [s for s in (first, second) if "archived" in [e.step for e in steps_of(demo, s.message_id)]]
+    assert archived == [second]
