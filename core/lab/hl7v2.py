@@ -32,6 +32,7 @@ FORMAT = "HL7"
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
 _USED_SEGMENTS = frozenset({"MSH", "PID", "PV1", "ORC", "OBR", "OBX", "NTE"})  # well-formed: no regex needed
 _FRAME = "\x0b\x1c"  # MLLP start/end bytes a capture may still hold
+_AROUND_SEGMENT = _FRAME + " \t"
 _TS = re.compile(r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?(?:[+-]\d{4})?")
 _SSN_TYPES = {"NH", "SS", "INS", "INS-NIR", "NIR"}
 _SIMPLE_ESCAPES = {"H": "", "N": "", ".br": "\n", ".sp": "\n"}
@@ -56,7 +57,7 @@ def _messages(lines: list[str]) -> list[tuple[int, list[tuple[int, str]]]]:
     """(line of MSH, [(line, segment text)...]) for each message; batch envelopes dropped."""
     messages: list[tuple[int, list[tuple[int, str]]]] = []
     for number, raw in enumerate(lines, 1):
-        line = raw.strip(_FRAME + " \t")
+        line = raw.strip(_AROUND_SEGMENT)
         if not line:
             continue
         kind = line[:3]
@@ -161,7 +162,7 @@ class _Reader:
     def components(self, segment: list[str], index: int) -> list[str]:
         """The components of a field's first repetition, as get() gives each ([] when absent)."""
         if index < len(segment) and self.rep_sep not in segment[index] and self.esc not in segment[index]:
-            return [c.strip() for c in segment[index].split(self.comp_sep)]  # the usual field, split once
+            return list(map(str.strip, segment[index].split(self.comp_sep)))  # the usual field, split once
         reps = self.repetitions(segment, index)
         return reps[0] if reps else []
 

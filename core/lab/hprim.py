@@ -155,7 +155,7 @@ def _with_comment(observation: Observation, comment: str) -> Observation:
 
 
 def _parse_res(line: str, number: int) -> Observation:
-    fields = [f.strip() for f in line.split("|")]
+    fields = list(map(str.strip, line.split("|")))
     if fields and fields[-1] == "":
         fields.pop()  # the trailing "|" most labs write
     if len(fields) < _RES_MIN_FIELDS:
