@@ -237,9 +237,8 @@ class PliApp(App):
         while); without it, the footer says the step went unrecorded rather than
         interrupting triage with a passphrase prompt.
         """
-        from pli.core.audit import home_journal
         from pli.core.store.store import Store
-        from pli.tui.tracing import envelope_ids, steps_for
+        from pli.core.store.trace_steps import record_batch
 
         while (batch := self._traces.take()) is not None:
             keyring = self._trace_keyring()
@@ -249,10 +248,7 @@ class PliApp(App):
                 continue
             try:
                 with Store.open(self.home) as store:  # this thread's own index handle
-                    envelopes = envelope_ids(store, batch.message_ids)
-                steps, left_out = steps_for(batch, keyring.identity.public.address, envelopes)
-                if steps:
-                    home_journal(self.home, keyring).record_many(steps)
+                    left_out = record_batch(self.home, keyring, store, batch)
             except Exception as error:  # noqa: BLE001 - the drainer must live on to write the next batches
                 problem = str(error) if isinstance(error, PliError) else (
                     f"{batch.step} step not written ({type(error).__name__}); check with `pli audit verify`")

@@ -11,25 +11,15 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass, field
 
-from pli.core.errors import PliError
+from pli.core.store.trace_steps import TraceBatch, envelope_ids, steps_for  # noqa: F401 - the TUI's names for them
 from pli.tui.triage import TriageAction
-
-HEAD_BYTES = 16384  # the importer writes the X-Pli-* fields first: the head of the file holds them
 
 #: The triage tag changes that are steps of a message's life: (tag added or removed, tag, step).
 TRIAGE_STEPS = (
     ("remove", "inbox", "archived"),
     ("add", "deleted", "deleted"),   # notmuch's convention: a message tagged deleted is gone for the user
 )
-
-
-@dataclass(frozen=True)
-class TraceBatch:
-    step: str
-    message_ids: tuple[str, ...]
-    details: dict = field(default_factory=dict)
 
 
 def triage_batches(action: TriageAction) -> list[TraceBatch]:
@@ -41,46 +31,6 @@ def triage_batches(action: TriageAction) -> list[TraceBatch]:
         if ids:
             batches.append(TraceBatch(step, tuple(dict.fromkeys(ids))))
     return batches
-
-
-def envelope_ids(store, message_ids) -> dict[str, str]:
-    """The envelope id of each sealed message (X-Pli-Envelope-Id of its clear file, written by
-    the importer): the trace names a sealed message by it, as the sender and the gateway do."""
-    from pli.core.store.headers import value_of
-
-    found = {}
-    for message_id in message_ids:
-        try:
-            with open(store.clear_path(message_id), "rb") as clear:
-                head = clear.read(HEAD_BYTES)
-        except (PliError, OSError):
-            continue  # gone meanwhile: the step is still recorded, by Message-ID
-        envelope = value_of(head, "X-Pli-Envelope-Id")
-        if envelope:
-            found[message_id] = envelope
-    return found
-
-
-def steps_for(batch: TraceBatch, actor: str, envelopes: dict[str, str] | None = None) -> tuple[list, int]:
-    """The journal steps of a batch, and how many messages were left out because the trace cannot
-    hold their id (a sender chooses its Message-ID: one with spaces must not stop the others).
-    A sealed message is named by its envelope id, its Message-ID then kept as `mid`."""
-    from pli.core.audit import AuditMisuse, Step
-    from pli.core.audit.entry import check_fields
-
-    envelopes = envelopes or {}
-    steps, left_out = [], 0
-    for message_id in batch.message_ids:
-        envelope = envelopes.get(message_id)
-        name, details = (envelope, {**batch.details, "mid": message_id}) if envelope else \
-            (message_id, dict(batch.details))
-        try:
-            check_fields(batch.step, name, actor, details)
-        except AuditMisuse:
-            left_out += 1
-            continue
-        steps.append(Step(batch.step, name, details))
-    return steps, left_out
 
 
 class TraceQueue:
