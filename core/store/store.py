@@ -34,6 +34,11 @@ class BadQuery(PliError):
 
     exit_code = 2
 
+    @classmethod
+    def of(cls, query: str) -> "BadQuery":
+        return cls(f"notmuch cannot parse the query {query!r}; check its quotes, parentheses and "
+                   "dates (`pli search --help` lists pli's shortcuts)")
+
 
 class Store:
     def __init__(self, layout: Layout, writable: bool):
@@ -85,8 +90,8 @@ class Store:
         query = expand(query)  # idempotent: an expanded query passes unchanged
         try:
             return self._retrying(lambda db: db.count_messages(query))
-        except notmuch2.QuerySyntaxError:
-            raise BadQuery(f"notmuch cannot parse the query {query!r}") from None
+        except notmuch2.NotmuchError as error:
+            raise self._query_error(query, error) from None
 
     def window(self, query: str, offset: int, limit: int) -> list[MessageSummary]:
         """Rows offset..offset+limit of the query, newest first.  Messages before the
@@ -106,8 +111,36 @@ class Store:
 
         try:
             return self._retrying(read)
-        except notmuch2.QuerySyntaxError:
-            raise BadQuery(f"notmuch cannot parse the query {query!r}") from None
+        except notmuch2.NotmuchError as error:
+            raise self._query_error(query, error) from None
+
+    def message_ids(self, query: str) -> list[str]:
+        """The Message-IDs of every match, newest first: for acting on all of a query
+        (an export of thousands) without building a summary of each."""
+        query = expand(query)
+
+        def read(db: notmuch2.Database) -> list[str]:
+            return [message.messageid for message in
+                    db.messages(query, sort=notmuch2.Database.SORT.NEWEST_FIRST)]
+
+        try:
+            return self._retrying(read)
+        except notmuch2.NotmuchError as error:
+            raise self._query_error(query, error) from None
+
+    def _query_error(self, query: str, error: notmuch2.NotmuchError) -> Exception:
+        """What a failed query read raises: BadQuery when the query is to blame.  notmuch reports
+        most syntax errors ("tag:lab and", "date:soon..") as a Xapian exception, as it would a
+        damaged index: the query is to blame when the same handle still answers the match-all query."""
+        if isinstance(error, notmuch2.QuerySyntaxError):
+            return BadQuery.of(query)
+        if isinstance(error, notmuch2.XapianError):
+            try:
+                self._db.count_messages("*")
+            except notmuch2.NotmuchError:
+                return error
+            return BadQuery.of(query)
+        return error
 
     def summary(self, message_id: str) -> MessageSummary:
         def read(db):

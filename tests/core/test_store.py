@@ -137,3 +137,22 @@ def test_paging_forward_then_back_gives_the_same_rows_as_fresh_reads(filled):
     with Store.open(filled) as fresh:
         assert forward == [fresh.window("tag:inbox", offset, 4) for offset in (0, 4, 8, 20, 24)]
         assert back == fresh.window("tag:inbox", 4, 4)
+
+
+def test_message_ids_are_every_match_newest_first_as_the_window_lists_them(filled):
+    with Store.open(filled) as store:
+        ids = store.message_ids("tag:inbox")
+        assert len(ids) == 30 and ids == [row.message_id for row in store.window("*", 0, 30)]
+        assert store.message_ids("tag:nothing-has-this") == []
+
+
+@pytest.mark.parametrize("query", ["tag:inbox and", "date:soon.."])
+def test_a_query_notmuch_cannot_parse_is_a_bad_query_in_every_read(filled, query):
+    from pli.core.store import BadQuery
+
+    with Store.open(filled) as store:
+        for read in (store.count, store.message_ids, lambda q: store.window(q, 0, 10)):
+            with pytest.raises(BadQuery, match="cannot parse the query") as raised:
+                read(query)
+            assert raised.value.exit_code == 2
+        assert store.count("tag:inbox") == 30   # the handle still answers afterwards
