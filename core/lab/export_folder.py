@@ -69,6 +69,29 @@ class FolderExport:
     def files(self) -> int:
         return len(self.written)
 
+    def summary(self, fmt: str, folder: Path, named: int = 0) -> str:
+        """One line saying what the export did: written, already there, and what was left out and why
+        (the first `named` unreadable messages by id, with their reason)."""
+        if self.stopped:
+            parts = [f"export stopped: {self.files:,} report(s) written to {folder} stay there"]
+        else:
+            parts = [f"exported {self.files:,} report(s) as {fmt.upper()} to {folder}"]
+        if self.already:
+            parts.append(f"{len(self.already):,} already there (not copied again)")
+        if self.without_report:
+            parts.append(f"{len(self.without_report):,} message(s) without lab report")
+        if self.unreadable:
+            parts.append(f"{len(self.unreadable):,} message(s) could not be read" + _named(self.unreadable, named))
+        return "; ".join(parts)
+
+
+def _named(skipped: list[Skipped], named: int) -> str:
+    if named <= 0:
+        return ""
+    shown = ", ".join(f"{s.message_id} ({s.reason})" for s in skipped[:named])
+    more = len(skipped) - named
+    return f": {shown}" + (f" and {more:,} more" if more > 0 else "")
+
 
 def export_to_folder(store, message_ids: Iterable[str], fmt: str, folder: Path, *,
                      progress: Progress | None = None,

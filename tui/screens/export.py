@@ -122,7 +122,7 @@ class ExportScreen(ModalScreen[None]):
         self.query_one("#export-progress", Label).update(f"exporting {done:,} / {total:,}…")
 
     def _finished(self, result, fmt: str, folder: Path) -> None:
-        self.app.notify(export_summary(result, fmt, folder), title="Export",
+        self.app.notify(result.summary(fmt, folder), title="Export",
                         severity="warning" if result.unreadable or result.stopped else "information",
                         timeout=10)
         self.dismiss(None)
@@ -140,18 +140,3 @@ class ExportScreen(ModalScreen[None]):
     def _lock(self, locked: bool) -> None:
         self.query_one("#export-folder", Input).disabled = locked
         self.query_one(RadioSet).disabled = locked
-
-
-def export_summary(result, fmt: str, folder: Path) -> str:
-    """One line saying what an export did: written, already there, and what was left out and why."""
-    if result.stopped:
-        parts = [f"export stopped: {result.files:,} report(s) written to {folder} stay there"]
-    else:
-        parts = [f"exported {result.files:,} report(s) as {fmt.upper()} to {folder}"]
-    if result.already:
-        parts.append(f"{len(result.already):,} already there (not copied again)")
-    if result.without_report:
-        parts.append(f"{len(result.without_report):,} message(s) without lab report")
-    if result.unreadable:
-        parts.append(f"{len(result.unreadable):,} message(s) could not be read")
-    return "; ".join(parts)

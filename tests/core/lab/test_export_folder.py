@@ -141,6 +141,18 @@ def test_a_message_without_report_or_gone_is_reported_not_skipped(twins, tmp_pat
     assert result.files == 0 and result.message_ids == [] and list(tmp_path.iterdir()) == []
 
 
+def test_the_summary_counts_each_outcome_and_names_the_unreadable_up_to_a_limit(twins, tmp_path):
+    ids = [f"{PREFIX}a@lab.example", "plain1@example.org", "gone1@example.org", "gone2@example.org"]
+    result = export_to_folder(twins, ids, "fhir", tmp_path)
+    line = result.summary("fhir", tmp_path, named=1)
+    assert line.startswith(f"exported {result.files} report(s) as FHIR to {tmp_path}") and "\n" not in line
+    assert "1 message(s) without lab report" in line
+    assert "2 message(s) could not be read: gone1@example.org (" in line and line.endswith(" and 1 more")
+    assert "gone2@example.org" not in line and "gone" not in result.summary("fhir", tmp_path)
+    again = export_to_folder(twins, ids, "fhir", tmp_path).summary("fhir", tmp_path)
+    assert again.startswith("exported 0 report(s)") and f"{result.files} already there" in again
+
+
 def test_a_stopped_export_keeps_what_it_wrote_and_says_so(store, all_ids, tmp_path):
     lab_ids = [mid for mid in all_ids if reports_in_bytes(store.read_clear(mid))]
     done = []
