@@ -149,8 +149,8 @@ class _Reader:
         """Field `index` as repetitions -> components, each unescaped and stripped ([] when absent).
 
         The parser wants several components of one field (OBX-3's two coding
-        triplets, PID-11's address): splitting the field once for all of them,
-        rather than once per component asked, halves a result message's parse.
+        triplets, PID-11's address): the field is split once for all of them,
+        not once per component asked (the import parses every result message).
         """
         if index >= len(segment):
             return []

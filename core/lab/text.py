@@ -31,10 +31,13 @@ def decode(data: bytes) -> str:
 
 def split_lines(text: str) -> list[str]:
     """Lines whatever the line ends (CRLF, LF, or HL7's lone CR); a final line end ends the last line."""
+    # One kind of line end (the usual file) is a plain split: no regex.
     if "\r" not in text:
-        lines = text.split("\n")  # one kind of line end (the usual file): a plain split, no regex
+        lines = text.split("\n")
     elif "\n" not in text:
         lines = text.split("\r")
+    elif text.count("\r\n") == text.count("\r") == text.count("\n"):
+        lines = text.split("\r\n")
     else:
         lines = _LINE_END.split(text)
     if len(lines) > 1 and lines[-1] == "":

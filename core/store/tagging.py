@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pli.core.lab.model import Patient
 from pli.core.store import summary as props
 
 LAB_SUMMARY_MAX = 160
@@ -46,6 +47,8 @@ def lab_facts(reports) -> LabFacts:
 
 
 def patient_display(patient) -> str:
+    if isinstance(patient, Patient):
+        return patient.display  # the usual case, without the lookups below (a miss raises inside getattr)
     for attribute in ("display_name", "display", "name"):
         value = getattr(patient, attribute, None)
         if callable(value):
