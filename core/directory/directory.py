@@ -101,11 +101,14 @@ class Directory:
         self._built: dict[int, DirectoryEntry] = dict(enumerate(given))
 
     @classmethod
-    def from_objects(cls, objects: list, serial: int, source: str) -> "Directory":
-        """The directory of a verified file's entry objects (signed.verify_directory), checked as they are reached."""
+    def from_objects(cls, objects: list, serial: int, source: str,
+                     built: tuple[DirectoryEntry, ...] = ()) -> "Directory":
+        """The directory of a verified file's entry objects (signed.verify_directory), checked as they are reached;
+        `built`, when given, holds every entry already built from them, in the same order."""
         directory = cls((), serial)
         directory.source = source
         directory._objects = objects
+        directory._built = dict(enumerate(built))
         return directory
 
     def __len__(self) -> int:

@@ -90,13 +90,18 @@ def sign_directory(entries: list[DirectoryEntry], authority: Ed25519PrivateKey, 
 def open_directory(data: bytes, anchor: PublicKey, source: str = "the directory file") -> SignedDirectory:
     """Check `data` was signed by the trust anchor, then parse and check every entry; DirectoryRefused otherwise."""
     verified = verify_directory(data, anchor, source)
+    return SignedDirectory(anchor, verified.serial, verified.issued, checked_entries(verified))
+
+
+def checked_entries(verified: VerifiedDirectory) -> tuple[DirectoryEntry, ...]:
+    """Every entry of a verified file built and checked (fields, then no id, address or key twice), in file order."""
     try:
         with gc_paused():
             entries = tuple(from_json(e) for e in verified.objects)
     except BadEntry as error:
-        raise malformed(source, error.message) from None
-    _check_unique(entries, source)
-    return SignedDirectory(anchor, verified.serial, verified.issued, entries)
+        raise malformed(verified.source, error.message) from None
+    _check_unique(entries, verified.source)
+    return entries
 
 
 def verify_directory(data: bytes, anchor: PublicKey, source: str = "the directory file") -> VerifiedDirectory:

@@ -4,6 +4,7 @@ The reference is `open_directory` (every entry built and checked, what
 `pli dir import` runs) and the search rules written out plainly here.
 """
 import base64
+import hashlib
 import json
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -12,7 +13,7 @@ import pytest
 
 from pli.core.directory import (BadDirectorySignature, DirectoryEntry, DirectoryRefused, fold,
                                 import_directory, load_directory, set_trust_anchor)
-from pli.core.directory.local import installed_path, trust_anchor
+from pli.core.directory.local import CHECKS, checked_path, installed_path, trust_anchor
 from pli.core.directory.signed import DOMAIN, MAGIC, open_directory
 from pli.core.home import Home
 
@@ -134,9 +135,9 @@ def test_a_file_altered_in_its_last_entry_is_refused_at_load_before_any_look_up(
         load_directory(copy)
 
 
-def install_signed(home: Home, edit) -> bytes:
+def install_signed(home: Home, edit, marked: bool = False) -> bytes:
     """Install, without the checks of import, a file signed by the home's authority whose entry objects
-    `edit` changed (an authority's bug: import refuses it); returns the file."""
+    `edit` changed (an authority's bug: import refuses it), `marked` as checked or not; returns the file."""
     authority = Authority()
     authority.install(home, generated_entries(5))
     obj = json.loads(installed_path(home).read_bytes().split(b"\n\n", 1)[1])
@@ -145,19 +146,51 @@ def install_signed(home: Home, edit) -> bytes:
     data = (MAGIC + b"authority: ed25519 " + authority.public.b64.encode() + b"\nsignature: "
             + base64.b64encode(authority.key.sign(DOMAIN + payload)) + b"\n\n" + payload)
     installed_path(home).write_bytes(data)
+    if marked:
+        checked_path(home).write_text(f"{CHECKS} {hashlib.sha256(data).hexdigest()}\n")
     return data
 
 
-def test_a_malformed_entry_is_refused_when_reached_and_at_import(tmp_path):
+def bad_address(objects):
+    objects[3].update(addresses=["not-an-address"])
+
+
+def test_import_marks_the_file_checked_and_a_load_keeps_the_mark(installed):
+    home, _ = installed
+    data = installed_path(home).read_bytes()
+    assert checked_path(home).read_text() == f"{CHECKS} {hashlib.sha256(data).hexdigest()}\n"
+    assert checked_path(home).stat().st_mode & 0o777 == 0o600
+    load_directory(home)
+    assert checked_path(home).read_text() == f"{CHECKS} {hashlib.sha256(data).hexdigest()}\n"
+
+
+def test_a_malformed_file_the_mark_does_not_name_is_refused_at_load_as_at_import(tmp_path):
     home = Home(tmp_path / "home")
-    data = install_signed(home, lambda objects: objects[3].update(addresses=["not-an-address"]))
+    data = install_signed(home, bad_address)
+    with pytest.raises(DirectoryRefused, match="malformed.*not a mail address"):
+        load_directory(home)
+    with pytest.raises(DirectoryRefused, match="not a mail address"):
+        import_directory(home, data)
+
+
+@pytest.mark.parametrize("stale", ["{checks} {digest_of_other}\n", "{old} {digest}\n", ""])
+def test_a_good_file_the_mark_does_not_name_is_checked_then_marked(tmp_path, stale):
+    home = Home(tmp_path / "home")
+    data = install_signed(home, lambda objects: objects[1].update(town="Quimper"))
+    checked_path(home).write_text(stale.format(checks=CHECKS, old=CHECKS - 1, digest=hashlib.sha256(data).hexdigest(),
+                                               digest_of_other=hashlib.sha256(b"other").hexdigest()))
+    assert load_directory(home).by_address("praticien1@pli.test").town == "Quimper"
+    assert checked_path(home).read_text() == f"{CHECKS} {hashlib.sha256(data).hexdigest()}\n"
+
+
+def test_a_forged_mark_only_defers_the_refusal_to_the_malformed_entry(tmp_path):
+    home = Home(tmp_path / "home")
+    install_signed(home, bad_address, marked=True)
     directory = load_directory(home)
 
     assert directory.by_address("praticien0@pli.test").id == "10000000000"
     with pytest.raises(DirectoryRefused, match="malformed.*not a mail address"):
         directory.by_address("not-an-address")
-    with pytest.raises(DirectoryRefused, match="not a mail address"):
-        import_directory(home, data)
 
 
 @pytest.mark.parametrize("edit, problem", [
@@ -167,8 +200,11 @@ def test_a_malformed_entry_is_refused_when_reached_and_at_import(tmp_path):
 ])
 def test_an_index_that_cannot_be_read_refuses_the_directory(tmp_path, edit, problem):
     home = Home(tmp_path / "home")
-    install_signed(home, edit)
+    install_signed(home, edit, marked=True)
     directory = load_directory(home)
     with pytest.raises(DirectoryRefused, match=problem):
         directory.by_address("praticien0@pli.test")
         directory.by_fingerprint("00" * 16)
+    with pytest.raises(DirectoryRefused, match=problem):
+        checked_path(home).unlink()
+        load_directory(home)
