@@ -1,17 +1,36 @@
-"""`pli lab show|export|generate`: read lab reports from a file or a message, export them, make samples."""
+"""`pli lab show|export|generate`: read lab reports from a file or a message, export them, make samples.
+
+`pli lab export --query QUERY -o FOLDER` exports the reports of every stored
+message matching QUERY into a folder, as the TUI's export dialog does (the same
+pli.core.lab.export_folder, the same summary, the same signed "exported" steps).
+"""
 from __future__ import annotations
 
 import email
 import email.policy
 import os
 import re
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 
 _HEADER_LINE = re.compile(rb"[A-Za-z][A-Za-z0-9-]*:[ \t]")
+NAMED_UNREADABLE = 5   # unreadable messages named in an export's summary line; the rest are counted
+EXIT_STOPPED = 130     # stopped with Ctrl-C, as an interrupted command
+
+
+class NothingMatches(PliError):
+    """A query selects no stored message: there is nothing to export."""
+
+
+class TraceNotWritten(PliError):
+    """Report files were exported, but their "exported" steps could not be written to the trace."""
 
 
 def register(sub) -> None:
@@ -30,12 +49,18 @@ def register(sub) -> None:
     kind = export.add_mutually_exclusive_group(required=True)
     kind.add_argument("--fhir", action="store_const", const="fhir", dest="format", help="a FHIR R4 Bundle (JSON)")
     kind.add_argument("--hprim", action="store_const", const="hprim", dest="format", help="an HPRIM file")
-    export.add_argument("source", metavar="FILE|MESSAGE", help="an HPRIM or HL7 file, or a message (.eml)")
+    export.add_argument("source", metavar="FILE|MESSAGE", nargs="?",
+                        help="an HPRIM or HL7 file, or a message (.eml or a stored message's id)")
+    export.add_argument("-q", "--query", metavar="QUERY",
+                        help="instead of FILE|MESSAGE: every stored message matching QUERY (notmuch syntax "
+                             "plus `pli search`'s shortcuts), one file per report into the folder -o FOLDER")
     export.add_argument("-o", "--output", type=Path, metavar="PATH",
                         help="write here instead of stdout; with --hprim, a folder gets one file per report, "
-                             "written atomically under a name medical software picks up")
+                             "written atomically under a name medical software picks up; with --query, "
+                             "the folder (created if missing; no file is ever replaced)")
     export.add_argument("--drop", action="store_true",
                         help="with --hprim: drop into [lab] hprim_folder of config.toml")
+    export.add_argument("--quiet", action="store_true", help="with --query: no progress, only the summary")
     export.set_defaults(func=run_export)
 
     gen = cmds.add_parser("generate", help="write generated (invented) lab reports, for trying pli out")
@@ -114,6 +139,12 @@ def run_export(args) -> int:
     from pli.core.lab import hprim_export
     from pli.core.lab.export import export_reports
 
+    if args.query is not None:
+        return run_export_query(args)
+    if args.source is None:
+        raise UsageError("what to export? give a FILE|MESSAGE, or --query QUERY -o FOLDER")
+    if args.quiet:
+        raise UsageError("--quiet goes with --query")
     home = Home.resolve(args.home)
     reports = load_reports(args.source, home)
     if args.drop and args.format != "hprim":
@@ -134,6 +165,98 @@ def run_export(args) -> int:
         args.output.write_bytes(data)
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def run_export_query(args) -> int:
+    """`pli lab export --query QUERY -o FOLDER`: the reports of the matching stored messages, traced."""
+    from pli.core.crypto.passphrase import unlock
+    from pli.core.store import Store
+
+    folder = _query_folder(args)
+    home = Home.resolve(args.home)
+    with Store.open(home) as store:  # read-only: the export changes no tag
+        ids = store.message_ids(args.query)
+        if not ids:
+            raise NothingMatches(f"no stored message matches {args.query!r}: nothing to export; "
+                                 "try the query with `pli search` first")
+        keyring = unlock(home)  # before any file is written: each exported file gets its signed step
+        with _stop_on_interrupt() as stop:
+            result, failure = _export(store, ids, args.format, folder, args.quiet, stop)
+            trace_problem = _trace_exported(home, keyring, store, result, args.format)
+    return _outcome(result, failure, trace_problem, args.format, folder)
+
+
+def _query_folder(args) -> Path:
+    if args.source is not None:
+        raise UsageError("give FILE|MESSAGE or --query QUERY, not both")
+    if args.drop:
+        raise UsageError("--drop exports one report; with --query give the folder as -o FOLDER")
+    if args.output is None:
+        raise UsageError("--query exports one file per report into a folder: give -o FOLDER")
+    return args.output.expanduser()
+
+
+@contextmanager
+def _stop_on_interrupt() -> Iterator[threading.Event]:
+    """Ctrl-C sets the event instead of interrupting: the export stops after the message in
+    hand and what it wrote is still traced (the trace's write is not cut either)."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _export(store, ids: list[str], fmt: str, folder: Path, quiet: bool, stop: threading.Event):
+    """(what the export did, the folder error that ended it or None): the files written stay either way."""
+    from pli.core.lab.export_folder import ExportFolderError, export_to_folder
+    from pli.core.store.progress import Progress
+
+    progress = Progress.for_stream(sys.stderr, quiet=quiet, verb="exported")
+    progress.start(len(ids))
+    try:
+        return export_to_folder(store, ids, fmt, folder, progress=lambda done, total: progress.advance(1),
+                                stopped=stop.is_set), None
+    except ExportFolderError as error:
+        return error.partial, error
+    finally:
+        progress.finish()
+
+
+def _trace_exported(home: Home, keyring, store, result, fmt: str) -> str | None:
+    """One signed "exported" step per message whose reports are in the folder, as the TUI writes
+    them; None when written, else the problem, for the person at the keyboard."""
+    from pli.core.store.trace_steps import TraceBatch, record_batch
+
+    if not result.message_ids:
+        return None
+    try:
+        left_out = record_batch(home, keyring, store, TraceBatch("exported", tuple(result.message_ids),
+                                                                 {"target": fmt}))
+    except (PliError, OSError) as error:
+        why = str(error) if isinstance(error, PliError) else error.strerror or type(error).__name__
+        return (f"the exported steps of {len(result.message_ids):,} message(s) could not be written to the "
+                f"trace ({why}); the files stay; check with `pli audit verify`")
+    if left_out:
+        print(f"pli: not traced (exported): {left_out:,} message(s) with an id the trace cannot hold",
+              file=sys.stderr)
+    return None
+
+
+def _outcome(result, failure, trace_problem: str | None, fmt: str, folder: Path) -> int:
+    """Say what the export did in one line, then the exit status (or the error that ended it)."""
+    if failure is not None:
+        message = str(failure)
+        if result.files:
+            message += f" ({result.files:,} report(s) written before stay there)"
+        raise type(failure)(message + (f"; {trace_problem}" if trace_problem else ""), result)
+    print(result.summary(fmt, folder, named=NAMED_UNREADABLE), file=sys.stderr)
+    if trace_problem:
+        raise TraceNotWritten(trace_problem)
+    if result.stopped:
+        return EXIT_STOPPED
+    return 1 if result.unreadable else 0
 
 
 def run_generate(args) -> int:

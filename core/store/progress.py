@@ -1,4 +1,5 @@
-"""Import progress: a bar with count, rate and ETA on a terminal, plain lines otherwise."""
+"""Progress of a long run over messages (import, export): a bar with count, rate and ETA on a
+terminal, plain lines otherwise."""
 from __future__ import annotations
 
 import sys
@@ -14,16 +15,17 @@ LINE_EVERY_SECONDS = 5.0  # not a terminal: a line every few seconds (logs stay 
 class Progress:
     stream: TextIO | None
     tty: bool = False
+    verb: str = "imported"     # what the plain lines say was done ("imported 1,200/5,000 ...")
     total: int = 0
     done: int = 0
     started: float = field(default_factory=time.monotonic)
     _last: float = 0.0
 
     @classmethod
-    def for_stream(cls, stream: TextIO = sys.stderr, quiet: bool = False) -> "Progress":
+    def for_stream(cls, stream: TextIO = sys.stderr, quiet: bool = False, verb: str = "imported") -> "Progress":
         if quiet:
-            return cls(None)
-        return cls(stream, tty=stream.isatty())
+            return cls(None, verb=verb)
+        return cls(stream, tty=stream.isatty(), verb=verb)
 
     def start(self, total: int) -> None:
         self.total, self.done, self.started = total, 0, time.monotonic()
@@ -50,7 +52,7 @@ class Progress:
             print(f"\r[{'#' * filled}{'.' * (BAR - filled)}] {self.done:,}/{self.total:,} "
                   f"{rate:,.0f} msg/s ETA {eta} ", end="", file=self.stream, flush=True)
         else:
-            print(f"imported {self.done:,}/{self.total:,} ({rate:,.0f} msg/s, ETA {eta})",
+            print(f"{self.verb} {self.done:,}/{self.total:,} ({rate:,.0f} msg/s, ETA {eta})",
                   file=self.stream, flush=True)
 
     def finish(self) -> None:
