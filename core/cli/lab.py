@@ -45,13 +45,14 @@ def register(sub) -> None:
                       help="colour abnormal rows (default: when stdout is a terminal and NO_COLOR is unset)")
     show.set_defaults(func=run_show)
 
-    export = cmds.add_parser("export", help="export a report for the medical record (FHIR R4 JSON or HPRIM)")
+    export = cmds.add_parser("export", help="export reports for the medical record (FHIR R4 JSON or HPRIM): "
+                                            "a file's or a message's, or a query's into a folder")
     kind = export.add_mutually_exclusive_group(required=True)
     kind.add_argument("--fhir", action="store_const", const="fhir", dest="format", help="a FHIR R4 Bundle (JSON)")
     kind.add_argument("--hprim", action="store_const", const="hprim", dest="format", help="an HPRIM file")
     export.add_argument("source", metavar="FILE|MESSAGE", nargs="?",
                         help="an HPRIM or HL7 file, or a message (.eml or a stored message's id)")
-    export.add_argument("-q", "--query", metavar="QUERY",
+    export.add_argument("--query", metavar="QUERY",
                         help="instead of FILE|MESSAGE: every stored message matching QUERY (notmuch syntax "
                              "plus `pli search`'s shortcuts), one file per report into the folder -o FOLDER")
     export.add_argument("-o", "--output", type=Path, metavar="PATH",

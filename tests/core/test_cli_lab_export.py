@@ -183,3 +183,14 @@ def test_the_command_in_a_pipe_prints_plain_progress_lines_then_the_summary(home
     assert run.returncode == 0 and run.stdout == ""
     assert lines[-2].startswith(f"exported {len(ids)}/{len(ids)} (") and "\r" not in run.stderr
     assert lines[-1] == f"exported {reports} report(s) as HPRIM to {tmp_path / 'out'}"
+
+
+def test_a_message_that_cannot_be_read_is_named_in_the_summary_and_the_exit_says_so(home, tmp_path, capsys):
+    ids, _ = matching(home, "tag:lab and tag:abnormal")
+    with Store.open(home) as store:
+        store.clear_path(ids[0]).unlink()            # a damaged store: the index names a file that is gone
+    status, err = export(capsys, home, "--fhir", "--query", "lab and abnormal", "-o", str(tmp_path / "out"))
+    assert status == 1
+    assert err.splitlines()[-1].endswith(f"; 1 message(s) could not be read: {ids[0]} "
+                                         "(cannot be read from the store; run `pli doctor`)")
+    assert not exported_steps(home, ids[:1])[ids[0]] and all(exported_steps(home, ids[1:]).values())
