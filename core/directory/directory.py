@@ -89,8 +89,10 @@ class Directory:
     and makes a DirectoryEntry (checked by `from_json`) of one only when it is
     asked for; an index (plain fields read from the objects) is built the
     first time a look-up needs it, the order by name and the search text the
-    first time something is listed or searched.  A malformed entry is refused
-    (DirectoryRefused) when it is reached, as `open_directory` refuses it at import.
+    first time something is listed or searched.  The installed file's entries
+    were all checked at import (or at the first load of a file not marked
+    checked: local.load_directory); should one still be malformed, it is
+    refused (DirectoryRefused) when a look-up reaches it, never half-used.
     """
 
     def __init__(self, entries: Iterable[DirectoryEntry], serial: int = 0) -> None:
