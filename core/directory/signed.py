@@ -140,11 +140,11 @@ def _split(data: bytes, source: str) -> tuple[bytes, bytes, bytes]:
         raise UnsignedDirectory(f"{source} is not a signed pli directory (no `PLI-DIRECTORY 1` header): "
                                 "pli only imports directories signed by your directory authority")
     end = data.find(b"\n\n", len(MAGIC))   # no copy of the whole file but the payload's (tens of MB)
-    head, payload = data[len(MAGIC):end], data[end + 2:]
-    lines = head.split(b"\n")
-    if end < 0 or len(lines) != 2 or not lines[0].startswith(b"authority: ed25519 ") \
+    lines = data[len(MAGIC):end].split(b"\n") if end >= 0 else []
+    if len(lines) != 2 or not lines[0].startswith(b"authority: ed25519 ") \
             or not lines[1].startswith(b"signature: "):
         raise UnsignedDirectory(f"{source} has a malformed signature header: nothing imported")
+    payload = data[end + 2:]
     try:
         authority = base64.b64decode(lines[0][len(b"authority: ed25519 "):], validate=True)
         signature = base64.b64decode(lines[1][len(b"signature: "):], validate=True)
