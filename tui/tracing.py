@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from pli.core.store.trace_steps import TraceBatch, envelope_ids, steps_for  # noqa: F401 - the TUI's names for them
+from pli.core.store.trace_steps import TraceBatch
 from pli.tui.triage import TriageAction
 
 #: The triage tag changes that are steps of a message's life: (tag added or removed, tag, step).
