@@ -86,7 +86,7 @@ def writer_stage(layout: Layout, keyring, prepared: list, batch: int = 1000) -> 
     # as the import runs it: replay check, signed trace, syncfs before and after the renames
     writer = IndexWriter(layout, SeenRanges(layout.home), True, home_journal(layout.home, keyring))
     per_message("writer: write_batch (replay check, publish, index, tags, props, trace)", len(prepared),
-                lambda: [writer.write_batch(b) for b in chunks(prepared, batch)])
+                lambda: ([writer.write_batch(b) for b in chunks(prepared, batch)], writer.finish()))
 
 
 def index_floor(root: Path, layout: Layout, prepared: list, batch: int = 1000) -> None:

@@ -99,8 +99,13 @@ def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, wo
             keyring = _unlock(home)
         context = WorkerContext(layout, keyring, config.quarantine_unsealed)
         writer = IndexWriter(layout, _seen_ranges(home, keyring), config.fsync, _journal(home, keyring))
-        report = _run(context, writer, sources, workers or config.worker_count, batch or config.batch,
-                      progress)
+        try:
+            report = _run(context, writer, sources, workers or config.worker_count, batch or config.batch,
+                          progress)
+        except BaseException:
+            writer.finish(raise_errors=False)  # what is committed gets its trace steps all the same
+            raise
+        writer.finish()
         if writer.journal is not None:  # receipts: answer what asked, check what answered (one query if none)
             from pli.core.receipts import after_import
 

@@ -15,6 +15,7 @@ the store an uninterrupted run gives.
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -44,6 +45,8 @@ class IndexWriter:
     journal: object = None       # pli.core.audit.Journal: one trace step per message imported or quarantined
     _dirs: set = field(default_factory=set)   # sealed/xx folders known to exist
     _renamed_files: dict = field(default_factory=dict)
+    _tracer: ThreadPoolExecutor | None = None     # writes the trace steps, in order (see _trace)
+    _traced: list = field(default_factory=list)   # its Futures not yet checked
 
     def write_batch(self, batch: list[Prepared]) -> list[Outcome]:
         self._sync()  # the workers' tmp files reach the disk before any is renamed into place
@@ -165,12 +168,43 @@ class IndexWriter:
     def _trace(self, batch: list[Prepared], outcomes: list[Outcome]) -> None:
         """One signed trace step per new message, one append and fsync for the whole batch.
 
-        Written after the index commits: a crash in between leaves the trace one batch
-        short (the rerun finds those messages already there), never claiming a message
-        the store does not hold.
+        Written after the index commits: a crash in between leaves the trace short of
+        the batches committed last (the rerun finds those messages already there),
+        never claiming a message the store does not hold.  The steps are signed and
+        appended by a thread of their own, in order: libnotmuch releases the GIL, so
+        the next batch's indexing goes on meanwhile (signing was a tenth of the
+        writer's time).  finish() waits for them; a failure stops the import at the
+        next batch.
         """
         if self.journal is None:
             return
+        steps = self._steps(batch, outcomes)
+        if not steps:
+            return
+        self._check_traced()
+        if self._tracer is None:
+            self._tracer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pli-trace")
+        self._traced.append(self._tracer.submit(self._record, steps))
+
+    def finish(self, *, raise_errors: bool = True) -> None:
+        """Wait until every trace step submitted is written; the first failure is raised."""
+        if self._tracer is None:
+            return
+        try:
+            self._check_traced(wait=True, raise_errors=raise_errors)
+        finally:
+            self._tracer.shutdown(wait=True)
+            self._tracer = None
+
+    def _check_traced(self, wait: bool = False, raise_errors: bool = True) -> None:
+        while self._traced and (wait or self._traced[0].done()):
+            future: Future = self._traced.pop(0)
+            error = future.exception()
+            if error is not None and raise_errors:
+                self._traced.clear()
+                raise error
+
+    def _steps(self, batch: list[Prepared], outcomes: list[Outcome]) -> list:
         from pli.core.audit import Step
 
         steps = []
@@ -188,9 +222,12 @@ class IndexWriter:
             else:
                 steps.append(Step("quarantined", trace_id, {"mid": prepared.message_id,
                                                             "reason": outcome.reason or "unknown"}))
+        return steps
+
+    def _record(self, steps: list) -> None:
         from pli.core.audit.entry import AuditMisuse, check_fields
 
-        def recordable(step: Step) -> bool:
+        def recordable(step) -> bool:
             # A sender controls the Message-ID: one the trace cannot hold (spaces, too
             # long) must not stop the import; the step is then kept without it.
             try:
@@ -200,8 +237,6 @@ class IndexWriter:
                 step.details.pop("mid", None)
                 return False
 
-        if not steps:
-            return
         try:
             self.journal.record_many(steps)  # checks every step before writing any
         except AuditMisuse:
