@@ -253,10 +253,13 @@ def _write(context: WorkerContext, key: str, folder: str, clear: bytes, raw: byt
     """(tmp clear file, tmp sealed file) written for a message; "" for what is already stored."""
     layout = context.layout
     tmp_clear = tmp_sealed = ""
-    if not os.path.exists(final_clear(layout, folder, key)):
-        tmp_clear = _write_tmp(f"{layout.mail_dir}/{folder}/tmp", key, clear)
     sealed = layout.sealed_dir
-    if not os.path.exists(f"{sealed}/{key[:2]}/{key}"):   # layout.sealed_path, without a Path per message
+    kept = os.path.exists(f"{sealed}/{key[:2]}/{key}")   # layout.sealed_path, without a Path per message
+    # The writer publishes the original before the clear file: no original, no clear file
+    # either (one stat per new message rather than two).
+    if not kept or not os.path.exists(final_clear(layout, folder, key)):
+        tmp_clear = _write_tmp(f"{layout.mail_dir}/{folder}/tmp", key, clear)
+    if not kept:
         tmp_sealed = _write_tmp(f"{sealed}/.tmp", key, raw)
     return tmp_clear, tmp_sealed
 
