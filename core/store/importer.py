@@ -99,6 +99,7 @@ def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, wo
             keyring = _unlock(home)
         context = WorkerContext(layout, keyring, config.quarantine_unsealed)
         writer = IndexWriter(layout, _seen_ranges(home, keyring), config.fsync, _journal(home, keyring))
+        writer.recover_trace()  # the steps an interrupted import committed but did not write
         try:
             report = _run(context, writer, sources, workers or config.worker_count, batch or config.batch,
                           progress)

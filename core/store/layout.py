@@ -82,6 +82,11 @@ class Layout:
         return self.home.root / "store.lock"
 
     @property
+    def pending_trace(self) -> Path:
+        """The import's trace steps between an index commit and the journal (store/pending_trace.py)."""
+        return self.home.root / "trace-pending"
+
+    @property
     def index_lock(self) -> Path:
         """Held while the index is open read-write (one batch, one tag change)."""
         return self.home.root / "index.lock"

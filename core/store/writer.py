@@ -4,7 +4,8 @@ For each message, in the order of the sources:
   1. already stored (its file is in place and indexed)?  then nothing, counted "already there";
   2. the replay check (the envelope's SeenRanges) for a sealed message seen for the first time;
   3. rename the original into sealed/, the clear message into <folder>/cur/;
-  4. index it with its tags and properties.
+  4. index it with its tags and properties;
+  5. after the commit, its trace step (kept in a pending file until then: pending_trace.py).
 The filesystem is synced before the renames (the workers' tmp files are on disk) and
 after them (the renames are), then the index transaction commits.  A
 SIGKILL anywhere leaves complete files (renames are atomic) and either all or
@@ -22,8 +23,10 @@ from pathlib import Path
 import notmuch2
 from notmuch2 import _capi as capi
 
+from pli.core.audit.journal import journal_path
 from pli.core.durable import full_fsync, sync_filesystem, write_all
 from pli.core.store import database
+from pli.core.store.pending_trace import pending_files, recover, write_pending
 from pli.core.store.layout import Layout
 from pli.core.store.tagging import LabFacts, properties_for, tags_for
 from pli.core.store.worker import INFO, Prepared, quarantined_message, raw_key
@@ -46,6 +49,7 @@ class IndexWriter:
     _dirs: set = field(default_factory=set)   # sealed/xx folders known to exist
     _renamed_files: dict = field(default_factory=dict)
     _tracer: ThreadPoolExecutor | None = None     # writes the trace steps, in order (see _trace)
+    _held: int = 0                                # pending trace files written (their numbers)
     _traced: list = field(default_factory=list)   # its Futures not yet checked
 
     def write_batch(self, batch: list[Prepared]) -> list[Outcome]:
@@ -60,8 +64,9 @@ class IndexWriter:
                 in_place = [final if now is p else self._in_place(now)  # a replay: quarantined under a new key
                             for p, now, final in zip(batch, current, in_place)]
                 outcomes = self._publish_and_index(db, current, in_place)
-                self._sync()  # the renames reach the disk before the index commits
-        self._trace(batch, outcomes)
+                pending = self._hold_trace(batch, outcomes)
+                self._sync()  # the renames and the pending steps reach the disk before the index commits
+        self._trace(pending)
         self._consume(batch, outcomes)
         return outcomes
 
@@ -165,26 +170,48 @@ class IndexWriter:
         if self.fsync:
             sync_filesystem(self.layout.home.root)
 
-    def _trace(self, batch: list[Prepared], outcomes: list[Outcome]) -> None:
+    def _hold_trace(self, batch: list[Prepared], outcomes: list[Outcome]):
+        """The batch's steps, put in a pending file before the commit (pli.core.store.pending_trace)."""
+        if self.journal is None:
+            return None
+        steps, indexed = self._steps(batch, outcomes)
+        if not steps:
+            return None
+        try:
+            size = os.stat(journal_path(self.layout.home)).st_size
+        except FileNotFoundError:
+            size = 0
+        self._held += 1
+        return steps, write_pending(self.layout.pending_trace, self._held, steps, indexed, size)
+
+    def _trace(self, pending) -> None:
         """One signed trace step per new message, one append and fsync for the whole batch.
 
-        Written after the index commits: a crash in between leaves the trace short of
-        the batches committed last (the rerun finds those messages already there),
-        never claiming a message the store does not hold.  The steps are signed and
-        appended by a thread of their own, in order: libnotmuch releases the GIL, so
-        the next batch's indexing goes on meanwhile (signing was a tenth of the
-        writer's time).  finish() waits for them; a failure stops the import at the
-        next batch.
+        Written after the index commits, so the trace never names a message the
+        store lacks; the pending file written before the commit lets the next
+        import write what a crash in between left out.  The steps are signed and
+        appended by a thread of their own, in order: libnotmuch releases the GIL,
+        so the next batch's indexing goes on meanwhile (signing was a tenth of
+        the writer's time).  finish() waits for them; a failure stops the import
+        at the next batch.
         """
-        if self.journal is None:
-            return
-        steps = self._steps(batch, outcomes)
-        if not steps:
+        if pending is None:
             return
         self._check_traced()
         if self._tracer is None:
             self._tracer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pli-trace")
-        self._traced.append(self._tracer.submit(self._record, steps))
+        self._traced.append(self._tracer.submit(self._record, *pending))
+
+    def recover_trace(self) -> int:
+        """Write the steps an interrupted import left pending (see pending_trace); how many."""
+        if self.journal is None or not pending_files(self.layout.pending_trace):
+            return 0
+        db = database.open_read(self.layout)
+        try:
+            return recover(self.layout.pending_trace, self.journal, self.layout.home,
+                           lambda mid: _found(db, mid))
+        finally:
+            db.close()
 
     def finish(self, *, raise_errors: bool = True) -> None:
         """Wait until every trace step submitted is written; the first failure is raised."""
@@ -204,10 +231,11 @@ class IndexWriter:
                 self._traced.clear()
                 raise error
 
-    def _steps(self, batch: list[Prepared], outcomes: list[Outcome]) -> list:
+    def _steps(self, batch: list[Prepared], outcomes: list[Outcome]) -> tuple[list, list[str]]:
+        """The steps of the messages stored, and for each the Message-ID it is indexed under."""
         from pli.core.audit import Step
 
-        steps = []
+        steps, indexed = [], []
         for prepared, outcome in zip(batch, outcomes):
             if outcome.status not in ("imported", "quarantined"):
                 continue
@@ -222,9 +250,10 @@ class IndexWriter:
             else:
                 steps.append(Step("quarantined", trace_id, {"mid": prepared.message_id,
                                                             "reason": outcome.reason or "unknown"}))
-        return steps
+            indexed.append(outcome.message_id)
+        return steps, indexed
 
-    def _record(self, steps: list) -> None:
+    def _record(self, steps: list, pending: Path) -> None:
         from pli.core.audit.entry import AuditMisuse, check_fields
 
         def recordable(step) -> bool:
@@ -241,6 +270,7 @@ class IndexWriter:
             self.journal.record_many(steps)  # checks every step before writing any
         except AuditMisuse:
             self.journal.record_many([s for s in steps if recordable(s) or recordable(s)])
+        pending.unlink()
 
     def _consume(self, batch: list[Prepared], outcomes: list[Outcome]) -> None:
         """`pli new`: the delivered files go once their messages are committed (their originals are kept)."""
@@ -282,6 +312,14 @@ def _index(db: notmuch2.Database, path: str, prepared: Prepared) -> None:
 def _check(status: int) -> None:
     if status != capi.lib.NOTMUCH_STATUS_SUCCESS:
         raise notmuch2.NotmuchError(status)
+
+
+def _found(db: notmuch2.Database, message_id: str) -> bool:
+    try:
+        db.find(message_id)
+    except LookupError:
+        return False
+    return True
 
 
 def _indexed(db: notmuch2.Database, path: str) -> bool:

@@ -1,5 +1,6 @@
 """Kill-and-rerun: a real `pli import` SIGKILLed at random moments, then rerun, ends with exactly
-the store an uninterrupted run gives (same files by name and content, same index)."""
+the store an uninterrupted run gives (same files by name and content, same index, the same trace steps)."""
+import collections
 import os
 import random
 import re
@@ -12,6 +13,8 @@ import time
 import notmuch2
 import pytest
 
+from pli.core.audit.entry import decode
+from pli.core.audit.journal import read_lines
 from pli.core.crypto.envelope import seal_mail
 from pli.core.crypto.mime import extract_envelope, outer_mail
 from pli.core.crypto.pairing import share_pad
@@ -107,7 +110,17 @@ def snapshot(home):
             )
     finally:
         db.close()
-    return files, index
+    return files, index, import_steps(home)
+
+
+def import_steps(home):
+    """The import's trace steps, counted: each stored message's once, whatever the kills."""
+    steps = collections.Counter()
+    for _number, raw in read_lines(home):
+        entry = decode(raw).entry
+        if entry.step in ("opened-verified", "quarantined"):
+            steps[entry.step, entry.message, entry.details.get("mid")] += 1
+    return steps
 
 
 @pytest.mark.slow
@@ -123,6 +136,7 @@ def test_sigkill_at_random_points_then_rerun_gives_the_clean_store(tmp_path):
     assert sum("verified" in t for t in tags) == SEALED and sum("unsealed" in t for t in tags) == PLAIN - 1
     assert sum("quarantine" in t and "sealed" in t for t in tags) == 1
     assert not any(name.split("/")[-2] == "tmp" for name in expected[0])
+    assert sum(expected[2].values()) == TOTAL and set(expected[2].values()) == {1}
 
     rng = random.Random(int(os.environ.get("PLI_CRASH_SEED", "5")))
     kills, partial = 0, 0
