@@ -75,11 +75,44 @@ def recover(folder: Path, journal, home, indexed: Callable[[str], bool]) -> int:
     missing = [Step(s["step"], s["message"], dict(s["details"]))
                for record in records for s in record["steps"]
                if (s["step"], s["message"]) not in recorded and indexed(s["indexed"])]
-    if missing:
-        journal.record_many(missing)
+    written = record_steps(journal, missing) if missing else 0
     for path in files:
         path.unlink()
-    return len(missing)
+    return written
+
+
+def record_steps(journal, steps: list[Step]) -> int:
+    """Append the import's steps with one write; how many were written.
+
+    A sender controls the Message-ID: a step whose `mid` the trace cannot hold (too
+    long) is kept without it, one it cannot name at all (spaces) is left out; neither
+    stops the others."""
+    from pli.core.audit.entry import AuditMisuse
+
+    try:
+        journal.record_many(steps)  # checks every step before writing any
+        return len(steps)
+    except AuditMisuse:
+        pass
+    kept = []
+    for step in steps:
+        if not _recordable(journal, step):
+            step.details.pop("mid", None)
+            if not _recordable(journal, step):
+                continue
+        kept.append(step)
+    journal.record_many(kept)
+    return len(kept)
+
+
+def _recordable(journal, step: Step) -> bool:
+    from pli.core.audit.entry import AuditMisuse, check_fields
+
+    try:
+        check_fields(step.step, step.message_id, journal.actor, step.details)
+    except AuditMisuse:
+        return False
+    return True
 
 
 def _load(path: Path) -> dict:

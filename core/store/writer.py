@@ -26,7 +26,7 @@ from notmuch2 import _capi as capi
 from pli.core.audit.journal import journal_path
 from pli.core.durable import full_fsync, sync_filesystem, write_all
 from pli.core.store import database
-from pli.core.store.pending_trace import pending_files, recover, write_pending
+from pli.core.store.pending_trace import pending_files, record_steps, recover, write_pending
 from pli.core.store.layout import Layout
 from pli.core.store.tagging import LabFacts, properties_for, tags_for
 from pli.core.store.worker import INFO, Prepared, quarantined_message, raw_key
@@ -254,22 +254,7 @@ class IndexWriter:
         return steps, indexed
 
     def _record(self, steps: list, pending: Path) -> None:
-        from pli.core.audit.entry import AuditMisuse, check_fields
-
-        def recordable(step) -> bool:
-            # A sender controls the Message-ID: one the trace cannot hold (spaces, too
-            # long) must not stop the import; the step is then kept without it.
-            try:
-                check_fields(step.step, step.message_id, self.journal.actor, step.details)
-                return True
-            except AuditMisuse:
-                step.details.pop("mid", None)
-                return False
-
-        try:
-            self.journal.record_many(steps)  # checks every step before writing any
-        except AuditMisuse:
-            self.journal.record_many([s for s in steps if recordable(s) or recordable(s)])
+        record_steps(self.journal, steps)
         pending.unlink()
 
     def _consume(self, batch: list[Prepared], outcomes: list[Outcome]) -> None:

@@ -60,3 +60,19 @@ def test_pending_files_are_private(home, tmp_path):
     path = write_pending(tmp_path / "pending", 7, [step(1)], ["m1@pli.test"], 0)
     assert path.stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "pending").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_message_id_the_trace_cannot_hold_is_left_out_of_its_step_not_the_recovery(home, journal, tmp_path):
+    """A sender chooses the Message-ID: one too long for the trace loses its `mid`, one that cannot
+    name a step (spaces) loses its step, and neither stops the steps of the others."""
+    folder = tmp_path / "pending"
+    long_mid = "m" * 600 + "@pli.test"
+    long = Step("opened-verified", "env-9", {"mid": long_mid, "sender": "lab@pli.test", "mode": "otp"})
+    spaced = Step("quarantined", "an id with spaces", {"mid": "an id with spaces", "reason": "unsealed"})
+    write_pending(folder, 1, [step(1), long, spaced], ["m1@pli.test", long_mid, "q@quarantine.pli.invalid"],
+                  size(home))
+    assert recover(folder, journal, home, lambda mid: True) == 2
+    assert "mid" not in steps_of(home, "env-9")[0].details
+    assert steps_of(home, "env-1")[0].details["mid"] == "m1@pli.test"
+    assert steps_of(home, "an id with spaces") == []
+    assert verify(home).entries == 2
