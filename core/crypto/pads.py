@@ -201,22 +201,22 @@ class PadStore:
         if length == 0:
             return out
         first, last = offset // CHUNK, (offset + length - 1) // CHUNK
-        for index in range(first, last + 1):
-            out += self._chunk(info, file_key, body_at, index)
+        last_chunk = self._last_chunk
+        if first == last and last_chunk is not None and last_chunk[:2] == (info.id, first):
+            out += last_chunk[2]   # most reads of a batch import
+        else:
+            with open(self.path(pad_id), "rb") as handle:
+                for index in range(first, last + 1):
+                    out += self._chunk(handle, info, file_key, body_at, index)
         start = offset - first * CHUNK
         return out[start:start + length]
 
-    def _chunk(self, info: PadInfo, file_key: bytes, body_at: int, index: int) -> bytes:
-        """Chunk `index` of a pad, decrypted and checked (the last one asked for is kept)."""
-        last = self._last_chunk
-        if last is not None and last[0] == info.id and last[1] == index:
-            return last[2]
+    def _chunk(self, handle, info: PadInfo, file_key: bytes, body_at: int, index: int) -> bytes:
+        """Chunk `index` of a pad, decrypted and checked; the last one is kept for the next read."""
         size = min(CHUNK, info.size - index * CHUNK)
-        with open(self.path(info.id), "rb") as handle:
-            handle.seek(body_at + index * (CHUNK + TAG))
-            sealed = handle.read(size + TAG)
+        handle.seek(body_at + index * (CHUNK + TAG))
         try:
-            plain = ChaCha20Poly1305(file_key).decrypt(_CHUNK_NONCE.pack(index), sealed,
+            plain = ChaCha20Poly1305(file_key).decrypt(_CHUNK_NONCE.pack(index), handle.read(size + TAG),
                                                        _CHUNK_AAD.pack(info.id, index))
         except InvalidTag:
             raise PadError(f"pad file {info.hex} is damaged (chunk {index}); ask for a new pad") from None
