@@ -7,6 +7,12 @@ Also recognised on receipt, because senders use them: application/x-hprim,
 text/hprim, application/x-hl7, x-application/hl7-v2+er7, application/edi-hl7;
 and any attachment whose file name has one of the suffixes above, whatever
 its declared type (many labs send application/octet-stream).
+
+Any other text part (text/plain body or attachment, whatever its name, and
+application/octet-stream) is a lab report when its content says so
+(pli.core.lab.sniff): the HPRIM header at the top of the body, as Apicrypt and
+HPRIM Net labs send it, or an HL7 v2 result message.  HTML parts are not
+looked at (a lab writing HTML sends the same text as text/plain beside it).
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import email.policy
 
 from pli.core.lab import hl7v2, hprim
 from pli.core.lab.model import Report
+from pli.core.lab.sniff import HEAD_BYTES, sniff, top_kind
 from pli.core.mimescan import leaf_parts
 
 HPRIM_MEDIA_TYPE = "text/x-hprim"
@@ -32,6 +39,8 @@ _MEDIA_TYPES = {
 _SUFFIXES = {".hpr": "hprim", ".hpm": "hprim", ".hprim": "hprim",
              ".hl7": "hl7", ".oru": "hl7", ".er7": "hl7"}
 _HL7_STARTS = (b"MSH", b"BHS", b"FHS")
+_NOT_SNIFFED = frozenset({"text/html", "text/enriched", "text/richtext", "text/calendar", "text/vcard",
+                          "text/x-vcard", "text/css", "text/csv"})
 
 
 def media_type(fmt: str) -> str:
@@ -65,22 +74,31 @@ def parse_reports(data: bytes) -> list[Report]:
     return hprim.parse(data)
 
 
+def may_hold_report(content_type: str) -> bool:
+    """Whether a part not declared as a lab file is worth looking into: text, or bytes of no said kind."""
+    return (content_type.startswith("text/") and content_type not in _NOT_SNIFFED) \
+        or content_type == "application/octet-stream"
+
+
 def reports_in_mail(message: email.message.Message) -> list[Report]:
     """The reports of every lab part of a MIME message (in part order).
 
-    A part declared as a lab file (by type or name) that does not parse raises
-    MalformedReport: a damaged result must be seen, not skipped.
+    A part declared as a lab file (by type or name), or recognised as one by its
+    content, that does not parse raises MalformedReport: a damaged result must be
+    seen, not skipped.
     """
-    reports: list[Report] = []
+    found: list[tuple[bytes, bool]] = []
     for part in message.walk():
         if part.is_multipart():
             continue
-        if lab_kind(part.get_content_type(), _filename(part)) is None:
+        content_type = part.get_content_type()
+        declared = lab_kind(content_type, _filename(part)) is not None
+        if not declared and not may_hold_report(content_type):
             continue
         payload = part.get_payload(decode=True)
-        if isinstance(payload, bytes):
-            reports += parse_reports(payload)
-    return reports
+        if isinstance(payload, bytes) and (declared or sniff(payload) is not None):
+            found.append((payload, declared))
+    return _reports_of(found)
 
 
 def reports_in_bytes(inner: bytes) -> list[Report]:
@@ -93,10 +111,42 @@ def reports_in_bytes(inner: bytes) -> list[Report]:
     """
     parts = leaf_parts(inner)
     if parts is not None:
-        payloads = [part.decoded() for part in parts if lab_kind(part.content_type, part.filename) is not None]
-        if None not in payloads:
-            return [report for payload in payloads for report in parse_reports(payload)]
+        payloads = _lab_payloads(parts)
+        if payloads is not None:
+            return _reports_of(payloads)
     return reports_in_mail(email.message_from_bytes(inner, policy=email.policy.compat32))
+
+
+def _lab_payloads(parts) -> list[tuple[bytes, bool]] | None:
+    """(decoded payload, declared as a lab file) of each lab part, in part order; None when a part
+    needs the lenient parser to be decoded.  Other text parts are looked at by their first bytes
+    only: a letter is set aside after a few line splits, a large attachment is never decoded."""
+    found: list[tuple[bytes, bool]] = []
+    for part in parts:
+        declared = lab_kind(part.content_type, part.filename) is not None
+        if not declared:
+            if not may_hold_report(part.content_type):
+                continue
+            head = part.decoded_head(HEAD_BYTES * 2)
+            if head is None:
+                return None
+            if top_kind(head) is None:
+                continue
+        payload = part.decoded()
+        if payload is None:
+            return None
+        if declared or sniff(payload) is not None:
+            found.append((payload, declared))
+    return found
+
+
+def _reports_of(payloads: list[tuple[bytes, bool]]) -> list[Report]:
+    """The reports of the lab parts, in part order; a report found by content that a lab
+    attachment of the same mail also holds counts once (labs that attach the file often
+    paste it in the body too)."""
+    read = [(parse_reports(payload), declared) for payload, declared in payloads]
+    attached = [report for reports, declared in read if declared for report in reports]
+    return [report for reports, declared in read for report in reports if declared or report not in attached]
 
 
 def _filename(part: email.message.Message) -> str | None:
