@@ -9,6 +9,7 @@ replies quoting results, forwarded mails, signatures.
 """
 from __future__ import annotations
 
+import hashlib
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -45,7 +46,8 @@ def mail(body: bytes | str, *, subject: str = "Résultats", content_type: str = 
     message["From"] = "Laboratoire Fictif <labo@example.org>"
     message["To"] = "dr.martin@example.org"
     message["Subject"] = subject
-    message["Message-ID"] = f"<{abs(hash((subject, bytes(body) if isinstance(body, bytes) else body)))}@example.org>"
+    digest = hashlib.sha256(subject.encode() + (body if isinstance(body, bytes) else body.encode())).hexdigest()
+    message["Message-ID"] = f"<{digest[:24]}@example.org>"
     maintype, subtype = content_type.split("/")
     data = body.encode(charset or "utf-8") if isinstance(body, str) else body
     params = {"filename": filename} if filename else {}

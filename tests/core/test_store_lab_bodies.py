@@ -1,0 +1,74 @@
+"""Importing lab reports sent as the mail's text (Apicrypt / HPRIM Net style): tagged as attached ones are,
+letters left alone, a report pli cannot read kept, tagged and counted."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pli.core.crypto.envelope import seal_mail
+from pli.core.crypto.pairing import share_pad
+from pli.core.lab import parse_reports
+from pli.core.store import Store, create_store
+from pli.core.store.importer import import_sources
+
+from crypto_fixtures import PASSPHRASE, people
+from store_fixtures import make_maildir
+
+sys.path.insert(0, str(Path(__file__).parent / "lab"))
+from mail_bodies import HL7_BODY, LETTERS, encode, hprim_body, mail  # noqa: E402
+
+CLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exit(main())"]
+
+
+@pytest.fixture
+def pair(tmp_path):
+    lab, doctor = people(tmp_path, "lab", "doctor")
+    share_pad(lab, [doctor], 1 << 18)
+    create_store(doctor.home)
+    return lab, doctor
+
+
+def sealed(lab, inner: bytes) -> bytes:
+    return seal_mail(inner, lab, ["doctor@pli.test"])
+
+
+def row_of(store, subject: str):
+    (row,) = [row for row in store.window("*", 0, 100) if row.subject == subject]
+    return row
+
+
+def test_a_report_in_the_mail_body_gets_its_lab_abnormal_critical_and_patient_tags(pair, tmp_path):
+    lab, doctor = pair
+    patient = parse_reports(encode(hprim_body()))[0].patient.key
+    mails = {"hprim body": mail(encode(hprim_body()), subject="hprim body", charset="iso-8859-1"),
+             "hl7 body": mail(HL7_BODY, subject="hl7 body", charset="utf-8"),
+             **{name: mail(text, subject=name) for name, text in LETTERS.items()}}
+    make_maildir(tmp_path / "in", [sealed(lab, raw) for raw in mails.values()])
+    report = import_sources(doctor.home, [tmp_path / "in"], keyring=doctor, workers=2, batch=4)
+    assert report.imported == len(mails) and not report.quarantined
+    with Store.open(doctor.home) as store:
+        body = row_of(store, "hprim body")
+        assert {"lab", "abnormal", "critical", "verified", f"patient:{patient}"} <= body.tags
+        assert body.patient == "FICTIF Zoé" and body.lab_summary == "K 6,8 HH, CREA 180 H"
+        assert {"lab", "abnormal", "critical"} <= row_of(store, "hl7 body").tags
+        for name in LETTERS:
+            tags = row_of(store, name).tags
+            assert not {"lab", "abnormal", "critical", "lab-unreadable"} & tags, name
+            assert not any(t.startswith("patient:") for t in tags), name
+        assert store.count("tag:lab") == 2
+
+
+def test_pli_lab_show_reads_the_report_in_the_body_of_a_message_file(tmp_path):
+    message = tmp_path / "result.eml"
+    message.write_bytes(mail(encode(hprim_body()), charset="iso-8859-1"))
+    shown = subprocess.run(CLI + ["--home", str(tmp_path / "nohome"), "lab", "show", str(message)],
+                           capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    assert shown.returncode == 0, shown.stderr
+    assert "FICTIF Zoé, born 12/04/1965" in shown.stdout and "6,8" in shown.stdout
+    letter = tmp_path / "letter.eml"
+    letter.write_bytes(mail(LETTERS["referral"]))
+    refused = subprocess.run(CLI + ["--home", str(tmp_path / "nohome"), "lab", "show", str(letter)],
+                             capture_output=True, text=True)
+    assert refused.returncode == 1 and "holds no lab report" in refused.stderr
