@@ -14,6 +14,7 @@ from pli.core.lab.model import Patient
 from pli.core.store import summary as props
 
 LAB_SUMMARY_MAX = 160
+LAB_UNREADABLE = "lab-unreadable"   # a lab report is there but could not be read: kept, shown raw
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def tags_for(*, sealed: bool, reason: str, quarantined: bool, lab: LabFacts) -> 
             tags.add("critical")
         tags |= {f"patient:{key}" for key in lab.patient_keys}
     if lab.error:
-        tags.add("lab-unreadable")
+        tags.add(LAB_UNREADABLE)
     return tuple(sorted(tags))
 
 

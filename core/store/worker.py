@@ -16,6 +16,7 @@ from email.utils import formataddr, formatdate
 from pli.core.crypto.mime import ENVELOPE_TYPE, is_sealed
 from pli.core.crypto.refusals import NotSealed
 from pli.core import notes
+from pli.core.errors import PliError
 from pli.core.receipts.message import import_tags
 from pli.core.durable import write_all
 from pli.core.store import headers
@@ -75,6 +76,8 @@ def _lab(inner: bytes) -> LabFacts:
 
     try:
         return lab_facts(reports_in_bytes(inner))
+    except PliError as error:  # MalformedReport names the line and the reason, never the content
+        return LabFacts(error=str(error))
     except Exception as error:  # noqa: BLE001 - a bad payload must not stop the message
         return LabFacts(error=f"lab payload unreadable ({type(error).__name__})")
 

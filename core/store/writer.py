@@ -28,7 +28,7 @@ from pli.core.durable import full_fsync, sync_filesystem, write_all
 from pli.core.store import database
 from pli.core.store.pending_trace import pending_files, record_steps, recover, write_pending
 from pli.core.store.layout import Layout
-from pli.core.store.tagging import LabFacts, properties_for, tags_for
+from pli.core.store.tagging import LAB_UNREADABLE, LabFacts, properties_for, tags_for
 from pli.core.store.worker import INFO, Prepared, quarantined_message, raw_key
 
 
@@ -38,6 +38,7 @@ class Outcome:
     status: str          # "imported" | "already" | "quarantined" | "failed" (left where it was)
     reason: str = ""
     message_id: str = ""
+    lab_unreadable: bool = False   # stored, but its lab report could not be read (tag lab-unreadable)
 
 
 @dataclass
@@ -94,7 +95,7 @@ class IndexWriter:
             os.unlink(final)  # never a file in cur/ the index lacks; the original stays in sealed/
             return Outcome(origin, "failed", "unindexable")
         status = "quarantined" if prepared.folder == "quarantine" else "imported"
-        return Outcome(origin, status, prepared.reason, prepared.message_id)
+        return Outcome(origin, status, prepared.reason, prepared.message_id, LAB_UNREADABLE in prepared.tags)
 
     def _in_place(self, prepared: Prepared) -> str | None:
         """The message's clear file if it is already published (a mail client may have renamed it)."""

@@ -1,5 +1,6 @@
 """Importing lab reports sent as the mail's text (Apicrypt / HPRIM Net style): tagged as attached ones are,
 letters left alone, a report pli cannot read kept, tagged and counted."""
+import email
 import os
 import subprocess
 import sys
@@ -72,3 +73,31 @@ def test_pli_lab_show_reads_the_report_in_the_body_of_a_message_file(tmp_path):
     refused = subprocess.run(CLI + ["--home", str(tmp_path / "nohome"), "lab", "show", str(letter)],
                              capture_output=True, text=True)
     assert refused.returncode == 1 and "holds no lab report" in refused.stderr
+
+
+DAMAGED = encode(hprim_body(lab=["****LAB****", "RES|Potassium|K|N|6,8\x01|mmol/l|3,5|5,0|HH|F|", "****FINLAB****"]))
+
+
+def test_a_lab_report_pli_cannot_read_is_stored_tagged_and_counted_by_pli_new(pair, tmp_path):
+    lab, doctor = pair
+    incoming = doctor.home.root / "incoming" / "new"
+    (incoming / "body").write_bytes(sealed(lab, mail(DAMAGED, subject="damaged body", charset="iso-8859-1")))
+    (incoming / "attached").write_bytes(sealed(lab, mail("Bonjour,\n", subject="damaged file",
+                                                         attachments=[(DAMAGED, "r.hpr")])))
+    (incoming / "fine").write_bytes(sealed(lab, mail(encode(hprim_body()), subject="fine", charset="iso-8859-1")))
+    secret = tmp_path / "pass"
+    secret.write_text(PASSPHRASE + "\n")
+    done = subprocess.run(CLI + ["--home", str(doctor.home.root), "new"], capture_output=True, text=True,
+                          env={**os.environ, "PLI_PASSPHRASE_FILE": str(secret)})
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first.startswith("3 imported") and "2 with a lab report pli could not read" in first
+    assert done.stdout.count("lab report unreadable: ") == 2
+    with Store.open(doctor.home) as store:
+        for subject in ("damaged body", "damaged file"):
+            row = row_of(store, subject)
+            assert "lab-unreadable" in row.tags and "verified" in row.tags and "inbox" in row.tags
+            assert row.lab_summary.startswith("malformed HPRIM lab report at line 16")
+            parts = email.message_from_bytes(store.read_clear(row.message_id)).walk()
+            assert DAMAGED in [part.get_payload(decode=True) for part in parts]   # nothing lost
+        assert "lab-unreadable" not in row_of(store, "fine").tags
