@@ -87,6 +87,17 @@ def reports_in_mail(message: email.message.Message) -> list[Report]:
     content, that does not parse raises MalformedReport: a damaged result must be
     seen, not skipped.
     """
+    return _reports_of(_mail_payloads(message))
+
+
+def lab_payloads(message: email.message.Message) -> list[bytes]:
+    """The bytes of every lab part of a MIME message, unparsed: what is shown of a report pli
+    cannot read (nothing is hidden because it did not parse)."""
+    return [payload for payload, _ in _mail_payloads(message)]
+
+
+def _mail_payloads(message: email.message.Message) -> list[tuple[bytes, bool]]:
+    """(decoded payload, declared as a lab file) of each lab part, in part order."""
     found: list[tuple[bytes, bool]] = []
     for part in message.walk():
         if part.is_multipart():
@@ -98,7 +109,7 @@ def reports_in_mail(message: email.message.Message) -> list[Report]:
         payload = part.get_payload(decode=True)
         if isinstance(payload, bytes) and (declared or sniff(payload) is not None):
             found.append((payload, declared))
-    return _reports_of(found)
+    return found
 
 
 def reports_in_bytes(inner: bytes) -> list[Report]:

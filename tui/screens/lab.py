@@ -1,10 +1,15 @@
-"""The lab view: one report's results, critical first on demand, comments, trend and patient keys."""
+"""The lab view: one report's results, critical first on demand, comments, trend and patient keys.
+
+A lab report pli could not read is shown all the same: the reason the parser
+gave (its line and cause), then the report's text as received, with line
+numbers, so that nothing the lab sent is hidden because it did not parse.
+"""
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Static, TextArea
 
 from pli.core.errors import PliError
 from pli.tui.dates import full_date
@@ -13,6 +18,13 @@ from pli.tui.reading import ClearMessage
 from pli.tui.widgets.lab_table import LabTable
 from pli.tui.widgets.verification_badge import VerificationBadge
 from pli.tui.widgets.key_bar import KeyBar
+
+
+def shown_text(payload: bytes) -> str:
+    """A lab part's bytes as text for the raw view, decoded as the parsers decode them."""
+    from pli.core.lab.text import decode
+
+    return decode(payload)
 
 
 def report_title(report, summary, now) -> str:
@@ -30,22 +42,26 @@ class LabScreen(Screen):
         Binding("left_square_bracket", "previous_report", "Previous report", show=False, id="lab.previous"),
     ]
 
-    def __init__(self, summary, clear: ClearMessage, reports: list) -> None:
+    def __init__(self, summary, clear: ClearMessage, reports: list, *, problem: str = "",
+                 raw: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.summary = summary
         self.clear = clear
         self.reports = reports
+        self.problem = problem    # why the lab report could not be read ("" when it was)
+        self.raw = raw            # then its text as received, one string per lab part
         self.index = 0
         self.critical_first = False
 
     @classmethod
     def for_message(cls, summary, clear: ClearMessage) -> "LabScreen | None":
-        from pli.core.lab import reports_in_mail
+        from pli.core.lab.detect import lab_payloads, reports_in_mail
 
         try:
             reports = reports_in_mail(clear.message)
-        except PliError:
-            reports = []
+        except PliError as error:
+            raw = tuple(shown_text(payload) for payload in lab_payloads(clear.message))
+            return cls(summary, clear, [], problem=str(error), raw=raw)
         return cls(summary, clear, reports) if reports else None
 
     @property
@@ -54,13 +70,23 @@ class LabScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield VerificationBadge(id="lab-badge")
-        yield Static(id="lab-title")
-        yield LabTable(id="lab-table")
-        yield Static(id="lab-comments", markup=False)
+        yield Static(id="lab-title", markup=False)
+        if self.problem:
+            yield TextArea("\n\n".join(self.raw), id="lab-raw", read_only=True, show_line_numbers=True,
+                           soft_wrap=False)
+        else:
+            yield LabTable(id="lab-table")
+            yield Static(id="lab-comments", markup=False)
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(VerificationBadge).show(self.clear.verification)
+        if self.problem:
+            title = self.query_one("#lab-title", Static)
+            title.update(f"⚠ pli could not read this lab report: {self.problem}. Its text as received:")
+            title.add_class("-warning")
+            self.query_one("#lab-raw", TextArea).focus()
+            return
         self.show_report()
         self.query_one(LabTable).focus()
 
@@ -72,6 +98,10 @@ class LabScreen(Screen):
         self.query_one(LabTable).show_rows(rows_of(self.report, self.critical_first))
         comments = comments_of(self.report)
         self.query_one("#lab-comments", Static).update("\n".join(comments) or "No comment from the lab.")
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        """The keys that act on results are off when there are none to act on (a report not read)."""
+        return not (self.problem and action in ("critical_first", "next_report", "previous_report", "trend"))
 
     def action_critical_first(self) -> None:
         self.critical_first = not self.critical_first
