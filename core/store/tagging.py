@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pli.core.lab.corrections import order_key
 from pli.core.lab.model import Patient
 from pli.core.store import summary as props
 
@@ -26,9 +27,11 @@ class LabFacts:
     patient: str = ""                   # as displayed
     summary: str = ""
     error: str = ""                     # the payload is there but could not be read
+    orders: tuple[str, ...] = ()        # the lab orders it answers (pli.core.lab.corrections.order_key)
 
 
-def lab_facts(reports) -> LabFacts:
+def lab_facts(reports, sender: str = "") -> LabFacts:
+    """What the store keeps of these reports; with the verified sender's identifier, their orders too."""
     if not reports:
         return LabFacts()
     order = {"critical": 2, "abnormal": 1, "normal": 0}
@@ -44,7 +47,8 @@ def lab_facts(reports) -> LabFacts:
     text = "; ".join(s for _, s in overviews if s)
     if len(text) > LAB_SUMMARY_MAX:
         text = text[: LAB_SUMMARY_MAX - 1] + "…"
-    return LabFacts(severity, tuple(keys), patient, text)
+    orders = tuple(dict.fromkeys(k for k in (order_key(sender, r) for r in reports) if k)) if sender else ()
+    return LabFacts(severity, tuple(keys), patient, text, orders=orders)
 
 
 def patient_display(patient) -> str:
@@ -82,5 +86,5 @@ def tags_for(*, sealed: bool, reason: str, quarantined: bool, lab: LabFacts) -> 
 def properties_for(*, mode: str, reason: str, lab: LabFacts) -> tuple[tuple[str, str], ...]:
     """Only what tags and headers cannot hold: each property costs index time at import."""
     pairs = [(props.MODE, mode), (props.REASON, reason), (props.PATIENT, lab.patient),
-             (props.LAB, lab.summary or lab.error)]
+             (props.LAB, lab.summary or lab.error)] + [(props.ORDER, key) for key in lab.orders]
     return tuple((k, v) for k, v in pairs if v)

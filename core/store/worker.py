@@ -71,11 +71,11 @@ def set_context(context: WorkerContext) -> None:
     _CONTEXT = context
 
 
-def _lab(inner: bytes) -> LabFacts:
+def _lab(inner: bytes, sender: str = "") -> LabFacts:
     from pli.core.lab import reports_in_bytes  # compat32 MIME parsing: a third of reports_in_mail's cost
 
     try:
-        return lab_facts(reports_in_bytes(inner))
+        return lab_facts(reports_in_bytes(inner), sender)
     except PliError as error:  # MalformedReport names the line and the reason, never the content
         return LabFacts(error=str(error))
     except Exception as error:  # noqa: BLE001 - a bad payload must not stop the message
@@ -167,7 +167,7 @@ def _prepare(context: WorkerContext, source: Source, raw: bytes | None, result) 
 
 def _prepare_opened(context: WorkerContext, source: Source, raw: bytes, opened) -> Prepared:
     key = digest(b"env", str(opened.envelope_id).encode(), str(opened.fingerprint).encode())
-    lab = _lab(opened.inner)
+    lab = _lab(opened.inner, str(opened.sender_id))
     clear, message_id = _clear_and_id(opened, key, lab)
     tags = import_tags(opened.inner, tags_for(sealed=True, reason="", quarantined=False, lab=lab))
     tags = notes.import_tags(opened.inner, tags)   # a note: tag `note` (pli.core.notes)

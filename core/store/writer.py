@@ -28,6 +28,8 @@ from pli.core.durable import full_fsync, sync_filesystem, write_all
 from pli.core.store import database
 from pli.core.store.pending_trace import pending_files, record_steps, recover, write_pending
 from pli.core.store.layout import Layout
+from pli.core.store.orders import settle
+from pli.core.store.summary import ORDER
 from pli.core.store.tagging import LAB_UNREADABLE, LabFacts, properties_for, tags_for
 from pli.core.store.worker import INFO, Prepared, quarantined_message, raw_key
 
@@ -65,6 +67,7 @@ class IndexWriter:
                 in_place = [final if now is p else self._in_place(now)  # a replay: quarantined under a new key
                             for p, now, final in zip(batch, current, in_place)]
                 outcomes = self._publish_and_index(db, current, in_place)
+                settle(db, _new_orders(current, outcomes))  # a later message of a stored order: in this commit
                 pending = self._hold_trace(batch, outcomes)
                 self._sync()  # the renames and the pending steps reach the disk before the index commits
         self._trace(pending)
@@ -266,6 +269,17 @@ class IndexWriter:
                     os.unlink(prepared.source.path)
                 except FileNotFoundError:
                     pass
+
+
+def _new_orders(batch: list[Prepared], outcomes: list[Outcome]) -> dict[str, set[str]]:
+    """{lab order key: ids of the messages of this batch that answer it}, for those just stored."""
+    orders: dict[str, set[str]] = {}
+    for prepared, outcome in zip(batch, outcomes):
+        if outcome.status == "imported":
+            for key, value in prepared.properties:
+                if key == ORDER:
+                    orders.setdefault(value, set()).add(outcome.message_id)
+    return orders
 
 
 def _index(db: notmuch2.Database, path: str, prepared: Prepared) -> None:
