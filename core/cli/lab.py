@@ -140,13 +140,11 @@ def _use_colour(choice: str) -> bool:
 
 
 def run_show(args) -> int:
-    from pli.core.lab.render import render
+    from pli.core.lab.render import render_all
 
     reports, histories = load(args.source, Home.resolve(args.home))
-    colour = _use_colour(args.colour)
-    blocks = [render(r, colour=colour, critical_first=args.critical_first, with_text=args.text, history=h)
-              for r, h in zip(reports, histories)]
-    print(("\n\n" + "─" * 60 + "\n\n").join(blocks))
+    print(render_all(reports, colour=_use_colour(args.colour), critical_first=args.critical_first,
+                     with_text=args.text, histories=histories))
     return 0
 
 
@@ -183,19 +181,17 @@ def run_export(args) -> int:
 
 
 def current_reports(reports: list, histories: list) -> list:
-    """What an export writes: each report without the results a later report of its order replaced
-    (said on stderr); a report all of whose results were replaced is left out."""
-    from pli.core.lab.corrections import current_part
-
+    """What an export writes: the reports, whose results a later report of their order replaced are
+    marked superseded (the exports leave them out; said on stderr); a report all of whose results
+    were replaced is left out."""
     kept = []
     for report, history in zip(reports, histories):
         if history.replaced:
             print(f"pli: {len(history.replaced)} result(s) of {report.patient.display}'s report "
                   f"{report.reference} replaced by a later report of the same order: not exported",
                   file=sys.stderr)
-        live = current_part(report, history)
-        if live.observations or not report.observations:
-            kept.append(live)
+        if report.current or not report.observations:
+            kept.append(report)
     if not kept:
         raise PliError("every result of this message was replaced by a later report of the same order; "
                        "export that report (`pli search` finds it: tag:supersedes)")

@@ -1,22 +1,28 @@
-"""Corrections across messages: a later message for the same order supersedes the values it repeats.
+"""Corrected results: a correction replaces the value it corrects, which stays as history, never as current.
 
-    key = order_key(sender_id, report)            # "" when the report names no request number
+Within one report (one HL7 message's patient, one HPRIM report), a result with
+status C (HPRIM RES status, HL7 OBX-11) replaces the earlier result of the
+same test (`Observation.identity`: the lab's code, else LOINC, else the label).
+Across reports (a later message correcting an earlier one), the later report
+of the same order (`order_key`: the same patient, lab and request number)
+is the lab's newer word: each of its results replaces the earlier report's
+result of the same test, whatever its status.  Replaced results are kept with
+`superseded=True`: the table shows them as history, the summary, tags, trends
+and exports show the current value only.
+
+Across stored messages (pli.core.store.orders) the same rule holds, with the
+messages ordered by their date, then by Message-ID, so that the outcome does not
+depend on the order they were imported in:
+
+    key = stored_order_key(sender_id, report)     # "" when there is no order to speak of
     replaced = replacements(received)             # {(message, report, result): Replacement}
-    report = current(one, replaced)               # what is current of one received report
+    report = current(one, replaced)               # one received report, its replaced results marked
 
-A lab sends a second message for an order it already reported (the same lab,
-request number and patient) to correct a value, to complete a preliminary
-report, or to add late results.  For each analysis of the order, the value of
-the latest message carrying it is current; the same analysis in an earlier
-message is *replaced*: kept and shown as history, never as the current value.
-Analyses the later message does not repeat stay current where they are: a
-message bringing a late culture does not hide the blood count sent before it.
-
-Messages are ordered by their date, then by Message-ID, so the order is the
-same whatever order they were imported in.  The order key holds the verified
-sender's identifier: a message from anyone else never replaces a lab's
-results.  Within one message, statuses (corrected, preliminary, cancelled) are
-the parsers' business.
+For each test of the order the latest message's value is current; the same test
+in an earlier message is replaced.  Tests the later message does not repeat
+stay current where they are: a message bringing a late culture does not hide
+the blood count sent before it.  The stored key also holds the verified
+sender's identifier: a message from anyone else never replaces a lab's results.
 """
 from __future__ import annotations
 
@@ -24,27 +30,70 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from pli.core.lab.model import Observation, Report, slug
+from pli.core.lab.model import Observation, Report
+
+
+def within(observations: list[Observation]) -> list[Observation]:
+    """The results of one report, each result that a later corrected one replaces marked superseded."""
+    corrected = [i for i, o in enumerate(observations) if o.status.strip().upper() == "C" and o.identity]
+    if not corrected:
+        return observations   # nearly every report: nothing to do
+    marked = list(observations)
+    for index in corrected:
+        identity = observations[index].identity
+        for earlier in range(index):
+            if marked[earlier].identity == identity and not marked[earlier].superseded:
+                marked[earlier] = replace(marked[earlier], superseded=True)
+    return marked
+
+
+def order_key(report: Report) -> tuple[str, str, str] | None:
+    """What makes two reports the same order: patient, lab and request number (None without a number,
+    or when the patient is uncertain: nothing can then be said to correct it)."""
+    if not report.reference or report.patient_uncertain:
+        return None
+    return report.patient.key, report.lab.code or report.lab.name, report.reference
+
+
+def supersede(earlier: Report, later: Report) -> Report:
+    """`earlier` with each result that `later` (the same order, received after) gives again marked superseded;
+    `earlier` itself when they are not the same order or nothing is replaced."""
+    key = order_key(earlier)
+    if key is None or key != order_key(later):
+        return earlier
+    newer = {o.identity for o in later.observations if o.identity and not o.superseded}
+    if not newer:
+        return earlier
+    observations = tuple(replace(o, superseded=True) if o.identity in newer and not o.superseded else o
+                         for o in earlier.observations)
+    return earlier if observations == earlier.observations else replace(earlier, observations=observations)
+
+
+def across(reports: list[Report]) -> list[Report]:
+    """Reports in the order received, each earlier one's results replaced by a later report of its order."""
+    result = list(reports)
+    for index in range(len(result)):
+        if order_key(result[index]) is None:
+            continue
+        for later in result[index + 1:]:
+            result[index] = supersede(result[index], later)
+    return result
+
+
+# -- across stored messages ----------------------------------------------------------------------
 
 KEY_BYTES = 10
 
 
-def order_key(sender: str, report: Report) -> str:
-    """The order a report answers, as a short hex key; "" when it names no request number."""
-    if not report.reference.strip():
+def stored_order_key(sender: str, report: Report) -> str:
+    """The order a stored report answers, as a short hex key for the store's `pli.order` property:
+    the verified sender and `order_key` (patient, lab, request number).  "" without a sender or an
+    order (no request number, an uncertain patient)."""
+    key = order_key(report)
+    if key is None or not sender:
         return ""
-    patient = report.patient
-    born = patient.birth_date.isoformat() if patient.birth_date else ""
-    # The patient's key, and the name and birth date whatever that key is made of: a child sent
-    # under a parent's social-security number is another patient, never a correction of the parent.
-    material = "\x1f".join((sender, report.lab.code or report.lab.name, report.reference.strip(), patient.key,
-                            slug(f"{patient.last_name} {patient.first_name}"), born))
+    material = "\x1f".join((sender, *key))
     return hashlib.blake2b(material.encode("utf-8"), digest_size=KEY_BYTES).hexdigest()
-
-
-def analysis(observation: Observation) -> str:
-    """What a result measures, to match it across messages: the lab's code, else LOINC, else the label."""
-    return (observation.code or observation.loinc or observation.label).strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -59,7 +108,7 @@ class Received:
 
     @property
     def order(self) -> str:
-        return order_key(self.sender, self.report) if self.sender else ""
+        return stored_order_key(self.sender, self.report)
 
     @property
     def rank(self) -> tuple[float, str]:
@@ -84,11 +133,12 @@ def replacements(received: Iterable[Received]) -> dict[ResultId, Replacement]:
     entries = sorted((r for r in received if r.order), key=lambda r: r.rank)
     for entry in entries:
         for index, observation in enumerate(entry.report.observations):
-            latest[(entry.order, analysis(observation))] = (entry, index)
+            if observation.identity and not observation.superseded:   # a value its own message replaced never wins
+                latest[(entry.order, observation.identity)] = (entry, index)
     found: dict[ResultId, Replacement] = {}
     for entry in entries:
         for index, observation in enumerate(entry.report.observations):
-            winner, at = latest[(entry.order, analysis(observation))]
+            winner, at = latest.get((entry.order, observation.identity), (entry, index))
             if winner.message_id != entry.message_id:
                 found[(entry.message_id, entry.position, index)] = Replacement(
                     winner.report.observations[at], winner.message_id, winner.when)
@@ -96,10 +146,10 @@ def replacements(received: Iterable[Received]) -> dict[ResultId, Replacement]:
 
 
 def current(entry: Received, replaced: dict[ResultId, Replacement]) -> Report:
-    """The report without the results a later message replaced."""
-    kept = tuple(o for i, o in enumerate(entry.report.observations)
-                 if (entry.message_id, entry.position, i) not in replaced)
-    return entry.report if len(kept) == len(entry.report.observations) else replace(entry.report, observations=kept)
+    """The report with the results a later message replaced marked superseded (kept as history)."""
+    marked = tuple(replace(o, superseded=True) if (entry.message_id, entry.position, i) in replaced and not o.superseded
+                   else o for i, o in enumerate(entry.report.observations))
+    return entry.report if marked == entry.report.observations else replace(entry.report, observations=marked)
 
 
 def replaced_in(entry: Received, replaced: dict[ResultId, Replacement]) -> list[tuple[Observation, Replacement]]:
@@ -112,13 +162,13 @@ def corrected_by(entry: Received, received: Iterable[Received],
                  replaced: dict[ResultId, Replacement]) -> list[tuple[Observation, Observation]]:
     """(earlier value, this report's value) for each result of an earlier message of the order that
     this report replaces with a different value: what a correction changed."""
-    mine = {analysis(o): o for o in entry.report.observations}
+    mine = {o.identity: o for o in entry.report.observations if not o.superseded}
     changed = []
     for other in sorted(received, key=lambda r: r.rank):   # the latest earlier value last
         if other.order != entry.order or other.message_id == entry.message_id:
             continue
         for old, replacement in replaced_in(other, replaced):
-            new = mine.get(analysis(old))
+            new = mine.get(old.identity)
             if replacement.message_id == entry.message_id and new is not None and _differs(old, new):
                 changed.append((old, new))
     return changed
@@ -147,15 +197,8 @@ NO_HISTORY = History({}, {})
 def history_of(entry: Received, received: list[Received], replaced: dict[ResultId, Replacement]) -> History:
     mine = {(entry.message_id, entry.position, i): i for i in range(len(entry.report.observations))}
     gone = {mine[key]: rep for key, rep in replaced.items() if key in mine}
-    earlier = {analysis(old): old for old, _ in corrected_by(entry, received, replaced)}
-    corrects = {i: earlier[analysis(o)] for i, o in enumerate(entry.report.observations) if analysis(o) in earlier}
+    earlier = {old.identity: old for old, _ in corrected_by(entry, received, replaced)}
+    corrects = {i: earlier[o.identity] for i, o in enumerate(entry.report.observations)
+                if o.identity in earlier and not o.superseded}
     return History(gone, corrects)
 
-
-def current_part(report: Report, history: History) -> Report:
-    """The report without the results a later report replaced: what its severity, summary and
-    exports count."""
-    if history.current:
-        return report
-    return replace(report, observations=tuple(o for i, o in enumerate(report.observations)
-                                              if i not in history.replaced))

@@ -24,6 +24,7 @@ import email.policy
 from pli.core.lab import hl7v2, hprim
 from pli.core.lab.model import Report
 from pli.core.lab.sniff import HEAD_BYTES, sniff, top_kind
+from pli.core.lab.text import decode_report
 from pli.core.mimescan import leaf_parts
 
 HPRIM_MEDIA_TYPE = "text/x-hprim"
@@ -62,16 +63,29 @@ def lab_kind(content_type: str, filename: str | None) -> str | None:
 
 
 def detect_format(data: bytes) -> str:
-    """'hl7' when the bytes start with an HL7 header segment, else 'hprim'."""
+    """'hl7' when the bytes start with an HL7 header segment, else 'hprim' (any encoding, BOM or not)."""
     head = data[:64].lstrip(b"\xef\xbb\xbf\x0b \t\r\n")
-    return "hl7" if head[:3] in _HL7_STARTS else "hprim"
+    if head[:3] in _HL7_STARTS:
+        return "hl7"
+    if b"\x00" in head[:8]:
+        return _format_of(decode_report(data[:256]).text)   # UTF-16: look at the text
+    return "hprim"
+
+
+def _format_of(text: str) -> str:
+    return "hl7" if text.lstrip("\ufeff\x0b \t\r\n")[:3] in ("MSH", "BHS", "FHS") else "hprim"
 
 
 def parse_reports(data: bytes) -> list[Report]:
-    """Every report in a lab file, HPRIM or HL7 v2 (detected); MalformedReport otherwise."""
-    if detect_format(data) == "hl7":
-        return hl7v2.parse(data)
-    return hprim.parse(data)
+    """Every report in a lab file, HPRIM or HL7 v2 (detected); MalformedReport when it holds none.
+
+    A report pli could read only in part comes back all the same, marked
+    `incomplete` with its warnings; each report says which encoding was read.
+    """
+    decoded = decode_report(data)
+    if _format_of(decoded.text[:64]) == "hl7":
+        return hl7v2.parse_decoded(decoded)
+    return hprim.parse_decoded(decoded)
 
 
 def may_hold_report(content_type: str) -> bool:

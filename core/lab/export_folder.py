@@ -34,7 +34,6 @@ from pathlib import Path
 
 from pli.core.durable import write_new
 from pli.core.errors import PliError
-from pli.core.lab.corrections import current_part
 from pli.core.lab.export import FORMATS, export_reports
 
 STEM_CHARS = 60          # message ids can be 200+ characters: file names stay readable
@@ -179,13 +178,13 @@ def _files_of(store, message_id: str, fmt: str, result: FolderExport) -> list[by
 
 
 def _current(message_id: str, reports: list, histories: list, result: FolderExport) -> list:
-    """The reports as exported: without their replaced results; none left of a wholly replaced one."""
+    """The reports as exported (their replaced results are marked superseded, which the exports leave
+    out), counted; none of a report all of whose results were replaced."""
     kept = []
     for report, history in zip(reports, histories):
         result.replaced += len(history.replaced)
-        live = current_part(report, history)
-        if live.observations or not report.observations:
-            kept.append(live)
+        if report.current or not report.observations:
+            kept.append(report)
     if not kept:
         result.superseded.append(message_id)
     return kept

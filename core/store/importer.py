@@ -49,12 +49,16 @@ class ImportReport:
     quarantined: collections.Counter = field(default_factory=collections.Counter)
     failed: list[Outcome] = field(default_factory=list)
     bad: list[Outcome] = field(default_factory=list)   # quarantined messages, named in the summary
-    lab_unreadable: list[Outcome] = field(default_factory=list)   # stored, their lab report unread
+    lab_unread: list[Outcome] = field(default_factory=list)   # stored, their lab report not read (wholly)
+    uncertain: list[Outcome] = field(default_factory=list)    # stored, results tied to no patient for sure
     receipts: object = None   # pli.core.receipts.ReceiptsReport of the pass after the import
 
     def add(self, outcome: Outcome) -> None:
-        if outcome.lab_unreadable and outcome.status == "imported":
-            self.lab_unreadable.append(outcome)
+        if outcome.status == "imported":
+            if outcome.lab_unread:
+                self.lab_unread.append(outcome)
+            if outcome.patient_uncertain:
+                self.uncertain.append(outcome)
         if outcome.status == "imported":
             self.imported += 1
         elif outcome.status == "already":
@@ -72,9 +76,12 @@ class ImportReport:
     def render(self, name_at_most: int = 20) -> str:
         lines = [f"{self.imported:,} imported, {self.already:,} already there, "
                  f"{sum(self.quarantined.values()):,} quarantined, {len(self.failed):,} not read"]
-        if self.lab_unreadable:
-            lines[0] += (f"; {len(self.lab_unreadable):,} with a lab report pli could not read "
-                         "(stored, shown raw: `pli search tag:lab-unreadable`)")
+        if self.lab_unread:
+            lines[0] += (f"; {len(self.lab_unread):,} with a lab report pli could not read wholly "
+                         "(stored, shown with its text: `pli search tag:lab-unreadable or tag:lab-incomplete`)")
+        if self.uncertain:
+            lines[0] += (f"; {len(self.uncertain):,} with results whose patient is uncertain "
+                         "(attached to nobody: `pli search tag:patient-uncertain`)")
         for reason, count in sorted(self.quarantined.items()):
             lines.append(f"  quarantined ({reason}): {count:,}")
         for outcome in self.bad[:name_at_most]:
@@ -83,10 +90,14 @@ class ImportReport:
             lines.append(f"  ... and {len(self.bad) - name_at_most:,} more (`pli search quarantine`)")
         for outcome in self.failed[:name_at_most]:
             lines.append(f"  not read ({outcome.reason}): {outcome.origin}")
-        for outcome in self.lab_unreadable[:name_at_most]:
-            lines.append(f"  lab report unreadable: {outcome.origin}")
-        if len(self.lab_unreadable) > name_at_most:
-            lines.append(f"  ... and {len(self.lab_unreadable) - name_at_most:,} more lab reports unreadable")
+        for outcome in self.lab_unread[:name_at_most]:
+            lines.append(f"  lab report {outcome.lab_unread}: {outcome.origin}")
+        if len(self.lab_unread) > name_at_most:
+            lines.append(f"  ... and {len(self.lab_unread) - name_at_most:,} more lab reports not read wholly")
+        for outcome in self.uncertain[:name_at_most]:
+            lines.append(f"  patient uncertain: {outcome.origin}")
+        if len(self.uncertain) > name_at_most:
+            lines.append(f"  ... and {len(self.uncertain) - name_at_most:,} more with an uncertain patient")
         if self.receipts is not None and self.receipts.render():
             lines.append(self.receipts.render())
         return "\n".join(lines)

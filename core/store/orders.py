@@ -122,7 +122,7 @@ class LabView:
 
 
 def lab_view(mine: list[Received], received: list[Received], replaced: dict) -> LabView:
-    live = [report for report in (current(entry, replaced) for entry in mine) if report.observations]
+    live = [report for report in (current(entry, replaced) for entry in mine) if report.current]
     facts = lab_facts(live)
     tags = set()
     if facts.severity in ("abnormal", "critical"):
@@ -178,8 +178,9 @@ def order_history(store, message_id: str, raw: bytes) -> tuple[list[Received], d
 
 
 def lab_reports(store, message_id: str, raw: bytes | None = None) -> tuple[list, list]:
-    """Store.lab_reports: the message's reports and the History of each."""
+    """Store.lab_reports: the message's reports, the results later messages of their orders replaced
+    marked superseded (history), and the History of each (what replaced them, what they correct)."""
     raw = store.read_clear(message_id) if raw is None else raw
     received, replaced = order_history(store, message_id, raw)
     mine = [entry for entry in received if entry.message_id == message_id]
-    return [entry.report for entry in mine], [history_of(entry, received, replaced) for entry in mine]
+    return [current(entry, replaced) for entry in mine], [history_of(entry, received, replaced) for entry in mine]

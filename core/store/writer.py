@@ -30,7 +30,8 @@ from pli.core.store.pending_trace import pending_files, record_steps, recover, w
 from pli.core.store.layout import Layout
 from pli.core.store.orders import settle
 from pli.core.store.summary import ORDER
-from pli.core.store.tagging import LAB_UNREADABLE, LabFacts, properties_for, tags_for
+from pli.core.store.tagging import (LAB_INCOMPLETE, LAB_UNREADABLE, PATIENT_UNCERTAIN, LabFacts, properties_for,
+                                   tags_for)
 from pli.core.store.worker import INFO, Prepared, quarantined_message, raw_key
 
 
@@ -40,7 +41,8 @@ class Outcome:
     status: str          # "imported" | "already" | "quarantined" | "failed" (left where it was)
     reason: str = ""
     message_id: str = ""
-    lab_unreadable: bool = False   # stored, but its lab report could not be read (tag lab-unreadable)
+    lab_unread: str = ""           # stored, its lab report "unreadable" or "incomplete" (the tag says which)
+    patient_uncertain: bool = False   # stored, results tied to no patient for sure (tag patient-uncertain)
 
 
 @dataclass
@@ -98,7 +100,9 @@ class IndexWriter:
             os.unlink(final)  # never a file in cur/ the index lacks; the original stays in sealed/
             return Outcome(origin, "failed", "unindexable")
         status = "quarantined" if prepared.folder == "quarantine" else "imported"
-        return Outcome(origin, status, prepared.reason, prepared.message_id, LAB_UNREADABLE in prepared.tags)
+        unread = "unreadable" if LAB_UNREADABLE in prepared.tags else "incomplete" if LAB_INCOMPLETE in prepared.tags \
+            else ""
+        return Outcome(origin, status, prepared.reason, prepared.message_id, unread, PATIENT_UNCERTAIN in prepared.tags)
 
     def _in_place(self, prepared: Prepared) -> str | None:
         """The message's clear file if it is already published (a mail client may have renamed it)."""

@@ -18,7 +18,7 @@ from crypto_fixtures import PASSPHRASE, people
 from store_fixtures import make_maildir
 
 sys.path.insert(0, str(Path(__file__).parent / "lab"))
-from mail_bodies import HL7_BODY, LETTERS, encode, hprim_body, mail  # noqa: E402
+from mail_bodies import HL7_BODY, LETTERS, TRUNCATED, UNCERTAIN, UNREADABLE, encode, hprim_body, mail  # noqa: E402
 
 CLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exit(main())"]
 
@@ -68,6 +68,7 @@ def test_pli_lab_show_reads_the_report_in_the_body_of_a_message_file(tmp_path):
                            capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
     assert shown.returncode == 0, shown.stderr
     assert "FICTIF Zoé, born 12/04/1965" in shown.stdout and "6,8" in shown.stdout
+    assert "\nread as Windows-1252\n" in shown.stdout   # the body's bytes, ISO-8859-1 as French labs send them
     letter = tmp_path / "letter.eml"
     letter.write_bytes(mail(LETTERS["referral"]))
     refused = subprocess.run(CLI + ["--home", str(tmp_path / "nohome"), "lab", "show", str(letter)],
@@ -75,29 +76,39 @@ def test_pli_lab_show_reads_the_report_in_the_body_of_a_message_file(tmp_path):
     assert refused.returncode == 1 and "holds no lab report" in refused.stderr
 
 
-DAMAGED = encode(hprim_body(lab=["****LAB****", "RES|Potassium|K|N|6,8\x01|mmol/l|3,5|5,0|HH|F|", "****FINLAB****"]))
-
-
-def test_a_lab_report_pli_cannot_read_is_stored_tagged_and_counted_by_pli_new(pair, tmp_path):
+def test_reports_pli_cannot_read_wholly_or_tie_to_a_patient_are_stored_tagged_and_counted(pair, tmp_path):
     lab, doctor = pair
     incoming = doctor.home.root / "incoming" / "new"
-    (incoming / "body").write_bytes(sealed(lab, mail(DAMAGED, subject="damaged body", charset="iso-8859-1")))
-    (incoming / "attached").write_bytes(sealed(lab, mail("Bonjour,\n", subject="damaged file",
-                                                         attachments=[(DAMAGED, "r.hpr")])))
-    (incoming / "fine").write_bytes(sealed(lab, mail(encode(hprim_body()), subject="fine", charset="iso-8859-1")))
+    bodies = {name: data.replace(b"R240301", f"R24030{number}".encode())   # five orders: none corrects another
+              for number, (name, data) in enumerate([("unreadable body", UNREADABLE), ("unreadable file", UNREADABLE),
+                                                     ("truncated body", TRUNCATED), ("uncertain body", UNCERTAIN),
+                                                     ("fine", encode(hprim_body()))])}
+    for name, data in bodies.items():
+        inner = mail("Bonjour,\n", subject=name, attachments=[(data, "r.hpr")]) if name == "unreadable file" \
+            else mail(data, subject=name, charset="iso-8859-1")
+        (incoming / name.replace(" ", "-")).write_bytes(sealed(lab, inner))
     secret = tmp_path / "pass"
     secret.write_text(PASSPHRASE + "\n")
     done = subprocess.run(CLI + ["--home", str(doctor.home.root), "new"], capture_output=True, text=True,
                           env={**os.environ, "PLI_PASSPHRASE_FILE": str(secret)})
     assert done.returncode == 0, done.stderr
     first = done.stdout.splitlines()[0]
-    assert first.startswith("3 imported") and "2 with a lab report pli could not read" in first
-    assert done.stdout.count("lab report unreadable: ") == 2
+    assert first.startswith("5 imported") and "3 with a lab report pli could not read wholly" in first
+    assert "1 with results whose patient is uncertain" in first
+    assert done.stdout.count("lab report unreadable: ") == 2 and done.stdout.count("lab report incomplete: ") == 1
+    assert done.stdout.count("patient uncertain: ") == 1
+    zoe = parse_reports(encode(hprim_body()))[0].patient.key
     with Store.open(doctor.home) as store:
-        for subject in ("damaged body", "damaged file"):
+        for subject in ("unreadable body", "unreadable file"):
             row = row_of(store, subject)
             assert "lab-unreadable" in row.tags and "verified" in row.tags and "inbox" in row.tags
-            assert row.lab_summary.startswith("malformed HPRIM lab report at line 16")
+            assert row.lab_summary.startswith("malformed HPRIM lab report at line 17: binary data")
             parts = email.message_from_bytes(store.read_clear(row.message_id)).walk()
-            assert DAMAGED in [part.get_payload(decode=True) for part in parts]   # nothing lost
-        assert "lab-unreadable" not in row_of(store, "fine").tags
+            assert bodies[subject] in [part.get_payload(decode=True) for part in parts]   # nothing lost
+        truncated = row_of(store, "truncated body")
+        assert {"lab", "lab-incomplete", "critical", f"patient:{zoe}"} <= truncated.tags
+        uncertain = row_of(store, "uncertain body")
+        assert {"lab", "patient-uncertain", "critical", f"patient:{zoe}"} <= uncertain.tags
+        assert [t for t in uncertain.tags if t.startswith("patient:")] == [f"patient:{zoe}"]  # Paul's: nobody's
+        assert uncertain.patient == "FICTIF Zoé + patient uncertain"
+        assert not {"lab-unreadable", "lab-incomplete", "patient-uncertain"} & row_of(store, "fine").tags

@@ -111,9 +111,9 @@ def test_pli_lab_show_marks_the_replaced_value_as_history_and_the_correction_as_
     earlier = pli(home, "lab", "show", f"id:{ids['first']}")
     assert earlier.returncode == 0, earlier.stderr
     heading = earlier.stdout.splitlines()[2]
-    assert heading.startswith("NORMAL: normal (1 result)") and "1 result replaced by a later report" in heading
+    assert heading == "NORMAL: normal (1 result) (1 replaced, shown as history)"
     potassium = next(line for line in earlier.stdout.splitlines() if "Potassium" in line)
-    assert potassium.startswith("↺") and potassium.rstrip().endswith("HH replaced")
+    assert potassium.rstrip().endswith("replaced (history)") and "▲" not in potassium
     assert "↺ replaced by 4,5 mmol/l in the report of" in earlier.stdout
     later = pli(home, "lab", "show", f"id:{ids['correction']}")
     assert "✎ corrects 6,8 mmol/l HH of an earlier report" in later.stdout

@@ -207,3 +207,15 @@ Bien confraternellement,
 LETTERS = {"referral": REFERRAL, "reply quoting a report": REPLY_QUOTING, "forwarded inline": FORWARDED,
            "outlook reply": OUTLOOK_REPLY, "signature": SIGNATURE, "signature with blank lines": SIGNATURE_BLANKS,
            "appointments": APPOINTMENTS, "short note": SHORT_NOTE, "long lines": LONG_LINES}
+
+
+# -- reports pli cannot read wholly, sent as the body -------------------------------------------
+
+#: Bytes of junk pasted in the LAB block: too many control characters for a text; nothing is read.
+UNREADABLE = encode(hprim_body()).replace(b"RES|Sodium", b"\x01\x02\x03\x04" * 40 + b"RES|Sodium")
+#: The mail was cut inside a result line: what comes before is read, the report marked incomplete.
+TRUNCATED = encode(hprim_body(lab=LAB[:2] + ["RES|Sodium|NA|N|13"], end=[]))[:-2]
+#: No ****FIN****, and another patient named without a full header before more results: those
+#: results belong to nobody for sure (patient uncertain), the first report's stay FICTIF Zoé's.
+UNCERTAIN = encode(hprim_body(lab=LAB[:-1], end=[]) + ["AUTRE", "Paul", "01/01/1950",
+                                                       "RES|Sodium|NA|N|150|mmol/l|136|145|H|F|", "****FIN****"])

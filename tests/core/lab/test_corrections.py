@@ -2,7 +2,8 @@
 from dataclasses import replace
 from itertools import permutations
 
-from pli.core.lab.corrections import Received, corrected_by, current, order_key, replaced_in, replacements
+from pli.core.lab.corrections import (Received, corrected_by, current, history_of, replaced_in, replacements,
+                                      stored_order_key)
 from pli.core.lab.model import Lab, Observation, Patient, ReferenceRange, Report
 
 ZOE = Patient(last_name="FICTIF", first_name="Zoé", ssn="265040012345678")
@@ -24,12 +25,15 @@ def test_the_later_message_replaces_the_value_it_repeats_and_leaves_the_others_c
     first = received("m1", 100, report(K_HIGH, NA))
     second = received("m2", 200, report(K_FIXED))
     replaced = replacements([first, second])
-    assert current(first, replaced).observations == (NA,)
+    assert current(first, replaced).current == (NA,)   # the replaced value stays, marked as history
+    assert current(first, replaced).observations == (replace(K_HIGH, superseded=True), NA)
     assert current(second, replaced).observations == (K_FIXED,)
     assert [(old.value, new.observation.value, new.message_id) for old, new in replaced_in(first, replaced)] \
         == [("6,8", "4,5", "m2")]
     assert corrected_by(second, [first, second], replaced) == [(K_HIGH, K_FIXED)]
     assert current(first, replaced).severity == "normal"   # the critical value is history now
+    assert history_of(first, [first, second], replaced).replaced[0].observation == K_FIXED
+    assert history_of(second, [first, second], replaced).corrects == {0: K_HIGH}
 
 
 def test_the_order_of_arrival_does_not_matter_only_the_messages_dates():
@@ -60,7 +64,15 @@ def test_another_sender_patient_lab_or_request_number_is_another_order():
 
 
 def test_no_request_number_means_no_order_to_correct():
-    assert order_key("LAB1", report(K_HIGH, reference="")) == ""
+    assert stored_order_key("LAB1", report(K_HIGH, reference="")) == ""
     assert replacements([received("m1", 100, report(K_HIGH, reference="")),
                          received("m2", 200, report(K_FIXED, reference=""))]) == {}
-    assert order_key("LAB1", report(K_HIGH)) != order_key("LAB2", report(K_HIGH))
+    assert stored_order_key("LAB1", report(K_HIGH)) != stored_order_key("LAB2", report(K_HIGH))
+    assert stored_order_key("LAB1", replace(report(K_HIGH), patient_uncertain=True)) == ""
+
+
+def test_a_value_its_own_message_corrected_never_replaces_a_later_one():
+    first = received("m1", 100, report(K_HIGH))
+    second = received("m2", 200, report(replace(K_FIXED, value="4,4", superseded=True), K_FIXED))
+    replaced = replacements([first, second])
+    assert replaced[("m1", 0, 0)].observation == K_FIXED

@@ -43,10 +43,17 @@ def test_a_mail_without_lab_part_has_no_report():
     assert reports_in_mail(mail_with((b"%PDF", "application", "pdf", "cr.pdf"))) == []
 
 
-def test_a_damaged_lab_attachment_is_reported_not_skipped():
-    damaged = HPRIM_SAMPLE.payload[: len(HPRIM_SAMPLE.payload) // 2]
+def test_a_truncated_lab_attachment_gives_what_it_holds_and_says_so():
+    payload = HPRIM_SAMPLE.payload
+    cut = payload[: payload.index(b"RES|") + 12]      # inside the first result line
+    reports = reports_in_mail(mail_with((cut, "text", "x-hprim", "r.hpr")))
+    assert reports and reports[-1].incomplete
+    assert any("middle of this result" in w for w in reports[-1].warnings)
+
+
+def test_a_lab_attachment_holding_binary_data_is_reported_not_skipped():
     with pytest.raises(MalformedReport):
-        reports_in_mail(mail_with((damaged, "text", "x-hprim", "r.hpr")))
+        reports_in_mail(mail_with((bytes(range(256)) * 4, "text", "x-hprim", "r.hpr")))
 
 
 def test_format_detection_looks_at_the_start_only():
@@ -133,10 +140,9 @@ def test_letters_hold_no_report_even_beside_other_attachments(name):
 
 
 def test_a_report_in_the_body_that_cannot_be_read_is_reported_not_skipped():
-    from mail_bodies import encode, hprim_body, mail
+    from mail_bodies import UNREADABLE, mail
 
     from pli.core.lab import reports_in_bytes
 
-    damaged = encode(hprim_body(lab=["****LAB****", "RES|Potassium|K|N|6,8\x01|mmol/l|3,5|5,0|HH|F|"]))
     with pytest.raises(MalformedReport):
-        reports_in_bytes(mail(damaged, charset="iso-8859-1"))
+        reports_in_bytes(mail(UNREADABLE, charset="iso-8859-1"))
