@@ -16,6 +16,7 @@ rather than a score, so that what it accepts can be said in one sentence
          lines 7 (birth date) and 10 (date) each a date or empty; and then either
          both dates, or one of them and an HPRIM marker line (`****LAB****`,
          `****FIN****`) in the text, or a `****LAB****` block of RES/TEX lines.
+         Or the text starts with such a block (results before any header).
   HL7:   the text starts with an MSH segment of a result message (ORU, OUL),
          or with a batch header (FHS, BHS) and such an MSH right after.
 
@@ -39,8 +40,10 @@ HL7_RESULT_TYPES = ("ORU", "OUL")
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _LINE_END = re.compile(r"\r\n|\n|\r")
-# Letters (any script), spaces, hyphens, apostrophes, dots, parentheses: "LEFÈVRE-D'ARC (ÉP. MARTIN)".
-_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '’.()-])*")  # two disjoint classes: linear, never backtracks
+# Letters (any script), spaces, hyphens, apostrophes, dots, parentheses: "LEFÈVRE-D'ARC (ÉP. MARTIN)";
+# any other non-ASCII character too: an accent in an encoding the head was not decoded in ("Ana•s",
+# MacRoman read as Windows-1252).  Disjoint classes: linear, never backtracks.
+_NAME = re.compile(r"(?:[^\W\d_]|[^\x00-\x7f])(?:[^\W\d_]|[^\x00-\x7f]|[ '’.()-])*")
 # A date as labs write it, a time may follow; a lab's prefix before it ("M-5128-23/10/06") is allowed.
 _DATE = re.compile(r"(?:[A-Z0-9]+-)*(?:(\d{2})[/.-]?(\d{2})[/.-]?(\d{4}|\d{2})|(\d{4})-(\d{2})-(\d{2}))"
                    r"(?:[ T]+\d{1,2}[:hH]\d{2}(?::\d{2})?)?", re.IGNORECASE)
@@ -99,6 +102,8 @@ def _hl7_result(text: str) -> bool:
 
 
 def _hprim_kind(lines: list[str]) -> str | None:
+    if _MARKER.fullmatch(lines[0].strip()) and _lab_block(lines[:HEADER_LINES]):
+        return "hprim"   # results before any header: a report all the same (whose patient pli cannot tell)
     header = _header(lines)
     if header is None:
         return None

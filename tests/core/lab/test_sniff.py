@@ -29,9 +29,15 @@ def test_an_hprim_report_is_found_in_every_encoding_and_line_end(encoding, newli
     pytest.param(hprim_body(HEADER[:2] + ["Zo&eacute;"] + HEADER[3:]), id="HTML entities"),
     pytest.param(hprim_body(HEADER[:1] + ["LEFÈVRE-D'ARC (ÉP. MARTIN)"] + HEADER[2:]), id="a compound name"),
     pytest.param(hprim_body(end=["****FIN****"]) + hprim_body(), id="two reports"),
+    pytest.param(LAB + ["****FIN****"] + hprim_body(), id="results before any header"),
 ])
 def test_hprim_header_variants_labs_send_are_found(lines):
     assert sniff(encode(lines)) == "hprim"
+
+
+def test_a_name_in_an_encoding_the_head_was_not_read_in_is_still_a_name():
+    """"Anaïs" written in MacRoman (ï is 0x95) reads "Ana•s" in Windows-1252."""
+    assert sniff(encode(hprim_body(HEADER[:2] + ["Anaïs"] + HEADER[3:]), "mac-roman")) == "hprim"
 
 
 @pytest.mark.parametrize("data", [
