@@ -86,7 +86,7 @@ def render(report: Report, colour: bool = False, critical_first: bool = False, w
         entries = report.entries()
     results = [o for kind, o in entries if kind == "result"]
     rows = [("", "Test", "Value", "Unit", "Reference", "Flag", "Note")]
-    rows += [(symbol(o), o.label or o.code, _shown_value(o), o.unit, str(o.reference), flag_text(o), state_text(o))
+    rows += [(symbol(o), o.label or o.code, shown_value(o), o.unit, str(o.reference), flag_text(o), state_text(o))
              for o in results]
     widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     if results:
@@ -136,7 +136,8 @@ def _row(cells, widths) -> str:
     return "  ".join(_pad(cell, widths[i]) for i, cell in enumerate(cells)).rstrip()
 
 
-def _shown_value(observation: Observation) -> str:
+def shown_value(observation: Observation) -> str:
+    """The value as a table shows it: an analysis not done in parentheses, never as a value."""
     if observation.not_done:
         return f"({_one_line(observation.value) or NOT_DONE})"
     return _one_line(observation.value)

@@ -10,8 +10,12 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "core" / "lab"))   # the b
 import mail_bodies  # noqa: E402,F401  (re-exported for the TUI tests)
 
 
-def deliver(home: Home, inners: list[bytes]) -> None:
-    """Seal each inner message from the demo lab to the demo doctor, and import them."""
+CORPUS = Path(__file__).parent.parent / "fixtures" / "lab-wild"
+
+
+def deliver(home: Home, inners: list[bytes], times: list[int] | None = None) -> None:
+    """Seal each inner message from the demo lab to the demo doctor (at `times`, unix seconds, when
+    given), and import them."""
     from pli.core.crypto.envelope import seal_mail
     from pli.core.crypto.keyring import Keyring
     from pli.core.demo import DEMO_PASSPHRASE
@@ -21,6 +25,8 @@ def deliver(home: Home, inners: list[bytes]) -> None:
     doctor = Keyring.unlock(home, DEMO_PASSPHRASE)
     incoming = home.root / "incoming" / "new"
     for number, inner in enumerate(inners):
-        (incoming / f"lab-mail-{number}").write_bytes(seal_mail(inner, lab, [doctor.identity.public.address]))
+        when = times[number] if times else None
+        (incoming / f"lab-mail-{number}").write_bytes(seal_mail(inner, lab, [doctor.identity.public.address],
+                                                                now=when))
     report = import_sources(home, None, keyring=doctor, workers=1)
     assert report.imported == len(inners), report.render()

@@ -75,7 +75,7 @@ def fit(text: str, width: int) -> str:
 
 #: Tags saying pli could not read a lab report wholly, or could not tell whose it is: the row's
 #: mark warns, before an abnormal one (what was not read may be worse), after a critical one.
-WARNING_TAGS = frozenset({"lab-unreadable", "patient-uncertain"})
+WARNING_TAGS = frozenset({"lab-unreadable", "lab-incomplete", "patient-uncertain"})
 
 
 def severity_of(tags: frozenset) -> str:
