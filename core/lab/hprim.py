@@ -304,7 +304,8 @@ class _Reader:
             return True
         if not draft.lab_block:
             return False   # the header above is the free text's patient: only results can be in doubt
-        named = _partial_identity(self.lines, index, self.kinds)
+        specimen = _header_fields(tuple(draft.header), draft.start)[2] if draft.start >= 0 else None
+        named = _partial_identity(self.lines, index, self.kinds, specimen.date() if specimen else date.today())
         if named is None or _same_person(named, _patient(draft)) or not self._results_follow(index):
             return False
         draft.warnings.append(f"line {index + 1}: ****FIN**** missing, and what follows names another patient "
@@ -416,9 +417,12 @@ def _missing_lines(header: list[str]) -> tuple[int, int] | None:
     return None
 
 
-def _partial_identity(lines: list[str], index: int, kinds: list[str]) -> Patient | None:
+def _partial_identity(lines: list[str], index: int, kinds: list[str], specimen: date | None) -> Patient | None:
     """A patient named without a full header: an upper-case name line, then within a few lines a line
-    that is only a date or only a social-security number.  None when the lines name nobody."""
+    that is only a birth date or only a social-security number.  None when the lines name nobody.
+
+    A date on or after the report's specimen date is no birth date (a section title followed by
+    the date of the analysis, "HEMATOLOGIE / 02/01/2024", names nobody)."""
     for at in range(index, min(index + 4, len(lines))):
         name = lines[at].strip()
         if kinds[at] != "TEXT" or not _is_name(name) or name != name.upper():
@@ -428,10 +432,11 @@ def _partial_identity(lines: list[str], index: int, kinds: list[str]) -> Patient
             text = lines[ahead].strip()
             if kinds[ahead] not in ("TEXT", "BLANK"):
                 break
-            if not first and not born and _is_name(text) and ahead == at + 1:
+            when = read_date(text, birth=True) if born is None else None
+            if not first and born is None and _is_name(text) and ahead == at + 1:
                 first = text
-            elif born is None and _is_date(text):
-                born = read_date(text, birth=True)
+            elif when is not None and (specimen is None or when.date() < specimen) and when.year >= 1900:
+                born = when
             elif not ssn and _NIR.fullmatch(text):
                 ssn = text
         if born is not None or ssn:
