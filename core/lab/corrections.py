@@ -35,15 +35,16 @@ from pli.core.lab.model import Observation, Report
 
 def within(observations: list[Observation]) -> list[Observation]:
     """The results of one report, each result that a later corrected one replaces marked superseded."""
-    corrected = [i for i, o in enumerate(observations) if o.status.strip().upper() == "C" and o.identity]
-    if not corrected:
+    if not any(o.status.strip().upper() == "C" for o in observations):
         return observations   # nearly every report: nothing to do
     marked = list(observations)
-    for index in corrected:
-        identity = observations[index].identity
-        for earlier in range(index):
-            if marked[earlier].identity == identity and not marked[earlier].superseded:
-                marked[earlier] = replace(marked[earlier], superseded=True)
+    earlier: dict[str, list[int]] = {}    # identity -> the results of that test not yet replaced
+    for index, observation in enumerate(observations):
+        identity = observation.identity
+        if observation.status.strip().upper() == "C" and identity:
+            for replaced in earlier.pop(identity, []):
+                marked[replaced] = replace(marked[replaced], superseded=True)
+        earlier.setdefault(identity, []).append(index)
     return marked
 
 
@@ -61,23 +62,35 @@ def supersede(earlier: Report, later: Report) -> Report:
     key = order_key(earlier)
     if key is None or key != order_key(later):
         return earlier
-    newer = {o.identity for o in later.observations if o.identity and not o.superseded}
-    if not newer:
-        return earlier
-    observations = tuple(replace(o, superseded=True) if o.identity in newer and not o.superseded else o
-                         for o in earlier.observations)
-    return earlier if observations == earlier.observations else replace(earlier, observations=observations)
+    return _replaced(earlier, _identities(later))
 
 
 def across(reports: list[Report]) -> list[Report]:
     """Reports in the order received, each earlier one's results replaced by a later report of its order."""
+    orders: dict[tuple, list[int]] = {}
+    for index, report in enumerate(reports):
+        key = order_key(report)
+        if key is not None:
+            orders.setdefault(key, []).append(index)
     result = list(reports)
-    for index in range(len(result)):
-        if order_key(result[index]) is None:
-            continue
-        for later in result[index + 1:]:
-            result[index] = supersede(result[index], later)
+    for indexes in orders.values():
+        newer: set[str] = set()    # the tests a later report of the order gives: walked from the last one back
+        for index in reversed(indexes):
+            result[index] = _replaced(result[index], newer)
+            newer |= _identities(reports[index])
     return result
+
+
+def _identities(report: Report) -> set[str]:
+    return {o.identity for o in report.observations if o.identity and not o.superseded}
+
+
+def _replaced(report: Report, newer: set[str]) -> Report:
+    if not newer:
+        return report
+    observations = tuple(replace(o, superseded=True) if o.identity in newer and not o.superseded else o
+                         for o in report.observations)
+    return report if observations == report.observations else replace(report, observations=observations)
 
 
 # -- across stored messages ----------------------------------------------------------------------

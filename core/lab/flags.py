@@ -108,6 +108,7 @@ def assess(lab_flag: str, value: str, low: str, high: str) -> Assessment:
     return _NOT_JUDGED if computed is None else _BY_PLI[computed]
 
 
+@functools.lru_cache(maxsize=4096)
 def susceptibility(value: str) -> Flag | None:
     """S, I or R when a value is an antibiogram's interpretation ("R", "Sensible", "Résistant")."""
     if not value or len(value) > 16:

@@ -431,10 +431,13 @@ class _ReportBuilder:
             self.collected_text = when if self.collected is None else ""
         self.status = self.status or r.get(obr, 25)
         self._prescriber(obr, 16)
-        parent = _padded(r.components(obr, 26), 3)
-        parent_code = parent[0].split(r.sub_sep)[0]
-        self.groups.append(_Group(len(self.observations), (r.get(obr, 2), r.get(obr, 3)),
-                                  parent_code, parent[1], parent[2], _padded(r.components(obr, 29), 2)[:2]))
+        if len(obr) > 26 and (obr[26] or (len(obr) > 29 and obr[29])):   # a child order: a culture's antibiogram
+            parent = _padded(r.components(obr, 26), 3)
+            self.groups.append(_Group(len(self.observations), (r.get(obr, 2), r.get(obr, 3)),
+                                      parent[0].split(r.sub_sep)[0], parent[1], parent[2],
+                                      _padded(r.components(obr, 29), 2)[:2]))
+        else:
+            self.groups.append(_Group(len(self.observations), (r.get(obr, 2), r.get(obr, 3))))
 
     def _prescriber(self, segment, index: int) -> None:
         if not self.prescriber.code and not self.prescriber.family:
@@ -446,7 +449,7 @@ class _ReportBuilder:
             self.panel = ""
             self.groups.append(_Group(len(self.observations)))
         r = self.reader
-        value_type, reference, status = r.firsts(obx, 2, 7, 11)
+        value_type, sub_id, reference, status = r.firsts(obx, 2, 4, 7, 11)
         value_type = value_type.upper()
         code, label, loinc = _identifier(r.components(obx, 3))
         if not (code or label):
@@ -457,8 +460,12 @@ class _ReportBuilder:
             if lab_name:
                 self.lab = Lab(code=self.lab.code, name=lab_name, oid=self.lab.oid)
         self.after_obx = True
-        unit, unit_code, unit_system = _unit(_padded(r.components(obx, 6), 6))
-        self.groups[-1].members.append((len(self.observations), code, r.get(obx, 4)))
+        raw_unit = obx[6] if len(obx) > 6 else ""
+        if r.comp_sep in raw_unit or r.esc in raw_unit:
+            unit, unit_code, unit_system = _unit(_padded(r.components(obx, 6), 6))
+        else:
+            unit, unit_code, unit_system = raw_unit.strip(), "", ""   # the usual unit: one plain component
+        self.groups[-1].members.append((len(self.observations), code, sub_id))
         self.observations.append(Observation(
             code=code, label=label, value=_value(r, obx, value_type), unit=unit,
             reference=ReferenceRange.parse(reference), lab_flag=r.first_filled(obx, 8),
@@ -567,7 +574,10 @@ _SN_EXACT = "="
 def _value(r: _Reader, obx, value_type: str) -> str:
     if value_type in ("CE", "CWE", "CNE", "CF"):
         return r.get(obx, 5, 2) or r.get(obx, 5, 1)
-    raw = obx[5].split(r.rep_sep)[0] if len(obx) > 5 else ""
+    raw = obx[5] if len(obx) > 5 else ""
+    if value_type == "NM" and r.comp_sep not in raw and r.rep_sep not in raw and r.esc not in raw:
+        return raw.strip()   # the usual result: a plain number
+    raw = raw.split(r.rep_sep)[0]
     if value_type == "SN" or (value_type not in _TEXT_TYPES and r.comp_sep in raw and _structured(raw, r)):
         # A structured number's components, joined: "<^1" is "<1", ">^1000" is ">1000", "^182" is "182",
         # "1^:^40" is "1:40"; "=^128" is 128.

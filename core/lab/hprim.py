@@ -64,6 +64,7 @@ _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,5}|#x[0-9a-fA-F]{2,4});")
 _NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '’.-])*")
 _NIR = re.compile(r"[12378][\s.]?\d{2}[\s.]?\d{2}[\s.]?(?:\d{2}|2[AB])[\s.]?\d{3}[\s.]?\d{3}(?:[\s.]?\d{2})?", re.I)
 _CODE = re.compile(r"\S*\d\S*")
+_DIGIT = re.compile(r"\d")
 
 
 def _marker(line: str) -> str | None:
@@ -75,14 +76,18 @@ def _marker(line: str) -> str | None:
 
 def _kind(line: str) -> str:
     """'RES', 'TEX' (also bare 'TEX'), 'MARK', 'BLANK' or 'TEXT'."""
-    head = line[:4].upper()
-    if head == "RES|" or (head[:3] == "RES" and head[3:4] in _ODD_SEPARATORS):
-        return "RES"
-    if head == "TEX|" or line.strip().upper() == "TEX":
-        return "TEX"
-    if not line.strip():
-        return "BLANK"
-    return "MARK" if _marker(line) else "TEXT"
+    head = line[:4]
+    if head == "RES|" or head == "TEX|":
+        return head[:3]   # nearly every line of a LAB block: decided without a copy of the line
+    if line[:1] in "RrTt":
+        head = head.upper()
+        if head == "RES|" or (head[:3] == "RES" and head[3:4] in _ODD_SEPARATORS):
+            return "RES"
+        if head == "TEX|" or (head[:3] == "TEX" and line.strip().upper() == "TEX"):
+            return "TEX"
+    if "***" in line and _marker(line):
+        return "MARK"
+    return "TEXT" if line.strip() else "BLANK"
 
 
 # ---------------------------------------------------------------- reading
@@ -138,14 +143,21 @@ class _Reader:
 
     def __init__(self, lines: list[str]):
         self.lines = lines
+        self.kinds = [_kind(line) for line in lines]   # each line's kind, worked out once
         self.width = wrap_width(lines)
         self.index = 0
         self.done: list[Report] = []
+        self._ahead: list[bool] | None = None
+        self.pending: _Draft | None = None
 
     def reports(self) -> list[Report]:
         lines = self.lines
-        while self.index < len(lines):
-            kind = _kind(lines[self.index])
+        while self.index < len(lines) or self.pending is not None:
+            if self.pending is not None:
+                draft, self.pending = self.pending, None   # results after an unclear boundary
+                self._body(draft)
+                continue
+            kind = self.kinds[self.index]
             if kind == "BLANK" or (kind == "MARK" and _marker(lines[self.index]) != "LAB"):
                 self.index += 1   # blank lines around reports, end markers of empty sections
                 continue
@@ -164,7 +176,7 @@ class _Reader:
         draft = _Draft(start=self.index)
         lines = self.lines
         while self.index < len(lines) and len(draft.header) < HEADER_LINES and \
-                _kind(lines[self.index]) in ("TEXT", "BLANK"):
+                self.kinds[self.index] in ("TEXT", "BLANK"):
             draft.header.append(lines[self.index].strip())
             self.index += 1
         missing = _missing_lines(draft.header)
@@ -186,7 +198,7 @@ class _Reader:
         lines = self.lines
         while self.index < len(lines):
             line = lines[self.index]
-            kind = _kind(line)
+            kind = self.kinds[self.index]
             if kind == "MARK":
                 marker = _marker(line)
                 if marker in ("FIN", "FINFICHIER"):
@@ -213,7 +225,7 @@ class _Reader:
         lines = self.lines
         while self.index < len(lines):
             line = lines[self.index]
-            kind = _kind(line)
+            kind = self.kinds[self.index]
             if kind == "BLANK":
                 self.index += 1
             elif kind == "RES":
@@ -242,7 +254,7 @@ class _Reader:
         line = lines[self.index]
         self.index += 1
         previous = line
-        while self.index < len(lines) and len(previous.rstrip("\r")) >= WRAP and _kind(lines[self.index]) == "TEXT" \
+        while self.index < len(lines) and len(previous.rstrip("\r")) >= WRAP and self.kinds[self.index] == "TEXT" \
                 and not self._header_at(self.index):
             glue = continuation_glue(previous, self.width)
             previous = lines[self.index]
@@ -275,7 +287,7 @@ class _Reader:
         parsed = _parse_res(line)
         if parsed is None or line.count(line[3:4] or "|") < 4:
             return True
-        others = [raw.rstrip() for raw in self.lines[:-1] if _kind(raw) == "RES"]
+        others = [raw.rstrip() for raw, kind in zip(self.lines[:-1], self.kinds) if kind == "RES"]
         if others and all(o.endswith("|") for o in others) and not line.rstrip().endswith("|"):
             return True
         return bool(draft.observations) and all(o.status for o in draft.observations) and not parsed.status
@@ -292,7 +304,8 @@ class _Reader:
             return True
         if not draft.lab_block:
             return False   # the header above is the free text's patient: only results can be in doubt
-        named = _partial_identity(self.lines, index)
+        specimen = _header_fields(tuple(draft.header), draft.start)[2] if draft.start >= 0 else None
+        named = _partial_identity(self.lines, index, self.kinds, specimen.date() if specimen else date.today())
         if named is None or _same_person(named, _patient(draft)) or not self._results_follow(index):
             return False
         draft.warnings.append(f"line {index + 1}: ****FIN**** missing, and what follows names another patient "
@@ -304,22 +317,32 @@ class _Reader:
                                   "attached to neither")
         uncertain.text.append(self.lines[index])
         self.index += 1
-        self._body(uncertain)
+        self.pending = uncertain   # read by reports(), not here: a file of many such boundaries nests no calls
         return True
 
     def _header_at(self, index: int) -> bool:
-        return _full_header(self.lines, index)
+        return _full_header(self.lines, index, self.kinds)
 
     def _results_follow(self, index: int) -> bool:
         """A RES line or a LAB block before the next end marker or full header."""
+        if self._ahead is None:
+            self._ahead = self._results_ahead()
+        return self._ahead[index]
+
+    def _results_ahead(self) -> list[bool]:
+        """_results_follow for every line, in one pass from the end (asked line after line, it would be
+        quadratic in a file of many names and dates)."""
         lines = self.lines
-        for ahead in range(index, len(lines)):
-            kind = _kind(lines[ahead])
-            if kind == "RES" or (kind == "MARK" and _marker(lines[ahead]) == "LAB"):
-                return True
-            if kind == "MARK" or (ahead > index and _full_header(lines, ahead)):
-                return False
-        return False
+        ahead = [False] * len(lines)
+        found = False
+        for at in range(len(lines) - 1, -1, -1):
+            kind = self.kinds[at]
+            if kind == "RES" or (kind == "MARK" and _marker(lines[at]) == "LAB"):
+                found = True
+            elif kind == "MARK" or (kind == "TEXT" and _full_header(lines, at, self.kinds)):
+                found = False
+            ahead[at] = found
+        return ahead
 
     def _finish(self, draft: _Draft, ended: bool, boundary: bool = False) -> None:
         if not ended and not boundary:
@@ -354,16 +377,19 @@ def _is_date(text: str) -> bool:
     return read_date(text) is not None
 
 
-def _full_header(lines: list[str], index: int) -> bool:
+def _full_header(lines: list[str], index: int, kinds: list[str]) -> bool:
     """A full 12-line header starts at `index`: a name on its line 2 and at least two of a birth date
     (line 7), a social-security number (line 8), a postcode and town (line 6), a date (line 10), one of
     them a date; or the same one line higher, when an address line is missing."""
-    if index + 6 >= len(lines) or _kind(lines[index]) != "TEXT":
+    if index + 6 >= len(lines) or kinds[index] != "TEXT" or kinds[index + 1] != "TEXT":
         return False
+    if not any(_DIGIT.search(lines[i], 0, 16) for i in (index + 5, index + 6, index + 8, index + 9)
+               if i < len(lines)):
+        return False   # no date where a header has one: most text lines are rejected here
     name = lines[index + 1].strip()
-    if not _is_name(name) or _kind(lines[index + 1]) != "TEXT":
+    if not _is_name(name):
         return False
-    window = [lines[i].strip() if i < len(lines) and _kind(lines[i]) in ("TEXT", "BLANK") else ""
+    window = [lines[i].strip() if i < len(lines) and kinds[i] in ("TEXT", "BLANK") else ""
               for i in range(index, index + HEADER_LINES)]
     first = window[2]
     if first and not _is_name(first):
@@ -391,22 +417,26 @@ def _missing_lines(header: list[str]) -> tuple[int, int] | None:
     return None
 
 
-def _partial_identity(lines: list[str], index: int) -> Patient | None:
+def _partial_identity(lines: list[str], index: int, kinds: list[str], specimen: date | None) -> Patient | None:
     """A patient named without a full header: an upper-case name line, then within a few lines a line
-    that is only a date or only a social-security number.  None when the lines name nobody."""
+    that is only a birth date or only a social-security number.  None when the lines name nobody.
+
+    A date on or after the report's specimen date is no birth date (a section title followed by
+    the date of the analysis, "HEMATOLOGIE / 02/01/2024", names nobody)."""
     for at in range(index, min(index + 4, len(lines))):
         name = lines[at].strip()
-        if _kind(lines[at]) != "TEXT" or not _is_name(name) or name != name.upper():
+        if kinds[at] != "TEXT" or not _is_name(name) or name != name.upper():
             continue
         first, born, ssn = "", None, ""
         for ahead in range(at + 1, min(at + 7, len(lines))):
             text = lines[ahead].strip()
-            if _kind(lines[ahead]) not in ("TEXT", "BLANK"):
+            if kinds[ahead] not in ("TEXT", "BLANK"):
                 break
-            if not first and not born and _is_name(text) and ahead == at + 1:
+            when = read_date(text, birth=True) if born is None else None
+            if not first and born is None and _is_name(text) and ahead == at + 1:
                 first = text
-            elif born is None and _is_date(text):
-                born = read_date(text, birth=True)
+            elif when is not None and (specimen is None or when.date() < specimen) and when.year >= 1900:
+                born = when
             elif not ssn and _NIR.fullmatch(text):
                 ssn = text
         if born is not None or ssn:
@@ -494,7 +524,7 @@ def _looks_like_code(word: str) -> bool:
 
 def _parse_res(line: str) -> Observation | None:
     separator = line[3] if len(line) > 3 else "|"
-    fields = [f.strip() for f in line.split(separator)]
+    fields = list(map(str.strip, line.split(separator)))
     if fields and fields[-1] == "":
         fields.pop()  # the trailing "|" most labs write
     fields += [""] * (_RES_FIELDS - len(fields))

@@ -20,11 +20,14 @@ lab says so in its name, its result or a comment within its antibiogram
 """
 from __future__ import annotations
 
+import bisect
 import re
 
+from pli.core.lab.flags import susceptibility
 from pli.core.lab.model import MULTI_RESISTANCE, Observation, Organism, Susceptibility
 
 UNNAMED = "organism not named"
+_SIR = frozenset({"S", "I", "R", "s", "i", "r"})
 _ORGANISM_LABEL = re.compile(r"germe|organisme|bact[ée]rie|identification|souche|isolat|culture|levure|"
                              r"champignon|organism|isolate", re.IGNORECASE)
 # "Escherichia coli", "Staphylococcus aureus", "Klebsiella pneumoniae (BLSE)", "Candida spp."
@@ -37,6 +40,8 @@ _POSITIVE = re.compile(r"\b(positi|pr[ée]sence|d[ée]tect[ée]|oui|yes)|(?:^|[\
 def find_organisms(observations: tuple[Observation, ...] | list[Observation], comments=(),
                    positions=()) -> tuple[Organism, ...]:
     """The organisms of a report that does not link them (HPRIM, HL7 without child OBRs)."""
+    if not any(o.lab_flag in _SIR or (len(o.value) < 17 and susceptibility(o.value)) for o in observations):
+        return ()   # nearly every report: no antibiogram, found without assessing each result
     organisms: list[Organism] = []
     runs = _runs(observations)
     previous_end = 0
@@ -92,9 +97,9 @@ def _notes(observations, comments, positions, first: int, end: int) -> list[str]
     for index in range(first, min(end, len(observations))):
         observation = observations[index]
         texts += [f"{observation.label} {observation.value}", observation.comment]
-    if comments:
-        spots = positions or (0,) * len(comments)
-        texts += [c for c, p in zip(comments, spots) if first < p <= end]
+    if comments and positions:
+        # Positions ascend (document order): the comments within the antibiogram are one slice.
+        texts += comments[bisect.bisect_right(positions, first):bisect.bisect_right(positions, end)]
     return [t for t in texts if t]
 
 

@@ -80,7 +80,8 @@ class Patient:
         13 significant characters, so that the number itself never lands in
         tags, logs or file names ('dupont-jean-19650412-n3f2a...').
         """
-        born = self.birth_date.strftime("%Y%m%d") if self.birth_date else "nodob"
+        born = self.birth_date
+        born = f"{born.year:04d}{born.month:02d}{born.day:02d}" if born else "nodob"   # strftime: 5x slower
         names = slug(f"{self.last_name} {self.first_name}") or "unnamed"
         nir = self.nir
         return f"{names}-{born}-n{_nir_hash(nir)}" if nir else f"{names}-{born}"
@@ -285,7 +286,7 @@ class Observation:
     def not_done(self) -> bool:
         """The analysis was not done or was cancelled (status X, or "Non réalisé" as the value):
         what the line holds is never a value."""
-        return self.status.strip().upper() == "X" or (len(self.value) < 120 and bool(_NOT_DONE.match(self.value.strip())))
+        return _not_done(self.status, self.value)
 
     @property
     def identity(self) -> str:
@@ -300,6 +301,15 @@ class Observation:
 
 
 _NOT_JUDGED = Assessment(Flag.NONE, "", False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _not_done(status: str, value: str) -> bool:
+    """Observation.not_done, cached: asked with every assessment, on the few statuses and values labs write."""
+    if status.strip().upper() == "X":
+        return True
+    value = value.strip()
+    return len(value) < 120 and value[:1] in "NnAaCcEeDd" and _NOT_DONE.match(value) is not None
 
 
 @dataclass(frozen=True, slots=True)

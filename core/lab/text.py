@@ -26,6 +26,7 @@ from pli.core.lab.errors import MalformedReport
 #: Control characters a text report may hold: tab, form feed (page breaks in printed reports).
 _JUNK = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 _LINE_END = re.compile(r"\r\n|\n|\r")
+_C1_BYTES = re.compile(rb"[\x80-\x9f]")   # where Windows-1252, ISO-8859-1 and MacRoman differ
 _BOMS = ((b"\xef\xbb\xbf", "utf-8", "UTF-8 (with BOM)"), (b"\xff\xfe", "utf-16-le", "UTF-16 LE (with BOM)"),
          (b"\xfe\xff", "utf-16-be", "UTF-16 BE (with BOM)"))
 #: A file with more junk than this share of its characters is not a damaged text but something else.
@@ -78,7 +79,7 @@ def _utf16_without_bom(data: bytes) -> str:
 
 def _single_byte(data: bytes) -> Decoded:
     cp1252 = data.decode("cp1252", errors="replace")
-    if not any(0x80 <= b < 0xA0 for b in data[:1 << 16]) and "\ufffd" not in cp1252:
+    if _C1_BYTES.search(data, 0, 1 << 16) is None and "\ufffd" not in cp1252:
         return Decoded(cp1252, "Windows-1252")   # plain ISO-8859-1 bytes: the usual case, decided at once
     mac = data.decode("mac_roman")
     if _frenchness(mac) > _frenchness(cp1252):

@@ -251,3 +251,102 @@ def test_the_writer_writes_current_results_only():
     old = replace(na, value="118", superseded=True)
     data = dumps([replace(report, observations=(old, replace(na, status="C")))])
     assert b"|118|" not in data and [o.value for o in parse(data)[0].observations] == ["128"]
+
+
+def block(*results: str) -> list[str]:
+    return ["****LAB****", *results, "****FINLAB****"]
+
+
+K_HIGH = "RES|Potassium|K|N|6,9|mmol/l|3,5|5,0|HH|F|"
+NA = "RES|Sodium|NA|N|140|mmol/l|136|145||F|"
+
+
+def test_a_full_header_after_a_lab_block_starts_a_new_report_without_fin():
+    second = HEADER.copy()
+    second[1], second[2], second[6], second[7] = "EXEMPLE", "Noël", "01/01/1980", "1800100555666"
+    first, other = parse(hprim(HEADER + block(NA) + second + block(K_HIGH) + ["****FIN****"]))
+    assert (first.patient.last_name, [o.code for o in first.observations]) == ("FICTIF", ["NA"])
+    assert (other.patient.last_name, [o.code for o in other.observations]) == ("EXEMPLE", ["K"])
+    assert any("FIN**** missing" in w for w in first.warnings)
+
+
+@pytest.mark.parametrize("identity", [["EXEMPLE", "Noël", "01/01/1980"], ["EXEMPLE", "1800100555666"],
+                                      ["EXEMPLE", "", "01/01/80"]])
+def test_results_after_a_partial_identity_are_attached_to_nobody(identity):
+    first, uncertain = parse(hprim(HEADER + block(NA) + identity + block(K_HIGH) + ["****FIN****"]))
+    assert [o.code for o in first.observations] == ["NA"] and not first.patient_uncertain
+    assert uncertain.patient_uncertain and uncertain.patient == Patient()
+    assert [p.last_name for p in uncertain.candidates] == ["FICTIF", "EXEMPLE"]
+    assert [o.value for o in uncertain.observations] == ["6,9"] and uncertain.severity == "critical"
+
+
+@pytest.mark.parametrize("lines", [
+    ["HEMATOLOGIE", "Prélevé le", "02/01/2024"],          # a section title and the specimen date: nobody
+    ["FICTIF ZOÉ", "12/04/1965"],                          # the report's own patient again (a printed page)
+    ["Commentaire du biologiste :", "à contrôler"],
+])
+def test_text_between_blocks_that_names_nobody_else_keeps_the_results_with_the_patient(lines):
+    report, = parse(hprim(HEADER + block(NA) + lines + block(K_HIGH) + ["****FIN****"]))
+    assert not report.patient_uncertain and [o.code for o in report.observations] == ["NA", "K"]
+
+
+def test_an_address_line_missing_from_the_header_is_put_back():
+    header = HEADER[:3] + HEADER[4:]        # one address line fewer: the birth date on line 6
+    report = one(hprim(header + BODY))
+    assert (report.patient.birth_date, report.patient.nir, report.reference) == \
+        (date(1965, 4, 12), "2650400123456", "R240101")
+    assert (report.patient.postcode, report.lab.code, report.prescriber.code) == ("00100", "LABM-ESTUAIRE",
+                                                                                  "10000000001")
+    assert any("address lines were missing" in w for w in report.warnings)
+
+
+def test_lines_wrapped_at_80_columns_are_joined():
+    res = "RES|Débit de filtration glomérulaire estimé (CKD-EPI), patient non afro-américain|DFG|N|38|ml/min|60||L|F|"
+    wrapped = [res[:80], res[80:], "RES|" + "x" * 76, "y|A|1|"]
+    report = one(hprim(HEADER + block(*wrapped) + ["****FIN****"]))
+    dfg, long = report.observations
+    assert (dfg.code, dfg.value, dfg.unit, dfg.flag) == ("DFG", "38", "ml/min", Flag.LOW)
+    assert long.label == "x" * 76 + "y"
+
+
+def test_lines_11_and_12_are_a_code_then_a_name_and_line_1_a_patient_code():
+    header = HEADER.copy()
+    header[0], header[10], header[11] = "0000418260", "   C LabEssai", "MED4521   Dr Martin Claire"
+    report = one(hprim(header + BODY))
+    assert report.patient.patient_id == "0000418260" and report.title == "0000418260"
+    assert (report.lab.code, report.lab.name) == ("C", "LabEssai")
+    assert (report.prescriber.code, report.prescriber.family) == ("MED4521", "Dr Martin Claire")
+    assert one(hprim(HEADER + BODY)).patient.patient_id == ""      # "BIOLOGIE" is a title, not a code
+
+
+@pytest.mark.parametrize("codec, name", [("latin-1", "Windows-1252"), ("mac_roman", "MacRoman"),
+                                         ("utf-16", "UTF-16 LE (with BOM)"), ("utf-8-sig", "UTF-8 (with BOM)")])
+def test_the_report_says_which_encoding_was_read(codec, name):
+    report = one(hprim(HEADER + BODY, encoding=codec))
+    assert report.encoding == name and report.patient.first_name == "Zoé"
+
+
+def test_html_entities_in_a_body_are_decoded():
+    lines = [line.replace("é", "&eacute;").replace("<", "&lt;") for line in HEADER + BODY]
+    report = one(hprim(lines))
+    assert report.patient.first_name == "Zoé" and report.observations[2].value == "<5"
+    assert report.encoding.endswith("HTML entities decoded")
+
+
+def test_a_culture_groups_its_antibiotics_under_its_organism():
+    report = one(hprim(HEADER + block("RES|Germe identifié|GERM|A|Escherichia coli|||||F|",
+                                      "TEX|Souche productrice de BLSE.", "RES|Amoxicilline|AMX|A|R|||||F|",
+                                      "RES|Imipénème|IPM|A|Sensible|||||F|") + ["****FIN****"]))
+    organism, = report.organisms
+    assert (organism.name, organism.note, organism.resistant, organism.observation) == \
+        ("Escherichia coli", "BLSE", True, 0)
+    assert [(s.code, s.interpretation) for s in organism.susceptibilities] == [("AMX", "R"), ("IPM", "S")]
+    assert report.severity == "abnormal" and report.summary().startswith("Escherichia coli BLSE")
+
+
+def test_a_denied_marker_does_not_make_an_organism_multi_resistant():
+    report = one(hprim(HEADER + block("RES|Germe|GERM|A|Klebsiella pneumoniae|||||F|",
+                                      "RES|Recherche de BLSE|RBLSE|A|Négatif|||||F|", "RES|AMX|AMX|A|R|||||F|")
+                       + ["****FIN****"]))
+    organism, = report.organisms
+    assert (organism.note, organism.resistant, organism.multi_resistant) == ("", True, False)
