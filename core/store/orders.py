@@ -60,11 +60,18 @@ def settle(db: notmuch2.Database, new: dict[str, set[str]]) -> int:
     if not new:
         return 0
     fresh = set().union(*new.values())
-    keys = sorted(new)
-    seen = sum(db.count_messages(order_query(keys[i:i + QUERY_KEYS])) for i in range(0, len(keys), QUERY_KEYS))
-    if seen <= len(fresh) and all(len(ids) == 1 for ids in new.values()):
+    query = order_query(sorted(new))   # one query: a message answering two orders is counted once
+    if db.count_messages(query) <= len(fresh) and all(len(ids) == 1 for ids in new.values()):
         return 0
-    messages = _order_messages(db, keys)
+    members: dict[str, set[str]] = {}
+    for message in db.messages(query):
+        for _, value in message.properties.getall(ORDER, exact=True):
+            if value in new:
+                members.setdefault(value, set()).add(message.messageid)
+    shared = sorted(key for key, ids in members.items() if len(ids) > 1)
+    if not shared:
+        return 0
+    messages = _order_messages(db, shared)
     received = []
     for message_id, (path, when) in messages.items():
         try:
@@ -73,8 +80,14 @@ def settle(db: notmuch2.Database, new: dict[str, set[str]]) -> int:
         except (OSError, PliError):
             continue  # a file gone or a report that no longer reads: its tags stay as they are
     replaced = replacements(received)
-    for message_id in messages:
-        _retag(db, message_id, [r for r in received if r.message_id == message_id], received, replaced)
+    by_message: dict[str, list[Received]] = {}
+    by_order: dict[str, list[Received]] = {}
+    for entry in received:
+        by_message.setdefault(entry.message_id, []).append(entry)
+        by_order.setdefault(entry.order, []).append(entry)
+    for message_id, mine in by_message.items():
+        related = [r for order in dict.fromkeys(e.order for e in mine) for r in by_order[order]]
+        _retag(db, message_id, mine, related, replaced)
     return len(messages)
 
 

@@ -135,3 +135,27 @@ def test_exports_carry_the_current_value_never_the_replaced_one(pair, tmp_path):
     assert len(texts) == 2 and sum("|6,8|" in text for text in texts) == 0
     assert sum("|4,5|" in text for text in texts) == 1
     assert done.replaced == 1 and "1 result(s) replaced by a later report left out" in done.summary("hprim", tmp_path)
+
+
+def test_settling_a_batch_without_a_shared_order_reads_no_message_again(pair, tmp_path):
+    """A batch of 150 lab messages, some answering two orders (two patients in one file): no order has
+    two messages, so nothing is re-read or re-tagged (a message with two orders was counted twice when
+    the keys were counted by groups of queries, and the whole batch was settled again)."""
+    from pli.core.lab.generator import generate
+    from pli.core.store import database
+    from pli.core.store.layout import Layout
+    from pli.core.store.orders import settle
+
+    lab, doctor = pair
+    generated = generate(150, seed=11)
+    assert any(len(g.reports) > 1 for g in generated)
+    make_maildir(tmp_path / "in", [seal_mail(g.inner_bytes, lab, ["doctor@pli.test"]) for g in generated])
+    import_sources(doctor.home, [tmp_path / "in"], keyring=doctor, workers=1)
+    with database.open_write(Layout(doctor.home)) as db:
+        new: dict[str, set[str]] = {}
+        for message in db.messages("tag:lab"):
+            for _, key in message.properties.getall("pli.order", exact=True):
+                new.setdefault(key, set()).add(message.messageid)
+        assert len(new) > 150 and all(len(ids) == 1 for ids in new.values())
+        assert settle(db, new) == 0
+    assert not any("superseded" in row.tags or "supersedes" in row.tags for row in rows(doctor.home).values())
