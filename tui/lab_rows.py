@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pli.core.lab.corrections import NO_HISTORY, History
-from pli.core.lab.render import shown_value, state_text, symbol
+from pli.core.lab.render import shown_value, state_text, symbol, table_entries
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,8 @@ def rows_of(report, critical_first: bool = False, history: History = NO_HISTORY)
     """The table's rows: results and the lab's loose comments in document order; critical first on
     demand (then the comments, then the replaced results, as history, last)."""
     index_of = {id(o): i for i, o in enumerate(report.observations)}
-    if critical_first:
-        entries = [("result", o) for o in report.ranked()] + [("comment", c) for c in report.comments]
-        entries += [("result", o) for o in report.observations if o.superseded]
-    else:
-        entries = report.entries()
     return [row_of(entry, index_of.get(id(entry), -1), history) if kind == "result" else comment_row(entry)
-            for kind, entry in entries]
+            for kind, entry in table_entries(report, critical_first)]
 
 
 def comments_of(report) -> list[str]:

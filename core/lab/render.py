@@ -79,11 +79,7 @@ def render(report: Report, colour: bool = False, critical_first: bool = False, w
     `history` says what later messages of the same order replaced, and what this report corrects."""
     lines = _heading(report)
     index_of = {id(o): i for i, o in enumerate(report.observations)}
-    if critical_first:
-        entries = [("result", o) for o in report.ranked()] + [("comment", c) for c in report.comments]
-        entries += [("result", o) for o in report.observations if o.superseded]
-    else:
-        entries = report.entries()
+    entries = table_entries(report, critical_first)
     results = [o for kind, o in entries if kind == "result"]
     rows = [("", "Test", "Value", "Unit", "Reference", "Flag", "Note")]
     rows += [(symbol(o), o.label or o.code, shown_value(o), o.unit, str(o.reference), flag_text(o), state_text(o))
@@ -111,6 +107,15 @@ def render(report: Report, colour: bool = False, critical_first: bool = False, w
         lines += ["", "Report text:"] + [f"  {line}" for line in report.text.split("\n")]
     lines += ["", LEGEND]
     return "\n".join(lines)
+
+
+def table_entries(report: Report, critical_first: bool = False) -> list[tuple[str, object]]:
+    """The table's entries, ('result', Observation) and ('comment', str): in document order, or critical
+    first (current results ranked, then the loose comments, then the replaced results as history)."""
+    if not critical_first:
+        return report.entries()
+    entries = [("result", o) for o in report.ranked()] + [("comment", c) for c in report.comments]
+    return entries + [("result", o) for o in report.observations if o.superseded]
 
 
 def _history_notes(index: int, history: History, indent: int) -> list[str]:

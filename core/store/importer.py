@@ -84,23 +84,22 @@ class ImportReport:
                          "(attached to nobody: `pli search tag:patient-uncertain`)")
         for reason, count in sorted(self.quarantined.items()):
             lines.append(f"  quarantined ({reason}): {count:,}")
-        for outcome in self.bad[:name_at_most]:
-            lines.append(f"  {outcome.reason}: {outcome.origin}")
-        if len(self.bad) > name_at_most:
-            lines.append(f"  ... and {len(self.bad) - name_at_most:,} more (`pli search quarantine`)")
-        for outcome in self.failed[:name_at_most]:
-            lines.append(f"  not read ({outcome.reason}): {outcome.origin}")
-        for outcome in self.lab_unread[:name_at_most]:
-            lines.append(f"  lab report {outcome.lab_unread}: {outcome.origin}")
-        if len(self.lab_unread) > name_at_most:
-            lines.append(f"  ... and {len(self.lab_unread) - name_at_most:,} more lab reports not read wholly")
-        for outcome in self.uncertain[:name_at_most]:
-            lines.append(f"  patient uncertain: {outcome.origin}")
-        if len(self.uncertain) > name_at_most:
-            lines.append(f"  ... and {len(self.uncertain) - name_at_most:,} more with an uncertain patient")
+        lines += _named(self.bad, lambda o: o.reason, name_at_most, "(`pli search quarantine`)")
+        lines += [f"  not read ({o.reason}): {o.origin}" for o in self.failed[:name_at_most]]
+        lines += _named(self.lab_unread, lambda o: f"lab report {o.lab_unread}", name_at_most,
+                        "lab reports not read wholly")
+        lines += _named(self.uncertain, lambda o: "patient uncertain", name_at_most, "with an uncertain patient")
         if self.receipts is not None and self.receipts.render():
             lines.append(self.receipts.render())
         return "\n".join(lines)
+
+
+def _named(outcomes: list[Outcome], what, at_most: int, more: str) -> list[str]:
+    """One line per outcome, 'WHAT: SOURCE', the first `at_most`; then how many more."""
+    lines = [f"  {what(o)}: {o.origin}" for o in outcomes[:at_most]]
+    if len(outcomes) > at_most:
+        lines.append(f"  ... and {len(outcomes) - at_most:,} more {more}")
+    return lines
 
 
 def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, workers: int | None = None,

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from pli.core.crypto.envelope import seal_mail
-from pli.core.crypto.pairing import share_pad
 from pli.core.lab import parse_reports
-from pli.core.store import Store, create_store
+from pli.core.store import Store
 from pli.core.store.importer import import_sources
 
-from crypto_fixtures import PASSPHRASE, people
-from store_fixtures import make_maildir
+from crypto_fixtures import PASSPHRASE
+from store_fixtures import lab_and_doctor, make_maildir
 
 sys.path.insert(0, str(Path(__file__).parent / "lab"))
 from mail_bodies import HL7_BODY, LETTERS, TRUNCATED, UNCERTAIN, UNREADABLE, encode, hprim_body, mail  # noqa: E402
@@ -25,10 +24,7 @@ CLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exi
 
 @pytest.fixture
 def pair(tmp_path):
-    lab, doctor = people(tmp_path, "lab", "doctor")
-    share_pad(lab, [doctor], 1 << 18)
-    create_store(doctor.home)
-    return lab, doctor
+    return lab_and_doctor(tmp_path)
 
 
 def sealed(lab, inner: bytes) -> bytes:

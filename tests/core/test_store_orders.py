@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from pli.core.crypto.envelope import seal_mail
-from pli.core.crypto.pairing import introduce, share_pad
-from pli.core.store import Store, create_store
+from pli.core.crypto.pairing import introduce
+from pli.core.store import Store
 from pli.core.store.importer import import_sources
 
-from crypto_fixtures import make_keyring, people
-from store_fixtures import make_maildir
+from crypto_fixtures import make_keyring
+from store_fixtures import lab_and_doctor, make_maildir
 
 sys.path.insert(0, str(Path(__file__).parent / "lab"))
 from mail_bodies import HEADER, encode, hprim_body, mail  # noqa: E402
@@ -29,10 +29,7 @@ T0 = 1_709_546_400   # 4 March 2024
 
 @pytest.fixture
 def pair(tmp_path):
-    lab, doctor = people(tmp_path, "lab", "doctor")
-    share_pad(lab, [doctor], 1 << 18)
-    create_store(doctor.home)
-    return lab, doctor
+    return lab_and_doctor(tmp_path)
 
 
 def lab_mail(lab, subject: str, block: list[str], when: int, header=HEADER) -> bytes:
