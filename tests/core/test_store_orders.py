@@ -1,5 +1,6 @@
 """A later message for a stored lab order: the earlier one's replaced values stop counting as current,
 in tags and list summaries, whatever order the messages are imported in."""
+import json
 import os
 import subprocess
 import sys
@@ -126,6 +127,11 @@ def test_exports_carry_the_current_value_never_the_replaced_one(pair, tmp_path):
     assert single.returncode == 0, single.stderr
     assert b"RES|Sodium|NA|" in single.stdout and b"Potassium" not in single.stdout
     assert "1 result(s) of FICTIF Zoé's report R240301 replaced by a later report" in single.stderr.decode()
+    fhir = pli(home, "lab", "export", "--fhir", f"id:{ids['first']}")
+    assert fhir.returncode == 0, fhir.stderr
+    values = [entry["resource"].get("valueQuantity", {}).get("value") for entry in json.loads(fhir.stdout)["entry"]
+              if entry["resource"]["resourceType"] == "Observation"]
+    assert values == [139]   # sodium; the replaced potassium is not exported as a current value
     with Store.open(home) as store:
         done = export_to_folder(store, [ids["first"], ids["correction"]], "hprim", tmp_path / "out")
     texts = [path.read_bytes().decode("cp1252") for path in done.written]
