@@ -48,6 +48,7 @@ from datetime import date, datetime
 from pli.core.lab import corrections, microbiology
 from pli.core.lab.dates import read_date
 from pli.core.lab.errors import MalformedReport
+from pli.core.lab.flags import susceptibility
 from pli.core.lab.model import Lab, Observation, Patient, Prescriber, ReferenceRange, Report
 from pli.core.lab.text import Decoded, continuation_glue, decode_report, mend_junk, split_lines, wrap_width
 from pli.core.lab.values import split_value_unit
@@ -132,6 +133,8 @@ class _Draft:
     uncertain: bool = False
     candidates: tuple[Patient, ...] = ()
     lab_block: bool = False                      # a LAB block (or results) has been read
+    corrected: bool = False                      # a result has status C: corrections to apply
+    cultures: bool = False                       # a result may be an antibiogram's S/I/R
 
     def comment(self, text: str) -> None:
         self.comments.append(text)
@@ -144,7 +147,7 @@ class _Reader:
     def __init__(self, lines: list[str]):
         self.lines = lines
         self.kinds = [_kind(line) for line in lines]   # each line's kind, worked out once
-        self.width = wrap_width(lines)
+        self._width: int | None = None   # the wrap width, worked out when a wrapped line is first met
         self.index = 0
         self.done: list[Report] = []
         self._ahead: list[bool] | None = None
@@ -256,7 +259,9 @@ class _Reader:
         previous = line
         while self.index < len(lines) and len(previous.rstrip("\r")) >= WRAP and self.kinds[self.index] == "TEXT" \
                 and not self._header_at(self.index):
-            glue = continuation_glue(previous, self.width)
+            if self._width is None:
+                self._width = wrap_width(lines)
+            glue = continuation_glue(previous, self._width)
             previous = lines[self.index]
             line += glue + previous
             self.index += 1
@@ -276,6 +281,9 @@ class _Reader:
             return
         if line[3:4] in _ODD_SEPARATORS:
             draft.warnings.append(f"line {number}: RES line with '{_shown(line[3])}' separators instead of '|'")
+        draft.corrected = draft.corrected or observation.status.upper() == "C"
+        draft.cultures = draft.cultures or observation.lab_flag.upper() in ("S", "I", "R") or \
+            (len(observation.value) < 17 and susceptibility(observation.value) is not None)
         draft.observations.append(observation)
 
     def _comment(self, draft: _Draft, line: str) -> None:
@@ -495,8 +503,8 @@ def _report_from(draft: _Draft) -> Report:
         warnings.append(f"line {draft.start + 2}: no patient last name on header line 2: results attached to nobody")
     if uncertain and draft.start >= 0 and not draft.candidates:
         draft.candidates = (patient,) if patient.last_name or patient.nir else ()
-    observations = corrections.within(draft.observations)
-    organisms = microbiology.find_organisms(observations, draft.comments, draft.positions)
+    observations = corrections.within(draft.observations) if draft.corrected else draft.observations
+    organisms = microbiology.find_organisms(observations, draft.comments, draft.positions) if draft.cultures else ()
     lab, prescriber = _party(header[10], Lab), _party(header[11], Prescriber)
     return Report(patient=Patient() if uncertain else patient, observations=tuple(observations), lab=lab,
                   prescriber=prescriber, reference=header[8], collected=collected, title=header[0],
