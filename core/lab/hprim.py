@@ -62,7 +62,7 @@ _RES_FIELDS = 14
 _ODD_SEPARATORS = (";", "\t")
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,5}|#x[0-9a-fA-F]{2,4});")
 # A surname line: letters (any script), spaces, hyphens, apostrophes, dots; no digits.
-_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '’.-])*")
+_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '’.()/-])*")
 _NIR = re.compile(r"[12378][\s.]?\d{2}[\s.]?\d{2}[\s.]?(?:\d{2}|2[AB])[\s.]?\d{3}[\s.]?\d{3}(?:[\s.]?\d{2})?", re.I)
 _CODE = re.compile(r"\S*\d\S*")
 _DIGIT = re.compile(r"\d")
@@ -165,7 +165,9 @@ class _Reader:
                 self.index += 1   # blank lines around reports, end markers of empty sections
                 continue
             if kind == "TEXT":
-                draft = self._header()
+                draft = self._report_start()
+                if draft is None:
+                    continue   # text after the last report, kept with it
             else:
                 # Results before any header: whose they are, the file does not say.
                 draft = _Draft(start=-1, uncertain=True)
@@ -174,6 +176,63 @@ class _Reader:
         return self.done
 
     # -- a report's parts
+
+    def _report_start(self) -> _Draft:
+        """The draft of the report whose first line is at the cursor.
+
+        Text before the file's first full header (a mail's greeting) is kept as
+        that report's text, with a warning; after a report, lines that are no
+        plausible header (a mail's signature, a disclaimer) make a report attached
+        to nobody rather than a patient named "Dr Martin"; and so does a first
+        header whose line 2 is no name.
+        """
+        index, lines, kinds = self.index, self.lines, self.kinds
+        if not self.done and not _full_header(lines, index, kinds):
+            found = self._full_header_within(index, 40)
+            if found is not None:
+                self.index = found
+                draft = self._header()
+                draft.text = lines[index:found]
+                draft.warnings.append(f"lines {index + 1}-{found}: text before the first patient header "
+                                      "(kept as the report's text)")
+                return draft
+        plausible = _plausible_header(lines, index, kinds) if self.done else _is_name(lines[index + 1].strip()) \
+            if index + 1 < len(lines) and kinds[index + 1] == "TEXT" else False
+        if not plausible and self.done and not self._results_follow(index):
+            self._trailing_text()
+            return None
+        draft = self._header()
+        if not plausible and draft.header[1]:
+            draft.uncertain = True
+            draft.candidates = ()
+            draft.warnings.append(f"line {draft.start + 1}: these lines are no patient header (no name, "
+                                  "birth date or number where a header has them): attached to nobody")
+            draft.start, draft.text = -1, [line for line in draft.header if line] + draft.text
+        return draft
+
+    def _trailing_text(self) -> None:
+        """Lines after a report that are no header and hold no result (a signature, a disclaimer): the
+        last report's text, with a warning; up to the next marker or full header."""
+        start = self.index
+        lines, kinds = self.lines, self.kinds
+        while self.index < len(lines) and kinds[self.index] in ("TEXT", "BLANK") and \
+                (self.index == start or not _full_header(lines, self.index, kinds)):
+            self.index += 1
+        last = self.done[-1]
+        text = "\n".join(([last.text] if last.text else []) + lines[start:self.index])
+        warning = f"lines {start + 1}-{self.index}: text after the report's end (kept as its text)"
+        self.done[-1] = replace(last, text=text, warnings=last.warnings + (warning,))
+
+    def _full_header_within(self, index: int, count: int) -> int | None:
+        """The first line of a full header among the next `count` text lines, None when none (or when a
+        result or a marker comes first)."""
+        for at in range(index, min(index + count, len(self.lines))):
+            if self.kinds[at] in ("RES", "TEX", "MARK"):
+                return None
+            if _full_header(self.lines, at, self.kinds):
+                return at
+        return None
+
 
     def _header(self) -> _Draft:
         draft = _Draft(start=self.index)
@@ -403,6 +462,21 @@ def _full_header(lines: list[str], index: int, kinds: list[str]) -> bool:
     if first and not _is_name(first):
         return False
     return _header_signs(window, 0) or _header_signs(window, 1)
+
+
+def _plausible_header(lines: list[str], index: int, kinds: list[str]) -> bool:
+    """A name on line 2 and a birth date, a date or a number where a header has them (or one line
+    higher): what a report's header must be at least, after another report."""
+    if index + 1 >= len(lines) or kinds[index + 1] != "TEXT" or not _is_name(lines[index + 1].strip()):
+        return False
+    window = [lines[i].strip() if i < len(lines) and kinds[i] in ("TEXT", "BLANK") else ""
+              for i in range(index, index + HEADER_LINES)]
+    if any(_is_date(window[i]) for i in (4, 5, 6, 8, 9)) or any(_NIR.fullmatch(window[i]) for i in (6, 7)):
+        return True
+    if any(_POSTCODE_TOWN.fullmatch(window[i]) for i in (3, 4, 5)):
+        return True
+    # Twelve lines exactly, then the LAB block: the shape of a header, whatever its lines hold.
+    return any(kinds[i] in ("RES", "MARK") for i in range(index + 11, min(index + 14, len(lines))))
 
 
 def _header_signs(window: list[str], shift: int) -> bool:
