@@ -48,6 +48,7 @@ from datetime import date, datetime
 from pli.core.lab import corrections, microbiology
 from pli.core.lab.dates import read_date
 from pli.core.lab.errors import MalformedReport
+from pli.core.lab.flags import susceptibility
 from pli.core.lab.model import Lab, Observation, Patient, Prescriber, ReferenceRange, Report
 from pli.core.lab.text import Decoded, continuation_glue, decode_report, mend_junk, split_lines, wrap_width
 from pli.core.lab.values import split_value_unit
@@ -61,7 +62,7 @@ _RES_FIELDS = 14
 _ODD_SEPARATORS = (";", "\t")
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,5}|#x[0-9a-fA-F]{2,4});")
 # A surname line: letters (any script), spaces, hyphens, apostrophes, dots; no digits.
-_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '’.-])*")
+_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '’.()/-])*")
 _NIR = re.compile(r"[12378][\s.]?\d{2}[\s.]?\d{2}[\s.]?(?:\d{2}|2[AB])[\s.]?\d{3}[\s.]?\d{3}(?:[\s.]?\d{2})?", re.I)
 _CODE = re.compile(r"\S*\d\S*")
 _DIGIT = re.compile(r"\d")
@@ -132,6 +133,8 @@ class _Draft:
     uncertain: bool = False
     candidates: tuple[Patient, ...] = ()
     lab_block: bool = False                      # a LAB block (or results) has been read
+    corrected: bool = False                      # a result has status C: corrections to apply
+    cultures: bool = False                       # a result may be an antibiogram's S/I/R
 
     def comment(self, text: str) -> None:
         self.comments.append(text)
@@ -144,7 +147,7 @@ class _Reader:
     def __init__(self, lines: list[str]):
         self.lines = lines
         self.kinds = [_kind(line) for line in lines]   # each line's kind, worked out once
-        self.width = wrap_width(lines)
+        self._width: int | None = None   # the wrap width, worked out when a wrapped line is first met
         self.index = 0
         self.done: list[Report] = []
         self._ahead: list[bool] | None = None
@@ -162,7 +165,9 @@ class _Reader:
                 self.index += 1   # blank lines around reports, end markers of empty sections
                 continue
             if kind == "TEXT":
-                draft = self._header()
+                draft = self._report_start()
+                if draft is None:
+                    continue   # text after the last report, kept with it
             else:
                 # Results before any header: whose they are, the file does not say.
                 draft = _Draft(start=-1, uncertain=True)
@@ -171,6 +176,63 @@ class _Reader:
         return self.done
 
     # -- a report's parts
+
+    def _report_start(self) -> _Draft:
+        """The draft of the report whose first line is at the cursor.
+
+        Text before the file's first full header (a mail's greeting) is kept as
+        that report's text, with a warning; after a report, lines that are no
+        plausible header (a mail's signature, a disclaimer) make a report attached
+        to nobody rather than a patient named "Dr Martin"; and so does a first
+        header whose line 2 is no name.
+        """
+        index, lines, kinds = self.index, self.lines, self.kinds
+        if not self.done and not _full_header(lines, index, kinds):
+            found = self._full_header_within(index, 40)
+            if found is not None:
+                self.index = found
+                draft = self._header()
+                draft.text = lines[index:found]
+                draft.warnings.append(f"lines {index + 1}-{found}: text before the first patient header "
+                                      "(kept as the report's text)")
+                return draft
+        plausible = _plausible_header(lines, index, kinds) if self.done else _is_name(lines[index + 1].strip()) \
+            if index + 1 < len(lines) and kinds[index + 1] == "TEXT" else False
+        if not plausible and self.done and not self._results_follow(index):
+            self._trailing_text()
+            return None
+        draft = self._header()
+        if not plausible and draft.header[1]:
+            draft.uncertain = True
+            draft.candidates = ()
+            draft.warnings.append(f"line {draft.start + 1}: these lines are no patient header (no name, "
+                                  "birth date or number where a header has them): attached to nobody")
+            draft.start, draft.text = -1, [line for line in draft.header if line] + draft.text
+        return draft
+
+    def _trailing_text(self) -> None:
+        """Lines after a report that are no header and hold no result (a signature, a disclaimer): the
+        last report's text, with a warning; up to the next marker or full header."""
+        start = self.index
+        lines, kinds = self.lines, self.kinds
+        while self.index < len(lines) and kinds[self.index] in ("TEXT", "BLANK") and \
+                (self.index == start or not _full_header(lines, self.index, kinds)):
+            self.index += 1
+        last = self.done[-1]
+        text = "\n".join(([last.text] if last.text else []) + lines[start:self.index])
+        warning = f"lines {start + 1}-{self.index}: text after the report's end (kept as its text)"
+        self.done[-1] = replace(last, text=text, warnings=last.warnings + (warning,))
+
+    def _full_header_within(self, index: int, count: int) -> int | None:
+        """The first line of a full header among the next `count` text lines, None when none (or when a
+        result or a marker comes first)."""
+        for at in range(index, min(index + count, len(self.lines))):
+            if self.kinds[at] in ("RES", "TEX", "MARK"):
+                return None
+            if _full_header(self.lines, at, self.kinds):
+                return at
+        return None
+
 
     def _header(self) -> _Draft:
         draft = _Draft(start=self.index)
@@ -256,7 +318,9 @@ class _Reader:
         previous = line
         while self.index < len(lines) and len(previous.rstrip("\r")) >= WRAP and self.kinds[self.index] == "TEXT" \
                 and not self._header_at(self.index):
-            glue = continuation_glue(previous, self.width)
+            if self._width is None:
+                self._width = wrap_width(lines)
+            glue = continuation_glue(previous, self._width)
             previous = lines[self.index]
             line += glue + previous
             self.index += 1
@@ -276,6 +340,9 @@ class _Reader:
             return
         if line[3:4] in _ODD_SEPARATORS:
             draft.warnings.append(f"line {number}: RES line with '{_shown(line[3])}' separators instead of '|'")
+        draft.corrected = draft.corrected or observation.status.upper() == "C"
+        draft.cultures = draft.cultures or observation.lab_flag.upper() in ("S", "I", "R") or \
+            (len(observation.value) < 17 and susceptibility(observation.value) is not None)
         draft.observations.append(observation)
 
     def _comment(self, draft: _Draft, line: str) -> None:
@@ -397,6 +464,21 @@ def _full_header(lines: list[str], index: int, kinds: list[str]) -> bool:
     return _header_signs(window, 0) or _header_signs(window, 1)
 
 
+def _plausible_header(lines: list[str], index: int, kinds: list[str]) -> bool:
+    """A name on line 2 and a birth date, a date or a number where a header has them (or one line
+    higher): what a report's header must be at least, after another report."""
+    if index + 1 >= len(lines) or kinds[index + 1] != "TEXT" or not _is_name(lines[index + 1].strip()):
+        return False
+    window = [lines[i].strip() if i < len(lines) and kinds[i] in ("TEXT", "BLANK") else ""
+              for i in range(index, index + HEADER_LINES)]
+    if any(_is_date(window[i]) for i in (4, 5, 6, 8, 9)) or any(_NIR.fullmatch(window[i]) for i in (6, 7)):
+        return True
+    if any(_POSTCODE_TOWN.fullmatch(window[i]) for i in (3, 4, 5)):
+        return True
+    # Twelve lines exactly, then the LAB block: the shape of a header, whatever its lines hold.
+    return any(kinds[i] in ("RES", "MARK") for i in range(index + 11, min(index + 14, len(lines))))
+
+
 def _header_signs(window: list[str], shift: int) -> bool:
     born, nir, town, when = (window[6 - shift], window[7 - shift], window[5 - shift], window[9 - shift])
     signs = [_is_date(born), bool(_NIR.fullmatch(nir)), bool(_POSTCODE_TOWN.fullmatch(town)), _is_date(when)]
@@ -495,8 +577,8 @@ def _report_from(draft: _Draft) -> Report:
         warnings.append(f"line {draft.start + 2}: no patient last name on header line 2: results attached to nobody")
     if uncertain and draft.start >= 0 and not draft.candidates:
         draft.candidates = (patient,) if patient.last_name or patient.nir else ()
-    observations = corrections.within(draft.observations)
-    organisms = microbiology.find_organisms(observations, draft.comments, draft.positions)
+    observations = corrections.within(draft.observations) if draft.corrected else draft.observations
+    organisms = microbiology.find_organisms(observations, draft.comments, draft.positions) if draft.cultures else ()
     lab, prescriber = _party(header[10], Lab), _party(header[11], Prescriber)
     return Report(patient=Patient() if uncertain else patient, observations=tuple(observations), lab=lab,
                   prescriber=prescriber, reference=header[8], collected=collected, title=header[0],

@@ -444,8 +444,13 @@ def _summary(observations: tuple[Observation, ...], assessments: list[Assessment
     parts += [f"{o.short_name} {o.value} {_shown_flag(o, a.flag)}".strip() for o, a in notable[:items]]
     if len(notable) > items:
         parts.append(f"+{len(notable) - items} more")
-    not_done = sum(1 for o in observations if o.not_done)
-    unknown = sum(1 for o, a in zip(observations, assessments) if a.severity == "unknown" and not o.not_done)
+    not_done = unknown = 0
+    for o, a in zip(observations, assessments):
+        if a.severity == "unknown":   # a result not done is never judged: it is among these
+            if o.not_done:
+                not_done += 1
+            else:
+                unknown += 1
     counts = [f"{n} {what}" for n, what in ((unknown, "not interpreted"), (not_done, "not done")) if n]
     count = len(observations)
     if parts:

@@ -350,3 +350,20 @@ def test_a_denied_marker_does_not_make_an_organism_multi_resistant():
                        + ["****FIN****"]))
     organism, = report.organisms
     assert (organism.note, organism.resistant, organism.multi_resistant) == ("", True, False)
+
+
+def test_a_mail_greeting_before_the_header_and_a_signature_after_the_report_are_its_text():
+    lines = ["Bonjour,", "Voici les résultats.", ""] + HEADER + BODY + ["", "--", "Dr Martin Claire",
+                                                                     "01 23 45 67 89"]
+    report = one(hprim(lines, end=""))
+    assert report.patient.last_name == "FICTIF" and len(report.observations) == 4
+    assert report.text.startswith("Bonjour,") and report.text.endswith("01 23 45 67 89")
+    assert [w.split(":")[0] for w in report.warnings] == ["lines 1-3", "lines 30-32"]
+
+
+def test_results_after_lines_that_are_no_header_are_attached_to_nobody():
+    lines = HEADER + BODY + ["Suite du courrier", "Dr Martin", "voir ci-dessous"] + block(K_HIGH) + ["****FIN****"]
+    first, uncertain = parse(hprim(lines))
+    assert first.patient.last_name == "FICTIF" and len(first.observations) == 4
+    assert uncertain.patient_uncertain and [o.value for o in uncertain.observations] == ["6,9"]
+    assert "Suite du courrier" in uncertain.text
