@@ -11,12 +11,20 @@ rather than a score, so that what it accepts can be said in one sentence
 (docs/LAB.md, "Reports in the mail's text"):
 
   HPRIM: from the first non-blank line, twelve short lines (or fewer, ended by a
-         `****LAB****` line) where line 2 is a name (letters, no digits, no
-         punctuation a sentence has), line 3 a first name or empty, line 8 short,
-         lines 7 (birth date) and 10 (date) each a date or empty; and then either
-         both dates, or one of them and an HPRIM marker line (`****LAB****`,
-         `****FIN****`) in the text, or a `****LAB****` block of RES/TEX lines.
-         Or the text starts with such a block (results before any header).
+         `****LAB****` line) where line 2 is a name (letters, at most five words,
+         no digit, no punctuation a sentence has or ends with), line 3 a first
+         name or empty, line 8 short, lines 7 (birth date) and 10 (date) each
+         shaped as a date or empty (one or two lines earlier when the lab left
+         the address lines out); and then either both dates, or one of them and
+         an HPRIM marker line (`****LAB****`, `****FIN****`) in the text, or a
+         `****LAB****` block of RES/TEX lines (then an impossible date, 31/02,
+         or none, still makes a header).  Or the text starts with such a block
+         (results before any header).
+         The header may stand under a short greeting ("Bonjour,", up to six
+         lines, then a blank line) when it is strong (both dates, or a RES
+         block); never under a forward's or a reply's lines ("De :", "-----",
+         "a écrit :"): a report someone forwards is their text, shown, not
+         filed as the lab's.
   HL7:   the text starts with an MSH segment of a result message (ORU, OUL),
          or with a batch header (FHS, BHS) and such an MSH right after.
 
@@ -37,6 +45,9 @@ MAX_LINE = 80              # header fields are short; a paragraph of a letter is
 MAX_NAME = 60
 MAX_SSN_LINE = 32
 HL7_RESULT_TYPES = ("ORU", "OUL")
+MAX_PREAMBLE = 6           # lines of greeting a lab may write above the header
+MISSING_ADDRESS_LINES = 2  # address lines (4, 5) a lab may leave out, moving the dates up
+MAX_NAME_WORDS = 5         # "DE LA FONTAINE DU BOIS"; a sentence has more
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _LINE_END = re.compile(r"\r\n|\n|\r")
@@ -47,11 +58,15 @@ _NAME = re.compile(r"(?:[^\W\d_]|[^\x00-\x7f])(?:[^\W\d_]|[^\x00-\x7f]|[ '’.()
 # A date as labs write it, a time may follow; a lab's prefix before it ("M-5128-23/10/06") is allowed.
 _DATE = re.compile(r"(?:[A-Z0-9]+-)*(?:(\d{2})[/.-]?(\d{2})[/.-]?(\d{4}|\d{2})|(\d{4})-(\d{2})-(\d{2}))"
                    r"(?:[ T]+\d{1,2}[:hH]\d{2}(?::\d{2})?)?", re.IGNORECASE)
+_INITIAL = re.compile(r"[^\W\d_]\.")   # a first name given as an initial: "J."
 _MARKER = re.compile(r"\*{3,}\s*(FINFICHIER|FINLAB|FIN|LAB)\s*\*{3,}", re.IGNORECASE)
 # A marker line anywhere in the text (any line end: CRLF, LF, a Mac file's lone CR).
 _MARKER_LINE = re.compile(rb"(?:^|[\r\n])[ \t]*\*{3,}[ \t]*(?:FINFICHIER|FINLAB|FIN|LAB)[ \t]*\*{3,}[ \t]*(?:[\r\n]|$)",
                           re.IGNORECASE)
 _LAB_LINE = re.compile(r"(?:RES|TEX)\|", re.IGNORECASE)
+# What a forward or a reply puts above what it quotes: never a lab's greeting.
+_QUOTING = re.compile(r"^\s*>|^\s*(?:de|from|[àa]|to|cc|objet|subject|date|envoy[ée]|sent)\s*:|-{3,}|_{5,}|"
+                      r"transf[éèe]r|forward|d'origine|original message|[ée]crit\s*:|wrote\s*:", re.IGNORECASE)
 
 
 def sniff(data: bytes) -> str | None:
@@ -72,8 +87,27 @@ def top_kind(data: bytes) -> str | None:
     start = text.lstrip("\ufeff\x0b \t\r\n")
     if start[:3] in ("MSH", "FHS", "BHS"):
         return "hl7" if _hl7_result(start) else None
-    lines = _LINE_END.split(start, HEADER_LINES + 24)
-    return _hprim_kind(lines)
+    lines = _LINE_END.split(start, HEADER_LINES + 24 + MAX_PREAMBLE)
+    kind = _hprim_kind(lines)
+    if kind is None:
+        at = _after_greeting(lines)
+        if at and _hprim_kind(lines[at:]) == "hprim":
+            return "hprim"   # a header under a lab's greeting: as strong as at the top, or nothing
+    return kind
+
+
+def _after_greeting(lines: list[str]) -> int:
+    """Where a header may start under a short greeting ("Bonjour,", "Veuillez trouver ci-dessous..."):
+    the line after the first blank line within MAX_PREAMBLE lines; 0 when there is no such greeting,
+    or when those lines are a forward's or a reply's (their report is the forwarder's text, not the
+    lab's: it is shown, never filed as a lab result)."""
+    for index, line in enumerate(lines[:MAX_PREAMBLE + 1]):
+        if not line.strip():
+            preamble = lines[:index]
+            if not preamble or any(_QUOTING.search(p) for p in preamble):
+                return 0
+            return next((i for i in range(index, min(len(lines), index + 3)) if lines[i].strip()), 0)
+    return 0
 
 
 def _text(head: bytes) -> str:
@@ -107,20 +141,36 @@ def _hprim_kind(lines: list[str]) -> str | None:
     header = _header(lines)
     if header is None:
         return None
-    name, first, born, ssn, when = header[1], header[2], header[6], header[7], header[9]
+    name, first = header[1], header[2]
     if "&" in name + first:
         name, first = html.unescape(name), html.unescape(first)  # bodies sent as HTML-escaped text
-    if not _NAME.fullmatch(name) or len(name) > MAX_NAME or (first and not _NAME.fullmatch(first)):
-        return None
-    if len(ssn) > MAX_SSN_LINE or any(len(line) > MAX_LINE for line in header):
+    if not _is_name(name) or (first and not _is_name(first)) or any(len(line) > MAX_LINE for line in header):
         return None
     block = _lab_block(lines)
+    kinds = [_dated_kind(header, missing, block) for missing in range(MISSING_ADDRESS_LINES + 1)]
+    return "hprim" if "hprim" in kinds else "hprim?" if "hprim?" in kinds else None
+
+
+def _dated_kind(header: list[str], missing: int, block: bool) -> str | None:
+    """What lines 7 (birth date), 8 (number) and 10 (date) say, `missing` address lines up the header
+    (labs leave lines 4 and 5 out): both dates, or a RES block under date-shaped lines, make a header."""
+    born, ssn, when = header[6 - missing], header[7 - missing], header[9 - missing]
+    if len(ssn) > MAX_SSN_LINE or not all(_date_shaped(text) or not text for text in (born, when)):
+        return None
     dated = [_is_date(born), _is_date(when)]
-    if not all(d or not text for d, text in zip(dated, (born, when))) and not block:
-        return None  # a line 7 or 10 that is neither a date nor empty: no header, unless a RES block follows
     if all(dated) or block:
-        return "hprim"
+        return "hprim"   # with a RES block, an impossible date (31/02) or none at all still is a header
     return "hprim?" if any(dated) else None
+
+
+def _is_name(text: str) -> bool:
+    """A name line: letters and the punctuation names have, a few words, no sentence's end."""
+    return bool(_NAME.fullmatch(text)) and len(text) <= MAX_NAME and len(text.split()) <= MAX_NAME_WORDS \
+        and not text.endswith((".", ",", ";", ":", "!", "?")) or bool(_INITIAL.fullmatch(text))
+
+
+def _date_shaped(text: str) -> bool:
+    return _DATE.fullmatch(text) is not None
 
 
 def _header(lines: list[str]) -> list[str] | None:

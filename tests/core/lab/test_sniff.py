@@ -30,6 +30,11 @@ def test_an_hprim_report_is_found_in_every_encoding_and_line_end(encoding, newli
     pytest.param(hprim_body(HEADER[:1] + ["LEFÈVRE-D'ARC (ÉP. MARTIN)"] + HEADER[2:]), id="a compound name"),
     pytest.param(hprim_body(end=["****FIN****"]) + hprim_body(), id="two reports"),
     pytest.param(LAB + ["****FIN****"] + hprim_body(), id="results before any header"),
+    pytest.param(["Bonjour,", "Veuillez trouver ci-dessous les résultats de votre patiente.", ""] + hprim_body(),
+                 id="a lab's greeting above the header"),
+    pytest.param(hprim_body(HEADER[:3] + HEADER[5:]), id="both address lines left out"),
+    pytest.param(hprim_body(HEADER[:4] + HEADER[5:], lab=[]), id="one address line left out, no LAB block"),
+    pytest.param(hprim_body(HEADER[:2] + ["Z."] + HEADER[3:]), id="a first name as an initial"),
 ])
 def test_hprim_header_variants_labs_send_are_found(lines):
     assert sniff(encode(lines)) == "hprim"
@@ -63,6 +68,14 @@ def test_letters_replies_forwards_and_signatures_are_not_reports(name, encoding)
     pytest.param(encode(hprim_body(HEADER[:9] + [""] + HEADER[10:], lab=[], end=[])),
                  id="a header shape with one date and no marker"),
     pytest.param(encode(HEADER[:5] + ["****FIN****"]), id="five header lines"),
+    pytest.param(encode(["Bonjour,", ""] + hprim_body(HEADER[:9] + [""] + HEADER[10:], lab=[])),
+                 id="under a greeting, a header with one date only"),
+    pytest.param(encode(["Salut Hugo,", "je te transfère les résultats de Mme Fictif pour avis.", ""] + hprim_body()),
+                 id="a colleague forwarding a report in the text"),
+    pytest.param(encode(["Pour avis.", "", "-------- Message transféré --------", "De : Labo", ""] + hprim_body()),
+                 id="a forward's header lines above the report"),
+    pytest.param(encode(["Merci pour ces résultats", "je te transmets celui de Mme Fictif pour avis aujourd'hui",
+                         *HEADER[2:6], "12 rue des Essais", *HEADER[7:]] + LAB), id="a sentence on the name line"),
     pytest.param(b"", id="nothing"),
     pytest.param(b"\x00\x01\x02" * 500, id="binary"),
 ])
