@@ -46,6 +46,7 @@ MAX_NAME = 60
 MAX_SSN_LINE = 32
 HL7_RESULT_TYPES = ("ORU", "OUL")
 MAX_PREAMBLE = 6           # lines of greeting a lab may write above the header
+MIN_LINES = 6              # line breaks before line 7, the birth date: fewer and there is no header
 MISSING_ADDRESS_LINES = 2  # address lines (4, 5) a lab may leave out, moving the dates up
 MAX_NAME_WORDS = 5         # "DE LA FONTAINE DU BOIS"; a sentence has more
 
@@ -83,7 +84,11 @@ def top_kind(data: bytes) -> str | None:
     """What the first HEAD_BYTES of a text say (twice as many for UTF-16): 'hl7', 'hprim',
     'hprim?' (an HPRIM header with one date: a report if the whole text holds an HPRIM
     marker line), or None.  `data` may be the whole text or only its start."""
-    text = _text(data[:HEAD_BYTES * 2 if data[:2] in _UTF16_BOMS else HEAD_BYTES])
+    head = data[:HEAD_BYTES * 2 if data[:2] in _UTF16_BOMS else HEAD_BYTES]
+    if head.count(b"\n") < MIN_LINES and head.count(b"\r") < MIN_LINES and b"***" not in head \
+            and not any(kind in head[:16] for kind in (b"MSH", b"FHS", b"BHS", b"M\x00S\x00H")):
+        return None   # the usual short note ("Bonjour, ci-joint...") set aside by two byte counts
+    text = _text(head)
     start = text.lstrip("\ufeff\x0b \t\r\n")
     if start[:3] in ("MSH", "FHS", "BHS"):
         return "hl7" if _hl7_result(start) else None
