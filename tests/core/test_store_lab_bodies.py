@@ -108,3 +108,17 @@ def test_reports_pli_cannot_read_wholly_or_tie_to_a_patient_are_stored_tagged_an
         assert [t for t in uncertain.tags if t.startswith("patient:")] == [f"patient:{zoe}"]  # Paul's: nobody's
         assert uncertain.patient == "FICTIF Zoé + patient uncertain"
         assert not {"lab-unreadable", "lab-incomplete", "patient-uncertain"} & row_of(store, "fine").tags
+
+
+def test_pli_lab_show_prints_the_susceptibility_table_of_a_culture_sent_as_the_body(tmp_path):
+    corpus = Path(__file__).resolve().parents[1] / "fixtures" / "lab-wild"
+    message = tmp_path / "ecbu.eml"
+    message.write_bytes(mail((corpus / "h24-antibiogram-esbl.hpr").read_bytes(), charset="iso-8859-1"))
+    shown = subprocess.run(CLI + ["--home", str(tmp_path / "nohome"), "lab", "show", str(message)],
+                           capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    heading = next(i for i, line in enumerate(lines) if line.startswith("Culture: "))
+    assert lines[heading] == "Culture: Escherichia coli  ◆◆ MULTI-RESISTANT (BLSE)"
+    assert lines[heading + 1].split() == ["◆", "Amoxicilline", "R"]
+    assert [line.split()[-1] for line in lines[heading + 1:heading + 9]] == ["R", "R", "R", "I", "S", "S", "S", "R"]
