@@ -22,6 +22,7 @@ the same orders.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import notmuch2
 
@@ -126,12 +127,12 @@ def _retag(db: notmuch2.Database, message_id: str, mine: list[Received], receive
 
 # -- what a message shows once its orders are settled ---------------------------------------------
 
+@dataclass(frozen=True)
 class LabView:
     """A message's lab state with the corrections of its orders: tags and list summary."""
 
-    def __init__(self, tags: set[str], summary: str):
-        self.tags = tags
-        self.summary = summary
+    tags: frozenset[str]
+    summary: str
 
 
 def lab_view(mine: list[Received], received: list[Received], replaced: dict) -> LabView:
@@ -162,7 +163,7 @@ def lab_view(mine: list[Received], received: list[Received], replaced: dict) -> 
     text = "; ".join(parts)
     if len(text) > LAB_SUMMARY_MAX:
         text = text[:LAB_SUMMARY_MAX - 1] + "…"
-    return LabView(tags, text)
+    return LabView(frozenset(tags), text)
 
 
 def _shown(observation) -> str:
