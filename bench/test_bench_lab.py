@@ -8,6 +8,7 @@ the benchmark's extra_info and in bench/RESULTS.md.
 """
 import email
 import email.policy
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,26 @@ def test_generate_messages_per_second(benchmark):
 
     assert benchmark.pedantic(generate, rounds=3, iterations=1) == 2000
     benchmark.extra_info["messages_per_second"] = round(2000 / benchmark.stats.stats.mean)
+
+
+WILD = sorted((Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "lab-wild").glob("[hl]*"))
+
+
+def test_parse_wild_corpus_per_second(benchmark):
+    """The lab-wild corpus (tests/fixtures/lab-wild): files as labs send them, every tolerance path taken."""
+    payloads = [p.read_bytes() for p in WILD]
+    count = sum(len(parse_reports(p)) for p in payloads)
+    assert benchmark(lambda: sum(len(parse_reports(p)) for p in payloads)) == count
+    benchmark.extra_info["reports_per_second"] = round(count / benchmark.stats.stats.mean)
+    benchmark.extra_info["kib_per_second"] = round(sum(map(len, payloads)) / 1024 / benchmark.stats.stats.mean)
+
+
+@pytest.mark.parametrize("fmt", ["hprim", "hl7"])
+def test_seconds_per_100_kib(benchmark, fmt):
+    """The target is a second per 100 KiB at most (issue 18); a file of 100 KiB of wild reports of one format."""
+    samples = [p.read_bytes() for p in WILD if p.name[0] == ("h" if fmt == "hprim" else "l")
+               and not p.name.startswith(("h19", "h27"))]   # UTF-16 and a truncated file do not concatenate
+    data = b"".join(samples)
+    data = data * (102400 // len(data) + 1)
+    benchmark.pedantic(lambda: parse_reports(data), rounds=5, iterations=1)
+    benchmark.extra_info["seconds_per_100_kib"] = round(benchmark.stats.stats.mean * 102400 / len(data), 4)

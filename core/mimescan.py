@@ -57,6 +57,21 @@ class Part:
             return quopri.decodestring(self.body)
         return self.body
 
+    def decoded_head(self, size: int) -> bytes | None:
+        """The first `size` bytes of decoded() (a little less for quoted-printable, which stops at a
+        line end), decoding only those: a large attachment is looked at, not decoded whole.
+        None when only the lenient parser could decode them."""
+        if self.encoding == "base64":
+            encoded = self.body[:size * 4 // 3 + size // 16 + 8].translate(None, b"\r\n")
+            try:
+                return base64.b64decode(encoded[:len(encoded) // 4 * 4], validate=True)[:size]
+            except (binascii.Error, ValueError):
+                return None
+        if self.encoding == "quoted-printable":
+            cut = self.body.rfind(b"\n", 0, size * 3)   # whole lines: never half an "=XX"
+            return quopri.decodestring(self.body[:cut + 1] if cut >= 0 else self.body[:size * 3])[:size]
+        return self.body[:size]
+
 
 class _Unsure(Exception):
     """The scan cannot be sure to read the message as the parser does."""

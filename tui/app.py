@@ -287,7 +287,7 @@ class PliApp(App):
         except PliError as error:
             self.notify(str(error), title="Lab results", severity="error")
             return
-        screen = LabScreen.for_message(summary, clear)
+        screen = LabScreen.for_message(summary, clear, self.store)
         if screen is None:
             self.notify("No lab report in this message.", title="Lab results", severity="warning")
             return

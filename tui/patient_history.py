@@ -19,8 +19,11 @@ def patient_query(patient_key: str) -> str:
 
 
 def reports_of_patient(store, patient_key: str, read_message) -> list[PatientReport]:
-    """Every report of this patient, newest message first (unreadable messages are skipped)."""
+    """Every report of this patient, newest message first (unreadable messages are skipped), with the
+    results a later message of the same order replaced marked superseded (pli.core.lab.corrections):
+    the trend plots current values, and shows the replaced ones as history."""
     from pli.core.lab import reports_in_mail
+    from pli.core.lab.corrections import Received, current, replacements
 
     found = []
     for summary in store.window(patient_query(patient_key), 0, MAX_REPORT_MESSAGES):
@@ -29,7 +32,9 @@ def reports_of_patient(store, patient_key: str, read_message) -> list[PatientRep
             reports = reports_in_mail(clear.message)
         except PliError:
             continue
-        for report in reports:
-            if report.patient.key == patient_key:
-                found.append(PatientReport(summary, report))
-    return found
+        sender = clear.verification.signer_id if clear.verification.verified else ""
+        found += [(summary, Received(report, summary.message_id, float(summary.date), sender, position))
+                  for position, report in enumerate(reports) if report.patient.key == patient_key
+                  and not report.patient_uncertain]
+    replaced = replacements([entry for _, entry in found])
+    return [PatientReport(summary, current(entry, replaced)) for summary, entry in found]

@@ -83,34 +83,47 @@ def _usage(parser) -> int:
     raise UsageError("which lab action? show, export or generate (see `pli lab --help`)")
 
 
-def load_reports(source: str, home: Home) -> list:
-    """The reports a FILE|MESSAGE argument names: a lab file, or a message file (.eml).
-
-    The one place the argument is resolved; the store adds its lookup of a
-    message id here (`home` is for that).
-    """
+def load(source: str, home: Home) -> tuple[list, list]:
+    """(reports, their History) for a FILE|MESSAGE argument: a lab file, a message file (.eml), or a
+    stored message's id, whose history says which results later reports of the same order replaced
+    (a file has none: NO_HISTORY).  The one place the argument is resolved."""
     from pli.core.lab import parse_reports, reports_in_mail
+    from pli.core.lab.corrections import NO_HISTORY
 
     path = Path(source).expanduser()
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        from pli.core.store.store import stored_message
-
-        data = stored_message(source, home)  # a message id of the store (`pli search` prints them)
-        if data is None:
-            raise UsageError(f"no such file or stored message: {source}") from None
-        path = Path("stored.eml")
+        return _load_stored(source, home)
     except IsADirectoryError:
         raise UsageError(f"{source} is a folder; give a lab file or a message") from None
     except OSError as error:
         raise PliError(f"cannot read {source}: {error.strerror}") from None
     if not _is_message(path, data):
-        return parse_reports(data)
-    reports = reports_in_mail(email.message_from_bytes(data, policy=email.policy.default))
+        reports = parse_reports(data)
+    else:
+        reports = reports_in_mail(email.message_from_bytes(data, policy=email.policy.default))
     if not reports:
-        raise PliError(f"{source} holds no lab report (no HPRIM or HL7 attachment)")
-    return reports
+        raise PliError(f"{source} holds no lab report (no HPRIM or HL7 attachment or text)")
+    return reports, [NO_HISTORY] * len(reports)
+
+
+def _load_stored(source: str, home: Home) -> tuple[list, list]:
+    """A message id of the store (`pli search` prints them), with its order history."""
+    from pli.core.store.layout import Layout
+    from pli.core.store.store import MessageNotFound, Store
+
+    message_id = source.strip().removeprefix("id:").strip("<>")
+    if not message_id or not Layout(home).exists():
+        raise UsageError(f"no such file or stored message: {source}")
+    try:
+        with Store.open(home) as store:
+            reports, histories = store.lab_reports(message_id)
+    except MessageNotFound:
+        raise UsageError(f"no such file or stored message: {source}") from None
+    if not reports:
+        raise PliError(f"{source} holds no lab report (no HPRIM or HL7 attachment or text)")
+    return reports, histories
 
 
 def _is_message(path: Path, data: bytes) -> bool:
@@ -127,12 +140,11 @@ def _use_colour(choice: str) -> bool:
 
 
 def run_show(args) -> int:
-    from pli.core.lab.render import render
+    from pli.core.lab.render import render_all
 
-    reports = load_reports(args.source, Home.resolve(args.home))
-    colour = _use_colour(args.colour)
-    blocks = [render(r, colour=colour, critical_first=args.critical_first, with_text=args.text) for r in reports]
-    print(("\n\n" + "─" * 60 + "\n\n").join(blocks))
+    reports, histories = load(args.source, Home.resolve(args.home))
+    print(render_all(reports, colour=_use_colour(args.colour), critical_first=args.critical_first,
+                     with_text=args.text, histories=histories))
     return 0
 
 
@@ -147,7 +159,7 @@ def run_export(args) -> int:
     if args.quiet:
         raise UsageError("--quiet goes with --query")
     home = Home.resolve(args.home)
-    reports = load_reports(args.source, home)
+    reports = current_reports(*load(args.source, home))
     if args.drop and args.format != "hprim":
         raise UsageError("--drop goes with --hprim")
     if args.format == "hprim" and (args.drop or (args.output and args.output.is_dir())):
@@ -166,6 +178,24 @@ def run_export(args) -> int:
         args.output.write_bytes(data)
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def current_reports(reports: list, histories: list) -> list:
+    """What an export writes: the reports, whose results a later report of their order replaced are
+    marked superseded (the exports leave them out; said on stderr); a report all of whose results
+    were replaced is left out."""
+    kept = []
+    for report, history in zip(reports, histories):
+        if history.replaced:
+            print(f"pli: {len(history.replaced)} result(s) of {report.patient.display}'s report "
+                  f"{report.reference} replaced by a later report of the same order: not exported",
+                  file=sys.stderr)
+        if report.current or not report.observations:
+            kept.append(report)
+    if not kept:
+        raise PliError("every result of this message was replaced by a later report of the same order; "
+                       "export that report (`pli search` finds it: tag:supersedes)")
+    return kept
 
 
 def run_export_query(args) -> int:

@@ -7,6 +7,12 @@ Also recognised on receipt, because senders use them: application/x-hprim,
 text/hprim, application/x-hl7, x-application/hl7-v2+er7, application/edi-hl7;
 and any attachment whose file name has one of the suffixes above, whatever
 its declared type (many labs send application/octet-stream).
+
+Any other text part (text/plain body or attachment, whatever its name, and
+application/octet-stream) is a lab report when its content says so
+(pli.core.lab.sniff): the HPRIM header at the top of the body, as Apicrypt and
+HPRIM Net labs send it, or an HL7 v2 result message.  HTML parts are not
+looked at (a lab writing HTML sends the same text as text/plain beside it).
 """
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ import email.policy
 
 from pli.core.lab import hl7v2, hprim
 from pli.core.lab.model import Report
+from pli.core.lab.sniff import HEAD_BYTES, sniff, top_kind
+from pli.core.lab.text import decode_report
 from pli.core.mimescan import leaf_parts
 
 HPRIM_MEDIA_TYPE = "text/x-hprim"
@@ -32,6 +40,8 @@ _MEDIA_TYPES = {
 _SUFFIXES = {".hpr": "hprim", ".hpm": "hprim", ".hprim": "hprim",
              ".hl7": "hl7", ".oru": "hl7", ".er7": "hl7"}
 _HL7_STARTS = (b"MSH", b"BHS", b"FHS")
+_NOT_SNIFFED = frozenset({"text/html", "text/enriched", "text/richtext", "text/calendar", "text/vcard",
+                          "text/x-vcard", "text/css", "text/csv"})
 
 
 def media_type(fmt: str) -> str:
@@ -53,34 +63,67 @@ def lab_kind(content_type: str, filename: str | None) -> str | None:
 
 
 def detect_format(data: bytes) -> str:
-    """'hl7' when the bytes start with an HL7 header segment, else 'hprim'."""
+    """'hl7' when the bytes start with an HL7 header segment, else 'hprim' (any encoding, BOM or not)."""
     head = data[:64].lstrip(b"\xef\xbb\xbf\x0b \t\r\n")
-    return "hl7" if head[:3] in _HL7_STARTS else "hprim"
+    if head[:3] in _HL7_STARTS:
+        return "hl7"
+    if b"\x00" in head[:8]:
+        return _format_of(decode_report(data[:256]).text)   # UTF-16: look at the text
+    return "hprim"
+
+
+def _format_of(text: str) -> str:
+    return "hl7" if text.lstrip("\ufeff\x0b \t\r\n")[:3] in ("MSH", "BHS", "FHS") else "hprim"
 
 
 def parse_reports(data: bytes) -> list[Report]:
-    """Every report in a lab file, HPRIM or HL7 v2 (detected); MalformedReport otherwise."""
-    if detect_format(data) == "hl7":
-        return hl7v2.parse(data)
-    return hprim.parse(data)
+    """Every report in a lab file, HPRIM or HL7 v2 (detected); MalformedReport when it holds none.
+
+    A report pli could read only in part comes back all the same, marked
+    `incomplete` with its warnings; each report says which encoding was read.
+    """
+    decoded = decode_report(data)
+    if _format_of(decoded.text[:64]) == "hl7":
+        return hl7v2.parse_decoded(decoded)
+    return hprim.parse_decoded(decoded)
+
+
+def may_hold_report(content_type: str) -> bool:
+    """Whether a part not declared as a lab file is worth looking into: text, or bytes of no said kind."""
+    return (content_type.startswith("text/") and content_type not in _NOT_SNIFFED) \
+        or content_type == "application/octet-stream"
 
 
 def reports_in_mail(message: email.message.Message) -> list[Report]:
     """The reports of every lab part of a MIME message (in part order).
 
-    A part declared as a lab file (by type or name) that does not parse raises
-    MalformedReport: a damaged result must be seen, not skipped.
+    A part declared as a lab file (by type or name), or recognised as one by its
+    content, that does not parse raises MalformedReport: a damaged result must be
+    seen, not skipped.
     """
-    reports: list[Report] = []
+    return _reports_of(_mail_payloads(message))
+
+
+def lab_payloads(message: email.message.Message) -> list[bytes]:
+    """The bytes of every lab part of a MIME message, unparsed: what is shown of a report pli
+    cannot read (nothing is hidden because it did not parse)."""
+    return [payload for payload, _ in _mail_payloads(message)]
+
+
+def _mail_payloads(message: email.message.Message) -> list[tuple[bytes, bool]]:
+    """(decoded payload, declared as a lab file) of each lab part, in part order."""
+    found: list[tuple[bytes, bool]] = []
     for part in message.walk():
         if part.is_multipart():
             continue
-        if lab_kind(part.get_content_type(), _filename(part)) is None:
+        content_type = part.get_content_type()
+        declared = lab_kind(content_type, _filename(part)) is not None
+        if not declared and not may_hold_report(content_type):
             continue
         payload = part.get_payload(decode=True)
-        if isinstance(payload, bytes):
-            reports += parse_reports(payload)
-    return reports
+        if isinstance(payload, bytes) and (declared or sniff(payload) is not None):
+            found.append((payload, declared))
+    return found
 
 
 def reports_in_bytes(inner: bytes) -> list[Report]:
@@ -93,10 +136,42 @@ def reports_in_bytes(inner: bytes) -> list[Report]:
     """
     parts = leaf_parts(inner)
     if parts is not None:
-        payloads = [part.decoded() for part in parts if lab_kind(part.content_type, part.filename) is not None]
-        if None not in payloads:
-            return [report for payload in payloads for report in parse_reports(payload)]
+        payloads = _lab_payloads(parts)
+        if payloads is not None:
+            return _reports_of(payloads)
     return reports_in_mail(email.message_from_bytes(inner, policy=email.policy.compat32))
+
+
+def _lab_payloads(parts) -> list[tuple[bytes, bool]] | None:
+    """(decoded payload, declared as a lab file) of each lab part, in part order; None when a part
+    needs the lenient parser to be decoded.  Other text parts are looked at by their first bytes
+    only: a letter is set aside after a few line splits, a large attachment is never decoded."""
+    found: list[tuple[bytes, bool]] = []
+    for part in parts:
+        declared = lab_kind(part.content_type, part.filename) is not None
+        if not declared:
+            if not may_hold_report(part.content_type):
+                continue
+            head = part.decoded_head(HEAD_BYTES * 2)
+            if head is None:
+                return None
+            if top_kind(head) is None:
+                continue
+        payload = part.decoded()
+        if payload is None:
+            return None
+        if declared or sniff(payload) is not None:
+            found.append((payload, declared))
+    return found
+
+
+def _reports_of(payloads: list[tuple[bytes, bool]]) -> list[Report]:
+    """The reports of the lab parts, in part order; a report found by content that a lab
+    attachment of the same mail also holds counts once (labs that attach the file often
+    paste it in the body too)."""
+    read = [(parse_reports(payload), declared) for payload, declared in payloads]
+    attached = [report for reports, declared in read if declared for report in reports]
+    return [report for reports, declared in read for report in reports if declared or report not in attached]
 
 
 def _filename(part: email.message.Message) -> str | None:

@@ -19,6 +19,12 @@ No file is ever replaced, and a re-export does not pile up copies:
   "<stem>-1-2.json", "<stem>-1-3.json"...
 A message that has no lab report, or that cannot be read or parsed, is listed in
 the result so the user is told, never skipped in silence.
+
+Only current values are exported: a result a later report of the same order
+replaced (pli.core.lab.corrections, read through Store.lab_reports) is left
+out of the earlier message's file and counted in the summary, and a report
+all of whose results were replaced gets no file (its message is named as
+superseded): the medical record gets the correction, never the value it corrects.
 """
 from __future__ import annotations
 
@@ -28,7 +34,6 @@ from pathlib import Path
 
 from pli.core.durable import write_new
 from pli.core.errors import PliError
-from pli.core.lab.detect import reports_in_bytes
 from pli.core.lab.export import FORMATS, export_reports
 
 STEM_CHARS = 60          # message ids can be 200+ characters: file names stay readable
@@ -63,6 +68,8 @@ class FolderExport:
     message_ids: list[str] = field(default_factory=list)   # messages whose reports are in the folder
     without_report: list[str] = field(default_factory=list)
     unreadable: list[Skipped] = field(default_factory=list)
+    replaced: int = 0                                       # results left out: a later report replaced them
+    superseded: list[str] = field(default_factory=list)     # messages every result of which was replaced
     stopped: bool = False                                   # the user stopped it before the end
 
     @property
@@ -80,6 +87,9 @@ class FolderExport:
             parts.append(f"{len(self.already):,} already there (not copied again)")
         if self.without_report:
             parts.append(f"{len(self.without_report):,} message(s) without lab report")
+        if self.replaced:
+            parts.append(f"{self.replaced:,} result(s) replaced by a later report left out"
+                         + (f" ({len(self.superseded):,} message(s) wholly superseded)" if self.superseded else ""))
         if self.unreadable:
             parts.append(f"{len(self.unreadable):,} message(s) could not be read" + _named(self.unreadable, named))
         return "; ".join(parts)
@@ -144,7 +154,7 @@ def _files_of(store, message_id: str, fmt: str, result: FolderExport) -> list[by
         result.unreadable.append(Skipped(message_id, "cannot be read from the store; run `pli doctor`"))
         return []
     try:
-        reports = reports_in_bytes(raw)
+        reports, histories = store.lab_reports(message_id, raw)
     except PliError as error:
         result.unreadable.append(Skipped(message_id, str(error)))
         return []
@@ -154,6 +164,9 @@ def _files_of(store, message_id: str, fmt: str, result: FolderExport) -> list[by
     if not reports:
         result.without_report.append(message_id)
         return []
+    reports = _current(message_id, reports, histories, result)
+    if not reports:
+        return []
     try:
         return [export_reports([report], fmt) for report in reports]
     except PliError as error:
@@ -162,6 +175,19 @@ def _files_of(store, message_id: str, fmt: str, result: FolderExport) -> list[by
         result.unreadable.append(Skipped(message_id, f"its report cannot be converted to {fmt.upper()} "
                                                      f"({type(error).__name__})"))
     return []
+
+
+def _current(message_id: str, reports: list, histories: list, result: FolderExport) -> list:
+    """The reports as exported (their replaced results are marked superseded, which the exports leave
+    out), counted; none of a report all of whose results were replaced."""
+    kept = []
+    for report, history in zip(reports, histories):
+        result.replaced += len(history.replaced)
+        if report.current or not report.observations:
+            kept.append(report)
+    if not kept:
+        result.superseded.append(message_id)
+    return kept
 
 
 def file_stem(message_id: str) -> str:

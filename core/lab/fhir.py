@@ -7,12 +7,24 @@ reference each other through urn:uuid full URLs that are derived from the
 report's content, so exporting the same report twice gives the same JSON.
 
 Mapping (docs/LAB.md):
-- Observation.code: the lab's own code (system urn:pli:lab-code:<lab>) and,
-  where the report gives one, the LOINC code; text = the lab's label.
-- value: valueQuantity (with comparator for "<0.5"), else valueString.
+- Observation.code: the LOINC code where the report gives one, and the lab's
+  own code when it is not that LOINC code again, under the lab's OID
+  (urn:oid:...) when the lab gives one, else with no system (FHIR's way of
+  saying "a code of the sender's"): pli invents no code system URI.
+- value: valueQuantity (with comparator for "<0.5"; the UCUM system and code
+  when the lab coded its unit in UCUM), else valueString; an analysis not done
+  has no value but status cancelled and dataAbsentReason not-performed.
 - flags: Observation.interpretation with the v3 ObservationInterpretation
-  codes (L, H, LL, HH, A, AA, N, <, >); a flag pli computed says so in the
-  interpretation's text; a flag pli does not know is kept as text only.
+  codes (L, H, LL, HH, A, AA, N, <, >, and S, I, R for antibiograms); a flag
+  pli computed says so in the interpretation's text; a flag pli does not know
+  is kept as text only.
+- Patient: a social-security number goes under the INS OID only when the
+  message marks it as a qualified INS; otherwise it is a plain identifier
+  typed SS (v2-0203), with no system.  A report whose patient is uncertain has
+  no subject (no Patient is made up): its conclusion says why.
+- A corrected result is exported as the current value (status corrected, the
+  replaced value in a note); the replaced result itself is not exported.
+- Cultures: the organism's Observation lists its antibiotics in hasMember.
 """
 from __future__ import annotations
 
@@ -20,21 +32,24 @@ import base64
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pli.core.errors import PliError
+from pli.core.lab.dates import instant
 from pli.core.lab.flags import Flag
-from pli.core.lab.model import Observation, Patient, ReferenceRange, Report, slug
+from pli.core.lab.model import Observation, Patient, ReferenceRange, Report
 from pli.core.lab.values import parse_quantity, to_number
 
 INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 LOINC_SYSTEM = "http://loinc.org"
 NIR_SYSTEM = "urn:oid:1.2.250.1.213.1.4.8"   # INS-NIR, the French national health identifier
+IDENTIFIER_TYPES = "http://terminology.hl7.org/CodeSystem/v2-0203"
+DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 _NAMESPACE = uuid.UUID("6f1d0c2e-6a53-4b0e-9d7e-2f5c1a7e4b10")
 _INTERPRETATION = {
     Flag.NORMAL: "Normal", Flag.LOW: "Low", Flag.HIGH: "High", Flag.CRITICAL_LOW: "Critical low",
     Flag.CRITICAL_HIGH: "Critical high", Flag.ABNORMAL: "Abnormal", Flag.CRITICAL_ABNORMAL: "Critical abnormal",
-    Flag.BELOW_SCALE: "Off scale low", Flag.ABOVE_SCALE: "Off scale high",
+    Flag.BELOW_SCALE: "Off scale low", Flag.ABOVE_SCALE: "Off scale high", Flag.SUSCEPTIBLE: "Susceptible",
+    Flag.INTERMEDIATE: "Intermediate", Flag.RESISTANT: "Resistant",
 }
 _STATUS = {"F": "final", "P": "preliminary", "C": "corrected", "X": "cancelled", "I": "registered",
            "R": "preliminary", "D": "entered-in-error", "W": "entered-in-error"}
@@ -45,31 +60,25 @@ class FhirExportError(PliError):
     """A report that does not make a valid FHIR resource (a bug in pli, or data FHIR cannot hold)."""
 
 
-def _lab_time_zone():
-    # Labs write local times without a zone; FHIR wants one on a date-time.  pli is French.
-    try:
-        return ZoneInfo("Europe/Paris")
-    except ZoneInfoNotFoundError:
-        return datetime.now().astimezone().tzinfo
-
-
 def bundle(reports: list[Report]):
     """The Bundle as a validated fhir.resources R4B model."""
     entries: list[dict] = []
     patients: dict[str, str] = {}
     for number, report in enumerate(reports):
-        key = report.patient.key
-        if key not in patients:
+        key = "" if report.patient_uncertain else report.patient.key
+        if key and key not in patients:
             patients[key] = _urn("patient", key)
             entries.append(_entry(patients[key], _patient(report.patient)))
-        report_urn = _urn("report", key, report.lab.code, report.reference, str(number))
-        observation_urns = []
-        for index, observation in enumerate(report.observations):
-            urn = _urn("observation", report_urn, str(index))
-            observation_urns.append(urn)
-            entries.append(_entry(urn, _observation(observation, report, patients[key])))
-        entries.insert(len(entries) - len(observation_urns),
-                       _entry(report_urn, _diagnostic_report(report, patients[key], observation_urns)))
+        subject = patients.get(key, "")
+        report_urn = _urn("report", key or "uncertain", report.lab.code, report.reference, str(number))
+        urns = {index: _urn("observation", report_urn, str(index)) for index, o in enumerate(report.observations)
+                if not o.superseded}
+        members = _members(report, urns)
+        observation_entries = [_entry(urn, _observation(report.observations[index], report, subject,
+                                                        members.get(index, ()), index))
+                               for index, urn in urns.items()]
+        entries.append(_entry(report_urn, _diagnostic_report(report, subject, list(urns.values()))))
+        entries += observation_entries
     data = {"resourceType": "Bundle", "id": _urn("bundle", *(e["fullUrl"] for e in entries))[9:],
             "type": "collection", "entry": entries}
     return _validate(data)
@@ -99,13 +108,30 @@ def _entry(urn: str, resource: dict) -> dict:
     return {"fullUrl": urn, "resource": resource}
 
 
+def _members(report: Report, urns: dict[int, str]) -> dict[int, list[str]]:
+    """For each organism's result, the references of its antibiotics' results."""
+    members: dict[int, list[str]] = {}
+    for organism in report.organisms:
+        if organism.observation in urns:
+            members[organism.observation] = [urns[s.observation] for s in organism.susceptibilities
+                                             if s.observation in urns]
+    return members
+
+
 def _patient(p: Patient) -> dict:
     resource: dict = {"resourceType": "Patient"}
     identifiers = []
-    if p.ssn:
-        identifiers.append({"system": NIR_SYSTEM, "value": p.ssn.replace(" ", "")})
+    if p.ssn and p.ins_oid:
+        identifiers.append({"type": {"text": "INS (qualified)"}, "system": f"urn:oid:{p.ins_oid}",
+                            "value": p.ssn.replace(" ", "")})
+    elif p.ssn:
+        # A number nobody verified (it may be a parent's): not under the INS OID.
+        identifiers.append({"type": {"coding": [{"system": IDENTIFIER_TYPES, "code": "SS"}],
+                                     "text": "social-security number as sent by the lab (not a qualified INS)"},
+                            "value": p.ssn.replace(" ", "")})
     if p.patient_id:
-        identifiers.append({"value": p.patient_id})
+        identifiers.append({"type": {"coding": [{"system": IDENTIFIER_TYPES, "code": "PI"}],
+                                     "text": "the lab's patient identifier"}, "value": p.patient_id})
     if identifiers:
         resource["identifier"] = identifiers
     name = {k: v for k, v in (("family", p.last_name), ("given", [p.first_name] if p.first_name else None)) if v}
@@ -126,14 +152,15 @@ def _when(value: datetime | date | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime) and (value.hour or value.minute or value.second):
-        zoned = value if value.tzinfo else value.replace(tzinfo=_lab_time_zone())
-        return zoned.isoformat()
+        # A time with its own UTC offset keeps it; a lab-local time is Paris time.
+        return instant(value).isoformat()
     return value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
 
 
 def _diagnostic_report(report: Report, patient_urn: str, observation_urns: list[str]) -> dict:
-    statuses = {o.status for o in report.observations}
-    status = _STATUS.get(report.status.upper()) or ("preliminary" if "P" in statuses else "final")
+    statuses = {o.status for o in report.current}
+    status = _STATUS.get(report.status.upper()) or ("preliminary" if statuses & {"P", "R"} else
+                                                    "corrected" if "C" in statuses else "final")
     resource: dict = {
         "resourceType": "DiagnosticReport",
         "status": status,
@@ -141,17 +168,19 @@ def _diagnostic_report(report: Report, patient_urn: str, observation_urns: list[
                                   "display": "Laboratory"}]}],
         "code": {"coding": [{"system": LOINC_SYSTEM, "code": "11502-2", "display": "Laboratory report"}],
                  "text": report.title or "Laboratory report"},
-        "subject": {"reference": patient_urn, "display": report.patient.display},
         "result": [{"reference": urn} for urn in observation_urns],
     }
+    if patient_urn:
+        resource["subject"] = {"reference": patient_urn, "display": report.patient.display}
     if report.reference:
         resource["identifier"] = [{"value": report.reference}]
     if report.collected:
         resource["effectiveDateTime"] = _when(report.collected)
     if str(report.lab) != "?":
         resource["performer"] = [{"display": str(report.lab)}]
-    if report.comments:
-        resource["conclusion"] = "\n".join(report.comments)
+    conclusion = _conclusion(report)
+    if conclusion:
+        resource["conclusion"] = conclusion
     if report.text:
         # The free text of an HPRIM report travels whole, as the lab wrote it.
         resource["presentedForm"] = [{"contentType": "text/plain; charset=utf-8", "language": "fr",
@@ -159,39 +188,67 @@ def _diagnostic_report(report: Report, patient_urn: str, observation_urns: list[
     return resource
 
 
-def _observation(o: Observation, report: Report, patient_urn: str) -> dict:
+def _conclusion(report: Report) -> str:
+    lines = []
+    if report.patient_uncertain:
+        named = " or ".join(p.display for p in report.candidates) or "no patient header"
+        lines.append(f"PATIENT UNCERTAIN: the file does not say whose results these are ({named}); "
+                     "they are attached to no patient.")
+    if report.incomplete:
+        lines.append("pli could read this report only in part: see the lab's original.")
+    lines += list(report.comments)
+    return "\n".join(lines)
+
+
+def _observation(o: Observation, report: Report, patient_urn: str, members=(), index: int = 0) -> dict:
     codings = []
-    if o.code:
-        codings.append({"system": f"urn:pli:lab-code:{slug(report.lab.code) or 'unknown'}", "code": o.code,
-                        "display": o.label or o.code})
     if o.loinc:
         codings.append({"system": LOINC_SYSTEM, "code": o.loinc, "display": o.label or o.loinc})
+    if o.code and o.code != o.loinc:
+        local = {"code": o.code, "display": o.label or o.code}
+        if report.lab.oid:
+            local = {"system": f"urn:oid:{report.lab.oid}", **local}
+        codings.append(local)
+    status = "cancelled" if o.not_done else _STATUS.get(o.status.upper(), "final")
     resource: dict = {
         "resourceType": "Observation",
-        "status": _STATUS.get(o.status.upper(), "final"),
+        "status": status,
         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                                   "code": "laboratory", "display": "Laboratory"}]}],
-        "code": {"coding": codings, "text": o.label or o.code},
-        "subject": {"reference": patient_urn},
+        "code": {"coding": codings, "text": o.label or o.code} if codings else {"text": o.label or o.code},
     }
+    if patient_urn:
+        resource["subject"] = {"reference": patient_urn}
     if report.collected:
         resource["effectiveDateTime"] = _when(report.collected)
-    resource.update(_value(o.value, o.unit))
-    interpretation = _interpretation(o)
-    if interpretation:
-        resource["interpretation"] = [interpretation]
-    reference = _reference_range(o.reference, o.unit)
-    if reference:
-        resource["referenceRange"] = [reference]
+    if o.not_done:
+        resource["dataAbsentReason"] = {"coding": [{"system": DATA_ABSENT, "code": "not-performed",
+                                                    "display": "Not Performed"}], "text": o.value or "not done"}
+    else:
+        resource.update(_value(o.value, o.unit, o.unit_system, o.unit_code))
+        interpretation = _interpretation(o)
+        if interpretation:
+            resource["interpretation"] = [interpretation]
+        reference = _reference_range(o.reference, o.unit)
+        if reference:
+            resource["referenceRange"] = [reference]
     notes = [o.comment] if o.comment else []
     if o.value2:
         notes.append(f"Second value: {o.value2} {o.unit2} ({o.reference2})".replace(" ()", ""))
+    replaced = [p for p in report.observations[:index] if p.superseded and p.identity == o.identity]
+    if replaced:
+        notes.append("Corrects the earlier value " + ", ".join(f"{p.value} {p.unit}".strip() for p in replaced))
+    organism = next((g for g in report.organisms if g.observation == index), None)
+    if organism is not None and organism.resistant:
+        notes.append(f"Resistant organism{': ' + organism.note if organism.note else ''}")
     if notes:
         resource["note"] = [{"text": n} for n in notes]
+    if members:
+        resource["hasMember"] = [{"reference": urn} for urn in members]
     return resource
 
 
-def _value(value: str, unit: str) -> dict:
+def _value(value: str, unit: str, system: str = "", code: str = "") -> dict:
     quantity = parse_quantity(value)
     if quantity is None:
         return {"valueString": value} if value else {}
@@ -202,9 +259,9 @@ def _value(value: str, unit: str) -> dict:
         result["comparator"] = quantity.comparator
     if unit:
         result["unit"] = unit
+    if system and code:
+        result["system"], result["code"] = system, code
     return {"valueQuantity": result}
-
-
 def _interpretation(o: Observation) -> dict | None:
     assessment = o.assessment
     if assessment.flag is Flag.UNKNOWN:

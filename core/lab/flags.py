@@ -11,10 +11,13 @@ The rules, in order (docs/LAB.md says the same for users):
    pli never invents a critical flag (it has no critical limits), so HH/LL/AA
    only ever come from the lab.
 4. Anything else (text result, no range, an unreadable number): not interpreted.
+An antibiogram's S/I/R (HL7 table 0078 has them too) is the lab's interpretation,
+whether it comes as the flag or, as HPRIM labs write it, as the value itself.
 """
 from __future__ import annotations
 
 import functools
+import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -34,6 +37,9 @@ class Flag(str, Enum):
     CRITICAL_ABNORMAL = "AA"
     BELOW_SCALE = "<"      # below the instrument's measurable range
     ABOVE_SCALE = ">"
+    SUSCEPTIBLE = "S"      # antibiogram: the organism is susceptible to the antibiotic
+    INTERMEDIATE = "I"
+    RESISTANT = "R"
     UNKNOWN = "?"          # the lab flagged with a code pli does not know
 
     def __str__(self) -> str:
@@ -41,8 +47,15 @@ class Flag(str, Enum):
 
 
 CRITICAL = frozenset({Flag.CRITICAL_LOW, Flag.CRITICAL_HIGH, Flag.CRITICAL_ABNORMAL})
-ABNORMAL = frozenset({Flag.LOW, Flag.HIGH, Flag.ABNORMAL, Flag.BELOW_SCALE, Flag.ABOVE_SCALE, Flag.UNKNOWN})
+ABNORMAL = frozenset({Flag.LOW, Flag.HIGH, Flag.ABNORMAL, Flag.BELOW_SCALE, Flag.ABOVE_SCALE, Flag.UNKNOWN,
+                      Flag.INTERMEDIATE, Flag.RESISTANT})
+SUSCEPTIBILITY = frozenset({Flag.SUSCEPTIBLE, Flag.INTERMEDIATE, Flag.RESISTANT})
 _KNOWN = {flag.value: flag for flag in Flag if flag not in (Flag.NONE, Flag.UNKNOWN)}
+#: An antibiogram's interpretation written as the value (HPRIM type A lines), accents and case aside.
+_SUSCEPTIBILITY_WORDS = {"S": Flag.SUSCEPTIBLE, "SENSIBLE": Flag.SUSCEPTIBLE, "SUSCEPTIBLE": Flag.SUSCEPTIBLE,
+                         "I": Flag.INTERMEDIATE, "INTERMEDIAIRE": Flag.INTERMEDIATE,
+                         "INTERMEDIATE": Flag.INTERMEDIATE, "R": Flag.RESISTANT, "RESISTANT": Flag.RESISTANT,
+                         "RESISTANTE": Flag.RESISTANT}
 
 #: How a flag ranks in a list sorted "critical first".
 SEVERITY_RANK = {"critical": 0, "abnormal": 1, "unknown": 2, "normal": 3}
@@ -88,8 +101,20 @@ def assess(lab_flag: str, value: str, low: str, high: str) -> Assessment:
     code = lab_flag.strip().upper()
     if code:
         return _BY_LAB.get(code, _UNKNOWN_TO_PLI)
+    written = susceptibility(value)
+    if written is not None:
+        return _BY_LAB[written.value]
     computed = _compare(value, low, high)
     return _NOT_JUDGED if computed is None else _BY_PLI[computed]
+
+
+@functools.lru_cache(maxsize=4096)
+def susceptibility(value: str) -> Flag | None:
+    """S, I or R when a value is an antibiogram's interpretation ("R", "Sensible", "Résistant")."""
+    if not value or len(value) > 16:
+        return None
+    word = unicodedata.normalize("NFKD", value.strip().upper()).encode("ascii", "ignore").decode()
+    return _SUSCEPTIBILITY_WORDS.get(word)
 
 
 def _compare(value: str, low: str, high: str) -> Flag | None:

@@ -21,7 +21,7 @@ import email
 import email.policy
 import email.utils
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from email.message import EmailMessage
 from functools import cached_property
@@ -310,10 +310,11 @@ class Generator:
                           collected=collected, status="F", comments=comments, format="hl7")
         text = (f"{site.name}\nDossier {reference}\n"
                 f"Prescripteur : {doctor.display}\nRésultats validés par le biologiste.")
+        observations, comments, positions = _hprim_comments(observations, comments)
         return Report(patient=patient, observations=observations, lab=Lab(site.code),
                       prescriber=Prescriber(doctor.code), reference=reference,
                       collected=collected.replace(hour=0, minute=0), title="BIOLOGIE",
-                      comments=comments, text=text, format="hprim")
+                      comments=comments, text=text, format="hprim", comment_positions=positions)
 
     def _panels(self, who: GeneratedPatient) -> list[Panel]:
         rng = self.rng
@@ -357,6 +358,20 @@ class Generator:
 
 
 _NO_SHIFT = (0.0, 0.0)
+
+
+def _hprim_comments(observations: tuple[Observation, ...], comments: tuple[str, ...]):
+    """A result's comment as HPRIM carries it: TEX lines after its RES line, which a reader keeps as
+    lines of the report in their place (HPRIM does not say which result a TEX line is about)."""
+    lines, positions, plain = list(comments), [0] * len(comments), []
+    for index, observation in enumerate(observations):
+        if observation.comment:
+            for line in observation.comment.split("\n"):
+                lines.append(line)
+                positions.append(index + 1)
+            observation = replace(observation, comment="")
+        plain.append(observation)
+    return tuple(plain), tuple(lines), tuple(positions) if any(positions) else ()
 
 
 def _ranges(test: Test, comma: bool) -> tuple[ReferenceRange, ReferenceRange]:

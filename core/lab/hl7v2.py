@@ -2,9 +2,18 @@
 
 Segments used: MSH (sending lab, charset), PID (patient: one Report per PID),
 PV1 (ignored), ORC/OBR (prescriber, request number, specimen date, status,
-the panel an OBX belongs to), OBX (one Observation), NTE (comments: after an
-OBR for the report, after an OBX for that result).  A file may hold several
-messages (a batch, with or without FHS/BHS), each several patients.
+the panel an OBX belongs to, the parent result of a susceptibility OBR),
+OBX (one Observation), NTE (comments: after an OBR for the report, after an
+OBX for that result).  A file may hold several messages (a batch, with or
+without FHS/BHS), each several patients.
+
+As found in the wild, and read all the same: segments wrapped onto
+continuation lines (a line that does not start with a segment name continues
+the one above), a field pli cannot read (a birth date "196203520", a bad
+OBR-7) degrades that field only (kept as written, with a warning), results
+before any PID go to a report whose patient is uncertain, timestamps keep the
+UTC offset they carry, SN values with "=", ranges with units or brackets, OBX-6
+units with their coding system (UCUM codes go to FHIR as such).
 
 The `hl7` package (python-hl7) was the first choice; it falls short in three
 ways, shown in tests/core/lab/test_hl7v2.py and bench/test_bench_lab.py, so this
@@ -21,41 +30,77 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 
+from pli.core.lab import corrections, microbiology
 from pli.core.lab.errors import MalformedReport
-from pli.core.lab.model import Lab, Observation, Patient, Prescriber, ReferenceRange, Report
-from pli.core.lab.text import decode, refuse_junk, split_lines
+from pli.core.lab.model import Lab, Observation, Organism, Patient, Prescriber, ReferenceRange, Report
+from pli.core.lab.text import Decoded, continuation_glue as _glue, decode_report, wrap_width, mend_junk, split_lines
 from pli.core.lab.values import parse_quantity
 
 FORMAT = "HL7"
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
-_USED_SEGMENTS = frozenset({"MSH", "PID", "PV1", "ORC", "OBR", "OBX", "NTE"})  # well-formed: no regex needed
+#: Segment names a result message holds (and Z segments): a line starting with anything else continues
+#: the segment above; three capitals alone would take a wrapped "LAB|..." for a segment.
+_SEGMENTS = frozenset("""MSH SFT UAC PID PD1 PV1 PV2 NK1 NTE ORC OBR OBX TQ1 TQ2 CTD FT1 CTI SPM SAC EVN MSA ERR
+    QRD QRF DSC IN1 IN2 IN3 GT1 AL1 DG1 PR1 ROL TXA BLG RXA RXR ARV PRT OBX PDA MRG ACC DB1 IAM QAK QPD RCP
+    FHS BHS BTS FTS""".split())
 _FRAME = "\x0b\x1c"  # MLLP start/end bytes a capture may still hold
 _AROUND_SEGMENT = _FRAME + " \t"
-_TS = re.compile(r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?(?:[+-]\d{4})?")
-_SSN_TYPES = {"NH", "SS", "INS", "INS-NIR", "NIR"}
+_TS = re.compile(r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?(?:([+-])(\d{2})(\d{2}))?")
+_SSN_TYPES = {"NH", "SS", "INS", "INS-NIR", "INS-NIA", "NIR"}
+#: The INS OIDs (ANS): INS-NIR, INS-NIA, and their test twins.
+INS_OIDS = frozenset({"1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", "1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11"})
+_INS_TYPES = {"INS", "INS-NIR", "INS-NIA"}
 _SIMPLE_ESCAPES = {"H": "", "N": "", ".br": "\n", ".sp": "\n"}
+_UCUM = {"UCUM", "HTTP://UNITSOFMEASURE.ORG", "UNITSOFMEASURE"}
+UCUM_SYSTEM = "http://unitsofmeasure.org"
+_RESULT_MESSAGES = ("ORU", "OUL")
+_NUMERIC_TYPES = ("NM", "SN", "")
 
 
 # ---------------------------------------------------------------- reading
 
 def parse(data: bytes) -> list[Report]:
     """Every patient's report in an HL7 v2 file (one message or a batch)."""
-    text = decode(data)
-    lines = split_lines(text)
-    refuse_junk(lines, FORMAT, allowed=_FRAME)
+    return parse_decoded(decode_report(data))
+
+
+def parse_decoded(decoded: Decoded) -> list[Report]:
+    """parse() for text already decoded (the encoding's name goes into each report)."""
+    lines, damaged = mend_junk(split_lines(decoded.text), FORMAT, allowed=_FRAME)
     reports: list[Report] = []
-    for start, segments in _messages(lines):
-        reports += _parse_message(start, segments)
+    skipped: list[str] = []
+    messages = _messages(lines)
+    cut = _cut_segment(messages[-1][1], decoded.text)
+    for start, segments in messages:
+        try:
+            reports += _parse_message(start, segments, cut if segments is messages[-1][1] else None)
+        except MalformedReport as error:
+            skipped.append(str(error.reason) + f" (message at line {start}, skipped)")
+            last_error = error
     if not reports:
+        if skipped:
+            raise last_error
         raise MalformedReport(FORMAT, 1, "no patient (PID) in the file")
+    if damaged or skipped:
+        reports[0] = replace(reports[0], warnings=tuple(damaged + skipped) + reports[0].warnings)
+    reports = corrections.across(reports)
+    for report in reports:
+        object.__setattr__(report, "encoding", decoded.encoding)   # not part of the report's value
     return reports
 
 
 def _messages(lines: list[str]) -> list[tuple[int, list[tuple[int, str]]]]:
-    """(line of MSH, [(line, segment text)...]) for each message; batch envelopes dropped."""
+    """(line of MSH, [(line, segment text)...]) for each message; batch envelopes dropped.
+
+    A line that does not start with a segment name and the field separator
+    continues the segment above it (a message wrapped at 80 columns, or by a mail
+    client): it is joined to it (text.continuation_glue says with what).
+    """
     messages: list[tuple[int, list[tuple[int, str]]]] = []
+    separator = "|"
+    width = wrap_width(lines)
     for number, raw in enumerate(lines, 1):
         line = raw.strip(_AROUND_SEGMENT)
         if not line:
@@ -64,42 +109,97 @@ def _messages(lines: list[str]) -> list[tuple[int, list[tuple[int, str]]]]:
         if kind in ("FHS", "BHS", "FTS", "BTS"):
             continue
         if kind == "MSH":
+            separator = line[3:4] or "|"
             messages.append((number, [(number, line)]))
         elif not messages:
             raise MalformedReport(FORMAT, number, "a segment before the first MSH header")
-        else:
+        elif _segment_start(line, separator) or _misseparated(line, separator):
             messages[-1][1].append((number, line))
+        else:
+            segments = messages[-1][1]
+            at, previous = segments[-1]
+            glue = _glue(lines[number - 2], width)
+            segments[-1] = (at, previous + glue + raw.rstrip(_FRAME))
     if not messages:
         raise MalformedReport(FORMAT, 1, "no MSH header: not an HL7 v2 message")
     return messages
 
 
-def _parse_message(start: int, segments: list[tuple[int, str]]) -> list[Report]:
+def _cut_segment(segments: list[tuple[int, str]], text: str) -> int | None:
+    """The line of the file's last segment when a truncation may have cut it: the file does not end with
+    a segment terminator, and that last OBX has fewer fields than the message's other OBX segments."""
+    if text.endswith(("\r", "\n", "\x1c")) or not segments or not segments[-1][1].startswith("OBX"):
+        return None
+    separator = segments[0][1][3:4] or "|"
+    widths = [len(text.split(separator)) for _, text in segments[:-1] if text.startswith("OBX")]
+    last = len(segments[-1][1].split(separator))
+    return segments[-1][0] if last < (min(widths) if widths else 6) else None
+
+
+def _segment_start(line: str, separator: str) -> bool:
+    """A segment name and the field separator (or a segment name alone, e.g. "PV1")."""
+    name = line[:3]
+    return (len(line) == 3 or line[3:4] == separator) and (name in _SEGMENTS or (name[:1] == "Z" and
+                                                                              _SEGMENT_ID.fullmatch(name)))
+
+
+def _misseparated(line: str, separator: str) -> bool:
+    """A known segment written with another separator ("OBX;1;NM;..."): its own line, not a continuation,
+    so that it is named as unreadable rather than glued to the segment above."""
+    return line[:3] in _SEGMENTS and len(line) > 3 and not line[3].isalnum() and line[3] != separator
+
+
+def _parse_message(start: int, segments: list[tuple[int, str]], cut: int | None = None) -> list[Report]:
     reader = _reader(*_encoding_characters(start, segments[0][1]))
     fields = [reader.fields(text) for _, text in segments]
     msh = fields[0]
     kind = reader.get(msh, 9) + "^" + reader.get(msh, 9, component=2)
-    if kind != "ORU^R01":
-        raise MalformedReport(FORMAT, start, "message type is not ORU^R01 (lab results)")
-    lab_code = reader.get(msh, 4)
+    if not kind.upper().startswith(_RESULT_MESSAGES) and (kind != "^" or not any(f[0] == "OBX" for f in fields)):
+        raise MalformedReport(FORMAT, start, f"message type {kind.strip('^') or '(none)'} is not a lab result "
+                              "message (ORU, OUL)")
+    lab = _lab(reader, msh)
     builder: _ReportBuilder | None = None
     reports: list[Report] = []
     for (number, _), segment in zip(segments, fields):
         name = segment[0]
-        if name not in _USED_SEGMENTS and not _SEGMENT_ID.fullmatch(name):
-            raise MalformedReport(FORMAT, number, "segment name not understood (wrong separator?)")
+        if number == cut and builder is not None:
+            builder.warnings.append(f"line {number}: the file ends in the middle of this result: not read "
+                                    "(ask the lab to resend the report)")
+            builder.incomplete = True
+            continue
+        if len(name) != 3:
+            if builder is not None:
+                builder.warnings.append(f"line {number}: a segment pli cannot split (wrong separator?): "
+                                        "not read")
+                builder.incomplete = True
+            continue
         if name == "PID":
             if builder is not None:
                 reports.append(builder.build())
-            builder = _ReportBuilder(reader, lab_code, _patient(reader, segment, number))
+            builder = _ReportBuilder(reader, lab)
+            builder.patient = _patient(reader, segment, number, builder.warnings)
         elif name in _GROUP_SEGMENTS:
             if builder is None:
-                raise MalformedReport(FORMAT, number, f"{name} segment before any PID (patient)")
+                # Results before any patient: whose they are, the message does not say.
+                builder = _ReportBuilder(reader, lab)
+                builder.uncertain = True
+                builder.warnings.append(f"line {number}: {name} segment before any PID (patient): "
+                                        "results attached to nobody")
             _GROUP_SEGMENTS[name](builder, segment, number)
     if builder is None:
         raise MalformedReport(FORMAT, start, "message without a PID (patient) segment")
     reports.append(builder.build())
     return reports
+
+
+def _lab(reader: "_Reader", msh) -> Lab:
+    """The sending lab from MSH-4 (namespace^universal id^type): its OID when the type is ISO."""
+    namespace, oid, kind = _padded(reader.components(msh, 4), 3)[:3]
+    return Lab(code=namespace or oid, oid=oid if kind.upper() == "ISO" and _is_oid(oid) else "")
+
+
+def _is_oid(text: str) -> bool:
+    return bool(re.fullmatch(r"[0-2](?:\.\d+)+", text))
 
 
 def _encoding_characters(start: int, header: str) -> tuple[str, str, str, str, str]:
@@ -233,21 +333,28 @@ def _reader(field_sep: str, rep_sep: str, comp_sep: str, sub_sep: str, esc: str)
     return _Reader(field_sep, rep_sep, comp_sep, sub_sep, esc)
 
 
-def _patient(reader: _Reader, pid, number: int) -> Patient:
-    patient_id, ssn = "", reader.get(pid, 19)
+def _patient(reader: _Reader, pid, number: int, warnings: list[str]) -> Patient:
+    patient_id, ssn, ins_oid = "", reader.get(pid, 19), ""
+    qualified = "VALI" in reader.get(pid, 32).upper()
     for identifier in reader.repetitions(pid, 3):
         value = identifier[0]
         type_code = identifier[4].upper() if len(identifier) > 4 else ""
-        if type_code in _SSN_TYPES and not ssn:
+        authority = identifier[3].split(reader.sub_sep) if len(identifier) > 3 else []
+        oid = authority[1] if len(authority) > 1 else ""
+        if type_code in _INS_TYPES and oid in INS_OIDS and qualified and value:
+            ssn, ins_oid = value, oid   # a qualified INS wins over any other number
+        elif type_code in _SSN_TYPES and not ssn:
             ssn = value
         elif not patient_id:
             patient_id = value
-    born = _timestamp(reader.get(pid, 7), number, "birth date")
+    born_text = reader.get(pid, 7)
+    born = _timestamp(born_text, number, "birth date (PID-7)", warnings)
     name = _padded(reader.components(pid, 5), 2)
     address = _padded(reader.components(pid, 11), 5)
     return Patient(last_name=name[0], first_name=name[1], birth_date=born.date() if born else None, ssn=ssn,
                    sex=reader.get(pid, 8), patient_id=patient_id, address1=address[0], address2=address[1],
-                   town=address[2], postcode=address[4])
+                   town=address[2], postcode=address[4], birth_date_text="" if born or not born_text else born_text,
+                   ins_oid=ins_oid)
 
 
 def _padded(components: list[str], count: int) -> list[str]:
@@ -255,34 +362,58 @@ def _padded(components: list[str], count: int) -> list[str]:
     return components + [""] * (count - len(components))
 
 
-def _timestamp(text: str, number: int, what: str) -> datetime | None:
+def _timestamp(text: str, number: int, what: str, warnings: list[str]) -> datetime | None:
+    """An HL7 TS; its own UTC offset kept (an aware datetime), else the lab's wall time (naive).
+    A text pli cannot read is None and a warning: the field is lost, never the message."""
     if not text:
         return None
+    value = _read_ts(text)
+    if value is None:
+        warnings.append(f"line {number}: {what} not understood (kept as written)")
+    return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_ts(text: str) -> datetime | None:
     match = _TS.fullmatch(text)
     if match is None:
-        raise MalformedReport(FORMAT, number, f"{what} not understood (expected YYYYMMDD[HHMM])")
-    parts = [int(p) if p else d for p, d in zip(match.groups(), (0, 1, 1, 0, 0, 0))]
+        return None
+    groups = match.groups()
+    parts = [int(p) if p else d for p, d in zip(groups[:6], (0, 1, 1, 0, 0, 0))]
     try:
-        return datetime(*parts)
+        value = datetime(*parts)
     except ValueError:
-        raise MalformedReport(FORMAT, number, f"{what} is not a real date") from None
+        return None
+    sign, hours, minutes = groups[6:]
+    if sign:
+        offset = timedelta(hours=int(hours), minutes=int(minutes))
+        if offset > timedelta(hours=14):
+            return None
+        value = value.replace(tzinfo=timezone(-offset if sign == "-" else offset))
+    return value
 
 
 class _ReportBuilder:
     """Collects one PID's OBR groups, results and comments into a Report."""
 
-    def __init__(self, reader: _Reader, lab_code: str, patient: Patient):
+    def __init__(self, reader: _Reader, lab: Lab):
         self.reader = reader
-        self.patient = patient
-        self.lab = Lab(code=lab_code)
+        self.patient = Patient()
+        self.uncertain = False
+        self.lab = lab
         self.prescriber = Prescriber()
         self.reference = ""
         self.collected: datetime | None = None
+        self.collected_text = ""
         self.status = ""
         self.panel: str | None = None   # None: no OBR yet
         self.after_obx = False          # an NTE here comments the last result, else the report
         self.observations: list[Observation] = []
         self.comments: list[str] = []
+        self.positions: list[int] = []
+        self.warnings: list[str] = []
+        self.incomplete = False
+        self.groups: list[_Group] = []  # the OBR groups, for cultures' parent-child links
 
     def _orc(self, orc, number: int) -> None:
         self.after_obx = False
@@ -294,9 +425,19 @@ class _ReportBuilder:
         service = _padded(r.components(obr, 4), 2)
         self.panel = service[1] or service[0]
         self.reference = self.reference or r.get(obr, 3) or r.get(obr, 2)
-        self.collected = self.collected or _timestamp(r.get(obr, 7), number, "specimen date")
+        if self.collected is None and not self.collected_text:
+            when = r.get(obr, 7)
+            self.collected = _timestamp(when, number, "specimen date (OBR-7)", self.warnings)
+            self.collected_text = when if self.collected is None else ""
         self.status = self.status or r.get(obr, 25)
         self._prescriber(obr, 16)
+        if len(obr) > 26 and (obr[26] or (len(obr) > 29 and obr[29])):   # a child order: a culture's antibiogram
+            parent = _padded(r.components(obr, 26), 3)
+            self.groups.append(_Group(len(self.observations), (r.get(obr, 2), r.get(obr, 3)),
+                                      parent[0].split(r.sub_sep)[0], parent[1], parent[2],
+                                      _padded(r.components(obr, 29), 2)[:2]))
+        else:
+            self.groups.append(_Group(len(self.observations), (r.get(obr, 2), r.get(obr, 3))))
 
     def _prescriber(self, segment, index: int) -> None:
         if not self.prescriber.code and not self.prescriber.family:
@@ -305,22 +446,31 @@ class _ReportBuilder:
 
     def _obx(self, obx, number: int) -> None:
         if self.panel is None:
-            raise MalformedReport(FORMAT, number, "OBX result before any OBR request")
+            self.panel = ""
+            self.groups.append(_Group(len(self.observations)))
         r = self.reader
-        value_type, unit, reference, status = r.firsts(obx, 2, 6, 7, 11)
+        value_type, sub_id, reference, status = r.firsts(obx, 2, 4, 7, 11)
         value_type = value_type.upper()
         code, label, loinc = _identifier(r.components(obx, 3))
         if not (code or label):
-            raise MalformedReport(FORMAT, number, "OBX without an observation identifier (OBX-3)")
+            self.warnings.append(f"line {number}: a result without a test name (OBX-3)")
+            label = "(no test name)"
         if not self.lab.name:
             lab_name = r.get(obx, 23)
             if lab_name:
-                self.lab = Lab(code=self.lab.code, name=lab_name)
+                self.lab = Lab(code=self.lab.code, name=lab_name, oid=self.lab.oid)
         self.after_obx = True
+        raw_unit = obx[6] if len(obx) > 6 else ""
+        if r.comp_sep in raw_unit or r.esc in raw_unit:
+            unit, unit_code, unit_system = _unit(_padded(r.components(obx, 6), 6))
+        else:
+            unit, unit_code, unit_system = raw_unit.strip(), "", ""   # the usual unit: one plain component
+        self.groups[-1].members.append((len(self.observations), code, sub_id))
         self.observations.append(Observation(
-            code=code, label=label, value=_value(r, obx, value_type), unit=unit or r.get(obx, 6, 2),
+            code=code, label=label, value=_value(r, obx, value_type), unit=unit,
             reference=ReferenceRange.parse(reference), lab_flag=r.first_filled(obx, 8),
-            status=status, value_type=value_type, loinc=loinc, panel=self.panel))
+            status=status, value_type=value_type, loinc=loinc, panel=self.panel, unit_code=unit_code,
+            unit_system=unit_system))
 
     def _nte(self, nte, number: int) -> None:
         comment = self.reader.text(nte, 3)
@@ -330,11 +480,61 @@ class _ReportBuilder:
                                                      else comment)
         else:
             self.comments.append(comment)
+            self.positions.append(len(self.observations))
 
     def build(self) -> Report:
-        return Report(patient=self.patient, observations=tuple(self.observations), lab=self.lab,
+        observations = corrections.within(self.observations)
+        patient = self.patient
+        uncertain = self.uncertain or not (patient.last_name or patient.nir)
+        if uncertain and not self.uncertain:
+            self.warnings.append("no patient name or number in PID: results attached to nobody")
+        return Report(patient=Patient() if uncertain else patient, observations=tuple(observations), lab=self.lab,
                       prescriber=self.prescriber, reference=self.reference, collected=self.collected,
-                      status=self.status, comments=tuple(self.comments), format="hl7")
+                      status=self.status, comments=tuple(self.comments), format="hl7",
+                      comment_positions=tuple(self.positions) if any(self.positions) else (),
+                      collected_text=self.collected_text, organisms=self._organisms(observations),
+                      patient_uncertain=uncertain,
+                      candidates=(patient,) if uncertain and (patient.last_name or patient.nir) else (),
+                      warnings=tuple(self.warnings), incomplete=self.incomplete)
+
+    def _organisms(self, observations: list[Observation]) -> tuple[Organism, ...]:
+        """Cultures: each susceptibility OBR linked to the OBX naming its organism (OBR-26/OBR-29);
+        without such links, the organisms found the way HPRIM's are."""
+        children = [g for g in self.groups if g.parent_code or any(g.parent_order)]
+        if not children:
+            return microbiology.find_organisms(observations, self.comments, self.positions)
+        organisms = []
+        for child in children:
+            named = self._parent_result(child)
+            members = [index for index, _, _ in child.members]
+            organisms.append(microbiology.linked_organism(observations, named, members, child.parent_text,
+                                                          self.comments, self.positions))
+        return tuple(organisms)
+
+    def _parent_result(self, child: "_Group") -> int:
+        """The OBX naming the organism of a susceptibility group: OBR-26's code and sub-id in the
+        parent order (OBR-29's number), else anywhere before; -1 when none matches."""
+        parents = [g for g in self.groups if g is not child and not (g.parent_code or any(g.parent_order))]
+        wanted = {n for n in child.parent_order if n}
+        ordered = [g for g in parents if wanted & {n for n in g.numbers if n}] or parents
+        for group in ordered:
+            for index, code, sub_id in group.members:
+                if code == child.parent_code and (not child.parent_sub_id or sub_id == child.parent_sub_id):
+                    return index
+        return -1
+
+
+class _Group:
+    """One OBR: where its results start, its own numbers, and the parent result it hangs from (cultures)."""
+
+    __slots__ = ("first", "numbers", "parent_code", "parent_sub_id", "parent_text", "parent_order", "members")
+
+    def __init__(self, first: int, numbers=("", ""), parent_code: str = "", parent_sub_id: str = "",
+                 parent_text: str = "", parent_order=("", "")):
+        self.first, self.numbers = first, tuple(numbers)
+        self.parent_code, self.parent_sub_id, self.parent_text = parent_code, parent_sub_id, parent_text
+        self.parent_order = tuple(n.split("&")[0] for n in parent_order)
+        self.members: list[tuple[int, str, str]] = []   # (observation index, OBX-3 code, OBX-4 sub-id)
 
 
 #: What each segment of a patient's group does to the report being built.
@@ -358,14 +558,42 @@ def _identifier(components: list[str]) -> tuple[str, str, str]:
     return loinc, text1 or text2, loinc
 
 
+def _unit(components: list[str]) -> tuple[str, str, str]:
+    """(unit shown, its code, the code system's URI) from OBX-6: 'mmol/L^millimole per liter^UCUM'."""
+    code1, text1, system1, code2, text2, system2 = components[:6]
+    for code, system in ((code1, system1), (code2, system2)):
+        if code and system.strip().upper() in _UCUM:
+            return code1 or text1 or code, code, UCUM_SYSTEM
+    return code1 or text1, "", ""
+
+
+#: Structured numbers' comparators: "=" says "exactly", so "=^128" is 128.
+_SN_EXACT = "="
+
+
 def _value(r: _Reader, obx, value_type: str) -> str:
     if value_type in ("CE", "CWE", "CNE", "CF"):
         return r.get(obx, 5, 2) or r.get(obx, 5, 1)
-    if value_type == "SN":
-        # A structured number's components, joined: "<^1" is "<1", ">^1000" is ">1000".
-        first = obx[5].split(r.rep_sep)[0] if len(obx) > 5 else ""
-        return r.unescape(first.replace(r.comp_sep, "")).strip()
-    return r.text(obx, 5).strip() if value_type in ("NM", "") else r.text(obx, 5)
+    raw = obx[5] if len(obx) > 5 else ""
+    if value_type == "NM" and r.comp_sep not in raw and r.rep_sep not in raw and r.esc not in raw:
+        return raw.strip()   # the usual result: a plain number
+    raw = raw.split(r.rep_sep)[0]
+    if value_type == "SN" or (value_type not in _TEXT_TYPES and r.comp_sep in raw and _structured(raw, r)):
+        # A structured number's components, joined: "<^1" is "<1", ">^1000" is ">1000", "^182" is "182",
+        # "1^:^40" is "1:40"; "=^128" is 128.
+        joined = r.unescape(raw.replace(r.comp_sep, "")).strip()
+        return joined[1:].strip() if joined.startswith(_SN_EXACT) and not joined.startswith("=<") \
+            and not joined.startswith("=>") else joined
+    return r.text(obx, 5).strip() if value_type in _NUMERIC_TYPES else r.text(obx, 5)
+
+
+_TEXT_TYPES = frozenset({"ST", "TX", "FT", "CE", "CWE", "CNE", "CF", "ED", "RP"})
+_SN_PARTS = re.compile(r"(<=|>=|<>|<|>|=)?\^[+-]?[\d.,]+(?:\^(?:[-+/.:])\^?[\d.,]*)?")
+
+
+def _structured(raw: str, r: _Reader) -> bool:
+    """A value of an unusual type (FN...) written as a structured number: "^182", "<^5"."""
+    return _SN_PARTS.fullmatch(raw.replace(r.comp_sep, "^")) is not None
 
 
 # ---------------------------------------------------------------- writing

@@ -13,11 +13,22 @@ from dataclasses import dataclass
 
 # An optional sign, digits, an optional decimal part with a point or a comma.
 _NUMBER = r"[+-]?(?:\d+(?:[.,]\d+)?|[.,]\d+)"
-_COMPARATORS = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "≤": "<=", "≥": ">=", "=<": "<=", "=>": ">="}
+_COMPARATORS = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "≤": "<=", "≥": ">=", "=<": "<=", "=>": ">=",
+                "=": ""}
 _PLAIN_NUMBER = re.compile(_NUMBER)
-_QUANTITY = re.compile(rf"\s*(<=|>=|=<|=>|<|>|≤|≥)?\s*({_NUMBER})\s*")
-_RANGE = re.compile(rf"\s*({_NUMBER})\s*(?:-|–|—|à|to)\s*({_NUMBER})\s*")
-_BOUND = re.compile(rf"\s*(<=|>=|=<|=>|<|>|≤|≥)\s*({_NUMBER})\s*")
+_QUANTITY = re.compile(rf"\s*(<=|>=|=<|=>|<|>|≤|≥|=)?\s*({_NUMBER})\s*")
+# French labs write bounds in words: "inf. à 34", "sup. à 27,0", "inférieur à 5", "jusqu'à 15".
+_BELOW_WORDS = r"(?:inf\.?|inférieur|inferieur|jusqu'?\s?à|jusqu'?\s?a|max\.?|<\s*à)\s*(?:à|a)?"
+_ABOVE_WORDS = r"(?:sup\.?|supérieur|superieur|min\.?|>\s*à)\s*(?:à|a)?"
+# What may follow a range: its unit ("3.5 - 5.0 mmol/L", "4-10 10^9/L"), never a second range or bound.
+_TAIL = r"(?:\s+|(?=[^\d\s.,]))(?P<tail>[^<>≤≥]*?)"
+_RANGE = re.compile(rf"\s*(?:de\s+)?({_NUMBER})\s*(?:-|–|—|à|a|to|_)\s*({_NUMBER})(?:{_TAIL})?\s*", re.IGNORECASE)
+_BOUND = re.compile(rf"\s*(<=|>=|=<|=>|<|>|≤|≥|{_BELOW_WORDS}|{_ABOVE_WORDS})\s*({_NUMBER})(?:{_TAIL})?\s*",
+                    re.IGNORECASE)
+_SECOND_RANGE = re.compile(rf"\d\s*(?:-|–|—|à|to)\s*\d")
+_BRACKETS = {"[": "]", "(": ")"}
+# A value with its unit in one field ("< 0.12  mg/l", "5,2 mmol/l"): the unit starts with a letter or a sign.
+_VALUE_UNIT = re.compile(rf"\s*((?:<=|>=|=<|=>|<|>|≤|≥)?\s*{_NUMBER})\s+([A-Za-zµμ%/°][^\s|]{{0,15}})\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,16 +70,40 @@ def split_range(text: str) -> tuple[str, str] | None:
     """A reference range as (low, high) number texts, "" for an open end; None if unreadable.
 
     '3.5-5.0' -> ('3.5', '5.0'); '3,5 - 5,0' -> ('3,5', '5,0'); '<5' -> ('', '5');
-    '>40' -> ('40', ''); '-2-2' -> ('-2', '2').  The texts are kept as written
-    so that writing the range back gives the lab's own digits.
+    '>40' -> ('40', ''); '-2-2' -> ('-2', '2'); '3.5 - 5.0 mmol/L' -> ('3.5', '5.0');
+    '[0.5-1.2]' -> ('0.5', '1.2'); 'inf. à 34' -> ('', '34'); '70_105' -> ('70', '105').
+    The texts are kept as written so that writing the range back gives the lab's own digits.
+    A text holding two ranges ("3.5-5.0 adults, 2.0-4.0 children") is not split: which
+    one applies is the lab's to say.
     """
     if not text or len(text) > 60:
         return None
+    text = _unbracketed(text.strip())
     match = _RANGE.fullmatch(text)
-    if match:
+    if match and _plain_tail(match.group("tail")):
         return match.group(1), match.group(2)
     match = _BOUND.fullmatch(text)
-    if match:
-        upper = _COMPARATORS[match.group(1)] in ("<", "<=")
+    if match and _plain_tail(match.group("tail")):
+        word = match.group(1).lower()
+        upper = _COMPARATORS.get(word, "") in ("<", "<=") or re.fullmatch(_BELOW_WORDS, word) is not None
         return ("", match.group(2)) if upper else (match.group(2), "")
     return None
+
+
+def _unbracketed(text: str) -> str:
+    if len(text) > 2 and _BRACKETS.get(text[0]) == text[-1]:
+        return text[1:-1].strip()
+    return text
+
+
+def _plain_tail(tail: str | None) -> bool:
+    """A unit after a range, not a second range or a condition with numbers of its own."""
+    return not tail or (_SECOND_RANGE.search(tail) is None and len(tail) <= 20)
+
+
+def split_value_unit(text: str) -> tuple[str, str] | None:
+    """('< 0.12', 'mg/l') for a value written with its unit in one field; None otherwise."""
+    if not text or len(text) > 40:
+        return None
+    match = _VALUE_UNIT.fullmatch(text)
+    return (match.group(1).strip(), match.group(2)) if match else None

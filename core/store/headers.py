@@ -85,5 +85,9 @@ def rewrite(raw: bytes, add: list[tuple[str, str]], drop: frozenset[str] = froze
     drop_b = {d.lower().encode() for d in drop}
     kept = [f for f in fields(head)
             if not name_of(f).startswith(b"x-pli-") and name_of(f) not in drop_b]
-    new = [f"{name}: {encoded(value)}\n".encode("ascii") for name, value in add]
-    return b"".join(new + kept) + rest
+    lines = [f"{name}: {encoded(value)}\n".encode("ascii") for name, value in add] + kept
+    if lines:
+        # `rest` starts with the last field's own line break: the one fields() gave it would put
+        # an empty line at the top of the body (a report sent as the body started a line down)
+        lines[-1] = lines[-1].removesuffix(b"\n")
+    return b"".join(lines) + rest

@@ -49,9 +49,16 @@ class ImportReport:
     quarantined: collections.Counter = field(default_factory=collections.Counter)
     failed: list[Outcome] = field(default_factory=list)
     bad: list[Outcome] = field(default_factory=list)   # quarantined messages, named in the summary
+    lab_unread: list[Outcome] = field(default_factory=list)   # stored, their lab report not read (wholly)
+    uncertain: list[Outcome] = field(default_factory=list)    # stored, results tied to no patient for sure
     receipts: object = None   # pli.core.receipts.ReceiptsReport of the pass after the import
 
     def add(self, outcome: Outcome) -> None:
+        if outcome.status == "imported":
+            if outcome.lab_unread:
+                self.lab_unread.append(outcome)
+            if outcome.patient_uncertain:
+                self.uncertain.append(outcome)
         if outcome.status == "imported":
             self.imported += 1
         elif outcome.status == "already":
@@ -69,17 +76,30 @@ class ImportReport:
     def render(self, name_at_most: int = 20) -> str:
         lines = [f"{self.imported:,} imported, {self.already:,} already there, "
                  f"{sum(self.quarantined.values()):,} quarantined, {len(self.failed):,} not read"]
+        if self.lab_unread:
+            lines[0] += (f"; {len(self.lab_unread):,} with a lab report pli could not read wholly "
+                         "(stored, shown with its text: `pli search tag:lab-unreadable or tag:lab-incomplete`)")
+        if self.uncertain:
+            lines[0] += (f"; {len(self.uncertain):,} with results whose patient is uncertain "
+                         "(attached to nobody: `pli search tag:patient-uncertain`)")
         for reason, count in sorted(self.quarantined.items()):
             lines.append(f"  quarantined ({reason}): {count:,}")
-        for outcome in self.bad[:name_at_most]:
-            lines.append(f"  {outcome.reason}: {outcome.origin}")
-        if len(self.bad) > name_at_most:
-            lines.append(f"  ... and {len(self.bad) - name_at_most:,} more (`pli search quarantine`)")
-        for outcome in self.failed[:name_at_most]:
-            lines.append(f"  not read ({outcome.reason}): {outcome.origin}")
+        lines += _named(self.bad, lambda o: o.reason, name_at_most, "(`pli search quarantine`)")
+        lines += [f"  not read ({o.reason}): {o.origin}" for o in self.failed[:name_at_most]]
+        lines += _named(self.lab_unread, lambda o: f"lab report {o.lab_unread}", name_at_most,
+                        "lab reports not read wholly")
+        lines += _named(self.uncertain, lambda o: "patient uncertain", name_at_most, "with an uncertain patient")
         if self.receipts is not None and self.receipts.render():
             lines.append(self.receipts.render())
         return "\n".join(lines)
+
+
+def _named(outcomes: list[Outcome], what, at_most: int, more: str) -> list[str]:
+    """One line per outcome, 'WHAT: SOURCE', the first `at_most`; then how many more."""
+    lines = [f"  {what(o)}: {o.origin}" for o in outcomes[:at_most]]
+    if len(outcomes) > at_most:
+        lines.append(f"  ... and {len(outcomes) - at_most:,} more {more}")
+    return lines
 
 
 def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, workers: int | None = None,

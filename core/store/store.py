@@ -176,6 +176,14 @@ class Store:
     def read_clear(self, message_id: str) -> bytes:
         return self.clear_path(message_id).read_bytes()
 
+    def lab_reports(self, message_id: str, raw: bytes | None = None) -> tuple[list, list]:
+        """(the message's lab reports, the History of each): which results later reports of the same
+        order replaced (pli.core.store.orders).  `raw`: its clear message, when already read.
+        MalformedReport when its lab report cannot be read."""
+        from pli.core.store.orders import lab_reports
+
+        return lab_reports(self, message_id, raw)
+
     def all_tags(self) -> list[str]:
         return self._retrying(lambda db: sorted(str(t) for t in db.tags))
 

@@ -15,7 +15,8 @@ from notmuch2 import _capi as capi
 
 PREFIX = "pli."
 PATIENT = "pli.patient"          # the patient as displayed ("DUPONT Marie", "2 patients")
-LAB = "pli.lab"                  # Report.summary() of the lab payload
+LAB = "pli.lab"                  # Report.summary() of the lab payload (with later corrections: orders.py)
+ORDER = "pli.order"              # one per lab order the message answers (pli.core.lab.corrections.order_key)
 MODE = "pli.mode"                # "otp" | "stream"
 REASON = "pli.reason"            # why the message is in quarantine
 PATIENT_TAG = "patient:"

@@ -1,19 +1,27 @@
 """The tag rules: what tags and display properties a stored message gets, from its checks and lab payload.
 
     verified sealed mail:  sealed verified inbox unread [lab] [abnormal] [critical abnormal] [patient:<key>...]
+                           [lab-unreadable | lab-incomplete] [patient-uncertain]
     sealed mail failing a check:  sealed quarantine <reason> unread      (reason: bad-signature, bad-mac, ...)
     plain mail:            unsealed quarantine unread  (or unsealed inbox unread when quarantine is off)
 
 A critical result is also abnormal, so that `abnormal` finds everything out of range.
+Results the file does not tie to a patient (Report.patient_uncertain) get no
+patient tag, never someone's: the message is tagged patient-uncertain instead.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pli.core.lab.corrections import stored_order_key
 from pli.core.lab.model import Patient
 from pli.core.store import summary as props
 
 LAB_SUMMARY_MAX = 160
+LAB_UNREADABLE = "lab-unreadable"   # a lab report is there but could not be read: kept, shown raw
+LAB_INCOMPLETE = "lab-incomplete"   # a lab report read only in part (Report.incomplete): shown with its text
+PATIENT_UNCERTAIN = "patient-uncertain"   # results the file ties to no patient for sure
+UNCERTAIN_DISPLAY = "patient uncertain"
 
 
 @dataclass(frozen=True)
@@ -25,9 +33,13 @@ class LabFacts:
     patient: str = ""                   # as displayed
     summary: str = ""
     error: str = ""                     # the payload is there but could not be read
+    orders: tuple[str, ...] = ()        # the lab orders it answers (pli.core.lab.corrections.order_key)
+    incomplete: bool = False            # a report was read only in part
+    uncertain: bool = False             # some results are tied to no patient for sure
 
 
-def lab_facts(reports) -> LabFacts:
+def lab_facts(reports, sender: str = "") -> LabFacts:
+    """What the store keeps of these reports; with the verified sender's identifier, their orders too."""
     if not reports:
         return LabFacts()
     order = {"critical": 2, "abnormal": 1, "normal": 0}
@@ -35,15 +47,21 @@ def lab_facts(reports) -> LabFacts:
     severity = max((s for s, _ in overviews), key=lambda s: order.get(s, 0))
     keys, names = [], []
     for report in reports:
+        if report.patient_uncertain:
+            continue
         key = str(report.patient.key)
         if key not in keys:
             keys.append(key)
             names.append(patient_display(report.patient))
-    patient = names[0] if len(names) == 1 else f"{len(names)} patients"
+    uncertain = any(r.patient_uncertain for r in reports)
+    shown = [names[0] if len(names) == 1 else f"{len(names)} patients"] if names else []
+    patient = " + ".join(shown + ([UNCERTAIN_DISPLAY] if uncertain else []))
     text = "; ".join(s for _, s in overviews if s)
     if len(text) > LAB_SUMMARY_MAX:
         text = text[: LAB_SUMMARY_MAX - 1] + "…"
-    return LabFacts(severity, tuple(keys), patient, text)
+    orders = tuple(dict.fromkeys(k for k in (stored_order_key(sender, r) for r in reports) if k)) if sender else ()
+    return LabFacts(severity, tuple(keys), patient, text, orders=orders,
+                    incomplete=any(r.incomplete for r in reports), uncertain=uncertain)
 
 
 def patient_display(patient) -> str:
@@ -74,12 +92,16 @@ def tags_for(*, sealed: bool, reason: str, quarantined: bool, lab: LabFacts) -> 
             tags.add("critical")
         tags |= {f"patient:{key}" for key in lab.patient_keys}
     if lab.error:
-        tags.add("lab-unreadable")
+        tags.add(LAB_UNREADABLE)
+    if lab.incomplete:
+        tags.add(LAB_INCOMPLETE)
+    if lab.uncertain:
+        tags.add(PATIENT_UNCERTAIN)
     return tuple(sorted(tags))
 
 
 def properties_for(*, mode: str, reason: str, lab: LabFacts) -> tuple[tuple[str, str], ...]:
     """Only what tags and headers cannot hold: each property costs index time at import."""
     pairs = [(props.MODE, mode), (props.REASON, reason), (props.PATIENT, lab.patient),
-             (props.LAB, lab.summary or lab.error)]
+             (props.LAB, lab.summary or lab.error)] + [(props.ORDER, key) for key in lab.orders]
     return tuple((k, v) for k, v in pairs if v)

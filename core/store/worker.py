@@ -16,6 +16,7 @@ from email.utils import formataddr, formatdate
 from pli.core.crypto.mime import ENVELOPE_TYPE, is_sealed
 from pli.core.crypto.refusals import NotSealed
 from pli.core import notes
+from pli.core.errors import PliError
 from pli.core.receipts.message import import_tags
 from pli.core.durable import write_all
 from pli.core.store import headers
@@ -70,11 +71,13 @@ def set_context(context: WorkerContext) -> None:
     _CONTEXT = context
 
 
-def _lab(inner: bytes) -> LabFacts:
+def _lab(inner: bytes, sender: str = "") -> LabFacts:
     from pli.core.lab import reports_in_bytes  # compat32 MIME parsing: a third of reports_in_mail's cost
 
     try:
-        return lab_facts(reports_in_bytes(inner))
+        return lab_facts(reports_in_bytes(inner), sender)
+    except PliError as error:  # MalformedReport names the line and the reason, never the content
+        return LabFacts(error=str(error))
     except Exception as error:  # noqa: BLE001 - a bad payload must not stop the message
         return LabFacts(error=f"lab payload unreadable ({type(error).__name__})")
 
@@ -164,7 +167,7 @@ def _prepare(context: WorkerContext, source: Source, raw: bytes | None, result) 
 
 def _prepare_opened(context: WorkerContext, source: Source, raw: bytes, opened) -> Prepared:
     key = digest(b"env", str(opened.envelope_id).encode(), str(opened.fingerprint).encode())
-    lab = _lab(opened.inner)
+    lab = _lab(opened.inner, str(opened.sender_id))
     clear, message_id = _clear_and_id(opened, key, lab)
     tags = import_tags(opened.inner, tags_for(sealed=True, reason="", quarantined=False, lab=lab))
     tags = notes.import_tags(opened.inner, tags)   # a note: tag `note` (pli.core.notes)

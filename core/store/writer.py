@@ -28,7 +28,10 @@ from pli.core.durable import full_fsync, sync_filesystem, write_all
 from pli.core.store import database
 from pli.core.store.pending_trace import pending_files, record_steps, recover, write_pending
 from pli.core.store.layout import Layout
-from pli.core.store.tagging import LabFacts, properties_for, tags_for
+from pli.core.store.orders import settle
+from pli.core.store.summary import ORDER
+from pli.core.store.tagging import (LAB_INCOMPLETE, LAB_UNREADABLE, PATIENT_UNCERTAIN, LabFacts, properties_for,
+                                   tags_for)
 from pli.core.store.worker import INFO, Prepared, quarantined_message, raw_key
 
 
@@ -38,6 +41,8 @@ class Outcome:
     status: str          # "imported" | "already" | "quarantined" | "failed" (left where it was)
     reason: str = ""
     message_id: str = ""
+    lab_unread: str = ""           # stored, its lab report "unreadable" or "incomplete" (the tag says which)
+    patient_uncertain: bool = False   # stored, results tied to no patient for sure (tag patient-uncertain)
 
 
 @dataclass
@@ -64,6 +69,7 @@ class IndexWriter:
                 in_place = [final if now is p else self._in_place(now)  # a replay: quarantined under a new key
                             for p, now, final in zip(batch, current, in_place)]
                 outcomes = self._publish_and_index(db, current, in_place)
+                settle(db, _new_orders(current, outcomes))  # a later message of a stored order: in this commit
                 pending = self._hold_trace(batch, outcomes)
                 self._sync()  # the renames and the pending steps reach the disk before the index commits
         self._trace(pending)
@@ -94,7 +100,9 @@ class IndexWriter:
             os.unlink(final)  # never a file in cur/ the index lacks; the original stays in sealed/
             return Outcome(origin, "failed", "unindexable")
         status = "quarantined" if prepared.folder == "quarantine" else "imported"
-        return Outcome(origin, status, prepared.reason, prepared.message_id)
+        unread = "unreadable" if LAB_UNREADABLE in prepared.tags else "incomplete" if LAB_INCOMPLETE in prepared.tags \
+            else ""
+        return Outcome(origin, status, prepared.reason, prepared.message_id, unread, PATIENT_UNCERTAIN in prepared.tags)
 
     def _in_place(self, prepared: Prepared) -> str | None:
         """The message's clear file if it is already published (a mail client may have renamed it)."""
@@ -265,6 +273,17 @@ class IndexWriter:
                     os.unlink(prepared.source.path)
                 except FileNotFoundError:
                     pass
+
+
+def _new_orders(batch: list[Prepared], outcomes: list[Outcome]) -> dict[str, set[str]]:
+    """{lab order key: ids of the messages of this batch that answer it}, for those just stored."""
+    orders: dict[str, set[str]] = {}
+    for prepared, outcome in zip(batch, outcomes):
+        if outcome.status == "imported":
+            for key, value in prepared.properties:
+                if key == ORDER:
+                    orders.setdefault(value, set()).add(outcome.message_id)
+    return orders
 
 
 def _index(db: notmuch2.Database, path: str, prepared: Prepared) -> None:

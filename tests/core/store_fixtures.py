@@ -13,6 +13,18 @@ def plain_mail(i: int, *, subject: str | None = None, extra: str = "") -> bytes:
             f"Date: Mon, 1 Jan 2024 10:{i % 60:02d}:00 +0000\n{extra}\nbody {i}\n").encode()
 
 
+def lab_and_doctor(tmp_path: Path):
+    """Two keyrings that trust each other, a pad between them, a store for the second: a lab
+    (lab@pli.test) sealing to a doctor (doctor@pli.test)."""
+    from crypto_fixtures import people
+    from pli.core.crypto.pairing import share_pad
+
+    lab, doctor = people(tmp_path, "lab", "doctor")
+    share_pad(lab, [doctor], 1 << 18)
+    create_store(doctor.home)
+    return lab, doctor
+
+
 def make_home(tmp_path: Path) -> Home:
     home = Home(tmp_path / "home")
     create_store(home)

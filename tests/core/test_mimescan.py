@@ -150,3 +150,20 @@ def test_mutated_lab_mails_never_read_differently(which, at, insert, cut):
 
 
 _LAB = lab_mails()
+
+
+@given(st.binary(max_size=3000), st.sampled_from(["base64", "quoted-printable", "8bit"]),
+       st.integers(min_value=1, max_value=4096))
+def test_the_decoded_head_is_the_start_of_the_decoded_body(data, encoding, size):
+    """What the importer sniffs of a text part before deciding to decode it whole."""
+    import base64
+    import quopri
+
+    from pli.core.mimescan import Part
+
+    body = {"base64": base64.encodebytes, "quoted-printable": lambda d: quopri.encodestring(d),
+            "8bit": lambda d: d}[encoding](data)
+    part = Part("text/plain", None, encoding, body)
+    head, whole = part.decoded_head(size), part.decoded()
+    assert whole.startswith(head) and len(head) <= size
+    assert len(head) >= min(size, len(whole)) - 80  # a QP head stops at a line end (76 characters at most)

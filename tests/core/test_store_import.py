@@ -112,3 +112,21 @@ def test_cli_search_limit_and_show(tmp_path):
     summary = pli("show", "--summary", message_id)
     assert summary.splitlines()[0] == lines[0] and "body 4" in summary
     assert pli("search", "subject:nothing-like-this") == ""
+
+
+def test_the_stored_body_is_the_senders_byte_for_byte_whatever_the_line_ends(tmp_path):
+    """The X-Pli-* fields go in front of the header; the body keeps every byte (an empty line used to
+    appear at its top, and a report sent as the body started one line down)."""
+    home = make_home(tmp_path)
+    lf = plain_mail(1)
+    crlf = plain_mail(2).replace(b"\n", b"\r\n")
+    (tmp_path / "lf.eml").write_bytes(lf)
+    (tmp_path / "crlf.eml").write_bytes(crlf)
+    import_sources(home, [tmp_path / "lf.eml", tmp_path / "crlf.eml"], workers=1)
+    with Store.open(home) as store:
+        stored = [store.read_clear(row.message_id) for row in store.window("*", 0, 10)]
+    for original in (lf, crlf):
+        blank = b"\r\n\r\n" if b"\r\n" in original else b"\n\n"
+        body = original.split(blank, 1)[1]
+        assert any(s.endswith(blank + body) and not s.endswith(blank + b"\r\n" + body)
+                   and not s.endswith(blank + b"\n" + body) for s in stored)

@@ -1,4 +1,10 @@
-"""The patient view: every message about one patient, newest first, in the same virtualized list."""
+"""The patient view: every message about one patient, newest first, in the same virtualized list.
+
+Above the list, the patients pli keeps apart from this one although they look
+alike (the same social-security number, or the same name and birth date under
+another number: pli.core.store.patients): never merged, named so that the
+reader can tell.
+"""
 from __future__ import annotations
 
 from textual import on
@@ -26,6 +32,7 @@ class PatientScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="patient-title")
+        yield Static(id="patient-notices", markup=False)
         yield MessageList(self.app.store, self.app.now, id="patient-messages")
         yield KeyBar()
 
@@ -37,7 +44,18 @@ class PatientScreen(Screen):
             self.notify(str(error), severity="error")
         self.query_one("#patient-title", Static).update(
             f"Patient {self.patient_name} · {messages.total:,} messages, newest first")
+        self.show_related()
         messages.focus()
+
+    def show_related(self) -> None:
+        from pli.core.store.patients import related
+
+        others = self.app.attempt("Patient", lambda: related(self.app.store.all_tags(), self.patient_key))
+        lines = [f"⚠ kept apart: {other.described} ({other.why}) is another patient here; "
+                 "their results are never merged" for other in (others if isinstance(others, list) else [])]
+        notices = self.query_one("#patient-notices", Static)
+        notices.update("\n".join(lines))
+        notices.display = bool(lines)
 
     @on(MessageList.Opened)
     def on_opened(self, event: MessageList.Opened) -> None:

@@ -6,6 +6,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
+from pli.core.lab.dates import instant
 from pli.core.lab.render import flag_symbol
 from pli.tui.lab_rows import LabRow
 from pli.tui.patient_history import reports_of_patient
@@ -16,8 +17,19 @@ from pli.tui.widgets.key_bar import KeyBar
 def trend_points(patient_reports, patient_key: str, code: str) -> tuple[list[TrendPoint], str]:
     from pli.core.lab import series
 
+    return _plotted(series([p.report for p in patient_reports], patient_key, code))
+
+
+def replaced_points(patient_reports, patient_key: str, code: str) -> tuple[list[TrendPoint], str]:
+    """The values corrections replaced: listed as history under the plot, never on its line."""
+    from pli.core.lab.trends import replaced
+
+    return _plotted(replaced([p.report for p in patient_reports], patient_key, code))
+
+
+def _plotted(series_points) -> tuple[list[TrendPoint], str]:
     points, unit = [], ""
-    for when, value, point_unit, flag in series([p.report for p in patient_reports], patient_key, code):
+    for when, value, point_unit, flag in series_points:
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -40,14 +52,18 @@ class TrendScreen(Screen):
     def compose(self) -> ComposeResult:
         reports = reports_of_patient(self.app.store, self.patient_key, self.app.read_message)
         points, unit = trend_points(reports, self.patient_key, self.row.code)
+        history, _ = replaced_points(reports, self.patient_key, self.row.code)
         yield Static(f"{self.row.name} ({unit or self.row.unit}) · {self.patient_name} · "
                      f"{len(points)} value{'s' if len(points) != 1 else ''}", id="trend-title")
         yield TrendPlot(points, unit, id="trend-plot")
-        yield Static(self._values_text(points, unit), id="trend-values")
+        yield Static(self._values_text(points, unit, history), id="trend-values")
         yield KeyBar()
 
     @staticmethod
-    def _values_text(points: list[TrendPoint], unit: str) -> str:
-        newest = sorted(points, key=lambda p: p.when, reverse=True)[:6]
-        return "   ".join(f"{p.when:%d.%m.%y} {p.value:g} {flag_symbol(p.flag)}".rstrip()
-                          for p in newest)
+    def _values_text(points: list[TrendPoint], unit: str, history: list[TrendPoint] = ()) -> str:
+        newest = sorted(points, key=lambda p: instant(p.when), reverse=True)[:6]
+        text = "   ".join(f"{p.when:%d.%m.%y} {p.value:g} {flag_symbol(p.flag)}".rstrip() for p in newest)
+        if history:
+            text += "\nreplaced by a correction (history, not plotted): " + "   ".join(
+                f"{p.when:%d.%m.%y} {p.value:g}" for p in sorted(history, key=lambda p: instant(p.when), reverse=True)[:6])
+        return text

@@ -1,4 +1,5 @@
-"""The lab result table: one row per test, abnormal values marked by symbol and by colour."""
+"""The lab result table: one row per test, abnormal values marked by symbol and by colour; the lab's
+loose comments as rows where it wrote them; replaced results and analyses not done as such."""
 from __future__ import annotations
 
 from rich.text import Text
@@ -8,7 +9,7 @@ from textual.widgets import DataTable
 from pli.tui.lab_rows import LabRow
 
 SEVERITY_STYLE = {"critical": "bold red reverse", "abnormal": "bold yellow", "unknown": "italic",
-                  "normal": ""}
+                  "normal": "", "replaced": "dim strike", "not done": "italic dim", "comment": "italic"}
 
 
 class LabTable(DataTable):
@@ -32,12 +33,14 @@ class LabTable(DataTable):
         self.rows_shown = rows
         for row in rows:
             style = SEVERITY_STYLE[row.severity]
-            note = "not interpreted" if not row.interpreted else ("✎ comment" if row.comment else "")
-            if row.flag_source == "pli" and row.severity != "normal":
-                note = (note + " flag by pli").strip()  # the lab gave no flag: pli compared with the range
-            self.add_row(Text(row.symbol.ljust(2), style=style), Text(row.name),
+            if not row.is_result:
+                self.add_row(Text(row.symbol), Text(row.name, style=style), "", "", "", "")
+                continue
+            self.add_row(Text(row.symbol.ljust(2), style=style), Text(row.name, style=style if row.severity in
+                                                                     ("replaced", "not done") else ""),
                          Text(row.value, style=style, justify="right"), row.unit, row.reference,
-                         Text(note, style="italic" if not row.interpreted else "dim"))
+                         Text(row.note, style="italic" if not row.interpreted or row.severity == "replaced"
+                              else "dim"))
 
     @property
     def highlighted_row(self) -> LabRow | None:

@@ -73,16 +73,23 @@ def fit(text: str, width: int) -> str:
     return text.ljust(width)
 
 
+#: Tags saying pli could not read a lab report wholly, or could not tell whose it is: the row's
+#: mark warns, before an abnormal one (what was not read may be worse), after a critical one.
+WARNING_TAGS = frozenset({"lab-unreadable", "lab-incomplete", "patient-uncertain"})
+
+
 def severity_of(tags: frozenset) -> str:
     if "critical" in tags:
         return "critical"
+    if not WARNING_TAGS.isdisjoint(tags):
+        return "warning"
     if "abnormal" in tags:
         return "abnormal"
     return "normal"
 
 
 #: A symbol per severity, so that the list reads without colour (monochrome, colour-blind).
-SEVERITY_MARK = {"critical": "‼", "abnormal": "!", "normal": " "}
+SEVERITY_MARK = {"critical": "‼", "warning": "⚠", "abnormal": "!", "normal": " "}
 
 
 #: How long a search or a triage action waits for its count before drawing without it
@@ -161,6 +168,7 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         "message-list--unread",
         "message-list--critical",
         "message-list--abnormal",
+        "message-list--warning",
         "message-list--unverified",
         "message-list--dim",
     }

@@ -70,7 +70,7 @@ class TrendPlot(Widget):
 
     def __init__(self, points: list[TrendPoint], unit: str = "", *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.points = sorted(points, key=lambda p: p.when)
+        self.points = sorted(points, key=lambda p: p.when.timestamp())   # lab-local and offset times mixed
         self.unit = unit
         self._cache: tuple[tuple[int, int], list[Strip]] | None = None
 

@@ -1,6 +1,7 @@
 """FHIR R4 export: a valid Bundle (fhir.resources R4B), codes, values, interpretations."""
 import json
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 from fhir.resources.R4B.bundle import Bundle
 
@@ -8,7 +9,7 @@ from pli.core.lab import Observation, Patient, ReferenceRange, Report
 from pli.core.lab.export import export_report
 from pli.core.lab.fhir import INTERPRETATION_SYSTEM, LOINC_SYSTEM, to_json
 from pli.core.lab.generator import generate
-from pli.core.lab.model import Lab
+from pli.core.lab.model import Lab, Organism, Susceptibility
 
 
 def resources(data: bytes, kind: str) -> list[dict]:
@@ -38,8 +39,9 @@ def test_codes_values_and_interpretations():
     data, suffix = export_report(example(), "fhir")
     assert suffix == ".json"
     k, creat, crp, aspect = resources(data, "Observation")
-    assert {c["system"]: c["code"] for c in k["code"]["coding"]} == {
-        "urn:pli:lab-code:labm-estuaire": "K", LOINC_SYSTEM: "2823-3"}
+    # The lab's own code has no system (no URI is invented for it); the LOINC code has LOINC's.
+    assert k["code"]["coding"] == [{"system": LOINC_SYSTEM, "code": "2823-3", "display": "Potassium"},
+                                   {"code": "K", "display": "Potassium"}]
     assert k["valueQuantity"] == {"value": 6.8, "unit": "mmol/l"}
     assert k["interpretation"][0]["coding"] == [{"system": INTERPRETATION_SYSTEM, "code": "HH",
                                                  "display": "Critical high"}]
@@ -56,7 +58,9 @@ def test_report_and_patient_resources():
     data = export_report(example(), "fhir")[0]
     report, = resources(data, "DiagnosticReport")
     patient, = resources(data, "Patient")
-    assert patient["identifier"][0] == {"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "265040012345678"}
+    # A number nobody marked as a qualified INS is a plain identifier, not under the INS OID.
+    nir = patient["identifier"][0]
+    assert nir["value"] == "265040012345678" and "system" not in nir and nir["type"]["coding"][0]["code"] == "SS"
     assert (patient["gender"], patient["name"][0]["family"]) == ("female", "FICTIF")
     assert report["effectiveDateTime"].startswith("2024-01-02T08:15:00+01:00")
     assert report["conclusion"] == "À jeun" and report["performer"][0]["display"] == "Laboratoire de l'Estuaire"
@@ -65,3 +69,65 @@ def test_report_and_patient_resources():
 
 def test_the_same_report_exports_to_the_same_bytes():
     assert to_json([example()]) == to_json([example()])
+
+
+def test_a_qualified_ins_goes_under_its_oid():
+    report = example()
+    qualified = replace(report, patient=replace(report.patient, ins_oid="1.2.250.1.213.1.4.8"))
+    patient, = resources(to_json([qualified]), "Patient")
+    assert patient["identifier"][0]["system"] == "urn:oid:1.2.250.1.213.1.4.8"
+
+
+def test_loinc_codes_are_not_repeated_and_a_lab_oid_is_the_local_system():
+    loinc_only = Observation("2823-3", "Potassium", "4.1", "mmol/L", loinc="2823-3")
+    report = Report(Patient("FICTIF", "Zoé"), (loinc_only, Observation("K2", "K", "4")),
+                    lab=Lab("LAB", oid="1.2.250.1.999.1.2"))
+    first, second = resources(to_json([report]), "Observation")
+    assert first["code"]["coding"] == [{"system": LOINC_SYSTEM, "code": "2823-3", "display": "Potassium"}]
+    assert second["code"]["coding"] == [{"system": "urn:oid:1.2.250.1.999.1.2", "code": "K2", "display": "K"}]
+
+
+def test_ucum_units_times_with_offsets_and_not_done_results():
+    when = datetime(2008, 8, 15, 10, 30, tzinfo=timezone(-timedelta(hours=7)))
+    report = Report(Patient("FICTIF", "Zoé"), (
+        Observation("K", "Potassium", "5.4", "mmol/L", unit_code="mmol/L", unit_system="http://unitsofmeasure.org"),
+        Observation("B12", "Vitamine B12", "Non réalisé"),
+    ), collected=when)
+    k, b12 = resources(to_json([report]), "Observation")
+    assert k["valueQuantity"] == {"value": 5.4, "unit": "mmol/L", "system": "http://unitsofmeasure.org",
+                                  "code": "mmol/L"}
+    assert k["effectiveDateTime"] == "2008-08-15T10:30:00-07:00"
+    assert b12["status"] == "cancelled" and "valueString" not in b12
+    assert b12["dataAbsentReason"]["coding"][0]["code"] == "not-performed"
+
+
+def test_a_replaced_result_is_not_exported_and_the_correction_says_what_it_replaced():
+    old = Observation("K", "Potassium", "6.9", "mmol/L", lab_flag="HH", status="F", superseded=True)
+    new = Observation("K", "Potassium", "4.4", "mmol/L", lab_flag="N", status="C")
+    data = to_json([Report(Patient("FICTIF", "Zoé"), (old, new))])
+    k, = resources(data, "Observation")
+    assert (k["valueQuantity"]["value"], k["status"]) == (4.4, "corrected")
+    assert "6.9 mmol/L" in k["note"][0]["text"]
+    assert len(resources(data, "DiagnosticReport")[0]["result"]) == 1
+
+
+def test_an_uncertain_patient_gets_no_patient_resource_and_says_why():
+    report = Report(Patient(), (Observation("K", "Potassium", "6.9", lab_flag="HH"),), patient_uncertain=True,
+                    candidates=(Patient("FICTIF", "Zoé"), Patient("EXEMPLE", "Noël")))
+    data = to_json([report])
+    assert resources(data, "Patient") == []
+    diagnostic, = resources(data, "DiagnosticReport")
+    observation, = resources(data, "Observation")
+    assert "subject" not in diagnostic and "subject" not in observation
+    assert diagnostic["conclusion"].startswith("PATIENT UNCERTAIN") and "EXEMPLE Noël" in diagnostic["conclusion"]
+
+
+def test_susceptibilities_interpretations_and_the_organism_members():
+    observations = (Observation("ORG", "Germe", "Escherichia coli"), Observation("AMX", "Amoxicilline", "R"),
+                    Observation("IPM", "Imipénème", "S"))
+    organism = Organism("Escherichia coli", observation=0, note="BLSE", susceptibilities=(
+        Susceptibility("Amoxicilline", "AMX", "R", observation=1), Susceptibility("Imipénème", "IPM", "S", observation=2)))
+    data = to_json([Report(Patient("FICTIF", "Zoé"), observations, organisms=(organism,))])
+    germ, amx, ipm = resources(data, "Observation")
+    assert [c["code"] for c in (amx["interpretation"][0]["coding"] + ipm["interpretation"][0]["coding"])] == ["R", "S"]
+    assert len(germ["hasMember"]) == 2 and "BLSE" in germ["note"][0]["text"]

@@ -1,7 +1,7 @@
 """Values and ranges as labs write them: decimal commas, comparators, open ranges."""
 import pytest
 
-from pli.core.lab.values import Quantity, parse_quantity, split_range, to_number
+from pli.core.lab.values import Quantity, parse_quantity, split_range, split_value_unit, to_number
 
 
 @pytest.mark.parametrize("text, number", [("12,5", 12.5), ("12.5", 12.5), (" 7 ", 7.0), ("-2", -2.0),
@@ -35,3 +35,27 @@ def test_ranges_split_into_the_labs_own_digits(text, bounds):
 @pytest.mark.parametrize("text", ["négatif", "voir commentaire", "3.5-", "1:40", ""])
 def test_unreadable_ranges_are_none(text):
     assert split_range(text) is None
+
+
+@pytest.mark.parametrize("text, bounds", [
+    ("3.5 - 5.0 mmol/L", ("3.5", "5.0")), ("[0.5-1.2]", ("0.5", "1.2")), ("(3.5-5.0)", ("3.5", "5.0")),
+    ("inf. à 34", ("", "34")), ("sup. à 27,0", ("27,0", "")), ("inférieur à 5", ("", "5")), ("jusqu'à 15", ("", "15")),
+    ("70_105", ("70", "105")), ("< 5 mg/l", ("", "5")), ("3,5 à 5,0", ("3,5", "5,0")), ("de 3,5 à 5,0", ("3,5", "5,0")),
+    ("4-10 10^9/L", ("4", "10")),
+])
+def test_ranges_as_labs_write_them_in_the_wild(text, bounds):
+    assert split_range(text) == bounds
+
+
+def test_a_text_holding_two_ranges_is_not_split():
+    assert split_range("3.5-5.0 adultes 2-4 enfants") is None
+
+
+@pytest.mark.parametrize("text, split", [("< 0.12  mg/l", ("< 0.12", "mg/l")), ("5,2 mmol/l", ("5,2", "mmol/l")),
+                                         ("Négatif", None), ("12", None), ("1 000", None)])
+def test_a_value_written_with_its_unit(text, split):
+    assert split_value_unit(text) == split
+
+
+def test_an_equals_sign_says_exactly():
+    assert parse_quantity("=128") == Quantity("", 128.0)
