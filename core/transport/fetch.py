@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pli.core.durable import write_atomic
 from pli.core.errors import PliError
+from pli.core.plural import counted
 from pli.core.home import Home
 from pli.core.transport.accounts import Account, Server
 from pli.core.transport.delivery import DeliveryFailed, MaildirDelivery
@@ -52,7 +53,7 @@ class FetchReport:
 
     def render(self) -> str:
         note = " (the server's folder was rebuilt: fetched from the start)" if self.restarted else ""
-        return f"fetched {len(self.fetched)} new message(s) from account {self.account}{note}"
+        return f"fetched {counted(len(self.fetched), 'new message')} from account {self.account}{note}"
 
 
 def state_path(home: Home, account: str) -> Path:
@@ -84,8 +85,7 @@ def fetch(home: Home, account: Account, password: str | None, incoming: Path, ba
     deliver = MaildirDelivery(incoming.parent)
     try:
         with _connect(account.imap) as imap:
-            if account.username:
-                imap.login(account.username, password or "")
+            _login(imap, account, password)
             uidvalidity = _select(imap, account.imap_folder)
             state = load_state(home, account.name)
             if state.uidvalidity != uidvalidity:
@@ -115,6 +115,18 @@ def fetch(home: Home, account: Account, password: str | None, incoming: Path, ba
     if state != load_state(home, account.name):
         save_state(home, account.name, state)     # nothing new, but a new UIDVALIDITY to remember
     return report
+
+
+def _login(imap: imaplib.IMAP4, account: Account, password: str | None) -> None:
+    login = account.imap_login
+    if login is None:
+        return
+    try:
+        imap.login(login.username, password or "")
+    except imaplib.IMAP4.error as error:
+        raise FetchFailed(f"the IMAP server {account.imap} refused the login of {login.username} "
+                          f"(account {account.name}): {_text(error)}; check imap_username and "
+                          f"{login.fix()}") from None
 
 
 def _connect(server: Server) -> imaplib.IMAP4:
@@ -157,6 +169,9 @@ def _quoted(folder: str) -> str:
 
 
 def _text(value) -> str:
+    """A server's words as plain text: imaplib carries them as bytes, even inside its exceptions."""
+    if isinstance(value, BaseException):
+        value = list(value.args) if len(value.args) != 1 else value.args[0]
     if isinstance(value, list):
         value = b" ".join(v if isinstance(v, bytes) else str(v).encode() for v in value)
     if isinstance(value, bytes):

@@ -57,7 +57,9 @@ def modes_text(statuses) -> Text:
         if st.members:
             mark, words = "◆", f"group, sealed for each of its {len(st.members)} members " \
                                f"({', '.join(st.members)}): {words}"
-        text.append(f"{mark} {st.address}: {words}{who}\n", style=style)
+        via = f" · {st.account_problem}" if st.account_problem else f" · via account {st.account}" \
+            if st.account else ""
+        text.append(f"{mark} {st.address}: {words}{who}{via}\n", style=style)
     return text
 
 
