@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pli.core.home import Home
+from pli.core.plural import counted
 
 
 def register(sub) -> None:
@@ -98,7 +99,7 @@ def run_import(args) -> int:
     except OSError as error:
         raise AuthorityError(f"cannot read {args.file}: {error.strerror}") from None
     signed = import_directory(Home.resolve(args.home), data, str(args.file))
-    print(f"directory imported: {len(signed.entries):,} entries, serial {signed.serial}")
+    print(f"directory imported: {counted(len(signed.entries), 'entry')}, serial {signed.serial}")
     return 0
 
 
@@ -154,8 +155,8 @@ def run_import_rpps(args) -> int:
     result = read_rpps(args.file)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_entries(path, update_identities(load_entries(path), result.entries))
-    print(f"{len(result.entries):,} professionals from {result.rows:,} rows "
-          f"({result.skipped:,} rows without an RPPS number skipped) -> {path}")
+    print(f"{counted(len(result.entries), 'professional')} from {counted(result.rows, 'row')} "
+          f"({counted(result.skipped, 'row')} without an RPPS number skipped) -> {path}")
     return 0
 
 
@@ -210,7 +211,7 @@ def run_group(args) -> int:
         member = by_id[member_id]
         members.append(member if args.id in member.groups else replace(member, groups=member.groups + (args.id,)))
     save_entries(path, merge(entries, [group, *members]))
-    print(f"{args.kind} {args.id} {args.name}: {len(members)} member(s) added")
+    print(f"{args.kind} {args.id} {args.name}: {counted(len(members), 'member')} added")
     return 0
 
 
@@ -222,5 +223,5 @@ def run_sign(args) -> int:
     tmp = args.output.with_name(args.output.name + ".tmp")
     tmp.write_bytes(data)
     tmp.replace(args.output)
-    print(f"signed directory of {len(entries):,} entries written to {args.output}")
+    print(f"signed directory of {counted(len(entries), 'entry')} written to {args.output}")
     return 0

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
+from pli.core.plural import counted
 
 _HEADER_LINE = re.compile(rb"[A-Za-z][A-Za-z0-9-]*:[ \t]")
 NAMED_UNREADABLE = 5   # unreadable messages named in an export's summary line; the rest are counted
@@ -237,10 +238,10 @@ def _trace_exported(home: Home, keyring, store, result, fmt: str) -> str | None:
                                                                  {"target": fmt}))
     except (PliError, OSError) as error:
         why = str(error) if isinstance(error, PliError) else error.strerror or type(error).__name__
-        return (f"the exported steps of {len(result.message_ids):,} message(s) could not be written to the "
+        return (f"the exported steps of {counted(len(result.message_ids), 'message')} could not be written to the "
                 f"trace ({why}); the files stay; check with `pli audit verify`")
     if left_out:
-        print(f"pli: not traced (exported): {left_out:,} message(s) with an id the trace cannot hold",
+        print(f"pli: not traced (exported): {counted(left_out, 'message')} with an id the trace cannot hold",
               file=sys.stderr)
     return None
 
@@ -250,7 +251,7 @@ def _outcome(result, failure, trace_problem: str | None, fmt: str, folder: Path)
     if failure is not None:
         message = str(failure)
         if result.files:
-            message += f" ({result.files:,} report(s) written before stay there)"
+            message += f" ({counted(result.files, 'report')} written before stay there)"
         raise type(failure)(message + (f"; {trace_problem}" if trace_problem else ""), result)
     print(result.summary(fmt, folder, named=NAMED_UNREADABLE), file=sys.stderr)
     if trace_problem:
@@ -272,6 +273,6 @@ def run_generate(args) -> int:
         (args.output / message.filename).write_bytes(message.payload)
         if args.eml:
             (args.output / f"{Path(message.filename).stem}.eml").write_bytes(message.inner_bytes)
-    print(f"wrote {args.count} generated lab report file(s) to {args.output}/ "
+    print(f"wrote {counted(args.count, 'generated lab report file')} to {args.output}/ "
           f"(invented patients, seed {args.seed})", file=sys.stderr)
     return 0

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from pli.core.lab.errors import MalformedReport
 from pli.core.lab.model import Lab, Observation, Patient, Prescriber, ReferenceRange, Report
 from pli.core.lab.text import decode, refuse_junk, split_lines
+from pli.core.plural import counted
 
 FORMAT = "HPRIM"
 HEADER_LINES = 12
@@ -159,7 +160,7 @@ def _parse_res(line: str, number: int) -> Observation:
     if fields and fields[-1] == "":
         fields.pop()  # the trailing "|" most labs write
     if len(fields) < _RES_MIN_FIELDS:
-        raise MalformedReport(FORMAT, number, f"RES line with {len(fields) - 1} fields, at least "
+        raise MalformedReport(FORMAT, number, f"RES line with {counted(len(fields) - 1, 'field')}, at least "
                               f"{_RES_MIN_FIELDS - 1} expected (label|code|type|value)")
     fields += [""] * (14 - len(fields))
     (_, label, code, value_type, value, unit, low, high, flag, status, value2, unit2, low2,
