@@ -44,10 +44,13 @@ def _authority_commands(cmds) -> None:
     c.add_argument("file", type=Path)
     authority_options(c)
     c.set_defaults(func=run_import_rpps)
-    c = cmds.add_parser("bind", help="bind an entry to the keys of a public key file (and an address)")
+    c = cmds.add_parser("bind", help="bind an entry to the keys of a public key file and/or an address")
     c.add_argument("id")
-    c.add_argument("keyfile", type=Path, help="`ed25519 BASE64` and `x25519 BASE64` lines (or PEM)")
-    c.add_argument("--address", help="the secure-messaging address these keys answer for")
+    c.add_argument("keyfile", type=Path, nargs="?",
+                   help="`ed25519 BASE64` and `x25519 BASE64` lines (or PEM), or the public identity "
+                        "`pli keys export-public` writes; none: only the address (a member a proxy serves)")
+    c.add_argument("--address", help="the secure-messaging address these keys answer for "
+                                      "(default: the identity file's)")
     authority_options(c)
     c.set_defaults(func=run_bind)
     c = cmds.add_parser("revoke", help="revoke one key of an entry (mail it signed gets flagged)")
@@ -168,7 +171,13 @@ def run_bind(args) -> int:
     entry = bind(entries, args.id, args.keyfile, args.address)
     save_entries(path, merge(entries, [entry]))
     current = [k for k in entry.keys if k.revoked is None]
-    print(f"{entry.id} {entry.name}: " + ", ".join(f"{k.key.alg} {k.fingerprint}" for k in current))
+    keys = ", ".join(f"{k.key.alg} {k.fingerprint}" for k in current) or "no keys of its own"
+    print(f"{entry.id} {entry.name}: {keys}; addresses {', '.join(entry.addresses) or 'none'}")
+    if not any(k.key.alg == "x25519" for k in current):
+        proxies = [e.name for e in entries if e.id in entry.groups and e.kind == "proxy"]
+        print(f"mail to it is sealed to the proxy {', '.join(proxies)}" if proxies else
+              "nobody can seal mail to it yet: bind its keys, or make it a member of a proxy "
+              "(`pli dir group ID --kind proxy --member ...`) with keys")
     return 0
 
 
