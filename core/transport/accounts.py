@@ -312,7 +312,8 @@ def _read_password_file(path: Path, account: str) -> str:
                                f"`chmod 600 {path}`")
         return path.read_text(encoding="utf-8").rstrip("\n")
     except FileNotFoundError:
-        raise AccountError(f"the password file of account {account} ({path}) does not exist") from None
+        raise AccountError(f"the password file of account {account} ({path}) does not exist: write the "
+                           "password in it (one line), mode 0600") from None
     except (OSError, UnicodeDecodeError) as error:
         raise AccountError(f"cannot read the password file of account {account} ({path}): "
                            f"{getattr(error, 'strerror', None) or 'not UTF-8 text'}") from None

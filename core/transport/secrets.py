@@ -45,6 +45,11 @@ def _path(home: Home, name: str):
     return home.keyring / "accounts" / slot(account, server or None)
 
 
+def is_stored(home: Home, name: str) -> bool:
+    """Whether slot `name` holds a password (checked without the passphrase)."""
+    return _path(home, name).is_file()
+
+
 def store_account_password(home: Home, account: str, password: str, server: str | None = None) -> None:
     """Seal `password` for `account` (both servers, or only `server`) into the keyring; no passphrase needed."""
     from pli.core.crypto.keyring import public_view

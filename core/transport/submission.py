@@ -13,6 +13,7 @@ import re
 import smtplib
 import socket
 import ssl
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pli.core.errors import PliError
@@ -64,12 +65,37 @@ def submit(server: Server, raw: bytes, mail_from: str, recipients: list[str],
     `login_if_offered`: a server that offers no AUTH gets the mail without
     the login (a relay that knows us by address); otherwise that is an error.
     """
-    try:
+    with _explained(server, "; the mail stays in the outbox (`pli send --flush` retries)"):
         with _connect(server, timeout) as smtp:
-            smtp.ehlo_or_helo_if_needed()       # what the server offers (AUTH) is known after EHLO
-            if login is not None and (smtp.has_extn("auth") or not login_if_offered):
-                smtp.login(*login)
+            _login(smtp, login, login_if_offered)
             return _transfer(smtp, server, raw, mail_from, recipients)
+
+
+def probe(server: Server, login: tuple[str, str] | None = None, timeout: float = TIMEOUT_SECONDS,
+          login_if_offered: bool = False) -> str:
+    """Connect as `submit` does (TLS, STARTTLS, the login) and leave: what worked, in words (`pli doctor --online`)."""
+    with _explained(server):
+        with _connect(server, timeout) as smtp:
+            logged = _login(smtp, login, login_if_offered)
+            smtp.noop()
+            smtp.quit()
+    how = {"tls": "TLS", "starttls": "STARTTLS", "none": "no TLS (loopback)"}[server.security]
+    return f"reachable ({how}){', login accepted' if logged else ', no login'}"
+
+
+def _login(smtp: smtplib.SMTP, login: tuple[str, str] | None, login_if_offered: bool) -> bool:
+    smtp.ehlo_or_helo_if_needed()       # what the server offers (AUTH) is known after EHLO
+    if login is None or (login_if_offered and not smtp.has_extn("auth")):
+        return False
+    smtp.login(*login)
+    return True
+
+
+@contextmanager
+def _explained(server: Server, unreachable_note: str = ""):
+    """smtplib's and ssl's exceptions as SubmissionFailed, each with what it means for the mail."""
+    try:
+        yield
     except SubmissionFailed:
         raise
     except smtplib.SMTPAuthenticationError as error:
@@ -85,8 +111,8 @@ def submit(server: Server, raw: bytes, mail_from: str, recipients: list[str],
         raise SubmissionFailed(f"{server} answered {_reply(error.smtp_code, error.smtp_error)}",
                                permanent=500 <= error.smtp_code < 600) from None
     except (smtplib.SMTPException, OSError) as error:
-        raise SubmissionFailed(f"cannot reach {server}: {_network_reason(error)}; the mail stays in the "
-                               "outbox (`pli send --flush` retries)", unreachable=True) from None
+        raise SubmissionFailed(f"cannot reach {server}: {_network_reason(error)}{unreachable_note}",
+                               unreachable=True) from None
 
 
 def _connect(server: Server, timeout: float) -> smtplib.SMTP:
