@@ -10,7 +10,7 @@
     smtp_security = "tls"                     # "tls" (implicit TLS), "starttls", or "none" (loopback only)
     smtp_username = "dr.martin@cabinet.example"   # omit: no AUTH (a relay that knows us by address)
     smtp_password_file = "~/.config/pli/cabinet-smtp.pass"   # mode 0600; or:
-    # smtp_password = "keyring"               # sealed in the pli keyring (`pli send --set-password cabinet --server smtp`)
+    # smtp_password = "keyring"               # sealed in the keyring: pli send --set-password cabinet --server smtp
     imap_host = "imap.cabinet.example"
     imap_port = 993
     imap_security = "tls"

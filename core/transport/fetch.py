@@ -108,7 +108,7 @@ def fetch(home: Home, account: Account, password: str | None, incoming: Path, ba
 
 
 def probe(account: Account, password: str | None) -> str:
-    """Connect, log in and open the folder read-only as `fetch` does: what was found, in words (`pli doctor --online`)."""
+    """Connect, log in and open the folder read-only as `fetch` does: what it found, in words (doctor --online)."""
     with _explained(account):
         with _connect(_server(account)) as imap:
             _login(imap, account, password)

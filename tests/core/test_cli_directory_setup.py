@@ -53,10 +53,15 @@ def publish(folder, home: Home) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def passphrase_file(tmp_path):
-    path = tmp_path / "passphrase"
-    path.write_text(PASSPHRASE)
-    return path
+def sealed_through_directory(tmp_path, folder, sender, address: str, reader):
+    """`sender` installs the authority's directory, seals to `address` with `pli seal`; `reader` opens it."""
+    publish(folder, sender.home)
+    secret = tmp_path / "passphrase"
+    secret.write_text(PASSPHRASE)
+    sealed = pli(sender.home, "seal", "--to", address, stdin=inner_message(), passphrase=secret)
+    assert sealed.returncode == 0, sealed.stderr
+    reader.import_public(sender.identity.public)
+    return open_mail(sealed.stdout, reader)
 
 
 def test_dir_bind_takes_the_file_keys_export_public_writes(tmp_path):
@@ -77,12 +82,8 @@ def test_dir_bind_takes_the_file_keys_export_public_writes(tmp_path):
     assert entry.current_key("x25519").key.raw == me.agree_public
     # the directory now reaches her: a stranger seals to her from it, and she opens it
     bob = make_keyring(tmp_path, "bob", 2)
-    publish(folder, bob.home)
-    sealed = pli(bob.home, "seal", "--to", "alice@pli.test", stdin=inner_message(),
-                 passphrase=passphrase_file(tmp_path))
-    assert sealed.returncode == 0, sealed.stderr
-    alice.import_public(bob.identity.public)
-    assert open_mail(sealed.stdout, alice).sender_address == "bob@pli.test"
+    opened = sealed_through_directory(tmp_path, folder, bob, "alice@pli.test", alice)
+    assert opened.sender_address == "bob@pli.test"
 
 
 def test_keys_group_export_public_writes_the_group_public_identity(tmp_path):
@@ -121,13 +122,9 @@ def test_a_member_served_by_a_proxy_is_listed_without_keys_and_mail_to_her_is_se
     nothing = dir_cmd(folder, "bind", MEMBER)
     assert nothing.returncode == 1 and b"nothing to bind" in nothing.stderr
     alice = make_keyring(tmp_path, "alice", 1)
-    publish(folder, alice.home)
-    sealed = pli(alice.home, "seal", "--to", "dr.p@pli.test", stdin=inner_message(),
-                 passphrase=passphrase_file(tmp_path))
-    assert sealed.returncode == 0, sealed.stderr
-    proxy.import_public(alice.identity.public)
-    opened = open_mail(sealed.stdout, proxy)
-    assert opened.sender_address == "alice@pli.test" and "dr.p@pli.test" in opened.recipients and b"Result attached." in opened.inner
+    opened = sealed_through_directory(tmp_path, folder, alice, "dr.p@pli.test", proxy)
+    assert opened.sender_address == "alice@pli.test" and "dr.p@pli.test" in opened.recipients
+    assert b"Result attached." in opened.inner
 
 
 def test_import_public_works_in_a_gateway_trust_home_without_a_keyring(tmp_path):

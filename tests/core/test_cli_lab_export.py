@@ -122,7 +122,8 @@ def test_ctrl_c_stops_after_the_message_in_hand_traces_what_was_written_and_exit
     status, err = export(capsys, home, "--fhir", "--query", "lab", "-o", str(tmp_path / "out"))
     assert status == 130 and len(reads) == 2    # the second message was finished, no third begun
     files = len(list((tmp_path / "out").iterdir()))
-    assert err.splitlines()[-1] == f"export stopped: {counted(files, 'report')} written to {tmp_path / 'out'} stay there"
+    assert err.splitlines()[-1] == \
+        f"export stopped: {counted(files, 'report')} written to {tmp_path / 'out'} stay there"
     steps = exported_steps(home, reads)
     assert files >= 2 and all(len(found) == 1 for found in steps.values())
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # Ctrl-C interrupts again afterwards

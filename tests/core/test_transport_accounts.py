@@ -3,19 +3,16 @@ logins, a relay without AUTH, our own configuration's faults kept in the outbox 
 sent once fixed, and the send_to rules choosing each recipient's account, shown in the seal plan."""
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
 
 from pli.core.audit import steps_of
 from pli.core.crypto.envelope import open_mail
 from pli.core.crypto.identity import Identity
-from pli.core.crypto.keyring import Keyring
 from pli.core.transport import outbox
 from pli.core.transport.accounts import AccountError, load_accounts
 from pli.core.transport.submission import crlf
-from transport_fixtures import PASSPHRASE, PLI, Peers, free_port, inner_message, submission_server, write_account
+from test_transport_send import pli
+from transport_fixtures import Peers, free_port, inner_message, submission_server, write_account
 
 HOSPITAL = "dr.h@cardio.hopital.example"
 
@@ -31,14 +28,6 @@ def hospital(peers):
     identity = Identity.generate("10000000099", HOSPITAL, "Dr Hélène Hôpital")
     peers.alice.import_public(identity.public)
     return identity
-
-
-def pli(tmp_path, keyring: Keyring, *args, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    secret = tmp_path / "passphrase"
-    secret.write_text(PASSPHRASE)
-    env = dict(os.environ, PLI_PASSPHRASE_FILE=str(secret))
-    return subprocess.run([*PLI, "--home", str(keyring.home.root), *args], input=stdin, capture_output=True,
-                          env=env, timeout=60)
 
 
 def secret_file(tmp_path, name: str, secret: str):
@@ -137,10 +126,9 @@ def test_each_recipient_goes_through_the_account_its_domain_is_routed_to_and_the
     assert sent.returncode == 0, sent.stderr
     plan = sent.stderr.decode()
     assert "plan: stream mode, 2 recipients" in plan
-    assert f"  bob@pli.test: stream, its key by X25519 (no pad shared); via account cabinet (127.0.0.1:{cabinet_port})" \
-        in plan
-    assert f"  {HOSPITAL}: stream, its key by X25519 (no pad shared); via account hopital (127.0.0.1:{hospital_port})" \
-        in plan
+    x25519 = "stream, its key by X25519 (no pad shared)"
+    assert f"  bob@pli.test: {x25519}; via account cabinet (127.0.0.1:{cabinet_port})" in plan
+    assert f"  {HOSPITAL}: {x25519}; via account hopital (127.0.0.1:{hospital_port})" in plan
     [(from_a, rcpts_a, data_a)] = cabinet.messages
     [(from_b, rcpts_b, data_b)] = hospital_relay.messages
     assert (from_a, rcpts_a) == ("alice@pli.test", ["bob@pli.test"])
@@ -167,38 +155,13 @@ def test_a_mail_half_sent_through_two_accounts_resends_only_to_those_still_waiti
         sealed = kept.read()
         listed = pli(tmp_path, peers.alice, "send", "--list").stdout.decode()
         assert f"to {HOSPITAL} (accepted already for bob@pli.test)" in listed
-        with _relay_on(hospital_port) as hospital_relay:
+        with submission_server(port=hospital_port) as (_, hospital_relay):
             flushed = pli(tmp_path, peers.alice, "send", "--flush")
     assert flushed.returncode == 0, flushed.stderr
     assert len(cabinet.messages) == 1                           # bob does not get it twice
     [(_, rcpts, data)] = hospital_relay.messages
     assert rcpts == [HOSPITAL] and data == crlf(sealed)
     assert outbox.pending(home) == []
-
-
-def _relay_on(port: int):
-    """A submission server on a given port (the one the account names)."""
-    import asyncio
-    import threading
-    from contextlib import contextmanager
-
-    from aiosmtpd.smtp import SMTP
-    from transport_fixtures import Recorder
-
-    @contextmanager
-    def serve():
-        recorder = Recorder()
-        loop = asyncio.new_event_loop()
-        server = loop.run_until_complete(loop.create_server(lambda: SMTP(recorder), "127.0.0.1", port))
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        try:
-            yield recorder
-        finally:
-            loop.call_soon_threadsafe(server.close)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(5)
-    return serve()
 
 
 def test_no_account_for_a_recipient_is_said_before_anything_is_sealed(peers, hospital, tmp_path):
