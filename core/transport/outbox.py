@@ -147,10 +147,14 @@ def flush_routes(home: Home, routes: Callable[[list[str]], list[Route]], journal
 
 def _flush_one(home: Home, item: Queued, routes, stopped: set[str], journal, report: FlushReport) -> None:
     done = dict(item.done)
+    left = [r for r in item.recipients if r not in done]
+    if not left:
+        _settle(home, item, done, report)
+        return
     failures: list[SubmissionFailed] = []
     tried = False
     try:
-        planned = routes([r for r in item.recipients if r not in done])
+        planned = routes(left)
     except PliError as error:      # no account sends to one of its recipients: our configuration, not the mail
         planned, failures = [], [SubmissionFailed(error.message, configuration="account")]
         report.failed.append((item, failures[0]))
@@ -177,10 +181,22 @@ def _flush_one(home: Home, item: Queued, routes, stopped: set[str], journal, rep
             report.completed.append(item.key)
     if failures:
         _record_failure(home, item, failures, done)
-    elif not tried and not failures:
+    elif not tried:
         report.not_tried.append(item)
     elif len(done) < len(item.recipients):
         _write_state(home, item.key, {**_read_state(home, item.key), "done": done})   # routes still to try
+
+
+def _settle(home: Home, item: Queued, done: dict[str, str], report: FlushReport) -> None:
+    """A mail with no recipient left to try: every one accepted it (a crash came before it moved), or it named none."""
+    if not item.recipients:
+        error = SubmissionFailed("the mail names no recipient (no To: or Cc:): nothing can send it", permanent=True)
+        _record_failure(home, item, [error], done)
+        report.failed.append((item, error))
+        return
+    state = _read_state(home, item.key)
+    _mark_sent(home, item, Receipt(state.get("server", ""), state.get("queue_id", ""), ""), done)
+    report.completed.append(item.key)
 
 
 def flush_account(home: Home, keyring, account_name: str | None = None, only_keys: set[str] | None = None,

@@ -202,3 +202,25 @@ def test_send_to_rules_are_checked(peers):
     assert [a.name for a, _ in route(home, [HOSPITAL])] == ["narrow"]              # the longest rule wins
     assert [a.name for a, _ in route(home, ["x@radio.hopital.example"])] == ["wide"]
     assert [a.name for a, _ in route(home, ["x@nothopital.example"])] == ["other"]  # a suffix is not a subdomain
+
+
+def test_a_mail_every_server_accepted_before_a_crash_leaves_the_outbox_without_being_sent_again(peers):
+    """_mark_sent writes the state (every recipient done) and then moves the file: a kill in between."""
+    home = peers.alice.home
+    queued = outbox.queue(home, peers.sealed(to=("bob@pli.test",)))
+    outbox._write_state(home, queued.key, {"attempts": 1, "done": {"bob@pli.test": "Q1"}, "queue_id": "Q1",
+                                           "server": "relay:25"})
+    calls = []
+    report = outbox.flush(home, lambda raw, sender, rcpts: calls.append(rcpts))
+    assert calls == [] and report.completed == [queued.key] and not report.not_tried
+    assert outbox.pending(home) == [] and len(list((outbox.outbox_dir(home) / "cur").iterdir())) == 1
+
+
+def test_a_mail_naming_no_recipient_is_refused_for_good_not_left_untried(peers):
+    home = peers.alice.home
+    outbox.queue(home, b"From: alice@pli.test\nSubject: x\n\nno recipient\n")
+    report = outbox.flush(home, lambda raw, sender, rcpts: pytest.fail("nothing to send to"))
+    [(_, error)] = report.failed
+    assert error.permanent and "names no recipient" in error.message and not report.not_tried
+    [kept] = outbox.pending(home)
+    assert kept.permanent
