@@ -214,7 +214,7 @@ def _outbox(home: Home) -> Iterator[Finding]:
                       "pli send --list (why each), then pli send --flush --retry-refused once fixed")
     kept = [q for q in waiting if not q.permanent]
     if kept:
-        oldest = min((q.last_try or time.time()) for q in kept)
+        oldest = min(q.path.stat().st_mtime for q in kept)        # when it was queued
         tried = [q for q in kept if q.last_error]
         why = f"; last failure: {tried[-1].last_error}" if tried else ""
         hours = (time.time() - oldest) / 3600
