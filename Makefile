@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 .PHONY: demo test test-pure bench install clean
 
 demo: $(STAMP)
-	$(PLI) doctor
+	$(PLI) doctor --build-only
 	$(PLI) demo
 
 test: $(STAMP)

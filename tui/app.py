@@ -18,6 +18,7 @@ from textual.widgets import Input
 
 from pli.core.errors import PliError
 from pli.core.home import Home
+from pli.core.plural import counted
 from pli.tui.config import TuiConfig, load_tui_config
 from pli.tui.tracing import TraceQueue
 from pli.tui.triage import UndoStack
@@ -255,7 +256,7 @@ class PliApp(App):
                 self.call_from_thread(self.notify, f"trace: {problem}", severity="error")
                 continue
             if left_out:
-                self.call_from_thread(self.notify, f"not traced ({batch.step}): {left_out} message(s) "
+                self.call_from_thread(self.notify, f"not traced ({batch.step}): {counted(left_out, 'message')} "
                                       "with an id the trace cannot hold", severity="warning")
 
     def _trace_keyring(self):

@@ -35,6 +35,8 @@ class RecipientStatus:
     problem: str = ""
     wrap: str = ""      # how its key travels: "content-pad" (otp), "pad" (a shared pad), "x25519"
     members: tuple[str, ...] = ()   # a keyless group practice: sealed for each of these
+    account: str = ""   # the mail account that submits it (send_to rules, else the default); "" when none can
+    account_problem: str = ""       # why no account can (no account, no rule and no default...)
 
 
 def describe(entry) -> str:
@@ -102,7 +104,9 @@ def statuses(keyring, addresses: list[str], size: int = 0) -> list[RecipientStat
     except PliError as error:   # e.g. a pad being written meanwhile: say so on every line
         return [c if c.mode is None else replace(c, mode=None, problem=str(error)) for c in checked]
     wraps = dict(plan.wraps)
-    return [c if c.mode is None else replace(c, mode=plan.mode, wrap=_wrap_of(c, wraps)) for c in checked]
+    accounts = _accounts(keyring.home, list(wraps))
+    return [c if c.mode is None else replace(c, mode=plan.mode, wrap=_wrap_of(c, wraps), **_account_of(c, accounts))
+            for c in checked]
 
 
 def status(keyring, address: str) -> RecipientStatus:
@@ -128,6 +132,26 @@ def _check(keyring, address: str) -> RecipientStatus:
         return RecipientStatus(address, None, name, who, problem=str(error))
     grouped = tuple(members) if members != [address.strip().lower()] else ()
     return RecipientStatus(address, "pending", name, who, members=grouped)
+
+
+def _accounts(home, addresses: list[str]) -> dict:
+    from pli.core.transport.accounts import AccountError, load_accounts, routed
+
+    try:
+        if not load_accounts(home):
+            return dict.fromkeys(addresses, AccountError("no mail account: it waits in the outbox"))
+        return routed(home, addresses)
+    except PliError as error:          # config.toml unreadable: the plan says so, sealing still works
+        return {a: error for a in addresses}
+
+
+def _account_of(status: RecipientStatus, accounts: dict) -> dict:
+    """The account(s) its addresses (a keyless group's members) are submitted through, or why none."""
+    found = [accounts.get(m) for m in (status.members or (status.address.strip().lower(),))]
+    problems = [str(a) for a in found if isinstance(a, Exception)]
+    if problems:
+        return {"account_problem": problems[0]}
+    return {"account": ", ".join(dict.fromkeys(a.name for a in found if a is not None))}
 
 
 def _wrap_of(status: RecipientStatus, wraps: dict[str, str]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pli.core.errors import PliError
+from pli.core.plural import counted
 
 RETRY_HINT = "kept in the outbox; retry from the Outbox screen (command palette: Outbox, key r) or `pli send --flush`"
 
@@ -25,14 +26,14 @@ class SendOutcome:
 
 def account_ready(home) -> str | None:
     """None if an account can send, else why not (in a sentence the user can act on)."""
-    from pli.core.transport.accounts import AccountError, choose_account
+    from pli.core.transport.accounts import AccountError, usable_accounts
 
     try:
-        account = choose_account(home, None)
+        accounts = usable_accounts(home)      # each recipient's account is chosen when it is sent
     except AccountError as error:
         return str(error)
-    if account.smtp is None:
-        return f"account {account.name} has no smtp_host: it cannot send"
+    if all(a.smtp is None for a in accounts.values()):
+        return f"no account has an smtp_host ({', '.join(accounts)}): none can send"
     return None
 
 
@@ -64,7 +65,8 @@ def outcome(report) -> SendOutcome:
     lines = [f"sent to {', '.join(q.recipients)} (queue id {r.queue_id})" for q, r in report.sent]
     lines += [f"not sent to {', '.join(q.recipients)}: {e}" for q, e in report.failed]
     if report.not_tried:
-        lines.append(f"{len(report.not_tried)} more not tried (server unreachable)")
+        lines.append(f"{counted(len(report.not_tried), 'more message')} not tried (server unreachable "
+                     "or misconfigured)")
     if report.failed or report.not_tried:
         return SendOutcome("\n".join(lines + [RETRY_HINT]), "error", "Not sent")
     if not report.sent:
@@ -78,8 +80,8 @@ def start_flush(app, only_keys: set[str] | None = None, done=None) -> None:
     if problem is not None:
         app.notify(f"queued in the outbox, not sent: {problem}", title="Outbox", severity="warning", timeout=10)
         return
-    count = len(only_keys) if only_keys is not None else "the waiting"
-    app.notify(f"sending {count} message(s)…", title="Sending", timeout=3)
+    what = counted(len(only_keys), "message") if only_keys is not None else "the waiting messages"
+    app.notify(f"sending {what}…", title="Sending", timeout=3)
     keyring = app.keyring
 
     def work() -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pli.core.home import Home
+from pli.core.plural import counted
 
 
 def register(sub) -> None:
@@ -40,8 +41,8 @@ def run_verify(args) -> int:
     home = Home.resolve(args.home)
     trusted = load_signers(home) | {read_one(path, "ed25519").b64 for path in args.key}
     report = verify(home, trusted)
-    print(f"trace ok: {report.entries:,} entries (last {report.last_seq}), "
-          f"signed by {len(report.signers)} key(s)")
+    print(f"trace ok: {counted(report.entries, 'entry')} (last {report.last_seq}), "
+          f"signed by {counted(len(report.signers), 'key')}")
     return 0
 
 

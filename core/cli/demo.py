@@ -8,6 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pli.core.plural import counted
+
 DEFAULT_DIR = "demo-home"
 
 
@@ -45,7 +47,7 @@ def run(args) -> int:
                         seed=DEFAULT_SEED if args.seed is None else args.seed, progress=_progress,
                         now=datetime.now(timezone.utc))
     reused = ", built earlier" if result.reused else ""
-    print(f"demo home ready: {result.home.root} ({result.messages:,} messages{reused}; "
+    print(f"demo home ready: {result.home.root} ({counted(result.messages, 'message')}{reused}; "
           f"its keyring's passphrase is in {result.passphrase_file})")
     if args.no_open:
         print(f"open it with: pli --home {result.home.root}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pli.core.home import Home
+from pli.core.plural import counted
 
 
 def register(sub) -> None:
@@ -43,10 +44,13 @@ def _authority_commands(cmds) -> None:
     c.add_argument("file", type=Path)
     authority_options(c)
     c.set_defaults(func=run_import_rpps)
-    c = cmds.add_parser("bind", help="bind an entry to the keys of a public key file (and an address)")
+    c = cmds.add_parser("bind", help="bind an entry to the keys of a public key file and/or an address")
     c.add_argument("id")
-    c.add_argument("keyfile", type=Path, help="`ed25519 BASE64` and `x25519 BASE64` lines (or PEM)")
-    c.add_argument("--address", help="the secure-messaging address these keys answer for")
+    c.add_argument("keyfile", type=Path, nargs="?",
+                   help="`ed25519 BASE64` and `x25519 BASE64` lines (or PEM), or the public identity "
+                        "`pli keys export-public` writes; none: only the address (a member a proxy serves)")
+    c.add_argument("--address", help="the secure-messaging address these keys answer for "
+                                      "(default: the identity file's)")
     authority_options(c)
     c.set_defaults(func=run_bind)
     c = cmds.add_parser("revoke", help="revoke one key of an entry (mail it signed gets flagged)")
@@ -98,7 +102,7 @@ def run_import(args) -> int:
     except OSError as error:
         raise AuthorityError(f"cannot read {args.file}: {error.strerror}") from None
     signed = import_directory(Home.resolve(args.home), data, str(args.file))
-    print(f"directory imported: {len(signed.entries):,} entries, serial {signed.serial}")
+    print(f"directory imported: {counted(len(signed.entries), 'entry')}, serial {signed.serial}")
     return 0
 
 
@@ -154,8 +158,8 @@ def run_import_rpps(args) -> int:
     result = read_rpps(args.file)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_entries(path, update_identities(load_entries(path), result.entries))
-    print(f"{len(result.entries):,} professionals from {result.rows:,} rows "
-          f"({result.skipped:,} rows without an RPPS number skipped) -> {path}")
+    print(f"{counted(len(result.entries), 'professional')} from {counted(result.rows, 'row')} "
+          f"({counted(result.skipped, 'row')} without an RPPS number skipped) -> {path}")
     return 0
 
 
@@ -167,7 +171,13 @@ def run_bind(args) -> int:
     entry = bind(entries, args.id, args.keyfile, args.address)
     save_entries(path, merge(entries, [entry]))
     current = [k for k in entry.keys if k.revoked is None]
-    print(f"{entry.id} {entry.name}: " + ", ".join(f"{k.key.alg} {k.fingerprint}" for k in current))
+    keys = ", ".join(f"{k.key.alg} {k.fingerprint}" for k in current) or "no keys of its own"
+    print(f"{entry.id} {entry.name}: {keys}; addresses {', '.join(entry.addresses) or 'none'}")
+    if not any(k.key.alg == "x25519" for k in current):
+        proxies = [e.name for e in entries if e.id in entry.groups and e.kind == "proxy"]
+        print(f"mail to it is sealed to the proxy {', '.join(proxies)}" if proxies else
+              "nobody can seal mail to it yet: bind its keys, or make it a member of a proxy "
+              "(`pli dir group ID --kind proxy --member ...`) with keys")
     return 0
 
 
@@ -210,7 +220,7 @@ def run_group(args) -> int:
         member = by_id[member_id]
         members.append(member if args.id in member.groups else replace(member, groups=member.groups + (args.id,)))
     save_entries(path, merge(entries, [group, *members]))
-    print(f"{args.kind} {args.id} {args.name}: {len(members)} member(s) added")
+    print(f"{args.kind} {args.id} {args.name}: {counted(len(members), 'member')} added")
     return 0
 
 
@@ -222,5 +232,5 @@ def run_sign(args) -> int:
     tmp = args.output.with_name(args.output.name + ".tmp")
     tmp.write_bytes(data)
     tmp.replace(args.output)
-    print(f"signed directory of {len(entries):,} entries written to {args.output}")
+    print(f"signed directory of {counted(len(entries), 'entry')} written to {args.output}")
     return 0

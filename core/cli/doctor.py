@@ -1,4 +1,4 @@
-"""`pli doctor`: what pli runs on (crypto backend, SIMD path, versions, where data lives)."""
+"""`pli doctor`: what pli runs on (crypto backend, SIMD path, versions), then the home's check-up."""
 from __future__ import annotations
 
 import platform
@@ -9,7 +9,12 @@ from pli.core.home import Home
 
 
 def register(sub) -> None:
-    p = sub.add_parser("doctor", help="show the crypto backend, versions and data locations")
+    p = sub.add_parser("doctor", help="check the build (crypto backend, versions) and the home: keyring, pads, "
+                                      "directory, trace, store, outbox, accounts; exit 1 if something is wrong")
+    p.add_argument("--online", action="store_true",
+                   help="also connect to each account's SMTP and IMAP servers and log in")
+    p.add_argument("--build-only", action="store_true",
+                   help="only what pli runs on (what `make demo` checks): no home, no passphrase")
     p.set_defaults(func=run)
 
 
@@ -21,10 +26,23 @@ def _version(dist: str) -> str:
 
 
 def run(args) -> int:
+    home = Home.resolve(args.home)
+    _print_build(home)
+    if args.build_only or not home.root.exists():
+        return 0
+    from pli.core.checkup import check_home
+    from pli.core.crypto.passphrase import unlock
+
+    findings = check_home(home, unlock=unlock, online=args.online)
+    print()
+    print(render(findings))
+    return 1 if any(f.status == "fail" for f in findings) else 0
+
+
+def _print_build(home: Home) -> None:
     from pli.core.crypto import primitives
 
     info = primitives.backend_info()
-    home = Home.resolve(args.home)
     rows = [
         ("pli", _version("pli")),
         ("python", f"{platform.python_version()} ({sys.executable})"),
@@ -41,4 +59,21 @@ def run(args) -> int:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
-    return 0
+
+
+def render(findings) -> str:
+    """One line per finding (`area  STATUS  text`), its fix on the next line, then the count of problems."""
+    from pli.core.plural import counted
+
+    width = max(len(f.area) for f in findings)
+    lines = []
+    for f in findings:
+        lines.append(f"{f.area:<{width}}  {f.status.upper() if f.status != 'ok' else 'ok':<4}  {f.text}")
+        if f.fix and f.status != "ok":
+            lines.append(f"{'':<{width}}        fix: {f.fix}")
+    fails = sum(f.status == "fail" for f in findings)
+    warns = sum(f.status == "warn" for f in findings)
+    lines.append("")
+    lines.append(f"{counted(fails, 'problem')}, {counted(warns, 'warning')}" if fails or warns
+                 else "everything checked is fine")
+    return "\n".join(lines)

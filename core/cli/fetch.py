@@ -33,7 +33,8 @@ def run(args) -> int:
         journal.record_many([Step("fetched", _message_id(layout.incoming / "new" / n) or n,
                                   {"via": "imap", "target": account.name}) for n in names])
 
-    report = fetch(home, account, account.password(home, keyring), layout.incoming, on_batch=traced)
+    password = account.imap_login.secret(home, keyring) if account.imap_login else None
+    report = fetch(home, account, password, layout.incoming, on_batch=traced)
     print(report.render(), file=sys.stderr)
     if args.no_new or not report.fetched or not layout.exists():
         return 0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pli.core.errors import UsageError
 from pli.core.home import Home
+from pli.core.plural import counted
 
 
 def register(sub) -> None:
@@ -43,7 +44,7 @@ def run(args) -> int:
         from pli.core.directory import import_directory
 
         signed = import_directory(home, data, str(args.directory))
-        print(f"directory installed: {len(signed.entries):,} entries, serial {signed.serial}")
+        print(f"directory installed: {counted(len(signed.entries), 'entry')}, serial {signed.serial}")
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pli.core.errors import UsageError
+from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 
 
@@ -23,7 +23,12 @@ def register(sub) -> None:
     c.set_defaults(func=run_show)
     c = cmds.add_parser("export-public", help="write your public identity to stdout (give it to correspondents)")
     c.set_defaults(func=run_export)
-    c = cmds.add_parser("import-public", help="trust a correspondent's public identity file")
+    c = cmds.add_parser("group-export-public",
+                        help="write a group's public identity to stdout (for correspondents and the directory)")
+    c.add_argument("group", help="the group's address")
+    c.set_defaults(func=run_group_export_public)
+    c = cmds.add_parser("import-public", help="trust a correspondent's public identity file (a home without "
+                                              "a keyring of its own too: a gateway's trust home)")
     c.add_argument("file", type=Path)
     c.add_argument("--replace", action="store_true", help="replace a different key already held for the address")
     c.set_defaults(func=run_import)
@@ -99,13 +104,27 @@ def run_export(args) -> int:
     return 0
 
 
+def run_group_export_public(args) -> int:
+    from pli.core.crypto.identity import check_address
+    from pli.core.crypto.keyring import public_view
+
+    address = check_address(args.group)
+    _me, groups = public_view(Home.resolve(args.home))
+    group = next((g for g in groups if g.address == address), None)
+    if group is None:
+        known = ", ".join(g.address for g in groups) or "none"
+        raise PliError(f"this home belongs to no group {address} (its groups: {known}); "
+                         "see `pli keys show`")
+    sys.stdout.buffer.write(group.export())
+    return 0
+
+
 def run_import(args) -> int:
+    """Trust a public identity; a home without a keyring (a gateway's trust home) keeps it all the same."""
     from pli.core.crypto.identity import PublicIdentity
-    from pli.core.crypto.keyring import Keyring, NoKeyring, trust_public
+    from pli.core.crypto.keyring import trust_public
 
     home = Home.resolve(args.home)
-    if not Keyring.exists(home):
-        raise NoKeyring.at(home)
     public = PublicIdentity.parse(read_input(args.file), str(args.file))
     trust_public(home, public, args.replace)
     print(f"imported {public.kind} {public.address} ({public.name}), fingerprint {public.fingerprint}")

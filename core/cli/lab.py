@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
+from pli.core.plural import counted
 
 _HEADER_LINE = re.compile(rb"[A-Za-z][A-Za-z0-9-]*:[ \t]")
 NAMED_UNREADABLE = 5   # unreadable messages named in an export's summary line; the rest are counted
@@ -187,7 +188,7 @@ def current_reports(reports: list, histories: list) -> list:
     kept = []
     for report, history in zip(reports, histories):
         if history.replaced:
-            print(f"pli: {len(history.replaced)} result(s) of {report.patient.display}'s report "
+            print(f"pli: {counted(len(history.replaced), 'result')} of {report.patient.display}'s report "
                   f"{report.reference} replaced by a later report of the same order: not exported",
                   file=sys.stderr)
         if report.current or not report.observations:
@@ -267,10 +268,10 @@ def _trace_exported(home: Home, keyring, store, result, fmt: str) -> str | None:
                                                                  {"target": fmt}))
     except (PliError, OSError) as error:
         why = str(error) if isinstance(error, PliError) else error.strerror or type(error).__name__
-        return (f"the exported steps of {len(result.message_ids):,} message(s) could not be written to the "
+        return (f"the exported steps of {counted(len(result.message_ids), 'message')} could not be written to the "
                 f"trace ({why}); the files stay; check with `pli audit verify`")
     if left_out:
-        print(f"pli: not traced (exported): {left_out:,} message(s) with an id the trace cannot hold",
+        print(f"pli: not traced (exported): {counted(left_out, 'message')} with an id the trace cannot hold",
               file=sys.stderr)
     return None
 
@@ -280,7 +281,7 @@ def _outcome(result, failure, trace_problem: str | None, fmt: str, folder: Path)
     if failure is not None:
         message = str(failure)
         if result.files:
-            message += f" ({result.files:,} report(s) written before stay there)"
+            message += f" ({counted(result.files, 'report')} written before stay there)"
         raise type(failure)(message + (f"; {trace_problem}" if trace_problem else ""), result)
     print(result.summary(fmt, folder, named=NAMED_UNREADABLE), file=sys.stderr)
     if trace_problem:
@@ -302,6 +303,6 @@ def run_generate(args) -> int:
         (args.output / message.filename).write_bytes(message.payload)
         if args.eml:
             (args.output / f"{Path(message.filename).stem}.eml").write_bytes(message.inner_bytes)
-    print(f"wrote {args.count} generated lab report file(s) to {args.output}/ "
+    print(f"wrote {counted(args.count, 'generated lab report file')} to {args.output}/ "
           f"(invented patients, seed {args.seed})", file=sys.stderr)
     return 0

@@ -15,7 +15,8 @@ def register(sub) -> None:
                                     "--show lists the latest notes with one")
     p.add_argument("address", help="the correspondent's address")
     p.add_argument("text", nargs="*", help="the note (words are joined; `-` or nothing: read stdin)")
-    p.add_argument("--account", help="the [accounts.NAME] to send through (default: the default account)")
+    p.add_argument("--account", help="the [accounts.NAME] to send through (default: the send_to rules, "
+                                     "else the default account)")
     p.add_argument("--queue-only", action="store_true", help="seal and queue, do not submit now")
     p.add_argument("--show", action="store_true", help="print the latest notes with ADDRESS, oldest first")
     p.add_argument("--limit", type=int, default=DEFAULT_SHOWN, help=f"with --show: how many (default {DEFAULT_SHOWN})")
@@ -41,23 +42,25 @@ def _send(home: Home, args) -> int:
     from pli.core.crypto.passphrase import unlock
     from pli.core.notes import check_address, check_text, send_note
     from pli.core.transport import outbox
-    from pli.core.transport.accounts import choose_account
+    from pli.core.transport.accounts import route
 
     address = check_address(args.address)
     text = check_text(_text(args.text))           # refused before the passphrase is asked
-    account = None if args.queue_only else choose_account(home, args.account)
+    if not args.queue_only:
+        route(home, [address], args.account)      # an account takes it (send_to rules, else the default)
     keyring = unlock(home)
     queued = send_note(home, keyring, address, text, datetime.now().astimezone())
     print(f"queued note {queued.envelope_id} for {address}", file=sys.stderr)
-    if account is None:
+    if args.queue_only:
         return 0
-    report = outbox.flush_account(home, keyring, account.name, {queued.key})
+    report = outbox.flush_account(home, keyring, args.account, {queued.key})
     print(report.render(), file=sys.stderr)
     return 0 if not report.failed and not report.not_tried else 75
 
 
 def _show(home: Home, address: str, limit: int) -> int:
     from pli.core.notes import check_address, conversation_query, note_of
+    from pli.core.plural import counted
     from pli.core.store import Store
 
     address = check_address(address)
@@ -67,7 +70,7 @@ def _show(home: Home, address: str, limit: int) -> int:
                  if n.belongs_to(address)]
     for note in shown:
         print(_line(note, address))
-    print(f"{len(shown)} note(s) with {address}", file=sys.stderr)
+    print(f"{counted(len(shown), 'note')} with {address}", file=sys.stderr)
     return 0
 
 

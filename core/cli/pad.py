@@ -6,10 +6,6 @@ from pathlib import Path
 from pli.core.errors import UsageError
 from pli.core.home import Home
 
-#: `pli pad status` flags a lane with less than 10% left, or less than 1 MiB (for lanes larger than that).
-LOW_BYTES = 1 << 20
-LOW_FRACTION = 0.10
-
 
 def register(sub) -> None:
     p = sub.add_parser("pad", help="one-time pads: new, import, status")
@@ -77,7 +73,6 @@ def run_status(args) -> int:
                 print(f"  lane {lane} {holder:32} (their sending lane)")
                 continue
             left = pad.lane_size - used
-            low = left < LOW_FRACTION * pad.lane_size or (left < LOW_BYTES <= pad.lane_size)
-            warning = "  LOW: make a new pad soon" if low else ""
+            warning = "  LOW: make a new pad soon" if pad.running_low(left) else ""
             print(f"  lane {lane} {holder:32} used {used:,}  left {left:,}{warning}")
     return 0

@@ -17,7 +17,8 @@ def register(sub) -> None:
     p.add_argument("--receipt", metavar="KINDS",
                    help="ask the recipients for signed receipts: delivery, read, delivery,read or none "
                         "(default: the [receipts] ask setting)")
-    p.add_argument("--account", help="the [accounts.NAME] to send through (default: the default account)")
+    p.add_argument("--account", help="send everything through this [accounts.NAME] (default: each recipient's "
+                                     "account by the send_to rules, else the default account)")
     p.add_argument("--queue-only", action="store_true", help="seal and queue, do not submit now")
     p.add_argument("--flush", action="store_true", help="submit what waits in the outbox")
     p.add_argument("--retry-refused", action="store_true",
@@ -25,13 +26,18 @@ def register(sub) -> None:
     p.add_argument("--list", action="store_true", help="show what waits in the outbox and why")
     p.add_argument("--set-password", metavar="ACCOUNT",
                    help="store ACCOUNT's password in the keyring (read from the terminal, or stdin when piped)")
+    p.add_argument("--server", choices=["smtp", "imap"],
+                   help="with --set-password: the password of that server's login only "
+                        "(smtp_password / imap_password = \"keyring\"); default: both servers' shared password")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     home = Home.resolve(args.home)
     if args.set_password:
-        return _set_password(home, args.set_password)
+        return _set_password(home, args.set_password, args.server)
+    if args.server:
+        raise UsageError("--server goes with --set-password")
     if args.list:
         return _list(home)
     if args.flush:
@@ -48,43 +54,66 @@ def _send(home: Home, args) -> int:
     import email.policy
 
     from pli.core.cli.keys import read_input
-    from pli.core.crypto.envelope import seal_mail
     from pli.core.crypto.passphrase import unlock
-    from pli.core.transport import outbox
-    from pli.core.transport.accounts import choose_account
-    from pli.core.audit import home_journal
-    from pli.core import receipts
+    from pli.core.outgoing import seal_and_queue
+    from pli.core.transport.accounts import usable_accounts
 
-    account = None if args.queue_only else choose_account(home, args.account)  # fail before sealing
-    kinds = receipts.kinds_to_ask(home, args.receipt)
-    inner = email.message_from_bytes(read_input(args.file), policy=email.policy.default)
+    if not args.queue_only:
+        usable_accounts(home, args.account)  # a config problem shows before sealing
+    raw = read_input(args.file)
+    inner = email.message_from_bytes(raw, policy=email.policy.default)
     keyring = unlock(home)
     to = [a.strip() for a in args.to.split(",") if a.strip()]
-    inner = receipts.ask(inner, kinds)
-    sealed = seal_mail(inner, keyring, to, mode=args.mode)
-    queued = outbox.queue(home, sealed, inner)  # durable before anything leaves
-    journal = home_journal(home, keyring)
-    journal.record("sealed", queued.envelope_id, recipients=list(queued.recipients))
-    receipts.record_request(journal, queued.envelope_id, kinds, str(inner.get("Message-ID", "")))
+    seal, accounts = send_plan(home, keyring, to, len(raw), args.mode, args.account)
+    print(render_plan(seal, accounts), file=sys.stderr)
+    problems = [a for a in accounts.values() if isinstance(a, Exception)]
+    if problems and not args.queue_only:
+        raise problems[0]                     # no account for a recipient: nothing is sealed
+    queued = seal_and_queue(home, keyring, inner, to, mode=args.mode, receipts=args.receipt)
     print(f"queued {queued.envelope_id} for {', '.join(queued.recipients)}", file=sys.stderr)
-    if account is None:
+    if args.queue_only:
         return 0
-    return _flush(home, account.name, keyring, only_keys={queued.key}, journal=journal)
+    return _flush(home, args.account, keyring, only_keys={queued.key})
 
 
-def _flush(home: Home, account_name: str | None, keyring, only_keys=None, retry_refused=False, journal=None) -> int:
+WRAP_WORDS = {"content-pad": "one-time pad", "pad": "stream, its key sealed with a shared pad",
+              "x25519": "stream, its key by X25519 (no pad shared)"}
+
+
+def send_plan(home: Home, keyring, to: list[str], size: int, mode: str | None, account: str | None):
+    """How the message will be sealed (pli.core.crypto.envelope.preview) and each recipient's account, or why none."""
+    from pli.core.crypto.envelope import preview
+    from pli.core.transport.accounts import routed
+
+    seal = preview(keyring, to, size, mode)
+    return seal, routed(home, [address for address, _ in seal.wraps], account)
+
+
+def render_plan(seal, accounts: dict) -> str:
+    from pli.core.plural import counted
+
+    lines = [f"plan: {seal.mode} mode, {counted(len(seal.wraps), 'recipient')}"]
+    for address, wrap in seal.wraps:
+        account = accounts[address]
+        via = (f"no account: {account}" if isinstance(account, Exception)
+               else f"via account {account.name} ({account.smtp or 'no smtp_host'})")
+        lines.append(f"  {address}: {WRAP_WORDS.get(wrap, wrap)}; {via}")
+    return "\n".join(lines)
+
+
+def _flush(home: Home, account_name: str | None, keyring, only_keys=None, retry_refused=False) -> int:
     from pli.core.crypto.passphrase import unlock
     from pli.core.transport import outbox
-    from pli.core.transport.accounts import choose_account
+    from pli.core.transport.accounts import usable_accounts
 
-    choose_account(home, account_name)   # a config problem shows before the passphrase prompt
+    usable_accounts(home, account_name)   # a config problem shows before the passphrase prompt
     if not outbox.pending(home):
         print("the outbox is empty", file=sys.stderr)
         return 0
     keyring = keyring or unlock(home)
     if retry_refused and only_keys is None:
         only_keys = {q.key for q in outbox.pending(home)}
-    report = outbox.flush_account(home, keyring, account_name, only_keys, journal)
+    report = outbox.flush_account(home, keyring, account_name, only_keys)
     print(report.render(), file=sys.stderr)
     return 0 if not report.failed and not report.not_tried else 75
 
@@ -92,28 +121,34 @@ def _flush(home: Home, account_name: str | None, keyring, only_keys=None, retry_
 def _list(home: Home) -> int:
     from datetime import datetime
 
+    from pli.core.plural import counted
     from pli.core.transport import outbox
 
     waiting = outbox.pending(home)
     for q in waiting:
         when = datetime.fromtimestamp(q.last_try).strftime("%Y-%m-%d %H:%M") if q.last_try else "never"
         status = ("refused: " if q.permanent else "waiting: ") + (q.last_error or "not tried yet")
-        print(f"{q.envelope_id}  to {', '.join(q.recipients)}  tries {q.attempts} (last {when})  {status}")
-    print(f"{len(waiting)} in the outbox", file=sys.stderr)
+        done = dict(q.done)
+        left = [r for r in q.recipients if r not in done]
+        already = f" (accepted already for {', '.join(done)})" if done else ""
+        print(f"{q.envelope_id}  to {', '.join(left)}{already}  {counted(q.attempts, 'try', 'tries')} "
+              f"(last {when})  {status}")
+    print(f"{counted(len(waiting), 'message')} in the outbox", file=sys.stderr)
     return 0
 
 
-def _set_password(home: Home, account: str) -> int:
+def _set_password(home: Home, account: str, server: str | None) -> int:
     import getpass
 
     from pli.core.transport.secrets import store_account_password
 
+    which = f"the {server.upper()} password" if server else "the password"
     if sys.stdin.isatty():
-        secret = getpass.getpass(f"Password of account {account}: ")
+        secret = getpass.getpass(f"{which.capitalize()} of account {account}: ")
     else:
         secret = sys.stdin.readline().rstrip("\n")
     if not secret:
         raise UsageError("an empty password: nothing stored")
-    store_account_password(home, account, secret)
-    print(f"the password of account {account} is sealed in the keyring", file=sys.stderr)
+    store_account_password(home, account, secret, server)
+    print(f"{which} of account {account} is sealed in the keyring", file=sys.stderr)
     return 0

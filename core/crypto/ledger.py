@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pli.core.crypto import record_file
 from pli.core.crypto.pads import PadExhausted, PadInfo
 from pli.core.crypto.record_file import RecordFile
+from pli.core.plural import counted
 
 MAGIC = b"PLR1"
 _BODY = struct.Struct(">4s16sIQQQ12x")   # magic, pad id, lane, offset, length, time (ns): 60 bytes
@@ -112,7 +113,8 @@ class Ledger:
             start, end = pad.lane_bounds(lane)
             offset = max(high.get((pad.id, lane), start), start)
             if length <= 0 or offset + length > end:
-                raise PadExhausted(f"pad {pad.hex}: lane {lane} has {max(end - offset, 0):,} bytes left, "
+                left = counted(max(end - offset, 0), "byte")
+                raise PadExhausted(f"pad {pad.hex}: lane {lane} has {left} left, "
                                    f"{length:,} needed; make a new pad with `pli pad new` or use --mode stream")
             granted.append(Reservation(pad.id, lane, offset, length))
             high[(pad.id, lane)] = offset + length

@@ -40,6 +40,9 @@ TAG = 16
 MIN_SIZE = 4096
 MAX_HOLDERS = 64
 TRANSPORT_INFO = b"pli pad transport v1"
+#: A lane runs low under 10% left, or under 1 MiB (for lanes larger than that).
+LOW_BYTES = 1 << 20
+LOW_FRACTION = 0.10
 _U32 = struct.Struct(">I")
 _CHUNK_NONCE = struct.Struct(">4xQ")
 _CHUNK_AAD = struct.Struct(">16sQ")
@@ -77,6 +80,10 @@ class PadInfo:
             return self.holders.index(address.lower())
         except ValueError:
             return None
+
+    def running_low(self, left: int) -> bool:
+        """Whether a lane with `left` bytes unused should be replaced soon (`pli pad status`, `pli doctor`)."""
+        return left < LOW_FRACTION * self.lane_size or left < LOW_BYTES <= self.lane_size
 
     def lane_bounds(self, lane: int) -> tuple[int, int]:
         """[start, end) of holder `lane`'s sending range, in pad offsets."""

@@ -93,19 +93,53 @@ def merge(entries: Iterable[DirectoryEntry], updates: Iterable[DirectoryEntry]) 
     return list(by_id.values())
 
 
-def bind(entries: list[DirectoryEntry], entry_id: str, key_file: Path, address: str | None = None,
+def bind(entries: list[DirectoryEntry], entry_id: str, key_file: Path | None, address: str | None = None,
          when: datetime | None = None) -> DirectoryEntry:
-    """Give entry `entry_id` the keys of `key_file` (and `address`); older keys become superseded."""
+    """Give entry `entry_id` the keys of `key_file` (and `address`); older keys become superseded.
+
+    `key_file` is a key file (`ed25519 BASE64` lines, PEM) or the public
+    identity `pli keys export-public` writes, whose address is bound too
+    unless `address` is given.  Without a key file only the address is bound:
+    a practitioner whose mail a proxy opens needs no keys of her own.
+    """
     entry = next((e for e in entries if e.id == entry_id), None)
     if entry is None:
         raise AuthorityError(f"no entry {entry_id} in the entries file: import it first (`pli dir import-rpps`)")
+    if key_file is None and not address:
+        raise AuthorityError("nothing to bind: give a key file, an --address, or both")
     when = when or datetime.now(timezone.utc)
-    for key in read_key_file(key_file):
+    keys, claimed = read_bound_keys(key_file) if key_file is not None else ([], None)
+    if address and claimed and address.strip().lower() != claimed:
+        raise AuthorityError(f"{key_file} is the identity of {claimed}, not of {address}: bind the right file, "
+                             "or leave out --address to bind the file's own")
+    for key in keys:
         entry = entry.with_key(key, when)
-    if address and address.lower() not in entry.addresses:
-        entry = replace(entry, addresses=entry.addresses + (address.lower(),))
-    from_json(entry.to_json())  # the bound entry must still be valid (e.g. a well-formed address)
+    address = (address or claimed or "").strip().lower()
+    if address and address not in entry.addresses:
+        entry = replace(entry, addresses=entry.addresses + (address,))
+    try:
+        from_json(entry.to_json())  # the bound entry must still be valid (e.g. a well-formed address)
+    except BadEntry as error:
+        raise AuthorityError(str(error)) from None
     return entry
+
+
+def read_bound_keys(path: Path) -> tuple[list[PublicKey], str | None]:
+    """The public keys of a key file, or of a public identity file (with the address it names)."""
+    from pli.core.crypto.identity import BadIdentity, PublicIdentity
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise AuthorityError(f"cannot read {path}: {error.strerror}") from None
+    if not data.lstrip().startswith(b"{"):
+        return read_key_file(path), None
+    try:
+        public = PublicIdentity.parse(data, str(path))
+    except BadIdentity as error:
+        raise AuthorityError(str(error)) from None
+    keys = [PublicKey("ed25519", public.sign_public)] if public.sign_public else []
+    return keys + [PublicKey("x25519", public.agree_public)], public.address
 
 
 def sign(entries: list[DirectoryEntry], authority: Ed25519PrivateKey, serial: int | None = None) -> bytes:

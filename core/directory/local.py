@@ -70,7 +70,7 @@ def import_directory(home: Home, data: bytes, source: str = "the directory file"
     """Check and install a signed directory file; the installed one stays if anything is wrong."""
     signed = open_directory(data, trust_anchor(home), source)
     try:
-        current = _installed(home)
+        current = verified_installed(home)
     except DirectoryRefused:
         current = None  # damaged, or from a previous anchor: a good file may replace it
     if current is not None and signed.serial < current.serial:
@@ -103,7 +103,8 @@ def load_directory(home: Home) -> Directory:
     return Directory.from_objects(verified.objects, verified.serial, verified.source, built)
 
 
-def _installed(home: Home) -> VerifiedDirectory | None:
+def verified_installed(home: Home) -> VerifiedDirectory | None:
+    """The installed file checked against the trust anchor (serial, issued, entry objects); None if none."""
     try:
         data = installed_path(home).read_bytes()
     except FileNotFoundError:

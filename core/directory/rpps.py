@@ -109,8 +109,8 @@ def _columns(header: list[str], source: str) -> dict[str, int]:
     index = {name.strip().lstrip("\ufeff"): i for i, name in enumerate(header)}
     missing = [name for name in REQUIRED if name not in index]
     if missing:
-        raise RppsFormatError(f"{source} is not an RPPS extract: missing column(s) "
-                              f"{', '.join(repr(m) for m in missing)}")
+        raise RppsFormatError(f"{source} is not an RPPS extract: missing "
+                              f"{'column' if len(missing) == 1 else 'columns'} {', '.join(repr(m) for m in missing)}")
     return {name: index[name] for name in REQUIRED + OPTIONAL if name in index}
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from pli.core.durable import write_new
 from pli.core.errors import PliError
 from pli.core.lab.export import FORMATS, export_reports
+from pli.core.plural import counted
 
 STEM_CHARS = 60          # message ids can be 200+ characters: file names stay readable
 MAX_NAMES = 1000         # names tried per report before giving up (a folder that is a mess)
@@ -80,18 +81,22 @@ class FolderExport:
         """One line saying what the export did: written, already there, and what was left out and why
         (the first `named` unreadable messages by id, with their reason)."""
         if self.stopped:
-            parts = [f"export stopped: {self.files:,} report(s) written to {folder} stay there"]
+            parts = [f"export stopped: {counted(self.files, 'report')} written to {folder} stay there"]
         else:
-            parts = [f"exported {self.files:,} report(s) as {fmt.upper()} to {folder}"]
+            parts = [f"exported {counted(self.files, 'report')} as {fmt.upper()} to {folder}"]
         if self.already:
             parts.append(f"{len(self.already):,} already there (not copied again)")
         if self.without_report:
-            parts.append(f"{len(self.without_report):,} message(s) without lab report")
+            parts.append(counted(len(self.without_report), "message without a lab report",
+                                 "messages without a lab report"))
         if self.replaced:
-            parts.append(f"{self.replaced:,} result(s) replaced by a later report left out"
-                         + (f" ({len(self.superseded):,} message(s) wholly superseded)" if self.superseded else ""))
+            parts.append(counted(self.replaced, "result replaced by a later report left out",
+                                 "results replaced by a later report left out")
+                         + (f" ({counted(len(self.superseded), 'message')} wholly superseded)"
+                            if self.superseded else ""))
         if self.unreadable:
-            parts.append(f"{len(self.unreadable):,} message(s) could not be read" + _named(self.unreadable, named))
+            parts.append(f"{counted(len(self.unreadable), 'message')} could not be read"
+                         + _named(self.unreadable, named))
         return "; ".join(parts)
 
 

@@ -52,6 +52,7 @@ from pli.core.lab.flags import susceptibility
 from pli.core.lab.model import Lab, Observation, Patient, Prescriber, ReferenceRange, Report
 from pli.core.lab.text import Decoded, continuation_glue, decode_report, mend_junk, split_lines, wrap_width
 from pli.core.lab.values import split_value_unit
+from pli.core.plural import counted
 
 FORMAT = "HPRIM"
 HEADER_LINES = 12
@@ -245,7 +246,7 @@ class _Reader:
         if missing is not None:
             # Line 7 holds no date but line 6 (or 5) does: address lines are missing, as some labs send them.
             at, count = missing
-            draft.warnings.append(f"line {draft.start + 7 - count}: the birth date comes {count} line(s) early: "
+            draft.warnings.append(f"line {draft.start + 7 - count}: the birth date comes {counted(count, 'line')} early: "
                                   "read as if address lines were missing")
             read = len(draft.header)
             draft.header = (draft.header[:at] + [""] * count + draft.header[at:])[:HEADER_LINES]

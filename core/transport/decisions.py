@@ -2,6 +2,7 @@
 
     accepted(checked, addresses, hostname, via)        -> [accepted-by-gateway, delivered]
     refusal(Answer("refused", "bad-signature", "550 5.7.1"), Claims(...), hostname, raw=raw)
+    log_line(step, client)                             -> the one line the gateway logs for it
 
 A step names the message by its envelope id when the gateway could read the
 envelope, else by the Message-ID the mail carries (plain mail), else by the
@@ -62,6 +63,17 @@ def refusal(answer: Answer, claims: Claims, hostname: str, raw: bytes | None = N
     if raw is not None:
         details["sha256"] = hashlib.sha256(raw).hexdigest()
     return Step(answer.step, _message_name(raw, checked, details.get("sha256")), details)
+
+
+def log_line(step: Step, client: str | None = None) -> str:
+    """The gateway's log line for one decision: what the trace step says, identifiers only, on one line."""
+    d = step.details
+    recipients = ", ".join(d.get("recipients") or ()) or "-"
+    where = f"client {client or d.get('client', '?')}"
+    if step.step == "accepted-by-gateway":
+        return f"accepted {step.message_id} from {d.get('sender')} for {recipients} ({where})"
+    return (f"{step.step} {step.message_id}: {d.get('status')} {d.get('reason')} "
+            f"({where}, from {d.get('sender', '-')}, to {recipients})")
 
 
 def _message_name(raw: bytes | None, checked: Checked | None, digest: str | None) -> str:

@@ -17,11 +17,13 @@ import json
 import re
 import socket
 import ssl
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pli.core.durable import write_atomic
 from pli.core.errors import PliError
+from pli.core.plural import counted
 from pli.core.home import Home
 from pli.core.transport.accounts import Account, Server
 from pli.core.transport.delivery import DeliveryFailed, MaildirDelivery
@@ -52,7 +54,7 @@ class FetchReport:
 
     def render(self) -> str:
         note = " (the server's folder was rebuilt: fetched from the start)" if self.restarted else ""
-        return f"fetched {len(self.fetched)} new message(s) from account {self.account}{note}"
+        return f"fetched {counted(len(self.fetched), 'new message')} from account {self.account}{note}"
 
 
 def state_path(home: Home, account: str) -> Path:
@@ -78,14 +80,11 @@ def save_state(home: Home, account: str, state: FetchState) -> None:
 def fetch(home: Home, account: Account, password: str | None, incoming: Path, batch: int = BATCH,
           on_batch=None) -> FetchReport:
     """Fetch every message above the saved UID into `incoming` (a Maildir); `on_batch(names)` after each batch."""
-    if account.imap is None:
-        raise FetchFailed(f"account {account.name} has no imap_host: it cannot fetch")
     report = FetchReport(account.name)
     deliver = MaildirDelivery(incoming.parent)
-    try:
-        with _connect(account.imap) as imap:
-            if account.username:
-                imap.login(account.username, password or "")
+    with _explained(account, "; rerun `pli fetch` later (it resumes where it stopped)"):
+        with _connect(_server(account)) as imap:
+            _login(imap, account, password)
             uidvalidity = _select(imap, account.imap_folder)
             state = load_state(home, account.name)
             if state.uidvalidity != uidvalidity:
@@ -103,6 +102,34 @@ def fetch(home: Home, account: Account, password: str | None, incoming: Path, ba
                 report.fetched += names
                 if on_batch is not None:
                     on_batch(names)
+    if state != load_state(home, account.name):
+        save_state(home, account.name, state)     # nothing new, but a new UIDVALIDITY to remember
+    return report
+
+
+def probe(account: Account, password: str | None) -> str:
+    """Connect, log in and open the folder read-only as `fetch` does: what it found, in words (doctor --online)."""
+    with _explained(account):
+        with _connect(_server(account)) as imap:
+            _login(imap, account, password)
+            _select(imap, account.imap_folder)
+            count = int((imap.response("EXISTS")[1] or [b"0"])[-1] or 0)
+            imap.logout()
+    login = ", login accepted" if account.imap_login else ""
+    return f"reachable{login}; {account.imap_folder} holds {counted(count, 'message')}"
+
+
+def _server(account: Account) -> Server:
+    if account.imap is None:
+        raise FetchFailed(f"account {account.name} has no imap_host: it cannot fetch")
+    return account.imap
+
+
+@contextmanager
+def _explained(account: Account, unreachable_note: str = ""):
+    """imaplib's, ssl's and the Maildir's exceptions as FetchFailed, in plain words."""
+    try:
+        yield
     except imaplib.IMAP4.error as error:
         raise FetchFailed(f"the IMAP server {account.imap} said: {_text(error)}") from None
     except DeliveryFailed as error:
@@ -110,11 +137,19 @@ def fetch(home: Home, account: Account, password: str | None, incoming: Path, ba
     except ssl.SSLError as error:
         raise FetchFailed(f"TLS with {account.imap} failed ({error.reason or error})") from None
     except (OSError, EOFError) as error:
-        raise FetchFailed(f"cannot reach {account.imap}: {_network_reason(error)}; rerun `pli fetch` later "
-                          "(it resumes where it stopped)") from None
-    if state != load_state(home, account.name):
-        save_state(home, account.name, state)     # nothing new, but a new UIDVALIDITY to remember
-    return report
+        raise FetchFailed(f"cannot reach {account.imap}: {_network_reason(error)}{unreachable_note}") from None
+
+
+def _login(imap: imaplib.IMAP4, account: Account, password: str | None) -> None:
+    login = account.imap_login
+    if login is None:
+        return
+    try:
+        imap.login(login.username, password or "")
+    except imaplib.IMAP4.error as error:
+        raise FetchFailed(f"the IMAP server {account.imap} refused the login of {login.username} "
+                          f"(account {account.name}): {_text(error)}; check imap_username and "
+                          f"{login.fix()}") from None
 
 
 def _connect(server: Server) -> imaplib.IMAP4:
@@ -157,6 +192,9 @@ def _quoted(folder: str) -> str:
 
 
 def _text(value) -> str:
+    """A server's words as plain text: imaplib carries them as bytes, even inside its exceptions."""
+    if isinstance(value, BaseException):
+        value = list(value.args) if len(value.args) != 1 else value.args[0]
     if isinstance(value, list):
         value = b" ".join(v if isinstance(v, bytes) else str(v).encode() for v in value)
     if isinstance(value, bytes):

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from pli.core.crypto.refusals import OpenError
 from pli.core.crypto.verify import Checked, Trust, verify_mail
+from pli.core.errors import UsageError
 from pli.core.home import Home
 from pli.core.transport import decisions
 from pli.core.transport.decisions import Answer, Claims, printable
@@ -61,6 +62,7 @@ REFUSALS = {
 TEMPORARY = "451 4.3.0 temporary failure; try again later"
 NO_SPACE = "452 4.3.1 insufficient system storage; try again later"
 TRUST_RECHECK_SECONDS = 2.0
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 # -- who may connect, how often -------------------------------------------------------------------
@@ -238,19 +240,18 @@ class GatewayHandler:
         try:
             via = await loop.run_in_executor(self.executor, self._deliver, mailboxes, checked, data)
         except DeliveryFailed as error:
-            log.warning("temporary failure for %s: %s", checked.envelope_id, error)
             answer = Answer("deferred", "no-space" if error.no_space else "delivery-failed",
                             "452 4.3.1" if error.no_space else "451 4.3.0")
-            await self.decide(answer, _claims(session, envelope), raw, checked)
+            await self.decide(answer, _claims(session, envelope), raw, checked, detail=str(error))
             return NO_SPACE if error.no_space else TEMPORARY
+        steps = decisions.accepted(checked, addresses, self.config.hostname, via)
         if self.trace is not None:
             try:
-                await self.trace.record_steps(decisions.accepted(checked, addresses, self.config.hostname, via))
+                await self.trace.record_steps(steps)
             except Exception as error:  # noqa: BLE001 - not acknowledged: the client sends it again
                 log.error("cannot write the trace (%s): answered 451", type(error).__name__)
                 return TEMPORARY
-        log.info("accepted %s from %s for %d recipient(s)", checked.envelope_id, checked.sender_address,
-                 len(addresses))
+        log.info("%s", decisions.log_line(steps[0], _client(session)))
         return f"250 2.0.0 Ok: queued as {checked.envelope_id}"
 
     async def handle_exception(self, error: Exception, claims: Claims | None = None) -> str:
@@ -261,12 +262,17 @@ class GatewayHandler:
         return NO_SPACE if no_space else TEMPORARY
 
     async def decide(self, answer: Answer, claims: Claims, raw: bytes | None = None,
-                     checked: Checked | None = None) -> bool:
-        """Write a refusal or deferral to the trace; False if the trace could not be written."""
+                     checked: Checked | None = None, detail: str = "") -> bool:
+        """Log a refusal or deferral (one line) and write it to the trace; False if the trace could not be written.
+
+        `detail` (why a delivery failed) goes to the log only: the trace holds identifiers.
+        """
+        step = decisions.refusal(answer, claims, self.config.hostname, raw, checked)
+        log.info("%s%s", decisions.log_line(step), f": {detail}" if detail else "")
         if self.trace is None:
             return True
         try:
-            await self.trace.record_steps([decisions.refusal(answer, claims, self.config.hostname, raw, checked)])
+            await self.trace.record_steps([step])
         except Exception as error:  # noqa: BLE001 - the caller answers 451 instead
             log.error("cannot write the trace (%s)", type(error).__name__)
             return False
@@ -278,7 +284,6 @@ class GatewayHandler:
         return reply if await self.decide(answer, claims, raw, checked) else TEMPORARY
 
     async def _refuse(self, session, envelope, reason: str, raw: bytes, checked: Checked | None = None) -> str:
-        log.info("refused mail from [%s]: %s", _client(session), reason)
         reply = REFUSALS.get(reason, f"550 5.7.1 refused ({reason})")
         return await self._answer(Answer("refused", reason, reply[:9]), _claims(session, envelope), reply,
                                   raw, checked)
@@ -336,9 +341,18 @@ def make_factory(config: GatewayConfig, trace=None):
 
 def run_gateway(config: GatewayConfig, listen: tuple[str, int], workers: int = 1) -> None:
     """Serve until SIGTERM/SIGINT; `workers` > 1 runs that many processes on the port (one per core)."""
-    logging.basicConfig(level=os.environ.get("PLI_GATEWAY_LOG", "INFO"), stream=sys.stderr,
-                        format="%(asctime)s pli-gateway[%(process)d] %(message)s")
+    configure_logging(os.environ.get("PLI_GATEWAY_LOG", "INFO"))
     run_workers(listen, workers, functools.partial(_serve, config))
+
+
+def configure_logging(level: str) -> None:
+    """One line per decision at INFO: aiosmtpd's own logger (every command, the AUTH mechanisms of each
+    connection, "Connection lost" after a QUIT) speaks only of its errors, or of everything at DEBUG."""
+    level = level.strip().upper()
+    if level not in LOG_LEVELS:
+        raise UsageError(f"PLI_GATEWAY_LOG={level}: use one of {', '.join(LOG_LEVELS)}")
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s pli-gateway[%(process)d] %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.DEBUG if level == "DEBUG" else logging.ERROR)
 
 
 async def _serve(config: GatewayConfig, sock: socket.socket) -> None:

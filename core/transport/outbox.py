@@ -21,7 +21,8 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from email.utils import getaddresses
 from pathlib import Path
 
@@ -57,6 +58,7 @@ class Queued:
     last_error: str | None = None
     last_try: float | None = None
     permanent: bool = False      # the server refused it for good: it waits for a person to look
+    done: tuple[tuple[str, str], ...] = ()   # (recipient, queue id): accepted already, through another account
 
     def read(self) -> bytes:
         return self.path.read_bytes()
@@ -67,9 +69,10 @@ class FlushReport:
     sent: list[tuple[Queued, Receipt]] = field(default_factory=list)
     failed: list[tuple[Queued, SubmissionFailed]] = field(default_factory=list)
     not_tried: list[Queued] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)     # keys of the mail every recipient accepted
 
     def render(self) -> str:
-        lines = [f"sent {len(self.sent)}, failed {len(self.failed)}, waiting {len(self.not_tried)}"]
+        lines = [f"sent {len(self.sent)}, failed {len(self.failed)}, not tried {len(self.not_tried)}"]
         lines += [f"  sent {q.envelope_id} to {', '.join(q.recipients)} (queued as {r.queue_id})"
                   for q, r in self.sent]
         lines += [f"  kept {q.envelope_id} to {', '.join(q.recipients)}: {e}" for q, e in self.failed]
@@ -108,54 +111,158 @@ def pending(home: Home) -> list[Queued]:
     return [_describe(home, p) for p in paths]
 
 
+@dataclass(frozen=True)
+class Route:
+    """How some recipients of a waiting mail are reached: a send function, named after its account."""
+
+    name: str                   # the account's name ("" when one function sends to everyone)
+    send: Callable[[bytes, str, list[str]], Receipt]
+    recipients: list[str]
+
+
 def flush(home: Home, send, journal=None, only_keys: set[str] | None = None) -> FlushReport:
-    """Submit every waiting mail with `send(raw, sender, recipients) -> Receipt`; keep the failures.
+    """Submit every waiting mail with `send(raw, sender, recipients) -> Receipt`; keep the failures."""
+    return flush_routes(home, lambda recipients: [Route("", send, recipients)], journal, only_keys)
+
+
+def flush_routes(home: Home, routes: Callable[[list[str]], list[Route]], journal=None,
+                 only_keys: set[str] | None = None) -> FlushReport:
+    """Submit every waiting mail to its recipients still waiting, each through its route; keep the failures.
 
     Mail a server refused for good (permanent) is skipped unless named in
-    `only_keys`.  A network failure stops the run: the rest would fail the same way.
+    `only_keys`.  A route that failed for reasons of its own (unreachable,
+    misconfigured) is not tried again in this run: the rest would fail the
+    same way.  A mail leaves the outbox once every recipient was accepted.
     """
     report = FlushReport()
+    stopped: set[str] = set()
     with _locked(home):
         waiting = [q for q in pending(home) if (q.key in only_keys if only_keys is not None else not q.permanent)]
-        for index, item in enumerate(waiting):
-            try:
-                receipt = send(item.read(), item.sender, list(item.recipients))
-            except SubmissionFailed as error:
-                _record_failure(home, item, error)
-                report.failed.append((item, error))
-                if error.unreachable:
-                    report.not_tried = waiting[index + 1:]
-                    break
-                continue
-            if journal is not None:
-                journal.record("sent", item.envelope_id, queue_id=receipt.queue_id, server=receipt.server,
-                               recipients=list(item.recipients))
-            _mark_sent(home, item, receipt)
-            report.sent.append((item, receipt))
-    if report.sent:
-        _untag_sent_copies(home, [q.key for q, _ in report.sent])
+        for item in waiting:
+            _flush_one(home, item, routes, stopped, journal, report)
+    if report.completed:
+        _untag_sent_copies(home, report.completed)
     return report
+
+
+def _flush_one(home: Home, item: Queued, routes, stopped: set[str], journal, report: FlushReport) -> None:
+    done = dict(item.done)
+    left = [r for r in item.recipients if r not in done]
+    if not left:
+        _settle(home, item, done, report)
+        return
+    failures: list[SubmissionFailed] = []
+    tried = False
+    try:
+        planned = routes(left)
+    except PliError as error:      # no account sends to one of its recipients: our configuration, not the mail
+        planned, failures = [], [SubmissionFailed(error.message, configuration="account")]
+        report.failed.append((item, failures[0]))
+    for route in planned:
+        part = replace(item, recipients=tuple(route.recipients))
+        if route.name in stopped:
+            continue
+        tried = True
+        try:
+            receipt = route.send(item.read(), item.sender, list(route.recipients))
+        except SubmissionFailed as error:
+            failures.append(error)
+            report.failed.append((part, error))
+            if error.stops_account:
+                stopped.add(route.name)
+            continue
+        if journal is not None:
+            journal.record("sent", item.envelope_id, queue_id=receipt.queue_id, server=receipt.server,
+                           recipients=list(route.recipients))
+        done.update((r, receipt.queue_id) for r in route.recipients)
+        report.sent.append((part, receipt))
+        if len(done) == len(item.recipients):
+            _mark_sent(home, item, receipt, done)
+            report.completed.append(item.key)
+    if failures:
+        _record_failure(home, item, failures, done)
+    elif not tried:
+        report.not_tried.append(item)
+    elif len(done) < len(item.recipients):
+        _write_state(home, item.key, {**_read_state(home, item.key), "done": done})   # routes still to try
+
+
+def _settle(home: Home, item: Queued, done: dict[str, str], report: FlushReport) -> None:
+    """A mail with no recipient left to try: every one accepted it (a crash came before it moved), or it named none."""
+    if not item.recipients:
+        error = SubmissionFailed("the mail names no recipient (no To: or Cc:): nothing can send it", permanent=True)
+        _record_failure(home, item, [error], done)
+        report.failed.append((item, error))
+        return
+    state = _read_state(home, item.key)
+    _mark_sent(home, item, Receipt(state.get("server", ""), state.get("queue_id", ""), ""), done)
+    report.completed.append(item.key)
 
 
 def flush_account(home: Home, keyring, account_name: str | None = None, only_keys: set[str] | None = None,
                   journal=None) -> FlushReport:
-    """Flush through a configured account (what `pli send --flush` and the TUI's send do).
+    """Flush through the configured accounts (what `pli send --flush` and the TUI's send do).
 
-    `keyring`: the unlocked keyring (it signs the trace and may hold the account's password).
+    Each recipient goes through the account its domain is routed to, else the
+    default one (pli.core.transport.accounts.route); `account_name` sends
+    everything through that account.  `keyring`: the unlocked keyring (it
+    signs the trace and may hold the accounts' passwords).
     """
-    from pli.core.transport.accounts import AccountError, choose_account
-    from pli.core.transport.submission import submit
     from pli.core.audit import home_journal
+    from pli.core.transport.accounts import route, usable_accounts
 
-    account = choose_account(home, account_name)
-    if account.smtp is None:
-        raise AccountError(f"account {account.name} has no smtp_host: it cannot send")
-    login = (account.username, account.password(home, keyring)) if account.username else None
+    accounts = usable_accounts(home, account_name)    # AccountError: none at all, or no such account
+    senders: dict[str, Callable] = {}
 
-    def send(raw, _sender, recipients):
-        return submit(account.smtp, raw, account.address, recipients, login)
+    def routes(recipients: list[str]) -> list[Route]:
+        found = []
+        for account, addresses in route(home, recipients, account_name, accounts):
+            if account.name not in senders:
+                senders[account.name] = _sender(home, keyring, account)
+            found.append(Route(account.name, senders[account.name], addresses))
+        return found
 
-    return flush(home, send, journal or home_journal(home, keyring), only_keys)
+    return flush_routes(home, routes, journal or home_journal(home, keyring), only_keys)
+
+
+def _sender(home: Home, keyring, account) -> Callable[[bytes, str, list[str]], Receipt]:
+    """Submission through `account`, its login read once at first use; failures name the account and the fix."""
+    from pli.core.transport.submission import submit
+
+    login: list = []
+
+    def send(raw: bytes, _sender: str, recipients: list[str]) -> Receipt:
+        try:
+            if account.smtp is None:
+                raise SubmissionFailed("it has no smtp_host: it cannot send", configuration="no-smtp")
+            if not login:
+                try:
+                    login.append(account.login("smtp", home, keyring))
+                except PliError as error:
+                    raise SubmissionFailed(error.message, configuration="password") from None
+            return submit(account.smtp, raw, account.address, recipients, login[0],
+                          login_if_offered=account.sends_without_auth())
+        except SubmissionFailed as error:
+            raise SubmissionFailed(f"account {account.name}: {error.message}{_fix(account, error)}",
+                                   error.permanent, error.unreachable, error.configuration) from None
+    return send
+
+
+def _fix(account, error: SubmissionFailed) -> str:
+    """What to change when our own settings made the submission fail."""
+    where = f"[accounts.{account.name}]"
+    fixes = {
+        "login": lambda: f"; check smtp_username ({account.smtp_login.username}) and "
+                         f"{account.smtp_login.fix()}",
+        "no-auth": lambda: f"; if this server takes mail without a login, remove smtp_username from {where}, "
+                           "else use its submission port (587 with starttls, 465 with tls)",
+        "auth-required": lambda: f"; set smtp_username and its password in {where}",
+        "starttls": lambda: "",
+    }
+    fix = fixes.get(error.configuration)
+    if fix is None:
+        return ""
+    return f"{fix()}; the mail stays in the outbox: `pli send --flush` once it is fixed"
 
 
 # -- the files --------------------------------------------------------------------------------------
@@ -172,7 +279,8 @@ def _describe(home: Home, path: Path) -> Queued:
     state = _read_state(home, key)
     return Queued(key=key, path=path, envelope_id=message_id.split(".", 1)[0] or key, sender=sender.lower(),
                   recipients=recipients, attempts=state.get("attempts", 0), last_error=state.get("error"),
-                  last_try=state.get("last_try"), permanent=bool(state.get("permanent", False)))
+                  last_try=state.get("last_try"), permanent=bool(state.get("permanent", False)),
+                  done=tuple(sorted((state.get("done") or {}).items())))
 
 
 def _head(path: Path) -> bytes:
@@ -199,14 +307,16 @@ def _write_state(home: Home, key: str, state: dict) -> None:
     write_atomic(_state_path(home, key), json.dumps(state, sort_keys=True).encode())
 
 
-def _record_failure(home: Home, item: Queued, error: SubmissionFailed) -> None:
-    _write_state(home, item.key, {"attempts": item.attempts + 1, "error": error.message, "last_try": time.time(),
-                                  "permanent": error.permanent})
+def _record_failure(home: Home, item: Queued, errors: list[SubmissionFailed], done: dict[str, str]) -> None:
+    """Kept with its reasons; permanent only when every server that answered refused it for good."""
+    _write_state(home, item.key, {"attempts": item.attempts + 1, "error": "; ".join(e.message for e in errors),
+                                  "last_try": time.time(), "permanent": all(e.permanent for e in errors),
+                                  "done": done})
 
 
-def _mark_sent(home: Home, item: Queued, receipt: Receipt) -> None:
+def _mark_sent(home: Home, item: Queued, receipt: Receipt, done: dict[str, str]) -> None:
     _write_state(home, item.key, {"attempts": item.attempts + 1, "sent": time.time(), "queue_id": receipt.queue_id,
-                                  "server": receipt.server})
+                                  "server": receipt.server, "done": done})
     target = outbox_dir(home) / "cur" / f"{item.path.name}{SENT_FLAGS}"
     os.replace(item.path, target)
     fsync_dir(target.parent)

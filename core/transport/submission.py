@@ -13,6 +13,7 @@ import re
 import smtplib
 import socket
 import ssl
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pli.core.errors import PliError
@@ -26,16 +27,27 @@ _QUEUED = re.compile(rb"(?:queued as|queue id|id=)\s*<?([A-Za-z0-9._@-]{1,128})>
 class SubmissionFailed(PliError):
     """The server did not take the mail.
 
-    `permanent`: retrying the same bytes will not help; `unreachable`: no
-    server answered at all (the next mail would fail the same way).
+    `permanent`: the server refused this mail for good, retrying the same
+    bytes will not help; `unreachable`: no server answered at all;
+    `configuration`: our own settings are at fault, not the mail ("login": the
+    login was refused, "no-auth": a login is set but the server offers none,
+    "auth-required": the server wants a login and none is set, "starttls":
+    STARTTLS is set but not offered).  Unreachable or misconfigured, the next
+    mail would fail the same way: a flush stops using that account.
     """
 
     exit_code = 75  # EX_TEMPFAIL
 
-    def __init__(self, message: str, permanent: bool = False, unreachable: bool = False):
+    def __init__(self, message: str, permanent: bool = False, unreachable: bool = False,
+                 configuration: str | None = None):
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent and configuration is None
         self.unreachable = unreachable
+        self.configuration = configuration
+
+    @property
+    def stops_account(self) -> bool:
+        return self.unreachable or self.configuration is not None
 
 
 @dataclass(frozen=True)
@@ -46,20 +58,52 @@ class Receipt:
 
 
 def submit(server: Server, raw: bytes, mail_from: str, recipients: list[str],
-           login: tuple[str, str] | None = None, timeout: float = TIMEOUT_SECONDS) -> Receipt:
-    """Hand `raw` to `server` for `recipients`; SubmissionFailed (with the server's reason) otherwise."""
-    try:
+           login: tuple[str, str] | None = None, timeout: float = TIMEOUT_SECONDS,
+           login_if_offered: bool = False) -> Receipt:
+    """Hand `raw` to `server` for `recipients`; SubmissionFailed (with the server's reason) otherwise.
+
+    `login_if_offered`: a server that offers no AUTH gets the mail without
+    the login (a relay that knows us by address); otherwise that is an error.
+    """
+    with _explained(server, "; the mail stays in the outbox (`pli send --flush` retries)"):
         with _connect(server, timeout) as smtp:
-            if login is not None:
-                smtp.login(*login)
+            _login(smtp, login, login_if_offered)
             return _transfer(smtp, server, raw, mail_from, recipients)
+
+
+def probe(server: Server, login: tuple[str, str] | None = None, timeout: float = TIMEOUT_SECONDS,
+          login_if_offered: bool = False) -> str:
+    """Connect as `submit` does (TLS, STARTTLS, the login) and leave: what worked, in words (`pli doctor --online`)."""
+    with _explained(server):
+        with _connect(server, timeout) as smtp:
+            logged = _login(smtp, login, login_if_offered)
+            smtp.noop()
+            smtp.quit()
+    how = {"tls": "TLS", "starttls": "STARTTLS", "none": "no TLS (loopback)"}[server.security]
+    return f"reachable ({how}){', login accepted' if logged else ', no login'}"
+
+
+def _login(smtp: smtplib.SMTP, login: tuple[str, str] | None, login_if_offered: bool) -> bool:
+    smtp.ehlo_or_helo_if_needed()       # what the server offers (AUTH) is known after EHLO
+    if login is None or (login_if_offered and not smtp.has_extn("auth")):
+        return False
+    smtp.login(*login)
+    return True
+
+
+@contextmanager
+def _explained(server: Server, unreachable_note: str = ""):
+    """smtplib's and ssl's exceptions as SubmissionFailed, each with what it means for the mail."""
+    try:
+        yield
     except SubmissionFailed:
         raise
     except smtplib.SMTPAuthenticationError as error:
-        raise SubmissionFailed(f"{server} refused the login: {_reply(error.smtp_code, error.smtp_error)}; "
-                               "check the account's username and password", permanent=True) from None
-    except smtplib.SMTPNotSupportedError as error:
-        raise SubmissionFailed(f"{server}: {error}", permanent=True) from None
+        raise SubmissionFailed(f"{server} refused the login: {_reply(error.smtp_code, error.smtp_error)}",
+                               configuration="login") from None
+    except smtplib.SMTPNotSupportedError:      # login() on a server that offers no AUTH
+        raise SubmissionFailed(f"{server} offers no login (no AUTH), but the account has an SMTP username",
+                               configuration="no-auth") from None
     except ssl.SSLError as error:
         raise SubmissionFailed(f"TLS with {server} failed ({error.reason or error}): check the host name, "
                                "the port and the account's security setting", unreachable=True) from None
@@ -67,8 +111,8 @@ def submit(server: Server, raw: bytes, mail_from: str, recipients: list[str],
         raise SubmissionFailed(f"{server} answered {_reply(error.smtp_code, error.smtp_error)}",
                                permanent=500 <= error.smtp_code < 600) from None
     except (smtplib.SMTPException, OSError) as error:
-        raise SubmissionFailed(f"cannot reach {server}: {_network_reason(error)}; the mail stays in the "
-                               "outbox (`pli send --flush` retries)", unreachable=True) from None
+        raise SubmissionFailed(f"cannot reach {server}: {_network_reason(error)}{unreachable_note}",
+                               unreachable=True) from None
 
 
 def _connect(server: Server, timeout: float) -> smtplib.SMTP:
@@ -80,7 +124,7 @@ def _connect(server: Server, timeout: float) -> smtplib.SMTP:
         if server.security == "starttls":
             if not smtp.has_extn("starttls"):
                 raise SubmissionFailed(f"{server} does not offer STARTTLS: refusing to send in clear; "
-                                       "use security = \"tls\" or another server", permanent=True)
+                                       "use security = \"tls\" or another server", configuration="starttls")
             smtp.starttls(context=server.tls_context())
             smtp.ehlo()
     except BaseException:
@@ -94,14 +138,12 @@ def _transfer(smtp: smtplib.SMTP, server: Server, raw: bytes, mail_from: str, re
     code, reply = smtp.mail(mail_from)
     if code != 250:
         smtp.rset()
-        raise SubmissionFailed(f"{server} refused the sender {mail_from}: {_reply(code, reply)}",
-                               permanent=500 <= code < 600)
+        raise _refused(code, f"{server} refused the sender {mail_from}: {_reply(code, reply)}")
     for rcpt in recipients:
         code, reply = smtp.rcpt(rcpt)
         if code not in (250, 251):
             smtp.rset()
-            raise SubmissionFailed(f"{server} refused the recipient {rcpt}: {_reply(code, reply)}",
-                                   permanent=500 <= code < 600)
+            raise _refused(code, f"{server} refused the recipient {rcpt}: {_reply(code, reply)}")
     code, reply = smtp.data(crlf(raw))
     if code != 250:
         raise SubmissionFailed(f"{server} refused the mail: {_reply(code, reply)}", permanent=500 <= code < 600)
@@ -110,6 +152,14 @@ def _transfer(smtp: smtplib.SMTP, server: Server, raw: bytes, mail_from: str, re
     except (smtplib.SMTPException, OSError):
         pass  # accepted is accepted: a lost QUIT changes nothing
     return Receipt(str(server), queue_id(reply), reply.decode("utf-8", "replace"))
+
+
+def _refused(code: int, message: str) -> SubmissionFailed:
+    """A 4xx or 5xx at MAIL or RCPT; 530 (authentication required) is our missing login, not the mail's fault."""
+    if code == 530:
+        return SubmissionFailed(f"{message} (the server wants a login and the account has no SMTP username)",
+                                configuration="auth-required")
+    return SubmissionFailed(message, permanent=500 <= code < 600)
 
 
 def crlf(raw: bytes) -> bytes:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from pli.core.plural import counted
 from pli.core.audit import steps_of
 from pli.core.cli import main
 from pli.core.home import Home
@@ -71,7 +72,7 @@ def test_the_query_shortcuts_select_the_messages_and_each_report_is_a_private_fi
     files = sorted((tmp_path / "out").iterdir())
     assert len(files) == reports and all(f.suffix == ".json" for f in files)
     assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
-    assert err.splitlines()[-1] == f"exported {reports} report(s) as FHIR to {tmp_path / 'out'}"
+    assert err.splitlines()[-1] == f"exported {counted(reports, 'report')} as FHIR to {tmp_path / 'out'}"
 
 
 def test_each_exported_message_gets_one_signed_step_and_the_trace_verifies(home, tmp_path, capsys):
@@ -90,7 +91,7 @@ def test_a_second_run_adds_no_copy_and_says_the_reports_are_already_there(home, 
     before = {f.name: f.read_bytes() for f in out.iterdir()}
     status, err = export(capsys, home, "--fhir", "--query", "lab and abnormal", "-o", str(out))
     assert status == 0 and {f.name: f.read_bytes() for f in out.iterdir()} == before
-    assert err.splitlines()[-1] == (f"exported 0 report(s) as FHIR to {out}; "
+    assert err.splitlines()[-1] == (f"exported 0 reports as FHIR to {out}; "
                                     f"{len(before)} already there (not copied again)")
 
 
@@ -100,7 +101,8 @@ def test_messages_without_report_are_counted_not_failed(home, tmp_path, capsys):
         with_report = [mid for mid in ids if reports_in_bytes(store.read_clear(mid))]
     status, err = export(capsys, home, "--fhir", "--query", "*", "-o", str(tmp_path / "out"))
     assert status == 0 and len(list((tmp_path / "out").iterdir())) == reports
-    assert err.splitlines()[-1].endswith(f"; {len(ids) - len(with_report)} message(s) without lab report")
+    assert err.splitlines()[-1].endswith("; " + counted(len(ids) - len(with_report), "message without a lab report",
+                                                          "messages without a lab report"))
     assert all(len(found) == 1 for found in exported_steps(home, with_report).values())
     assert not any(exported_steps(home, [mid for mid in ids if mid not in with_report]).values())
 
@@ -120,7 +122,8 @@ def test_ctrl_c_stops_after_the_message_in_hand_traces_what_was_written_and_exit
     status, err = export(capsys, home, "--fhir", "--query", "lab", "-o", str(tmp_path / "out"))
     assert status == 130 and len(reads) == 2    # the second message was finished, no third begun
     files = len(list((tmp_path / "out").iterdir()))
-    assert err.splitlines()[-1] == f"export stopped: {files} report(s) written to {tmp_path / 'out'} stay there"
+    assert err.splitlines()[-1] == \
+        f"export stopped: {counted(files, 'report')} written to {tmp_path / 'out'} stay there"
     steps = exported_steps(home, reads)
     assert files >= 2 and all(len(found) == 1 for found in steps.values())
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # Ctrl-C interrupts again afterwards
@@ -182,7 +185,7 @@ def test_the_command_in_a_pipe_prints_plain_progress_lines_then_the_summary(home
     lines = run.stderr.splitlines()
     assert run.returncode == 0 and run.stdout == ""
     assert lines[-2].startswith(f"exported {len(ids)}/{len(ids)} (") and "\r" not in run.stderr
-    assert lines[-1] == f"exported {reports} report(s) as HPRIM to {tmp_path / 'out'}"
+    assert lines[-1] == f"exported {counted(reports, 'report')} as HPRIM to {tmp_path / 'out'}"
 
 
 def test_a_message_that_cannot_be_read_is_named_in_the_summary_and_the_exit_says_so(home, tmp_path, capsys):
@@ -191,6 +194,6 @@ def test_a_message_that_cannot_be_read_is_named_in_the_summary_and_the_exit_says
         store.clear_path(ids[0]).unlink()            # a damaged store: the index names a file that is gone
     status, err = export(capsys, home, "--fhir", "--query", "lab and abnormal", "-o", str(tmp_path / "out"))
     assert status == 1
-    assert err.splitlines()[-1].endswith(f"; 1 message(s) could not be read: {ids[0]} "
+    assert err.splitlines()[-1].endswith(f"; 1 message could not be read: {ids[0]} "
                                          "(cannot be read from the store; run `pli doctor`)")
     assert not exported_steps(home, ids[:1])[ids[0]] and all(exported_steps(home, ids[1:]).values())

@@ -82,13 +82,13 @@ def test_pli_fetch_stores_new_mail_once_and_traces_it(peers, dovecot, mailbox, t
         append(mailbox, raw)
     first = pli(tmp_path, peers.bob.home, "fetch")
     assert first.returncode == 0, first.stderr
-    assert b"fetched 4 new message(s)" in first.stderr
+    assert b"fetched 4 new messages" in first.stderr
     with Store.open(peers.bob.home) as store:
         assert store.count("tag:verified") == 3 and store.count("*") == 4
     again = pli(tmp_path, peers.bob.home, "fetch")
     assert again.returncode == 0 and b"fetched 0 new" in again.stderr
     append(mailbox, peers.sealed(subject="one more"))
-    assert b"fetched 1 new" in pli(tmp_path, peers.bob.home, "fetch").stderr
+    assert b"fetched 1 new message from" in pli(tmp_path, peers.bob.home, "fetch").stderr
     with Store.open(peers.bob.home) as store:
         assert store.count("*") == 5
     envelope_id = sealed[0].split(b"Message-ID: <")[1].split(b".sealed")[0].decode()
@@ -162,3 +162,29 @@ def test_the_gateway_answers_temporary_failure_when_lmtp_is_down(peers, tmp_path
             smtp.rcpt("bob@pli.test")
             code, reply = smtp.data(crlf(peers.sealed()))
     assert code == 451 and b"4.3.0" in reply
+
+
+def test_the_imap_login_is_its_own_and_a_refused_login_is_said_in_plain_words(peers, dovecot, mailbox, tmp_path):
+    """imap_username/imap_password apart from the SMTP login; Dovecot's refusal shown as text, not b'...'."""
+    home = peers.bob.home
+    write_account(home, address="bob@pli.test", smtp_host="127.0.0.1", smtp_security="none",
+                  smtp_username="bob.smtp@relay.example", smtp_password="keyring",
+                  imap_host="127.0.0.1", imap_port=dovecot.imap_port, imap_security="none",
+                  imap_username=USER, imap_password="keyring")
+    append(mailbox, peers.sealed(subject="imap login"))
+    stored = subprocess.run([*PLI, "--home", str(home.root), "send", "--set-password", "cabinet", "--server",
+                             "imap"], input=b"not-the-secret\n", capture_output=True, timeout=60)
+    assert stored.returncode == 0, stored.stderr
+    refused = pli(tmp_path, home, "fetch")
+    assert refused.returncode == 75
+    said = refused.stderr.decode()
+    assert said.startswith(f"pli: the IMAP server 127.0.0.1:{dovecot.imap_port} refused the login of bob "
+                           "(account cabinet): [AUTHENTICATIONFAILED] Authentication failed.; check imap_username "
+                           "and `pli send --set-password cabinet --server imap`")
+    assert "b'" not in said and len(said.splitlines()) == 1
+    subprocess.run([*PLI, "--home", str(home.root), "send", "--set-password", "cabinet", "--server", "imap"],
+                   input=f"{SECRET}\n".encode(), check=True, capture_output=True, timeout=60)
+    fetched = pli(tmp_path, home, "fetch")
+    assert fetched.returncode == 0, fetched.stderr
+    assert b"fetched 1 new message from account cabinet" in fetched.stderr
+    assert not (home.keyring / "accounts" / "cabinet").exists()      # only the IMAP slot was written

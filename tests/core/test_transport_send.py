@@ -116,12 +116,14 @@ def test_implicit_tls_and_auth_with_a_password_file(peers, tmp_path):
         write_account(home, address="alice@pli.test", smtp_host="localhost", smtp_port=port, smtp_security="tls",
                       username="alice", password_file=str(secret), ca_file=str(cert))
         account = choose_account(home, None)
-        login = (account.username, account.password(home))
+        login = account.login("smtp", home)
         report = outbox.flush(home, lambda raw, _s, rcpts: submit(account.smtp, raw, account.address, rcpts, login))
         assert [r.queue_id for _, r in report.sent] == ["SUB0001"]
         with pytest.raises(SubmissionFailed) as refused:
             submit(account.smtp, sealed, account.address, ["bob@pli.test"], ("alice", "wrong"))
-        assert refused.value.permanent and "refused the login" in refused.value.message
+        # our own settings are wrong, not the mail: it is not refused for good
+        assert not refused.value.permanent and refused.value.configuration == "login"
+        assert "refused the login" in refused.value.message
     [(sender, rcpts, data)] = recorder.messages
     assert sender == "alice@pli.test" and rcpts == ["bob@pli.test"] and data == crlf(sealed)
 

@@ -181,8 +181,12 @@ class Recorder:
 
 
 @contextmanager
-def submission_server(implicit_tls=None, login: tuple[str, str] | None = None):
-    """An SMTP submission server on loopback (aiosmtpd): optional implicit TLS and AUTH; yields (port, recorder)."""
+def submission_server(implicit_tls=None, login: tuple[str, str] | None = None, port: int = 0):
+    """An SMTP submission server on loopback (aiosmtpd): optional implicit TLS and AUTH; yields (port, recorder).
+
+    Without `login` it offers no AUTH; with it, AUTH PLAIN is required (in clear too: loopback tests).
+    `port`: a given one (an account already names it), else any free one.
+    """
     from aiosmtpd.smtp import SMTP, AuthResult
 
     recorder = Recorder()
@@ -192,11 +196,13 @@ def submission_server(implicit_tls=None, login: tuple[str, str] | None = None):
         return AuthResult(success=ok, handled=False)
 
     def factory():
-        return SMTP(recorder, hostname="submit.pli.test", authenticator=authenticator if login else None,
-                    auth_required=login is not None, auth_require_tls=False, auth_exclude_mechanism=["LOGIN"])
+        if login is None:     # a relay that offers no AUTH at all (aiosmtpd offers none in clear by default)
+            return SMTP(recorder, hostname="submit.pli.test")
+        return SMTP(recorder, hostname="submit.pli.test", authenticator=authenticator, auth_required=True,
+                    auth_require_tls=False, auth_exclude_mechanism=["LOGIN"])
 
     loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(loop.create_server(factory, "127.0.0.1", 0, ssl=implicit_tls))
+    server = loop.run_until_complete(loop.create_server(factory, "127.0.0.1", port, ssl=implicit_tls))
     port = server.sockets[0].getsockname()[1]
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from pli.core.plural import counted
 from pli.core.audit import steps_of
 from pli.core.lab import reports_in_bytes
 from pli.core.store import Store
@@ -99,7 +100,7 @@ async def test_the_export_runs_in_a_worker_while_the_dialog_shows_progress(demo,
         await settled(app, pilot)
         assert isinstance(app.screen, MainScreen)
         files = sum(report_count(demo, s) for s in targets)
-        assert any(m.startswith(f"exported {files} report(s) as FHIR to") for m in said(app)), said(app)
+        assert any(m.startswith(f"exported {counted(files, 'report')} as FHIR to") for m in said(app)), said(app)
     assert len(list((tmp_path / "out").iterdir())) == files
     for summary in targets:
         assert [e.details["target"] for e in exported_steps(demo, summary.message_id)] == ["fhir"]
@@ -121,7 +122,7 @@ async def test_escape_stops_the_export_and_keeps_and_traces_what_was_written(dem
         await settled(app, pilot)
         assert isinstance(app.screen, MainScreen)
         files = sum(report_count(demo, s) for s in targets[:2])   # the second was in hand: finished, then stop
-        assert any(m.startswith(f"export stopped: {files} report(s) written") for m in said(app)), said(app)
+        assert any(m.startswith(f"export stopped: {counted(files, 'report')} written") for m in said(app)), said(app)
     assert len(list((tmp_path / "out").iterdir())) == files
     assert [len(exported_steps(demo, s.message_id)) for s in targets] == [1, 1, 0]
 
@@ -155,7 +156,7 @@ async def test_messages_without_report_are_counted_in_the_notification(demo, mak
         await open_dialog(app, pilot, lab + notes, tmp_path / "out")
         await pilot.press("enter")
         await settled(app, pilot)
-        assert f"{len(notes)} message(s) without lab report" in said(app)[-1]
+        assert counted(len(notes), "message without a lab report", "messages without a lab report") in said(app)[-1]
     assert [len(exported_steps(demo, s.message_id)) for s in notes] == [0] * len(notes)
 
 

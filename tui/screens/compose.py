@@ -18,6 +18,7 @@ from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from pli.core.errors import PliError
+from pli.core.plural import counted
 from pli.tui.drafts import Draft, DraftError, build_inner, forward_draft, reply_draft, split_addresses
 from pli.tui.suggesters import PrefixSuggester
 from pli.tui.widgets.key_bar import KeyBar
@@ -55,9 +56,11 @@ def modes_text(statuses) -> Text:
             continue
         mark, words, style = WRAPS.get(st.wrap, WRAPS["x25519"])
         if st.members:
-            mark, words = "◆", f"group, sealed for each of its {len(st.members)} members " \
+            mark, words = "◆", f"group, sealed for each of its {counted(len(st.members), 'member')} " \
                                f"({', '.join(st.members)}): {words}"
-        text.append(f"{mark} {st.address}: {words}{who}\n", style=style)
+        via = f" · {st.account_problem}" if st.account_problem else f" · via account {st.account}" \
+            if st.account else ""
+        text.append(f"{mark} {st.address}: {words}{who}{via}\n", style=style)
     return text
 
 

@@ -19,6 +19,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, RadioButton, RadioSet
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from pli.core.plural import counted
+
 PROGRESS_EVERY = 0.1   # seconds between two progress lines: each is a round trip to the UI thread
 
 
@@ -32,7 +34,7 @@ class ExportScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Export the lab reports of {len(self.targets):,} message(s)")
+            yield Label(f"Export the lab reports of {counted(len(self.targets), 'message')}")
             with RadioSet(id="export-format"):
                 yield RadioButton("FHIR R4 (JSON bundle)", value=True, id="fhir")
                 yield RadioButton("HPRIM", id="hprim")
@@ -130,7 +132,7 @@ class ExportScreen(ModalScreen[None]):
     def _failed(self, message: str, partial) -> None:
         """The folder cannot take it: say why, keep the dialog open to choose another folder."""
         if partial is not None and partial.files:
-            message += f" ({partial.files:,} report(s) written before stay there)"
+            message += f" ({counted(partial.files, 'report')} written before stay there)"
         self.app.notify(message, title="Export", severity="error", timeout=12)
         self.worker = None
         self._lock(False)

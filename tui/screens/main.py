@@ -88,7 +88,8 @@ class MainScreen(Screen):
         name = self.current_search.name if self.current_search else ""
         ml = self.message_list
         selected = f" · {len(ml.selected)} selected" if ml.selected else ""
-        self.query_one("#list-title", Static).update(f"{name} · {ml.total_label} messages{selected}")
+        noun = "message" if ml.total_label == "1" else "messages"
+        self.query_one("#list-title", Static).update(f"{name} · {ml.total_label} {noun}{selected}")
 
     def refresh_counts(self, list_query: str = "") -> None:
         """Recount the saved searches in a thread, with its own index handle: the first screen and

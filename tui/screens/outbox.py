@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from pli.core.errors import PliError
+from pli.core.plural import counted
 from pli.tui.widgets.key_bar import KeyBar
 
 
@@ -62,7 +63,7 @@ class OutboxScreen(Screen):
                           status_text(item), key=item.key)
         count = len(self.items)
         self.query_one("#outbox-title", Static).update(
-            f"Outbox: {count} message(s) waiting" if count else "Outbox: empty, everything has left")
+            f"Outbox: {counted(count, 'message')} waiting" if count else "Outbox: empty, everything has left")
 
     def selected_key(self) -> str | None:
         table = self.query_one(DataTable)

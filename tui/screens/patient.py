@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from pli.core.errors import PliError
+from pli.core.plural import counted
 from pli.tui.patient_history import patient_query
 from pli.tui.widgets.message_list import MessageList
 from pli.tui.widgets.key_bar import KeyBar
@@ -43,7 +44,7 @@ class PatientScreen(Screen):
         except PliError as error:
             self.notify(str(error), severity="error")
         self.query_one("#patient-title", Static).update(
-            f"Patient {self.patient_name} · {messages.total:,} messages, newest first")
+            f"Patient {self.patient_name} · {counted(messages.total, 'message')}, newest first")
         self.show_related()
         messages.focus()
 

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from pli.core.plural import counted
 from pli.core.lab import reports_in_bytes, reports_in_mail
 from pli.core.lab.export import export_report
 from pli.core.lab.export_folder import ExportFolderError, export_to_folder, file_stem
@@ -145,12 +146,12 @@ def test_the_summary_counts_each_outcome_and_names_the_unreadable_up_to_a_limit(
     ids = [f"{PREFIX}a@lab.example", "plain1@example.org", "gone1@example.org", "gone2@example.org"]
     result = export_to_folder(twins, ids, "fhir", tmp_path)
     line = result.summary("fhir", tmp_path, named=1)
-    assert line.startswith(f"exported {result.files} report(s) as FHIR to {tmp_path}") and "\n" not in line
-    assert "1 message(s) without lab report" in line
-    assert "2 message(s) could not be read: gone1@example.org (" in line and line.endswith(" and 1 more")
+    assert line.startswith(f"exported {counted(result.files, 'report')} as FHIR to {tmp_path}") and "\n" not in line
+    assert "; 1 message without a lab report;" in line
+    assert "2 messages could not be read: gone1@example.org (" in line and line.endswith(" and 1 more")
     assert "gone2@example.org" not in line and "gone" not in result.summary("fhir", tmp_path)
     again = export_to_folder(twins, ids, "fhir", tmp_path).summary("fhir", tmp_path)
-    assert again.startswith("exported 0 report(s)") and f"{result.files} already there" in again
+    assert again.startswith("exported 0 reports") and f"{result.files} already there" in again
 
 
 def test_a_stopped_export_keeps_what_it_wrote_and_says_so(store, all_ids, tmp_path):
