@@ -273,7 +273,10 @@ class Observation:
 
     @property
     def short_name(self) -> str:
-        return self.code if self.code and len(self.code) < len(self.label) else (self.label or self.code)
+        # A lab's mnemonic ('Creat') is shorter and as clear as its label; a numeric code (LOINC '1554-5')
+        # tells a practitioner nothing, so the label stands.
+        short = self.code and len(self.code) < len(self.label) and any(c.isalpha() for c in self.code)
+        return self.code if short else (self.label or self.code)
 
     @property
     def state(self) -> str:

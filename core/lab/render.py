@@ -164,7 +164,7 @@ def _heading(report: Report) -> list[str]:
     lines.append(f"{report.lab} · specimen {when} · ref {report.reference or '-'}{doctor}")
     replaced = len(report.observations) - len(report.current)
     history = f" ({replaced} replaced, shown as history)" if replaced and report.current else ""
-    lines.append(f"{report.severity.upper()}: {report.summary()}{history}")
+    lines.append(f"{_headline_word(report)}: {report.summary()}{history}")
     if report.encoding:
         lines.append(f"read as {report.encoding}")
     if report.incomplete:
@@ -218,3 +218,13 @@ def _width(text: str) -> int:
 
 def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
+
+
+def _headline_word(report: Report) -> str:
+    """CRITICAL, ABNORMAL or NORMAL; NOT INTERPRETED when no current result could be judged at all,
+    so that a report pli cannot read is never announced as normal."""
+    severity = report.severity
+    judged = any(o.interpreted and not o.not_done for o in report.current)
+    if severity == "normal" and report.current and not judged:
+        return "NOT INTERPRETED"
+    return severity.upper()

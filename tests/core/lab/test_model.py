@@ -135,6 +135,16 @@ def test_overview_is_the_severity_and_the_summary(results):
 def test_short_names_prefer_the_shorter_of_code_and_label():
     assert obs("Creat", "1", label="Créatinine").short_name == "Creat"
     assert obs("GLYCEMIE-A-JEUN", "1", label="Gly").short_name == "Gly"
+    # a numeric code (LOINC, as the GHH LAB example on wiki.hl7.de sends in OBX-3) is no name
+    assert obs("1554-5", "182", label="GLUCOSE").short_name == "GLUCOSE"
+
+
+def test_a_report_with_nothing_pli_could_judge_is_not_announced_as_normal():
+    from pli.core.lab.render import render
+    unjudged = Report(Patient("FICTIF"), (obs("CREATININE", "165.6"),))
+    judged = Report(Patient("FICTIF"), (obs("Na", "140", "136", "145"), obs("Asp", "trouble")))
+    assert "NOT INTERPRETED: 1 result: 1 not interpreted" in render(unjudged)
+    assert "NORMAL: 2 results: 1 normal, 1 not interpreted" in render(judged)
 
 
 def test_series_of_one_test_for_one_patient_oldest_first():
