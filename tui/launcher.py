@@ -42,6 +42,7 @@ def open_tui(home_arg: str | None) -> int:
         print(NO_TERMINAL, file=sys.stderr)
         return 2
     from pli.core.home import Home
+    from pli.tui.attachments import sweep_viewed
     from pli.tui.config import DEFAULT_SEARCHES
     from pli.tui.startup import Prefetch
     from pli.tui.paging import FIRST_ROWS
@@ -49,6 +50,7 @@ def open_tui(home_arg: str | None) -> int:
     home = Home.resolve(home_arg)
     prefetch = Prefetch(home, DEFAULT_SEARCHES[0].query, FIRST_ROWS)  # read while Textual imports
     prefetch.start()
+    sweep_viewed()   # attachments a killed pli left for a viewer: clear patient data outside the store
     from pli.tui.app import PliApp
 
     app = PliApp(home, prefetch=prefetch)
