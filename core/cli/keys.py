@@ -122,14 +122,13 @@ def run_group_new(args) -> int:
 
 def run_group_export(args) -> int:
     from pli.core.crypto.passphrase import unlock
+    from pli.core.durable import write_atomic
 
     keyring = unlock(Home.resolve(args.home))
-    args.out.mkdir(parents=True, exist_ok=True)
     for member in [a.strip() for a in args.to.split(",") if a.strip()]:
         path = args.out / f"group-{args.group}-for-{member}.pligroup"
         data = keyring.export_group(args.group, keyring.reach(member))
-        path.write_bytes(data)
-        path.chmod(0o600)
+        write_atomic(path, data)   # created 0600: never a moment readable by others
         print(f"wrote {path}: give it to {member} (pli keys group-import FILE)")
     return 0
 

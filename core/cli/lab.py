@@ -163,9 +163,19 @@ def run_export(args) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        args.output.write_bytes(data)
+        _write_export(args.output, data)
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def _write_export(path: Path, data: bytes) -> None:
+    """Patient data: mode 0600, and atomically (a failed write leaves the previous file whole)."""
+    from pli.core.durable import write_atomic
+
+    try:
+        write_atomic(path, data)
+    except OSError as error:
+        raise PliError(f"cannot write {path}: {error.strerror}") from None
 
 
 def run_export_query(args) -> int:

@@ -48,6 +48,7 @@ def gateway(tmp_path, peers):
 def pli(tmp_path, keyring, *args, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     secret = tmp_path / "passphrase"
     secret.write_text(PASSPHRASE)
+    secret.chmod(0o600)
     env = dict(os.environ, PLI_PASSPHRASE_FILE=str(secret))
     done = subprocess.run([*PLI, "--home", str(keyring.home.root), *args], input=stdin, capture_output=True,
                           env=env, timeout=120)

@@ -131,6 +131,7 @@ def test_cli_pli_new_with_the_passphrase_file(pair, tmp_path):
             seal_mail(g.inner_bytes, alice, ["bob@pli.test"]))
     secret = tmp_path / "pass"
     secret.write_text(PASSPHRASE + "\n")
+    secret.chmod(0o600)
     env = {**os.environ, "PLI_PASSPHRASE_FILE": str(secret)}
     done = subprocess.run(CLI + ["--home", str(bob.home.root), "new"], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
