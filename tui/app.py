@@ -237,6 +237,7 @@ class PliApp(App):
         while); without it, the footer says the step went unrecorded rather than
         interrupting triage with a passphrase prompt.
         """
+        from pli.core.audit.entry import JournalTampered
         from pli.core.store.store import Store
         from pli.core.store.trace_steps import record_batch
 
@@ -249,6 +250,9 @@ class PliApp(App):
             try:
                 with Store.open(self.home) as store:  # this thread's own index handle
                     left_out = record_batch(self.home, keyring, store, batch)
+            except JournalTampered as error:   # the trace was cut: said as what it is, and long enough to read
+                self.call_from_thread(self.notify, str(error), title="SECURITY", severity="error", timeout=60)
+                continue
             except Exception as error:  # noqa: BLE001 - the drainer must live on to write the next batches
                 problem = str(error) if isinstance(error, PliError) else (
                     f"{batch.step} step not written ({type(error).__name__}); check with `pli audit verify`")
