@@ -120,9 +120,9 @@ class PliApp(App):
             raise MessageUnreadable(f"cannot read this message ({error.strerror or error}); "
                                     "run `pli doctor` to check the store") from None
         try:
-            from pli.tui.reading import read_message  # the email package: after the first screen
+            from pli.tui.reading import read_message, with_revocation  # the email package: after the first screen
 
-            return read_message(raw, summary)
+            return with_revocation(read_message(raw, summary), self.home)
         except Exception:  # noqa: BLE001 - a corrupt file is the user's problem to see, not a crash
             raise MessageUnreadable("this message is damaged and cannot be shown; "
                                     "its sealed original is kept in the store") from None

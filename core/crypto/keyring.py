@@ -218,21 +218,9 @@ class Keyring:
             self._by_signing_key = table
         return self._by_signing_key.get(signing_fingerprint)
 
-    def directory_sender(self, address: str, signing_fingerprint: bytes, when: int) -> PublicIdentity | None:
-        """The sender the installed directory gives this signing key for `address` at `when` (Unix time).
-
-        None without a directory or when it does not list the key; SignerProblem
-        (RevokedSigner with the date, SignerMismatch) when it contradicts the claim.
-        """
-        from datetime import datetime, timezone
-
-        from pli.core.directory import recipients
-
-        directory = self._directory(required=False)
-        if directory is None:
-            return None
-        return recipients.signer(directory, address, signing_fingerprint.hex(),
-                                 datetime.fromtimestamp(when, timezone.utc))
+    def installed_directory(self):
+        """The home's installed directory, None without one (or when it is damaged: keyring keys still work)."""
+        return self._directory(required=False)
 
     def reach(self, address: str) -> PublicIdentity:
         """The public identity whose key seals mail to `address`: keyring first, then the installed directory.

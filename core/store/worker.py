@@ -15,6 +15,7 @@ from email.utils import formataddr, formatdate
 
 from pli.core.crypto.mime import ENVELOPE_TYPE, is_sealed
 from pli.core.crypto.refusals import NotSealed
+from pli.core.crypto.senders import SIGNED_HEADER, WARNING_HEADER, WARNING_TAG, signed_value
 from pli.core import notes
 from pli.core.receipts.message import import_tags
 from pli.core.durable import write_all
@@ -168,6 +169,8 @@ def _prepare_opened(context: WorkerContext, source: Source, raw: bytes, opened) 
     clear, message_id = _clear_and_id(opened, key, lab)
     tags = import_tags(opened.inner, tags_for(sealed=True, reason="", quarantined=False, lab=lab))
     tags = notes.import_tags(opened.inner, tags)   # a note: tag `note` (pli.core.notes)
+    if getattr(opened, "warning", ""):
+        tags = tuple(sorted({*tags, WARNING_TAG}))    # signed before its key was revoked (crypto/senders.py)
     properties = properties_for(mode=opened.mode, reason="", lab=lab)
     tmp_clear, tmp_sealed = _write(context, key, "inbox", clear, raw)
     return Prepared(source, key, "inbox", message_id, tags, properties, tmp_clear=tmp_clear,
@@ -192,6 +195,10 @@ def _clear_and_id(opened, key: str, lab: LabFacts) -> tuple[bytes, str]:
         ("X-Pli-Envelope-Id", str(opened.envelope_id)),
         ("X-Pli-Key", key),
     ]
+    if getattr(opened, "timestamp", None) is not None:   # what a later revocation of the key is judged by
+        add.append((SIGNED_HEADER, signed_value(int(_epoch(opened.timestamp)))))
+    if getattr(opened, "warning", ""):
+        add.append((WARNING_HEADER, opened.warning))
     if lab.patient:
         add.append(("X-Pli-Patient", lab.patient))
     if lab.summary:
