@@ -136,7 +136,8 @@ def run_group_export(args) -> int:
 def run_group_import(args) -> int:
     from pli.core.crypto.passphrase import unlock
 
-    group = unlock(Home.resolve(args.home)).import_group(read_input(args.file))
-    print(f"joined group {group.public.address} ({group.public.name})")
+    group, maker = unlock(Home.resolve(args.home)).import_group_from(read_input(args.file))
+    print(f"joined group {group.public.address} ({group.public.name}); the file was made and signed by "
+          f"{maker.name} <{maker.address}> (key {maker.fingerprint})")
     return 0
 

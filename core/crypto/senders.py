@@ -2,8 +2,9 @@
 
 Every path that trusts a signature comes here: opening (`pli open`, the
 import behind `pli new`, `pli import` and `pli fetch`, receipts, which are
-imported mail), the gateway's check (verify.Trust), and the TUI and `pli show`
-for messages stored before a revocation was known (`stored_revocation`).
+imported mail), the gateway's check (verify.Trust), the TUI and `pli show`
+for messages stored before a revocation was known (`check_stored`), and the
+import of signed pad and group files (`trusted_maker`).
 
     sender = sender_of(header, keyring.sender(fpr), directory)   # Sender, or an OpenError
     sender.public, sender.warning
@@ -24,6 +25,7 @@ from datetime import datetime, timezone
 from pli.core.crypto.envelope_format import Header
 from pli.core.crypto.identity import PublicIdentity
 from pli.core.crypto.refusals import RevokedSender, UnknownSender
+from pli.core.errors import PliError
 
 #: The tag and the clear message's header of a message signed before its key was revoked (docs/STORE.md).
 WARNING_TAG = "key-revoked"
@@ -120,7 +122,6 @@ def check_stored(home, fields: dict[str, str]) -> tuple[str, bool]:
     if fields.get("x-pli-verified") != "yes" or not fingerprint:
         return recorded, False
     from pli.core.directory.recipients import installed
-    from pli.core.errors import PliError
 
     try:
         directory = installed(home)
@@ -129,3 +130,40 @@ def check_stored(home, fields: dict[str, str]) -> tuple[str, bool]:
     now, refused = stored_revocation(directory, fingerprint, fields.get("x-pli-sender", ""),
                                      fields.get(SIGNED_HEADER.lower(), ""))
     return now or recorded, refused
+
+
+class UntrustedMaker(PliError):
+    """A signed file (a pad, a group secret) made with a key this home does not trust, or no longer trusts."""
+
+    exit_code = 4
+
+
+def trusted_maker(known: PublicIdentity | None, directory, fingerprint: bytes, what: str) -> PublicIdentity:
+    """Whose Ed25519 key `fingerprint` is, as this home trusts it now: the keyring's `known` identity, else the
+    directory's entry listing the key; UntrustedMaker when neither does or the directory revoked it.
+
+    For files handed over by hand (pad files, group secrets): they are checked at import, so the key
+    must be good now, whatever time the file claims.
+    """
+    from pli.core.directory import SignerProblem
+    from pli.core.directory.recipients import signer
+
+    key = fingerprint.hex()
+    now = datetime.now(timezone.utc)
+    public = known
+    if public is None and directory is not None:
+        entry = directory.by_fingerprint(key)
+        try:
+            public = signer(directory, entry.addresses[0], key, now) if entry and entry.addresses else None
+        except SignerProblem as problem:
+            raise UntrustedMaker(f"{what} is signed with key {key}, which this home does not trust: {problem}") \
+                from None
+    if public is None or public.sign_public is None:
+        raise UntrustedMaker(f"{what} is signed with key {key}, which is neither in your keyring nor in the "
+                             "directory: import its maker's public identity (`pli keys import-public`) if you trust "
+                             "them, then import the file again")
+    try:
+        revocation(directory, key, now, public.address)
+    except RevokedSender as revoked:
+        raise UntrustedMaker(f"{what}: {revoked}") from None
+    return public
