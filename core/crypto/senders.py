@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 from pli.core.crypto.envelope_format import Header
 from pli.core.crypto.identity import PublicIdentity
-from pli.core.crypto.refusals import RevokedSender, UnknownSender
+from pli.core.crypto.refusals import Malformed, RevokedSender, UnknownSender
 from pli.core.errors import PliError
 
 #: The tag and the clear message's header of a message signed before its key was revoked (docs/STORE.md).
@@ -49,7 +49,7 @@ def sender_of(header: Header, known: PublicIdentity | None, directory) -> Sender
     claimed address and id; RevokedSender when the directory revoked it for the signing time.
     """
     fingerprint = header.sender_fingerprint.hex()
-    when = datetime.fromtimestamp(header.timestamp, timezone.utc)
+    when = _signing_time(header)
     public = known if known is not None else _from_directory(directory, header, fingerprint, when)
     if public is None:
         raise UnknownSender(f"the message claims to come from {header.sender_address} with key {fingerprint}, "
@@ -96,6 +96,15 @@ def stored_revocation(directory, fingerprint: str, address: str, signed: str) ->
 def signed_value(timestamp: int) -> str:
     """SIGNED_HEADER's value for an envelope timestamp."""
     return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _signing_time(header: Header) -> datetime:
+    """The envelope's timestamp as a time; Malformed for a u64 no calendar holds (after the year 9999)."""
+    try:
+        return datetime.fromtimestamp(header.timestamp, timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise Malformed(f"the message from {header.sender_address} carries an impossible signing time "
+                        f"({header.timestamp})") from None
 
 
 def _from_directory(directory, header: Header, fingerprint: str, when: datetime) -> PublicIdentity | None:

@@ -105,3 +105,18 @@ def test_the_gateways_check_raises_only_open_errors(net, data):
         assert error.reason
     with pytest.raises(OpenError):
         open_mail(mail, bob)
+
+
+def test_a_signing_time_no_calendar_holds_is_malformed_not_a_crash(net):
+    """Found by the fuzz above: a u64 timestamp after the year 9999 made the gateway's check raise ValueError."""
+    from pli.core.crypto.mime import outer_mail
+
+    alice, bob, _, (otp, _) = net
+    data = bytearray(otp[:-64])
+    data[24:32] = (2 ** 64 - 1).to_bytes(8, "big")            # the header's timestamp
+    signed = bytes(data) + alice.identity.sign(fmt.SIGN_DOMAIN + bytes(data))
+    mail = outer_mail(signed, "Dr Alice", "alice@pli.test", ["bob@pli.test"], 0, "0" * 32)
+    for check in (lambda: verify_mail(mail, Trust.of([alice.identity.public])), lambda: open_mail(mail, bob)):
+        with pytest.raises(OpenError) as refused:
+            check()
+        assert refused.value.reason == "malformed"
