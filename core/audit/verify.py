@@ -92,3 +92,6 @@ def _check_end(home: Home, head: Head | None, last: int) -> None:
     if head.seq > last:
         raise JournalTampered(f"the journal ends at entry {last} but its head records entry {head.seq}: "
                               f"entries {last + 1}..{head.seq} were removed (truncated)", last + 1)
+    if head.seq == 0 and head.hash != GENESIS:   # entries compare with the head at its seq: 0 names none
+        raise JournalTampered(f"{head_path(home)} records entry 0 with a hash that is not the genesis one: "
+                              "it was edited", 1)

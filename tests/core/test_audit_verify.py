@@ -276,3 +276,14 @@ def test_the_three_named_in_the_issue(home, crafted):
     assert _verify_status(home) == 4
     head_path(home).write_bytes(crafted)
     assert _verify_status(home) == 4
+
+
+def test_a_head_re_signed_as_entry_0_with_the_last_hash_is_found(home):
+    """Found by the fuzz above (seq "-0"): a genesis head names no entry, so its hash must be the genesis one."""
+    from pli.core.audit.head import write_head
+
+    last = entries.decode(lines(home)[-1].rstrip(b"\n"))
+    write_head(home, 0, last.hash, _public(KEY), last.entry.time, KEY)
+    assert _verify_status(home) == 4
+    with pytest.raises(JournalTampered):
+        Journal(home, KEY).record("read", "env-1")
