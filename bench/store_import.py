@@ -158,6 +158,7 @@ def compare(root: Path, count: int, pgp: int, rounds: int) -> None:
     pgp_root, gpg_env = pgp_copies(root / "main", inners[:pgp])
     secret = root / "passphrase"
     secret.write_text(PASSPHRASE)
+    secret.chmod(0o600)
     print(f"load before: {load()}")
     rows = []
     for r in range(rounds):
@@ -181,6 +182,7 @@ def large(root: Path, count: int) -> None:
     home, sealed, _, _ = build(root / "large", count, pad=False, clear=False)
     secret = root / "passphrase"
     secret.write_text(PASSPHRASE)
+    secret.chmod(0o600)
     fresh_store(home)
     env = {**os.environ, "PLI_PASSPHRASE_FILE": str(secret)}
     print(f"load before: {load()}")

@@ -207,21 +207,31 @@ def state_of(tags: frozenset) -> str:
     return "sent"
 
 
-def note_of(summary, clear: bytes) -> Note:
-    """A conversation row from a store summary and the message's clear bytes."""
+def note_of(summary, clear: bytes, home=None) -> Note:
+    """A conversation row from a store summary and the message's clear bytes; with `home`, a signing key
+    its directory revoked since (for the note's signing time) makes the note not verified (`revoked-key`)."""
     from pli.core.store.headers import first_values
 
     tags = summary.tags
     outgoing = "sent" in tags
     verified = summary.verified and "quarantine" not in tags
     fields = first_values(clear)
+    revoked = verified and home is not None and _revoked_since(home, fields)
+    verified = verified and not revoked
     text = body_text(clear, fields).strip() if verified else ""
-    reason = "" if verified else (fields.get("x-pli-reason") or fields.get("x-pli-quarantine-reason") or "")
+    reason = "revoked-key" if revoked else "" if verified else (
+        fields.get("x-pli-reason") or fields.get("x-pli-quarantine-reason") or "")
     other = fields.get("to", "") if outgoing else fields.get("from", "")
     correspondent = next((a.lower() for _, a in getaddresses([other]) if a), "")
     return Note(summary.message_id, summary.date, outgoing, verified, text, reason,
                 state_of(tags) if outgoing else "", summary.mode or fields.get("x-pli-mode", ""),
                 "unread" in tags, correspondent)
+
+
+def _revoked_since(home, fields: dict[str, str]) -> bool:
+    from pli.core.crypto.senders import check_stored
+
+    return check_stored(home, fields)[1]
 
 
 def body_text(clear: bytes, fields: dict[str, str]) -> str:

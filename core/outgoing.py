@@ -38,11 +38,12 @@ def seal_and_queue(home: Home, keyring, inner: EmailMessage, to: list[str], mode
     from pli.core.crypto.envelope import seal_mail
     from pli.core.transport import outbox
 
+    journal = journal or home_journal(home, keyring)
+    journal.check()   # a trace that was cut is refused before a pad byte is spent or anything is queued
     kinds = receipt_requests.kinds_to_ask(home, receipts)
     inner = receipt_requests.ask(inner, kinds)
     sealed = seal_mail(inner, keyring, to, mode=mode)
     queued = outbox.queue(home, sealed, inner)
-    journal = journal or home_journal(home, keyring)
     journal.record("sealed", queued.envelope_id, recipients=list(queued.recipients))
     receipt_requests.record_request(journal, queued.envelope_id, kinds, str(inner.get("Message-ID", "")))
     return queued

@@ -121,9 +121,9 @@ class PliApp(App):
             raise MessageUnreadable(f"cannot read this message ({error.strerror or error}); "
                                     "run `pli doctor` to check the store") from None
         try:
-            from pli.tui.reading import read_message  # the email package: after the first screen
+            from pli.tui.reading import read_message, with_revocation  # the email package: after the first screen
 
-            return read_message(raw, summary)
+            return with_revocation(read_message(raw, summary), self.home)
         except Exception:  # noqa: BLE001 - a corrupt file is the user's problem to see, not a crash
             raise MessageUnreadable("this message is damaged and cannot be shown; "
                                     "its sealed original is kept in the store") from None
@@ -238,6 +238,7 @@ class PliApp(App):
         while); without it, the footer says the step went unrecorded rather than
         interrupting triage with a passphrase prompt.
         """
+        from pli.core.audit.entry import JournalTampered
         from pli.core.store.store import Store
         from pli.core.store.trace_steps import record_batch
 
@@ -250,6 +251,9 @@ class PliApp(App):
             try:
                 with Store.open(self.home) as store:  # this thread's own index handle
                     left_out = record_batch(self.home, keyring, store, batch)
+            except JournalTampered as error:   # the trace was cut: said as what it is, and long enough to read
+                self.call_from_thread(self.notify, str(error), title="SECURITY", severity="error", timeout=60)
+                continue
             except Exception as error:  # noqa: BLE001 - the drainer must live on to write the next batches
                 problem = str(error) if isinstance(error, PliError) else (
                     f"{batch.step} step not written ({type(error).__name__}); check with `pli audit verify`")

@@ -41,8 +41,11 @@ def reply_draft(summary, clear) -> Draft:
     sender = split_addresses(str(clear.message.get("From", "")))
     subject = summary.subject or ""
     subject = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    # The id the sender gave the message (the store names it itself: docs/STORE.md, "Identity"), so that
+    # the reply threads with it in the sender's store too; ours keeps that id in References.
+    original = str(clear.message.get("X-Pli-Original-Message-Id", "") or "").strip()
     return Draft(sender[:1], subject, f"\n\n{summary.sender} wrote:\n{quote(clear.body)}\n",
-                 in_reply_to=summary.message_id)
+                 in_reply_to=original or summary.message_id)
 
 
 def forward_draft(summary, clear) -> Draft:

@@ -26,8 +26,23 @@ def tui_home(argv: list[str]) -> tuple[bool, str | None]:
     return False, None
 
 
+#: Why the TUI will not start: one line, exit status 2 (docs/CLI.md).
+NO_TERMINAL = ("pli: the TUI needs a terminal, and this run has none (stdin or stdout is not one: cron, "
+               "`ssh host pli` without -t, input from /dev/null); use `ssh -t host pli`, or a command such as "
+               "`pli new` or `pli search` in scripts (see `pli --help`)")
+
+
+def has_terminal() -> bool:
+    """Both stdin and stdout are terminals: without them Textual reads end-of-file forever, burning a core."""
+    return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout))
+
+
 def open_tui(home_arg: str | None) -> int:
+    if not has_terminal():
+        print(NO_TERMINAL, file=sys.stderr)
+        return 2
     from pli.core.home import Home
+    from pli.tui.attachments import sweep_viewed
     from pli.tui.config import DEFAULT_SEARCHES
     from pli.tui.startup import Prefetch
     from pli.tui.paging import FIRST_ROWS
@@ -35,6 +50,7 @@ def open_tui(home_arg: str | None) -> int:
     home = Home.resolve(home_arg)
     prefetch = Prefetch(home, DEFAULT_SEARCHES[0].query, FIRST_ROWS)  # read while Textual imports
     prefetch.start()
+    sweep_viewed()   # attachments a killed pli left for a viewer: clear patient data outside the store
     from pli.tui.app import PliApp
 
     app = PliApp(home, prefetch=prefetch)

@@ -37,6 +37,7 @@ class Verification:
     fingerprint: str = ""
     mode: str = ""          # "otp" | "stream" | ""
     reason: str = ""        # why the check failed (a short token such as "bad-signature")
+    warning: str = ""       # the signing key was revoked (after the message was signed, or since it was stored)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,26 @@ def verification_of(msg: EmailMessage, summary=None) -> Verification:
         fingerprint=_header(msg, "X-Pli-Fingerprint"),
         mode=_header(msg, "X-Pli-Mode") or (getattr(summary, "mode", "") or ""),
         reason=_header(msg, "X-Pli-Reason") or _header(msg, "X-Pli-Quarantine-Reason"),
+        warning=_header(msg, "X-Pli-Warning"),
     )
+
+
+def with_revocation(clear: ClearMessage, home) -> ClearMessage:
+    """The message as the installed directory sees its signing key now (pli.core.crypto.senders decides):
+    revoked for its signing time, it reads as not verified (`revoked-key`); revoked later, with a warning."""
+    from dataclasses import replace
+
+    from pli.core.crypto.senders import check_stored
+
+    names = ("X-Pli-Verified", "X-Pli-Fingerprint", "X-Pli-Sender", "X-Pli-Signed", "X-Pli-Warning")
+    line, refused = check_stored(home, {n.lower(): _header(clear.message, n) for n in names})
+    if refused:
+        check = replace(clear.verification, verified=False, reason="revoked-key", warning=line)
+    elif line:
+        check = replace(clear.verification, warning=line)
+    else:
+        return clear
+    return replace(clear, verification=check)
 
 
 def body_text(msg: EmailMessage) -> str:

@@ -157,13 +157,14 @@ def decode(raw: bytes) -> Line:
     try:
         signature = base64.b64decode(sig64, validate=True)
         obj = json.loads(body)
-    except (binascii.Error, ValueError) as error:
+    except (binascii.Error, ValueError, RecursionError) as error:   # RecursionError: nested thousands deep
         raise MalformedEntry(f"unreadable ({type(error).__name__})") from None
     try:
         entry = Entry(seq=obj["seq"], time=obj["time"], step=obj["step"], message=obj["message"],
                       actor=obj["actor"], signer=obj["signer"], prev=obj["prev"], details=obj["details"])
     except (KeyError, TypeError):
         raise MalformedEntry("missing fields") from None
-    if obj.get("v") != VERSION or not isinstance(entry.seq, int) or not isinstance(entry.details, dict):
+    if obj.get("v") != VERSION or type(obj.get("v")) is not int or type(entry.seq) is not int or not isinstance(entry.details, dict) \
+            or not all(isinstance(v, str) for v in (entry.signer, entry.prev, entry.message, entry.step)):
         raise MalformedEntry("unsupported version or wrong field types")
     return Line(entry, body, signature, line_hash(raw))

@@ -8,10 +8,12 @@
 A batch is written with one write and one fsync, then the head is replaced
 (written, fsync'd, renamed).  The journal is fsync'd first: after a crash the
 head may lag behind the journal, which is harmless, never run ahead of it.
+Before appending, a writer checks the journal's end against the signed head:
+a journal cut short (or a head missing, forged or edited) is never continued,
+since re-signing the head would hide the cut (JournalTampered, exit 4).
 """
 from __future__ import annotations
 
-import base64
 import fcntl
 import os
 from collections.abc import Iterable, Iterator
@@ -21,11 +23,12 @@ from datetime import datetime
 
 from pli.core.audit import entry as entries
 from pli.core.audit.entry import GENESIS, Entry, JournalTampered, Line, MalformedEntry
-from pli.core.audit.signers import UnauthorizedSigner, authorize_signer, load_signers, public_b64
-from pli.core.durable import append_durably, write_atomic
+from pli.core.audit.head import Head, head_path, read_head, write_head  # noqa: F401 - head_path: callers' import
+from pli.core.audit.signers import (TrustedKeys, UnauthorizedSigner, authorize_signer, load_signers,
+                                    public_b64)
+from pli.core.durable import append_durably
 from pli.core.home import Home
 
-HEAD_DOMAIN = b"pli-audit-head-v1\n"
 _TAIL_CHUNK = 64 * 1024
 
 
@@ -68,7 +71,7 @@ class Journal:
             return []
         with locked(self.home, fcntl.LOCK_EX):
             self._check_authorized()
-            seq, prev = _tail(self.home)
+            seq, prev = self._continued()
             stamp = entries.now()  # one moment per batch: the entries are written together
             lines = []
             for s in steps:
@@ -79,8 +82,38 @@ class Journal:
                 lines.append(line)
                 prev = line.hash
             _append(self.home, b"".join(line.encode() for line in lines))
-            _write_head(self.home, lines[-1], self.signer)
+            last = lines[-1]
+            write_head(self.home, last.entry.seq, last.hash, self.public, last.entry.time, self.signer)
         return [line.entry for line in lines]
+
+    def check(self) -> None:
+        """Refuse now (JournalTampered, UnauthorizedSigner) what `record_many` would refuse: callers about
+        to do something that must be traced (seal and queue a message) ask before they do it."""
+        with locked(self.home, fcntl.LOCK_EX):
+            self._check_authorized()
+            self._continued()
+
+    def _continued(self) -> tuple[int, str]:
+        """(seq, hash) the next entry chains to, once the journal's end is checked against the signed head.
+
+        Only then is a torn last line (a crash in the middle of an append) moved aside.  An empty
+        trace first gets a genesis head (seq 0), so that a journal without a head always means one
+        was removed, even after a crash in the very first append.
+        """
+        tail = _tail(self.home)
+        head, problem = read_head(self.home, TrustedKeys(load_signers(self.home)))
+        if problem:
+            raise _cut(self.home, f"{problem}")
+        if head is None:
+            if tail.seq:
+                raise _cut(self.home, f"the journal has {tail.seq} entries but its head is missing (deleted)")
+            append_durably(journal_path(self.home), b"")   # the journal exists before any head names it
+            write_head(self.home, 0, GENESIS, self.public, entries.now(), self.signer)
+        else:
+            _check_against_head(self.home, head, tail)
+        if tail.torn_at is not None:
+            _cut_torn(self.home, tail.torn_at)
+        return tail.seq, tail.hash
 
     def _actor(self, step: Step) -> str:
         return step.actor if step.actor is not None else self.actor
@@ -97,10 +130,6 @@ class Journal:
 
 def journal_path(home: Home):
     return home.trace / "journal"
-
-
-def head_path(home: Home):
-    return home.trace / "journal.head"
 
 
 @contextmanager
@@ -142,50 +171,99 @@ def _append(home: Home, data: bytes) -> None:
     append_durably(journal_path(home), data)
 
 
-def _write_head(home: Home, last: Line, signer) -> None:
-    body = entries.canonical({"v": entries.VERSION, "seq": last.entry.seq, "hash": last.hash,
-                              "signer": last.entry.signer, "time": last.entry.time})
-    data = body + b"\t" + base64.b64encode(signer.sign(HEAD_DOMAIN + body)) + b"\n"
-    write_atomic(head_path(home), data)
+@dataclass(frozen=True)
+class _Tail:
+    seq: int               # of the last complete entry (0: none)
+    hash: str              # its hash (GENESIS: none)
+    torn_at: int | None    # where a torn last line starts, if there is one
+    end: int = 0           # where the last complete line ends
 
 
-def _tail(home: Home) -> tuple[int, str]:
-    """(seq, hash) of the last complete entry, (0, GENESIS) for an empty journal.
-
-    A torn last line (a crash in the middle of an append that was never
-    acknowledged) is moved aside to trace/journal.torn.* and cut off, so that
-    the chain continues from the last whole entry; nothing is thrown away.
-    """
+def _tail(home: Home) -> _Tail:
+    """The last complete entry of the journal, and where a torn last line starts; changes nothing."""
     path = journal_path(home)
     try:
-        handle = open(path, "r+b")
+        handle = open(path, "rb")
     except FileNotFoundError:
-        return 0, GENESIS
+        return _Tail(0, GENESIS, None)
     with handle:
         size = handle.seek(0, os.SEEK_END)
-        if size == 0:
-            return 0, GENESIS
         start, chunk = size, b""
         while start > 0 and chunk.count(b"\n") < 2:
             start = max(0, start - _TAIL_CHUNK)
             handle.seek(start)
             chunk = handle.read(size - start)
-        if not chunk.endswith(b"\n"):
-            cut = chunk.rfind(b"\n") + 1
-            _save_torn(home, chunk[cut:])
-            handle.truncate(start + cut)
-            handle.flush()
-            os.fsync(handle.fileno())
-            chunk = chunk[:cut]
-            if not chunk:
-                return 0, GENESIS
-        last = chunk[:-1].rsplit(b"\n", 1)[-1]
+    cut = chunk.rfind(b"\n") + 1
+    torn_at = start + cut if cut < len(chunk) else None
+    chunk = chunk[:cut]
+    if not chunk:
+        return _Tail(0, GENESIS, torn_at)
+    line = _decoded(home, chunk[:-1].rsplit(b"\n", 1)[-1])
+    return _Tail(line.entry.seq, line.hash, torn_at, start + cut)
+
+
+def _decoded(home: Home, raw: bytes) -> Line:
     try:
-        line = entries.decode(last)
+        line = entries.decode(raw)
     except MalformedEntry as error:
-        raise JournalTampered(f"the last entry of {path} is unreadable ({error}): "
+        raise JournalTampered(f"an entry at the end of {journal_path(home)} is unreadable ({error}): "
                               "nothing more is recorded until `pli audit verify` is clean") from None
-    return line.entry.seq, line.hash
+    if type(line.entry.seq) is not int or line.entry.seq < 1:
+        raise JournalTampered(f"an entry at the end of {journal_path(home)} has no valid sequence number: "
+                              "nothing more is recorded until `pli audit verify` is clean")
+    return line
+
+
+def _check_against_head(home: Home, head: Head, tail: _Tail) -> None:
+    """The journal reaches the head's entry, and that entry is the one the head signed."""
+    if head.seq > tail.seq:
+        raise _cut(home, f"its journal ends at entry {tail.seq} but its signed head records entry {head.seq} "
+                         f"(entries {tail.seq + 1}..{head.seq} were removed)")
+    if head.seq == tail.seq:
+        found = tail.hash
+    elif head.seq == 0:
+        found = GENESIS      # a genesis head, and entries after it whose head never reached the disk
+    else:
+        found = _hash_of(home, head.seq, tail.end)   # the head lags (a crash before its rename): harmless if it matches
+    if found != head.hash:
+        raise _cut(home, f"its entry {head.seq} is not the one its signed head records (rewritten or removed)")
+
+
+def _hash_of(home: Home, seq: int, end: int) -> str | None:
+    """The hash of entry `seq`, read backwards from `end`, the end of the last complete line (a lagging
+    head is a batch behind at most)."""
+    with open(journal_path(home), "rb") as handle:
+        rest = b""
+        while end > 0:
+            start = max(0, end - _TAIL_CHUNK)
+            handle.seek(start)
+            block = handle.read(end - start) + rest
+            lines = block.split(b"\n")
+            rest, complete = (lines[0], lines[1:]) if start > 0 else (b"", lines)
+            for raw in reversed(complete):
+                if raw:
+                    line = _decoded(home, raw)
+                    if line.entry.seq == seq:
+                        return line.hash
+                    if line.entry.seq < seq:
+                        return None
+            end = start
+    return None
+
+
+def _cut(home: Home, what: str) -> JournalTampered:
+    return JournalTampered(f"SECURITY: the trace of {home.root} was cut or altered: {what}; nothing more is "
+                           "recorded until it is restored from a copy; `pli audit verify` names the first bad entry")
+
+
+def _cut_torn(home: Home, at: int) -> None:
+    """Move a torn last line (never acknowledged to its caller) aside, and cut the journal back to its last LF."""
+    with open(journal_path(home), "r+b") as handle:
+        handle.seek(at)
+        _save_torn(home, handle.read())
+        handle.truncate(at)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _save_torn(home: Home, fragment: bytes) -> None:

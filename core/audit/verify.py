@@ -6,26 +6,15 @@ the person at the keyboard can act on.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import fcntl
-import json
 from dataclasses import dataclass
-
-from cryptography.exceptions import InvalidSignature
 
 from pli.core.audit import entry as entries
 from pli.core.audit.entry import GENESIS, DOMAIN, JournalTampered, MalformedEntry
-from pli.core.audit.journal import HEAD_DOMAIN, head_path, journal_path, locked
-from pli.core.audit.signers import key_from_b64, load_signers, signers_path
+from pli.core.audit.head import Head, head_path, read_head
+from pli.core.audit.journal import journal_path, locked
+from pli.core.audit.signers import TrustedKeys, load_signers, signers_path
 from pli.core.home import Home
-
-
-@dataclass(frozen=True)
-class Head:
-    seq: int
-    hash: str
-    signer: str
 
 
 @dataclass(frozen=True)
@@ -37,30 +26,9 @@ class VerifyReport:
     signers: frozenset[str]  # base64 keys that actually signed entries
 
 
-class _Keys:
-    """The trusted keys, parsed once each."""
-
-    def __init__(self, trusted: set[str]) -> None:
-        self.trusted = trusted
-        self._parsed = {}
-
-    def check(self, signer: str, signature: bytes, data: bytes) -> str | None:
-        """None if `signer` is trusted and the signature holds, else what is wrong."""
-        if signer not in self.trusted:
-            return f"is signed by a key not allowed to sign this trace ({signer}): forged or re-signed"
-        key = self._parsed.get(signer)
-        if key is None:
-            key = self._parsed[signer] = key_from_b64(signer)
-        try:
-            key.verify(signature, data)
-        except InvalidSignature:
-            return "does not match its signature: it was edited"
-        return None
-
-
 def verify(home: Home, trusted: set[str] | None = None) -> VerifyReport:
     """Check the journal against `trusted` keys (default: trace/signers); raise JournalTampered."""
-    keys = _Keys(load_signers(home) if trusted is None else set(trusted))
+    keys = TrustedKeys(load_signers(home) if trusted is None else set(trusted))
     if not journal_path(home).exists():
         if head_path(home).exists():
             raise JournalTampered(f"{journal_path(home)} is missing but its head exists: the journal was deleted")
@@ -70,7 +38,7 @@ def verify(home: Home, trusted: set[str] | None = None) -> VerifyReport:
                               "trace; restore it, or name the key with `pli audit verify --key KEYFILE`")
     with locked(home, fcntl.LOCK_SH):
         # A bad head is reported after the entries: the first bad *entry* is the more useful news.
-        head, head_problem = _read_head(home, keys)
+        head, head_problem = read_head(home, keys)
         report = _walk(home, keys, head)
         if head_problem:
             raise JournalTampered(head_problem, report.last_seq + 1)
@@ -78,7 +46,7 @@ def verify(home: Home, trusted: set[str] | None = None) -> VerifyReport:
         return report
 
 
-def _walk(home: Home, keys: _Keys, head: Head | None) -> VerifyReport:
+def _walk(home: Home, keys: TrustedKeys, head: Head | None) -> VerifyReport:
     seq, prev, count, used = 0, GENESIS, 0, set()
     with open(journal_path(home), "rb") as handle:
         for number, raw in enumerate(handle, 1):
@@ -124,22 +92,6 @@ def _check_end(home: Home, head: Head | None, last: int) -> None:
     if head.seq > last:
         raise JournalTampered(f"the journal ends at entry {last} but its head records entry {head.seq}: "
                               f"entries {last + 1}..{head.seq} were removed (truncated)", last + 1)
-
-
-def _read_head(home: Home, keys: _Keys) -> tuple[Head | None, str | None]:
-    """The head if it is trustworthy, else (None, what is wrong with it)."""
-    try:
-        raw = head_path(home).read_bytes()
-    except FileNotFoundError:
-        return None, None
-    body, _tab, sig64 = raw.rstrip(b"\n").rpartition(b"\t")
-    try:
-        obj = json.loads(body)
-        head = Head(int(obj["seq"]), str(obj["hash"]), str(obj["signer"]))
-        signature = base64.b64decode(sig64, validate=True)
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        return None, f"{head_path(home)} is unreadable: it was edited"
-    problem = keys.check(head.signer, signature, HEAD_DOMAIN + body)
-    if problem:
-        return None, f"the journal head {problem}"
-    return head, None
+    if head.seq == 0 and head.hash != GENESIS:   # entries compare with the head at its seq: 0 names none
+        raise JournalTampered(f"{head_path(home)} records entry 0 with a hash that is not the genesis one: "
+                              "it was edited", 1)

@@ -141,14 +141,13 @@ def run_group_new(args) -> int:
 
 def run_group_export(args) -> int:
     from pli.core.crypto.passphrase import unlock
+    from pli.core.durable import write_atomic
 
     keyring = unlock(Home.resolve(args.home))
-    args.out.mkdir(parents=True, exist_ok=True)
     for member in [a.strip() for a in args.to.split(",") if a.strip()]:
         path = args.out / f"group-{args.group}-for-{member}.pligroup"
         data = keyring.export_group(args.group, keyring.reach(member))
-        path.write_bytes(data)
-        path.chmod(0o600)
+        write_atomic(path, data)   # created 0600: never a moment readable by others
         print(f"wrote {path}: give it to {member} (pli keys group-import FILE)")
     return 0
 
@@ -156,7 +155,8 @@ def run_group_export(args) -> int:
 def run_group_import(args) -> int:
     from pli.core.crypto.passphrase import unlock
 
-    group = unlock(Home.resolve(args.home)).import_group(read_input(args.file))
-    print(f"joined group {group.public.address} ({group.public.name})")
+    group, maker = unlock(Home.resolve(args.home)).import_group_from(read_input(args.file))
+    print(f"joined group {group.public.address} ({group.public.name}); the file was made and signed by "
+          f"{maker.name} <{maker.address}> (key {maker.fingerprint})")
     return 0
 

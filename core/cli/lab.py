@@ -176,7 +176,7 @@ def run_export(args) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        args.output.write_bytes(data)
+        _write_export(args.output, data)
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
@@ -197,6 +197,16 @@ def current_reports(reports: list, histories: list) -> list:
         raise PliError("every result of this message was replaced by a later report of the same order; "
                        "export that report (`pli search` finds it: tag:supersedes)")
     return kept
+
+
+def _write_export(path: Path, data: bytes) -> None:
+    """Patient data: mode 0600, and atomically (a failed write leaves the previous file whole)."""
+    from pli.core.durable import write_atomic
+
+    try:
+        write_atomic(path, data)
+    except OSError as error:
+        raise PliError(f"cannot write {path}: {error.strerror}") from None
 
 
 def run_export_query(args) -> int:

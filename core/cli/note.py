@@ -66,7 +66,7 @@ def _show(home: Home, address: str, limit: int) -> int:
     address = check_address(address)
     with Store.open(home) as store:
         rows = store.window(conversation_query(address), 0, max(0, limit))
-        shown = [n for n in (note_of(s, store.read_clear(s.message_id)) for s in reversed(rows))
+        shown = [n for n in (note_of(s, store.read_clear(s.message_id), home) for s in reversed(rows))
                  if n.belongs_to(address)]
     for note in shown:
         print(_line(note, address))

@@ -16,7 +16,7 @@ def register(sub) -> None:
     c.add_argument("--size", required=True, help="total size, e.g. 64M, 1G (split into one lane per holder)")
     c.add_argument("--out", required=True, type=Path, help="folder for the other holders' files")
     c.set_defaults(func=run_new)
-    c = cmds.add_parser("import", help="import a pad file another holder made for you")
+    c = cmds.add_parser("import", help="import a pad file another holder made and signed for you")
     c.add_argument("file", type=Path)
     c.set_defaults(func=run_import)
     c = cmds.add_parser("status", help="per pad and lane: bytes used and left; warns when a lane runs low")
@@ -51,8 +51,9 @@ def run_import(args) -> int:
     from pli.core.cli.keys import read_input
     from pli.core.crypto.passphrase import unlock
 
-    pad = unlock(Home.resolve(args.home)).import_pad(read_input(args.file))
-    print(f"imported pad {pad.hex}: {pad.size:,} bytes, holders {', '.join(pad.holders)}")
+    pad, maker = unlock(Home.resolve(args.home)).import_pad_from(read_input(args.file))
+    print(f"imported pad {pad.hex}: {pad.size:,} bytes, holders {', '.join(pad.holders)}; "
+          f"made and signed by {maker.name} <{maker.address}> (key {maker.fingerprint})")
     return 0
 
 

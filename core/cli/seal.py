@@ -58,6 +58,8 @@ def run_open(args) -> int:
     when = datetime.fromtimestamp(opened.timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     print(f"verified: from {opened.sender_name} <{opened.sender_address}> (id {opened.sender_id}, "
           f"key {opened.fingerprint}), {opened.mode} mode, sealed {when}", file=sys.stderr)
+    if opened.warning:
+        print(f"WARNING: {opened.warning}", file=sys.stderr)
     sys.stdout.buffer.write(opened.inner)
     sys.stdout.buffer.flush()
     return 0

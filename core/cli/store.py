@@ -98,6 +98,17 @@ def run_show(args) -> int:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     body = msg.get_body(preferencelist=("plain",))
     print(_line(summary))
+    _print_revocation(Home.resolve(args.home), raw)
     print()
     print(body.get_content() if body is not None else "(no text part)")
     return 0
+
+
+def _print_revocation(home: Home, raw: bytes) -> None:
+    """The line a message signed with a key the directory revoked is shown with (pli.core.crypto.senders)."""
+    from pli.core.crypto.senders import check_stored
+    from pli.core.store.headers import first_values
+
+    line, refused = check_stored(home, first_values(raw))
+    if line:
+        print(f"{'NOT TRUSTED' if refused else 'WARNING'}: {line}")

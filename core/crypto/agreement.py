@@ -58,10 +58,11 @@ def receiver_key(identity: Identity, eph_public: bytes, info: bytes) -> bytes:
     return wrap_key(shared, eph_public, identity.public.agree_public, info)
 
 
-def seal_to(recipient_public: bytes, data: bytes, info: bytes, aad: bytes = b"") -> bytes:
-    """eph_public(32) || nonce(12) || ciphertext || tag(16)."""
-    eph_public, key = sender_key(recipient_public, info)
-    nonce = os.urandom(NONCE_BYTES)
+def seal_to(recipient_public: bytes, data: bytes, info: bytes, aad: bytes = b"",
+            rng: Callable[[int], bytes] = os.urandom) -> bytes:
+    """eph_public(32) || nonce(12) || ciphertext || tag(16); `rng` (ephemeral secret, then nonce) for test vectors."""
+    eph_public, key = sender_key(recipient_public, info, rng)
+    nonce = rng(NONCE_BYTES)
     return eph_public + nonce + ChaCha20Poly1305(key).encrypt(nonce, data, aad)
 
 

@@ -34,12 +34,14 @@ from pli.core.crypto.keyring import Keyring
 from pli.core.crypto.mime import extract_envelope, inner_mail, is_sealed, outer_mail
 from pli.core.crypto.pads import PadError, PadExhausted, PadInfo
 from pli.core.crypto.refusals import (BadMac, BadSignature, Malformed, NotForMe, NotSealed, OpenError,
-                                      ReplayAlert, UnknownSender, UnsupportedVersion)
+                                      ReplayAlert, RevokedSender, UnknownSender, UnsupportedVersion)
+from pli.core.crypto.senders import sender_of
 from pli.core.crypto.seen import PadRange, SeenRanges
 from pli.core.errors import PliError
 
 __all__ = ["BadMac", "BadSignature", "Malformed", "NotForMe", "NotSealed", "OpenError", "Opened", "OtpImpossible",
-           "PadRange", "ReplayAlert", "SealPreview", "SeenRanges", "UnknownSender", "UnsupportedVersion",
+           "PadRange", "ReplayAlert", "RevokedSender", "SealPreview", "SeenRanges", "UnknownSender",
+           "UnsupportedVersion",
            "choose_mode", "is_sealed", "open_envelope", "open_mail", "open_mails", "preview", "seal", "seal_mail"]
 
 X25519_INFO = b"pli-envelope-v1 x25519 key wrap"
@@ -66,6 +68,7 @@ class Opened:
     timestamp: int
     pad_ranges: tuple[PadRange, ...]
     digest: str            # SHA-256 of the envelope: the same message opened twice is no replay
+    warning: str = ""      # signed before the directory revoked its key: shown with the message
 
 
 # -- choosing ---------------------------------------------------------------------------------------
@@ -261,13 +264,15 @@ class Verified:
     pad: bytes | None         # otp: XOR bytes
     pad_ranges: tuple[PadRange, ...]
     digest: str
+    warning: str = ""         # the directory revoked the key after the message was signed (senders.py)
 
     def opened(self, inner: bytes) -> Opened:
         h = self.envelope.header
         return Opened(inner=bytes(inner), sender_id=h.sender_id, sender_address=h.sender_address,
                       sender_name=self.sender.name, fingerprint=self.sender.fingerprint, mode=h.mode,
                       envelope_id=h.message_id.hex(), recipients=tuple(r.address for r in self.envelope.recipients),
-                      timestamp=h.timestamp, pad_ranges=self.pad_ranges, digest=self.digest)
+                      timestamp=h.timestamp, pad_ranges=self.pad_ranges, digest=self.digest,
+                      warning=self.warning)
 
 
 def verify_envelope(data: bytes, keyring: Keyring) -> Verified:
@@ -342,14 +347,8 @@ def _record(verified: Verified):
 def _verify(data: bytes, keyring: Keyring) -> Verified:
     envelope = parse(data)
     header = envelope.header
-    sender = keyring.sender(header.sender_fingerprint) or _directory_sender(keyring, header)
-    if sender is None:
-        raise UnknownSender(f"the message claims to come from {header.sender_address} with key "
-                            f"{header.sender_fingerprint.hex()}, which is not in your keyring: import their "
-                            "public identity if you trust it")
-    if sender.address != header.sender_address.lower() or sender.id != header.sender_id:
-        raise UnknownSender(f"the message claims to come from {header.sender_address} but is signed with the "
-                            f"key of {sender.address}")
+    checked = sender_of(header, keyring.sender(header.sender_fingerprint), keyring.installed_directory())
+    sender = checked.public
     if not sender.verify(envelope.signature, SIGN_DOMAIN + envelope.signed):
         raise BadSignature(f"the signature of the message from {header.sender_address} does not verify: "
                            "it was altered or forged")
@@ -362,28 +361,15 @@ def _verify(data: bytes, keyring: Keyring) -> Verified:
     ranges = _held_ranges(keyring, envelope, sender)
     if header.mode == "otp":
         pad = _pad_bytes(keyring, header.content_pad, sender)
-        return Verified(envelope, sender, "otp", bytes(pad[:32]), bytes(pad[32:]), ranges, digest)
+        return Verified(envelope, sender, "otp", bytes(pad[:32]), bytes(pad[32:]), ranges, digest, checked.warning)
     problem = None
     for recipient in mine:
         try:
             key = _unwrap(keyring, envelope, recipient, readable[recipient.address.lower()], sender)
-            return Verified(envelope, sender, "stream", key, None, ranges, digest)
+            return Verified(envelope, sender, "stream", key, None, ranges, digest, checked.warning)
         except NotForMe as error:
             problem = error  # another entry of ours (a group we also belong to) may still open
     raise problem
-
-
-def _directory_sender(keyring: Keyring, header: Header) -> PublicIdentity | None:
-    """A sender not in the keyring but in the installed directory (signed by the trust anchor)."""
-    from pli.core.crypto.verify import RevokedSender
-    from pli.core.directory import RevokedSigner, SignerProblem
-
-    try:
-        return keyring.directory_sender(header.sender_address, header.sender_fingerprint, header.timestamp)
-    except RevokedSigner as error:
-        raise RevokedSender(str(error)) from None
-    except SignerProblem as error:
-        raise UnknownSender(str(error)) from None
 
 
 def _unwrap(keyring: Keyring, envelope: Envelope, recipient: Recipient, identity: Identity,

@@ -21,7 +21,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pli.core.crypto.agreement import SealedOpenFailed, open_sealed, seal_to
 from pli.core.crypto.identity import BadIdentity, Identity, PublicIdentity, check_address
 from pli.core.crypto.ledger import Ledger
 from pli.core.crypto.pads import PadInfo, PadStore
@@ -31,8 +30,6 @@ from pli.core.errors import ConfigError, PliError
 from pli.core.home import Home
 
 SECRETS_MAGIC = b"PLIKEYS1"
-GROUP_MAGIC = b"PLIGRP1\n"
-GROUP_INFO = b"pli group secret v1"
 
 
 class NoKeyring(ConfigError):
@@ -155,6 +152,7 @@ class Keyring:
 
     def create_group(self, id: str, address: str, name: str) -> Identity:
         """A new group identity this keyring belongs to (export its secret to the other members)."""
+        self._check_group_address(check_address(address), None)
         group = Identity.generate(id, address, name, kind="group")
         self.add_group(group)
         return group
@@ -166,27 +164,67 @@ class Keyring:
         self._save_secrets()
 
     def export_group(self, group_address: str, member: PublicIdentity) -> bytes:
-        """The group's secret sealed to `member`'s X25519 key, for `import_group` in the member's home."""
+        """The group's secret sealed to `member`'s X25519 key and signed by us, for `import_group` in their home."""
+        from pli.core.crypto.group_file import group_file
+
         group = next((g for g in self.groups if g.public.address == group_address.lower()), None)
         if group is None:
             raise UnknownRecipient(f"this keyring belongs to no group {group_address}")
-        data = json.dumps(group.secrets_json()).encode("utf-8")
-        head = GROUP_MAGIC + member.agree_fingerprint
-        return head + seal_to(member.agree_public, data, GROUP_INFO, head)
+        return group_file(group, member, self.identity)
 
     def import_group(self, blob: bytes) -> Identity:
-        if blob[:len(GROUP_MAGIC)] != GROUP_MAGIC or len(blob) < 24:
-            raise BadIdentity("this is not a pli group secret file")
-        fpr = blob[8:24]
-        me = next((i for i in self.own_identities() if i.public.agree_fingerprint == fpr), None)
-        if me is None:
-            raise BadIdentity("this group secret was sealed for someone else")
-        try:
-            group = Identity.from_secrets_json(json.loads(open_sealed(me, blob[24:], GROUP_INFO, blob[:24])))
-        except (SealedOpenFailed, ValueError, KeyError):
-            raise BadIdentity("this group secret file is damaged or not for this keyring") from None
+        """Join the group a file made for us hands over (see `import_group_from`)."""
+        return self.import_group_from(blob)[0]
+
+    def import_group_from(self, blob: bytes) -> tuple[Identity, PublicIdentity]:
+        """Join the group a signed group file hands to us; the group and the member who made the file.
+
+        The maker's key must be one this home trusts (keyring or directory, not revoked), and the
+        group may not take an address someone else holds: groups are looked up before correspondents,
+        so a group under a correspondent's address would read the mail meant for them.  The same
+        group again changes nothing; another group under an address we already use is refused.
+        """
+        from pli.core.crypto.group_file import open_group_file
+
+        group, maker = open_group_file(blob, self.own_identities(), self.trusted_maker("this group secret file"))
+        held = next((g for g in self.groups if g.public.address == group.public.address), None)
+        if held is not None:
+            if held != group:
+                raise KeyChanged(f"this keyring already belongs to a different group {group.public.address}: "
+                                 "a group is never replaced silently; nothing imported")
+            return held, maker
+        self._check_group_address(group.public.address, group.public.agree_public)
         self.add_group(group)
-        return group
+        return group, maker
+
+    def _check_group_address(self, address: str, agree_public: bytes | None) -> None:
+        """BadIdentity unless `address` is free for a group: not ours, not a correspondent's, not the directory's
+        (the same group, by its key, excepted)."""
+        me = self.identity.public
+        taken = None
+        if address == me.address or address in me.serves:
+            taken = "your own address"
+        elif any(g.public.address == address for g in self.groups) and agree_public is None:
+            taken = "one of your groups"
+        else:
+            known = self._correspondents.get(address)
+            if known is not None and (agree_public is None or known.agree_public != agree_public):
+                taken = f"your correspondent {known.name} ({known.fingerprint})"
+            directory = self.installed_directory()
+            entry = directory.by_address(address) if directory is not None else None
+            if taken is None and entry is not None and not any(
+                    k.key.alg == "x25519" and k.revoked is None and k.key.raw == agree_public for k in entry.keys):
+                taken = f"{entry.name} in the directory"
+        if taken is not None:
+            raise BadIdentity(f"a group cannot take the address {address}: it is {taken}, whose mail it would "
+                              "then read; nothing imported or created")
+
+    def trusted_maker(self, what: str):
+        """The check a signed file's maker key goes through (pli.core.crypto.senders.trusted_maker)."""
+        from pli.core.crypto.senders import trusted_maker
+
+        return lambda fingerprint: trusted_maker(self.sender(fingerprint), self.installed_directory(), fingerprint,
+                                                 what)
 
     # -- correspondents ---------------------------------------------------------------------------
 
@@ -218,21 +256,9 @@ class Keyring:
             self._by_signing_key = table
         return self._by_signing_key.get(signing_fingerprint)
 
-    def directory_sender(self, address: str, signing_fingerprint: bytes, when: int) -> PublicIdentity | None:
-        """The sender the installed directory gives this signing key for `address` at `when` (Unix time).
-
-        None without a directory or when it does not list the key; SignerProblem
-        (RevokedSigner with the date, SignerMismatch) when it contradicts the claim.
-        """
-        from datetime import datetime, timezone
-
-        from pli.core.directory import recipients
-
-        directory = self._directory(required=False)
-        if directory is None:
-            return None
-        return recipients.signer(directory, address, signing_fingerprint.hex(),
-                                 datetime.fromtimestamp(when, timezone.utc))
+    def installed_directory(self):
+        """The home's installed directory, None without one (or when it is damaged: keyring keys still work)."""
+        return self._directory(required=False)
 
     def reach(self, address: str) -> PublicIdentity:
         """The public identity whose key seals mail to `address`: keyring first, then the installed directory.
@@ -303,10 +329,15 @@ class Keyring:
         return self.pads.create([self.identity.public.address, *others], size, **kwargs)
 
     def export_pad(self, pad_id: bytes, holder_address: str) -> bytes:
-        return self.pads.export(pad_id, self.reach(holder_address))
+        """The pad's transport file for one of its holders, signed by our identity."""
+        return self.pads.export(pad_id, self.reach(holder_address), self.identity)
 
     def import_pad(self, data: bytes) -> PadInfo:
-        return self.pads.import_transport(data, self.own_identities())
+        return self.import_pad_from(data)[0]
+
+    def import_pad_from(self, data: bytes) -> tuple[PadInfo, PublicIdentity]:
+        """Store a signed pad file made for us (or a group of ours): the pad, and who made it."""
+        return self.pads.import_transport(data, self.own_identities(), self.trusted_maker("this pad file"))
 
     def export_public(self) -> bytes:
         return self.identity.public.export()

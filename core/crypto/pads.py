@@ -9,12 +9,16 @@ At rest (home/pads/<id>.pad, mode 0600) the bytes are sealed in 64 KiB chunks
 under a random per-pad file key, so a message needs only the chunks it uses
 decrypted; the file key and the pad's metadata are sealed with the keyring's
 vault.  A transport file for another holder carries the same chunks with the
-metadata sealed to that holder's X25519 key instead (docs/FORMAT.md,
-"Pad files").  Pads travel out of band, never over the channel they protect.
+metadata sealed to that holder's X25519 key instead, and is signed by its
+maker's Ed25519 key: the importer checks the signature against a key it
+already trusts, and never replaces a pad it holds (docs/FORMAT.md, "Pad
+files").  Pads travel out of band, never over the channel they protect.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import struct
@@ -33,13 +37,18 @@ from pli.core.durable import write_atomic
 from pli.core.errors import PliError
 
 PAD_MAGIC = b"PLIPAD1\n"
-TRANSPORT_MAGIC = b"PLIPADX1"
+TRANSPORT_MAGIC = b"PLIPADX2"       # version 2: signed by its maker (version 1 was not: refused)
+OLD_TRANSPORT_MAGIC = b"PLIPADX1"
+TRANSPORT_SIGN_DOMAIN = b"pli-pad-transport-v2\x00"
 PAD_ID_BYTES = 16
+FPR = 16
+SIGNATURE = 64
+_HEAD = 8 + PAD_ID_BYTES + 2 * FPR  # magic, pad id, recipient's agreement key, maker's signing key
 CHUNK = 64 * 1024
 TAG = 16
 MIN_SIZE = 4096
 MAX_HOLDERS = 64
-TRANSPORT_INFO = b"pli pad transport v1"
+TRANSPORT_INFO = b"pli pad transport v2"
 #: A lane runs low under 10% left, or under 1 MiB (for lanes larger than that).
 LOW_BYTES = 1 << 20
 LOW_FRACTION = 0.10
@@ -144,25 +153,29 @@ class PadStore:
         self._write(info, file_key, body)
         return info
 
-    def export(self, pad_id: bytes, recipient: PublicIdentity) -> bytes:
-        """The transport file for `recipient` (one of the holders): metadata sealed to its X25519 key."""
+    def export(self, pad_id: bytes, recipient: PublicIdentity, maker: Identity) -> bytes:
+        """The transport file for `recipient` (one of the holders), signed by `maker` (us, a holder)."""
         info, file_key, body_at = self._load(pad_id)
         if recipient.address not in info.holders:
             raise PadError(f"{recipient.address} is not a holder of pad {info.hex}")
-        head = TRANSPORT_MAGIC + info.id + recipient.agree_fingerprint
-        sealed = seal_to(recipient.agree_public, _metadata(info, file_key), TRANSPORT_INFO + info.id, head)
         with open(self.path(pad_id), "rb") as handle:
             handle.seek(body_at)
             body = handle.read()
-        return head + _U32.pack(len(sealed)) + sealed + body
+        return transport_file(info, file_key, body, recipient, maker)
 
-    def import_transport(self, data: bytes, identities: list[Identity]) -> PadInfo:
-        """Store a pad another holder made for one of `identities` (own, or a group we belong to)."""
-        if len(data) < 44 or data[:8] != TRANSPORT_MAGIC:
-            raise PadError("this is not a pli pad transport file")
-        head, pad_id, fpr = data[:40], data[8:24], data[24:40]
-        (length,) = _U32.unpack(data[40:44])
-        sealed, body = data[44:44 + length], data[44 + length:]
+    def import_transport(self, data: bytes, identities: list[Identity],
+                         maker_of: Callable[[bytes], PublicIdentity]) -> tuple[PadInfo, PublicIdentity]:
+        """Store a pad another holder made for one of `identities` (own, or a group we belong to): the pad
+        and its maker, whose key `maker_of(fingerprint)` must vouch for (UntrustedMaker otherwise).
+
+        The maker's signature is checked before anything is decrypted; a pad this keyring already
+        holds is never replaced: the same file again changes nothing, another pad under its id is refused.
+        """
+        head, length, sealed, body, signature = _split_transport(data)
+        pad_id, fpr, maker_fpr = head[8:24], head[24:40], head[40:56]
+        maker = maker_of(maker_fpr)
+        if not maker.verify(signature, _transport_signed(head, sealed, body)):
+            raise PadError("this pad file's signature does not verify: it was altered or forged; nothing imported")
         me = next((i for i in identities if i.public.agree_fingerprint == fpr), None)
         if me is None:
             raise PadError("this pad file was made for another holder (no key of this keyring opens it)")
@@ -173,9 +186,29 @@ class PadStore:
         info, file_key = _parse_metadata(metadata, pad_id)
         if me.public.address not in info.holders:
             raise PadError(f"pad {info.hex} does not list {me.public.address} as a holder")
+        if maker.address not in info.holders:
+            raise PadError(f"pad {info.hex} was signed by {maker.address}, who is not one of its holders: "
+                           "only a holder may hand a pad over; nothing imported")
         _check_body(info, file_key, body)
+        if self.path(pad_id).exists():
+            self._refuse_another(info, file_key, body)
+            return info, maker
         self._write(info, file_key, [body])
-        return info
+        return info, maker
+
+    def _refuse_another(self, info: PadInfo, file_key: bytes, body: bytes) -> None:
+        """The pad `info.id` is already here: nothing to do if it is this very pad, else PadError."""
+        try:
+            held, held_key, body_at = self._load(info.id)
+            with open(self.path(info.id), "rb") as handle:
+                handle.seek(body_at)
+                same = held == info and hmac.compare_digest(held_key, file_key) and handle.read() == body
+        except (PadError, OSError):
+            same = False
+        if not same:
+            raise PadError(f"this keyring already holds a different pad with id {info.hex}: a pad is never "
+                           "replaced (its bytes may already have sealed or opened mail); nothing imported. "
+                           "If this file is genuine, ask its maker to draw a new pad")
 
     # -- using pads ---------------------------------------------------------------------------
 
@@ -259,20 +292,57 @@ class PadStore:
         return entry
 
 
+def transport_file(info: PadInfo, file_key: bytes, body: bytes, recipient: PublicIdentity, maker: Identity,
+                   rng: Callable[[int], bytes] = os.urandom) -> bytes:
+    """A pad's transport file (docs/FORMAT.md, "Pad files"): the metadata sealed to `recipient`'s X25519 key,
+    the chunks as at rest, all of it signed by `maker`.  `rng`: the ephemeral secret, then the nonce."""
+    head = TRANSPORT_MAGIC + info.id + recipient.agree_fingerprint + maker.public.signing_fingerprint
+    sealed = seal_to(recipient.agree_public, _metadata(info, file_key), TRANSPORT_INFO + info.id, head, rng)
+    signature = maker.sign(_transport_signed(head, sealed, body))
+    return head + _U32.pack(len(sealed)) + sealed + body + signature
+
+
+def _transport_signed(head: bytes, sealed: bytes, body: bytes) -> bytes:
+    """What the maker signs: every byte before the body, then the body's SHA-256 (a pad may be gigabytes)."""
+    return TRANSPORT_SIGN_DOMAIN + head + _U32.pack(len(sealed)) + sealed + hashlib.sha256(body).digest()
+
+
+def _split_transport(data: bytes) -> tuple[bytes, int, bytes, bytes, bytes]:
+    """(head, sealed length, sealed, body, signature) of a transport file; PadError for anything else."""
+    if data[:8] == OLD_TRANSPORT_MAGIC:
+        raise PadError("this pad file was made by an older pli and is not signed, so it cannot prove who made it: "
+                       "ask its maker for a new file (`pli pad new` with this version); nothing imported")
+    if len(data) < _HEAD + 4 + SIGNATURE or data[:8] != TRANSPORT_MAGIC:
+        raise PadError("this is not a pli pad transport file (or one of a version this pli does not know)")
+    head = data[:_HEAD]
+    (length,) = _U32.unpack(data[_HEAD:_HEAD + 4])
+    if _HEAD + 4 + length + SIGNATURE > len(data):
+        raise PadError("this pad file is truncated")
+    sealed = data[_HEAD + 4:_HEAD + 4 + length]
+    return head, length, sealed, data[_HEAD + 4 + length:-SIGNATURE], data[-SIGNATURE:]
+
+
 def _metadata(info: PadInfo, file_key: bytes) -> bytes:
     obj = info.to_json() | {"file_key": base64.b64encode(file_key).decode("ascii")}
     return json.dumps(obj, sort_keys=True).encode("utf-8")
 
 
 def _parse_metadata(data: bytes, pad_id: bytes) -> tuple[PadInfo, bytes]:
+    """The metadata's fields with their exact types; PadError for anything else, whatever the bytes."""
+    damaged = PadError(f"pad {pad_id.hex()} has damaged metadata")
     try:
         obj = json.loads(data)
-        info = PadInfo(bytes.fromhex(obj["id"]), tuple(obj["holders"]), int(obj["size"]), int(obj["created"]))
-        file_key = base64.b64decode(obj["file_key"])
-    except (ValueError, KeyError, TypeError):
-        raise PadError(f"pad {pad_id.hex()} has damaged metadata") from None
-    if info.id != pad_id or len(file_key) != 32:
-        raise PadError(f"pad {pad_id.hex()} has damaged metadata")
+        holders, size, created = obj["holders"], obj["size"], obj["created"]
+        if not (isinstance(holders, list) and all(isinstance(h, str) for h in holders)
+                and type(size) is int and type(created) is int and isinstance(obj["id"], str)):
+            raise damaged
+        info = PadInfo(bytes.fromhex(obj["id"]), tuple(holders), size, created)
+        file_key = base64.b64decode(obj["file_key"], validate=True)
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise damaged from None
+    if info.id != pad_id or len(file_key) != 32 or not 2 <= len(set(holders)) == len(holders) <= MAX_HOLDERS \
+            or size < MIN_SIZE:
+        raise damaged
     return info, file_key
 
 

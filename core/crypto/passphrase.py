@@ -27,11 +27,7 @@ class NoPassphrase(PliError):
 def read_passphrase(prompt: str = "Keyring passphrase: ", confirm: bool = False) -> str:
     path = os.environ.get(PASSPHRASE_ENV)
     if path:
-        try:
-            return Path(path).read_text(encoding="utf-8").rstrip("\n")
-        except (OSError, UnicodeDecodeError) as error:
-            reason = getattr(error, "strerror", None) or "not UTF-8 text"
-            raise NoPassphrase(f"cannot read {PASSPHRASE_ENV} {path}: {reason}") from None
+        return _read_file(Path(path))
     try:
         tty = open("/dev/tty", "r+")
     except OSError:
@@ -42,6 +38,19 @@ def read_passphrase(prompt: str = "Keyring passphrase: ", confirm: bool = False)
         if confirm and getpass.getpass("Again: ", stream=tty) != passphrase:
             raise WrongPassphrase("the two passphrases differ; nothing changed")
     return passphrase
+
+
+def _read_file(path: Path) -> str:
+    """The passphrase in `path`; refused when others may read it (as an account's password file is)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if os.fstat(handle.fileno()).st_mode & 0o077:
+                raise NoPassphrase(f"the passphrase file {path} ({PASSPHRASE_ENV}) is readable by others: "
+                                   f"`chmod 600 {path}`")
+            return handle.read().rstrip("\n")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or "not UTF-8 text"
+        raise NoPassphrase(f"cannot read {PASSPHRASE_ENV} {path}: {reason}") from None
 
 
 def unlock(home: Home):

@@ -1,8 +1,8 @@
 """Why a sealed message was refused: one typed error per opening check, each with a tag-safe `.reason`.
 
 The checks run in this order (docs/FORMAT.md, "Opening"): malformed,
-unsupported-version, unknown-sender, bad-signature, not-for-me, replay,
-bad-mac.  Opening raises nothing but these, whatever the bytes.  Messages
+unsupported-version, unknown-sender (and revoked-key), bad-signature,
+not-for-me, replay, bad-mac.  Opening raises nothing but these, whatever the bytes.  Messages
 name the problem, never plaintext, key or pad bytes.
 """
 from __future__ import annotations
@@ -39,6 +39,17 @@ class BadSignature(OpenError):
     reason = "bad-signature"
 
 
+class RevokedSender(OpenError):
+    """The directory revoked the signing key for the envelope's signing time (pli.core.crypto.senders)."""
+
+    reason = "revoked-key"
+
+    def __init__(self, message: str, revoked=None, why: str = ""):
+        super().__init__(message)
+        self.revoked = revoked          # when the key was revoked (a datetime), if known
+        self.revocation_reason = why    # superseded | compromised | retired
+
+
 class NotForMe(OpenError):
     reason = "not-for-me"
 
@@ -59,5 +70,5 @@ class BadMac(OpenError):
     reason = "bad-mac"
 
 
-REASONS = tuple(c.reason for c in (Malformed, UnsupportedVersion, UnknownSender, BadSignature, NotForMe,
-                                   ReplayAlert, BadMac))
+REASONS = tuple(c.reason for c in (Malformed, UnsupportedVersion, UnknownSender, RevokedSender, BadSignature,
+                                   NotForMe, ReplayAlert, BadMac))

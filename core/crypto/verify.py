@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -23,14 +22,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pli.core.crypto.envelope_format import SIGN_DOMAIN, Header, parse
 from pli.core.crypto.identity import PublicIdentity
 from pli.core.crypto.mime import extract_envelope
-from pli.core.crypto.refusals import BadSignature, Malformed, OpenError, UnknownSender
+from pli.core.crypto.refusals import BadSignature, Malformed, OpenError, RevokedSender  # noqa: F401 - callers'
+from pli.core.crypto.senders import sender_of
 from pli.core.home import Home
-
-
-class RevokedSender(OpenError):
-    """The signing key was revoked (or is not the claimed sender's) per the directory."""
-
-    reason = "revoked-key"
 
 
 @dataclass(frozen=True)
@@ -51,9 +45,8 @@ class Checked:
 class Trust:
     """The public keys a verifier trusts: a checked directory and/or a list of public identities.
 
-    The directory wins where it lists the key (it knows revocations and group
-    membership); correspondents cover peers outside it (a pair of practices
-    that exchanged keys by hand).
+    Correspondents (keys exchanged by hand) are looked up first, then the
+    directory; the directory's revocations apply to both (senders.sender_of).
     """
 
     directory: object | None = None                                  # pli.core.directory.Directory
@@ -83,47 +76,14 @@ class Trust:
     def signer_key(self, header: Header) -> Ed25519PublicKey:
         """The key that must have signed an envelope with this header; UnknownSender / RevokedSender.
 
-        The claims (address, id, signing time) are checked every time; only
-        the key objects are cached, by their raw bytes.
+        The claims (address, id, signing time) and the directory's revocations are
+        checked every time (senders.sender_of); only the key objects are cached, by their raw bytes.
         """
-        fpr = header.sender_fingerprint
-        in_directory = self.directory is not None and self.directory.by_fingerprint(fpr.hex()) is not None
-        raw = self._directory_key(header) if in_directory else self._correspondent_key(header)
+        raw = sender_of(header, self.correspondents.get(header.sender_fingerprint), self.directory).public.sign_public
         key = self._keys.get(raw)
         if key is None:
             key = self._keys[raw] = Ed25519PublicKey.from_public_bytes(raw)
         return key
-
-    def _directory_key(self, header: Header) -> bytes:
-        from pli.core.directory import RevokedSigner, SignerProblem
-
-        fpr = header.sender_fingerprint.hex()
-        when = datetime.fromtimestamp(header.timestamp, timezone.utc)
-        try:
-            entry = self.directory.check_signer(header.sender_address, fpr, when)
-        except RevokedSigner as error:
-            raise RevokedSender(f"the key that signed mail from {header.sender_address} was revoked "
-                                f"({error.revocation_reason})") from None
-        except SignerProblem as error:
-            raise UnknownSender(f"mail from {header.sender_address}: {error}") from None
-        if entry.id != header.sender_id:
-            raise UnknownSender(f"mail from {header.sender_address} names sender id {header.sender_id}, "
-                                f"but its key belongs to {entry.id}")
-        return entry.key_by_fingerprint(fpr).key.raw
-
-    def _correspondent_key(self, header: Header) -> bytes:
-        public = self.correspondents.get(header.sender_fingerprint)
-        if public is None:
-            raise UnknownSender(f"mail from {header.sender_address} is signed with key "
-                                f"{header.sender_fingerprint.hex()}, which is not a known sender's")
-        if not _same_sender(public, header):
-            raise UnknownSender(f"mail claims to come from {header.sender_address} but is signed with the "
-                                f"key of {public.address}")
-        return public.sign_public
-
-
-def _same_sender(public: PublicIdentity, header: Header) -> bool:
-    return public.address == header.sender_address.lower() and public.id == header.sender_id
 
 
 def verify_mail(raw_mail: bytes, trust: Trust) -> Checked:

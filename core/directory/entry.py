@@ -130,7 +130,7 @@ def from_json(obj) -> DirectoryEntry:
         id=entry_id, kind=kind, name=_text(obj, "name"),
         **{name: _text(obj, name, required=False) for name in _TEXT_FIELDS},
         addresses=addresses,
-        keys=tuple(_key(k, entry_id) for k in obj.get("keys", [])),
+        keys=tuple(_key(k, entry_id) for k in _records(obj, "keys", entry_id)),
         groups=tuple(_list(obj, "groups", entry_id)))
 
 
@@ -155,7 +155,8 @@ def _key(obj, entry_id: str) -> KeyRecord:
     try:
         key = parse_key_line(obj["alg"], obj["key"], f"entry {entry_id}")
         added, revoked = (parse_time(obj[n]) if obj.get(n) else None for n in ("added", "revoked"))
-    except (KeyError, TypeError, ValueError, BadKeyFile) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, BadKeyFile) as error:
+        # AttributeError: a time that is a number, not a string
         raise BadEntry(f"entry {entry_id}: a key is malformed ({error})") from None
     reason = obj.get("reason")
     if revoked is not None and reason not in REVOCATION_REASONS:
@@ -167,6 +168,13 @@ def _text(obj: dict, name: str, required: bool = True) -> str:
     value = obj.get(name, "")
     if not isinstance(value, str) or (required and not value):
         raise BadEntry(f"entry {obj.get('id', '?')}: field {name!r} must be a{' non-empty' if required else ''} string")
+    return value
+
+
+def _records(obj: dict, name: str, entry_id: str) -> list:
+    value = obj.get(name, [])
+    if not isinstance(value, list):
+        raise BadEntry(f"entry {entry_id}: field {name!r} must be a list")
     return value
 
 

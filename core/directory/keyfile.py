@@ -8,7 +8,6 @@ starting with `#` are comments.  `write_key_file` writes the line form.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import os
 import re
@@ -92,7 +91,7 @@ def raw_key(alg: str, text: str, where: str) -> bytes:
         raise BadKeyFile(f"{where}: unknown key type {alg!r} (expected {' or '.join(ALGORITHMS)})")
     try:
         raw = base64.b64decode(text, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a str with non-ASCII characters (a pasted accent, full-width digits)
         raw = b""
     if len(raw) != 32:
         raise BadKeyFile(f"{where}: not a base64 32-byte {alg} public key")
@@ -101,7 +100,7 @@ def raw_key(alg: str, text: str, where: str) -> bytes:
 
 def write_key_file(path: str | os.PathLike, keys: list[PublicKey], comment: str = "") -> None:
     head = "".join(f"# {line}\n" for line in comment.splitlines())
-    Path(path).write_text(head + "".join(k.line() + "\n" for k in keys), "ascii")
+    Path(path).write_text(head + "".join(k.line() + "\n" for k in keys), "utf-8")  # a comment may name someone
 
 
 def _from_pem(block: bytes, path) -> PublicKey:

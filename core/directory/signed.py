@@ -162,7 +162,8 @@ def _parse(payload: bytes, anchor: PublicKey, source: str) -> VerifiedDirectory:
         if not isinstance(obj["entries"], list):
             raise BadEntry("the entries must be a list")
         serial, issued = int(obj["serial"]), parse_time(obj["issued"])
-    except (ValueError, KeyError, TypeError, AttributeError, BadEntry) as error:
+    except (ValueError, KeyError, TypeError, AttributeError, BadEntry, RecursionError, OverflowError) as error:
+        # RecursionError: arrays nested thousands deep; OverflowError: a serial of 1e400 (infinity)
         raise malformed(source, error.message if isinstance(error, BadEntry) else type(error).__name__) from None
     return VerifiedDirectory(anchor, serial, issued, obj["entries"], source)
 

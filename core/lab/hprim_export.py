@@ -59,8 +59,8 @@ def _write_new(folder: Path, name: str, data: bytes) -> Path:
     stem = name[: -len(SUFFIX)]
     for attempt in range(1, 1000):
         target = folder / (name if attempt == 1 else f"{stem}-{attempt}{SUFFIX}")
-        # temp file, fsync, link: atomic, never overwrites an export.  Mode as the umask
-        # says, as before: the medical software may read the folder under another account.
-        if write_new(target, data, mode=0o666):
+        # temp file, fsync, link: atomic, never overwrites an export; 0600: patient data
+        # (medical software reading the folder as another account needs the user's group ACL)
+        if write_new(target, data):
             return target
     raise ConfigError(f"too many files named {stem}*{SUFFIX} in {folder}: clear the folder")

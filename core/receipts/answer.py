@@ -40,10 +40,11 @@ SENT_TAG = "receipt-sent:"   # + kind, on the message acknowledged
 class Original:
     """A stored, verified message that asks for receipts."""
 
-    message_id: str
+    message_id: str              # its Message-ID in this store (pli's, <key@pli.invalid>)
     envelope_id: str
     sender: str                  # the envelope's verified sender address
     kinds: tuple[str, ...]
+    stated_id: str = ""          # its Message-ID as its sender wrote it: what the receipt names
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ def original_of(clear: bytes, message_id: str) -> Original | None:
     kinds = requested(fields)
     if fields.get("x-pli-verified") != "yes" or not sender or not envelope_id or not kinds:
         return None
-    return Original(message_id, envelope_id, sender, kinds)
+    stated = fields.get("x-pli-original-message-id", "").strip().strip("<>") or message_id
+    return Original(message_id, envelope_id, sender, kinds, stated)
 
 
 def answer(home: Home, keyring, original: Original, kind: str, journal,
@@ -84,7 +86,7 @@ def answer(home: Home, keyring, original: Original, kind: str, journal,
     from pli.core.transport import outbox
 
     me = keyring.identity.public
-    stated = Receipt(kind, original.envelope_id, original.message_id, me.address, me.id,
+    stated = Receipt(kind, original.envelope_id, original.stated_id or original.message_id, me.address, me.id,
                      (now or datetime.now(timezone.utc)).replace(microsecond=0))
     sealed = seal_mail(build(stated, me.name, original.sender), keyring, [original.sender])
     marker = {"key": queue_key(sealed), "to": original.sender, "traced": False}

@@ -30,5 +30,7 @@ def create_store(home: Home, name: str = "", address: str = "") -> Created:
         write_private(layout.notmuch_config, notmuch_config_text(layout, name, address))
     if not layout.index.is_dir():
         database.create(layout)
+    for private in (layout.mail, layout.index):   # clear messages, and an index holding their words
+        os.chmod(private, 0o700)
     ensure_store_section(home.config)
     return Created(layout, new=not existed)

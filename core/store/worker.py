@@ -15,6 +15,7 @@ from email.utils import formataddr, formatdate
 
 from pli.core.crypto.mime import ENVELOPE_TYPE, is_sealed
 from pli.core.crypto.refusals import NotSealed
+from pli.core.crypto.senders import SIGNED_HEADER, WARNING_HEADER, WARNING_TAG, signed_value
 from pli.core import notes
 from pli.core.errors import PliError
 from pli.core.receipts.message import import_tags
@@ -171,6 +172,8 @@ def _prepare_opened(context: WorkerContext, source: Source, raw: bytes, opened) 
     clear, message_id = _clear_and_id(opened, key, lab)
     tags = import_tags(opened.inner, tags_for(sealed=True, reason="", quarantined=False, lab=lab))
     tags = notes.import_tags(opened.inner, tags)   # a note: tag `note` (pli.core.notes)
+    if getattr(opened, "warning", ""):
+        tags = tuple(sorted({*tags, WARNING_TAG}))    # signed before its key was revoked (crypto/senders.py)
     properties = properties_for(mode=opened.mode, reason="", lab=lab)
     tmp_clear, tmp_sealed = _write(context, key, "inbox", clear, raw)
     return Prepared(source, key, "inbox", message_id, tags, properties, tmp_clear=tmp_clear,
@@ -195,6 +198,10 @@ def _clear_and_id(opened, key: str, lab: LabFacts) -> tuple[bytes, str]:
         ("X-Pli-Envelope-Id", str(opened.envelope_id)),
         ("X-Pli-Key", key),
     ]
+    if getattr(opened, "timestamp", None) is not None:   # what a later revocation of the key is judged by
+        add.append((SIGNED_HEADER, signed_value(int(_epoch(opened.timestamp)))))
+    if getattr(opened, "warning", ""):
+        add.append((WARNING_HEADER, opened.warning))
     if lab.patient:
         add.append(("X-Pli-Patient", lab.patient))
     if lab.summary:
@@ -205,15 +212,40 @@ def _clear_and_id(opened, key: str, lab: LabFacts) -> tuple[bytes, str]:
         add.append(("X-Pli-Inner-From", inner_from))  # what the sender wrote, for the record
     add.append(("From", sender))
     drop = {"From"}
-    message_id = present.get("message-id", "")
-    if not message_id:
-        message_id = f"<{key}@pli.invalid>"
-        add.append(("Message-ID", message_id))
+    message_id = own_identity(key, present, add, drop)
     if not present.get("date") and getattr(opened, "timestamp", None):
         add.append(("Date", formatdate(float(_epoch(opened.timestamp)))))
     if opened.recipients and not present.get("to"):
         add.append(("To", ", ".join(str(r) for r in opened.recipients)))
-    return headers.rewrite(inner, add, frozenset(drop)), message_id.strip("<> ")
+    return headers.rewrite(inner, add, frozenset(drop)), message_id
+
+
+#: How many of a sender's References a clear copy keeps (the nearest ancestors), besides the sender's own id.
+REFERENCES_KEPT = 20
+
+
+def own_identity(key: str, present: dict[str, str], add: list, drop: set) -> str:
+    """Name the clear copy `<key@pli.invalid>`: an identity no sender can choose for another sender's mail.
+
+    notmuch keeps one document per Message-ID: were the sender's id kept, anyone
+    able to write to us could send a message under the id a lab will use later,
+    and the lab's critical result would be filed as a copy of it, untagged and
+    unfound.  The key derives from the envelope id and the verified signer's key
+    (plain mail: from its bytes).  The sender's Message-ID is kept as
+    X-Pli-Original-Message-Id, and appended to References, so that replies to it
+    (which name it) thread with it in notmuch (docs/STORE.md, "Identity").
+    Returns the stored Message-ID, without <>.
+    """
+    own = f"{key}@pli.invalid"
+    add.append(("Message-ID", f"<{own}>"))
+    drop.add("Message-ID")
+    original = present.get("message-id", "").strip()
+    if original:
+        add.append(("X-Pli-Original-Message-Id", original))
+        references = present.get("references", "").split()[-REFERENCES_KEPT:]
+        add.append(("References", " ".join([*references, original])))
+        drop.add("References")
+    return own
 
 
 def _epoch(timestamp) -> float:
@@ -236,7 +268,8 @@ def _prepare_failed(context: WorkerContext, source: Source, raw: bytes, reason: 
 def quarantined_message(raw: bytes, key: str, reason: str, quarantined: bool = True) -> bytes:
     """The message as received, marked unverified.  A quarantined copy gets its own Message-ID,
     so that it can never merge in the index with a genuine message claiming the same id."""
-    original_id = headers.value_of(raw, "Message-ID")
+    present = headers.first_values(raw)
+    original_id = present.get("message-id", "")
     add = [("X-Pli-Verified", "no"), ("X-Pli-Reason", reason), ("X-Pli-Key", key)]
     drop: set[str] = set()
     if quarantined:
@@ -245,8 +278,8 @@ def quarantined_message(raw: bytes, key: str, reason: str, quarantined: bool = T
             add.append(("X-Pli-Original-Message-Id", original_id))
         add.append(("Message-ID", f"<{key}@quarantine.pli.invalid>"))
         drop.add("Message-ID")
-    elif not original_id:
-        add.append(("Message-ID", f"<{key}@pli.invalid>"))
+    else:   # plain mail let into the inbox: named by its bytes, as sealed mail by its envelope
+        own_identity(key, present, add, drop)
     if not raw.strip():
         raw = b"Subject: (empty message)\n\n"
     return headers.rewrite(raw, add, frozenset(drop))

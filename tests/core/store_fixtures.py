@@ -56,3 +56,15 @@ def store_files(home: Home) -> dict[str, bytes]:
         if path.is_file() and rel.parts[:2] != ("mail", ".notmuch") and not rel.name.endswith(".lock"):
             found[str(rel)] = path.read_bytes()
     return found
+
+
+def held(home: Home, sender_mid: str) -> str:
+    """The id a receiving store gives the message its sender named `sender_mid` (the store names what it
+    receives itself: docs/STORE.md, "Identity"); the sender's id is kept as X-Pli-Original-Message-Id."""
+    from pli.core.store import Store
+    from pli.core.store.headers import value_of
+
+    with Store.open(home) as store:
+        [found] = [row.message_id for row in store.window("*", 0, 10_000)
+                   if value_of(store.read_clear(row.message_id), "X-Pli-Original-Message-Id") == f"<{sender_mid}>"]
+    return found

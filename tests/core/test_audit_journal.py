@@ -142,3 +142,134 @@ def _b64(key):
 def _b64_bytes(raw):
     import base64
     return base64.b64encode(raw)
+
+
+# -- a cut journal is never continued: the writer checks the tail against the signed head -------------------
+
+def _six(home, key) -> Journal:
+    journal = Journal(home, key, actor="dr.martin@pli.test")
+    journal.record_many([Step("sealed", f"env-{n}") for n in range(1, 7)])
+    return journal
+
+
+def _files(home) -> tuple[bytes, bytes]:
+    from pli.core.audit.journal import head_path
+    return journal_path(home).read_bytes(), head_path(home).read_bytes()
+
+
+def _refused(journal, home) -> str:
+    from pli.core.audit import JournalTampered
+
+    before = _files(home)
+    with pytest.raises(JournalTampered) as refused:
+        journal.record("read", "env-7")
+    assert refused.value.exit_code == 4
+    assert _files(home) == before                           # nothing appended, the head not re-signed
+    assert not list(home.trace.glob("journal.torn.*"))      # nothing moved aside either
+    with pytest.raises(JournalTampered):
+        verify(home)                                        # the cut is still there to be found
+    return str(refused.value)
+
+
+def test_whole_entries_cut_from_the_end_are_refused_not_resigned(home, key):
+    journal = _six(home, key)
+    data = journal_path(home).read_bytes()
+    journal_path(home).write_bytes(b"".join(data.splitlines(keepends=True)[:4]))
+    said = _refused(journal, home)
+    assert "4" in said and "6" in said and "pli audit verify" in said
+
+
+def test_a_cut_in_the_middle_of_a_line_is_refused_not_taken_for_a_crash(home, key):
+    journal = _six(home, key)
+    data = journal_path(home).read_bytes()
+    journal_path(home).write_bytes(data[:-len(data.splitlines()[-1]) - 60])   # entry 6 gone, 5 cut short
+    _refused(journal, home)
+
+
+def test_a_last_entry_replaced_under_the_same_key_is_refused(home, key):
+    from pli.core.audit import entry as entries
+
+    journal = _six(home, key)
+    old = [entries.decode(raw) for raw in journal_path(home).read_bytes().splitlines()]
+    last = old[-1].entry
+    swapped = entries.seal(entries.Entry(last.seq, last.time, "deleted", last.message, last.actor, last.signer,
+                                         last.prev, {}), key)
+    journal_path(home).write_bytes(b"".join(line.encode() for line in old[:-1]) + swapped.encode())
+    _refused(journal, home)
+
+
+def test_a_deleted_or_forged_head_is_refused(home, key):
+    from pli.core.audit.head import head_path, write_head
+    from pli.core.audit import entry as entries
+
+    journal = _six(home, key)
+    kept = head_path(home).read_bytes()
+    head_path(home).unlink()
+    _refused_without_head(journal, home)
+    last = entries.decode(journal_path(home).read_bytes().splitlines()[-1])
+    intruder = Ed25519PrivateKey.generate()
+    write_head(home, 6, last.hash, _b64(intruder), last.entry.time, intruder)   # signed, not by a trusted key
+    _refused(journal, home)
+    head_path(home).write_bytes(kept.replace(b'"seq":6', b'"seq":[6]'))   # edited: its signature fails
+    _refused(journal, home)
+
+
+def _refused_without_head(journal, home):
+    from pli.core.audit import JournalTampered
+
+    before = journal_path(home).read_bytes()
+    with pytest.raises(JournalTampered, match="head"):
+        journal.record("read", "env-7")
+    assert journal_path(home).read_bytes() == before
+
+
+def test_a_head_lagging_after_a_crash_is_continued(home, key):
+    """A crash between the journal's fsync and the head's rename leaves an older head: harmless."""
+    from pli.core.audit.journal import head_path
+
+    journal = _six(home, key)
+    older = head_path(home).read_bytes()
+    journal.record_many([Step("sent", "env-1"), Step("sent", "env-2")])
+    head_path(home).write_bytes(older)                          # the new head never reached the disk
+    journal.record("read", "env-1")
+    assert verify(home).entries == 9
+
+
+def test_a_crash_before_the_first_head_is_continued(home, key):
+    """The very first batch: the journal written, the killed writer never wrote a head."""
+    from pli.core.audit.journal import head_path
+
+    Journal(home, key).record("sealed", "env-0")      # the home's trace starts (its head: written)
+    assert head_path(home).exists()
+    fresh = Home(home.root.parent / "fresh")
+    journal = Journal(fresh, key)
+    journal.check()                                   # an empty trace: a genesis head is written first
+    assert head_path(fresh).exists()
+    journal.record("sealed", "env-1")
+    assert verify(fresh).entries == 1
+
+
+def test_a_writer_after_a_cut_says_security_in_one_line_and_exits_4(tmp_path, capsys, monkeypatch):
+    from crypto_fixtures import PASSPHRASE, people
+    from pli.core.cli import main
+    from pli.core.store import create_store
+
+    alice, bob = people(tmp_path, "alice", "bob")
+    create_store(alice.home)
+    (tmp_path / "pass").write_text(PASSPHRASE)
+    (tmp_path / "pass").chmod(0o600)
+    monkeypatch.setenv("PLI_PASSPHRASE_FILE", str(tmp_path / "pass"))
+    argv = ["--home", str(alice.home.root), "note", "--queue-only", "bob@pli.test", "Garde ce soir ?"]
+    assert main(argv) == 0
+    assert main(argv) == 0
+    lines = journal_path(alice.home).read_bytes().splitlines(keepends=True)
+    journal_path(alice.home).write_bytes(b"".join(lines[:-1]))           # the last step removed
+    queued = sorted((alice.home.root / "outbox" / "new").iterdir())
+    capsys.readouterr()
+
+    status = main(argv)
+
+    err = capsys.readouterr().err
+    assert status == 4
+    assert err.count("\n") == 1 and err.startswith("pli: ") and "SECURITY" in err
+    assert sorted((alice.home.root / "outbox" / "new").iterdir()) == queued   # nothing sealed, nothing queued

@@ -135,8 +135,8 @@ def test_a_whole_rewrite_signed_with_another_key_is_found(home):
         new.append(forged)
         prev = forged.hash
     write(home, [line.encode() for line in new])
-    from pli.core.audit.journal import _write_head
-    _write_head(home, new[-1], intruder)
+    from pli.core.audit.head import write_head
+    write_head(home, new[-1].entry.seq, new[-1].hash, _public(intruder), new[-1].entry.time, intruder)
 
     error = bad_seq(home)
     assert error.seq == 3 and "not allowed" in str(error)
@@ -184,3 +184,106 @@ def test_the_journal_body_is_canonical_json():
                          {"reason": "é"}).body()
     assert body == json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     assert body.isascii()
+
+
+# -- crafted journals and heads: exit 4, never an internal error (exit 70) -----------------------------------------
+
+from hypothesis import assume, given, strategies as st  # noqa: E402
+
+from hostile_json import HOSTILE, with_field  # noqa: E402
+
+ENTRY_FIELDS = ("v", "seq", "time", "step", "message", "actor", "signer", "prev", "details")
+HEAD_FIELDS = ("v", "seq", "hash", "signer", "time")
+
+
+def _verify_status(home) -> int:
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()) as err:
+        status = main(["--home", str(home.root), "audit", "verify"])
+    assert "internal error" not in err.getvalue()
+    return status
+
+
+def _crafted_line(obj: dict, field: str, value: str, domain: bytes, resign: bool) -> bytes:
+    body = with_field(obj, (field,), value, sort_keys=True, separators=(",", ":"))
+    signature = KEY.sign(domain + body) if resign else b"\0" * 64
+    return body + b"\t" + base64.b64encode(signature) + b"\n"
+
+
+@given(at=st.integers(0, 5), field=st.sampled_from(ENTRY_FIELDS), value=HOSTILE, resign=st.booleans())
+def test_a_crafted_entry_is_exit_4_never_70(tmp_path_factory, at, field, value, resign):
+    home = Home(tmp_path_factory.mktemp("t") / "home")
+    Journal(home, KEY).record_many([Step("sealed", f"env-{n}") for n in range(6)])
+    old = lines(home)
+    obj = json.loads(old[at].rsplit(b"\t", 1)[0])
+    crafted = _crafted_line(obj, field, value, entries.DOMAIN, resign)   # re-signed: it reaches every check
+    assume(crafted != old[at])
+    old[at] = crafted
+    write(home, old)
+    assert _verify_status(home) == 4
+    try:
+        Journal(home, KEY).record("read", "env-1")      # a writer checks the end: refuses a crafted last entry
+    except JournalTampered:
+        pass
+    else:
+        assert at < 5, "a writer continued a journal whose end it could not trust"
+
+
+@given(field=st.sampled_from(HEAD_FIELDS), value=HOSTILE, resign=st.booleans())
+def test_a_crafted_head_is_exit_4_never_70(tmp_path_factory, field, value, resign):
+    from pli.core.audit.head import HEAD_DOMAIN
+
+    home = Home(tmp_path_factory.mktemp("t") / "home")
+    Journal(home, KEY).record_many([Step("sealed", f"env-{n}") for n in range(3)])
+    original = head_path(home).read_bytes()
+    obj = json.loads(original.rsplit(b"\t", 1)[0])
+    crafted = _crafted_line(obj, field, value, HEAD_DOMAIN, resign)
+    assume(crafted != original)
+    head_path(home).write_bytes(crafted)
+    if resign and field == "time" and value.startswith('"'):
+        assert _verify_status(home) == 0   # another time, signed by the trusted key: a head like any other
+        return
+    assert _verify_status(home) == 4
+    with pytest.raises(JournalTampered):
+        Journal(home, KEY).record("read", "env-1")
+
+
+@given(journal=st.binary(max_size=400), head=st.binary(max_size=200) | st.none(),
+       signers=st.binary(max_size=120) | st.none())
+def test_any_bytes_as_journal_head_or_signers_are_exit_4_never_70(tmp_path_factory, journal, head, signers):
+    home = Home(tmp_path_factory.mktemp("t") / "home")
+    Journal(home, KEY).record("sealed", "env-0")
+    journal_path(home).write_bytes(journal)
+    if head is not None:
+        head_path(home).write_bytes(head)
+    if signers is not None:
+        (home.trace / "signers").write_bytes(signers)
+    assert _verify_status(home) in (0, 4)
+
+
+@pytest.mark.parametrize("crafted", [
+    b'{"actor":"a","details":{},"message":"m","prev":"' + b"0" * 64 + b'","seq":1,"signer":["x"],"step":"sealed",'
+    b'"time":"t","v":1}\tAAAA\n',
+    b"[" * 100_000 + b"]" * 100_000 + b"\tAAAA\n",
+    b'{"seq":' + b"9" * 5000 + b"}\tAAAA\n",
+    b'{"actor":"a","details":{},"message":"m","prev":"p","seq":1e400,"signer":"s","step":"x","time":"t","v":1}'
+    b"\tAAAA\n",
+], ids=["signer-a-list", "nested-100000", "seq-5000-digits", "seq-1e400"])
+def test_the_three_named_in_the_issue(home, crafted):
+    write(home, [crafted])
+    assert _verify_status(home) == 4
+    head_path(home).write_bytes(crafted)
+    assert _verify_status(home) == 4
+
+
+def test_a_head_re_signed_as_entry_0_with_the_last_hash_is_found(home):
+    """Found by the fuzz above (seq "-0"): a genesis head names no entry, so its hash must be the genesis one."""
+    from pli.core.audit.head import write_head
+
+    last = entries.decode(lines(home)[-1].rstrip(b"\n"))
+    write_head(home, 0, last.hash, _public(KEY), last.entry.time, KEY)
+    assert _verify_status(home) == 4
+    with pytest.raises(JournalTampered):
+        Journal(home, KEY).record("read", "env-1")

@@ -11,6 +11,7 @@ PLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exi
 @pytest.fixture
 def cli(tmp_path):
     (tmp_path / "pass").write_text("s3cret\n")
+    (tmp_path / "pass").chmod(0o600)
     env = dict(os.environ, PLI_PASSPHRASE_FILE=str(tmp_path / "pass"), PLI_INSECURE_TEST_KDF="1")
     env.pop("PLI_DEBUG", None)
 
@@ -61,6 +62,7 @@ def test_two_doctors_exchange_keys_share_a_pad_and_write(cli):
 
     # exit codes a script relies on
     (d / "wrong").write_text("nope\n")
+    (d / "wrong").chmod(0o600)
     assert cli("b", "open", d / "sealed.eml", passfile=d / "wrong").returncode == 5
     assert cli("a", "seal", "--to", "nobody@pli.test", stdin=message).returncode == 7
     assert cli("b", "seal", "--to", "a@pli.test", "--mode", "otp", stdin=b"x" * 40000).returncode == 7

@@ -31,6 +31,7 @@ def doctor(home: Home, *args, passphrase: str | None = PASSPHRASE) -> tuple[int,
     if passphrase is not None:
         path = home.root.parent / "passphrase.txt"
         path.write_text(passphrase)
+        path.chmod(0o600)   # pli refuses a passphrase file others can read
         env["PLI_PASSPHRASE_FILE"] = str(path)
     done = subprocess.run([*PLI, "--home", str(home.root), "doctor", *args], capture_output=True, env=env,
                           timeout=60, stdin=subprocess.DEVNULL)

@@ -52,6 +52,7 @@ def test_an_address_in_neither_is_refused_in_one_clear_line(net):
 def test_pli_seal_names_an_unknown_address_without_a_traceback(net, tmp_path, monkeypatch, capsys):
     alice, _, _ = net
     (tmp_path / "pass").write_text("correct horse battery staple\n")
+    (tmp_path / "pass").chmod(0o600)
     monkeypatch.setenv("PLI_PASSPHRASE_FILE", str(tmp_path / "pass"))
     (tmp_path / "msg.eml").write_bytes(inner_message())
     code = main(["--home", str(alice.home.root), "seal", "--to", "nobody@pli.test", str(tmp_path / "msg.eml")])
@@ -198,6 +199,7 @@ def test_pli_send_refuses_an_unknown_address_and_queues_nothing(net, tmp_path, m
     alice, bob, _ = net
     Authority().install(alice.home, [entry_for(bob.identity.public)])
     (tmp_path / "pass").write_text("correct horse battery staple\n")
+    (tmp_path / "pass").chmod(0o600)
     monkeypatch.setenv("PLI_PASSPHRASE_FILE", str(tmp_path / "pass"))
     (tmp_path / "msg.eml").write_bytes(inner_message())
     home = ["--home", str(alice.home.root)]

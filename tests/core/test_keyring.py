@@ -141,3 +141,83 @@ def test_a_correspondent_trusted_later_is_known_as_a_sender(tmp_path):
     alice.import_public(carol.identity.public)
     assert alice.sender(carol_key) == carol.identity.public
     assert alice.sender(alice.identity.public.signing_fingerprint) == alice.identity.public
+
+
+# -- group files are signed by their maker and never take someone else's address ---------------------------------
+
+def _rogue_group(maker, address: str):
+    """A group identity made outside create_group's checks (a forger builds her file by hand)."""
+    group = Identity.generate("rogue-1", address, "Cabinet Rogue", kind="group")
+    maker.groups = (*maker.groups, group)
+    return group
+
+
+def test_a_group_file_cannot_take_a_trusted_correspondents_address(tmp_path):
+    """mallory is trusted by bob, but her group claims alice's address: groups are looked up first,
+    so bob's mail to alice would have been sealed to mallory's group."""
+    alice, bob, mallory = people(tmp_path, "alice", "bob", "mallory")
+    _rogue_group(mallory, "alice@pli.test")
+    with pytest.raises(BadIdentity, match="cannot take the address alice@pli.test"):
+        bob.import_group(mallory.export_group("alice@pli.test", bob.identity.public))
+    assert bob.groups == () and bob.reach("alice@pli.test") == alice.identity.public
+    assert Keyring.unlock(bob.home, PASSPHRASE).groups == ()
+
+
+def test_a_group_file_cannot_take_an_address_the_directory_holds(tmp_path):
+    from directory_fixtures import Authority, entry_for
+
+    bob, mallory = people(tmp_path, "bob", "mallory")
+    dave = make_keyring(tmp_path, "dave", 4)                    # in the directory only
+    Authority().install(bob.home, [entry_for(dave.identity.public)])
+    _rogue_group(mallory, "dave@pli.test")
+    with pytest.raises(BadIdentity, match="in the directory"):
+        bob.import_group(mallory.export_group("dave@pli.test", bob.identity.public))
+    assert bob.reach("dave@pli.test").agree_public == dave.identity.public.agree_public
+
+
+def test_create_group_refuses_a_correspondents_address(tmp_path):
+    alice, bob = people(tmp_path, "alice", "bob")
+    with pytest.raises(BadIdentity, match="cannot take"):
+        bob.create_group("cab-2", "alice@pli.test", "Not Alice")
+    assert bob.groups == ()
+
+
+def test_a_group_file_from_an_untrusted_or_old_maker_is_refused(tmp_path):
+    alice, bob = people(tmp_path, "alice", "bob")
+    stranger = make_keyring(tmp_path, "zoe", 8)
+    stranger.import_public(bob.identity.public)
+    stranger.create_group("cab-3", "cabinet@pli.test", "Cabinet")
+    with pytest.raises(Exception, match="neither in your keyring nor in the directory"):
+        bob.import_group(stranger.export_group("cabinet@pli.test", bob.identity.public))
+    alice.create_group("cab-4", "cabinet4@pli.test", "Cabinet 4")
+    data = alice.export_group("cabinet4@pli.test", bob.identity.public)
+    with pytest.raises(BadIdentity, match="older pli"):
+        bob.import_group(b"PLIGRP1\n" + data[8:])
+    with pytest.raises(BadIdentity, match="signature"):
+        bob.import_group(data[:-1] + bytes([data[-1] ^ 1]))
+    assert bob.groups == ()
+
+
+def test_a_group_is_never_replaced_silently(tmp_path):
+    alice, bob, carol = people(tmp_path, "alice", "bob", "carol")
+    group = share_group(alice, [bob], "cab-5", "cabinet@pli.test", "Cabinet")
+    bob.import_group(alice.export_group("cabinet@pli.test", bob.identity.public))   # the same again: fine
+    assert [g.public for g in bob.groups] == [group.public]
+    carol.groups = ()
+    other = _rogue_group(carol, "cabinet@pli.test")          # another group under the same address
+    with pytest.raises(Exception, match="different group"):
+        bob.import_group(carol.export_group("cabinet@pli.test", bob.identity.public))
+    assert [g.public for g in bob.groups] == [group.public] and other.public != group.public
+
+
+def test_pli_keys_group_import_says_who_made_the_file(tmp_path, capsys, monkeypatch):
+    from pli.core.cli import main
+
+    alice, bob = people(tmp_path, "alice", "bob")
+    (tmp_path / "pass").write_text(PASSPHRASE)
+    (tmp_path / "pass").chmod(0o600)
+    monkeypatch.setenv("PLI_PASSPHRASE_FILE", str(tmp_path / "pass"))
+    alice.create_group("cab-6", "cabinet@pli.test", "Cabinet")
+    (tmp_path / "g.pligroup").write_bytes(alice.export_group("cabinet@pli.test", bob.identity.public))
+    assert main(["--home", str(bob.home.root), "keys", "group-import", str(tmp_path / "g.pligroup")]) == 0
+    assert f"signed by Dr Alice <alice@pli.test> (key {alice.identity.public.fingerprint})" in capsys.readouterr().out

@@ -240,3 +240,27 @@ def test_a_multipart_message_falls_back_to_its_text_part():
     msg.add_attachment(b"\x00\x01", maintype="application", subtype="octet-stream", filename="a.bin")
     raw = bytes(msg)
     assert notes.body_text(raw, first_values(raw)).strip() == "le texte"
+
+
+def test_notes_signed_with_a_key_the_directory_revoked_since_are_shown_not_verified(home):
+    """The directory learnt of a compromise after the notes were stored: `pli note --show` (and the
+    TUI's conversation, through the same note_of) no longer shows them as the colleague's."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from pli.core.crypto.keyring import public_view
+    from pli.core.directory import DirectoryEntry, PublicKey, import_directory, set_trust_anchor
+    from pli.core.directory.signed import sign_directory
+
+    colleague = public_view(Home(home.root / "peers" / "colleague"))[0]
+    key = PublicKey("ed25519", colleague.sign_public)
+    entry = DirectoryEntry(id=colleague.id, kind="person", name=colleague.name, addresses=(colleague.address,))
+    entry = entry.with_key(key, NOW - timedelta(days=900)).with_revocation(key.fingerprint, NOW, "compromised")
+    authority = Ed25519PrivateKey.generate()
+    set_trust_anchor(home, PublicKey("ed25519", authority.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)))
+    import_directory(home, sign_directory([entry], authority, 1))
+
+    shown = pli(home, "note", "--show", "--limit", "20", COLLEAGUE)
+    assert shown.returncode == 0, shown.stderr
+    assert sum(f"{COLLEAGUE} -> me ✓" in line for line in shown.stdout.splitlines()) == 0
+    assert sum("NOT VERIFIED" in line for line in shown.stdout.splitlines()) == COLLEAGUE_NOTES

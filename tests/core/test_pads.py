@@ -90,3 +90,94 @@ def test_sizes_parse_with_units():
         parse_size("lots")
     with pytest.raises(PadError):
         parse_size("10")
+
+
+# -- pad files are signed by their maker and never replace a pad ----------------------------------------------
+
+from crypto_fixtures import make_keyring  # noqa: E402
+from pli.core.crypto.pairing import introduce  # noqa: E402
+
+
+def _bytes(keyring, pad):
+    return bytes(keyring.pads.read(pad.id, 0, pad.size))
+
+
+def test_a_pad_file_forged_by_a_stranger_is_refused(tmp_path):
+    """mallory knows bob's public identity and alice's pad id (the id travels in every envelope)."""
+    alice, bob = people(tmp_path, "alice", "bob")
+    pad = share_pad(alice, [bob], 8192)
+    genuine = _bytes(bob, pad)
+    mallory = make_keyring(tmp_path, "mallory", 9)
+    mallory.import_public(bob.identity.public)            # one way: bob has never heard of her
+    mallory.import_public(alice.identity.public)
+    mallory.pads.create(["alice@pli.test", "bob@pli.test"], 8192, pad_id=pad.id)   # bytes she knows
+    with pytest.raises(Exception) as refused:
+        bob.import_pad(mallory.export_pad(pad.id, "bob@pli.test"))
+    assert "neither in your keyring nor in the directory" in str(refused.value)
+    assert _bytes(bob, pad) == genuine
+
+
+def test_a_trusted_correspondent_cannot_hand_over_a_pad_she_does_not_hold(tmp_path):
+    alice, bob, mallory = people(tmp_path, "alice", "bob", "mallory")    # all trust each other
+    pad = share_pad(alice, [bob], 8192)
+    genuine = _bytes(bob, pad)
+    mallory.pads.create(["alice@pli.test", "bob@pli.test"], 8192, pad_id=pad.id)
+    with pytest.raises(PadError, match="not one of its holders"):
+        bob.import_pad(mallory.export_pad(pad.id, "bob@pli.test"))
+    assert _bytes(bob, pad) == genuine
+
+
+def test_a_pad_already_held_is_never_replaced_even_by_its_maker(tmp_path):
+    alice, bob = people(tmp_path, "alice", "bob")
+    pad = share_pad(alice, [bob], 8192)
+    first = alice.export_pad(pad.id, "bob@pli.test")
+    genuine = _bytes(bob, pad)
+    bob.import_pad(first)                                  # the same file again: nothing changes
+    assert _bytes(bob, pad) == genuine
+    alice.pads.path(pad.id).unlink()
+    alice.pads.create(["alice@pli.test", "bob@pli.test"], 8192, pad_id=pad.id)   # redrawn under the same id
+    with pytest.raises(PadError, match="already holds a different pad"):
+        bob.import_pad(alice.export_pad(pad.id, "bob@pli.test"))
+    assert _bytes(bob, pad) == genuine
+
+
+def test_a_pad_file_with_a_broken_signature_or_maker_is_refused(tmp_path):
+    alice, bob, carol = people(tmp_path, "alice", "bob", "carol")
+    pad = alice.new_pad(["bob@pli.test"], 8192)
+    data = alice.export_pad(pad.id, "bob@pli.test")
+    with pytest.raises(PadError, match="signature"):
+        bob.import_pad(data[:-1] + bytes([data[-1] ^ 1]))
+    as_carol = data[:40] + carol.identity.public.signing_fingerprint + data[56:]   # claims another maker
+    with pytest.raises(PadError, match="signature"):
+        bob.import_pad(as_carol)
+    assert bob.pads.list() == []
+
+
+def test_an_unsigned_pad_file_of_the_old_format_is_refused(tmp_path):
+    alice, bob = people(tmp_path, "alice", "bob")
+    pad = alice.new_pad(["bob@pli.test"], 8192)
+    data = alice.export_pad(pad.id, "bob@pli.test")
+    with pytest.raises(PadError, match="older pli"):
+        bob.import_pad(b"PLIPADX1" + data[8:])
+    assert bob.pads.list() == []
+
+
+def test_pli_pad_import_says_who_made_the_file(tmp_path, capsys, monkeypatch):
+    from pli.core.cli import main
+
+    alice, bob = people(tmp_path, "alice", "bob")
+    (tmp_path / "pass").write_text(PASSPHRASE)
+    (tmp_path / "pass").chmod(0o600)
+    monkeypatch.setenv("PLI_PASSPHRASE_FILE", str(tmp_path / "pass"))
+    pad = alice.new_pad(["bob@pli.test"], 8192)
+    (tmp_path / "pad.plipad").write_bytes(alice.export_pad(pad.id, "bob@pli.test"))
+    assert main(["--home", str(bob.home.root), "pad", "import", str(tmp_path / "pad.plipad")]) == 0
+    out = capsys.readouterr().out
+    assert f"signed by Dr Alice <alice@pli.test> (key {alice.identity.public.fingerprint})" in out
+    stranger = make_keyring(tmp_path, "zoe", 8)
+    stranger.import_public(bob.identity.public)
+    other = stranger.new_pad(["bob@pli.test"], 8192)
+    (tmp_path / "other.plipad").write_bytes(stranger.export_pad(other.id, "bob@pli.test"))
+    assert main(["--home", str(bob.home.root), "pad", "import", str(tmp_path / "other.plipad")]) == 4
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "neither in your keyring nor in the directory" in err

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import store_fixtures
 from crypto_fixtures import inner_message, make_keyring, people
 from pli.core.audit import steps_of, verify
 from pli.core.crypto.envelope import seal_mail
@@ -220,6 +221,10 @@ def receipts_waiting(keyring) -> int:
     return len(outbox.pending(keyring.home))
 
 
+def held(keyring, sender_mid: str) -> str:
+    return store_fixtures.held(keyring.home, sender_mid)
+
+
 def redue(keyring, message_id: str) -> None:
     """The state a crash leaves when it strikes before the pass takes a message off the due list."""
     with Store.open(keyring.home, writable=True) as store:
@@ -232,11 +237,11 @@ def test_a_crash_after_queueing_does_not_answer_twice(homes):
     carry(alice, bob)
     new(bob)
     assert receipts_waiting(bob) == 1
-    redue(bob, "crash-1@pli.test")
+    redue(bob, held(bob, "crash-1@pli.test"))
     assert after_import(bob.home, bob).queued == []
     assert receipts_waiting(bob) == 1
     assert [e.step for e in steps_of(bob.home, envelope)].count("receipt-sent") == 1
-    assert "receipt-sent:delivery" in tags(bob, "crash-1@pli.test")
+    assert "receipt-sent:delivery" in tags(bob, held(bob, "crash-1@pli.test"))
 
 
 def test_a_crash_before_queueing_answers_once_at_the_rerun(homes):
@@ -246,7 +251,7 @@ def test_a_crash_before_queueing_answers_once_at_the_rerun(homes):
     new(bob)
     [waiting] = outbox.pending(bob.home)
     waiting.path.unlink()                  # the marker was written, the outbox file never was
-    redue(bob, "crash-2@pli.test")
+    redue(bob, held(bob, "crash-2@pli.test"))
     assert len(after_import(bob.home, bob).queued) == 1
     assert receipts_waiting(bob) == 1
 
@@ -266,12 +271,13 @@ def test_a_crash_before_the_trace_step_records_it_once_at_the_rerun(homes):
             raise Crash
 
     with Store.open(bob.home) as store:
-        original = original_of(store.read_clear("crash-3@pli.test"), "crash-3@pli.test")
+        mid = held(bob, "crash-3@pli.test")
+        original = original_of(store.read_clear(mid), mid)
     with answering(bob.home), pytest.raises(Crash):
         answer(bob.home, bob, original, "delivery", CrashingJournal())
     assert receipts_waiting(bob) == 1
     set_config(bob, flush=False)
-    redue(bob, "crash-3@pli.test")
+    redue(bob, held(bob, "crash-3@pli.test"))
     assert after_import(bob.home, bob).queued == []
     assert receipts_waiting(bob) == 1
     assert [e.step for e in steps_of(bob.home, envelope)].count("receipt-sent") == 1
@@ -288,20 +294,21 @@ def test_a_request_that_cannot_be_answered_stays_due_and_the_import_goes_on(home
     carry(alice, bob)
     set_config(bob, send_delivery=False, flush=False)
     new(bob)                                            # stored while bob still had alice's key
-    redue(bob, "later-1@pli.test")
+    later = held(bob, "later-1@pli.test")
+    redue(bob, later)
     set_config(bob, flush=False)
     known = load_correspondents(bob.home)
     save_correspondents(bob.home, {a: p for a, p in known.items() if a != "alice@pli.test"})
     bob.reload()                                        # now he cannot seal to her
     report = after_import(bob.home, bob)
-    assert [m for m, _ in report.failed] == ["later-1@pli.test"]
-    assert "no receipt for id:later-1@pli.test yet" in report.render()
+    assert [m for m, _ in report.failed] == [later]
+    assert f"no receipt for id:{later} yet" in report.render()
     assert receipts_waiting(bob) == 0
-    assert "receipt-due" in tags(bob, "later-1@pli.test")
+    assert "receipt-due" in tags(bob, later)
     save_correspondents(bob.home, known)
     bob.reload()
     assert len(after_import(bob.home, bob).queued) == 1   # answered once the key is back
-    assert "receipt-due" not in tags(bob, "later-1@pli.test")
+    assert "receipt-due" not in tags(bob, later)
 
 
 def test_an_unverified_message_asking_for_a_receipt_is_never_answered(homes, tmp_path):

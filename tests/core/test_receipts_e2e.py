@@ -20,6 +20,7 @@ from pli.core.receipts import acknowledgements, after_read
 from pli.core.store import Store, create_store
 from pli.core.store.layout import Layout
 from pli.core.transport import outbox
+from store_fixtures import held
 from transport_fixtures import (PASSPHRASE, PLI, Peers, gateway_config, in_process_gateway, inner_message,
                                 write_account)
 
@@ -48,6 +49,7 @@ def gateway(tmp_path, peers):
 def pli(tmp_path, keyring, *args, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     secret = tmp_path / "passphrase"
     secret.write_text(PASSPHRASE)
+    secret.chmod(0o600)
     env = dict(os.environ, PLI_PASSPHRASE_FILE=str(secret))
     done = subprocess.run([*PLI, "--home", str(keyring.home.root), *args], input=stdin, capture_output=True,
                           env=env, timeout=120)
@@ -85,7 +87,7 @@ def test_a_delivery_receipt_goes_back_through_the_gateway_and_marks_the_sent_mes
     stored = pli(tmp_path, bob, "new")
     assert b"receipts: 1 queued, 1 sent" in stored.stdout
     with Store.open(bob.home) as store:
-        original = store.summary("r1@pli.test")
+        original = store.summary(held(bob.home, "r1@pli.test"))
         assert {"inbox", "verified", "receipt-request", "receipt-sent:delivery"} <= original.tags
         assert "receipt-due" not in original.tags
     assert outbox.pending(bob.home) == []
@@ -139,15 +141,15 @@ def test_read_receipts_follow_the_setting(peers, gateway, tmp_path):
     alice, bob = peers.alice, peers.bob
     pli(tmp_path, alice, "send", "--to", "bob@pli.test", "--receipt", "read", stdin=message("off"))
     pli(tmp_path, bob, "new")
-    assert after_read(bob.home, bob, "off@pli.test").queued == []      # send_read defaults to false
+    assert after_read(bob.home, bob, held(bob.home, "off@pli.test")).queued == []   # send_read: false
     assert outbox.pending(bob.home) == [] and list((outbox.outbox_dir(bob.home) / "cur").glob("*")) == []
 
     set_receipts(bob, send_read=True)
     pli(tmp_path, alice, "send", "--to", "bob@pli.test", "--receipt", "delivery,read", stdin=message("on"))
     pli(tmp_path, bob, "new")
-    report = after_read(bob.home, bob, "on@pli.test")
+    report = after_read(bob.home, bob, held(bob.home, "on@pli.test"))
     assert len(report.queued) == 1 and report.sent == 1
-    assert after_read(bob.home, bob, "on@pli.test").queued == []       # opened again: not twice
+    assert after_read(bob.home, bob, held(bob.home, "on@pli.test")).queued == []   # opened again: not twice
     pli(tmp_path, alice, "new")
     assert {"delivered", "read"} <= sent_copy(alice, "on").tags
     assert not {"delivered", "read"} & sent_copy(alice, "off").tags

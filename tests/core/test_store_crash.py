@@ -48,6 +48,7 @@ def archive(tmp_path):
                                                   ["bob@pli.test"], 0, "cd" * 16))
     secret = tmp_path / "passphrase"
     secret.write_text(PASSPHRASE)
+    secret.chmod(0o600)
     return bob.home, src, secret
 
 

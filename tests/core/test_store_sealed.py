@@ -17,7 +17,7 @@ from pli.core.store import Store, create_store
 from pli.core.store.importer import import_sources
 
 from crypto_fixtures import PASSPHRASE, make_keyring, people
-from store_fixtures import make_maildir, make_mbox, plain_mail, store_files
+from store_fixtures import held, make_maildir, make_mbox, plain_mail, store_files
 
 CLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exit(main())"]
 
@@ -51,7 +51,7 @@ def test_verified_lab_mail_gets_tags_properties_and_checked_headers(pair, tmp_pa
     with Store.open(bob.home) as store:
         assert store.count("tag:sealed and tag:verified and tag:inbox and tag:unread and tag:lab") == 12
         for g in generated:
-            (row,) = store.window(f"id:{g.message_id.strip('<>')}", 0, 1)
+            (row,) = store.window(f"id:{held(bob.home, g.message_id.strip('<>'))}", 0, 1)
             severity = max((r.severity for r in g.reports), key=["normal", "abnormal", "critical"].index)
             assert ("critical" in row.tags) == (severity == "critical")
             assert ("abnormal" in row.tags) == (severity in ("abnormal", "critical"))
@@ -118,7 +118,7 @@ def test_a_replayed_pad_range_is_quarantined_by_the_writer(pair, tmp_path):
     report = import_sources(bob.home, [tmp_path / "in"], keyring=bob, workers=1)
     assert report.imported == 1 and dict(report.quarantined) == {"replay": 1}
     with Store.open(bob.home) as store:
-        assert store.count("id:one@pli.test and tag:verified") == 1
+        assert store.count(f"id:{held(bob.home, 'one@pli.test')} and tag:verified") == 1
         assert store.count("tag:quarantine and tag:replay and tag:sealed") == 1
     rerun = import_sources(bob.home, [tmp_path / "in"], keyring=bob, workers=1)
     assert rerun.already == 2  # the first is not a replay of itself; the second stays quarantined once
@@ -131,6 +131,7 @@ def test_cli_pli_new_with_the_passphrase_file(pair, tmp_path):
             seal_mail(g.inner_bytes, alice, ["bob@pli.test"]))
     secret = tmp_path / "pass"
     secret.write_text(PASSPHRASE + "\n")
+    secret.chmod(0o600)
     env = {**os.environ, "PLI_PASSPHRASE_FILE": str(secret)}
     done = subprocess.run(CLI + ["--home", str(bob.home.root), "new"], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
@@ -156,7 +157,7 @@ def test_pli_lab_show_takes_a_stored_message_id(pair, tmp_path):
     g = generate(1, seed=8)[0]
     (tmp_path / "one.eml").write_bytes(seal_mail(g.inner_bytes, alice, ["bob@pli.test"]))
     import_sources(bob.home, [tmp_path / "one.eml"], keyring=bob, workers=1)
-    message_id = g.message_id.strip("<>")
+    message_id = held(bob.home, g.message_id.strip("<>"))
     shown = subprocess.run(CLI + ["--home", str(bob.home.root), "lab", "show", f"id:{message_id}"],
                            capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
     assert shown.returncode == 0, shown.stderr

@@ -67,6 +67,7 @@ def append(imap, raw: bytes) -> None:
 def pli(tmp_path, home, *args):
     secret = tmp_path / "passphrase"
     secret.write_text(PASSPHRASE)
+    secret.chmod(0o600)
     return subprocess.run([*PLI, "--home", str(home.root), *args], capture_output=True, timeout=60,
                           env=dict(os.environ, PLI_PASSPHRASE_FILE=str(secret)))
 

@@ -29,6 +29,7 @@ def peers(tmp_path):
 def pli(tmp_path, keyring: Keyring, *args, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     secret = tmp_path / "passphrase"
     secret.write_text(PASSPHRASE)
+    secret.chmod(0o600)
     env = dict(os.environ, PLI_PASSPHRASE_FILE=str(secret))
     return subprocess.run([*PLI, "--home", str(keyring.home.root), *args], input=stdin, capture_output=True,
                           env=env, timeout=60)

@@ -106,12 +106,15 @@ async def test_reply_goes_to_the_sender_and_shows_its_mode(demo, make_app):
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await pilot.press("slash", *"from:labo-estuaire.example", "enter", "r")
+        await pilot.press("slash", *"from:labo-estuaire.example and tag:verified", "enter", "r")
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, ComposeScreen)
         assert screen.current_draft().to == [LAB_OTP]
         assert f"{LAB_OTP}: one-time pad" in str(screen.query_one("#compose-modes").render())
+        # In-Reply-To names the message as the lab knows it, not as our store names it: it threads there too
+        in_reply_to = screen.current_draft().in_reply_to
+        assert in_reply_to.endswith("@pli-generator.example>") and "pli.invalid" not in in_reply_to
 
 
 async def test_lookups_finishing_after_send_do_not_crash_the_app(demo, make_app):

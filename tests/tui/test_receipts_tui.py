@@ -68,15 +68,16 @@ async def test_opening_a_message_that_asks_sends_the_read_receipt_once(pair):
     assert len(outbox.pending(bob.home)) == 1                    # the delivery receipt, at import
     app = PliApp(bob.home, keyring=bob)
     async with app.run_test(size=SIZE) as pilot:
-        await open_first(app, pilot, "id:tui-1@pli.test")
+        await open_first(app, pilot, "from:alice@pli.test")
         await app.workers.wait_for_complete()
         await pilot.press("escape")
-        await open_first(app, pilot, "id:tui-1@pli.test")      # opened again: no second receipt
+        await open_first(app, pilot, "from:alice@pli.test")      # opened again: no second receipt
         await app.workers.wait_for_complete()
     assert len(outbox.pending(bob.home)) == 2
     with Store.open(bob.home) as store:
-        assert "receipt-sent:read" in store.summary("tui-1@pli.test").tags
-        envelope = headers.value_of(store.read_clear("tui-1@pli.test"), "X-Pli-Envelope-Id")
+        [received] = store.window("from:alice@pli.test", 0, 10)     # stored under bob's store's own id
+        assert "receipt-sent:read" in received.tags
+        envelope = headers.value_of(store.read_clear(received.message_id), "X-Pli-Envelope-Id")
     steps = [(e.step, e.details.get("receipt")) for e in steps_of(bob.home, envelope)]
     assert steps[:3] == [("opened-verified", None), ("receipt-sent", "delivery"), ("read", None)]
     assert steps.index(("receipt-sent", "read")) > steps.index(("read", None))
@@ -96,7 +97,7 @@ async def test_no_read_receipt_when_the_setting_is_off(pair):
     bob.home.config.write_text("[receipts]\nflush = false\n")   # send_read defaults to false
     app = PliApp(bob.home, keyring=bob)
     async with app.run_test(size=SIZE) as pilot:
-        await open_first(app, pilot, "id:tui-1@pli.test")
+        await open_first(app, pilot, "from:alice@pli.test")
         await app.workers.wait_for_complete()
     assert len(outbox.pending(bob.home)) == 1                    # only the delivery receipt
     carry(bob, alice)

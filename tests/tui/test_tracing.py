@@ -189,3 +189,26 @@ async def test_a_trace_write_that_fails_unexpectedly_is_shown_and_later_steps_ar
         assert not app._traces.draining
     archived = [s for s in (first, second) if "archived" in [e.step for e in steps_of(demo, s.message_id)]]
     assert archived == [second]
+
+
+@pytest.mark.asyncio
+async def test_a_cut_trace_is_a_security_line_and_is_not_continued(demo, make_app):
+    """Someone removed the last entries: the TUI's next step is refused with a SECURITY line, the journal
+    left as found (re-signing the head would have hidden the cut)."""
+    from pli.core.audit.journal import journal_path
+
+    lines = journal_path(demo).read_bytes().splitlines(keepends=True)
+    journal_path(demo).write_bytes(b"".join(lines[:-2]))
+    cut = journal_path(demo).read_bytes()
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await main_list(app, pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        shown = [(n.title, n.severity, n.message) for n in app._notifications]
+    security = [s for s in shown if s[0] == "SECURITY"]
+    assert security and security[0][1] == "error", shown
+    assert security[0][2].startswith("SECURITY: the trace") and "\n" not in security[0][2]
+    assert journal_path(demo).read_bytes() == cut

@@ -1,13 +1,17 @@
-"""Generate the envelope test vectors (tests/vectors/envelope-*.json) from fixed keys, pads and randomness.
+"""Generate the test vectors of docs/FORMAT.md (tests/vectors/*.json) from fixed keys, pads and randomness.
 
     python tests/vectors/make_vectors.py        # rewrites the JSON files next to this script
 
-Each vector holds everything an independent implementation needs to reproduce
-the sealed bytes of docs/FORMAT.md: the sender's and recipients' secret keys,
-the pad (id, holders, bytes) and how many bytes of the sender's lane were
-already used, the plaintext, the timestamp, the "random" bytes seal drew in
-order, and the sealed envelope.  tests/core/test_vectors.py checks that pli
-still produces and opens exactly these bytes.
+Each envelope vector (envelope-*.json) holds everything an independent
+implementation needs to reproduce the sealed bytes: the sender's and
+recipients' secret keys, the pad (id, holders, bytes) and how many bytes of
+the sender's lane were already used, the plaintext, the timestamp, the
+"random" bytes seal drew in order, and the sealed envelope.  The pad transport
+and group secret vectors (pad-transport.json, group-secret.json) hold the
+maker's and the recipient's keys, what the file carries (the pad's metadata,
+file key and bytes; the group's secret keys), the random bytes drawn and the
+signed file.  tests/core/test_vectors.py checks that pli still produces and
+opens exactly these bytes, and checks the signatures by hand.
 """
 from __future__ import annotations
 
@@ -113,7 +117,56 @@ def seal_vector(vector: dict, root: Path) -> tuple[bytes, bytes, list]:
     return sealed, rng.used, recipients
 
 
+FILE_VECTORS = ("pad-transport", "group-secret")
+
+
+def identity_of(keys: dict, kind: str = "person"):
+    from pli.core.crypto.identity import Identity
+
+    return Identity.from_secrets(keys["id"], keys["address"], keys["name"], kind,
+                                 bytes.fromhex(keys["x25519_secret"]),
+                                 bytes.fromhex(keys["ed25519_secret"]) if keys.get("ed25519_secret") else None)
+
+
+def file_inputs(name: str) -> dict:
+    vector = {"name": name, "maker": keys_of("alice@pli.test"), "recipient": keys_of("bob@pli.test"),
+              "random_seed": name}
+    if name == "pad-transport":
+        vector["pad"] = {"id": stream_of(b"transport pad id", 16).hex(), "holders": ["alice@pli.test", "bob@pli.test"],
+                         "size": PAD_SIZE, "created": TIMESTAMP, "file_key": stream_of(b"file key", 32).hex(),
+                         "bytes": stream_of(b"transport pad", PAD_SIZE).hex()}
+    else:
+        vector["group"] = {"address": "cabinet@pli.test", "id": "cab-tilleuls", "name": "Cabinet des Tilleuls",
+                           "x25519_secret": stream_of(b"x25519 cabinet@pli.test", 32).hex()}
+    return vector
+
+
+def make_file(vector: dict) -> tuple[bytes, bytes]:
+    """(the signed file, the random bytes drawn) for a pad-transport or group-secret vector's inputs."""
+    maker, recipient = identity_of(vector["maker"]), identity_of(vector["recipient"]).public
+    rng = ScriptedRandom(stream_of(vector["random_seed"].encode(), 1024))
+    if vector["name"] == "pad-transport":
+        from pli.core.crypto.pads import PadInfo, _draw, _seal_chunks, transport_file
+
+        pad = vector["pad"]
+        info = PadInfo(bytes.fromhex(pad["id"]), tuple(pad["holders"]), pad["size"], pad["created"])
+        file_key = bytes.fromhex(pad["file_key"])
+        body = b"".join(_seal_chunks(info.id, file_key, _draw(ScriptedRandom(bytes.fromhex(pad["bytes"])), info.size)))
+        return transport_file(info, file_key, body, recipient, maker, rng), rng.used
+    from pli.core.crypto.group_file import group_file
+
+    group = identity_of(dict(vector["group"], ed25519_secret=None), kind="group")
+    return group_file(group, recipient, maker, rng), rng.used
+
+
 def main() -> int:
+    for name in FILE_VECTORS:
+        vector = file_inputs(name)
+        data, drawn = make_file(vector)
+        vector["random_bytes_drawn"] = drawn.hex()
+        vector["file"] = data.hex()
+        (HERE / f"{name}.json").write_text(json.dumps(vector, indent=2) + "\n")
+        print(f"wrote {name}.json ({len(data)} bytes)")
     for name in VECTORS:
         vector = inputs(name)
         with tempfile.TemporaryDirectory() as root:

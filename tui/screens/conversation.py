@@ -130,7 +130,7 @@ class ConversationScreen(Screen):
         if (note := self._notes.get(key)) is not None:
             return note
         try:
-            note = note_of(summary, self.app.store.read_clear(summary.message_id))
+            note = note_of(summary, self.app.store.read_clear(summary.message_id), self.app.home)
         except (PliError, OSError):
             return Note(summary.message_id, summary.date, "sent" in summary.tags, False, "",
                         reason="its clear copy cannot be read (run `pli doctor`)", correspondent=self.address)

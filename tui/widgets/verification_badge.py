@@ -31,6 +31,8 @@ def badge_text(check: Verification) -> Text:
         text = Text("✗ NOT VERIFIED", style="bold")
         text.append(f": {reason}. ")
         text.append("Do not trust its sender or content.")
+        if check.warning:
+            text.append(f"\n{check.warning}")
         return text
     text = Text("✓ Signed by ", style="bold")
     text.append(check.signer or "unknown signer", style="bold")
@@ -39,6 +41,9 @@ def badge_text(check: Verification) -> Text:
                f"sealed {check.mode}" if check.mode else ""]
     for detail in filter(None, details):
         text.append(f" · {detail}")
+    if check.warning:
+        text.append("\n⚠ WARNING: ", style="bold")
+        text.append(check.warning)
     return text
 
 
@@ -48,4 +53,5 @@ class VerificationBadge(Static):
     def show(self, check: Verification) -> None:
         self.set_class(check.verified, "-verified")
         self.set_class(not check.verified, "-failed")
+        self.set_class(check.verified and bool(check.warning), "-warning")
         self.update(badge_text(check))
