@@ -276,3 +276,28 @@ def test_without_a_certificate_or_with_a_foreign_one_no_login_succeeds(app_opera
         imap_session(app_operator.imaps_port, "tls", foreign, Login("certificate"))
     with pytest.raises(LoginRefused, match="did not accept the client certificate"):
         smtp_session(app_operator.submissions_port, "tls", foreign, Login("certificate"))
+
+
+def test_an_mdn_pli_builds_travels_through_the_operator_and_reads_back(operator, trust):
+    from email.message import EmailMessage
+
+    from pli.core.receipts.mdn import build_mdn, mdn_request
+    from pli.core.receipts.notifications import read_notifications
+
+    original = EmailMessage()
+    original["From"], original["To"] = "labo@labo.mssante.test", f"{USER}@op.mssante.test"
+    original["Subject"] = f"XDM/1.0/DDM+CR {os.urandom(4).hex()}"
+    original["Message-ID"] = "<cr-77@labo.mssante.test>"
+    original["Disposition-Notification-To"] = "labo@labo.mssante.test"
+    original["Return-Path"] = "<labo@labo.mssante.test>"
+    original.set_content("Compte rendu joint.\n")
+    mdn = build_mdn(original, mdn_request(original), f"{USER}@op.mssante.test", error=("906", "Erreur autre"))
+    smtp = smtp_session(operator.submissions_port, "tls", trust, Login("oauthbearer", USER, make_jwt(KEY, USER)))
+    smtp.sendmail(f"{USER}@op.mssante.test", ["labo@labo.mssante.test"], crlf(mdn.as_bytes()))
+    smtp.quit()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(b"<cr-77@labo.mssante.test>" in m[2] for m in operator.sink.messages):
+        time.sleep(0.05)
+    [data] = [m[2] for m in operator.sink.messages if b"<cr-77@labo.mssante.test>" in m[2]]
+    [notice] = read_notifications(data)
+    assert (notice.original_message_id, notice.failed, notice.status) == ("<cr-77@labo.mssante.test>", True, "906")
