@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from pki_fixtures import Issued, TestCa
-from transport_fixtures import Recorder, _has_user, free_port, pwd_name, wait_for_port
+from transport_fixtures import Dovecot, Recorder, _has_user, free_port, pwd_name, wait_for_port
 
 ISSUER = "https://idp.pli.test"
 
@@ -54,8 +54,10 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-class OperatorDovecot:
-    """See the module docstring.  USERS log in with passwords; any JWT signed with `oauth_key` logs its `sub` in."""
+class OperatorDovecot(Dovecot):
+    """See the module docstring.  USERS log in with passwords; any JWT signed with `oauth_key` logs its `sub` in.
+
+    Shares stop(), log() and maildir() with the plain test Dovecot of transport_fixtures."""
 
     USERS = {"dr.martin": "martin-imap-secret", "secretariat": "secretariat-secret"}
 
@@ -114,27 +116,13 @@ class OperatorDovecot:
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        super().stop()
         if self.proc is not None and self.proc.stderr is not None:
             self.proc.stderr.close()
         try:
             self._controller.stop()
         except (AssertionError, RuntimeError):
             pass  # never started
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def log(self) -> str:
-        path = self.root / "dovecot.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
-
-    def maildir(self, user: str) -> Path:
-        return self.mail / user
 
     def _mail_owner(self) -> tuple[int, int]:
         import pwd
