@@ -1,0 +1,263 @@
+"""A Dovecot that speaks like an MSSanté operator's servers, on loopback ports, for the account tests.
+
+    pki = TestCa(tmp / "pki")
+    with OperatorDovecot(pki.server("mss-server"), oauth_key=KEY) as server:
+        server.imaps_port, server.imap_port (STARTTLS), server.lmtp_port,
+        server.submissions_port (implicit TLS), server.submission_port (STARTTLS) -> relays to server.sink
+
+- TLS only for logins (`disable_plaintext_auth`), certificates from a test CA
+  made at test time (pki_fixtures.TestCa);
+- password logins (passwd-file, PLAIN/LOGIN), token logins (the oauth2 passdb
+  validating JWTs locally: `introspection_mode = local`, HS256 key in a
+  `fs:posix` key dictionary, as Dovecot 2.3 reads it from
+  `<azp>/<alg>/<kid>`), and, with `client_ca`, client-certificate
+  logins: `ssl_verify_client_cert`, `auth_ssl_require_client_cert`, the
+  mailbox taken from the certificate's common name (SASL EXTERNAL);
+- submission through dovecot-submissiond, relaying to an aiosmtpd sink that
+  keeps what it receives.
+
+Like transport_fixtures.Dovecot it runs in the foreground from its own
+base_dir (CI runs as root with no services) and is stopped by its test.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from pki_fixtures import Issued, TestCa
+from transport_fixtures import Dovecot, Recorder, _has_user, free_port, pwd_name, wait_for_port
+
+ISSUER = "https://idp.pli.test"
+
+
+def make_jwt(key: bytes, sub: str, *, lifetime: int = 300, issuer: str = ISSUER, not_before: int = 0) -> str:
+    """An HS256 JWT as an identity provider would issue it (RFC 7519): typ, alg; sub, iss, iat, exp."""
+    now = int(time.time())
+    header = {"typ": "JWT", "alg": "HS256"}
+    claims = {"sub": sub, "iss": issuer, "iat": now - 5, "exp": now + lifetime}
+    if not_before:
+        claims["nbf"] = not_before
+    signing = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+    signature = hmac.new(key, signing.encode(), hashlib.sha256).digest()
+    return f"{signing}.{_b64url(signature)}"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class OperatorDovecot(Dovecot):
+    """See the module docstring.  USERS log in with passwords; any JWT signed with `oauth_key` logs its `sub` in.
+
+    Shares stop(), log() and maildir() with the plain test Dovecot of transport_fixtures."""
+
+    USERS = {"dr.martin": "martin-imap-secret", "secretariat": "secretariat-secret"}
+
+    def __init__(self, server_cert: Issued, *, oauth_key: bytes | None = None, client_ca: TestCa | None = None,
+                 hostname: str = "mss.op.test", certs_by_name: dict[str, Issued] | None = None) -> None:
+        """`certs_by_name`: other certificates, served to clients that ask for that name (SNI, `local_name`)."""
+        from aiosmtpd.controller import Controller
+
+        self.root = root = Path(tempfile.mkdtemp(prefix="pli-mss-dovecot-"))
+        root.chmod(0o755)
+        self.hostname = hostname
+        self.client_ca = client_ca
+        self.oauth_key = oauth_key
+        (self.imaps_port, self.imap_port, self.lmtp_port,
+         self.submissions_port, self.submission_port) = (free_port() for _ in range(5))
+        self.uid, self.gid = self._mail_owner()
+        self.mail = root / "mail"
+        self.mail.mkdir(mode=0o755)
+        os.chown(self.mail, self.uid, self.gid)
+        for source, name in ((server_cert.cert_path, "server.pem"), (server_cert.key_path, "server.key")):
+            shutil.copyfile(source, root / name)
+        if client_ca is not None:
+            shutil.copyfile(client_ca.cert_path, root / "client-ca.pem")
+        self.certs_by_name = certs_by_name or {}
+        for index, issued in enumerate(self.certs_by_name.values()):
+            shutil.copyfile(issued.cert_path, root / f"named-{index}.pem")
+            shutil.copyfile(issued.key_path, root / f"named-{index}.key")
+        (root / "passwd").write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.USERS.items()))
+        if oauth_key is not None:
+            self._write_oauth(oauth_key)
+        self.sink = Recorder()
+        self._controller = Controller(self.sink, hostname="127.0.0.1", port=free_port())
+        self.conf = root / "dovecot.conf"
+        self.conf.write_text(self._config())
+        self.binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "OperatorDovecot":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> "OperatorDovecot":
+        self._controller.start()
+        self.proc = subprocess.Popen([self.binary, "-F", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        try:
+            for port in (self.imaps_port, self.imap_port, self.lmtp_port, self.submissions_port,
+                         self.submission_port):
+                wait_for_port(port, proc=self.proc)
+        except (RuntimeError, TimeoutError):
+            log = self.log()
+            self.stop()
+            raise RuntimeError(f"dovecot did not start: {log}")
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
+        try:
+            self._controller.stop()
+        except (AssertionError, RuntimeError):
+            pass  # never started
+
+    def _mail_owner(self) -> tuple[int, int]:
+        import pwd
+
+        if os.geteuid() != 0:
+            return os.getuid(), os.getgid()
+        user = pwd.getpwnam("dovecot") if _has_user("dovecot") else pwd.getpwnam("nobody")
+        return user.pw_uid, user.pw_gid
+
+    def _write_oauth(self, key: bytes) -> None:
+        # Dovecot 2.3 looks the HMAC key up as shared/<azp>/<alg>/<kid> (no azp claim and no kid in the
+        # header give "default" for both); the fs dict drops "shared/" and reads <prefix><azp>/<alg>/<kid>.
+        # The value is the key in base64.
+        folder = self.root / "keys" / "default" / "HS256"
+        folder.mkdir(parents=True)
+        (folder / "default").write_bytes(base64.b64encode(key))
+        for path in (self.root / "keys", folder.parent, folder):
+            path.chmod(0o755)
+        (self.root / "oauth2.conf.ext").write_text(
+            "introspection_mode = local\n"
+            f"local_validation_key_dict = fs:posix:prefix={self.root}/keys/\n"
+            "username_attribute = sub\n"
+            f"issuers = {ISSUER}\n"
+            "active_attribute =\n"
+            "active_value =\n")
+
+    def _named_certs(self) -> str:
+        return "".join(f"""local_name {name} {{
+  ssl_cert = <{self.root}/named-{index}.pem
+  ssl_key = <{self.root}/named-{index}.key
+}}
+""" for index, name in enumerate(self.certs_by_name))
+
+    def _config(self) -> str:
+        if os.geteuid() == 0:
+            login_user = "dovenull" if _has_user("dovenull") else "nobody"
+            internal_user = "dovecot" if _has_user("dovecot") else "nobody"
+        else:
+            login_user = internal_user = pwd_name(os.getuid())
+        mechanisms = ["plain", "login"]
+        passdbs = [f"""passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n {self.root}/passwd
+  mechanisms = plain login
+}}"""]
+        if self.oauth_key is not None:
+            mechanisms += ["xoauth2", "oauthbearer"]
+            passdbs.append(f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {self.root}/oauth2.conf.ext
+}}""")
+        client_cert = ""
+        if self.client_ca is not None:
+            mechanisms.append("external")
+            # The CA is the gate: any mailbox named by a certificate it signed may log in.
+            passdbs.append("""passdb {
+  driver = static
+  args = nopassword=y
+  mechanisms = external
+}""")
+            client_cert = f"""ssl_ca = <{self.root}/client-ca.pem
+ssl_verify_client_cert = yes
+ssl_require_crl = no
+auth_ssl_require_client_cert = yes
+auth_ssl_username_from_cert = yes
+ssl_cert_username_field = commonName
+"""
+        return f"""
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+instance_name = pli-mss-{self.imaps_port}
+log_path = {self.root}/dovecot.log
+listen = 127.0.0.1
+hostname = {self.hostname}
+protocols = imap lmtp submission
+ssl = yes
+ssl_cert = <{self.root}/server.pem
+ssl_key = <{self.root}/server.key
+ssl_min_protocol = TLSv1.2
+{client_cert}disable_plaintext_auth = yes
+auth_verbose = yes
+auth_failure_delay = 0
+auth_mechanisms = {' '.join(mechanisms)}
+first_valid_uid = 1
+mail_location = maildir:{self.mail}/%n
+lmtp_save_to_detail_mailbox = no
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+submission_relay_host = 127.0.0.1
+submission_relay_port = {self._controller.port}
+submission_relay_ssl = no
+submission_relay_trusted = no
+{chr(10).join(passdbs)}
+{self._named_certs()}
+userdb {{
+  driver = static
+  args = uid={self.uid} gid={self.gid} home={self.mail}/%n allow_all_users=yes
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.imap_port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {self.imaps_port}
+    ssl = yes
+  }}
+}}
+service submission-login {{
+  inet_listener submission {{
+    address = 127.0.0.1
+    port = {self.submission_port}
+  }}
+  inet_listener submissions {{
+    address = 127.0.0.1
+    port = {self.submissions_port}
+    ssl = yes
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {self.lmtp_port}
+  }}
+}}
+service anvil {{
+  chroot =
+  # No growing delay after failed logins from 127.0.0.1: the tests fail logins on purpose.
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+service stats {{
+  chroot =
+}}
+"""
