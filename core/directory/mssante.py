@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pli.core.errors import PliError
+from pli.core.plural import counted
 
 KINDS = {"PER": "personal", "ORG": "organisational", "APP": "application"}
 _ADDRESS = re.compile(r"[^@\s<>|;]+@[^@\s<>|;]+\.[^@\s<>|;]+")
@@ -188,7 +189,7 @@ def _columns(header: list[str], source: str) -> dict[str, int]:
                 break
     missing = [_COLUMNS[name][0] for name in _REQUIRED if name not in found]
     if missing:
-        raise MssExtractError(f"{source} is not an MSSanté extract: missing column(s) "
+        raise MssExtractError(f"{source} is not an MSSanté extract: {counted(len(missing), 'column')} missing, "
                               f"{', '.join(repr(m) for m in missing)} (is it the RPPS extract?)")
     return found
 

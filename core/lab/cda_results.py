@@ -60,9 +60,12 @@ def lab_patient(document: CdaDocument) -> Patient:
     ins = patient.ins
     nir = ins.extension if ins is not None and ins.kind.startswith("INS-NIR") else ""
     local = patient.local_ids
+    # The CI-SIS puts an INS under its OID only once the identity is qualified: that, and only that,
+    # lets the FHIR export name it as the INS (a test INS stays a plain number).
+    ins_oid = ins.root if nir and ins.qualified else ""
     return Patient(last_name=patient.family, first_name=patient.given, birth_date=patient.birth_date,
                    ssn=nir, sex=patient.sex, patient_id=local[0].extension if local else "",
-                   address1=patient.address1, postcode=patient.postcode, town=patient.town)
+                   address1=patient.address1, postcode=patient.postcode, town=patient.town, ins_oid=ins_oid)
 
 
 def _lab_sections(body: Element | None):

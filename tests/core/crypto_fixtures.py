@@ -12,6 +12,13 @@ PASSPHRASE = "correct horse battery staple"
 TEST_LOG2N = 10  # tests only: real keyrings use n = 2**17
 
 
+def passphrase_file(path: Path, passphrase: str = PASSPHRASE) -> Path:
+    """A PLI_PASSPHRASE_FILE as pli accepts it: mode 0600 (one others can read is refused)."""
+    path.write_text(passphrase + "\n")
+    path.chmod(0o600)
+    return path
+
+
 def make_keyring(root: Path, name: str, number: int, kind: str = "person", serves=()) -> Keyring:
     address = f"{name}@pli.test"
     identity = Identity.generate(f"{10000000000 + number}", address, f"Dr {name.title()}", kind=kind,

@@ -16,7 +16,7 @@ from pli.core.directory.authority import load_entries, save_entries
 from pli.core.directory.entry import from_json
 from pli.core.home import Home
 from pli.core.transport.submission import crlf
-from crypto_fixtures import PASSPHRASE, inner_message, make_keyring
+from crypto_fixtures import PASSPHRASE, inner_message, make_keyring, passphrase_file
 from transport_fixtures import PLI, gateway_config, in_process_gateway
 
 PERSON, MEMBER, PROXY = "10000000001", "10000000041", "690000001"
@@ -56,8 +56,7 @@ def publish(folder, home: Home) -> None:
 def sealed_through_directory(tmp_path, folder, sender, address: str, reader):
     """`sender` installs the authority's directory, seals to `address` with `pli seal`; `reader` opens it."""
     publish(folder, sender.home)
-    secret = tmp_path / "passphrase"
-    secret.write_text(PASSPHRASE)
+    secret = passphrase_file(tmp_path / "passphrase")
     sealed = pli(sender.home, "seal", "--to", address, stdin=inner_message(), passphrase=secret)
     assert sealed.returncode == 0, sealed.stderr
     reader.import_public(sender.identity.public)

@@ -21,7 +21,7 @@ from pli.core.home import Home
 from pli.core.outgoing import seal_and_queue
 from pli.core.store import create_store
 from pli.core.transport import outbox
-from crypto_fixtures import PASSPHRASE
+from crypto_fixtures import PASSPHRASE, passphrase_file
 from directory_fixtures import Authority, entry_for
 from transport_fixtures import PLI, Dovecot, Peers, free_port, inner_message, submission_server, write_account
 
@@ -29,10 +29,7 @@ from transport_fixtures import PLI, Dovecot, Peers, free_port, inner_message, su
 def doctor(home: Home, *args, passphrase: str | None = PASSPHRASE) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if k != "PLI_PASSPHRASE_FILE"}
     if passphrase is not None:
-        path = home.root.parent / "passphrase.txt"
-        path.write_text(passphrase)
-        path.chmod(0o600)   # pli refuses a passphrase file others can read
-        env["PLI_PASSPHRASE_FILE"] = str(path)
+        env["PLI_PASSPHRASE_FILE"] = str(passphrase_file(home.root.parent / "passphrase.txt", passphrase))
     done = subprocess.run([*PLI, "--home", str(home.root), "doctor", *args], capture_output=True, env=env,
                           timeout=60, stdin=subprocess.DEVNULL)
     assert done.stderr == b"", done.stderr

@@ -103,7 +103,7 @@ def test_the_file_is_read_as_a_stream_not_loaded_whole():
 def test_a_wrong_or_empty_file_is_one_clear_line(tmp_path):
     rpps = ("Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|"
             "Libellé profession")
-    with pytest.raises(MssExtractError, match=r"missing column\(s\) 'type de bal', 'adresse bal' \(is it the RPPS"):
+    with pytest.raises(MssExtractError, match=r"2 columns missing, 'type de bal', 'adresse bal' \(is it the RPPS"):
         read_lines([rpps, "8|10000000456|810000000456|EXEMPLE|Jeanne|Médecin"], "PS_LibreAcces.txt")
     with pytest.raises(MssExtractError, match="is empty"):
         read_lines([], "empty.txt")

@@ -13,7 +13,7 @@ from pli.core.lab import parse_reports
 from pli.core.store import Store
 from pli.core.store.importer import import_sources
 
-from crypto_fixtures import PASSPHRASE
+from crypto_fixtures import PASSPHRASE, passphrase_file
 from store_fixtures import lab_and_doctor, make_maildir
 
 sys.path.insert(0, str(Path(__file__).parent / "lab"))
@@ -83,8 +83,7 @@ def test_reports_pli_cannot_read_wholly_or_tie_to_a_patient_are_stored_tagged_an
         inner = mail("Bonjour,\n", subject=name, attachments=[(data, "r.hpr")]) if name == "unreadable file" \
             else mail(data, subject=name, charset="iso-8859-1")
         (incoming / name.replace(" ", "-")).write_bytes(sealed(lab, inner))
-    secret = tmp_path / "pass"
-    secret.write_text(PASSPHRASE + "\n")
+    secret = passphrase_file(tmp_path / "pass")
     done = subprocess.run(CLI + ["--home", str(doctor.home.root), "new"], capture_output=True, text=True,
                           env={**os.environ, "PLI_PASSPHRASE_FILE": str(secret)})
     assert done.returncode == 0, done.stderr

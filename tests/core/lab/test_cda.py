@@ -67,7 +67,10 @@ def test_an_identifier_under_any_other_oid_is_a_local_one_not_an_ins():
 def test_an_ins_nir_is_the_patient_key_an_hprim_report_with_that_nir_gets():
     patient = lab_report(read_cda(CR_BIO)).patient
     assert patient.ssn == "265040000123407" and patient.patient_id == "IPP-77812"
-    assert patient.key == Patient(last_name="FICTIF", ssn="2 65 04 00 001 234 07").key
+    # a patient is name + birth date + number (issue 18): the same person read from HPRIM gets the same key
+    hprim = Patient(last_name="FICTIF", first_name="Zoé", birth_date=date(1965, 4, 12), ssn="2 65 04 00 001 234 07")
+    assert patient.key == hprim.key
+    assert patient.ins_oid == "1.2.250.1.213.1.4.8"                  # qualified: FHIR may call it the INS
     assert "265040000123407" not in patient.key
 
 
@@ -101,7 +104,9 @@ def test_lab_results_become_observations_with_the_labs_flags_ranges_and_units():
 def test_the_report_is_triaged_like_any_hprim_or_hl7_report():
     report = lab_report(read_cda(CR_BIO))
     assert report.format == "cda" and report.severity == "critical"
-    assert report.summary() == "Potassium 6.8 HH, Hémoglobine 10.9 L, Plaquettes 412 H, Créatinine 180 H"
+    # 'Antigène HBs: Négatif' comes with no flag and no range: counted, never called normal
+    assert report.summary() == ("Potassium 6.8 HH, Hémoglobine 10.9 L, Plaquettes 412 H, Créatinine 180 H; "
+                                "1 not interpreted")
     assert report.collected == datetime(2026, 3, 2, 7, 30, tzinfo=timezone(timedelta(hours=1)))
     assert (report.reference, report.prescriber.name, report.lab.name) == (
         "LAB-2026-0042", "Jeanne EXEMPLE", "Laboratoire d'essai des Tilleuls")
