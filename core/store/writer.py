@@ -29,7 +29,7 @@ from pli.core.store import database
 from pli.core.store.pending_trace import pending_files, record_steps, recover, write_pending
 from pli.core.store.layout import Layout
 from pli.core.store.tagging import LabFacts, properties_for, tags_for
-from pli.core.store.worker import INFO, Prepared, quarantined_message, raw_key
+from pli.core.store.worker import INFO, Prepared, file_time, quarantined_message, raw_key
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class IndexWriter:
         raw = Path(prepared.tmp_sealed or self.layout.sealed_path(prepared.key)).read_bytes()
         key = raw_key(raw)
         self._discard(prepared)
-        clear = quarantined_message(raw, key, reason)
+        clear = quarantined_message(raw, key, reason, arrived=lambda: file_time(prepared.source.path))
         tags = tags_for(sealed=True, reason=reason, quarantined=True, lab=LabFacts())
         properties = properties_for(mode="", reason=reason, lab=LabFacts())
         moved = replace(prepared, key=key, folder="quarantine", tags=tags, properties=properties,

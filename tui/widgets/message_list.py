@@ -371,7 +371,7 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
             Segment("●" if is_selected else " ", base),
             Segment(SEVERITY_MARK[severity], sev_style),
             Segment(verified + " ", ver_style),
-            Segment(fit(short_date(summary.date, self.now), cols.date) + " ", dim),
+            Segment(fit(short_date(summary.date, self.now, cols.date), cols.date) + " ", dim),
             Segment(fit(summary.sender or "", cols.sender) + " ", base),
             Segment(fit(summary.patient or "", cols.patient) + " ", base),
         ]
