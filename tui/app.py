@@ -55,6 +55,7 @@ class PliApp(App):
         self.undo = UndoStack()
         self.startup_error: PliError | None = None
         self._traces = TraceQueue()
+        self._held_keys: list[events.Key] | None = None   # typed while a prompt opens (hold_keys)
 
     # -- start-up -----------------------------------------------------------
 
@@ -339,6 +340,33 @@ class PliApp(App):
                 screen.after_tags_changed()
 
     # -- keys and commands --------------------------------------------------
+
+    def push_screen(self, screen, *args, **kwargs):
+        """A screen that takes typing (TAKES_TYPING) gets the keys typed while it opens (hold_keys)."""
+        if getattr(screen, "TAKES_TYPING", False):
+            self.hold_keys()
+        return super().push_screen(screen, *args, **kwargs)
+
+    def hold_keys(self) -> None:
+        """Keep the keys that arrive from now on until release_keys: a prompt's input does not exist
+        before its screen is mounted, and keys sent meanwhile to the screen (or to the list that
+        opened it) took a longer way than those typed after, so they were dropped or overtaken:
+        `t urgent Enter` typed fast closed the prompt with "ur" or nothing."""
+        if self._held_keys is None:
+            self._held_keys = []
+
+    def release_keys(self, target) -> None:
+        """Hand the held keys, in the order typed, to `target` (the focused input); the keys still
+        queued reach it after them, by the usual way."""
+        held, self._held_keys = self._held_keys, None
+        for event in held or ():
+            target.post_message(events.Key(event.key, event.character))
+
+    async def on_event(self, event: events.Event) -> None:
+        if self._held_keys is not None and isinstance(event, events.Key) and not event.is_forwarded:
+            self._held_keys.append(event)
+            return
+        await super().on_event(event)
 
     def on_key(self, event: events.Key) -> None:
         """A printable key that reached the app while an input has focus was typed for it.

@@ -89,3 +89,21 @@ def test_pli_on_a_missing_home_says_so_and_quits(tmp_path, session):
     wait_screen(session, lambda t: "no store at" in t)
     tmux("send-keys", "-t", session, "q")
     wait_screen(session, lambda t: "no store at" not in t, timeout=10)
+
+
+def test_a_prompt_and_a_search_typed_as_one_string_arrive_whole(tmp_path, session):
+    """tmux send-keys writes the whole string at once, as a fast typist or a paste over SSH (issue 14.5)."""
+    home = tmp_path / "demo"
+    built = subprocess.run([*PLI, "demo", "--no-open", "--size", "60", str(home)],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    env = {"TERM": "xterm-256color", "PLI_PASSPHRASE_FILE": str(home / "demo-passphrase.txt")}
+    start(session, "-x", "120", "-y", "40", "env", *environment(env), *PLI, "--home", str(home))
+    wait_screen(session, lambda t: re.search(r"Inbox · [\d,]+ messages", t) and "Archive" in t)
+    time.sleep(0.5)  # keys typed before the terminal is in application mode are the shell's, not pli's
+    tmux("send-keys", "-t", session, "turgent lab-call", "Enter")
+    wait_screen(session, lambda t: "tagged 1 message urgent lab-call" in t)
+    tmux("send-keys", "-t", session, "/critical and tag:inbox", "Enter")
+    wait_screen(session, lambda t: "Search: critical and tag:inbox ·" in t and "‼" in t)
+    tmux("send-keys", "-t", session, "q")
+    wait_screen(session, lambda t: "Inbox ·" not in t, timeout=10)

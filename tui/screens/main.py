@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import get_current_worker
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from pli.core.errors import PliError
 from pli.tui.app import FAILED
@@ -20,18 +20,23 @@ from pli.tui.widgets.search_bar import SearchBar
 from pli.tui.widgets.search_sidebar import SearchSidebar
 from pli.tui.widgets.key_bar import KeyBar
 
+#: Actions bound with priority (they open an input); the search bar's text keeps these keys.
+TYPING_KEYS = frozenset({"search", "tag", "untag"})
 PREVIEW_DELAY = 0.12  # seconds the cursor rests before the preview reads the message (j held down)
 POLL_SECONDS = 20.0   # how often counts and the list catch up with mail imported meanwhile (`pli new`)
 
 
 class MainScreen(Screen):
     BINDINGS = [
-        Binding("slash", "search", "Search", id="main.search"),
+        # priority: these open an input at once, when the key arrives, so that the keys typed after
+        # them go to it in order (a key waits in the list's queue otherwise, and those typed meanwhile
+        # took another way: "/critical" typed fast searched "crialtic")
+        Binding("slash", "search", "Search", id="main.search", priority=True),
         Binding("a", "archive", "Archive", id="triage.archive"),
         Binding("n", "toggle_read", "Read/unread", id="triage.read"),
         Binding("F", "toggle_flag", "Flag", id="triage.flag"),
-        Binding("t", "tag", "Tag", id="triage.tag"),
-        Binding("T", "untag", "Untag", show=False, id="triage.untag"),
+        Binding("t", "tag", "Tag", id="triage.tag", priority=True),
+        Binding("T", "untag", "Untag", show=False, id="triage.untag", priority=True),
         Binding("u", "undo", "Undo", id="triage.undo"),
         Binding("L", "lab", "Lab view", id="main.lab"),
         Binding("P", "patient", "Patient", show=False, id="main.patient"),
@@ -62,6 +67,11 @@ class MainScreen(Screen):
                 yield MessageList(app.store, app.now, id="messages", first_page=app.first_page)
                 yield PreviewPane(id="preview")
         yield KeyBar()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action in TYPING_KEYS and isinstance(self.focused, Input):
+            return False   # typed into the search bar: "/" and "t" are text there
+        return True
 
     @property
     def message_list(self) -> MessageList:

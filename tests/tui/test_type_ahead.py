@@ -1,0 +1,63 @@
+"""Keys typed fast (or pasted over SSH) into the search bar and the tag prompt all land, in order (issue 14.5).
+
+Pilot's press() waits until the app is idle after every key: a person typing
+fast does not.  Here the keys are posted as a terminal delivers them, a few at
+a time with only a handful of event-loop turns in between, so that some arrive
+while the key before them is still opening the input.
+"""
+import asyncio
+
+import pytest
+from textual import events
+
+from pli.tui.screens.main import MainScreen
+from pli.tui.widgets.message_list import MessageList
+
+from test_app import tags_of
+
+pytestmark = pytest.mark.asyncio
+
+SIZE = (120, 40)
+#: (loop turns between bursts, keys per burst): the first made "/critical" search "crialtic" or "ical"
+RHYTHMS = [(2, 3), (5, 3), (12, 3), (0, 99), (1, 1), (30, 2)]
+
+
+async def type_fast(app, keys: list[str], turns: int, burst: int) -> None:
+    for index, key in enumerate(keys):
+        app.post_message(events.Key(key, key if len(key) == 1 else None))
+        if index % burst == burst - 1:
+            for _ in range(turns):
+                await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("turns,burst", RHYTHMS)
+async def test_a_search_typed_fast_is_searched_whole(demo, make_app, turns, burst):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await type_fast(app, ["slash", *"critical and tag:inbox", "enter"], turns, burst)
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, MainScreen)
+        assert app.screen.current_search.query == "critical and tag:inbox"
+        assert not app._notifications   # nothing else ran (c = compose, a = archive, t = tag...)
+
+
+@pytest.mark.parametrize("turns,burst", RHYTHMS)
+async def test_tags_typed_fast_into_the_tag_prompt_are_all_added(demo, make_app, turns, burst):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        target = app.screen.query_one(MessageList).current
+        await type_fast(app, ["t", *"urgent lab-call", "enter"], turns, burst)
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, MainScreen)
+        assert {"urgent", "lab-call"} <= tags_of(demo, target.message_id)
+
+
+async def test_slash_and_t_are_text_inside_the_search_bar(demo, make_app):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"tag:inbox/t", "enter")
+        await pilot.pause()
+        assert app.screen.current_search.query == "tag:inbox/t"
