@@ -280,6 +280,11 @@ class PliApp(App):
         self.mark_read(summary)
         self.push_screen(MessageScreen(summary, clear), lambda _: self._refresh_main())
 
+    def open_thread(self, thread) -> None:
+        from pli.tui.screens.thread import ThreadScreen
+
+        self.push_screen(ThreadScreen(thread.thread_id, thread.subject), lambda _: self._refresh_main())
+
     def open_lab(self, summary) -> None:
         from pli.tui.screens.lab import LabScreen
 
@@ -311,16 +316,20 @@ class PliApp(App):
             return
         self.push_screen(ExportScreen(targets))
 
-    def compose_message(self, reply_to=None, forward=None) -> None:
-        """Compose needs the keyring (recipients, modes, signing): unlock it first."""
+    def compose_message(self, reply_to=None, forward=None, everyone: bool = False) -> None:
+        """Compose needs the keyring (recipients, modes, signing, and reply-all leaves out the
+        user's own address): unlock it first."""
         from pli.tui.screens.compose import ComposeScreen, draft_for
 
-        try:
-            draft = draft_for(self, reply_to=reply_to, forward=forward)
-        except PliError as error:
-            self.notify(str(error), title="Compose", severity="error")
-            return
-        self.unlock(lambda _keyring: self.push_screen(ComposeScreen(draft), lambda _: self._refresh_main()))
+        def open_compose(_keyring) -> None:
+            try:
+                draft = draft_for(self, reply_to=reply_to, forward=forward, everyone=everyone)
+            except PliError as error:
+                self.notify(str(error), title="Compose", severity="error")
+                return
+            self.push_screen(ComposeScreen(draft), lambda _: self._refresh_main())
+
+        self.unlock(open_compose)
 
     def show_outbox(self) -> None:
         from pli.tui.screens.outbox import OutboxScreen

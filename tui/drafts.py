@@ -37,11 +37,17 @@ def quote(body: str) -> str:
     return "\n".join("> " + line if line else ">" for line in body.splitlines())
 
 
-def reply_draft(summary, clear) -> Draft:
-    sender = split_addresses(str(clear.message.get("From", "")))
+def reply_draft(summary, clear, *, everyone: bool = False, me: str = "") -> Draft:
+    """A reply to the sender; with `everyone` (reply-all) also to the message's other recipients (To
+    and Cc), each once, without `me`."""
+    to = split_addresses(str(clear.message.get("From", "")))[:1]
+    if everyone:
+        others = split_addresses(", ".join(str(clear.message.get(name, "")) for name in ("To", "Cc")))
+        seen = {me.lower()}
+        to = [a for a in to + others if a.lower() not in seen and not seen.add(a.lower())]
     subject = summary.subject or ""
     subject = subject if subject.lower().startswith("re:") else f"Re: {subject}"
-    return Draft(sender[:1], subject, f"\n\n{summary.sender} wrote:\n{quote(clear.body)}\n",
+    return Draft(to, subject, f"\n\n{summary.sender} wrote:\n{quote(clear.body)}\n",
                  in_reply_to=summary.message_id)
 
 
@@ -61,8 +67,9 @@ def build_inner(draft: Draft, sender: str, now: datetime) -> EmailMessage:
     msg["Subject"] = draft.subject
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid(domain="pli.invalid")
-    if draft.in_reply_to:
+    if draft.in_reply_to:   # both: notmuch (and every mail client) threads the reply with the original
         msg["In-Reply-To"] = f"<{draft.in_reply_to.strip('<>')}>"
+        msg["References"] = f"<{draft.in_reply_to.strip('<>')}>"
     msg.set_content(draft.body)
     for path in draft.attachments:
         try:

@@ -15,12 +15,28 @@ makes most page-downs free (the store continues the previous page's iterator).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 PAGE = 200
 FIRST_ROWS = 64        # what the first screen needs (a 60-line terminal), read before Textual is up
 RECENT_DAYS = (7, 31, 366)
 
 Window = Callable[[str, int, int], list]
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What a list shows of a query, named by the Store methods that read and count it."""
+
+    name: str          # what the title calls them
+    window: str        # Store method (query, offset, limit) -> rows, newest first
+    count: str         # Store method (query) -> int
+    open_ended: bool   # counting takes long (threads: a pass over every message): the list
+                       # grows a page at a time meanwhile, rather than wait for the count to page on
+
+
+MESSAGES = Rows("messages", "window", "count", open_ended=False)
+THREADS = Rows("threads", "thread_window", "count_threads", open_ended=True)
 
 
 def since(query: str, epoch: int) -> str:

@@ -26,9 +26,10 @@ TERM_SEPARATORS = ",;"
 MIN_TERM = 2
 
 
-def draft_for(app, reply_to=None, forward=None) -> Draft:
+def draft_for(app, reply_to=None, forward=None, everyone: bool = False) -> Draft:
     if reply_to is not None:
-        return reply_draft(reply_to, app.read_message(reply_to))
+        me = app.keyring.identity.public.address if app.keyring is not None else ""
+        return reply_draft(reply_to, app.read_message(reply_to), everyone=everyone, me=me)
     if forward is not None:
         return forward_draft(forward, app.read_message(forward))
     return Draft()

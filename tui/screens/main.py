@@ -14,7 +14,8 @@ from pli.core.errors import PliError
 from pli.tui.app import FAILED
 from pli.tui.config import SavedSearch
 from pli.tui.triage import apply_changes, plan
-from pli.tui.widgets.message_list import MessageList
+from pli.tui.paging import MESSAGES, THREADS
+from pli.tui.widgets.message_list import MessageList, message_of
 from pli.tui.widgets.preview_pane import PreviewPane
 from pli.tui.widgets.search_bar import SearchBar
 from pli.tui.widgets.search_sidebar import SearchSidebar
@@ -42,9 +43,11 @@ class MainScreen(Screen):
         Binding("P", "patient", "Patient", show=False, id="main.patient"),
         Binding("e", "export", "Export", show=False, id="triage.export"),
         Binding("r", "reply", "Reply", show=False, id="main.reply"),
+        Binding("R", "reply_all", "Reply all", show=False, id="main.reply_all"),
         Binding("f", "forward", "Forward", show=False, id="main.forward"),
         Binding("c", "compose", "Compose", id="main.compose"),
         Binding("C", "conversation", "Notes", id="main.conversation"),
+        Binding("V", "toggle_threads", "Threads", id="main.threads"),
         Binding("escape", "clear_selection", "Clear selection", show=False, id="main.clear"),
         Binding("tab", "focus_next", "Next pane", show=False),
         Binding("question_mark", "app.help", "Keys", id="app.help"),
@@ -56,6 +59,7 @@ class MainScreen(Screen):
         self.current_search: SavedSearch | None = None
         self._preview_timer: Timer | None = None
         self._count_store = None  # the counting thread's own read handle
+        self._polled_messages: tuple[str, int] | None = None  # thread list: (query, messages) at the last poll
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -91,6 +95,7 @@ class MainScreen(Screen):
         query = self.app.expand_query(search.query)
         if self.app.attempt("Search", self.message_list.show_query, query) is FAILED:
             return
+        self._polled_messages = None
         self.current_search = search
         self.update_title()
 
@@ -98,7 +103,7 @@ class MainScreen(Screen):
         name = self.current_search.name if self.current_search else ""
         ml = self.message_list
         selected = f" · {len(ml.selected)} selected" if ml.selected else ""
-        self.query_one("#list-title", Static).update(f"{name} · {ml.total_label} messages{selected}")
+        self.query_one("#list-title", Static).update(f"{name} · {ml.total_label} {ml.rows.name}{selected}")
 
     def refresh_counts(self, list_query: str = "") -> None:
         """Recount the saved searches in a thread, with its own index handle: the first screen and
@@ -133,9 +138,18 @@ class MainScreen(Screen):
             self.app.call_from_thread(self._list_counted, list_query, count)
 
     def _list_counted(self, query: str, count: int) -> None:
-        """The poll's count of the list's query: when it changed, the list reloads with it."""
+        """The poll's count of the list's query: when it changed, the list reloads with it.  Threads
+        are not counted at every poll (seconds on a large store): their list reloads (and counts them
+        again in a thread) when the number of messages changed since the last poll."""
         ml = self.message_list
-        if query != ml.query_text or count == ml.total or ml.counting:
+        if query != ml.query_text or ml.counting:
+            return
+        if ml.threaded:
+            seen, self._polled_messages = self._polled_messages, (query, count)
+            if seen is None or seen == (query, count):
+                return
+            count = None
+        elif count == ml.total:
             return
         if self.app.attempt("Refresh", ml.reload, count) is FAILED:
             return
@@ -190,7 +204,7 @@ class MainScreen(Screen):
         if summary is None:
             self.query_one(PreviewPane).show_nothing("No messages here.")
             return
-        self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self._preview(summary))
+        self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self._preview(message_of(summary)))
 
     def _preview(self, summary) -> None:
         pane = self.query_one(PreviewPane)
@@ -201,7 +215,20 @@ class MainScreen(Screen):
 
     @on(MessageList.Opened)
     def on_opened(self, event: MessageList.Opened) -> None:
-        self.app.open_message(event.summary)
+        """A message, or a thread: several messages open the thread view, one opens as a message."""
+        summary = event.summary
+        if getattr(summary, "count", 1) > 1:
+            self.app.open_thread(summary)
+        else:
+            self.app.open_message(message_of(summary))
+
+    def action_toggle_threads(self) -> None:
+        """The same search as one row per thread, or per message (neomutt's Esc V, aerc's T)."""
+        ml = self.message_list
+        self._polled_messages = None
+        if self.app.attempt("Threads", ml.show_rows, MESSAGES if ml.threaded else THREADS) is FAILED:
+            return
+        self.update_title()
 
     # -- triage -------------------------------------------------------------
 
@@ -287,10 +314,12 @@ class MainScreen(Screen):
     # -- other views --------------------------------------------------------
 
     def _current_or_bell(self):
+        """The message under the cursor (a thread's newest match), or a bell when there is none."""
         summary = self.message_list.current
         if summary is None:
             self.app.bell()
-        return summary
+            return None
+        return message_of(summary)
 
     def action_lab(self) -> None:
         if summary := self._current_or_bell():
@@ -306,6 +335,10 @@ class MainScreen(Screen):
     def action_reply(self) -> None:
         if summary := self._current_or_bell():
             self.app.compose_message(reply_to=summary)
+
+    def action_reply_all(self) -> None:
+        if summary := self._current_or_bell():
+            self.app.compose_message(reply_to=summary, everyone=True)
 
     def action_forward(self) -> None:
         if summary := self._current_or_bell():

@@ -64,6 +64,7 @@ class MessageScreen(Screen):
         Binding("escape,q", "app.pop_screen", "Close", id="message.close"),
         Binding("L", "lab", "Lab view", id="message.lab"),
         Binding("r", "reply", "Reply", id="message.reply"),
+        Binding("R", "reply_all", "Reply all", id="message.reply_all"),
         Binding("f", "forward", "Forward", id="message.forward"),
         Binding("tab", "focus_next", "Next pane", show=False),
     ]
@@ -146,6 +147,9 @@ class MessageScreen(Screen):
 
     def action_reply(self) -> None:
         self.app.compose_message(reply_to=self.summary)
+
+    def action_reply_all(self) -> None:
+        self.app.compose_message(reply_to=self.summary, everyone=True)
 
     def action_forward(self) -> None:
         self.app.compose_message(forward=self.summary)

@@ -1,0 +1,145 @@
+"""Threads (issue 14.1): notmuch's threads as a list mode toggled by V, and a thread view."""
+import pytest
+
+from pli.core.store import Store
+from pli.tui.paging import THREADS
+from pli.tui.screens.main import MainScreen
+from pli.tui.screens.message import MessageScreen
+from pli.tui.screens.thread import ThreadScreen
+from pli.tui.widgets.message_list import MessageList, message_of
+from pli.tui.widgets.thread_tree import ThreadTree
+
+from test_app import tags_of
+from threads_fixture import REPORT_ID, SUBJECT, add_thread
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def threaded(demo):
+    add_thread(demo)
+    return demo
+
+
+def title(app) -> str:
+    return str(app.screen.query_one("#list-title").render())
+
+
+@pytest.mark.asyncio
+async def test_V_shows_one_row_per_thread_and_back_with_the_cursor_kept(threaded, make_app):
+    app = make_app(threaded)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        ml = app.screen.query_one(MessageList)
+        messages = ml.total
+        assert ml.current.subject == "Re: " + SUBJECT and "messages" in title(app)
+        await pilot.press("V")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert ml.rows is THREADS and "threads" in title(app)
+        row = ml.summary_at(0)
+        assert row.count == 3 and {m.message_id for m in row.messages} >= {REPORT_ID}
+        assert "Laboratoire" in row.sender and "Bernard" in row.sender   # both authors
+        assert "(3) " in ml.render_line(0).text
+        assert ml.total == messages - 2     # the three messages are one row
+        await pilot.press("j")
+        was = message_of(ml.current)
+        await pilot.press("V")
+        await pilot.pause()
+        assert "messages" in title(app) and ml.current.message_id == was.message_id
+
+
+@pytest.mark.asyncio
+async def test_enter_on_a_thread_opens_the_thread_view_in_reply_order(threaded, make_app):
+    app = make_app(threaded)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("V")
+        await app.workers.wait_for_complete()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ThreadScreen)
+        tree = app.screen.query_one(ThreadTree)
+        depths = [(e.depth, e.summary.message_id) for e in tree.entries]
+        assert depths[0] == (0, REPORT_ID) and [d for d, _ in depths[1:]] == [1, 1]
+        assert tree.current.message_id == REPORT_ID   # the first unread one
+        await pilot.press("j", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, MessageScreen)
+        opened = app.screen.summary.message_id
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ThreadScreen)
+        read = next(e.summary for e in app.screen.query_one(ThreadTree).entries if e.summary.message_id == opened)
+        assert "unread" not in read.tags
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+
+
+@pytest.mark.asyncio
+async def test_archiving_a_thread_row_archives_each_message_and_undo_restores_them(threaded, make_app):
+    app = make_app(threaded)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("V")
+        await app.workers.wait_for_complete()
+        ml = app.screen.query_one(MessageList)
+        ids = [m.message_id for m in ml.current.messages]
+        await pilot.press("a")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert all("inbox" not in tags_of(threaded, i) for i in ids)
+        assert all(REPORT_ID not in {m.message_id for m in ml.summary_at(i).messages} for i in range(5))
+        await pilot.press("u")
+        await pilot.pause()
+        assert all("inbox" in tags_of(threaded, i) for i in ids)
+
+
+def test_thread_windows_page_forward_and_match_the_whole_list(threaded):
+    with Store.open(threaded) as store, Store.open(threaded) as reference:
+        whole = reference.thread_window("tag:inbox", 0, 10_000)
+        assert len(whole) == reference.count_threads("tag:inbox")
+        pages = [store.thread_window("tag:inbox", offset, 7) for offset in range(0, len(whole), 7)]
+        assert [t.thread_id for page in pages for t in page] == [t.thread_id for t in whole]
+        assert store.thread_window("tag:inbox", len(whole), 5) == []
+
+
+@pytest.mark.asyncio
+async def test_the_thread_list_pages_on_while_its_threads_are_still_being_counted(threaded, make_app, monkeypatch):
+    """Counting threads is a pass over every message (seconds at 1,000,000): paging never waits for it.
+    A 20-row page stands for the 200-row one, so that the demo spans several."""
+    import threading
+
+    from pli.tui.widgets import message_list
+
+    monkeypatch.setattr(message_list, "PAGE", 20)
+    gate, real = threading.Event(), message_list._count
+
+    def slow_count(home, query, rows=message_list.MESSAGES):
+        if rows is THREADS:
+            gate.wait(20)
+        return real(home, query, rows)
+
+    monkeypatch.setattr(message_list, "_count", slow_count)
+    app = make_app(threaded)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        ml = app.screen.query_one(MessageList)
+        await pilot.press("V")
+        await pilot.pause()
+        try:
+            assert ml.counting and "… threads" in title(app)
+            for _ in range(6):
+                await pilot.press("pagedown")
+                await pilot.pause(0.05)
+            assert ml.counting and ml.cursor >= 3 * 20    # three pages on, the count still running
+            with Store.open(threaded) as store:
+                expected = store.thread_window(ml.query_text, ml.cursor, 1)[0]
+            assert ml.current.thread_id == expected.thread_id
+        finally:
+            gate.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        with Store.open(threaded) as store:
+            assert not ml.counting and ml.total == store.count_threads(ml.query_text)

@@ -1,0 +1,100 @@
+"""The thread view: every message of one thread in reply order, with a preview of the highlighted one."""
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import OptionList, Static
+
+from pli.core.errors import PliError
+from pli.tui.widgets.key_bar import KeyBar
+from pli.tui.widgets.preview_pane import PreviewPane
+from pli.tui.widgets.thread_tree import ThreadTree
+
+PREVIEW_DELAY = 0.12  # as on the main screen: j held down does not read every message
+
+
+class ThreadScreen(Screen):
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Close", id="thread.close"),
+        Binding("r", "reply", "Reply", id="thread.reply"),
+        Binding("R", "reply_all", "Reply all", id="thread.reply_all"),
+        Binding("f", "forward", "Forward", id="thread.forward"),
+        Binding("L", "lab", "Lab view", id="thread.lab"),
+    ]
+
+    def __init__(self, thread_id: str, subject: str) -> None:
+        super().__init__()
+        self.thread_id = thread_id
+        self.subject = subject
+        self._preview_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="thread-title")
+        yield ThreadTree(self.app.now, id="thread-tree")
+        yield PreviewPane(id="thread-preview")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one(ThreadTree).focus()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted:
+            self.reload()   # back from a message: its unread mark is gone
+
+    def reload(self) -> None:
+        try:
+            entries = self.app.store.thread(self.thread_id)
+        except PliError as error:
+            self.notify(str(error), title="Thread", severity="error")
+            self.app.pop_screen()
+            return
+        self.query_one(ThreadTree).show(entries)
+        count = len(entries)
+        self.query_one("#thread-title", Static).update(
+            f"Thread · {self.subject} · {count} message{'s' if count != 1 else ''}")
+
+    @on(OptionList.OptionHighlighted, "#thread-tree")
+    def on_highlighted(self) -> None:
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        summary = self.query_one(ThreadTree).current
+        if summary is not None:
+            self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self._preview(summary))
+
+    def _preview(self, summary) -> None:
+        pane = self.query_one(PreviewPane)
+        try:
+            pane.show_message(self.app.read_message(summary))
+        except PliError as error:
+            pane.show_nothing(str(error))
+
+    @on(OptionList.OptionSelected, "#thread-tree")
+    def on_selected(self) -> None:
+        if (summary := self._current()) is not None:
+            self.app.open_message(summary)
+
+    def _current(self):
+        summary = self.query_one(ThreadTree).current
+        if summary is None:
+            self.app.bell()
+        return summary
+
+    def action_reply(self) -> None:
+        if (summary := self._current()) is not None:
+            self.app.compose_message(reply_to=summary)
+
+    def action_reply_all(self) -> None:
+        if (summary := self._current()) is not None:
+            self.app.compose_message(reply_to=summary, everyone=True)
+
+    def action_forward(self) -> None:
+        if (summary := self._current()) is not None:
+            self.app.compose_message(forward=summary)
+
+    def action_lab(self) -> None:
+        if (summary := self._current()) is not None:
+            self.app.open_lab(summary)
