@@ -116,15 +116,6 @@ class Store:
         except notmuch2.NotmuchError as error:
             raise self._query_error(query, error) from None
 
-    def count_threads(self, query: str) -> int:
-        """How many threads have a message matching the query: a pass over every match (a second
-        per 100,000 messages), for a thread to count."""
-        query = expand(query)
-        try:
-            return self._retrying(lambda db: db.count_threads(query))
-        except notmuch2.NotmuchError as error:
-            raise self._query_error(query, error) from None
-
     def thread_window(self, query: str, offset: int, limit: int) -> list[ThreadSummary]:
         """Threads offset..offset+limit of the query, newest first (by their newest matched message).
         Paging forward continues the previous window's iterator: a thread skipped is a thread built."""

@@ -59,7 +59,6 @@ class MainScreen(Screen):
         self.current_search: SavedSearch | None = None
         self._preview_timer: Timer | None = None
         self._count_store = None  # the counting thread's own read handle
-        self._polled_messages: tuple[str, int] | None = None  # thread list: (query, messages) at the last poll
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -95,7 +94,6 @@ class MainScreen(Screen):
         query = self.app.expand_query(search.query)
         if self.app.attempt("Search", self.message_list.show_query, query) is FAILED:
             return
-        self._polled_messages = None
         self.current_search = search
         self.update_title()
 
@@ -103,7 +101,8 @@ class MainScreen(Screen):
         name = self.current_search.name if self.current_search else ""
         ml = self.message_list
         selected = f" · {len(ml.selected)} selected" if ml.selected else ""
-        self.query_one("#list-title", Static).update(f"{name} · {ml.total_label} {ml.rows.name}{selected}")
+        by_thread = " by thread" if ml.threaded else ""
+        self.query_one("#list-title", Static).update(f"{name} · {ml.total_label} messages{by_thread}{selected}")
 
     def refresh_counts(self, list_query: str = "") -> None:
         """Recount the saved searches in a thread, with its own index handle: the first screen and
@@ -138,18 +137,9 @@ class MainScreen(Screen):
             self.app.call_from_thread(self._list_counted, list_query, count)
 
     def _list_counted(self, query: str, count: int) -> None:
-        """The poll's count of the list's query: when it changed, the list reloads with it.  Threads
-        are not counted at every poll (seconds on a large store): their list reloads (and counts them
-        again in a thread) when the number of messages changed since the last poll."""
+        """The poll's count of the list's query: when it changed, the list reloads with it."""
         ml = self.message_list
-        if query != ml.query_text or ml.counting:
-            return
-        if ml.threaded:
-            seen, self._polled_messages = self._polled_messages, (query, count)
-            if seen is None or seen == (query, count):
-                return
-            count = None
-        elif count == ml.total:
+        if query != ml.query_text or count == ml.matches or ml.counting:
             return
         if self.app.attempt("Refresh", ml.reload, count) is FAILED:
             return
@@ -225,7 +215,6 @@ class MainScreen(Screen):
     def action_toggle_threads(self) -> None:
         """The same search as one row per thread, or per message (neomutt's Esc V, aerc's T)."""
         ml = self.message_list
-        self._polled_messages = None
         if self.app.attempt("Threads", ml.show_rows, MESSAGES if ml.threaded else THREADS) is FAILED:
             return
         self.update_title()
