@@ -49,7 +49,7 @@ class MainScreen(Screen):
         Binding("C", "conversation", "Notes", id="main.conversation"),
         Binding("V", "toggle_threads", "Threads", id="main.threads"),
         Binding("escape", "clear_selection", "Clear selection", show=False, id="main.clear"),
-        Binding("tab", "focus_next", "Next pane", show=False),
+        Binding("tab", "app.focus_next", "Next pane", show=False),   # a Screen has no focus_next action
         Binding("question_mark", "app.help", "Keys", id="app.help"),
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]

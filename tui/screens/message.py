@@ -66,7 +66,8 @@ class MessageScreen(Screen):
         Binding("r", "reply", "Reply", id="message.reply"),
         Binding("R", "reply_all", "Reply all", id="message.reply_all"),
         Binding("f", "forward", "Forward", id="message.forward"),
-        Binding("tab", "focus_next", "Next pane", show=False),
+        # Tab, as Shift+Tab, moves between the body and the attachments, whose keys (s, o, i) then show
+        Binding("tab", "next_pane", "Attachments", id="message.next_pane"),
     ]
 
     def __init__(self, summary, clear: ClearMessage) -> None:
@@ -88,6 +89,14 @@ class MessageScreen(Screen):
         self.query_one(VerificationBadge).show(self.clear.verification)
         self.query_one(ReceiptsLine).show_for(self.app.home, self.summary, self.clear.message)
         self.query_one("#message-body").focus()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "next_pane":
+            return bool(self.clear.attachments)   # nothing to reach: the key is not offered
+        return True
+
+    def action_next_pane(self) -> None:
+        self.focus_next()
 
     def _highlighted(self) -> Attachment | None:
         found = self.query(AttachmentList)
