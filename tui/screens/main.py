@@ -25,6 +25,7 @@ from pli.tui.widgets.key_bar import KeyBar
 TYPING_KEYS = frozenset({"search", "tag", "untag"})
 PREVIEW_DELAY = 0.12  # seconds the cursor rests before the preview reads the message (j held down)
 POLL_SECONDS = 20.0   # how often counts and the list catch up with mail imported meanwhile (`pli new`)
+BACK_DEPTH = 20       # lists Esc goes back through
 
 
 class MainScreen(Screen):
@@ -34,6 +35,7 @@ class MainScreen(Screen):
         # took another way: "/critical" typed fast searched "crialtic")
         Binding("slash", "search", "Search", id="main.search", priority=True),
         Binding("a", "archive", "Archive", id="triage.archive"),
+        Binding("d", "delete", "Delete", id="triage.delete"),
         Binding("n", "toggle_read", "Read/unread", id="triage.read"),
         Binding("F", "toggle_flag", "Flag", id="triage.flag"),
         Binding("t", "tag", "Tag", id="triage.tag", priority=True),
@@ -48,7 +50,7 @@ class MainScreen(Screen):
         Binding("c", "compose", "Compose", id="main.compose"),
         Binding("C", "conversation", "Notes", id="main.conversation"),
         Binding("V", "toggle_threads", "Threads", id="main.threads"),
-        Binding("escape", "clear_selection", "Clear selection", show=False, id="main.clear"),
+        Binding("escape", "clear_selection", "Back (or clear the selection)", show=False, id="main.clear"),
         Binding("tab", "app.focus_next", "Next pane", show=False),   # a Screen has no focus_next action
         Binding("question_mark", "app.help", "Keys", id="app.help"),
         Binding("q", "app.quit", "Quit", id="app.quit"),
@@ -57,6 +59,7 @@ class MainScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.current_search: SavedSearch | None = None
+        self._back: list[tuple[SavedSearch, int]] = []   # the lists left for another, and their cursor
         self._preview_timer: Timer | None = None
         self._count_store = None  # the counting thread's own read handle
 
@@ -90,12 +93,26 @@ class MainScreen(Screen):
 
     # -- searches -----------------------------------------------------------
 
-    def show_search(self, search: SavedSearch) -> None:
+    def show_search(self, search: SavedSearch, *, remember: bool = True) -> None:
+        """Show a search's list; the list it replaces is remembered for Esc (go_back)."""
+        left, cursor = self.current_search, self.message_list.cursor
         query = self.app.expand_query(search.query)
         if self.app.attempt("Search", self.message_list.show_query, query) is FAILED:
             return
+        if remember and left is not None and left != search:
+            self._back.append((left, cursor))
+            del self._back[:-BACK_DEPTH]
         self.current_search = search
         self.update_title()
+
+    def go_back(self) -> bool:
+        """Return to the list shown before this one, its cursor where it was (False: none before)."""
+        if not self._back:
+            return False
+        search, cursor = self._back.pop()
+        self.show_search(search, remember=False)
+        self.message_list.cursor = cursor
+        return True
 
     def update_title(self) -> None:
         name = self.current_search.name if self.current_search else ""
@@ -171,10 +188,13 @@ class MainScreen(Screen):
 
     @on(SearchBar.Submitted)
     def on_search_submitted(self, event: SearchBar.Submitted) -> None:
+        """A search shows its result; an empty one goes back to the list before (as Esc does)."""
         text = event.value.strip()
         bar = self.query_one(SearchBar)
         if text:
             self.show_search(SavedSearch(f"Search: {text}", text))
+        else:
+            self.go_back()
         bar.display = False
         self.message_list.focus()
 
@@ -247,6 +267,16 @@ class MainScreen(Screen):
     def action_archive(self) -> None:
         self.triage("archived {n} message{s}", remove={"inbox"})
 
+    def action_delete(self) -> None:
+        """To the trash (the Trash search; `u` undoes): notmuch's `deleted` tag, which searches leave
+        out, and out of the inbox.  Nothing is erased: a health record is kept.  In the trash, d
+        puts the messages back in the inbox."""
+        targets = self.message_list.targets()
+        if targets and all("deleted" in t.tags for t in targets):
+            self.triage("restored {n} message{s} to the inbox", add={"inbox"}, remove={"deleted"})
+        else:
+            self.triage("moved {n} message{s} to the trash", add={"deleted"}, remove={"inbox"})
+
     def action_toggle_read(self) -> None:
         targets = self.message_list.targets()
         if any("unread" in t.tags for t in targets):
@@ -297,8 +327,13 @@ class MainScreen(Screen):
         self.notify(f"undone: {action.label}", timeout=3)
 
     def action_clear_selection(self) -> None:
-        self.message_list.clear_selection()
-        self.update_title()
+        """Esc: clear the selection; with none, back to the list shown before (a search's result
+        returns to the inbox)."""
+        if self.message_list.selected:
+            self.message_list.clear_selection()
+            self.update_title()
+        elif not self.go_back():
+            self.app.bell()
 
     # -- other views --------------------------------------------------------
 
