@@ -128,6 +128,16 @@ class PliApp(App):
             raise MessageUnreadable("this message is damaged and cannot be shown; "
                                     "its sealed original is kept in the store") from None
 
+    def read_part(self, message_id: str, index: int) -> bytes:
+        """The bytes of one attachment of a stored message (a forward sends them again)."""
+        from pli.tui.reading import attachment_bytes, parse_clear
+
+        try:
+            raw = self.store.read_clear(message_id)
+        except OSError as error:
+            raise MessageUnreadable(f"cannot read message {message_id} ({error.strerror or error})") from None
+        return attachment_bytes(parse_clear(raw), index)
+
     @property
     def keyring(self):
         """The unlocked keyring, or None until the user gave the passphrase (see unlock)."""
@@ -331,6 +341,17 @@ class PliApp(App):
 
         self.unlock(open_compose)
 
+    def compose_draft(self, draft) -> None:
+        """Reopen a saved draft in compose (the keyring unlocked first, as for a new message)."""
+        from pli.tui.screens.compose import ComposeScreen
+
+        self.unlock(lambda _keyring: self.push_screen(ComposeScreen(draft), lambda _: self._refresh_main()))
+
+    def show_drafts(self) -> None:
+        from pli.tui.screens.drafts import DraftsScreen
+
+        self.push_screen(DraftsScreen())
+
     def show_outbox(self) -> None:
         from pli.tui.screens.outbox import OutboxScreen
 
@@ -407,6 +428,7 @@ class PliApp(App):
         yield SystemCommand("Compose", "Write a new sealed message", self.compose_message)
         yield SystemCommand("Conversation with…", "Short sealed notes with one correspondent",
                             self.ask_conversation)
+        yield SystemCommand("Drafts", "Messages not sent yet, saved as you typed; enter reopens", self.show_drafts)
         yield SystemCommand("Outbox", "Mail waiting to be sent, why it has not left; r retries", self.show_outbox)
         yield SystemCommand("Export selected reports", "FHIR / HPRIM export of the selected lab reports",
                             lambda: self.export_reports(main.message_list.targets()))

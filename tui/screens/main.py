@@ -48,6 +48,7 @@ class MainScreen(Screen):
         Binding("R", "reply_all", "Reply all", show=False, id="main.reply_all"),
         Binding("f", "forward", "Forward", show=False, id="main.forward"),
         Binding("c", "compose", "Compose", id="main.compose"),
+        Binding("D", "drafts", "Drafts", show=False, id="main.drafts"),
         Binding("C", "conversation", "Notes", id="main.conversation"),
         Binding("V", "toggle_threads", "Threads", id="main.threads"),
         Binding("escape", "clear_selection", "Back (or clear the selection)", show=False, id="main.clear"),
@@ -370,6 +371,9 @@ class MainScreen(Screen):
 
     def action_compose(self) -> None:
         self.app.compose_message()
+
+    def action_drafts(self) -> None:
+        self.app.show_drafts()
 
     def action_conversation(self) -> None:
         """The short notes exchanged with the highlighted message's correspondent."""
