@@ -44,6 +44,12 @@ def _importer_run(args, paths):
     progress = Progress.for_stream(sys.stderr, quiet=args.quiet)
     report = import_sources(home, paths, workers=args.workers, progress=progress)
     print(report.render(), file=sys.stdout)
+    if report.alerts:   # a replay or pad reuse: an alarm, whatever else the run did
+        from pli.core.crypto.refusals import ReplayAlert
+
+        for line in report.render_alerts().splitlines():
+            print(f"pli: {line}", file=sys.stderr)
+        return ReplayAlert.exit_code
     return 0 if not report.failed else 1
 
 

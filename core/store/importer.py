@@ -49,6 +49,7 @@ class ImportReport:
     quarantined: collections.Counter = field(default_factory=collections.Counter)
     failed: list[Outcome] = field(default_factory=list)
     bad: list[Outcome] = field(default_factory=list)   # quarantined messages, named in the summary
+    alerts: list[Outcome] = field(default_factory=list)   # quarantined by a security alert (replay, pad reuse)
     receipts: object = None   # pli.core.receipts.ReceiptsReport of the pass after the import
 
     def add(self, outcome: Outcome) -> None:
@@ -59,6 +60,8 @@ class ImportReport:
         elif outcome.status == "quarantined":
             self.quarantined[outcome.reason] += 1
             self.bad.append(outcome)
+            if outcome.alert:
+                self.alerts.append(outcome)
         else:
             self.failed.append(outcome)
 
@@ -71,8 +74,8 @@ class ImportReport:
                  f"{sum(self.quarantined.values()):,} quarantined, {len(self.failed):,} not read"]
         for reason, count in sorted(self.quarantined.items()):
             lines.append(f"  quarantined ({reason}): {count:,}")
-        for outcome in self.bad[:name_at_most]:
-            lines.append(f"  {outcome.reason}: {outcome.origin}")
+        for outcome in self.bad[:name_at_most]:   # where it came from, and where it is now (`pli new` removes the first)
+            lines.append(f"  {outcome.reason}: {outcome.origin} -> {outcome.path}")
         if len(self.bad) > name_at_most:
             lines.append(f"  ... and {len(self.bad) - name_at_most:,} more (`pli search quarantine`)")
         for outcome in self.failed[:name_at_most]:
@@ -80,6 +83,10 @@ class ImportReport:
         if self.receipts is not None and self.receipts.render():
             lines.append(self.receipts.render())
         return "\n".join(lines)
+
+    def render_alerts(self) -> str:
+        """One paragraph per security alert of this run (replay, pad reuse), with where the mail now is."""
+        return "\n".join(f"{outcome.alert} It is in quarantine: {outcome.path}" for outcome in self.alerts)
 
 
 def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, workers: int | None = None,

@@ -51,6 +51,7 @@ class Prepared:
     tmp_clear: str = ""             # "" when the clear file is already in place
     tmp_sealed: str = ""            # "" when the original is already kept
     opened: object = None           # the envelope's Opened (without its inner bytes), for the replay check
+    alert: str = ""                 # the security alert that sent it to quarantine (a replay, pad reuse)
 
     def final_clear(self, layout: Layout) -> str:
         return final_clear(layout, self.folder, self.key)

@@ -38,6 +38,8 @@ class Outcome:
     status: str          # "imported" | "already" | "quarantined" | "failed" (left where it was)
     reason: str = ""
     message_id: str = ""
+    path: str = ""       # where its clear copy now is in the store ("" when not stored)
+    alert: str = ""      # a security alert (replay, pad reuse): what the command line and the TUI raise
 
 
 @dataclass
@@ -86,7 +88,7 @@ class IndexWriter:
             return Outcome(origin, "failed", prepared.reason)
         if final is not None and _indexed(db, final):
             self._discard(prepared)
-            return Outcome(origin, "already", prepared.reason, prepared.message_id)
+            return Outcome(origin, "already", prepared.reason, prepared.message_id, final)
         final = self._publish(prepared)
         try:
             _index(db, final, prepared)
@@ -94,7 +96,7 @@ class IndexWriter:
             os.unlink(final)  # never a file in cur/ the index lacks; the original stays in sealed/
             return Outcome(origin, "failed", "unindexable")
         status = "quarantined" if prepared.folder == "quarantine" else "imported"
-        return Outcome(origin, status, prepared.reason, prepared.message_id)
+        return Outcome(origin, status, prepared.reason, prepared.message_id, final, prepared.alert)
 
     def _in_place(self, prepared: Prepared) -> str | None:
         """The message's clear file if it is already published (a mail client may have renamed it)."""
@@ -126,10 +128,10 @@ class IndexWriter:
         if self.seen_ranges is None or not sealed:
             return {}
         alerts = self.seen_ranges.check_and_record_many([p.opened for p in sealed])
-        return {id(p): self._requarantine(p, getattr(alert, "reason", "replay"))
+        return {id(p): self._requarantine(p, getattr(alert, "reason", "replay"), str(alert))
                 for p, alert in zip(sealed, alerts) if alert is not None}
 
-    def _requarantine(self, prepared: Prepared, reason: str) -> Prepared:
+    def _requarantine(self, prepared: Prepared, reason: str, alert: str) -> Prepared:
         raw = Path(prepared.tmp_sealed or self.layout.sealed_path(prepared.key)).read_bytes()
         key = raw_key(raw)
         self._discard(prepared)
@@ -137,7 +139,7 @@ class IndexWriter:
         tags = tags_for(sealed=True, reason=reason, quarantined=True, lab=LabFacts())
         properties = properties_for(mode="", reason=reason, lab=LabFacts())
         moved = replace(prepared, key=key, folder="quarantine", tags=tags, properties=properties,
-                        reason=reason, opened=None, message_id=f"{key}@quarantine.pli.invalid")
+                        reason=reason, opened=None, message_id=f"{key}@quarantine.pli.invalid", alert=alert)
         tmp_clear = _write_now(self.layout.folder("quarantine") / "tmp" / f"{key}.replay.pli-tmp", clear)
         tmp_sealed = _write_now(self.layout.sealed / ".tmp" / f"{key}.replay.pli-tmp", raw)
         return replace(moved, tmp_clear=str(tmp_clear), tmp_sealed=str(tmp_sealed))

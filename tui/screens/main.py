@@ -15,6 +15,7 @@ from pli.tui.app import FAILED
 from pli.tui.config import SavedSearch
 from pli.tui.triage import apply_changes, plan
 from pli.tui.paging import MESSAGES, THREADS
+from pli.tui.widgets.alert_banner import ACKNOWLEDGED, ALERTS, AlertBanner
 from pli.tui.widgets.message_list import MessageList, message_of
 from pli.tui.widgets.preview_pane import PreviewPane
 from pli.tui.widgets.search_bar import SearchBar
@@ -51,6 +52,7 @@ class MainScreen(Screen):
         Binding("D", "drafts", "Drafts", show=False, id="main.drafts"),
         Binding("C", "conversation", "Notes", id="main.conversation"),
         Binding("V", "toggle_threads", "Threads", id="main.threads"),
+        Binding("exclamation_mark", "alert", "SECURITY ALERT", id="main.alert"),   # only while there is one
         Binding("escape", "clear_selection", "Back (or clear the selection)", show=False, id="main.clear"),
         Binding("tab", "app.focus_next", "Next pane", show=False),   # a Screen has no focus_next action
         Binding("question_mark", "app.help", "Keys", id="app.help"),
@@ -66,6 +68,7 @@ class MainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         app = self.app
+        yield AlertBanner(id="alert-banner")
         with Horizontal(id="main-body"):
             yield SearchSidebar(app.config.searches, id="sidebar")
             with Vertical(id="main-right"):
@@ -78,6 +81,8 @@ class MainScreen(Screen):
     def check_action(self, action: str, parameters) -> bool | None:
         if action in TYPING_KEYS and isinstance(self.focused, Input):
             return False   # typed into the search bar: "/" and "t" are text there
+        if action == "alert":
+            return self.query_one(AlertBanner).count > 0
         return True
 
     @property
@@ -139,6 +144,12 @@ class MainScreen(Screen):
                 self._count_store = Store.open(self.app.home)
             except Exception:  # noqa: BLE001 - no counts is better than no inbox; the list says why
                 return
+        try:   # first: a security alert must not wait for the sidebar's counts (a few tags: fast)
+            alerts = self._count_store.count(ALERTS)
+        except Exception:  # noqa: BLE001 - counted again at the next poll
+            alerts = None
+        if alerts is not None and not worker.is_cancelled:
+            self.app.call_from_thread(self._alerts_counted, alerts)
         for index, query in enumerate(queries):
             if worker.is_cancelled:
                 return
@@ -153,6 +164,18 @@ class MainScreen(Screen):
             except Exception:  # noqa: BLE001 - a busy or vanished index: try again at the next poll
                 return
             self.app.call_from_thread(self._list_counted, list_query, count)
+
+    def _alerts_counted(self, count: int) -> None:
+        """The banner stays while a replay or pad reuse is not acknowledged; one that arrives while pli
+        is open is also notified wherever the user is."""
+        banner = self.query_one(AlertBanner)
+        if count > banner.count and banner.count_known:
+            self.app.notify("SECURITY ALERT: a message reuses one-time pad bytes (replay or pad reuse); "
+                            "it is in quarantine. ! on the main screen shows it.",
+                            title="SECURITY ALERT", severity="error", timeout=30)
+        banner.count_known = True
+        banner.show_count(count)
+        self.refresh_bindings()
 
     def _list_counted(self, query: str, count: int) -> None:
         """The poll's count of the list's query: when it changed, the list reloads with it."""
@@ -267,6 +290,26 @@ class MainScreen(Screen):
 
     def action_archive(self) -> None:
         self.triage("archived {n} message{s}", remove={"inbox"})
+
+    def action_alert(self) -> None:
+        """The alerted messages, and acknowledging them (the banner goes; they stay in quarantine)."""
+        from pli.tui.screens.alert import AlertScreen
+
+        summaries = self.app.attempt("Alert", self.app.store.window, ALERTS, 0, 50)
+        if summaries is FAILED or not summaries:
+            return
+
+        def answered(acknowledged: bool | None) -> None:
+            if not acknowledged:
+                return
+            ids = [s.message_id for s in summaries]
+            if self.app.attempt("Alert", self.app.store.tag, ids, (ACKNOWLEDGED,)) is FAILED:
+                return
+            self.notify(f"acknowledged {len(ids)} alert{'s' if len(ids) != 1 else ''}; "
+                        "the messages stay in quarantine (reason:replay)", timeout=5)
+            self.refresh_counts()
+
+        self.app.push_screen(AlertScreen(summaries, self.app.now), answered)
 
     def action_delete(self) -> None:
         """To the trash (the Trash search; `u` undoes): notmuch's `deleted` tag, which searches leave
