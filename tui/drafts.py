@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 from datetime import datetime
-from pathlib import Path
 
 from pli.core.errors import PliError
 

@@ -97,37 +97,25 @@ class Store:
     def window(self, query: str, offset: int, limit: int) -> list[MessageSummary]:
         """Rows offset..offset+limit of the query, newest first.  Messages before the
         window are stepped over in C without being loaded."""
-        if limit <= 0:
-            return []
-        query = expand(query)
-
-        def read(db: notmuch2.Database) -> list[MessageSummary]:
-            cursor = self._cursor
-            if not isinstance(cursor, _Cursor) or cursor.db is not db or cursor.query != query \
-                    or offset < cursor.position:
-                cursor = _Cursor(db, query, db.messages(query, sort=notmuch2.Database.SORT.NEWEST_FIRST))
-            self._cursor = None  # until the read completes
-            rows = cursor.read(offset, limit)
-            self._cursor = cursor
-            return rows
-
-        try:
-            return self._retrying(read)
-        except notmuch2.NotmuchError as error:
-            raise self._query_error(query, error) from None
+        return self._paged(_Cursor, query, offset, limit)
 
     def thread_window(self, query: str, offset: int, limit: int) -> list[ThreadSummary]:
         """Threads offset..offset+limit of the query, newest first (by their newest matched message).
         Paging forward continues the previous window's iterator: a thread skipped is a thread built."""
+        return self._paged(_ThreadCursor, query, offset, limit)
+
+    def _paged(self, kind, query: str, offset: int, limit: int) -> list:
+        """A window read through the store's one live cursor of `kind` (_Cursor or _ThreadCursor),
+        continued when it is the same query further on, else opened anew."""
         if limit <= 0:
             return []
         query = expand(query)
 
-        def read(db: notmuch2.Database) -> list[ThreadSummary]:
+        def read(db: notmuch2.Database) -> list:
             cursor = self._cursor
-            if not isinstance(cursor, _ThreadCursor) or cursor.db is not db or cursor.query != query \
+            if not isinstance(cursor, kind) or cursor.db is not db or cursor.query != query \
                     or offset < cursor.position:
-                cursor = _ThreadCursor(db, query, db.threads(query, sort=notmuch2.Database.SORT.NEWEST_FIRST))
+                cursor = kind.open(db, query)
             self._cursor = None  # until the read completes
             rows = cursor.read(offset, limit)
             self._cursor = cursor
@@ -258,6 +246,10 @@ class _Cursor:
     def __init__(self, db: notmuch2.Database, query: str, messages):
         self.db, self.query, self.messages, self.position = db, query, messages, 0
 
+    @classmethod
+    def open(cls, db: notmuch2.Database, query: str) -> "_Cursor":
+        return cls(db, query, db.messages(query, sort=notmuch2.Database.SORT.NEWEST_FIRST))
+
     def read(self, offset: int, limit: int) -> list[MessageSummary]:
         iter_p = self.messages._iter_p
         while self.position < offset:  # stepped over in C, never loaded
@@ -278,6 +270,10 @@ class _ThreadCursor:
     def __init__(self, db: notmuch2.Database, query: str, threads):
         self.db, self.query, self.threads, self.position = db, query, threads, 0
         self.done = False   # the binding's iterator is destroyed once exhausted: never ask it again
+
+    @classmethod
+    def open(cls, db: notmuch2.Database, query: str) -> "_ThreadCursor":
+        return cls(db, query, db.threads(query, sort=notmuch2.Database.SORT.NEWEST_FIRST))
 
     def read(self, offset: int, limit: int) -> list[ThreadSummary]:
         rows: list[ThreadSummary] = []

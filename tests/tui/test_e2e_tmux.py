@@ -49,6 +49,16 @@ def start(session, *command):
     raise AssertionError(f"tmux could not start session {session}")
 
 
+def start_on_a_demo(tmp_path, session) -> None:
+    """The real `pli demo` builds a small demo home; pli then runs on it in a 120x40 tmux session."""
+    home = tmp_path / "demo"
+    built = subprocess.run([*PLI, "demo", "--no-open", "--size", "60", str(home)],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    env = {"TERM": "xterm-256color", "PLI_PASSPHRASE_FILE": str(home / "demo-passphrase.txt")}
+    start(session, "-x", "120", "-y", "40", "env", *environment(env), *PLI, "--home", str(home))
+
+
 @pytest.fixture
 def session(tmp_path):
     name = f"pli-e2e-{os.getpid()}-{tmp_path.name}"
@@ -57,12 +67,7 @@ def session(tmp_path):
 
 
 def test_pli_demo_then_triage_in_tmux(tmp_path, session):
-    home = tmp_path / "demo"
-    built = subprocess.run([*PLI, "demo", "--no-open", "--size", "60", str(home)],
-                           capture_output=True, text=True, timeout=300)
-    assert built.returncode == 0, built.stderr
-    env = {"TERM": "xterm-256color", "PLI_PASSPHRASE_FILE": str(home / "demo-passphrase.txt")}
-    start(session, "-x", "120", "-y", "40", "env", *environment(env), *PLI, "--home", str(home))
+    start_on_a_demo(tmp_path, session)
     # the key bar is drawn once the bindings are live: keys sent before could go to the shell
     # the count may follow the first rows by a moment (the title shows "…" until then)
     screen = wait_screen(session, lambda t: re.search(r"Inbox · [\d,]+ messages", t) and "Archive" in t)
@@ -93,12 +98,7 @@ def test_pli_on_a_missing_home_says_so_and_quits(tmp_path, session):
 
 def test_a_prompt_and_a_search_typed_as_one_string_arrive_whole(tmp_path, session):
     """tmux send-keys writes the whole string at once, as a fast typist or a paste over SSH (issue 14.5)."""
-    home = tmp_path / "demo"
-    built = subprocess.run([*PLI, "demo", "--no-open", "--size", "60", str(home)],
-                           capture_output=True, text=True, timeout=300)
-    assert built.returncode == 0, built.stderr
-    env = {"TERM": "xterm-256color", "PLI_PASSPHRASE_FILE": str(home / "demo-passphrase.txt")}
-    start(session, "-x", "120", "-y", "40", "env", *environment(env), *PLI, "--home", str(home))
+    start_on_a_demo(tmp_path, session)
     wait_screen(session, lambda t: re.search(r"Inbox · [\d,]+ messages", t) and "Archive" in t)
     time.sleep(0.5)  # keys typed before the terminal is in application mode are the shell's, not pli's
     tmux("send-keys", "-t", session, "turgent lab-call", "Enter")

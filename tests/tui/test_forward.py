@@ -60,6 +60,15 @@ def deliver_with_attachments(home) -> None:
     import_sources(home, None, keyring=Keyring.unlock(home, DEMO_PASSPHRASE))
 
 
+async def forward_it(home, app, pilot) -> ComposeScreen:
+    """`f` on the lab's message with attachments (delivered before the app reads the store)."""
+    await pilot.pause()
+    await pilot.press("slash", *"subject:ATTACHTEST", "enter", "f")
+    await pilot.pause()
+    assert isinstance(app.screen, ComposeScreen)
+    return app.screen
+
+
 def attachments_of(raw: bytes) -> dict[str, bytes]:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     return {part.get_filename(): part.get_payload(decode=True) for part in msg.iter_attachments()}
@@ -69,11 +78,7 @@ async def test_a_forward_carries_every_attachment_sealed_for_the_new_recipient(d
     deliver_with_attachments(demo)
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("slash", *"subject:ATTACHTEST", "enter", "f")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, ComposeScreen)
+        screen = await forward_it(demo, app, pilot)
         assert [a.filename for a in screen.draft.attachments] == list(FILES)
         assert all(isinstance(a, Forwarded) for a in screen.draft.attachments)
         shown = str(screen.query_one("#compose-attachments").render())
@@ -96,10 +101,7 @@ async def test_a_forwarded_attachment_gone_from_the_store_is_a_clear_refusal(dem
     deliver_with_attachments(demo)
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("slash", *"subject:ATTACHTEST", "enter", "f")
-        await pilot.pause()
-        screen = app.screen
+        screen = await forward_it(demo, app, pilot)
         gone = screen.draft.attachments[0]
         screen.draft.attachments[0] = Forwarded("no-such-message@nowhere", 0, gone.filename, gone.content_type, 1)
         await pilot.press(*COLLEAGUE, "ctrl+s")

@@ -3,7 +3,7 @@ import pytest
 
 from pli.tui.screens.help import HelpScreen, bindings_table
 
-from threads_fixture import add_thread
+from threads_fixture import add_thread, as_threads
 
 pytestmark = pytest.mark.asyncio
 SIZE = (160, 48)
@@ -35,9 +35,7 @@ async def test_help_lists_the_keys_of_the_thread_and_message_views(demo, make_ap
     add_thread(demo)
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("V")
-        await app.workers.wait_for_complete()
+        await as_threads(app, pilot)
         await pilot.press("enter")
         await pilot.pause()
         rows = await help_rows(app, pilot)

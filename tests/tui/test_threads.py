@@ -10,7 +10,7 @@ from pli.tui.widgets.message_list import MessageList, message_of
 from pli.tui.widgets.thread_tree import ThreadTree
 
 from test_app import tags_of
-from threads_fixture import REPORT_ID, SUBJECT, add_thread
+from threads_fixture import REPORT_ID, SUBJECT, add_thread, as_threads
 
 SIZE = (120, 40)
 
@@ -53,9 +53,7 @@ async def test_V_shows_one_row_per_thread_and_back_with_the_cursor_kept(threaded
 async def test_enter_on_a_thread_opens_the_thread_view_in_reply_order(threaded, make_app):
     app = make_app(threaded)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("V")
-        await app.workers.wait_for_complete()
+        await as_threads(app, pilot)
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ThreadScreen)
@@ -81,9 +79,7 @@ async def test_enter_on_a_thread_opens_the_thread_view_in_reply_order(threaded, 
 async def test_archiving_a_thread_row_archives_each_message_and_undo_restores_them(threaded, make_app):
     app = make_app(threaded)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("V")
-        await app.workers.wait_for_complete()
+        await as_threads(app, pilot)
         ml = app.screen.query_one(MessageList)
         ids = [m.message_id for m in ml.current.messages]
         await pilot.press("a")

@@ -15,6 +15,7 @@ from pli.core.crypto.keyring import Keyring
 from pli.core.demo import DEMO_PASSPHRASE
 from pli.core.home import Home
 from pli.core.store.importer import import_sources
+from pli.tui.widgets.message_list import MessageList
 
 from conftest import FIXED_NOW
 
@@ -61,3 +62,12 @@ def add_thread(home: Home) -> None:
     for number, (sender, (inner, when)) in enumerate(messages):
         (incoming / f"thread-{number}.eml").write_bytes(seal_mail(inner, sender, [ME], now=when))
     import_sources(home, None, keyring=Keyring.unlock(home, DEMO_PASSPHRASE))
+
+
+async def as_threads(app, pilot) -> MessageList:
+    """The main screen's list as threads (V), its first page read."""
+    await pilot.pause()
+    await pilot.press("V")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    return app.screen.query_one(MessageList)

@@ -6,11 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.worker import get_current_worker
 from textual.widgets import Input, Static
 
-from pli.core.errors import PliError
 from pli.tui.app import FAILED
 from pli.tui.config import SavedSearch
 from pli.tui.triage import apply_changes, plan
@@ -24,7 +22,6 @@ from pli.tui.widgets.key_bar import KeyBar
 
 #: Actions bound with priority (they open an input); the search bar's text keeps these keys.
 TYPING_KEYS = frozenset({"search", "tag", "untag"})
-PREVIEW_DELAY = 0.12  # seconds the cursor rests before the preview reads the message (j held down)
 POLL_SECONDS = 20.0   # how often counts and the list catch up with mail imported meanwhile (`pli new`)
 BACK_DEPTH = 20       # lists Esc goes back through
 
@@ -63,7 +60,6 @@ class MainScreen(Screen):
         super().__init__()
         self.current_search: SavedSearch | None = None
         self._back: list[tuple[SavedSearch, int]] = []   # the lists left for another, and their cursor
-        self._preview_timer: Timer | None = None
         self._count_store = None  # the counting thread's own read handle
 
     def compose(self) -> ComposeResult:
@@ -231,21 +227,9 @@ class MainScreen(Screen):
 
     @on(MessageList.Highlighted)
     def on_highlighted(self, event: MessageList.Highlighted) -> None:
-        if self._preview_timer is not None:
-            self._preview_timer.stop()
         self.update_title()
         summary = event.summary
-        if summary is None:
-            self.query_one(PreviewPane).show_nothing("No messages here.")
-            return
-        self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self._preview(message_of(summary)))
-
-    def _preview(self, summary) -> None:
-        pane = self.query_one(PreviewPane)
-        try:
-            pane.show_message(self.app.read_message(summary))
-        except PliError as error:
-            pane.show_nothing(str(error))
+        self.query_one(PreviewPane).show_soon(message_of(summary) if summary is not None else None)
 
     @on(MessageList.Opened)
     def on_opened(self, event: MessageList.Opened) -> None:

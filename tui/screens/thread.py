@@ -5,7 +5,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import OptionList, Static
 
 from pli.core.errors import PliError
@@ -13,7 +12,6 @@ from pli.tui.widgets.key_bar import KeyBar
 from pli.tui.widgets.preview_pane import PreviewPane
 from pli.tui.widgets.thread_tree import ThreadTree
 
-PREVIEW_DELAY = 0.12  # as on the main screen: j held down does not read every message
 
 
 class ThreadScreen(Screen):
@@ -29,7 +27,6 @@ class ThreadScreen(Screen):
         super().__init__()
         self.thread_id = thread_id
         self.subject = subject
-        self._preview_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="thread-title")
@@ -59,18 +56,7 @@ class ThreadScreen(Screen):
 
     @on(OptionList.OptionHighlighted, "#thread-tree")
     def on_highlighted(self) -> None:
-        if self._preview_timer is not None:
-            self._preview_timer.stop()
-        summary = self.query_one(ThreadTree).current
-        if summary is not None:
-            self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self._preview(summary))
-
-    def _preview(self, summary) -> None:
-        pane = self.query_one(PreviewPane)
-        try:
-            pane.show_message(self.app.read_message(summary))
-        except PliError as error:
-            pane.show_nothing(str(error))
+        self.query_one(PreviewPane).show_soon(self.query_one(ThreadTree).current)
 
     @on(OptionList.OptionSelected, "#thread-tree")
     def on_selected(self) -> None:

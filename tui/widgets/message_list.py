@@ -264,14 +264,18 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
             self._pages[0] = list(rows)
             if len(rows) < PAGE:
                 self._short.add(0)
-        if total is None:
+        self._from_the_top(wait_total if total is None else None)
+        return True
+
+    def _from_the_top(self, wait_count) -> None:
+        """A query just shown: counted after the first frame when the count was not ready (a count
+        of the whole inbox must not compete with drawing it); the cursor on its first row."""
+        if wait_count is not None:
             self.counting = True
-            # after the first frame: a count of the whole inbox must not compete with drawing it
-            self.call_after_refresh(self._count_later, wait_total, self._generation)
+            self.call_after_refresh(self._count_later, wait_count, self._generation)
         self.cursor = 0
         self.scroll_to(y=0, animate=False, immediate=True)
         self._announce()
-        return True
 
     def _show_open_ended(self, query: str) -> bool:
         """The thread list: its first screen's threads now, the rest of the page in the read-ahead
@@ -287,12 +291,7 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         self._pages[0] = list(rows)
         self._short.add(0)
         self._grow(len(rows), len(rows) >= FIRST_ROWS)
-        if count is None:
-            self.counting = True
-            self.call_after_refresh(self._count_later, wait_count, self._generation)
-        self.cursor = 0
-        self.scroll_to(y=0, animate=False, immediate=True)
-        self._announce()
+        self._from_the_top(wait_count)
         self.call_after_refresh(self._read_ahead)
         return True
 
