@@ -44,3 +44,14 @@ async def test_help_lists_the_keys_of_the_thread_and_message_views(demo, make_ap
         await pilot.pause()
         rows = await help_rows(app, pilot)
         assert rows["Reply all"] == ("R", "message.reply_all")
+
+
+async def test_the_key_bar_keeps_help_and_quit_at_80_columns(demo, make_app):
+    from pli.tui.widgets.key_bar import KeyBar
+
+    app = make_app(demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        shown = str(app.screen.query_one(KeyBar).render())
+        assert shown.rstrip().endswith("?  Keys  q  Quit") and len(shown.rstrip()) <= 80
+        assert "Open" in shown   # the first keys stay, the ones that did not fit went

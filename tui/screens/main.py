@@ -39,7 +39,7 @@ class MainScreen(Screen):
         Binding("t", "tag", "Tag", id="triage.tag", priority=True),
         Binding("T", "untag", "Untag", show=False, id="triage.untag", priority=True),
         Binding("u", "undo", "Undo", id="triage.undo"),
-        Binding("L", "lab", "Lab view", id="main.lab"),
+        Binding("L", "lab", "Lab", id="main.lab"),   # short: V Threads still fits at 160 columns
         Binding("P", "patient", "Patient", show=False, id="main.patient"),
         Binding("e", "export", "Export", show=False, id="triage.export"),
         Binding("r", "reply", "Reply", show=False, id="main.reply"),
