@@ -293,7 +293,7 @@ class PliApp(App):
     def open_thread(self, thread) -> None:
         from pli.tui.screens.thread import ThreadScreen
 
-        self.push_screen(ThreadScreen(thread.thread_id, thread.subject), lambda _: self._refresh_main())
+        self.push_screen(ThreadScreen(thread.thread_id), lambda _: self._refresh_main())
 
     def open_lab(self, summary) -> None:
         from pli.tui.screens.lab import LabScreen

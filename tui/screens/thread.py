@@ -23,10 +23,9 @@ class ThreadScreen(Screen):
         Binding("L", "lab", "Lab view", id="thread.lab"),
     ]
 
-    def __init__(self, thread_id: str, subject: str) -> None:
+    def __init__(self, thread_id: str) -> None:
         super().__init__()
         self.thread_id = thread_id
-        self.subject = subject
 
     def compose(self) -> ComposeResult:
         yield Static(id="thread-title")
@@ -50,9 +49,9 @@ class ThreadScreen(Screen):
             self.app.pop_screen()
             return
         self.query_one(ThreadTree).show(entries)
-        count = len(entries)
+        count = len(entries)   # the subject the thread started with, not its newest reply's
         self.query_one("#thread-title", Static).update(
-            f"Thread · {self.subject} · {count} message{'s' if count != 1 else ''}")
+            f"Thread · {entries[0].summary.subject} · {count} message{'s' if count != 1 else ''}")
 
     @on(OptionList.OptionHighlighted, "#thread-tree")
     def on_highlighted(self) -> None:
