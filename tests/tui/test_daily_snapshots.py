@@ -1,6 +1,6 @@
 """Snapshots of the screens issue 14 added, at 80x24 (SSH minimum): the thread view, the alert banner."""
+from replay_fixture import deliver_a_pad_reuse
 from threads_fixture import add_thread
-from test_security_alert import deliver_a_pad_reuse
 
 
 def test_thread_view(snap_compare, demo, make_app):

@@ -1,48 +1,16 @@
 """A replay is an alarm in the TUI too (issue 14.8): a red banner until the user acknowledges it."""
-from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime
-
 import pytest
 
-from pli.core.crypto.envelope import seal_mail
-from pli.core.crypto.keyring import Keyring
-from pli.core.crypto.ledger import Ledger
-from pli.core.demo import DEMO_PASSPHRASE
-from pli.core.store.importer import import_sources
 from pli.tui.screens.alert import AlertScreen
 from pli.tui.screens.main import MainScreen
 from pli.tui.widgets.alert_banner import AlertBanner
 from pli.tui.widgets.key_bar import keys_line
 
-from conftest import FIXED_NOW
+from replay_fixture import deliver_a_pad_reuse
 from test_app import tags_of
-from threads_fixture import ME, peer
 
 pytestmark = pytest.mark.asyncio
 SIZE = (120, 40)
-
-
-def note(sender, subject: str, minutes_ago: int) -> bytes:
-    me = sender.identity.public
-    msg = EmailMessage()
-    msg["From"] = f"{me.name} <{me.address}>"
-    msg["To"] = ME
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(FIXED_NOW - timedelta(minutes=minutes_ago))
-    msg.set_content("Résultats en pièce jointe.")
-    return msg.as_bytes()
-
-
-def deliver_a_pad_reuse(home, tag: str = "") -> None:
-    """The lab loses its pad ledger and seals again on the bytes it already used (otp)."""
-    lab = peer(home, "lab-otp")
-    lab.ledger.path.unlink()
-    lab.ledger = Ledger(lab.ledger.path)
-    sealed = seal_mail(note(lab, f"Résultats REUSE{tag}", 3), lab, [ME], mode="otp")
-    (home.root / "incoming" / "new" / f"reuse{tag}.eml").write_bytes(sealed)
-    report = import_sources(home, None, keyring=Keyring.unlock(home, DEMO_PASSPHRASE))
-    assert report.quarantined["replay"] == 1
 
 
 def banner(app) -> AlertBanner:
