@@ -14,6 +14,7 @@ reads the most recent threads first (pli.tui.paging), as it does for messages.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from notmuch2 import _capi as capi
 
@@ -70,11 +71,11 @@ class ThreadSummary:
     def path(self) -> str:
         return self.newest.path
 
-    @property
+    @cached_property   # asked at every redraw of the row
     def tags(self) -> frozenset:
         return frozenset().union(*(m.tags for m in self.messages))
 
-    @property
+    @cached_property
     def verified(self) -> bool:
         """Every message checked: one that failed its checks (a forged "correction" referencing a
         real report joins its thread) marks the whole row."""

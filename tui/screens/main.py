@@ -60,6 +60,7 @@ class MainScreen(Screen):
         super().__init__()
         self.current_search: SavedSearch | None = None
         self._back: list[tuple[SavedSearch, int]] = []   # the lists left for another, and their cursor
+        self._alerts = 0   # quarantined replays not acknowledged (the banner and the ! key)
         self._count_store = None  # the counting thread's own read handle
 
     def compose(self) -> ComposeResult:
@@ -78,7 +79,7 @@ class MainScreen(Screen):
         if action in TYPING_KEYS and isinstance(self.focused, Input):
             return False   # typed into the search bar: "/" and "t" are text there
         if action == "alert":
-            return self.query_one(AlertBanner).count > 0
+            return self._alerts > 0
         return True
 
     @property
@@ -171,6 +172,7 @@ class MainScreen(Screen):
                             title="SECURITY ALERT", severity="error", timeout=30)
         banner.count_known = True
         banner.show_count(count)
+        self._alerts = count
         self.refresh_bindings()
 
     def _list_counted(self, query: str, count: int) -> None:
