@@ -5,6 +5,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import get_current_worker
 from textual.widgets import Input, Static
@@ -154,7 +155,7 @@ class MainScreen(Screen):
                 count = self._count_store.count(query)
             except Exception:  # noqa: BLE001 - a broken user search shows no count; choosing it says why
                 continue
-            self.app.call_from_thread(self.query_one(SearchSidebar).set_count, index, count)
+            self.app.call_from_thread(self._search_counted, index, count)
         if list_query and not worker.is_cancelled:
             try:
                 count = self._count_store.count(list_query)
@@ -162,10 +163,19 @@ class MainScreen(Screen):
                 return
             self.app.call_from_thread(self._list_counted, list_query, count)
 
+    def _search_counted(self, index: int, count: int) -> None:
+        try:
+            self.query_one(SearchSidebar).set_count(index, count)
+        except NoMatches:
+            pass   # the count thread finished as pli quit: the screen is gone
+
     def _alerts_counted(self, count: int) -> None:
         """The banner stays while a replay or pad reuse is not acknowledged; one that arrives while pli
         is open is also notified wherever the user is."""
-        banner = self.query_one(AlertBanner)
+        try:
+            banner = self.query_one(AlertBanner)
+        except NoMatches:
+            return   # pli is quitting
         if count > banner.count and banner.count_known:
             self.app.notify("SECURITY ALERT: a message reuses one-time pad bytes (replay or pad reuse); "
                             "it is in quarantine. ! on the main screen shows it.",

@@ -29,6 +29,7 @@ def headers_text(clear: ClearMessage) -> Text:
 
 class PreviewPane(VerticalScroll, can_focus=False):
     _timer = None
+    _shown_once = False
 
     def compose(self) -> ComposeResult:
         yield VerificationBadge(id="preview-badge")
@@ -43,11 +44,17 @@ class PreviewPane(VerticalScroll, can_focus=False):
         self.scroll_home(animate=False)
 
     def show_soon(self, summary, nothing: str = "No messages here.") -> None:
-        """Preview `summary` once the cursor rests on it (PREVIEW_DELAY); None shows `nothing`."""
+        """Preview `summary` once the cursor rests on it (PREVIEW_DELAY); None shows `nothing`.
+        The first one is read as soon as the first frame is drawn: no key is held down yet, and
+        the screen is complete (stable) that much sooner."""
         if self._timer is not None:
             self._timer.stop()
         if summary is None:
             self.show_nothing(nothing)
+            return
+        if not self._shown_once:
+            self._shown_once = True
+            self.call_after_refresh(self.show_summary, summary)
             return
         self._timer = self.set_timer(PREVIEW_DELAY, lambda: self.show_summary(summary))
 
