@@ -282,7 +282,9 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         thread, and more as the list is paged; never a count of the threads (a pass over every
         message of the query: 13 s at 1,000,000).  The title counts messages, as alot's does."""
         self._first_page = None
-        rows = self._read(query, 0, FIRST_ROWS)
+        height = self.scrollable_content_region.height   # threads cost ~1 ms each: what shows, first
+        first = min(FIRST_ROWS, height + 1) if height else FIRST_ROWS
+        rows = self._read(query, 0, first)
         count, wait_count = self._count_soon(query)
         self.query_text = query
         self.selected.clear()
@@ -290,7 +292,7 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         self.reload(count)
         self._pages[0] = list(rows)
         self._short.add(0)
-        self._grow(len(rows), len(rows) >= FIRST_ROWS)
+        self._grow(len(rows), len(rows) >= first)
         self._from_the_top(wait_count)
         self.call_after_refresh(self._read_ahead)
         return True
