@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 #: What `PliApp.attempt` returns when the action failed (the user has been told why).
 FAILED = object()
+HOLD_AT_MOST = 2.0   # seconds keys typed while a prompt opens may wait for it (PliApp.hold_keys)
 
 
 class MessageUnreadable(PliError):
@@ -384,13 +385,23 @@ class PliApp(App):
         `t urgent Enter` typed fast closed the prompt with "ur" or nothing."""
         if self._held_keys is None:
             self._held_keys = []
+            # never for long: a screen that failed to open must not leave the keyboard dead
+            self.set_timer(HOLD_AT_MOST, self._release_stale)
 
-    def release_keys(self, target) -> None:
-        """Hand the held keys, in the order typed, to `target` (the focused input); the keys still
-        queued reach it after them, by the usual way."""
+    def _release_stale(self) -> None:
+        if self._held_keys is not None:
+            self.release_keys()
+
+    def release_keys(self) -> None:
+        """Replay the held keys, in the order typed, to what has the focus now (the prompt's input),
+        before any key still queued (call_next: after the message in hand, ahead of the queue)."""
         held, self._held_keys = self._held_keys, None
-        for event in held or ():
-            target.post_message(events.Key(event.key, event.character))
+        if held:
+            self.call_next(self._replay_keys, held)
+
+    async def _replay_keys(self, held: list[events.Key]) -> None:
+        for event in held:
+            await self.on_event(events.Key(event.key, event.character))
 
     async def on_event(self, event: events.Event) -> None:
         if self._held_keys is not None and isinstance(event, events.Key) and not event.is_forwarded:

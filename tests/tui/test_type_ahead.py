@@ -61,3 +61,18 @@ async def test_slash_and_t_are_text_inside_the_search_bar(demo, make_app):
         await pilot.press("slash", *"tag:inbox/t", "enter")
         await pilot.pause()
         assert app.screen.current_search.query == "tag:inbox/t"
+
+
+async def test_keys_held_for_a_prompt_that_never_opens_are_released(demo, make_app, monkeypatch):
+    from pli.tui import app as app_module
+
+    monkeypatch.setattr(app_module, "HOLD_AT_MOST", 0.2)
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        ml = app.screen.query_one(MessageList)
+        app.hold_keys()                      # as if a prompt were opening, and then failed to
+        await pilot.press("j", "j")
+        assert ml.cursor == 0
+        await pilot.pause(0.4)
+        assert ml.cursor == 2                # the keyboard is never left dead

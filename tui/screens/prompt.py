@@ -30,7 +30,7 @@ class PromptScreen(ModalScreen[str | None]):
         self.set_focus(field)   # now, not after the next refresh: the held keys go to it
         release = getattr(self.app, "release_keys", None)
         if release is not None:
-            release(field)
+            release()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)
