@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pli.core.crypto.envelope import seal_mail
-from pli.core.crypto.ledger import Ledger
 from pli.core.crypto.pairing import share_pad
 from pli.core.crypto.refusals import ReplayAlert
 from pli.core.store import create_store
 
 from crypto_fixtures import PASSPHRASE, people
+from replay_fixtures import reused_pad
 
 CLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exit(main())"]
 
@@ -25,15 +24,6 @@ def pair(tmp_path):
     share_pad(alice, [bob], 1 << 18)
     create_store(bob.home)
     return alice, bob
-
-
-def reused_pad(alice) -> tuple[bytes, bytes]:
-    """Two messages on the same pad bytes: a sender whose ledger was lost."""
-    first = seal_mail(b"Subject: one\nMessage-ID: <one@pli.test>\n\nfirst\n", alice, ["bob@pli.test"], mode="otp")
-    alice.ledger.path.unlink()
-    alice.ledger = Ledger(alice.ledger.path)
-    second = seal_mail(b"Subject: two\nMessage-ID: <two@pli.test>\n\nsecond\n", alice, ["bob@pli.test"], mode="otp")
-    return first, second
 
 
 def run(bob, tmp_path, *args):

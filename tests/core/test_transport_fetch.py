@@ -162,3 +162,17 @@ def test_the_gateway_answers_temporary_failure_when_lmtp_is_down(peers, tmp_path
             smtp.rcpt("bob@pli.test")
             code, reply = smtp.data(crlf(peers.sealed()))
     assert code == 451 and b"4.3.0" in reply
+
+
+def test_pli_fetch_raises_the_security_alert_of_a_pad_reuse(peers, dovecot, mailbox, tmp_path):
+    """The alarm is the same whichever command stored the mail (issue 14.8)."""
+    from pli.core.crypto.pairing import share_pad
+    from replay_fixtures import reused_pad
+
+    account(peers, dovecot)
+    share_pad(peers.alice, [peers.bob], 1 << 18)
+    for raw in reused_pad(peers.alice):
+        append(mailbox, raw)
+    done = pli(tmp_path, peers.bob.home, "fetch")
+    assert done.returncode == 6, done.stderr
+    assert b"pli: SECURITY ALERT" in done.stderr and b"It is in quarantine: " in done.stderr
