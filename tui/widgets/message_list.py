@@ -259,6 +259,7 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
                 rows = self._read(query, 0, PAGE)
         self.query_text = query
         self.selected.clear()
+        self.set_reactive(MessageList.cursor, 0)   # not clamped to the new total: that read a page for nothing
         self.reload(len(rows) if total is None else total)
         if rows is not None:
             self._pages[0] = list(rows)
@@ -289,6 +290,7 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         self.query_text = query
         self.selected.clear()
         self.total = 0
+        self.set_reactive(MessageList.cursor, 0)
         self.reload(count)
         self._pages[0] = list(rows)
         self._short.add(0)
