@@ -76,3 +76,40 @@ async def test_keys_held_for_a_prompt_that_never_opens_are_released(demo, make_a
         assert ml.cursor == 0
         await pilot.pause(0.4)
         assert ml.cursor == 2                # the keyboard is never left dead
+
+
+@pytest.mark.parametrize("turns,burst", RHYTHMS)
+async def test_compose_fields_typed_fast_with_tab_each_get_their_text(demo, make_app, turns, burst):
+    """address<Tab>subject<Tab>text typed as one string: Tab moves on in line with the keys."""
+    from pli.tui.screens.compose import ComposeScreen
+
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await type_fast(app, ["c", *"resultats@labo-estuaire.example", "tab", *"Essai", "tab", *"Bonjour"],
+                        turns, burst)
+        await pilot.pause(0.3)
+        screen = app.screen
+        assert isinstance(screen, ComposeScreen)   # no key went to the list meanwhile (r: reply, e: export...)
+        assert screen.query_one("#compose-to").value.rstrip(", ") == "resultats@labo-estuaire.example"
+        assert screen.query_one("#compose-subject").value == "Essai"
+        assert screen.query_one("#compose-body").text == "Bonjour"
+
+
+@pytest.mark.parametrize("turns,burst", RHYTHMS)
+async def test_esc_and_its_answer_typed_fast_after_text_lose_nothing(demo, make_app, turns, burst):
+    """Text, Esc and k (keep as draft) typed as one string: the draft holds all the text."""
+    import json
+
+    from pli.tui import draft_store
+    from pli.tui.screens.main import MainScreen
+
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await type_fast(app, ["c", *"resultats@labo-estuaire.example", "tab", *"Essai", "tab", *"x",
+                              "escape", "k"], turns, burst)
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, MainScreen)
+    (path,) = draft_store.drafts_dir(demo).iterdir()
+    assert json.loads(path.read_bytes())["body"] == "x"

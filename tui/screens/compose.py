@@ -75,15 +75,17 @@ def current_term(value: str) -> tuple[str, str]:
 
 
 class ComposeScreen(Screen):
+    TAKES_TYPING = True   # the keys typed while it opens are its fields' (PliApp.hold_keys)
     BINDINGS = [
         # priority: the text fields have their own ctrl keys (ctrl+e = end of line)
         Binding("ctrl+s", "send", "Seal & send", id="compose.send", priority=True),
         Binding("ctrl+e", "editor", "$EDITOR", id="compose.editor", priority=True),
         Binding("ctrl+o", "attach", "Attach", id="compose.attach", priority=True),
         Binding("ctrl+r", "cycle_receipts", "Receipts", id="compose.receipts", priority=True),
-        Binding("escape", "cancel", "Close (asks)", id="compose.cancel"),
-        # only while the To: field shows matches (check_action); otherwise tab moves on as usual
-        Binding("tab", "accept_match", "Pick recipient", id="compose.pick", show=False),
+        Binding("escape", "cancel", "Close (asks)", id="compose.cancel", priority=True),   # in line: see _in_line
+        # picks the highlighted match in To:, else moves on; priority, so that it is in line with the
+        # keys typed around it (see action_accept_match)
+        Binding("tab", "accept_match", "Pick recipient", id="compose.pick", show=False, priority=True),
         Binding("down", "next_match", "Next match", id="compose.next_match", show=False),
         Binding("up", "previous_match", "Previous match", id="compose.previous_match", show=False),
     ]
@@ -125,7 +127,11 @@ class ComposeScreen(Screen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#compose-to" if not self.draft.to else "#compose-body").focus()
+        # now, not after the next refresh: the keys typed while compose opened go to it (TAKES_TYPING)
+        self.set_focus(self.query_one("#compose-to" if not self.draft.to else "#compose-body"))
+        release = getattr(self.app, "release_keys", None)
+        if release is not None:
+            release()
         self.update_modes()
         self.update_attachments()
         self.update_receipts()
@@ -264,7 +270,30 @@ class ComposeScreen(Screen):
     def to_focused(self) -> bool:
         return self.focused is not None and self.focused.id == "compose-to"
 
+    def _in_line(self, then) -> None:
+        """Run `then` in line with the keys typed around its key (Tab, Esc: priority bindings, run
+        when the key arrives): the focused field first takes the keys typed before it (they wait
+        in its queue), and the keys typed after it wait for what `then` opens or focuses.  Typed
+        fast (`address<Tab>subject<Tab>text` over SSH), everything landed in To: before."""
+        field = self.focused
+        hold = getattr(self.app, "hold_keys", None)
+        if field is None or hold is None:
+            then()
+            return
+        hold()
+
+        def run() -> None:
+            try:
+                then()
+            finally:
+                self.app.release_keys()
+
+        field.call_later(run)
+
     def action_accept_match(self) -> None:
+        self._in_line(self._accept_match_now)
+
+    def _accept_match_now(self) -> None:
         """Replace the recipient being typed by the highlighted match's address; with none, tab moves on."""
         if not self.to_focused():
             self.focus_next()
@@ -359,6 +388,9 @@ class ComposeScreen(Screen):
             start_flush(app, {queued.key}, done=app._refresh_main)
 
     def action_cancel(self) -> None:
+        self._in_line(self._cancel_now)
+
+    def _cancel_now(self) -> None:
         """Esc: close at once when nothing changed since compose opened; else ask what to do with
         the text (send later, keep as a draft, discard), never lose it silently."""
         from pli.tui.screens.unsent import UnsentScreen

@@ -22,7 +22,7 @@ from pli.tui.widgets.search_sidebar import SearchSidebar
 from pli.tui.widgets.key_bar import KeyBar
 
 #: Actions bound with priority (they open an input); the search bar's text keeps these keys.
-TYPING_KEYS = frozenset({"search", "tag", "untag"})
+TYPING_KEYS = frozenset({"search", "tag", "untag", "reply", "reply_all", "forward", "compose"})
 POLL_SECONDS = 20.0   # how often counts and the list catch up with mail imported meanwhile (`pli new`)
 BACK_DEPTH = 20       # lists Esc goes back through
 
@@ -43,10 +43,10 @@ class MainScreen(Screen):
         Binding("L", "lab", "Lab", id="main.lab"),   # short: V Threads still fits at 160 columns
         Binding("P", "patient", "Patient", show=False, id="main.patient"),
         Binding("e", "export", "Export", show=False, id="triage.export"),
-        Binding("r", "reply", "Reply", show=False, id="main.reply"),
-        Binding("R", "reply_all", "Reply all", show=False, id="main.reply_all"),
-        Binding("f", "forward", "Forward", show=False, id="main.forward"),
-        Binding("c", "compose", "Compose", id="main.compose"),
+        Binding("r", "reply", "Reply", show=False, id="main.reply", priority=True),
+        Binding("R", "reply_all", "Reply all", show=False, id="main.reply_all", priority=True),
+        Binding("f", "forward", "Forward", show=False, id="main.forward", priority=True),
+        Binding("c", "compose", "Compose", id="main.compose", priority=True),
         Binding("D", "drafts", "Drafts", show=False, id="main.drafts"),
         Binding("C", "conversation", "Notes", id="main.conversation"),
         Binding("V", "toggle_threads", "Threads", id="main.threads"),
