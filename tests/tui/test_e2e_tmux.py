@@ -96,7 +96,7 @@ def test_pli_on_a_missing_home_says_so_and_quits(tmp_path, session):
     wait_screen(session, lambda t: "no store at" not in t, timeout=10)
 
 
-def test_a_prompt_and_a_search_typed_as_one_string_arrive_whole(tmp_path, session):
+def test_a_prompt_a_search_and_compose_typed_as_one_string_arrive_whole(tmp_path, session):
     """tmux send-keys writes the whole string at once, as a fast typist or a paste over SSH (issue 14.5)."""
     start_on_a_demo(tmp_path, session)
     wait_screen(session, lambda t: re.search(r"Inbox · [\d,]+ messages", t) and "Archive" in t)
@@ -105,5 +105,13 @@ def test_a_prompt_and_a_search_typed_as_one_string_arrive_whole(tmp_path, sessio
     wait_screen(session, lambda t: "tagged 1 message urgent lab-call" in t)
     tmux("send-keys", "-t", session, "/critical and tag:inbox", "Enter")
     wait_screen(session, lambda t: "Search: critical and tag:inbox ·" in t and "‼" in t)
+    tmux("send-keys", "-t", session, "cresultats@labo-estuaire.example", "Tab", "Essai", "Tab", "Bonjour")
+    screen = wait_screen(session, lambda t: "Bonjour" in t and "one-time pad" in t)
+    lines = [line.strip("▊▎ ") for line in screen.splitlines()]
+    assert "resultats@labo-estuaire.example" in lines and "Essai" in lines and "Bonjour" in lines
+    tmux("send-keys", "-t", session, "Escape")
+    wait_screen(session, lambda t: "This message" in t and "is not sent" in t)
+    tmux("send-keys", "-t", session, "d")
+    wait_screen(session, lambda t: "Search: critical and tag:inbox ·" in t)
     tmux("send-keys", "-t", session, "q")
     wait_screen(session, lambda t: "Inbox ·" not in t, timeout=10)
