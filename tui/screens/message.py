@@ -63,9 +63,10 @@ class MessageScreen(Screen):
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Close", id="message.close"),
         Binding("L", "lab", "Lab view", id="message.lab"),
-        Binding("r", "reply", "Reply", id="message.reply"),
-        Binding("R", "reply_all", "Reply all", id="message.reply_all"),
-        Binding("f", "forward", "Forward", id="message.forward"),
+        # priority: compose opens when the key arrives and takes the keys typed after it (PliApp.hold_keys)
+        Binding("r", "reply", "Reply", id="message.reply", priority=True),
+        Binding("R", "reply_all", "Reply all", id="message.reply_all", priority=True),
+        Binding("f", "forward", "Forward", id="message.forward", priority=True),
         # Tab, as Shift+Tab, moves between the body and the attachments, whose keys (s, o, i) then show
         Binding("tab", "next_pane", "Attachments", id="message.next_pane"),
     ]

@@ -17,9 +17,10 @@ from pli.tui.widgets.thread_tree import ThreadTree
 class ThreadScreen(Screen):
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Close", id="thread.close"),
-        Binding("r", "reply", "Reply", id="thread.reply"),
-        Binding("R", "reply_all", "Reply all", id="thread.reply_all"),
-        Binding("f", "forward", "Forward", id="thread.forward"),
+        # priority: compose opens when the key arrives and takes the keys typed after it (PliApp.hold_keys)
+        Binding("r", "reply", "Reply", id="thread.reply", priority=True),
+        Binding("R", "reply_all", "Reply all", id="thread.reply_all", priority=True),
+        Binding("f", "forward", "Forward", id="thread.forward", priority=True),
         Binding("L", "lab", "Lab view", id="thread.lab"),
     ]
 
