@@ -12,6 +12,10 @@ page-downs and its VmHWM (peak) before it quits: compare the 100,000 and the
 
     .venv/bin/python bench/tui_startup.py /var/tmp/pli-100k /var/tmp/pli-1m [--runs 5] [--clients pli,alot]
 
+`--clients pli,pli-threads,alot` adds pli's thread list: pli started the same way, then `V` pressed
+once its first screen is up (the "toggle" column: until the first thread rows are drawn), and the
+page-downs and the search timed in thread mode.
+
 Build a large home first: `.venv/bin/python bench/tui_store.py /var/tmp/pli-100k --count 100000`
 (or `pli demo --size 100000 --no-open DIR`, hours longer: it seals and imports for real).
 pli's modules are byte-compiled first, as pip and Debian do at install time (alot's are),
@@ -39,6 +43,7 @@ TIMEOUT = 60.0
 # pli: the list's title and a message row (severity mark, verification mark, date): the count in
 # the title may follow a moment later (it is counted while the first screen is drawn)
 PLI_ROW = re.compile(r"Inbox · (?:[\d,]+|…) messages(?s:.*)[‼! ][✓✗] \S")
+PLI_THREAD_ROW = re.compile(r"Inbox · (?:[\d,]+|…) messages by thread(?s:.*)[‼! ][✓✗] \S")
 ALOT_ROW = re.compile(r"\(\d+\)|\[\d+/\d+\]")           # a thread line: "[1/1]" message counts
 
 
@@ -51,6 +56,8 @@ class Client:
     search_keys: list[str]   # the prompt key, its marker on screen, then the query
     search_done: str     # text on screen once the search result is drawn
     env: dict
+    mode_key: str = ""                 # pressed once the first screen is up (pli's V: the thread list)
+    mode_row: re.Pattern | None = None  # what shows once that mode is drawn
 
 
 def tmux(*args: str) -> str:
@@ -110,6 +117,13 @@ def run_once(client: Client, env: dict) -> dict:
     first = time.perf_counter() - start
     first_cpu = cpu_seconds()
     time.sleep(0.5)  # let deferred work (counts) finish so the next timings measure one redraw
+    toggle = None
+    if client.mode_key:
+        started = time.perf_counter()
+        tmux("send-keys", "-t", SESSION, client.mode_key)
+        wait_for(lambda text: bool(client.mode_row.search(text)))
+        toggle = time.perf_counter() - started
+        time.sleep(0.5)
     pages = []
     for _ in range(PAGE_DOWNS):  # past pli's first 200-row page (a new window read from notmuch)
         before = screen()
@@ -130,7 +144,7 @@ def run_once(client: Client, env: dict) -> dict:
     memory = memory_kib("VmHWM")
     tmux("kill-session", "-t", SESSION)
     return {"first": first, "first_cpu": first_cpu, "page": statistics.median(pages), "page_max": max(pages),
-            "search": search, "paged_memory": paged_memory, "memory": memory}
+            "search": search, "paged_memory": paged_memory, "memory": memory, "toggle": toggle or 0.0}
 
 
 def clients(home: Path, scratch: Path) -> list[Client]:
@@ -142,6 +156,9 @@ def clients(home: Path, scratch: Path) -> list[Client]:
         Client("pli", [pli, "--home", str(home)], PLI_ROW, "PageDown",
                ["/", "search: critical", "critical"], "Search: critical",
                {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}),  # an uninstalled checkout
+        Client("pli-threads", [pli, "--home", str(home)], PLI_ROW, "PageDown",
+               ["/", "search: critical", "critical"], "Search: critical",
+               {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}, "V", PLI_THREAD_ROW),
         # alot opens the database without passing -n on some paths: NOTMUCH_CONFIG covers them
         Client("alot", ["alot", "-r", "-c", str(alot_config), "-n", str(home / "notmuch-config"),
                         "search", "tag:inbox"], ALOT_ROW, "PageDown",
@@ -163,8 +180,8 @@ def main() -> int:
     print(f"{args.runs} runs per client and store, medians; page-down: median and slowest of "
           f"{PAGE_DOWNS} in a row from the top\n")
     print("| messages | client | first screen (s) | its CPU time (s) | page-down (ms) | slowest page-down (ms) "
-          "| search redraw (ms) | RSS after paging (MiB) | peak RSS (MiB) |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| search redraw (ms) | RSS after paging (MiB) | peak RSS (MiB) | toggle (ms) |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     compile_pli()
     wanted = args.clients.split(",")
     with tempfile.TemporaryDirectory(prefix="pli-bench-") as scratch:
@@ -174,9 +191,10 @@ def main() -> int:
             for client in [c for c in clients(home, Path(scratch)) if c.name in wanted]:
                 runs = [run_once(client, {**env, **client.env}) for _ in range(args.runs)]
                 med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+                toggle = f"{med['toggle'] * 1000:.0f}" if client.mode_key else "-"
                 print(f"| {count:,} | {client.name} | {med['first']:.3f} | {med['first_cpu']:.2f} | "
                       f"{med['page'] * 1000:.0f} | {med['page_max'] * 1000:.0f} | {med['search'] * 1000:.0f} | "
-                      f"{med['paged_memory'] / 1024:.0f} | {med['memory'] / 1024:.0f} |", flush=True)
+                      f"{med['paged_memory'] / 1024:.0f} | {med['memory'] / 1024:.0f} | {toggle} |", flush=True)
     return 0
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 #: What `PliApp.attempt` returns when the action failed (the user has been told why).
 FAILED = object()
+HOLD_AT_MOST = 2.0   # seconds keys typed while a prompt opens may wait for it (PliApp.hold_keys)
 
 
 class MessageUnreadable(PliError):
@@ -56,6 +57,7 @@ class PliApp(App):
         self.undo = UndoStack()
         self.startup_error: PliError | None = None
         self._traces = TraceQueue()
+        self._held_keys: list[events.Key] | None = None   # typed while a prompt opens (hold_keys)
 
     # -- start-up -----------------------------------------------------------
 
@@ -127,6 +129,16 @@ class PliApp(App):
         except Exception:  # noqa: BLE001 - a corrupt file is the user's problem to see, not a crash
             raise MessageUnreadable("this message is damaged and cannot be shown; "
                                     "its sealed original is kept in the store") from None
+
+    def read_part(self, message_id: str, index: int) -> bytes:
+        """The bytes of one attachment of a stored message (a forward sends them again)."""
+        from pli.tui.reading import attachment_bytes, parse_clear
+
+        try:
+            raw = self.store.read_clear(message_id)
+        except OSError as error:
+            raise MessageUnreadable(f"cannot read message {message_id} ({error.strerror or error})") from None
+        return attachment_bytes(parse_clear(raw), index)
 
     @property
     def keyring(self):
@@ -284,6 +296,11 @@ class PliApp(App):
         self.mark_read(summary)
         self.push_screen(MessageScreen(summary, clear), lambda _: self._refresh_main())
 
+    def open_thread(self, thread) -> None:
+        from pli.tui.screens.thread import ThreadScreen
+
+        self.push_screen(ThreadScreen(thread.thread_id), lambda _: self._refresh_main())
+
     def open_lab(self, summary) -> None:
         from pli.tui.screens.lab import LabScreen
 
@@ -315,16 +332,31 @@ class PliApp(App):
             return
         self.push_screen(ExportScreen(targets))
 
-    def compose_message(self, reply_to=None, forward=None) -> None:
-        """Compose needs the keyring (recipients, modes, signing): unlock it first."""
+    def compose_message(self, reply_to=None, forward=None, everyone: bool = False) -> None:
+        """Compose needs the keyring (recipients, modes, signing, and reply-all leaves out the
+        user's own address): unlock it first."""
         from pli.tui.screens.compose import ComposeScreen, draft_for
 
-        try:
-            draft = draft_for(self, reply_to=reply_to, forward=forward)
-        except PliError as error:
-            self.notify(str(error), title="Compose", severity="error")
-            return
+        def open_compose(_keyring) -> None:
+            try:
+                draft = draft_for(self, reply_to=reply_to, forward=forward, everyone=everyone)
+            except PliError as error:
+                self.notify(str(error), title="Compose", severity="error")
+                return
+            self.push_screen(ComposeScreen(draft), lambda _: self._refresh_main())
+
+        self.unlock(open_compose)
+
+    def compose_draft(self, draft) -> None:
+        """Reopen a saved draft in compose (the keyring unlocked first, as for a new message)."""
+        from pli.tui.screens.compose import ComposeScreen
+
         self.unlock(lambda _keyring: self.push_screen(ComposeScreen(draft), lambda _: self._refresh_main()))
+
+    def show_drafts(self) -> None:
+        from pli.tui.screens.drafts import DraftsScreen
+
+        self.push_screen(DraftsScreen())
 
     def show_outbox(self) -> None:
         from pli.tui.screens.outbox import OutboxScreen
@@ -344,6 +376,43 @@ class PliApp(App):
                 screen.after_tags_changed()
 
     # -- keys and commands --------------------------------------------------
+
+    def push_screen(self, screen, *args, **kwargs):
+        """A screen that takes typing (TAKES_TYPING) gets the keys typed while it opens (hold_keys)."""
+        if getattr(screen, "TAKES_TYPING", False):
+            self.hold_keys()
+        return super().push_screen(screen, *args, **kwargs)
+
+    def hold_keys(self) -> None:
+        """Keep the keys that arrive from now on until release_keys: a prompt's input does not exist
+        before its screen is mounted, and keys sent meanwhile to the screen (or to the list that
+        opened it) took a longer way than those typed after, so they were dropped or overtaken:
+        `t urgent Enter` typed fast closed the prompt with "ur" or nothing."""
+        if self._held_keys is None:
+            self._held_keys = []
+            # never for long: a screen that failed to open must not leave the keyboard dead
+            self.set_timer(HOLD_AT_MOST, self._release_stale)
+
+    def _release_stale(self) -> None:
+        if self._held_keys is not None:
+            self.release_keys()
+
+    def release_keys(self) -> None:
+        """Replay the held keys, in the order typed, to what has the focus now (the prompt's input),
+        before any key still queued (call_next: after the message in hand, ahead of the queue)."""
+        held, self._held_keys = self._held_keys, None
+        if held:
+            self.call_next(self._replay_keys, held)
+
+    async def _replay_keys(self, held: list[events.Key]) -> None:
+        for event in held:
+            await self.on_event(events.Key(event.key, event.character))
+
+    async def on_event(self, event: events.Event) -> None:
+        if self._held_keys is not None and isinstance(event, events.Key) and not event.is_forwarded:
+            self._held_keys.append(event)
+            return
+        await super().on_event(event)
 
     def on_key(self, event: events.Key) -> None:
         """A printable key that reached the app while an input has focus was typed for it.
@@ -375,6 +444,7 @@ class PliApp(App):
         yield SystemCommand("Compose", "Write a new sealed message", self.compose_message)
         yield SystemCommand("Conversation with…", "Short sealed notes with one correspondent",
                             self.ask_conversation)
+        yield SystemCommand("Drafts", "Messages not sent yet, saved as you typed; enter reopens", self.show_drafts)
         yield SystemCommand("Outbox", "Mail waiting to be sent, why it has not left; r retries", self.show_outbox)
         yield SystemCommand("Export selected reports", "FHIR / HPRIM export of the selected lab reports",
                             lambda: self.export_reports(main.message_list.targets()))

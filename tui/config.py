@@ -32,6 +32,7 @@ DEFAULT_SEARCHES = (
     SavedSearch("Flagged", "tag:flagged"),
     SavedSearch("Sent", "tag:sent"),
     SavedSearch("Quarantine", "quarantine"),
+    SavedSearch("Trash", "tag:deleted"),   # d moves there; notmuch's searches leave it out otherwise
 )
 
 

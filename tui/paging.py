@@ -15,12 +15,26 @@ makes most page-downs free (the store continues the previous page's iterator).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 PAGE = 200
 FIRST_ROWS = 64        # what the first screen needs (a 60-line terminal), read before Textual is up
 RECENT_DAYS = (7, 31, 366)
 
 Window = Callable[[str, int, int], list]
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What a list shows of a query, named by the Store method that reads it (both count messages)."""
+
+    window: str        # Store method (query, offset, limit) -> rows, newest first
+    open_ended: bool   # the rows are not counted (threads: that is a pass over every message of
+                       # the query, 13 s at 1,000,000): the list grows a page at a time as it is read
+
+
+MESSAGES = Rows("window", open_ended=False)
+THREADS = Rows("thread_window", open_ended=True)
 
 
 def since(query: str, epoch: int) -> str:

@@ -41,9 +41,9 @@ def run(args) -> int:
     from pli.core.store.importer import import_sources
     from pli.core.store.progress import Progress
 
-    stored = import_sources(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet))
-    print(stored.render(), file=sys.stdout)
-    return 0 if not stored.failed else 1
+    from pli.core.cli.store import reported
+
+    return reported(import_sources(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet)))
 
 
 def _message_id(path) -> str | None:

@@ -43,7 +43,19 @@ def _importer_run(args, paths):
     home = Home.resolve(args.home)
     progress = Progress.for_stream(sys.stderr, quiet=args.quiet)
     report = import_sources(home, paths, workers=args.workers, progress=progress)
+    return reported(report)
+
+
+def reported(report) -> int:
+    """Print an import's summary; its exit status.  A replay or pad reuse is an alarm (exit 6, the
+    SECURITY ALERT on stderr), whatever else the run did; else 1 when a message could not be read."""
     print(report.render(), file=sys.stdout)
+    if report.alerts:
+        from pli.core.crypto.refusals import ReplayAlert
+
+        for line in report.render_alerts().splitlines():
+            print(f"pli: {line}", file=sys.stderr)
+        return ReplayAlert.exit_code
     return 0 if not report.failed else 1
 
 

@@ -49,6 +49,7 @@ class ImportReport:
     quarantined: collections.Counter = field(default_factory=collections.Counter)
     failed: list[Outcome] = field(default_factory=list)
     bad: list[Outcome] = field(default_factory=list)   # quarantined messages, named in the summary
+    alerts: list[Outcome] = field(default_factory=list)   # quarantined by a security alert (replay, pad reuse)
     lab_unread: list[Outcome] = field(default_factory=list)   # stored, their lab report not read (wholly)
     uncertain: list[Outcome] = field(default_factory=list)    # stored, results tied to no patient for sure
     receipts: object = None   # pli.core.receipts.ReceiptsReport of the pass after the import
@@ -66,6 +67,8 @@ class ImportReport:
         elif outcome.status == "quarantined":
             self.quarantined[outcome.reason] += 1
             self.bad.append(outcome)
+            if outcome.alert:
+                self.alerts.append(outcome)
         else:
             self.failed.append(outcome)
 
@@ -84,19 +87,26 @@ class ImportReport:
                          "(attached to nobody: `pli search tag:patient-uncertain`)")
         for reason, count in sorted(self.quarantined.items()):
             lines.append(f"  quarantined ({reason}): {count:,}")
-        lines += _named(self.bad, lambda o: o.reason, name_at_most, "(`pli search quarantine`)")
+        # where each came from, and where it is now (`pli new` removes the first)
+        lines += _named(self.bad, lambda o: f"{o.reason}: {o.origin} -> {o.path}", name_at_most,
+                        "(`pli search quarantine`)")
         lines += [f"  not read ({o.reason}): {o.origin}" for o in self.failed[:name_at_most]]
-        lines += _named(self.lab_unread, lambda o: f"lab report {o.lab_unread}", name_at_most,
+        lines += _named(self.lab_unread, lambda o: f"lab report {o.lab_unread}: {o.origin}", name_at_most,
                         "lab reports not read wholly")
-        lines += _named(self.uncertain, lambda o: "patient uncertain", name_at_most, "with an uncertain patient")
+        lines += _named(self.uncertain, lambda o: f"patient uncertain: {o.origin}", name_at_most,
+                        "with an uncertain patient")
         if self.receipts is not None and self.receipts.render():
             lines.append(self.receipts.render())
         return "\n".join(lines)
 
+    def render_alerts(self) -> str:
+        """One paragraph per security alert of this run (replay, pad reuse), with where the mail now is."""
+        return "\n".join(f"{outcome.alert} It is in quarantine: {outcome.path}" for outcome in self.alerts)
 
-def _named(outcomes: list[Outcome], what, at_most: int, more: str) -> list[str]:
-    """One line per outcome, 'WHAT: SOURCE', the first `at_most`; then how many more."""
-    lines = [f"  {what(o)}: {o.origin}" for o in outcomes[:at_most]]
+
+def _named(outcomes: list[Outcome], line, at_most: int, more: str) -> list[str]:
+    """One line per outcome (`line` writes it), the first `at_most`; then how many more."""
+    lines = [f"  {line(o)}" for o in outcomes[:at_most]]
     if len(outcomes) > at_most:
         lines.append(f"  ... and {len(outcomes) - at_most:,} more {more}")
     return lines

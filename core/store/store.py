@@ -22,6 +22,7 @@ from pli.core.store import database
 from pli.core.store.layout import FOLDERS, Layout
 from pli.core.store.query import expand
 from pli.core.store.summary import MessageSummary, key_of, summary_of
+from pli.core.store.threads import ThreadEntry, ThreadSummary, thread_entries, thread_summary
 
 
 
@@ -96,14 +97,25 @@ class Store:
     def window(self, query: str, offset: int, limit: int) -> list[MessageSummary]:
         """Rows offset..offset+limit of the query, newest first.  Messages before the
         window are stepped over in C without being loaded."""
+        return self._paged(_Cursor, query, offset, limit)
+
+    def thread_window(self, query: str, offset: int, limit: int) -> list[ThreadSummary]:
+        """Threads offset..offset+limit of the query, newest first (by their newest matched message).
+        Paging forward continues the previous window's iterator: a thread skipped is a thread built."""
+        return self._paged(_ThreadCursor, query, offset, limit)
+
+    def _paged(self, kind, query: str, offset: int, limit: int) -> list:
+        """A window read through the store's one live cursor of `kind` (_Cursor or _ThreadCursor),
+        continued when it is the same query further on, else opened anew."""
         if limit <= 0:
             return []
         query = expand(query)
 
-        def read(db: notmuch2.Database) -> list[MessageSummary]:
+        def read(db: notmuch2.Database) -> list:
             cursor = self._cursor
-            if cursor is None or cursor.db is not db or cursor.query != query or offset < cursor.position:
-                cursor = _Cursor(db, query, db.messages(query, sort=notmuch2.Database.SORT.NEWEST_FIRST))
+            if not isinstance(cursor, kind) or cursor.db is not db or cursor.query != query \
+                    or offset < cursor.position:
+                cursor = kind.open(db, query)
             self._cursor = None  # until the read completes
             rows = cursor.read(offset, limit)
             self._cursor = cursor
@@ -113,6 +125,18 @@ class Store:
             return self._retrying(read)
         except notmuch2.NotmuchError as error:
             raise self._query_error(query, error) from None
+
+    def thread(self, thread_id: str) -> list[ThreadEntry]:
+        """Every message of one thread, in reply order (what the thread view shows)."""
+        def read(db: notmuch2.Database) -> list[ThreadEntry]:
+            for thread in db.threads(f"thread:{thread_id}"):
+                return thread_entries(thread)
+            return []
+
+        entries = self._retrying(read)
+        if not entries:
+            raise MessageNotFound(f"no thread {thread_id!r} in the store (its messages were deleted?)")
+        return entries
 
     def message_ids(self, query: str) -> list[str]:
         """The Message-IDs of every match, newest first: for acting on all of a query
@@ -230,6 +254,10 @@ class _Cursor:
     def __init__(self, db: notmuch2.Database, query: str, messages):
         self.db, self.query, self.messages, self.position = db, query, messages, 0
 
+    @classmethod
+    def open(cls, db: notmuch2.Database, query: str) -> "_Cursor":
+        return cls(db, query, db.messages(query, sort=notmuch2.Database.SORT.NEWEST_FIRST))
+
     def read(self, offset: int, limit: int) -> list[MessageSummary]:
         iter_p = self.messages._iter_p
         while self.position < offset:  # stepped over in C, never loaded
@@ -241,6 +269,31 @@ class _Cursor:
         while len(rows) < limit and capi.lib.notmuch_messages_valid(iter_p):
             rows.append(summary_of(next(self.messages)))
             self.position += 1
+        return rows
+
+
+class _ThreadCursor:
+    """A query's live notmuch thread iterator and how far it has gone (see _Cursor)."""
+
+    def __init__(self, db: notmuch2.Database, query: str, threads):
+        self.db, self.query, self.threads, self.position = db, query, threads, 0
+        self.done = False   # the binding's iterator is destroyed once exhausted: never ask it again
+
+    @classmethod
+    def open(cls, db: notmuch2.Database, query: str) -> "_ThreadCursor":
+        return cls(db, query, db.threads(query, sort=notmuch2.Database.SORT.NEWEST_FIRST))
+
+    def read(self, offset: int, limit: int) -> list[ThreadSummary]:
+        rows: list[ThreadSummary] = []
+        while not self.done and len(rows) < limit:
+            try:
+                thread = next(self.threads)   # skipped or kept, a thread is built (notmuch has no cheaper skip)
+            except StopIteration:
+                self.done = True
+                break
+            self.position += 1
+            if self.position > offset:
+                rows.append(thread_summary(thread))
         return rows
 
 

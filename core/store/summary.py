@@ -8,6 +8,7 @@ properties (`pli.*`): every property costs index time at import.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -58,7 +59,7 @@ def pli_properties(msg) -> dict[str, str]:
     return found
 
 
-def _header(msg, name: str) -> str:
+def header_of(msg, name: str) -> str:
     try:
         return msg.header(name)
     except LookupError:
@@ -69,19 +70,29 @@ def summary_of(msg) -> MessageSummary:
     """Copy a notmuch message into a summary (call inside the query loop: notmuch messages
     must not outlive their iterator)."""
     props = pli_properties(msg)
-    name, address = parseaddr(_header(msg, "from"))
+    name, address = parseaddr(header_of(msg, "from"))
     tags = frozenset(str(t) for t in msg.tags)
     patients = sorted(t[len(PATIENT_TAG):] for t in tags if t.startswith(PATIENT_TAG))
+    path = str(msg.path)
     return MessageSummary(
         message_id=msg.messageid,
-        date=int(msg.date),
+        date=int(msg.date) or _file_date(path),
         sender=name or address,
         patient=props.get(PATIENT, ""),
         patient_key=patients[0] if patients else "",
-        subject=_header(msg, "subject"),
+        subject=header_of(msg, "subject"),
         lab_summary=props.get(LAB, ""),
         tags=tags,
         verified="verified" in tags,
         mode=props.get(MODE, ""),
-        path=str(msg.path),
+        path=path,
     )
+
+
+def _file_date(path: str) -> int:
+    """The date of a message notmuch dates 0 (no Date field: stored before the import added one from
+    its Received field or its file): its file's time, never 1 Jan 1970."""
+    try:
+        return int(os.stat(path).st_mtime)
+    except OSError:
+        return 0

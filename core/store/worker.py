@@ -53,6 +53,7 @@ class Prepared:
     tmp_clear: str = ""             # "" when the clear file is already in place
     tmp_sealed: str = ""            # "" when the original is already kept
     opened: object = None           # the envelope's Opened (without its inner bytes), for the replay check
+    alert: str = ""                 # the security alert that sent it to quarantine (a replay, pad reuse)
 
     def final_clear(self, layout: Layout) -> str:
         return final_clear(layout, self.folder, self.key)
@@ -169,7 +170,7 @@ def _prepare(context: WorkerContext, source: Source, raw: bytes | None, result) 
 def _prepare_opened(context: WorkerContext, source: Source, raw: bytes, opened) -> Prepared:
     key = digest(b"env", str(opened.envelope_id).encode(), str(opened.fingerprint).encode())
     lab = _lab(opened.inner, str(opened.sender_id))
-    clear, message_id = _clear_and_id(opened, key, lab)
+    clear, message_id = _clear_and_id(opened, key, lab, lambda: file_time(source.path))
     tags = import_tags(opened.inner, tags_for(sealed=True, reason="", quarantined=False, lab=lab))
     tags = notes.import_tags(opened.inner, tags)   # a note: tag `note` (pli.core.notes)
     if getattr(opened, "warning", ""):
@@ -185,7 +186,7 @@ def clear_message(opened, key: str, lab: LabFacts) -> bytes:
     return _clear_and_id(opened, key, lab)[0]
 
 
-def _clear_and_id(opened, key: str, lab: LabFacts) -> tuple[bytes, str]:
+def _clear_and_id(opened, key: str, lab: LabFacts, arrived=lambda: None) -> tuple[bytes, str]:
     """clear_message and the Message-ID it carries (without <>), from one pass over the header."""
     inner = opened.inner
     sender = formataddr((opened.sender_name or "", opened.sender_address))
@@ -215,6 +216,8 @@ def _clear_and_id(opened, key: str, lab: LabFacts) -> tuple[bytes, str]:
     message_id = own_identity(key, present, add, drop)
     if not present.get("date") and getattr(opened, "timestamp", None):
         add.append(("Date", formatdate(float(_epoch(opened.timestamp)))))
+    else:
+        add += missing_date(present, arrived)
     if opened.recipients and not present.get("to"):
         add.append(("To", ", ".join(str(r) for r in opened.recipients)))
     return headers.rewrite(inner, add, frozenset(drop)), message_id
@@ -248,6 +251,36 @@ def own_identity(key: str, present: dict[str, str], add: list, drop: set) -> str
     return own
 
 
+def missing_date(present: dict[str, str], arrived) -> list[tuple[str, str]]:
+    """The Date field of a message that has none (notmuch would date it 1 Jan 1970 and sort it last):
+    when the newest Received field says it arrived, else `arrived()` (its file's time), else none."""
+    if present.get("date"):
+        return []
+    when = received_time(present.get("received", ""))
+    if when is None:
+        when = arrived()
+    return [("Date", formatdate(when, usegmt=True))] if when else []
+
+
+def received_time(received: str) -> float | None:
+    """The time a Received field ends with ("...; Tue, 01 Dec 2026 10:00:00 +0100"), or None."""
+    from email.utils import parsedate_to_datetime
+
+    if ";" not in received:
+        return None
+    try:
+        return parsedate_to_datetime(received.rsplit(";", 1)[1].strip()).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def file_time(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
 def _epoch(timestamp) -> float:
     return timestamp.timestamp() if hasattr(timestamp, "timestamp") else float(timestamp)
 
@@ -255,7 +288,7 @@ def _epoch(timestamp) -> float:
 def _prepare_failed(context: WorkerContext, source: Source, raw: bytes, reason: str, *,
                     sealed: bool, quarantined: bool) -> Prepared:
     key = raw_key(raw)
-    clear = quarantined_message(raw, key, reason, quarantined)
+    clear = quarantined_message(raw, key, reason, quarantined, arrived=lambda: file_time(source.path))
     tags = tags_for(sealed=sealed, reason=reason, quarantined=quarantined, lab=LabFacts())
     properties = properties_for(mode="", reason=reason if quarantined else "", lab=LabFacts())
     message_id = headers.value_of(clear, "Message-ID").strip("<> ")
@@ -265,12 +298,14 @@ def _prepare_failed(context: WorkerContext, source: Source, raw: bytes, reason: 
                     tmp_clear=tmp_clear, tmp_sealed=tmp_sealed)
 
 
-def quarantined_message(raw: bytes, key: str, reason: str, quarantined: bool = True) -> bytes:
+def quarantined_message(raw: bytes, key: str, reason: str, quarantined: bool = True,
+                        arrived=lambda: None) -> bytes:
     """The message as received, marked unverified.  A quarantined copy gets its own Message-ID,
     so that it can never merge in the index with a genuine message claiming the same id."""
     present = headers.first_values(raw)
     original_id = present.get("message-id", "")
     add = [("X-Pli-Verified", "no"), ("X-Pli-Reason", reason), ("X-Pli-Key", key)]
+    add += missing_date(present, arrived)
     drop: set[str] = set()
     if quarantined:
         add.append(("X-Pli-Quarantine-Reason", reason))

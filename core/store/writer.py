@@ -32,7 +32,7 @@ from pli.core.store.orders import settle
 from pli.core.store.summary import ORDER
 from pli.core.store.tagging import (LAB_INCOMPLETE, LAB_UNREADABLE, PATIENT_UNCERTAIN, LabFacts, properties_for,
                                    tags_for)
-from pli.core.store.worker import INFO, Prepared, quarantined_message, raw_key
+from pli.core.store.worker import INFO, Prepared, file_time, quarantined_message, raw_key
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ class Outcome:
     status: str          # "imported" | "already" | "quarantined" | "failed" (left where it was)
     reason: str = ""
     message_id: str = ""
+    path: str = ""       # where its clear copy now is in the store ("" when not stored)
+    alert: str = ""      # a security alert (replay, pad reuse): what the command line and the TUI raise
     lab_unread: str = ""           # stored, its lab report "unreadable" or "incomplete" (the tag says which)
     patient_uncertain: bool = False   # stored, results tied to no patient for sure (tag patient-uncertain)
 
@@ -92,7 +94,7 @@ class IndexWriter:
             return Outcome(origin, "failed", prepared.reason)
         if final is not None and _indexed(db, final):
             self._discard(prepared)
-            return Outcome(origin, "already", prepared.reason, prepared.message_id)
+            return Outcome(origin, "already", prepared.reason, prepared.message_id, final)
         final = self._publish(prepared)
         try:
             _index(db, final, prepared)
@@ -102,7 +104,8 @@ class IndexWriter:
         status = "quarantined" if prepared.folder == "quarantine" else "imported"
         unread = "unreadable" if LAB_UNREADABLE in prepared.tags else "incomplete" if LAB_INCOMPLETE in prepared.tags \
             else ""
-        return Outcome(origin, status, prepared.reason, prepared.message_id, unread, PATIENT_UNCERTAIN in prepared.tags)
+        return Outcome(origin, status, prepared.reason, prepared.message_id, final, prepared.alert,
+                       lab_unread=unread, patient_uncertain=PATIENT_UNCERTAIN in prepared.tags)
 
     def _in_place(self, prepared: Prepared) -> str | None:
         """The message's clear file if it is already published (a mail client may have renamed it)."""
@@ -134,18 +137,18 @@ class IndexWriter:
         if self.seen_ranges is None or not sealed:
             return {}
         alerts = self.seen_ranges.check_and_record_many([p.opened for p in sealed])
-        return {id(p): self._requarantine(p, getattr(alert, "reason", "replay"))
+        return {id(p): self._requarantine(p, getattr(alert, "reason", "replay"), str(alert))
                 for p, alert in zip(sealed, alerts) if alert is not None}
 
-    def _requarantine(self, prepared: Prepared, reason: str) -> Prepared:
+    def _requarantine(self, prepared: Prepared, reason: str, alert: str) -> Prepared:
         raw = Path(prepared.tmp_sealed or self.layout.sealed_path(prepared.key)).read_bytes()
         key = raw_key(raw)
         self._discard(prepared)
-        clear = quarantined_message(raw, key, reason)
+        clear = quarantined_message(raw, key, reason, arrived=lambda: file_time(prepared.source.path))
         tags = tags_for(sealed=True, reason=reason, quarantined=True, lab=LabFacts())
         properties = properties_for(mode="", reason=reason, lab=LabFacts())
         moved = replace(prepared, key=key, folder="quarantine", tags=tags, properties=properties,
-                        reason=reason, opened=None, message_id=f"{key}@quarantine.pli.invalid")
+                        reason=reason, opened=None, message_id=f"{key}@quarantine.pli.invalid", alert=alert)
         tmp_clear = _write_now(self.layout.folder("quarantine") / "tmp" / f"{key}.replay.pli-tmp", clear)
         tmp_sealed = _write_now(self.layout.sealed / ".tmp" / f"{key}.replay.pli-tmp", raw)
         return replace(moved, tmp_clear=str(tmp_clear), tmp_sealed=str(tmp_sealed))

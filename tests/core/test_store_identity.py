@@ -117,6 +117,26 @@ def test_replies_thread_with_what_they_answer(net):
         == _thread(layout, stored_answer.message_id)
 
 
+def test_the_thread_view_puts_a_correction_under_its_labs_report_not_under_a_squatter(net):
+    """Two stored messages claim the lab's id (mallory's came first); the lab's correction answering it is
+    shown under the lab's own report, the squatter's message at the top of the thread, under nothing."""
+    lab, doctor, mallory = net
+    squat = inner_message(subject="Rien", body="Rien.\n").replace(b"<inner-1@pli.test>", SQUATTED.encode())
+    deliver(doctor, seal_mail(squat, mallory, ["doctor@pli.test"]), "squat")
+    deliver(doctor, seal_mail(critical_result(SQUATTED), lab, ["doctor@pli.test"]), "genuine")
+    correction = (b"From: Dr Lab <lab@pli.test>\nTo: doctor@pli.test\nSubject: Correction\n"
+                  b"Message-ID: <correction-1@labo>\nIn-Reply-To: " + SQUATTED.encode() + b"\n"
+                  b"References: " + SQUATTED.encode() + b"\n\nKaliemie 4,1 (hemolyse).\n")
+    deliver(doctor, seal_mail(correction, lab, ["doctor@pli.test"]), "correction")
+    with Store.open(doctor.home) as store:
+        [genuine] = store.window("tag:critical", 0, 10)
+        [thread] = [t for t in store.thread_window("*", 0, 10) if t.count == 3]
+        entries = store.thread(thread.thread_id)
+    shown = [(e.depth, e.summary.subject) for e in entries]
+    under = {e.summary.subject: entries[i - 1].summary.message_id for i, e in enumerate(entries) if e.depth == 1}
+    assert sorted(d for d, _ in shown) == [0, 0, 1] and under["Correction"] == genuine.message_id
+
+
 def test_receipts_still_name_the_message_as_its_sender_knows_it(net):
     """The doctor's receipt states the lab's own Message-ID, so the lab finds its sent message."""
     from pli.core.receipts.answer import original_of

@@ -189,3 +189,17 @@ def test_the_imap_login_is_its_own_and_a_refused_login_is_said_in_plain_words(pe
     assert fetched.returncode == 0, fetched.stderr
     assert b"fetched 1 new message from account cabinet" in fetched.stderr
     assert not (home.keyring / "accounts" / "cabinet").exists()      # only the IMAP slot was written
+
+
+def test_pli_fetch_raises_the_security_alert_of_a_pad_reuse(peers, dovecot, mailbox, tmp_path):
+    """The alarm is the same whichever command stored the mail (issue 14.8)."""
+    from pli.core.crypto.pairing import share_pad
+    from replay_fixtures import reused_pad
+
+    account(peers, dovecot)
+    share_pad(peers.alice, [peers.bob], 1 << 18)
+    for raw in reused_pad(peers.alice):
+        append(mailbox, raw)
+    done = pli(tmp_path, peers.bob.home, "fetch")
+    assert done.returncode == 6, done.stderr
+    assert b"pli: SECURITY ALERT" in done.stderr and b"It is in quarantine: " in done.stderr

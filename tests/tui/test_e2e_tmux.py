@@ -49,6 +49,16 @@ def start(session, *command):
     raise AssertionError(f"tmux could not start session {session}")
 
 
+def start_on_a_demo(tmp_path, session) -> None:
+    """The real `pli demo` builds a small demo home; pli then runs on it in a 120x40 tmux session."""
+    home = tmp_path / "demo"
+    built = subprocess.run([*PLI, "demo", "--no-open", "--size", "60", str(home)],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    env = {"TERM": "xterm-256color", "PLI_PASSPHRASE_FILE": str(home / "demo-passphrase.txt")}
+    start(session, "-x", "120", "-y", "40", "env", *environment(env), *PLI, "--home", str(home))
+
+
 @pytest.fixture
 def session(tmp_path):
     name = f"pli-e2e-{os.getpid()}-{tmp_path.name}"
@@ -57,12 +67,7 @@ def session(tmp_path):
 
 
 def test_pli_demo_then_triage_in_tmux(tmp_path, session):
-    home = tmp_path / "demo"
-    built = subprocess.run([*PLI, "demo", "--no-open", "--size", "60", str(home)],
-                           capture_output=True, text=True, timeout=300)
-    assert built.returncode == 0, built.stderr
-    env = {"TERM": "xterm-256color", "PLI_PASSPHRASE_FILE": str(home / "demo-passphrase.txt")}
-    start(session, "-x", "120", "-y", "40", "env", *environment(env), *PLI, "--home", str(home))
+    start_on_a_demo(tmp_path, session)
     # the key bar is drawn once the bindings are live: keys sent before could go to the shell
     # the count may follow the first rows by a moment (the title shows "…" until then)
     screen = wait_screen(session, lambda t: re.search(r"Inbox · [\d,]+ messages", t) and "Archive" in t)
@@ -89,3 +94,24 @@ def test_pli_on_a_missing_home_says_so_and_quits(tmp_path, session):
     wait_screen(session, lambda t: "no store at" in t)
     tmux("send-keys", "-t", session, "q")
     wait_screen(session, lambda t: "no store at" not in t, timeout=10)
+
+
+def test_a_prompt_a_search_and_compose_typed_as_one_string_arrive_whole(tmp_path, session):
+    """tmux send-keys writes the whole string at once, as a fast typist or a paste over SSH (issue 14.5)."""
+    start_on_a_demo(tmp_path, session)
+    wait_screen(session, lambda t: re.search(r"Inbox · [\d,]+ messages", t) and "Archive" in t)
+    time.sleep(0.5)  # keys typed before the terminal is in application mode are the shell's, not pli's
+    tmux("send-keys", "-t", session, "turgent lab-call", "Enter")
+    wait_screen(session, lambda t: "tagged 1 message urgent lab-call" in t)
+    tmux("send-keys", "-t", session, "/critical and tag:inbox", "Enter")
+    wait_screen(session, lambda t: "Search: critical and tag:inbox ·" in t and "‼" in t)
+    tmux("send-keys", "-t", session, "cresultats@labo-estuaire.example", "Tab", "Essai", "Tab", "Bonjour")
+    screen = wait_screen(session, lambda t: "Bonjour" in t and "one-time pad" in t)
+    lines = [line.strip("▊▎ ") for line in screen.splitlines()]
+    assert "resultats@labo-estuaire.example" in lines and "Essai" in lines and "Bonjour" in lines
+    tmux("send-keys", "-t", session, "Escape")
+    wait_screen(session, lambda t: "This message" in t and "is not sent" in t)
+    tmux("send-keys", "-t", session, "d")
+    wait_screen(session, lambda t: "Search: critical and tag:inbox ·" in t)
+    tmux("send-keys", "-t", session, "q")
+    wait_screen(session, lambda t: "Inbox ·" not in t, timeout=10)

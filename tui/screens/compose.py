@@ -6,6 +6,8 @@ import os
 import shlex
 import subprocess
 import tempfile
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 from rich.text import Text
@@ -13,23 +15,28 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from pli.core.errors import PliError
 from pli.core.plural import counted
+from pli.tui import draft_store
 from pli.tui.drafts import Draft, DraftError, build_inner, forward_draft, reply_draft, split_addresses
 from pli.tui.suggesters import PrefixSuggester
 from pli.tui.widgets.key_bar import KeyBar
 
 TERM_SEPARATORS = ",;"
 MIN_TERM = 2
+SAVE_DELAY = 1.0   # seconds after the last key before the draft is saved (pli.tui.draft_store)
 
 
-def draft_for(app, reply_to=None, forward=None) -> Draft:
+def draft_for(app, reply_to=None, forward=None, everyone: bool = False) -> Draft:
     if reply_to is not None:
-        return reply_draft(reply_to, app.read_message(reply_to))
+        me = app.keyring.identity.public.address if app.keyring is not None else ""
+        return reply_draft(reply_to, app.read_message(reply_to), everyone=everyone, me=me)
     if forward is not None:
         return forward_draft(forward, app.read_message(forward))
     return Draft()
@@ -71,15 +78,17 @@ def current_term(value: str) -> tuple[str, str]:
 
 
 class ComposeScreen(Screen):
+    TAKES_TYPING = True   # the keys typed while it opens are its fields' (PliApp.hold_keys)
     BINDINGS = [
         # priority: the text fields have their own ctrl keys (ctrl+e = end of line)
         Binding("ctrl+s", "send", "Seal & send", id="compose.send", priority=True),
         Binding("ctrl+e", "editor", "$EDITOR", id="compose.editor", priority=True),
         Binding("ctrl+o", "attach", "Attach", id="compose.attach", priority=True),
         Binding("ctrl+r", "cycle_receipts", "Receipts", id="compose.receipts", priority=True),
-        Binding("escape", "cancel", "Discard", id="compose.cancel"),
-        # only while the To: field shows matches (check_action); otherwise tab moves on as usual
-        Binding("tab", "accept_match", "Pick recipient", id="compose.pick", show=False),
+        Binding("escape", "cancel", "Close (asks)", id="compose.cancel", priority=True),   # in line: see _in_line
+        # picks the highlighted match in To:, else moves on; priority, so that it is in line with the
+        # keys typed around it (see action_accept_match)
+        Binding("tab", "accept_match", "Pick recipient", id="compose.pick", show=False, priority=True),
         Binding("down", "next_match", "Next match", id="compose.next_match", show=False),
         Binding("up", "previous_match", "Previous match", id="compose.previous_match", show=False),
     ]
@@ -89,7 +98,16 @@ class ComposeScreen(Screen):
         self.draft = draft
         self.matches: list = []
         self.matches_term = ""
-        self.receipts: tuple[str, ...] | None = None   # asked of the recipients; None: the home's setting
+        self.receipts: tuple[str, ...] | None = draft.receipts   # None: the home's setting
+        self._opened: tuple | None = None      # what compose opened with: Esc asks only once it changed
+        self._saved: tuple | None = None       # what the drafts folder holds
+        self._save_timer: Timer | None = None
+        self._save_lock = threading.Lock()     # a save in a thread never writes after send or discard
+        self._finished = False                 # sent, queued or discarded: nothing more to save
+
+    @staticmethod
+    def _content(draft: Draft) -> tuple:
+        return (tuple(draft.to), draft.subject, draft.body, tuple(draft.attachments), draft.receipts)
 
     def compose(self) -> ComposeResult:
         from pli.tui.correspondents import complete_address
@@ -112,15 +130,83 @@ class ComposeScreen(Screen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#compose-to" if not self.draft.to else "#compose-body").focus()
+        # now, not after the next refresh: the keys typed while compose opened go to it (TAKES_TYPING)
+        self.set_focus(self.query_one("#compose-to" if not self.draft.to else "#compose-body"))
+        release = getattr(self.app, "release_keys", None)
+        if release is not None:
+            release()
         self.update_modes()
         self.update_attachments()
         self.update_receipts()
+        self._opened = self._content(self.current_draft())
+        if self.draft.id:   # reopened from the drafts folder: that is what it holds
+            self._saved = self._opened
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "compose-to":
             self.update_modes()
             self.find_matches(current_term(event.value)[1].strip())
+        self.schedule_save()
+
+    def on_text_area_changed(self) -> None:
+        self.schedule_save()
+
+    # -- the draft kept as you type -------------------------------------------
+
+    def schedule_save(self) -> None:
+        """Save SAVE_DELAY seconds after the last change (in a thread: an fsync may take a while)."""
+        self.current_draft()   # the draft follows every key: quitting saves what the fields last held
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(SAVE_DELAY, self._save_soon)
+
+    def _save_soon(self) -> None:
+        draft = self.current_draft()
+        content = self._content(draft)
+        if self._finished or content == self._saved:
+            return
+        if not draft.id and (content == self._opened or draft.is_empty()):
+            return   # nothing typed yet
+        if not draft.id:
+            draft.id = draft_store.new_id()   # here: every later save goes to the same file
+        snapshot = replace(draft, to=list(draft.to), attachments=list(draft.attachments))
+        self.run_worker(lambda: self._save_in_thread(snapshot, content), thread=True, group="draft-save",
+                        exit_on_error=False)
+
+    def _save_in_thread(self, snapshot: Draft, content: tuple) -> None:
+        with self._save_lock:
+            if self._finished:
+                return
+            try:
+                draft_store.save(self.app.home, snapshot)
+            except PliError as error:
+                self.app.call_from_thread(self.notify, str(error), title="Draft", severity="error", timeout=10)
+                return
+        self._saved = content
+
+    def save_now(self) -> None:
+        """Save on the UI thread (keep as draft, quitting): raises DraftUnsaved."""
+        draft = self.current_draft()
+        with self._save_lock:
+            draft_store.save(self.app.home, draft)
+            self._saved = self._content(draft)
+
+    def _finish(self, *, remove: bool) -> None:
+        """Sent, queued or discarded: no save after this; `remove`: its file goes."""
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        with self._save_lock:
+            self._finished = True
+            if remove:
+                draft_store.remove(self.app.home, self.draft)
+
+    def on_unmount(self) -> None:
+        """Quitting (ctrl+q) with compose open: what was typed since the last save is saved."""
+        if not self._finished and self._content(self.current_draft()) not in (self._saved, self._opened):
+            try:
+                self.save_now()
+            except PliError:
+                pass   # the app is closing: nothing left to show it on
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "compose-to" and self.matches:
@@ -187,7 +273,30 @@ class ComposeScreen(Screen):
     def to_focused(self) -> bool:
         return self.focused is not None and self.focused.id == "compose-to"
 
+    def _in_line(self, then) -> None:
+        """Run `then` in line with the keys typed around its key (Tab, Esc: priority bindings, run
+        when the key arrives): the focused field first takes the keys typed before it (they wait
+        in its queue), and the keys typed after it wait for what `then` opens or focuses.  Typed
+        fast (`address<Tab>subject<Tab>text` over SSH), everything landed in To: before."""
+        field = self.focused
+        hold = getattr(self.app, "hold_keys", None)
+        if field is None or hold is None:
+            then()
+            return
+        hold()
+
+        def run() -> None:
+            try:
+                then()
+            finally:
+                self.app.release_keys()
+
+        field.call_later(run)
+
     def action_accept_match(self) -> None:
+        self._in_line(self._accept_match_now)
+
+    def _accept_match_now(self) -> None:
         """Replace the recipient being typed by the highlighted match's address; with none, tab moves on."""
         if not self.to_focused():
             self.focus_next()
@@ -212,11 +321,12 @@ class ComposeScreen(Screen):
     def message_size(self) -> int:
         """About what will be sealed: otp needs that many pad bytes left (the plan is made again on send)."""
         size = len(self.query_one("#compose-body", TextArea).text.encode("utf-8"))
-        for path in self.draft.attachments:
+        for attachment in self.draft.attachments:
             try:
-                size += path.stat().st_size * 4 // 3   # base64 in the MIME message
+                data_size = attachment.size if hasattr(attachment, "size") else attachment.stat().st_size
             except OSError:
-                pass
+                continue
+            size += data_size * 4 // 3   # base64 in the MIME message
         return size
 
     @work(exclusive=True, thread=True, group="compose-modes")
@@ -240,15 +350,22 @@ class ComposeScreen(Screen):
         self.query_one("#compose-attachments", Static).update(f"Attachments: {names}" if names else "")
 
     def current_draft(self) -> Draft:
-        self.draft.to = split_addresses(self.query_one("#compose-to", Input).value)
-        self.draft.subject = self.query_one("#compose-subject", Input).value
-        self.draft.body = self.query_one("#compose-body", TextArea).text
+        """The draft as the fields hold it (as last read, once they are gone: compose closing)."""
+        try:
+            to = split_addresses(self.query_one("#compose-to", Input).value)
+            subject = self.query_one("#compose-subject", Input).value
+            body = self.query_one("#compose-body", TextArea).text
+        except NoMatches:
+            return self.draft
+        self.draft.to, self.draft.subject, self.draft.body = to, subject, body
+        self.draft.receipts = self.receipts
         return self.draft
 
     # -- sending ------------------------------------------------------------
 
-    def action_send(self) -> None:
-        """Seal and queue now (durable, fast), then leave; the outbox is flushed in a worker."""
+    def action_send(self, flush: bool = True) -> None:
+        """Seal and queue now (durable, fast), then leave; the outbox is flushed in a worker (unless
+        `flush` is False: send later, with the next flush or `pli send --flush`)."""
         from pli.core.outgoing import seal_and_queue
         from pli.tui.correspondents import own_address, statuses
         from pli.tui.sending import start_flush
@@ -259,20 +376,55 @@ class ComposeScreen(Screen):
             problems = [st for st in statuses(keyring, draft.to) if st.mode is None]
             if problems:
                 raise DraftError("; ".join(f"{st.address}: {st.problem}" for st in problems))
-            inner = build_inner(draft, own_address(keyring), self.app.now)
+            inner = build_inner(draft, own_address(keyring), self.app.now, self.app.read_part)
             queued = seal_and_queue(self.app.home, keyring, inner, draft.to,
                                     receipts=",".join(self.receipts or ()) or "none")
         except PliError as error:
             self.notify(str(error), title="Not sent", severity="error", timeout=10)
             return
         app = self.app
-        app.notify(f"sealed for {', '.join(queued.recipients)}; queued in the outbox", title="Sealed")
+        self._finish(remove=True)
+        later = "" if flush else ": it leaves with the next send (Outbox screen, or `pli send --flush`)"
+        app.notify(f"sealed for {', '.join(queued.recipients)}; queued in the outbox{later}", title="Sealed")
         self.dismiss(True)
-        # once sent, the Sent copy loses its `outbox` tag: the lists and counts redraw
-        start_flush(app, {queued.key}, done=app._refresh_main)
+        if flush:   # once sent, the Sent copy loses its `outbox` tag: the lists and counts redraw
+            start_flush(app, {queued.key}, done=app._refresh_main)
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        self._in_line(self._cancel_now)
+
+    def _cancel_now(self) -> None:
+        """Esc: close at once when nothing changed since compose opened; else ask what to do with
+        the text (send later, keep as a draft, discard), never lose it silently."""
+        from pli.tui.screens.unsent import UnsentScreen
+
+        draft = self.current_draft()
+        if self._content(draft) == self._opened:
+            self._finish(remove=False)
+            self.dismiss(False)
+            return
+        if draft.is_empty():
+            self._finish(remove=True)
+            self.dismiss(False)
+            return
+        self.app.push_screen(UnsentScreen(draft.subject), self._unsent_choice)
+
+    def _unsent_choice(self, choice: str | None) -> None:
+        if choice == "send-later":
+            self.action_send(flush=False)
+        elif choice == "keep":
+            try:
+                self.save_now()
+            except PliError as error:
+                self.notify(str(error), title="Draft", severity="error", timeout=10)
+                return
+            self._finish(remove=False)
+            self.notify("kept in Drafts (D on the main screen reopens it)", title="Draft")
+            self.dismiss(False)
+        elif choice == "discard":
+            self._finish(remove=True)
+            self.notify("draft discarded", title="Draft", timeout=3)
+            self.dismiss(False)
 
     def update_receipts(self) -> None:
         if self.receipts is None:
@@ -292,6 +444,7 @@ class ComposeScreen(Screen):
         now = self.receipts if self.receipts in cycle else ()
         self.receipts = cycle[(cycle.index(now) + 1) % len(cycle)]
         self.update_receipts()
+        self.schedule_save()
 
     def action_attach(self) -> None:
         from pli.tui.screens.prompt import PromptScreen
@@ -305,6 +458,7 @@ class ComposeScreen(Screen):
                 return
             self.draft.attachments.append(path)
             self.update_attachments()
+            self.schedule_save()
             self.update_modes()   # a large attachment may need more pad bytes than are left: otp -> stream
 
         self.app.push_screen(PromptScreen("Attach file", str(Path.cwd()) + os.sep), attach)

@@ -5,43 +5,54 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.worker import get_current_worker
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
-from pli.core.errors import PliError
 from pli.tui.app import FAILED
 from pli.tui.config import SavedSearch
 from pli.tui.triage import apply_changes, plan
-from pli.tui.widgets.message_list import MessageList
+from pli.tui.paging import MESSAGES, THREADS
+from pli.tui.widgets.alert_banner import ACKNOWLEDGED, ALERTS, AlertBanner
+from pli.tui.widgets.message_list import MessageList, message_of
 from pli.tui.widgets.preview_pane import PreviewPane
 from pli.tui.widgets.search_bar import SearchBar
 from pli.tui.widgets.search_sidebar import SearchSidebar
 from pli.tui.widgets.key_bar import KeyBar
 
-PREVIEW_DELAY = 0.12  # seconds the cursor rests before the preview reads the message (j held down)
+#: Actions bound with priority (they open an input); the search bar's text keeps these keys.
+TYPING_KEYS = frozenset({"search", "tag", "untag", "reply", "reply_all", "forward", "compose"})
 POLL_SECONDS = 20.0   # how often counts and the list catch up with mail imported meanwhile (`pli new`)
+BACK_DEPTH = 20       # lists Esc goes back through
 
 
 class MainScreen(Screen):
     BINDINGS = [
-        Binding("slash", "search", "Search", id="main.search"),
+        # priority: these open an input at once, when the key arrives, so that the keys typed after
+        # them go to it in order (a key waits in the list's queue otherwise, and those typed meanwhile
+        # took another way: "/critical" typed fast searched "crialtic")
+        Binding("slash", "search", "Search", id="main.search", priority=True),
         Binding("a", "archive", "Archive", id="triage.archive"),
+        Binding("d", "delete", "Delete", id="triage.delete"),
         Binding("n", "toggle_read", "Read/unread", id="triage.read"),
         Binding("F", "toggle_flag", "Flag", id="triage.flag"),
-        Binding("t", "tag", "Tag", id="triage.tag"),
-        Binding("T", "untag", "Untag", show=False, id="triage.untag"),
+        Binding("t", "tag", "Tag", id="triage.tag", priority=True),
+        Binding("T", "untag", "Untag", show=False, id="triage.untag", priority=True),
         Binding("u", "undo", "Undo", id="triage.undo"),
-        Binding("L", "lab", "Lab view", id="main.lab"),
+        Binding("L", "lab", "Lab", id="main.lab"),   # short: V Threads still fits at 160 columns
         Binding("P", "patient", "Patient", show=False, id="main.patient"),
         Binding("e", "export", "Export", show=False, id="triage.export"),
-        Binding("r", "reply", "Reply", show=False, id="main.reply"),
-        Binding("f", "forward", "Forward", show=False, id="main.forward"),
-        Binding("c", "compose", "Compose", id="main.compose"),
+        Binding("r", "reply", "Reply", show=False, id="main.reply", priority=True),
+        Binding("R", "reply_all", "Reply all", show=False, id="main.reply_all", priority=True),
+        Binding("f", "forward", "Forward", show=False, id="main.forward", priority=True),
+        Binding("c", "compose", "Compose", id="main.compose", priority=True),
+        Binding("D", "drafts", "Drafts", show=False, id="main.drafts"),
         Binding("C", "conversation", "Notes", id="main.conversation"),
-        Binding("escape", "clear_selection", "Clear selection", show=False, id="main.clear"),
-        Binding("tab", "focus_next", "Next pane", show=False),
+        Binding("V", "toggle_threads", "Threads", id="main.threads"),
+        Binding("exclamation_mark", "alert", "SECURITY ALERT", id="main.alert"),   # only while there is one
+        Binding("escape", "clear_selection", "Back (or clear the selection)", show=False, id="main.clear"),
+        Binding("tab", "app.focus_next", "Next pane", show=False),   # a Screen has no focus_next action
         Binding("question_mark", "app.help", "Keys", id="app.help"),
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
@@ -49,11 +60,13 @@ class MainScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.current_search: SavedSearch | None = None
-        self._preview_timer: Timer | None = None
+        self._back: list[tuple[SavedSearch, int]] = []   # the lists left for another, and their cursor
+        self._alerts = 0   # quarantined replays not acknowledged (the banner and the ! key)
         self._count_store = None  # the counting thread's own read handle
 
     def compose(self) -> ComposeResult:
         app = self.app
+        yield AlertBanner(id="alert-banner")
         with Horizontal(id="main-body"):
             yield SearchSidebar(app.config.searches, id="sidebar")
             with Vertical(id="main-right"):
@@ -62,6 +75,13 @@ class MainScreen(Screen):
                 yield MessageList(app.store, app.now, id="messages", first_page=app.first_page)
                 yield PreviewPane(id="preview")
         yield KeyBar()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action in TYPING_KEYS and isinstance(self.focused, Input):
+            return False   # typed into the search bar: "/" and "t" are text there
+        if action == "alert":
+            return self._alerts > 0
+        return True
 
     @property
     def message_list(self) -> MessageList:
@@ -77,19 +97,34 @@ class MainScreen(Screen):
 
     # -- searches -----------------------------------------------------------
 
-    def show_search(self, search: SavedSearch) -> None:
+    def show_search(self, search: SavedSearch, *, remember: bool = True) -> None:
+        """Show a search's list; the list it replaces is remembered for Esc (go_back)."""
+        left, cursor = self.current_search, self.message_list.cursor
         query = self.app.expand_query(search.query)
         if self.app.attempt("Search", self.message_list.show_query, query) is FAILED:
             return
+        if remember and left is not None and left != search:
+            self._back.append((left, cursor))
+            del self._back[:-BACK_DEPTH]
         self.current_search = search
         self.update_title()
+
+    def go_back(self) -> bool:
+        """Return to the list shown before this one, its cursor where it was (False: none before)."""
+        if not self._back:
+            return False
+        search, cursor = self._back.pop()
+        self.show_search(search, remember=False)
+        self.message_list.cursor = cursor
+        return True
 
     def update_title(self) -> None:
         name = self.current_search.name if self.current_search else ""
         ml = self.message_list
         selected = f" · {len(ml.selected)} selected" if ml.selected else ""
         noun = "message" if ml.total_label == "1" else "messages"
-        self.query_one("#list-title", Static).update(f"{name} · {ml.total_label} {noun}{selected}")
+        by_thread = " by thread" if ml.threaded else ""
+        self.query_one("#list-title", Static).update(f"{name} · {ml.total_label} {noun}{by_thread}{selected}")
 
     def refresh_counts(self, list_query: str = "") -> None:
         """Recount the saved searches in a thread, with its own index handle: the first screen and
@@ -108,6 +143,12 @@ class MainScreen(Screen):
                 self._count_store = Store.open(self.app.home)
             except Exception:  # noqa: BLE001 - no counts is better than no inbox; the list says why
                 return
+        try:   # first: a security alert must not wait for the sidebar's counts (a few tags: fast)
+            alerts = self._count_store.count(ALERTS)
+        except Exception:  # noqa: BLE001 - counted again at the next poll
+            alerts = None
+        if alerts is not None and not worker.is_cancelled:
+            self.app.call_from_thread(self._alerts_counted, alerts)
         for index, query in enumerate(queries):
             if worker.is_cancelled:
                 return
@@ -115,7 +156,7 @@ class MainScreen(Screen):
                 count = self._count_store.count(query)
             except Exception:  # noqa: BLE001 - a broken user search shows no count; choosing it says why
                 continue
-            self.app.call_from_thread(self.query_one(SearchSidebar).set_count, index, count)
+            self.app.call_from_thread(self._search_counted, index, count)
         if list_query and not worker.is_cancelled:
             try:
                 count = self._count_store.count(list_query)
@@ -123,10 +164,32 @@ class MainScreen(Screen):
                 return
             self.app.call_from_thread(self._list_counted, list_query, count)
 
+    def _search_counted(self, index: int, count: int) -> None:
+        try:
+            self.query_one(SearchSidebar).set_count(index, count)
+        except NoMatches:
+            pass   # the count thread finished as pli quit: the screen is gone
+
+    def _alerts_counted(self, count: int) -> None:
+        """The banner stays while a replay or pad reuse is not acknowledged; one that arrives while pli
+        is open is also notified wherever the user is."""
+        try:
+            banner = self.query_one(AlertBanner)
+        except NoMatches:
+            return   # pli is quitting
+        if count > banner.count and banner.count_known:
+            self.app.notify("SECURITY ALERT: a message reuses one-time pad bytes (replay or pad reuse); "
+                            "it is in quarantine. ! on the main screen shows it.",
+                            title="SECURITY ALERT", severity="error", timeout=30)
+        banner.count_known = True
+        banner.show_count(count)
+        self._alerts = count
+        self.refresh_bindings()
+
     def _list_counted(self, query: str, count: int) -> None:
         """The poll's count of the list's query: when it changed, the list reloads with it."""
         ml = self.message_list
-        if query != ml.query_text or count == ml.total or ml.counting:
+        if query != ml.query_text or count == ml.matches or ml.counting:
             return
         if self.app.attempt("Refresh", ml.reload, count) is FAILED:
             return
@@ -158,10 +221,13 @@ class MainScreen(Screen):
 
     @on(SearchBar.Submitted)
     def on_search_submitted(self, event: SearchBar.Submitted) -> None:
+        """A search shows its result; an empty one goes back to the list before (as Esc does)."""
         text = event.value.strip()
         bar = self.query_one(SearchBar)
         if text:
             self.show_search(SavedSearch(f"Search: {text}", text))
+        else:
+            self.go_back()
         bar.display = False
         self.message_list.focus()
 
@@ -174,25 +240,25 @@ class MainScreen(Screen):
 
     @on(MessageList.Highlighted)
     def on_highlighted(self, event: MessageList.Highlighted) -> None:
-        if self._preview_timer is not None:
-            self._preview_timer.stop()
         self.update_title()
         summary = event.summary
-        if summary is None:
-            self.query_one(PreviewPane).show_nothing("No messages here.")
-            return
-        self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self._preview(summary))
-
-    def _preview(self, summary) -> None:
-        pane = self.query_one(PreviewPane)
-        try:
-            pane.show_message(self.app.read_message(summary))
-        except PliError as error:
-            pane.show_nothing(str(error))
+        self.query_one(PreviewPane).show_soon(message_of(summary) if summary is not None else None)
 
     @on(MessageList.Opened)
     def on_opened(self, event: MessageList.Opened) -> None:
-        self.app.open_message(event.summary)
+        """A message, or a thread: several messages open the thread view, one opens as a message."""
+        summary = event.summary
+        if getattr(summary, "count", 1) > 1:
+            self.app.open_thread(summary)
+        else:
+            self.app.open_message(message_of(summary))
+
+    def action_toggle_threads(self) -> None:
+        """The same search as one row per thread, or per message (neomutt's Esc V, aerc's T)."""
+        ml = self.message_list
+        if self.app.attempt("Threads", ml.show_rows, MESSAGES if ml.threaded else THREADS) is FAILED:
+            return
+        self.update_title()
 
     # -- triage -------------------------------------------------------------
 
@@ -221,6 +287,36 @@ class MainScreen(Screen):
 
     def action_archive(self) -> None:
         self.triage("archived {n} message{s}", remove={"inbox"})
+
+    def action_alert(self) -> None:
+        """The alerted messages, and acknowledging them (the banner goes; they stay in quarantine)."""
+        from pli.tui.screens.alert import AlertScreen
+
+        summaries = self.app.attempt("Alert", self.app.store.window, ALERTS, 0, 50)
+        if summaries is FAILED or not summaries:
+            return
+
+        def answered(acknowledged: bool | None) -> None:
+            if not acknowledged:
+                return
+            ids = [s.message_id for s in summaries]
+            if self.app.attempt("Alert", self.app.store.tag, ids, (ACKNOWLEDGED,)) is FAILED:
+                return
+            self.notify(f"acknowledged {len(ids)} alert{'s' if len(ids) != 1 else ''}; "
+                        "the messages stay in quarantine (reason:replay)", timeout=5)
+            self.refresh_counts()
+
+        self.app.push_screen(AlertScreen(summaries, self.app.now), answered)
+
+    def action_delete(self) -> None:
+        """To the trash (the Trash search; `u` undoes): notmuch's `deleted` tag, which searches leave
+        out, and out of the inbox.  Nothing is erased: a health record is kept.  In the trash, d
+        puts the messages back in the inbox."""
+        targets = self.message_list.targets()
+        if targets and all("deleted" in t.tags for t in targets):
+            self.triage("restored {n} message{s} to the inbox", add={"inbox"}, remove={"deleted"})
+        else:
+            self.triage("moved {n} message{s} to the trash", add={"deleted"}, remove={"inbox"})
 
     def action_toggle_read(self) -> None:
         targets = self.message_list.targets()
@@ -272,16 +368,23 @@ class MainScreen(Screen):
         self.notify(f"undone: {action.label}", timeout=3)
 
     def action_clear_selection(self) -> None:
-        self.message_list.clear_selection()
-        self.update_title()
+        """Esc: clear the selection; with none, back to the list shown before (a search's result
+        returns to the inbox)."""
+        if self.message_list.selected:
+            self.message_list.clear_selection()
+            self.update_title()
+        elif not self.go_back():
+            self.app.bell()
 
     # -- other views --------------------------------------------------------
 
     def _current_or_bell(self):
+        """The message under the cursor (a thread's newest match), or a bell when there is none."""
         summary = self.message_list.current
         if summary is None:
             self.app.bell()
-        return summary
+            return None
+        return message_of(summary)
 
     def action_lab(self) -> None:
         if summary := self._current_or_bell():
@@ -298,12 +401,19 @@ class MainScreen(Screen):
         if summary := self._current_or_bell():
             self.app.compose_message(reply_to=summary)
 
+    def action_reply_all(self) -> None:
+        if summary := self._current_or_bell():
+            self.app.compose_message(reply_to=summary, everyone=True)
+
     def action_forward(self) -> None:
         if summary := self._current_or_bell():
             self.app.compose_message(forward=summary)
 
     def action_compose(self) -> None:
         self.app.compose_message()
+
+    def action_drafts(self) -> None:
+        self.app.show_drafts()
 
     def action_conversation(self) -> None:
         """The short notes exchanged with the highlighted message's correspondent."""

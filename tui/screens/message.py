@@ -63,9 +63,12 @@ class MessageScreen(Screen):
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Close", id="message.close"),
         Binding("L", "lab", "Lab view", id="message.lab"),
-        Binding("r", "reply", "Reply", id="message.reply"),
-        Binding("f", "forward", "Forward", id="message.forward"),
-        Binding("tab", "focus_next", "Next pane", show=False),
+        # priority: compose opens when the key arrives and takes the keys typed after it (PliApp.hold_keys)
+        Binding("r", "reply", "Reply", id="message.reply", priority=True),
+        Binding("R", "reply_all", "Reply all", id="message.reply_all", priority=True),
+        Binding("f", "forward", "Forward", id="message.forward", priority=True),
+        # Tab, as Shift+Tab, moves between the body and the attachments, whose keys (s, o, i) then show
+        Binding("tab", "next_pane", "Attachments", id="message.next_pane"),
     ]
 
     def __init__(self, summary, clear: ClearMessage) -> None:
@@ -87,6 +90,14 @@ class MessageScreen(Screen):
         self.query_one(VerificationBadge).show(self.clear.verification)
         self.query_one(ReceiptsLine).show_for(self.app.home, self.summary, self.clear.message)
         self.query_one("#message-body").focus()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "next_pane":
+            return bool(self.clear.attachments)   # nothing to reach: the key is not offered
+        return True
+
+    def action_next_pane(self) -> None:
+        self.focus_next()
 
     def _highlighted(self) -> Attachment | None:
         found = self.query(AttachmentList)
@@ -146,6 +157,9 @@ class MessageScreen(Screen):
 
     def action_reply(self) -> None:
         self.app.compose_message(reply_to=self.summary)
+
+    def action_reply_all(self) -> None:
+        self.app.compose_message(reply_to=self.summary, everyone=True)
 
     def action_forward(self) -> None:
         self.app.compose_message(forward=self.summary)

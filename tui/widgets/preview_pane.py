@@ -6,10 +6,12 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from pli.core.errors import PliError
 from pli.tui.reading import ClearMessage
 from pli.tui.widgets.verification_badge import VerificationBadge
 
 PREVIEW_LINES = 40
+PREVIEW_DELAY = 0.12  # seconds the cursor rests before the preview reads the message (j held down)
 
 
 def headers_text(clear: ClearMessage) -> Text:
@@ -26,6 +28,9 @@ def headers_text(clear: ClearMessage) -> Text:
 
 
 class PreviewPane(VerticalScroll, can_focus=False):
+    _timer = None
+    _shown_once = False
+
     def compose(self) -> ComposeResult:
         yield VerificationBadge(id="preview-badge")
         yield Static(id="preview-headers")
@@ -37,6 +42,28 @@ class PreviewPane(VerticalScroll, can_focus=False):
         lines = clear.body.splitlines()[:PREVIEW_LINES]
         self.query_one("#preview-body", Static).update("\n".join(lines))
         self.scroll_home(animate=False)
+
+    def show_soon(self, summary, nothing: str = "No messages here.") -> None:
+        """Preview `summary` once the cursor rests on it (PREVIEW_DELAY); None shows `nothing`.
+        The first one is read as soon as the first frame is drawn: no key is held down yet, and
+        the screen is complete (stable) that much sooner."""
+        if self._timer is not None:
+            self._timer.stop()
+        if summary is None:
+            self.show_nothing(nothing)
+            return
+        if not self._shown_once:
+            self._shown_once = True
+            self.call_after_refresh(self.show_summary, summary)
+            return
+        self._timer = self.set_timer(PREVIEW_DELAY, lambda: self.show_summary(summary))
+
+    def show_summary(self, summary) -> None:
+        """Read the message (the app's read_message) and show it, or why it cannot be shown."""
+        try:
+            self.show_message(self.app.read_message(summary))
+        except PliError as error:
+            self.show_nothing(str(error))
 
     def show_nothing(self, note: str = "") -> None:
         self.query_one(VerificationBadge).update("")

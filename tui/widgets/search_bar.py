@@ -18,8 +18,9 @@ class SearchBar(Input):
         pass
 
     def __init__(self, *, id: str | None = None) -> None:
+        # select_on_focus off: its focus event comes after the first keys typed fast, and would select them
         super().__init__(placeholder="search: critical, abnormal and from:lab, patient:dupont, tag:flagged…",
-                         suggester=LastWordSuggester(lambda: SHORTCUTS), id=id)
+                         suggester=LastWordSuggester(lambda: SHORTCUTS), id=id, select_on_focus=False)
 
     def action_cancel(self) -> None:
         self.post_message(self.Cancelled())
