@@ -12,7 +12,7 @@ from pli.core.crypto.pairing import share_pad
 from pli.core.crypto.refusals import ReplayAlert
 from pli.core.store import create_store
 
-from crypto_fixtures import PASSPHRASE, people
+from crypto_fixtures import passphrase_file, people
 from replay_fixtures import reused_pad
 
 CLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exit(main())"]
@@ -27,8 +27,7 @@ def pair(tmp_path):
 
 
 def run(bob, tmp_path, *args):
-    secret = tmp_path / "pass"
-    secret.write_text(PASSPHRASE + "\n")
+    secret = passphrase_file(tmp_path / "pass")
     env = {**os.environ, "PLI_PASSPHRASE_FILE": str(secret)}
     return subprocess.run(CLI + ["--home", str(bob.home.root), *args], capture_output=True, text=True, env=env)
 
