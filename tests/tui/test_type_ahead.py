@@ -30,13 +30,26 @@ async def type_fast(app, keys: list[str], turns: int, burst: int) -> None:
                 await asyncio.sleep(0)
 
 
+async def typed_out(pilot, done, at_most: float = 10.0) -> None:
+    """Wait until the keys have been handled (`done()` holds), then a little more for any stray key.
+
+    A fixed pause is not enough on a loaded machine (CI ran the pure-Python backend with the
+    previous tests' threads still busy): 24 keys, each a few queue hops, took longer than 0.3 s.
+    Waiting for the outcome keeps the test about order and loss, never about speed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + at_most
+    while not done() and loop.time() < deadline:
+        await pilot.pause(0.05)
+    await pilot.pause(0.3)
+
+
 @pytest.mark.parametrize("turns,burst", RHYTHMS)
 async def test_a_search_typed_fast_is_searched_whole(demo, make_app, turns, burst):
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await type_fast(app, ["slash", *"critical and tag:inbox", "enter"], turns, burst)
-        await pilot.pause(0.3)
+        await typed_out(pilot, lambda: app.screen.current_search.query != "tag:inbox")
         assert isinstance(app.screen, MainScreen)
         assert app.screen.current_search.query == "critical and tag:inbox"
         assert not app._notifications   # nothing else ran (c = compose, a = archive, t = tag...)
@@ -49,7 +62,8 @@ async def test_tags_typed_fast_into_the_tag_prompt_are_all_added(demo, make_app,
         await pilot.pause()
         target = app.screen.query_one(MessageList).current
         await type_fast(app, ["t", *"urgent lab-call", "enter"], turns, burst)
-        await pilot.pause(0.3)
+        await typed_out(pilot, lambda: isinstance(app.screen, MainScreen)
+                        and {"urgent", "lab-call"} <= tags_of(demo, target.message_id))
         assert isinstance(app.screen, MainScreen)
         assert {"urgent", "lab-call"} <= tags_of(demo, target.message_id)
 
@@ -88,7 +102,8 @@ async def test_compose_fields_typed_fast_with_tab_each_get_their_text(demo, make
         await pilot.pause()
         await type_fast(app, ["c", *"resultats@labo-estuaire.example", "tab", *"Essai", "tab", *"Bonjour"],
                         turns, burst)
-        await pilot.pause(0.3)
+        await typed_out(pilot, lambda: isinstance(app.screen, ComposeScreen)
+                        and any(body.text == "Bonjour" for body in app.screen.query("#compose-body")))
         screen = app.screen
         assert isinstance(screen, ComposeScreen)   # no key went to the list meanwhile (r: reply, e: export...)
         assert screen.query_one("#compose-to").value.rstrip(", ") == "resultats@labo-estuaire.example"
@@ -109,7 +124,7 @@ async def test_esc_and_its_answer_typed_fast_after_text_lose_nothing(demo, make_
         await pilot.pause()
         await type_fast(app, ["c", *"resultats@labo-estuaire.example", "tab", *"Essai", "tab", *"x",
                               "escape", "k"], turns, burst)
-        await pilot.pause(0.3)
+        await typed_out(pilot, lambda: isinstance(app.screen, MainScreen))
         assert isinstance(app.screen, MainScreen)
     (path,) = draft_store.drafts_dir(demo).iterdir()
     assert json.loads(path.read_bytes())["body"] == "x"
