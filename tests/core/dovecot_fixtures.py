@@ -325,3 +325,19 @@ def fetch_marked(imap, marker: str) -> bytes:
     [uid] = found[0].split()
     _, data = imap.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
     return data[0][1]
+
+
+def operator_pki(folder: Path) -> dict[str, TestCa]:
+    """The operator's server CA, the CA of application mailboxes' certificates, and a stranger's CA."""
+    return {"ca": TestCa(folder / "ca"), "clients": TestCa(folder / "clients", "mailbox CA"),
+            "other": TestCa(folder / "other", "other CA")}
+
+
+def token_account(server: "OperatorDovecot", home: Path, user: str, ca: TestCa, mechanism: str = "oauthbearer"):
+    """An MSSanté account of `user` on `server` (implicit TLS, `localhost`) logging in with a token command."""
+    helper = token_helper(home / "bin", make_jwt(server.oauth_key, user))
+    account, _ = mss_account(home, address=f"{user}@op.mssante.test", mssante=True, auth=mechanism,
+                             username=user, token_command=[str(helper)], ca_file=str(ca.cert_path),
+                             imap_host="localhost", imap_port=server.imaps_port, smtp_host="localhost",
+                             smtp_port=server.submissions_port)
+    return account

@@ -10,7 +10,7 @@ from email.policy import compat32, default
 
 import pytest
 
-from dovecot_fixtures import OperatorDovecot, deliver, fetch_marked, make_jwt, mss_account, relayed_to, token_helper
+from dovecot_fixtures import OperatorDovecot, deliver, fetch_marked, relayed_to, token_account
 from pki_fixtures import TestCa
 from pli.core.receipts.mssante import ANS_ERRORS, match_reports, mdn_answer
 from pli.core.receipts.notifications import MalformedNotification, read_notifications
@@ -102,12 +102,7 @@ def operator(tmp_path_factory):
 
 
 def account_of(operator, home, user: str):
-    helper = token_helper(home / "bin", make_jwt(KEY, user))
-    account, _ = mss_account(home, address=f"{user}@op.mssante.test", mssante=True, auth="xoauth2",
-                             username=user, token_command=[str(helper)], ca_file=str(operator.test_ca.cert_path),
-                             imap_host="localhost", imap_port=operator.imaps_port, smtp_host="localhost",
-                             smtp_port=operator.submissions_port)
-    return account
+    return token_account(operator, home, user, operator.test_ca, "xoauth2")
 
 
 def test_the_mdn_of_a_received_lab_mail_reaches_the_lab_and_is_matched_to_what_it_sent(operator, tmp_path):

@@ -12,9 +12,9 @@ import shutil
 
 import pytest
 
-from dovecot_fixtures import (OperatorDovecot, deliver, fetch_marked, make_jwt, mss_account, relayed_to,
-                              token_helper)
-from pki_fixtures import TestCa, encrypted_key_copy
+from dovecot_fixtures import (OperatorDovecot, deliver, fetch_marked, make_jwt, mss_account, operator_pki,
+                              relayed_to, token_helper)
+from pki_fixtures import encrypted_key_copy
 from pli.core.transport.accounts import AccountError
 from pli.core.transport.mssante_account import Credentials, ServerUnreachable, open_imap, open_smtp
 from pli.core.transport.sasl import LoginRefused
@@ -34,9 +34,7 @@ ADDRESS = "dr.martin@op.mssante.test"
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("pki")
-    return {"ca": TestCa(folder / "ca"), "clients": TestCa(folder / "clients", "mailbox CA"),
-            "other": TestCa(folder / "other", "other CA")}
+    return operator_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")

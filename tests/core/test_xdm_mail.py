@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from dovecot_fixtures import OperatorDovecot, deliver, fetch_marked, make_jwt, mss_account, relayed_to, token_helper
+from dovecot_fixtures import OperatorDovecot, deliver, fetch_marked, relayed_to, token_account
 from pki_fixtures import TestCa
 from pli.core.lab.cda import PatientId
 from pli.core.transport.mssante_account import Credentials, open_imap, open_smtp
@@ -88,12 +88,7 @@ def operator(tmp_path_factory):
 
 
 def account_of(operator, home, user: str):
-    helper = token_helper(home / "bin", make_jwt(KEY, user))
-    account, _ = mss_account(home, address=f"{user}@op.mssante.test", mssante=True, auth="oauthbearer",
-                             username=user, token_command=[str(helper)], ca_file=str(operator.test_ca.cert_path),
-                             imap_host="localhost", imap_port=operator.imaps_port, smtp_host="localhost",
-                             smtp_port=operator.submissions_port)
-    return account
+    return token_account(operator, home, user, operator.test_ca, "oauthbearer")
 
 
 @pytest_dovecot
