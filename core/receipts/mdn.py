@@ -77,8 +77,10 @@ def is_report(message: Message) -> bool:
 
 def build_mdn(original: Message, request: MdnRequest, final_recipient: str, *,
               error: tuple[str, str] | None = None, manual: bool = False, include: str = "headers",
-              now: datetime | None = None) -> EmailMessage:
-    """The MDN for `original`, from `final_recipient`: processed, or processed/error with (code, label)."""
+              now: datetime | None = None, detail: str = "") -> EmailMessage:
+    """The MDN for `original`, from `final_recipient`: processed, or processed/error with (code, label).
+
+    `detail`: one line for the human part saying what went wrong, beyond the code's label."""
     if include not in _INCLUDE:
         raise ValueError(f"include must be one of {', '.join(_INCLUDE)}")
     if is_report(original):
@@ -93,7 +95,7 @@ def build_mdn(original: Message, request: MdnRequest, final_recipient: str, *,
         mdn["In-Reply-To"] = request.original_message_id
         mdn["References"] = request.original_message_id
     mdn["Auto-Submitted"] = "auto-replied" if not manual else "no"
-    mdn.set_content(_human(original, error), subtype="plain", charset="utf-8")
+    mdn.set_content(_human(original, error, detail), subtype="plain", charset="utf-8")
     mdn.make_mixed()
     mdn.set_type("multipart/report")
     mdn.set_param("report-type", "disposition-notification")
@@ -143,14 +145,14 @@ def _subject(original: str, error: tuple[str, str] | None) -> str:
     return f"[KO Intégration système !][{_one_line(error[0])}] {base}" if error else base
 
 
-def _human(original: Message, error: tuple[str, str] | None) -> str:
+def _human(original: Message, error: tuple[str, str] | None, detail: str = "") -> str:
     when = str(original.get("Date", "")).strip()
     sent = f" sent {when}" if when else ""
     if error:
         code, label = error
         return (f"The message{sent} was received but could not be processed automatically.\n"
                 f"Le message ci-dessous n'a pas pu être intégré automatiquement pour la raison suivante : "
-                f"{_one_line(code)}^{_one_line(label)}\n")
+                f"{_one_line(code)}^{_one_line(label)}\n" + (f"{_one_line(detail)}\n" if detail else ""))
     return f"The message{sent} was received and processed.\nLe message a été reçu et traité.\n"
 
 

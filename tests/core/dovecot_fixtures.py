@@ -261,3 +261,83 @@ service stats {{
   chroot =
 }}
 """
+
+
+# -- an MSSanté account of pli against this operator (core/transport/mssante_account.py) ----------------------
+
+def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))     # a JSON string is a TOML basic string
+
+
+def mss_account(home_root: Path, name: str = "mss", **keys):
+    """Write [accounts.NAME] into a home's config.toml, read it as pli does; (MssAccount or None, raw table)."""
+    from pli.core.config import config_section
+    from pli.core.home import Home
+    from pli.core.transport.accounts import load_accounts
+    from pli.core.transport.mssante_account import mssante_account
+
+    home_root.mkdir(parents=True, exist_ok=True)
+    home = Home(home_root)
+    lines = [f"[accounts.{name}]"] + [f"{key} = {toml_value(value)}" for key, value in keys.items()]
+    home.config.write_text("\n".join(lines) + "\n")
+    table = config_section(home.config, "accounts")[name]
+    return mssante_account(load_accounts(home)[name], table, f"{home.config} [accounts.{name}]"), table
+
+
+def token_helper(folder: Path, token: str) -> Path:
+    """A token command as a practitioner's helper would be: prints the access token and exits 0."""
+    folder.mkdir(parents=True, exist_ok=True)
+    helper = folder / "get-token"
+    helper.write_text(f"#!/bin/sh\necho '{token}'\n")
+    helper.chmod(0o700)
+    return helper
+
+
+def relayed_to(server: "OperatorDovecot", marker: bytes, timeout: float = 10) -> tuple[str, list[str], bytes]:
+    """The one message the operator's submission relayed whose bytes hold `marker` (waits for it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [m for m in server.sink.messages if marker in m[2]]
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError("the operator relayed no such message")
+
+
+def deliver(server: "OperatorDovecot", sender: str, mailbox: str, data: bytes) -> None:
+    """Deliver into a mailbox over LMTP, as the recipient's operator does with relayed mail."""
+    import smtplib
+
+    with smtplib.LMTP("127.0.0.1", server.lmtp_port, timeout=10) as lmtp:
+        lmtp.sendmail(sender, [mailbox], data)
+
+
+def fetch_marked(imap, marker: str) -> bytes:
+    """The raw bytes of the one INBOX message whose subject holds `marker` (read-only, nothing flagged)."""
+    imap.select("INBOX", readonly=True)
+    _, found = imap.uid("SEARCH", "SUBJECT", f'"{marker}"')
+    [uid] = found[0].split()
+    _, data = imap.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
+    return data[0][1]
+
+
+def operator_pki(folder: Path) -> dict[str, TestCa]:
+    """The operator's server CA, the CA of application mailboxes' certificates, and a stranger's CA."""
+    return {"ca": TestCa(folder / "ca"), "clients": TestCa(folder / "clients", "mailbox CA"),
+            "other": TestCa(folder / "other", "other CA")}
+
+
+def token_account(server: "OperatorDovecot", home: Path, user: str, ca: TestCa, mechanism: str = "oauthbearer"):
+    """An MSSanté account of `user` on `server` (implicit TLS, `localhost`) logging in with a token command."""
+    helper = token_helper(home / "bin", make_jwt(server.oauth_key, user))
+    account, _ = mss_account(home, address=f"{user}@op.mssante.test", mssante=True, auth=mechanism,
+                             username=user, token_command=[str(helper)], ca_file=str(ca.cert_path),
+                             imap_host="localhost", imap_port=server.imaps_port, smtp_host="localhost",
+                             smtp_port=server.submissions_port)
+    return account
