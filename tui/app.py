@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -373,7 +374,10 @@ class PliApp(App):
 
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
-                screen.after_tags_changed()
+                try:
+                    screen.after_tags_changed()
+                except NoMatches:
+                    pass   # pli is quitting: compose closed just before, its callback came after the widgets left
 
     # -- keys and commands --------------------------------------------------
 
@@ -389,12 +393,14 @@ class PliApp(App):
         opened it) took a longer way than those typed after, so they were dropped or overtaken:
         `t urgent Enter` typed fast closed the prompt with "ur" or nothing."""
         if self._held_keys is None:
-            self._held_keys = []
-            # never for long: a screen that failed to open must not leave the keyboard dead
-            self.set_timer(HOLD_AT_MOST, self._release_stale)
+            held = self._held_keys = []
+            # never for long: a screen that failed to open must not leave the keyboard dead.  The
+            # timer releases this hold only: one of an earlier hold, firing during a later one, let
+            # the Esc of compose's "Esc k" out before its question opened, and `k` was lost.
+            self.set_timer(HOLD_AT_MOST, lambda: self._release_stale(held))
 
-    def _release_stale(self) -> None:
-        if self._held_keys is not None:
+    def _release_stale(self, held: list[events.Key]) -> None:
+        if self._held_keys is held:
             self.release_keys()
 
     def release_keys(self) -> None:

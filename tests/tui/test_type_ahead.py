@@ -92,6 +92,27 @@ async def test_keys_held_for_a_prompt_that_never_opens_are_released(demo, make_a
         assert ml.cursor == 2                # the keyboard is never left dead
 
 
+async def test_an_earlier_holds_timer_does_not_release_a_later_hold(demo, make_app, monkeypatch):
+    """Each hold is released by its own timer only: compose opening held keys, its stale timer then
+    fired during the hold of compose's Esc and let `k` out before the question opened (lost)."""
+    from pli.tui import app as app_module
+
+    monkeypatch.setattr(app_module, "HOLD_AT_MOST", 0.5)
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        ml = app.screen.query_one(MessageList)
+        app.hold_keys()                      # compose opening...
+        app.release_keys()                   # ...and ready at once
+        await pilot.pause(0.3)
+        app.hold_keys()                      # Esc's own hold, its question not open yet
+        await pilot.press("j")
+        await pilot.pause(0.35)              # the first hold's timer has fired
+        assert ml.cursor == 0
+        await typed_out(pilot, lambda: ml.cursor == 1)
+        assert ml.cursor == 1                # the second hold's own timer still frees the keyboard
+
+
 @pytest.mark.parametrize("turns,burst", RHYTHMS)
 async def test_compose_fields_typed_fast_with_tab_each_get_their_text(demo, make_app, turns, burst):
     """address<Tab>subject<Tab>text typed as one string: Tab moves on in line with the keys."""
@@ -128,3 +149,13 @@ async def test_esc_and_its_answer_typed_fast_after_text_lose_nothing(demo, make_
         assert isinstance(app.screen, MainScreen)
     (path,) = draft_store.drafts_dir(demo).iterdir()
     assert json.loads(path.read_bytes())["body"] == "x"
+
+
+async def test_compose_closing_as_pli_quits_is_no_traceback(demo, make_app):
+    """Compose's close callback can come after quitting has removed the main screen's widgets
+    (seen with `Esc k` typed fast just before the end): the refresh it asks for is skipped."""
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.screen.query_one("#list-title").remove()
+        app._refresh_main()

@@ -289,7 +289,10 @@ class ComposeScreen(Screen):
             try:
                 then()
             finally:
-                self.app.release_keys()
+                opened = self.app.screen
+                if opened is self or not getattr(opened, "TAKES_TYPING", False):
+                    self.app.release_keys()
+                # else the question `then` opened releases them once it is on screen (Esc's)
 
         field.call_later(run)
 

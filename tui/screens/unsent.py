@@ -15,6 +15,7 @@ class UnsentScreen(ModalScreen[str | None]):
         Binding("d", "choose('discard')", "Discard", id="unsent.discard"),
         Binding("escape", "choose('')", "Back to the message", id="unsent.back"),
     ]
+    TAKES_TYPING = True   # "Esc k" typed fast: k is the answer, held until the question is on screen
 
     def __init__(self, subject: str) -> None:
         super().__init__()
@@ -28,6 +29,11 @@ class UnsentScreen(ModalScreen[str | None]):
                          "k  keep it as a draft (D on the main screen reopens it)\n"
                          "d  discard it\n"
                          "Esc  back to the message", markup=False)
+
+    def on_mount(self) -> None:
+        release = getattr(self.app, "release_keys", None)
+        if release is not None:
+            release()
 
     def action_choose(self, choice: str) -> None:
         self.dismiss(choice or None)
