@@ -111,7 +111,7 @@ class BackendInfo:
     """Which backend runs, for `pli doctor` and the benchmarks."""
 
     name: str                    # "native" | "pure"
-    simd_path: str               # "avx512" | "avx2" | "neon" | "scalar" | "python"
+    simd_path: str               # "avx512ifma" | "avx512" | "avx2" | "neon" | "scalar" | "python"
     native_available: bool
     native_error: str | None     # why native could not load (None when it loaded)
 

@@ -31,7 +31,7 @@ from pli.core.gc_pause import gc_paused
 from pli.native._pli_native import ffi, lib
 
 NAME = "native"
-SIMD_PATHS = ("scalar", "avx2", "avx512", "neon")
+SIMD_PATHS = ("scalar", "avx2", "avx512", "avx512ifma", "neon")
 
 # Status codes and kinds of native/pli_crypto.h.
 _OK, _ERR_COUNTER, _ERR_BAD_TAG, _ERR_ARGUMENT, _ERR_OVERLAP = 0, -1, -2, -3, -4
@@ -62,7 +62,7 @@ def simd_path() -> str:
 
 
 def select_simd_path(name: str | None) -> None:
-    """Force a path ("scalar", "avx2", "avx512", "neon"); None or "auto" restores the CPU's choice."""
+    """Force a path ("scalar", "avx2", "avx512", "avx512ifma", "neon"); None or "auto" restores the CPU's choice."""
     global _forced
     wanted = None if name in (None, "auto") else name
     if lib.pli_select_simd_path(b"auto" if wanted is None else wanted.encode()) != _OK:
