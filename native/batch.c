@@ -46,27 +46,52 @@ static void aead_mac(uint8_t tag[PLI_TAG_BYTES], const uint8_t mac_key[PLI_KEY_B
     pli_poly1305_finish(&st, tag);
 }
 
-/* The message's one-time Poly1305 key and (stream kind) the ChaCha20 state at block 1. */
-static void message_keys(uint8_t mac_key[PLI_KEY_BYTES], uint32_t state[16], const message *m)
+/* A message's secrets: its one-time Poly1305 key and, for the stream kind, the first keystream blocks
+ * and the ChaCha20 state after them.  Block 0 (the MAC key) comes from the SIMD path together with
+ * blocks 1-7, which the data needs anyway: a separate scalar block cost as much as eight SIMD ones. */
+#define HEAD_BYTES 512
+
+typedef struct {
+    uint8_t  mac_key[PLI_KEY_BYTES];
+    uint8_t  head[HEAD_BYTES];  /* keystream from block 0: head_len bytes */
+    size_t   head_len;
+    uint32_t state[16];         /* at the block after the head */
+} message_keys;
+
+static const uint8_t zeros[HEAD_BYTES];
+
+static void keys_for(message_keys *k, const pli_impl *impl, const message *m)
 {
     if (m->kind == PLI_KIND_CHACHA20_POLY1305) {
-        uint8_t block0[PLI_BLOCK_BYTES];
-        pli_chacha20_block(block0, m->key, m->nonce, 0);
-        memcpy(mac_key, block0, PLI_KEY_BYTES);
-        pli_wipe(block0, sizeof block0);
-        pli_chacha20_init(state, m->key, m->nonce, 1);
+        k->head_len = m->len < HEAD_BYTES - PLI_BLOCK_BYTES ? PLI_BLOCK_BYTES + m->len : HEAD_BYTES;
+        pli_chacha20_init(k->state, m->key, m->nonce, 0);
+        impl->chacha20_xor(k->head, zeros, k->head_len, k->state);
+        memcpy(k->mac_key, k->head, PLI_KEY_BYTES);
+        k->state[12] = HEAD_BYTES / PLI_BLOCK_BYTES; /* only used when the data runs past the head */
     } else {
-        memcpy(mac_key, m->key, PLI_KEY_BYTES);
+        k->head_len = 0;
+        memcpy(k->mac_key, m->key, PLI_KEY_BYTES);
     }
 }
 
-static void transform(const pli_impl *impl, const message *m, const uint32_t state[16])
+static void wipe_keys(message_keys *k)
+{
+    pli_wipe(k->mac_key, sizeof k->mac_key);
+    pli_wipe(k->head, k->head_len);
+    pli_wipe(k->state, sizeof k->state);
+}
+
+static void transform(const pli_impl *impl, const message *m, const message_keys *k)
 {
     if (m->len == 0) {
         return;
     }
     if (m->kind == PLI_KIND_CHACHA20_POLY1305) {
-        impl->chacha20_xor(m->out, m->in, m->len, state);
+        const size_t first = k->head_len - PLI_BLOCK_BYTES;
+        impl->otp_xor(m->out, m->in, k->head + PLI_BLOCK_BYTES, first);
+        if (m->len > first) {
+            impl->chacha20_xor(m->out + first, m->in + first, m->len - first, k->state);
+        }
     } else {
         impl->otp_xor(m->out, m->in, m->pad, m->len);
     }
@@ -74,29 +99,26 @@ static void transform(const pli_impl *impl, const message *m, const uint32_t sta
 
 static void seal_message(const pli_impl *impl, const message *m, uint8_t tag[PLI_TAG_BYTES])
 {
-    uint8_t mac_key[PLI_KEY_BYTES];
-    uint32_t state[16];
-    message_keys(mac_key, state, m);
-    transform(impl, m, state);
-    aead_mac(tag, mac_key, m->aad, m->aad_len, m->out, m->len);
-    pli_wipe(mac_key, sizeof mac_key);
-    pli_wipe(state, sizeof state);
+    message_keys k;
+    keys_for(&k, impl, m);
+    transform(impl, m, &k);
+    aead_mac(tag, k.mac_key, m->aad, m->aad_len, m->out, m->len);
+    wipe_keys(&k);
 }
 
 /* PLI_OK, or PLI_ERR_BAD_TAG with out untouched: a forged message is never decrypted. */
 static int open_message(const pli_impl *impl, const message *m, const uint8_t tag[PLI_TAG_BYTES])
 {
-    uint8_t mac_key[PLI_KEY_BYTES], computed[PLI_TAG_BYTES];
-    uint32_t state[16];
+    uint8_t computed[PLI_TAG_BYTES];
+    message_keys k;
     int status = PLI_ERR_BAD_TAG;
-    message_keys(mac_key, state, m);
-    aead_mac(computed, mac_key, m->aad, m->aad_len, m->in, m->len);
+    keys_for(&k, impl, m);
+    aead_mac(computed, k.mac_key, m->aad, m->aad_len, m->in, m->len);
     if (pli_tags_equal(computed, tag)) {
-        transform(impl, m, state);
+        transform(impl, m, &k);
         status = PLI_OK;
     }
-    pli_wipe(mac_key, sizeof mac_key);
-    pli_wipe(state, sizeof state);
+    wipe_keys(&k);
     pli_wipe(computed, sizeof computed);
     return status;
 }

@@ -191,6 +191,31 @@ def test_column_batches_agree_across_backends_and_with_single_calls(native, spec
         assert bytes(opened.message(i)) == (plain if ok else bytes(len(plain)))
 
 
+def test_column_inputs_found_by_address_are_the_buffers_themselves(monkeypatch):
+    """The native column batch takes a bytes object's address from id() (CPython's documented meaning, the
+    offset measured at import): the same addresses as the buffer protocol's, the same output without it."""
+    try:
+        native = primitives.backend("native")
+    except primitives.BackendUnavailable as error:
+        pytest.skip(str(error))
+    from pli.native._pli_native import ffi
+    rng = random.Random(5)
+    buffers = [rng.randbytes(rng.randrange(0, 5000)) for _ in range(300)]
+    if native._BYTES_DATA is not None:
+        table, _ = native._pointers(buffers, {bytes})
+        assert [int(ffi.cast("uintptr_t", table[i])) for i in range(300)] == \
+            [int(ffi.cast("uintptr_t", ffi.from_buffer(b))) for b in buffers]
+    keys, nonces = rng.randbytes(32 * 300), rng.randbytes(12 * 300)
+    sealed = [ChaCha20Poly1305(keys[32 * i:32 * i + 32]).encrypt(nonces[12 * i:12 * i + 12], b, b"h")
+              for i, b in enumerate(buffers)]
+    batch = Columns("stream", sealed, keys, nonces, aads=[b"h"] * 300)
+    by_address = native.open_columns(batch)
+    monkeypatch.setattr(native, "_BYTES_DATA", None)
+    by_buffer = native.open_columns(batch)
+    assert by_address.ok == by_buffer.ok == [True] * 300
+    assert bytes(by_address.data) == bytes(by_buffer.data) == b"".join(buffers)
+
+
 # -- choosing the backend at import ---------------------------------------------------------------------
 
 PROBE = textwrap.dedent("""
