@@ -119,17 +119,23 @@ def _general_xor(fill, src: memoryview, dst: memoryview | None):
     return None
 
 
+_c_otp_xor, _c_chacha20_xor = lib.pli_otp_xor, lib.pli_chacha20_xor     # one attribute lookup less per call
+
+
 def otp_xor(data, pad, out=None):
     try:
-        n = len(data)
-        if out is None:
-            if type(data) is bytes and len(pad) >= n:
-                result = bytearray(n)
-                if lib.pli_otp_xor(_ptr(result), data, pad, n) == _OK:
+        if out is data:                                  # in place, the pad XOR's usual call
+            if type(data) is bytearray and len(pad) >= len(data):
+                dst = _ptr(data)
+                if _c_otp_xor(dst, dst, pad, len(data)) == _OK:
+                    return None
+        elif out is None:
+            if type(data) is bytes and len(pad) >= len(data):
+                result = bytearray(len(data))
+                if _c_otp_xor(_ptr(result), data, pad, len(data)) == _OK:
                     return bytes(result)
-        elif type(out) is bytearray and len(out) == n and len(pad) >= n:
-            dst = _ptr(out)
-            if lib.pli_otp_xor(dst, dst if out is data else data, pad, n) == _OK:
+        elif type(out) is bytearray and len(out) == len(data) and len(pad) >= len(data):
+            if _c_otp_xor(_ptr(out), data, pad, len(data)) == _OK:
                 return None
     except TypeError:        # cffi takes only bytes and cdata as they are: the general path for the rest
         pass
@@ -158,16 +164,15 @@ def chacha20_block(key, nonce, counter: int) -> bytes:
 
 def chacha20_xor(key, nonce, counter: int, data, out=None):
     try:
-        n = len(data)
         if len(key) == KEY_BYTES and len(nonce) == NONCE_BYTES and type(counter) is int:
             if out is None:
                 if type(data) is bytes:
-                    result = bytearray(n)
-                    if lib.pli_chacha20_xor(_ptr(result), data, n, key, nonce, counter) == _OK:
+                    result = bytearray(len(data))
+                    if _c_chacha20_xor(_ptr(result), data, len(data), key, nonce, counter) == _OK:
                         return bytes(result)
-            elif type(out) is bytearray and len(out) == n:
+            elif type(out) is bytearray and len(out) == len(data):
                 dst = _ptr(out)
-                if lib.pli_chacha20_xor(dst, dst if out is data else data, n, key, nonce, counter) == _OK:
+                if _c_chacha20_xor(dst, dst if out is data else data, len(data), key, nonce, counter) == _OK:
                     return None
     except (TypeError, OverflowError):   # a type cffi does not take as it is, a counter out of range
         pass
