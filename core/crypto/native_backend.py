@@ -1,19 +1,24 @@
 """The native crypto backend: a thin wrapper over the C core (pli.native._pli_native, native/pli_crypto.h).
 
-Every argument is checked here (pli.core.crypto.contract) before C sees it;
-buffers go to C without copies through `ffi.from_buffer`; each C status becomes
-an exception (a raw return code never leaves this module).  cffi releases the
-GIL around every call.
+Every argument is checked before C sees it (the contract's checks, or the
+bulk checks below that stand for them); buffers go to C without copies; each
+C status becomes an exception (a raw return code never leaves this module).
+cffi releases the GIL around every call.
 
-The batch calls are what make 100,000 small messages fast, so their Python
-side does no per-record Python-level work it can do per column instead: the
-`pli_record` array is filled one field at a time for a chunk of records,
-through strided memoryview assignments (the key pointers are `base + 32 * i`
-over one joined buffer of all the keys, computed as one big-int expression);
-records are checked in bulk (`set(map(len, keys))`), falling back to the
-per-record checks only when the bulk checks find something to name.  Measured
-on 100,000 records: about 1.2 us of Python per record, against about 6 us for
-the straightforward per-record loop.
+Three kinds of call, each with its Python cost kept to what it must be:
+- single calls: a fast path for bytes inputs and bytearray outputs (cffi
+  checks the types, one from_buffer for the output), the contract's checks
+  for anything else (see "single calls" below);
+- column batches (`Columns`, `open_columns`): one object per field for the
+  whole batch, checked in bulk, C checking every buffer rule once per batch;
+- record batches (`Record`, `open_batch`): the `pli_record` array filled one
+  field at a time for a chunk of records, through strided memoryview
+  assignments (the key pointers are `base + 32 * i` over one joined buffer of
+  all the keys, one big-int expression); records are checked in bulk
+  (`set(map(len, keys))`), falling back to the per-record checks only when
+  the bulk checks find something to name.  About 1.2 us of Python per record
+  (6 us for the straightforward per-record loop): columns exist because that
+  is still more than opening a 4 KiB message costs.
 """
 from __future__ import annotations
 
@@ -349,7 +354,7 @@ def _strided(blob, size: int, count: int) -> memoryview:
     return memoryview((_address(blob) * ones + offsets).to_bytes(_W * count, sys.byteorder)).cast(_WORD)
 
 
-class _Columns:
+class _RecordArray:
     """A chunk of records as the C record array, built a field at a time (see the module docstring).
 
     Built optimistically from the records' own bytes/bytearray objects; `valid` is
@@ -423,12 +428,12 @@ _getters = [operator.attrgetter(f) for f in ("kind", "data", "key", "nonce", "pa
 CHUNK = 8192
 
 
-def _prepare(records: list[Record], first: int, seal: bool) -> _Columns:
+def _prepare(records: list[Record], first: int, seal: bool) -> _RecordArray:
     """Records [first, first + len) of the batch as a C record array."""
-    columns = _Columns([list(map(get, records)) for get in _getters], seal)
+    columns = _RecordArray([list(map(get, records)) for get in _getters], seal)
     if not columns.valid:
         # The per-record checks raise CryptoMisuse naming the record, or give clean byte views.
-        columns = _Columns(_byte_views(records, first), seal, checked=True)
+        columns = _RecordArray(_byte_views(records, first), seal, checked=True)
         if not columns.valid:
             raise CryptoMisuse(f"a batch record could not be prepared for the native core ({_BUG})")
     return columns
