@@ -153,9 +153,10 @@ static int writes_apart(const message *m, const uint8_t *tag, int tag_written)
         !apart(m->out, m->len, m->pad, pad_len) || !apart(m->out, m->len, tag, PLI_TAG_BYTES)) {
         return PLI_ERR_OVERLAP;
     }
-    if (tag_written && (!apart(tag, PLI_TAG_BYTES, m->in, m->len) || !apart(tag, PLI_TAG_BYTES, m->aad, m->aad_len) ||
-                        !apart(tag, PLI_TAG_BYTES, m->key, PLI_KEY_BYTES) ||
-                        !apart(tag, PLI_TAG_BYTES, m->nonce, nonce_len) || !apart(tag, PLI_TAG_BYTES, m->pad, pad_len))) {
+    if (tag_written &&
+        (!apart(tag, PLI_TAG_BYTES, m->in, m->len) || !apart(tag, PLI_TAG_BYTES, m->aad, m->aad_len) ||
+         !apart(tag, PLI_TAG_BYTES, m->key, PLI_KEY_BYTES) || !apart(tag, PLI_TAG_BYTES, m->nonce, nonce_len) ||
+         !apart(tag, PLI_TAG_BYTES, m->pad, pad_len))) {
         return PLI_ERR_OVERLAP;
     }
     return PLI_OK;

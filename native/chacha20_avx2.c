@@ -144,7 +144,8 @@ AVX2 void pli_chacha20_xor_avx2(uint8_t *dst, const uint8_t *src, size_t len, co
         xor512(ks, ks, x);     /* ks ^= keystream: ks must start at zero */
         for (; i + 32 <= len; i += 32) {
             __m256i k = _mm256_loadu_si256((const __m256i *)(ks + i));
-            _mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + i)), k));
+            __m256i v = _mm256_loadu_si256((const __m256i *)(src + i));
+            _mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(v, k));
         }
         for (; i < len; i++) {
             dst[i] = (uint8_t)(src[i] ^ ks[i]);

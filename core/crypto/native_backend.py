@@ -401,7 +401,10 @@ class _RecordArray:
         words = memoryview(ffi.buffer(self.batch)).cast(_WORD)
         self.ints = memoryview(ffi.buffer(self.batch)).cast("i")
         # Data is writable (checked above), so the plain from_buffer is enough.
-        self.data_pointers = ffi.new("char *[]", list(map(ffi.from_buffer, datas)))
+        # The cdata objects are kept: each holds its bytearray exported, so that no other thread can resize
+        # (and move) it while C writes into it with the GIL released.
+        self.data_views = list(map(ffi.from_buffer, datas))
+        self.data_pointers = ffi.new("char *[]", self.data_views)
         words[_DATA] = memoryview(ffi.buffer(self.data_pointers)).cast(_WORD)
         words[_LEN], words[_AAD_LEN] = self.lens, self.aad_lens
         words[_KEY] = _strided(self.keys, KEY_BYTES, n)
@@ -411,8 +414,8 @@ class _RecordArray:
         if base:
             words[_AAD] = array(_WORD, accumulate(self.aad_lens[:-1], initial=base))
         if "otp" in self.kind_set:
-            self.pad_pointers = ffi.new("char *[]", [ffi.from_buffer(p) if k == "otp" else ffi.NULL
-                                                     for k, p in zip(kinds, pads)])
+            self.pad_views = [ffi.from_buffer(p) if k == "otp" else ffi.NULL for k, p in zip(kinds, pads)]
+            self.pad_pointers = ffi.new("char *[]", self.pad_views)
             words[_PAD] = memoryview(ffi.buffer(self.pad_pointers)).cast(_WORD)
         self.ints[_KIND] = (array("i", [_KIND_CODES[kinds[0]]]) * n if len(self.kind_set) == 1
                             else array("i", map(_KIND_CODES.__getitem__, kinds)))
@@ -505,7 +508,7 @@ _BYTES_DATA = _bytes_data_offset()
 
 
 def _pointers(buffers, kinds: set) -> object:
-    """An array of C pointers to each buffer (kept alive by the caller).
+    """An array of C pointers to each buffer, and what keeps it valid: the caller holds both until C returns.
 
     A batch of bytes objects only: their addresses from id() (about 25 ns a message, against about 120 for a
     cdata each from from_buffer).  A bytes object cannot change size or move while it is referenced, and the
@@ -516,15 +519,17 @@ def _pointers(buffers, kinds: set) -> object:
         addresses = array(_WORD, (int.from_bytes(ids.tobytes(), sys.byteorder) + _BYTES_DATA * ones).to_bytes(
             _W * len(ids), sys.byteorder))
         return ffi.cast("uint8_t **", ffi.from_buffer(addresses)), addresses
-    return ffi.new("uint8_t *[]", list(map(_ptr, buffers)))
+    # The cdata objects are kept too: each holds its buffer exported (a bytearray cannot be resized under C).
+    views = list(map(_ptr, buffers))
+    return ffi.new("uint8_t *[]", views), views
 
 
 _ONLY_BYTES = {bytes}
 
 
-def _array_of(pointers):
-    """The C array of what _pointers gave: the cdata itself, or the cast view of an address array."""
-    return pointers[0] if type(pointers) is tuple else pointers
+def _array_of(pointers: tuple):
+    """The C array of what _pointers gave (the rest of the tuple is what keeps it valid)."""
+    return pointers[0]
 
 
 class _ColumnCall:

@@ -216,6 +216,25 @@ def test_column_inputs_found_by_address_are_the_buffers_themselves(monkeypatch):
     assert bytes(by_address.data) == bytes(by_buffer.data) == b"".join(buffers)
 
 
+def test_prepared_native_batches_hold_their_bytearrays(native):
+    """C runs with the GIL released: until it returns, no other thread may resize (and so move) a bytearray it
+    writes or reads.  A prepared batch keeps each one exported, so a resize raises BufferError (the record
+    batch once dropped its cdata objects right after taking their addresses)."""
+    rng = random.Random(3)
+    record = Record("stream", bytearray(rng.randbytes(100)), rng.randbytes(32), nonce=rng.randbytes(12))
+    prepared = native._prepare([record], 0, seal=True)
+    with pytest.raises(BufferError):
+        record.data.extend(b"x")
+    del prepared
+    data = [bytearray(rng.randbytes(50)), bytearray(rng.randbytes(70))]
+    keys, nonces = rng.randbytes(64), rng.randbytes(24)
+    call = native._ColumnCall(Columns("stream", data, keys, nonces), seal=True)
+    with pytest.raises(BufferError):
+        data[1].extend(b"x")
+    output = call.run()
+    assert bytes(output.message(1)) == pure.aead_seal(keys[32:], nonces[12:], bytes(data[1]))[0]
+
+
 # -- choosing the backend at import ---------------------------------------------------------------------
 
 PROBE = textwrap.dedent("""
