@@ -104,6 +104,9 @@ def set_max_threads(n: int) -> None:
 # Writability is checked before (type() is bytearray, check_out, check_record): the plain from_buffer, half
 # the cost of from_buffer(..., require_writable=True) here, is enough.
 _ptr = ffi.from_buffer
+# New outputs are allocated without clearing: C writes every byte before anything reads it (and a failed open
+# never shows it), so neither a zeroing nor a from_buffer is paid per call.
+_uncleared = ffi.new_allocator(should_clear_after_alloc=False)
 
 
 def _input(view: memoryview):
@@ -136,9 +139,9 @@ def otp_xor(data, pad, out=None):
                     return None
         elif out is None:
             if type(data) is bytes and len(pad) >= len(data):
-                result = bytearray(len(data))
-                if _c_otp_xor(_ptr(result), data, pad, len(data)) == _OK:
-                    return bytes(result)
+                result = _uncleared("char[]", len(data) or 1)      # C writes all of it
+                if _c_otp_xor(result, data, pad, len(data)) == _OK:
+                    return ffi.unpack(result, len(data))
         elif type(out) is bytearray and len(out) == len(data) and len(pad) >= len(data):
             if _c_otp_xor(_ptr(out), data, pad, len(data)) == _OK:
                 return None
@@ -172,9 +175,9 @@ def chacha20_xor(key, nonce, counter: int, data, out=None):
         if len(key) == KEY_BYTES and len(nonce) == NONCE_BYTES and type(counter) is int:
             if out is None:
                 if type(data) is bytes:
-                    result = bytearray(len(data))
-                    if _c_chacha20_xor(_ptr(result), data, len(data), key, nonce, counter) == _OK:
-                        return bytes(result)
+                    result = _uncleared("char[]", len(data) or 1)  # C writes all of it
+                    if _c_chacha20_xor(result, data, len(data), key, nonce, counter) == _OK:
+                        return ffi.unpack(result, len(data))
             elif type(out) is bytearray and len(out) == len(data):
                 dst = _ptr(out)
                 if _c_chacha20_xor(dst, dst if out is data else data, len(data), key, nonce, counter) == _OK:
@@ -219,46 +222,78 @@ def tags_equal(a, b) -> bool:
     return lib.pli_tags_equal(_input(check_tag(a)), _input(check_tag(b))) == 1
 
 
-def _sealed(function, kind, what, key, nonce_or_pad, plaintext, aad) -> tuple[bytes, bytes]:
-    """Seal one message: (ciphertext, tag); the fast path for bytes, the checks for the rest."""
-    tag = ffi.new("char[]", TAG_BYTES)
+_c_aead_seal, _c_aead_open, _c_otp_seal, _c_otp_open = (lib.pli_aead_seal, lib.pli_aead_open, lib.pli_otp_seal,
+                                                        lib.pli_otp_open)
+
+
+def aead_seal(key, nonce, plaintext, aad=b"") -> tuple[bytes, bytes]:
     try:
-        n = len(plaintext)
-        if len(key) == KEY_BYTES and (len(nonce_or_pad) == NONCE_BYTES if kind == "stream" else
-                                      len(nonce_or_pad) >= n) and type(plaintext) is bytes:
-            out = bytearray(n)
-            if function(_ptr(out), tag, plaintext, n, aad, len(aad), *_key_order(kind, key, nonce_or_pad)) == _OK:
-                return bytes(out), ffi.unpack(tag, TAG_BYTES)
-    except TypeError:
+        if len(key) == KEY_BYTES and len(nonce) == NONCE_BYTES and type(plaintext) is bytes:
+            out, tag = _uncleared("char[]", len(plaintext) or 1), _uncleared("char[]", TAG_BYTES)
+            if _c_aead_seal(out, tag, plaintext, len(plaintext), aad, len(aad), key, nonce) == _OK:
+                return ffi.unpack(out, len(plaintext)), ffi.unpack(tag, TAG_BYTES)
+    except TypeError:        # cffi takes only bytes and cdata as they are: the general path for the rest
         pass
-    k, src, a, extra = _checked_message(kind, key, nonce_or_pad, plaintext, aad, "plaintext")
-    out = bytearray(src.nbytes)
-    _raise_for(function(_ptr(out), tag, _input(src), src.nbytes, _input(a), a.nbytes, *_key_order(kind, k, extra)),
-               what)
-    return bytes(out), ffi.unpack(tag, TAG_BYTES)
+    return _sealed(_c_aead_seal, "stream", "aead_seal", key, nonce, plaintext, aad)
 
 
-def _opened(function, kind, what, key, nonce_or_pad, ciphertext, tag, aad) -> bytes:
-    """Open one message: the plaintext, or BadTag; the fast path for bytes, the checks for the rest."""
+def aead_open(key, nonce, ciphertext, tag, aad=b"") -> bytes:
     try:
-        n = len(ciphertext)
-        if len(key) == KEY_BYTES and len(tag) == TAG_BYTES and (len(nonce_or_pad) == NONCE_BYTES if kind == "stream"
-                                                                else len(nonce_or_pad) >= n) \
-                and type(ciphertext) is bytes:
-            out = bytearray(n)
-            status = function(_ptr(out), ciphertext, n, tag, aad, len(aad), *_key_order(kind, key, nonce_or_pad))
+        if len(key) == KEY_BYTES and len(nonce) == NONCE_BYTES and len(tag) == TAG_BYTES and \
+                type(ciphertext) is bytes:
+            out = _uncleared("char[]", len(ciphertext) or 1)
+            status = _c_aead_open(out, ciphertext, len(ciphertext), tag, aad, len(aad), key, nonce)
             if status == _OK:
-                return bytes(out)
+                return ffi.unpack(out, len(ciphertext))
             if status == _ERR_BAD_TAG:
                 raise BadTag()
     except TypeError:
         pass
+    return _opened(_c_aead_open, "stream", "aead_open", key, nonce, ciphertext, tag, aad)
+
+
+def otp_seal(pad, mac_key32, plaintext, aad=b"") -> tuple[bytes, bytes]:
+    try:
+        if len(mac_key32) == KEY_BYTES and len(pad) >= len(plaintext) and type(plaintext) is bytes:
+            out, tag = _uncleared("char[]", len(plaintext) or 1), _uncleared("char[]", TAG_BYTES)
+            if _c_otp_seal(out, tag, plaintext, len(plaintext), aad, len(aad), pad, mac_key32) == _OK:
+                return ffi.unpack(out, len(plaintext)), ffi.unpack(tag, TAG_BYTES)
+    except TypeError:
+        pass
+    return _sealed(_c_otp_seal, "otp", "otp_seal", mac_key32, pad, plaintext, aad)
+
+
+def otp_open(pad, mac_key32, ciphertext, tag, aad=b"") -> bytes:
+    try:
+        if len(mac_key32) == KEY_BYTES and len(tag) == TAG_BYTES and len(pad) >= len(ciphertext) and \
+                type(ciphertext) is bytes:
+            out = _uncleared("char[]", len(ciphertext) or 1)
+            status = _c_otp_open(out, ciphertext, len(ciphertext), tag, aad, len(aad), pad, mac_key32)
+            if status == _OK:
+                return ffi.unpack(out, len(ciphertext))
+            if status == _ERR_BAD_TAG:
+                raise BadTag()
+    except TypeError:
+        pass
+    return _opened(_c_otp_open, "otp", "otp_open", mac_key32, pad, ciphertext, tag, aad)
+
+
+def _sealed(function, kind, what, key, nonce_or_pad, plaintext, aad) -> tuple[bytes, bytes]:
+    """The general path of a seal: the contract's checks (naming the problem), then the C call."""
+    k, src, a, extra = _checked_message(kind, key, nonce_or_pad, plaintext, aad, "plaintext")
+    out, tag = _uncleared("char[]", src.nbytes or 1), _uncleared("char[]", TAG_BYTES)
+    _raise_for(function(out, tag, _input(src), src.nbytes, _input(a), a.nbytes, *_key_order(kind, k, extra)), what)
+    return ffi.unpack(out, src.nbytes), ffi.unpack(tag, TAG_BYTES)
+
+
+def _opened(function, kind, what, key, nonce_or_pad, ciphertext, tag, aad) -> bytes:
+    """The general path of an open: the contract's checks, then the C call; BadTag if the tag fails."""
     t = check_tag(tag)
     k, src, a, extra = _checked_message(kind, key, nonce_or_pad, ciphertext, aad, "ciphertext")
-    out = bytearray(src.nbytes)
-    _raise_for(function(_ptr(out), _input(src), src.nbytes, _input(t), _input(a), a.nbytes,
-                        *_key_order(kind, k, extra)), what)
-    return bytes(out)
+    out = _uncleared("char[]", src.nbytes or 1)
+    _raise_for(function(out, _input(src), src.nbytes, _input(t), _input(a), a.nbytes, *_key_order(kind, k, extra)),
+               what)
+    return ffi.unpack(out, src.nbytes)
 
 
 def _key_order(kind, key, nonce_or_pad):
@@ -278,22 +313,6 @@ def _checked_message(kind, key, nonce_or_pad, data, aad, what):
     else:
         extra = check_pad(nonce_or_pad, src.nbytes)
     return _input(k), src, a, _input(extra)
-
-
-def aead_seal(key, nonce, plaintext, aad=b"") -> tuple[bytes, bytes]:
-    return _sealed(lib.pli_aead_seal, "stream", "aead_seal", key, nonce, plaintext, aad)
-
-
-def aead_open(key, nonce, ciphertext, tag, aad=b"") -> bytes:
-    return _opened(lib.pli_aead_open, "stream", "aead_open", key, nonce, ciphertext, tag, aad)
-
-
-def otp_seal(pad, mac_key32, plaintext, aad=b"") -> tuple[bytes, bytes]:
-    return _sealed(lib.pli_otp_seal, "otp", "otp_seal", mac_key32, pad, plaintext, aad)
-
-
-def otp_open(pad, mac_key32, ciphertext, tag, aad=b"") -> bytes:
-    return _opened(lib.pli_otp_open, "otp", "otp_open", mac_key32, pad, ciphertext, tag, aad)
 
 
 # -- batches -----------------------------------------------------------------------------------------------
@@ -482,9 +501,6 @@ def seal_batch(records: list[Record]) -> None:
 # name the field or the message, and goes on with the byte views they give.  Every output goes to one
 # new buffer that C fills completely (a message that fails its MAC gets zeros), so it is allocated
 # without clearing.
-
-_uncleared = ffi.new_allocator(should_clear_after_alloc=False)
-
 
 def _minus(words: array, k: int) -> array:
     """Each word of `words` (all >= k) minus k: one big-int subtraction (lanes of machine words)."""
