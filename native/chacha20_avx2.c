@@ -5,16 +5,6 @@
  * (one block per 32-bit lane), so a quarter round is 12 plain vector
  * operations on 8 blocks at once; the 16 result vectors are transposed into
  * 8 consecutive 64-byte blocks at the end.
- *
- * AVX2 has 16 vector registers: the 16 state words alone fill them.  As in
- * OpenSSL's ChaCha20_8x, the "a", "b" and "d" words stay in registers and two
- * of the four "c" words live on the stack while the other two are in use
- * (the pair a half round needs is the pair the previous one left, so they
- * change places once per half round), which leaves two registers for the
- * rotations.  The rotation by 16 is two word shuffles with immediates, the
- * one by 8 a byte shuffle whose mask the compiler may take from memory: no
- * register holds a constant (a mask in a register made gcc 12 spill state
- * words on every step).
  */
 #include <string.h>
 
@@ -24,72 +14,104 @@
 #include <immintrin.h>
 
 #define AVX2 __attribute__((target("avx2")))
-#define INLINE static inline __attribute__((always_inline))
 
-#define ROT16(v) _mm256_shufflehi_epi16(_mm256_shufflelo_epi16(v, 0xb1), 0xb1)
-#define ROT8(v) \
-    _mm256_shuffle_epi8(v, _mm256_setr_epi8(3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, \
-                                            3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14))
+/* Rotations by 16 and 8 are byte shuffles.  The masks are read from memory
+ * at each use (volatile), as OpenSSL does: the sixteen registers are needed
+ * for the state, and a shuffle takes its mask from memory at no extra cost
+ * (measured: +2% with gcc 12). */
+static const uint8_t rot16_mask[32] __attribute__((aligned(32))) = {
+    2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
+static const uint8_t rot8_mask[32] __attribute__((aligned(32))) = {
+    3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14};
+#define rotl16(v) _mm256_shuffle_epi8(v, *(const volatile __m256i *)rot16_mask)
+#define rotl8(v) _mm256_shuffle_epi8(v, *(const volatile __m256i *)rot8_mask)
+
 #define ROTL(v, n) _mm256_or_si256(_mm256_slli_epi32(v, n), _mm256_srli_epi32(v, 32 - (n)))
-#define ADD(a, b) a = _mm256_add_epi32(a, b)
-#define XOR(a, b) a = _mm256_xor_si256(a, b)
 
-/* Two quarter rounds side by side, in OpenSSL's order (each step for both, then the next step). */
-#define QUARTER2(a0, b0, c0, d0, a1, b1, c1, d1)                                                  \
-    do {                                                                                      \
-        ADD(a0, b0); XOR(d0, a0); d0 = ROT16(d0); ADD(a1, b1); XOR(d1, a1); d1 = ROT16(d1);   \
-        ADD(c0, d0); XOR(b0, c0); b0 = ROTL(b0, 12); ADD(c1, d1); XOR(b1, c1); b1 = ROTL(b1, 12); \
-        ADD(a0, b0); XOR(d0, a0); d0 = ROT8(d0); ADD(a1, b1); XOR(d1, a1); d1 = ROT8(d1);     \
-        ADD(c0, d0); XOR(b0, c0); b0 = ROTL(b0, 7); ADD(c1, d1); XOR(b1, c1); b1 = ROTL(b1, 7);   \
+/* Two quarter rounds interleaved step by step (independent operations side by side). */
+#define ADD(a, b) a = _mm256_add_epi32(a, b)
+#define XR16(d, a) d = rotl16(_mm256_xor_si256(d, a))
+#define XR12(b, c) b = ROTL(_mm256_xor_si256(b, c), 12)
+#define XR8(d, a) d = rotl8(_mm256_xor_si256(d, a))
+#define XR7(b, c) b = ROTL(_mm256_xor_si256(b, c), 7)
+#define QUARTER2(a0, b0, c0, d0, a1, b1, c1, d1)     \
+    do {                                             \
+        ADD(a0, b0); ADD(a1, b1);                    \
+        XR16(d0, a0); XR16(d1, a1);                  \
+        ADD(c0, d0); ADD(c1, d1);                    \
+        XR12(b0, c0); XR12(b1, c1);                  \
+        ADD(a0, b0); ADD(a1, b1);                    \
+        XR8(d0, a0); XR8(d1, a1);                    \
+        ADD(c0, d0); ADD(c1, d1);                    \
+        XR7(b0, c0); XR7(b1, c1);                    \
     } while (0)
 
-/* Words are read through a volatile pointer at each use, so that the compiler keeps no broadcast copy
- * of them in a register (see above). */
-#define W(i) _mm256_set1_epi32((int)vstate[i])
+#define BCAST(i) _mm256_set1_epi32((int)state[i])
 
-/* Keystream for blocks ctr .. ctr+7: x[i] lane j = word i of block j. */
-AVX2 INLINE void blocks8(__m256i x[16], const volatile uint32_t *vstate, uint32_t ctr)
+/* Keystream for blocks ctr .. ctr+7: x[i] lane j = word i of block j.  The
+ * words are named locals, not an array: gcc kept an array on the stack. */
+AVX2 static inline __attribute__((always_inline)) void blocks8(__m256i x[16], const uint32_t state[16],
+                                                                 uint32_t ctr)
 {
-    /* 32-bit lanes wrap like the scalar counter; the caller only uses blocks whose counters fit. */
+    /* 32-bit lanes wrap like the scalar counter; the caller only uses blocks
+     * whose counters fit (lanes past the end of the data are discarded). */
     const __m256i counters = _mm256_add_epi32(_mm256_set1_epi32((int)ctr), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    __m256i x0 = W(0), x1 = W(1), x2 = W(2), x3 = W(3), x4 = W(4), x5 = W(5), x6 = W(6), x7 = W(7);
-    __m256i c0 = W(8), c1 = W(9), x12 = counters, x13 = W(13), x14 = W(14), x15 = W(15);
-    /* The "c" words not in use; volatile keeps the compiler from moving them back into registers.
-     * Wiped below: they are keystream state. */
-    volatile __m256i cs[4];
+    __m256i x0 = BCAST(0), x1 = BCAST(1), x2 = BCAST(2), x3 = BCAST(3);
+    __m256i x4 = BCAST(4), x5 = BCAST(5), x6 = BCAST(6), x7 = BCAST(7);
+    __m256i x8 = BCAST(8), x9 = BCAST(9), x10 = BCAST(10), x11 = BCAST(11);
+    __m256i x12 = counters, x13 = BCAST(13), x14 = BCAST(14), x15 = BCAST(15);
+    /* Sixteen state vectors, two temporaries and two shuffle masks do not fit in
+     * sixteen registers.  As in OpenSSL's ChaCha20_8x, two of the four "c" words
+     * live on the stack while the other two quarter rounds run; volatile keeps
+     * the compiler from undoing that (gcc 12 otherwise spills on every step:
+     * 2.2 GB/s instead of 2.5 here). */
+    volatile __m256i spill[4];
     int i;
-    cs[2] = W(10);
-    cs[3] = W(11);
-    for (i = 0; i < 10; i++) {
-        QUARTER2(x0, x4, c0, x12, x1, x5, c1, x13);      /* columns 0 and 1: c = words 8, 9 */
-        cs[0] = c0; cs[1] = c1; c0 = cs[2]; c1 = cs[3];
-        QUARTER2(x2, x6, c0, x14, x3, x7, c1, x15);      /* columns 2 and 3: words 10, 11 */
-        QUARTER2(x0, x5, c0, x15, x1, x6, c1, x12);      /* diagonals 0 and 1: words 10, 11 */
-        cs[2] = c0; cs[3] = c1; c0 = cs[0]; c1 = cs[1];
-        QUARTER2(x2, x7, c0, x13, x3, x4, c1, x14);      /* diagonals 2 and 3: words 8, 9 */
+    spill[2] = x10;
+    spill[3] = x11;
+    /* Two double rounds a turn: 2.85 GB/s against 2.55 for one (gcc 12). */
+    for (i = 0; i < 5; i++) {
+        QUARTER2(x0, x4, x8, x12, x1, x5, x9, x13);
+        spill[0] = x8; spill[1] = x9;
+        x10 = spill[2]; x11 = spill[3];
+        QUARTER2(x2, x6, x10, x14, x3, x7, x11, x15);
+        QUARTER2(x0, x5, x10, x15, x1, x6, x11, x12);
+        spill[2] = x10; spill[3] = x11;
+        x8 = spill[0]; x9 = spill[1];
+        QUARTER2(x2, x7, x8, x13, x3, x4, x9, x14);
+        QUARTER2(x0, x4, x8, x12, x1, x5, x9, x13);
+        spill[0] = x8; spill[1] = x9;
+        x10 = spill[2]; x11 = spill[3];
+        QUARTER2(x2, x6, x10, x14, x3, x7, x11, x15);
+        QUARTER2(x0, x5, x10, x15, x1, x6, x11, x12);
+        spill[2] = x10; spill[3] = x11;
+        x8 = spill[0]; x9 = spill[1];
+        QUARTER2(x2, x7, x8, x13, x3, x4, x9, x14);
     }
-    x[0] = _mm256_add_epi32(x0, W(0));
-    x[1] = _mm256_add_epi32(x1, W(1));
-    x[2] = _mm256_add_epi32(x2, W(2));
-    x[3] = _mm256_add_epi32(x3, W(3));
-    x[4] = _mm256_add_epi32(x4, W(4));
-    x[5] = _mm256_add_epi32(x5, W(5));
-    x[6] = _mm256_add_epi32(x6, W(6));
-    x[7] = _mm256_add_epi32(x7, W(7));
-    x[8] = _mm256_add_epi32(c0, W(8));
-    x[9] = _mm256_add_epi32(c1, W(9));
-    x[10] = _mm256_add_epi32(cs[2], W(10));
-    x[11] = _mm256_add_epi32(cs[3], W(11));
+    x10 = spill[2];
+    x11 = spill[3];
+    spill[0] = spill[1] = spill[2] = spill[3] = _mm256_setzero_si256(); /* the wipe */
+    x[0] = _mm256_add_epi32(x0, BCAST(0));
+    x[1] = _mm256_add_epi32(x1, BCAST(1));
+    x[2] = _mm256_add_epi32(x2, BCAST(2));
+    x[3] = _mm256_add_epi32(x3, BCAST(3));
+    x[4] = _mm256_add_epi32(x4, BCAST(4));
+    x[5] = _mm256_add_epi32(x5, BCAST(5));
+    x[6] = _mm256_add_epi32(x6, BCAST(6));
+    x[7] = _mm256_add_epi32(x7, BCAST(7));
+    x[8] = _mm256_add_epi32(x8, BCAST(8));
+    x[9] = _mm256_add_epi32(x9, BCAST(9));
+    x[10] = _mm256_add_epi32(x10, BCAST(10));
+    x[11] = _mm256_add_epi32(x11, BCAST(11));
     x[12] = _mm256_add_epi32(x12, counters);
-    x[13] = _mm256_add_epi32(x13, W(13));
-    x[14] = _mm256_add_epi32(x14, W(14));
-    x[15] = _mm256_add_epi32(x15, W(15));
-    cs[0] = cs[1] = cs[2] = cs[3] = _mm256_setzero_si256();
+    x[13] = _mm256_add_epi32(x13, BCAST(13));
+    x[14] = _mm256_add_epi32(x14, BCAST(14));
+    x[15] = _mm256_add_epi32(x15, BCAST(15));
 }
 
 /* 8x8 transpose of 32-bit words: in[i] lane j -> out[j] lane i.  Here: 8
  * words of 8 blocks in, then words 0-7 (or 8-15) of block j in out[j]. */
-AVX2 INLINE void transpose8(__m256i out[8], const __m256i in[8])
+AVX2 static inline __attribute__((always_inline)) void transpose8(__m256i out[8], const __m256i in[8])
 {
     __m256i t0 = _mm256_unpacklo_epi32(in[0], in[1]), t1 = _mm256_unpackhi_epi32(in[0], in[1]);
     __m256i t2 = _mm256_unpacklo_epi32(in[2], in[3]), t3 = _mm256_unpackhi_epi32(in[2], in[3]);
@@ -110,8 +132,8 @@ AVX2 INLINE void transpose8(__m256i out[8], const __m256i in[8])
     out[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
 }
 
-/* dst[0..512) = src ^ the 8 keystream blocks of x (constant indices: the keystream stays in registers). */
-AVX2 INLINE void xor512(uint8_t *dst, const uint8_t *src, const __m256i x[16])
+/* dst[0..512) = src ^ the 8 blocks of x. */
+AVX2 static inline __attribute__((always_inline)) void xor512(uint8_t *dst, const uint8_t *src, const __m256i x[16])
 {
     __m256i lo[8], hi[8];
     int j;
@@ -127,31 +149,23 @@ AVX2 INLINE void xor512(uint8_t *dst, const uint8_t *src, const __m256i x[16])
 
 AVX2 void pli_chacha20_xor_avx2(uint8_t *dst, const uint8_t *src, size_t len, const uint32_t state[16])
 {
-    const volatile uint32_t *vstate = state;
     __m256i x[16];
     uint32_t ctr = state[12];
     for (; len >= 512; len -= 512, src += 512, dst += 512, ctr += 8) {
-        blocks8(x, vstate, ctr);
+        blocks8(x, state, ctr);
         xor512(dst, src, x);
     }
     if (len > 0) {
-        /* The last 1-511 bytes: the keystream goes to a stack buffer (wiped), whole 32-byte pieces
-         * through vectors, the rest byte by byte, so nothing past the buffers is read or written. */
-        uint8_t ks[512];
-        size_t i = 0;
-        memset(ks, 0, sizeof ks);
-        blocks8(x, vstate, ctr);
-        xor512(ks, ks, x);     /* ks ^= keystream: ks must start at zero */
-        for (; i + 32 <= len; i += 32) {
-            __m256i k = _mm256_loadu_si256((const __m256i *)(ks + i));
-            __m256i v = _mm256_loadu_si256((const __m256i *)(src + i));
-            _mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(v, k));
-        }
-        for (; i < len; i++) {
-            dst[i] = (uint8_t)(src[i] ^ ks[i]);
-        }
-        pli_wipe(ks, sizeof ks);
+        /* The last 1-511 bytes go through a stack copy, so nothing past the
+         * buffers is read or written. */
+        uint8_t tmp[512];
+        memcpy(tmp, src, len);
+        blocks8(x, state, ctr);
+        xor512(tmp, tmp, x);
+        memcpy(dst, tmp, len);
+        pli_wipe(tmp, sizeof tmp);
     }
+    pli_wipe(x, sizeof x);
 }
 
 #endif
