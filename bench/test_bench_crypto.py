@@ -6,8 +6,9 @@ call, ChaCha20 and Poly1305 against OpenSSL through `cryptography`, the pad XOR 
     .venv/bin/python bench/report.py bench/crypto.json
 
 OpenSSL picks its own code path from the CPU (AVX-512 where there is one).  Run it a second time with
-`OPENSSL_ia32cap=":~0x10000"` (AVX512F masked out) to have OpenSSL's AVX2 code as the peer of the native AVX2
-path; the rows then say so.  Every output is preallocated and reused (first touching fresh memory costs about
+`OPENSSL_ia32cap=":~0x80010000"` (AVX512F and AVX512VL masked out: with VL alone OpenSSL still runs an
+AVX-512VL kernel on 256-bit vectors) to have OpenSSL's AVX2 code as the peer of the native AVX2 path; the rows
+then say so.  Every output is preallocated and reused (first touching fresh memory costs about
 2 us per 4 KiB page here, which would swamp a small call).  Each row carries `extra_info`: the group's peer, the
 bytes processed, the SIMD path, so that bench/report.py can print ratios.  Pure-Python rows on the big sizes run
 one round: they take seconds.
