@@ -104,30 +104,28 @@ AVX512 INLINE void xor_block(uint8_t *dst, const uint8_t *src, __m512i ks, size_
         }                                                                                         \
     } while (0)
 
-/* The sixteen state vectors x0..x15 from the input words; counter lanes ctr .. ctr+15.  The words
- * are read through a volatile pointer at each use: the compiler would otherwise keep sixteen
- * broadcast copies live across the rounds, and with the sixteen working vectors and the
- * temporaries that is more than the 32 registers, so it spilled them (key words on the stack). */
-#define W512(i) _mm512_set1_epi32((int)vstate[i])
-
-AVX512 INLINE void blocks16(__m512i b[16], const volatile uint32_t *vstate, uint32_t ctr)
+/* Sixteen blocks from the broadcast input words k[0..15] (k[12] unused: the counter lanes are
+ * ctr .. ctr+15).  The rounds keep the sixteen working vectors in registers; k stays in memory (an
+ * array the caller wipes), read where the words are needed (volatile, so that the compiler reads it
+ * again rather than keeping copies: with sixteen more vectors live it spilled them to slots of its own,
+ * which nothing wipes). */
+AVX512 INLINE void blocks16(__m512i b[16], const volatile __m512i k[16], uint32_t ctr)
 {
     /* 32-bit lanes wrap like the scalar counter; the caller only uses blocks whose counters fit. */
     const __m512i k12 = _mm512_add_epi32(_mm512_set1_epi32((int)ctr),
                                          _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-    __m512i x0 = W512(0), x1 = W512(1), x2 = W512(2), x3 = W512(3), x4 = W512(4), x5 = W512(5);
-    __m512i x6 = W512(6), x7 = W512(7), x8 = W512(8), x9 = W512(9), x10 = W512(10), x11 = W512(11);
-    __m512i x12 = k12, x13 = W512(13), x14 = W512(14), x15 = W512(15);
+    __m512i x0 = k[0], x1 = k[1], x2 = k[2], x3 = k[3], x4 = k[4], x5 = k[5], x6 = k[6], x7 = k[7];
+    __m512i x8 = k[8], x9 = k[9], x10 = k[10], x11 = k[11], x12 = k12, x13 = k[13], x14 = k[14], x15 = k[15];
     __m512i w[16];
     ROUNDS(_mm512_add_epi32, _mm512_xor_si512, _mm512_rol_epi32);
-    w[0] = _mm512_add_epi32(x0, W512(0)); w[1] = _mm512_add_epi32(x1, W512(1));
-    w[2] = _mm512_add_epi32(x2, W512(2)); w[3] = _mm512_add_epi32(x3, W512(3));
-    w[4] = _mm512_add_epi32(x4, W512(4)); w[5] = _mm512_add_epi32(x5, W512(5));
-    w[6] = _mm512_add_epi32(x6, W512(6)); w[7] = _mm512_add_epi32(x7, W512(7));
-    w[8] = _mm512_add_epi32(x8, W512(8)); w[9] = _mm512_add_epi32(x9, W512(9));
-    w[10] = _mm512_add_epi32(x10, W512(10)); w[11] = _mm512_add_epi32(x11, W512(11));
-    w[12] = _mm512_add_epi32(x12, k12); w[13] = _mm512_add_epi32(x13, W512(13));
-    w[14] = _mm512_add_epi32(x14, W512(14)); w[15] = _mm512_add_epi32(x15, W512(15));
+    w[0] = _mm512_add_epi32(x0, k[0]); w[1] = _mm512_add_epi32(x1, k[1]);
+    w[2] = _mm512_add_epi32(x2, k[2]); w[3] = _mm512_add_epi32(x3, k[3]);
+    w[4] = _mm512_add_epi32(x4, k[4]); w[5] = _mm512_add_epi32(x5, k[5]);
+    w[6] = _mm512_add_epi32(x6, k[6]); w[7] = _mm512_add_epi32(x7, k[7]);
+    w[8] = _mm512_add_epi32(x8, k[8]); w[9] = _mm512_add_epi32(x9, k[9]);
+    w[10] = _mm512_add_epi32(x10, k[10]); w[11] = _mm512_add_epi32(x11, k[11]);
+    w[12] = _mm512_add_epi32(x12, k12); w[13] = _mm512_add_epi32(x13, k[13]);
+    w[14] = _mm512_add_epi32(x14, k[14]); w[15] = _mm512_add_epi32(x15, k[15]);
     transpose16(b, w);
 }
 
@@ -137,24 +135,27 @@ AVX512 INLINE void blocks16(__m512i b[16], const volatile uint32_t *vstate, uint
 AVX512 static size_t xor16(uint8_t **dst_p, const uint8_t **src_p, size_t len, const uint32_t state[16],
                            uint32_t *ctr_p)
 {
-    const volatile uint32_t *vstate = state;
     uint8_t *dst = *dst_p;
     const uint8_t *src = *src_p;
     uint32_t ctr = *ctr_p;
-    __m512i b[16];
+    __m512i k[16], b[16];
     int j;
+    for (j = 0; j < 16; j++) {
+        k[j] = _mm512_set1_epi32((int)state[j]);
+    }
     for (; len >= 1024; len -= 1024, src += 1024, dst += 1024, ctr += 16) {
-        blocks16(b, vstate, ctr);
+        blocks16(b, k, ctr);
         for (j = 0; j < 16; j++) {
             __m512i m = _mm512_loadu_si512((const void *)(src + 64 * j));
             _mm512_storeu_si512((void *)(dst + 64 * j), _mm512_xor_si512(m, b[j]));
         }
     }
     if (len > 512) {
-        blocks16(b, vstate, ctr);
+        blocks16(b, k, ctr);
         XOR_TAIL(dst, src, len, b, 16);
         src += len, dst += len, len = 0;
     }
+    pli_wipe(k, sizeof k);
     *dst_p = dst;
     *src_p = src;
     *ctr_p = ctr;
