@@ -133,9 +133,10 @@ _c_otp_xor, _c_chacha20_xor = lib.pli_otp_xor, lib.pli_chacha20_xor     # one at
 def otp_xor(data, pad, out=None):
     try:
         if out is data:                                  # in place, the pad XOR's usual call
-            if type(data) is bytearray and len(pad) >= len(data):
+            n = len(data)
+            if type(data) is bytearray and len(pad) >= n:
                 dst = _ptr(data)
-                if _c_otp_xor(dst, dst, pad, len(data)) == _OK:
+                if not _c_otp_xor(dst, dst, pad, n):     # PLI_OK
                     return None
         elif out is None:
             if type(data) is bytes and len(pad) >= len(data):
