@@ -2,10 +2,11 @@
  * chacha20_avx512.c - ChaCha20 sixteen blocks at a time with AVX-512.
  *
  * The "vertical" layout of chacha20_avx2.c with 16 lanes: vector i holds
- * state word i of 16 consecutive blocks.  AVX-512 has 32 vector registers,
- * so the 16 working vectors and the 16 input vectors all stay in registers
- * for the whole call (as in OpenSSL's ChaCha20_16x), and the rotations are
- * single instructions (vprold).  The result is transposed to 16 consecutive
+ * state word i of 16 consecutive blocks.  AVX-512 has 32 vector registers:
+ * the 16 working vectors stay in registers through the ten double rounds,
+ * the 16 broadcast input words are read from a stack array that is wiped at
+ * the end (blocks16 says why), and the rotations are single instructions
+ * (vprold).  The result is transposed to 16 consecutive
  * 64-byte blocks (two unpack stages, then a 4x4 transpose of 128-bit lanes).
  *
  * The last 1-1023 bytes: from 513 bytes the 16-block kernel runs once more;
