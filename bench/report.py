@@ -2,10 +2,13 @@
 
     .venv/bin/python bench/report.py bench/crypto.json
 
-Prints one table per group (median time, throughput, speed relative to the
-group's peer: a bare cffi call, OpenSSL through `cryptography`, a memory
-copy, or one `cryptography` AEAD call per message), then the targets of
-issues 17 and 2 with what was measured, then the machine.
+Prints one table per group (median and fastest round, throughput, speed
+relative to the group's peer: a bare cffi call, OpenSSL through
+`cryptography`, a memory copy, or one `cryptography` AEAD call per message),
+then the targets of issues 17 and 2 with what was measured, then the machine.
+A target is judged on the medians; the ratio of the fastest rounds is shown
+beside it because on a shared machine other jobs only ever add time: it is
+the closer estimate of an undisturbed core, the median of a loaded one.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ class Row:
     group: str
     impl: str
     median: float      # seconds
+    fastest: float     # seconds: the fastest round
     rounds: int
     size: int          # bytes per call
     peer: bool
@@ -63,7 +67,7 @@ ISSUE_2 = [
 def load(path: str) -> tuple[list[Row], dict]:
     with open(path) as f:
         data = json.load(f)
-    rows = [Row(b["group"], b["extra_info"]["impl"], b["stats"]["median"], b["stats"]["rounds"],
+    rows = [Row(b["group"], b["extra_info"]["impl"], b["stats"]["median"], b["stats"]["min"], b["stats"]["rounds"],
                 b["extra_info"]["bytes"], b["extra_info"].get("peer", False), b["extra_info"].get("auto", False),
                 b["extra_info"]) for b in data["benchmarks"] if "impl" in b.get("extra_info", {})]
     return rows, data
@@ -81,13 +85,16 @@ def peer_of(rows: list[Row], group: str) -> Row | None:
 
 
 def tables(rows: list[Row]) -> list[str]:
-    out = ["| group | implementation | median | throughput | vs peer |", "|---|---|---:|---:|---:|"]
+    out = ["| group | implementation | median | fastest | throughput (median) | vs peer (median) | vs peer (fastest) |",
+           "|---|---|---:|---:|---:|---:|---:|"]
     for group in dict.fromkeys(r.group for r in rows):
         peer = peer_of(rows, group)
         for r in sorted((r for r in rows if r.group == group), key=lambda r: r.median):
             ratio = "peer" if r.peer else (f"{peer.median / r.median:.2f}x" if peer else "")
+            fast = "peer" if r.peer else (f"{peer.fastest / r.fastest:.2f}x" if peer else "")
             name = r.impl + (" (auto)" if r.auto else "")
-            out.append(f"| {group} | {name} | {duration(r.median)} | {r.size / r.median / MB:,.0f} MB/s | {ratio} |")
+            out.append(f"| {group} | {name} | {duration(r.median)} | {duration(r.fastest)} | "
+                       f"{r.size / r.median / MB:,.0f} MB/s | {ratio} | {fast} |")
     return out
 
 
@@ -107,25 +114,29 @@ def paths(rows: list[Row]) -> str:
 
 
 def targets(rows: list[Row], wanted: list[Target]) -> list[str]:
-    out = ["| target | goal | measured | peer in the same run | met |", "|---|---:|---:|---|:---:|"]
+    out = ["| target | goal | measured (median) | fastest rounds | peer in the same run (median) | met |",
+           "|---|---:|---:|---:|---|:---:|"]
     for t in wanted:
         row, peer = find(rows, t), peer_of(rows, t.group)
         if row is None or (t.measure == "ratio" and peer is None):
-            out.append(f"| {t.label} | {t.goal} | not measured | | - |")
+            out.append(f"| {t.label} | {t.goal} | not measured | | | - |")
             continue
         if t.measure == "us":
             value, shown, goal = row.median * 1e6, duration(row.median), f"<= {t.goal} us"
+            fastest = duration(row.fastest)
             met = value <= t.goal
             against = f"{peer.impl}: {duration(peer.median)}" if peer else ""
         else:
             value = peer.median / row.median if t.measure == "ratio" else row.size / row.median / MB
             shown = f"{value:.2f}x ({duration(row.median)})" if t.measure == "ratio" else f"{value:,.0f} MB/s"
+            fastest = (f"{peer.fastest / row.fastest:.2f}x" if t.measure == "ratio"
+                       else f"{row.size / row.fastest / MB:,.0f} MB/s")
             goal = f">= {t.goal}x" if t.measure == "ratio" else f">= {t.goal:.0f} MB/s"
             met = value >= t.goal
             against = f"{peer.impl}: {duration(peer.median)}" if peer else ""
         verdict = "yes" if met else (f"no ({t.goal / value:.0%} of the goal's time)" if t.measure == "us" else
                                      f"no ({value / t.goal:.0%} of the goal)")
-        out.append(f"| {t.label} | {goal} | {shown} | {against} | {verdict} |")
+        out.append(f"| {t.label} | {goal} | {shown} | {fastest} | {against} | {verdict} |")
     return out
 
 
