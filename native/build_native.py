@@ -20,7 +20,7 @@ HEADER = os.path.join(HERE, "pli_crypto.h")
 # One concept per file; the SIMD files compile to nothing off x86 (see pli_internal.h).
 SOURCES = [
     "wipe.c", "chacha20.c", "chacha20_avx2.c", "chacha20_avx512.c", "poly1305.c", "poly1305_avx2.c",
-    "otp.c", "otp_avx2.c", "otp_avx512.c", "batch.c", "parallel.c", "dispatch.c",
+    "poly1305_avx512.c", "otp.c", "otp_avx2.c", "otp_avx512.c", "batch.c", "parallel.c", "dispatch.c",
 ]
 
 # -O3: gcc 12 at -O2 does not vectorize loops whose trip count is known only at run

@@ -18,6 +18,11 @@ static const pli_impl neon_impl = {"neon", pli_chacha20_xor_scalar, pli_otp_xor_
 static const pli_impl avx2_impl = {"avx2", pli_chacha20_xor_avx2, pli_otp_xor_avx2, pli_poly1305_blocks_avx2};
 static const pli_impl avx512_impl = {"avx512", pli_chacha20_xor_avx512, pli_otp_xor_avx512,
                                         pli_poly1305_blocks_avx2};
+#if PLI_POLY1305_64
+/* AVX-512 CPUs with IFMA (Ice Lake and later, Zen 4 and later): the 52-bit multiply-adds for Poly1305. */
+static const pli_impl avx512ifma_impl = {"avx512ifma", pli_chacha20_xor_avx512, pli_otp_xor_avx512,
+                                            pli_poly1305_blocks_avx512};
+#endif
 #endif
 
 /* Every path this build knows, best last. */
@@ -29,6 +34,9 @@ static const pli_impl *const known[] = {
 #if PLI_HAVE_X86_SIMD
     &avx2_impl,
     &avx512_impl,
+#if PLI_POLY1305_64
+    &avx512ifma_impl,
+#endif
 #endif
 };
 #define N_KNOWN (sizeof known / sizeof known[0])
@@ -44,6 +52,11 @@ static int cpu_runs(const pli_impl *impl)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512bw");
     }
+#if PLI_POLY1305_64
+    if (impl == &avx512ifma_impl) {
+        return cpu_runs(&avx512_impl) && __builtin_cpu_supports("avx512ifma");
+    }
+#endif
 #endif
     (void)impl;
     return 1;

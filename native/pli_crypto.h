@@ -91,6 +91,63 @@ typedef struct {
 size_t pli_open_batch(pli_record *records, size_t n);
 size_t pli_seal_batch(pli_record *records, size_t n);
 
+/*
+ * One message, out of place or in place (out == in), with the MAC layout
+ * above.  Seal writes out and the tag; open checks the tag over `in` first
+ * and writes out only if it matches (PLI_ERR_BAD_TAG: out untouched).
+ * `out` may be `in` exactly; any other overlap of out (or of the tag seal
+ * writes) with an input is PLI_ERR_OVERLAP.  aad may be NULL when aad_len is
+ * 0; in and out may be NULL when len is 0.  Errors are found before anything
+ * is written.
+ */
+int pli_aead_seal(uint8_t *out, uint8_t tag[PLI_TAG_BYTES], const uint8_t *in, size_t len, const uint8_t *aad,
+                  size_t aad_len, const uint8_t key[PLI_KEY_BYTES], const uint8_t nonce[PLI_NONCE_BYTES]);
+int pli_aead_open(uint8_t *out, const uint8_t *in, size_t len, const uint8_t tag[PLI_TAG_BYTES], const uint8_t *aad,
+                  size_t aad_len, const uint8_t key[PLI_KEY_BYTES], const uint8_t nonce[PLI_NONCE_BYTES]);
+int pli_otp_seal(uint8_t *out, uint8_t tag[PLI_TAG_BYTES], const uint8_t *in, size_t len, const uint8_t *aad,
+                 size_t aad_len, const uint8_t *pad, const uint8_t mac_key[PLI_KEY_BYTES]);
+int pli_otp_open(uint8_t *out, const uint8_t *in, size_t len, const uint8_t tag[PLI_TAG_BYTES], const uint8_t *aad,
+                 size_t aad_len, const uint8_t *pad, const uint8_t mac_key[PLI_KEY_BYTES]);
+
+/*
+ * Many messages of one kind, a field at a time ("columns"): what a mailbox
+ * import hands over without building a record per message.  Message i reads
+ * in[i][0 .. len[i]) (in == NULL: in place, in[i] = out + offset[i]) and
+ * writes out[offset[i] .. offset[i] + len[i]); keys, nonces and tags are
+ * fixed-size and back to back; aad[i] holds aad_len[i] bytes (aad == NULL:
+ * none); pad[i] holds len[i] bytes (OTP kind).  tags: 16 bytes per message,
+ * read by open, written by seal; open also takes tags == NULL: each tag
+ * follows its ciphertext, at in[i] + len[i] (the sealed layout of RFC 8439).
+ *
+ * Checked once for the whole batch before anything is written (then
+ * PLI_ERR_ARGUMENT, PLI_ERR_OVERLAP or PLI_ERR_COUNTER is returned and no
+ * status is set): the outputs lie in out, in order and disjoint
+ * (offset[i] + len[i] <= offset[i + 1]); an input is either its own output
+ * or apart from out; pads, keys, nonces, tags and aads are apart from out
+ * (and, for seal, from tags).  Then each message's status is PLI_OK or
+ * PLI_ERR_BAD_TAG (open: its output is zeroed); *failed counts the latter.
+ * Threads as for pli_open_batch.
+ */
+typedef struct {
+    size_t                n;        /* messages */
+    int                   kind;     /* PLI_KIND_*, the same for every message */
+    const uint8_t *const *in;       /* n input pointers, or NULL (in place) */
+    const size_t         *len;      /* n data lengths */
+    uint8_t              *out;      /* the outputs, at offset[i] */
+    size_t                out_len;  /* bytes at out */
+    const size_t         *offset;   /* n offsets into out */
+    const uint8_t        *keys;     /* 32 bytes per message */
+    const uint8_t        *nonces;   /* 12 bytes per message (CHACHA20 kind) */
+    const uint8_t *const *aad;      /* n pointers, or NULL (no aad) */
+    const size_t         *aad_len;  /* n lengths (with aad) */
+    const uint8_t *const *pad;      /* n pointers (OTP kind) */
+    uint8_t              *tags;     /* 16 bytes per message, or NULL (open: tags follow the ciphertexts) */
+    int                  *status;   /* n statuses, written */
+} pli_columns;
+
+int pli_open_columns(const pli_columns *batch, size_t *failed);
+int pli_seal_columns(const pli_columns *batch, size_t *failed);
+
 /* How many threads one call may use: batches of 512 KiB and more, and
  * pli_chacha20_xor from 1 MiB (POSIX builds; others always use one).
  * 0 = one per online CPU, up to 16 (the default); 1 = the caller's thread

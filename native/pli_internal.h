@@ -87,6 +87,13 @@ void pli_poly1305_padded(pli_poly1305_state *st, const uint8_t *m, size_t len);
 /* Writes the tag and wipes the state. */
 void pli_poly1305_finish(pli_poly1305_state *st, uint8_t tag[PLI_TAG_BYTES]);
 
+#if PLI_POLY1305_64
+/* For the IFMA Poly1305 (radix 2^44, the state's own): pw[k] = r^(k+1) for k < count, limbs carried
+ * (under 2^44, 2^44, 2^42 + a little); h set from limb sums (each under 2^63), carried here. */
+void pli_poly1305_powers(const pli_poly1305_state *st, uint64_t pw[][3], int count);
+void pli_poly1305_set44(pli_poly1305_state *st, uint64_t h0, uint64_t h1, uint64_t h2);
+#endif
+
 /* For the SIMD Poly1305: the state's h and r in 26-bit limbs (h carried, not
  * reduced), h set back from 64-bit limb sums (carried here), and a 26-bit
  * multiplication mod 2^130 - 5 (carried result). */
@@ -100,6 +107,9 @@ void pli_chacha20_xor_avx512(uint8_t *dst, const uint8_t *src, size_t len, const
 void pli_otp_xor_avx2(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
 void pli_otp_xor_avx512(uint8_t *dst, const uint8_t *src, const uint8_t *pad, size_t len);
 size_t pli_poly1305_blocks_avx2(pli_poly1305_state *st, const uint8_t *m, size_t len);
+#if PLI_POLY1305_64
+size_t pli_poly1305_blocks_avx512(pli_poly1305_state *st, const uint8_t *m, size_t len);
+#endif
 #endif
 
 /* One SIMD path: the bulk loops that differ between CPUs.  Everything else

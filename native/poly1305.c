@@ -82,6 +82,48 @@ void pli_poly1305_finish(pli_poly1305_state *st, uint8_t tag[PLI_TAG_BYTES])
 
 #define HIBIT_FULL (1ULL << 40)
 
+/* a * b mod 2^130 - 5 in 44/44/42-bit limbs, carried (limb 2 may exceed 42 bits by a carry). */
+static void mul44(uint64_t out[3], const uint64_t a[3], const uint64_t b[3])
+{
+    const uint64_t s1 = b[1] * (5 << 2), s2 = b[2] * (5 << 2);
+    u128 d0 = (u128)a[0] * b[0] + (u128)a[1] * s2 + (u128)a[2] * s1;
+    u128 d1 = (u128)a[0] * b[1] + (u128)a[1] * b[0] + (u128)a[2] * s2;
+    u128 d2 = (u128)a[0] * b[2] + (u128)a[1] * b[1] + (u128)a[2] * b[0];
+    uint64_t c, h0, h1, h2;
+    c = (uint64_t)(d0 >> 44); h0 = (uint64_t)d0 & M44;
+    d1 += c; c = (uint64_t)(d1 >> 44); h1 = (uint64_t)d1 & M44;
+    d2 += c; c = (uint64_t)(d2 >> 42); h2 = (uint64_t)d2 & M42;
+    h0 += c * 5; c = h0 >> 44; h0 &= M44;
+    h1 += c; c = h1 >> 44; h1 &= M44;
+    h2 += c;
+    out[0] = h0;
+    out[1] = h1;
+    out[2] = h2;
+}
+
+void pli_poly1305_powers(const pli_poly1305_state *st, uint64_t pw[][3], int count)
+{
+    int k;
+    pw[0][0] = st->r[0];
+    pw[0][1] = st->r[1];
+    pw[0][2] = st->r[2];
+    for (k = 1; k < count; k++) {
+        mul44(pw[k], pw[k - 1], pw[0]);
+    }
+}
+
+void pli_poly1305_set44(pli_poly1305_state *st, uint64_t h0, uint64_t h1, uint64_t h2)
+{
+    uint64_t c;
+    c = h0 >> 44; h0 &= M44; h1 += c;
+    c = h1 >> 44; h1 &= M44; h2 += c;
+    c = h2 >> 42; h2 &= M42; h0 += c * 5;
+    c = h0 >> 44; h0 &= M44; h1 += c;
+    st->h[0] = h0;
+    st->h[1] = h1;
+    st->h[2] = h2;
+}
+
 /* 130-bit value as 44/44/42-bit limbs -> 26-bit limbs (limbs carried first). */
 static void to26(uint32_t out[5], uint64_t a0, uint64_t a1, uint64_t a2)
 {

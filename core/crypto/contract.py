@@ -8,6 +8,7 @@ Messages never quote key, pad or data bytes: only lengths and names.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cffi
@@ -56,12 +57,61 @@ class Record:
     tag: bytes = bytes(TAG_BYTES)
 
 
+@dataclass(slots=True)
+class Columns:
+    """Many messages of one kind, a field at a time: what `open_columns` / `seal_columns` take.
+
+    Building one `Record` per message costs more than opening it; here each
+    field of the batch is one object.  Message i:
+      data[i]   its input: the ciphertext (open) or the plaintext (seal), bytes-like;
+                with `tags` None (open only), the ciphertext then its 16-byte tag,
+                as RFC 8439's sealed form and `cryptography`'s encrypt() give it.
+      keys      32 bytes per message, back to back (stream: the ChaCha20 key;
+                otp: the one-time Poly1305 key).
+      nonces    12 bytes per message, back to back (stream only).
+      aads[i]   its associated data, or `aads` None for none at all.
+      pads[i]   its pad bytes, at least as many as its data (otp only).
+      tags      16 bytes per message, back to back: open reads them (None: they
+                end the data); seal ignores them and returns new ones.
+    The inputs are only read: every output goes to one new buffer (ColumnsOutput).
+    """
+
+    kind: str
+    data: Sequence
+    keys: bytes
+    nonces: bytes = b""
+    aads: Sequence | None = None
+    pads: Sequence | None = None
+    tags: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnsOutput:
+    """What open_columns / seal_columns give: every message's output back to back in `data`.
+
+    Message i's output is data[offsets[i]:offsets[i + 1]] (`message(i)`).  Open:
+    ok[i] says whether its tag matched (a message that failed has zeros for
+    output).  Seal: `tags` holds the 16-byte tags, back to back.
+    """
+
+    data: memoryview
+    offsets: Sequence[int]
+    ok: list[bool]
+    tags: bytes = b""
+
+    def __len__(self) -> int:
+        return len(self.ok)
+
+    def message(self, index: int) -> memoryview:
+        return self.data[self.offsets[index]:self.offsets[index + 1]]
+
+
 @dataclass(frozen=True)
 class BackendInfo:
     """Which backend runs, for `pli doctor` and the benchmarks."""
 
     name: str                    # "native" | "pure"
-    simd_path: str               # "avx512" | "avx2" | "neon" | "scalar" | "python"
+    simd_path: str               # "avx512ifma" | "avx512" | "avx2" | "neon" | "scalar" | "python"
     native_available: bool
     native_error: str | None     # why native could not load (None when it loaded)
 
@@ -185,3 +235,83 @@ def check_record(index: int, record: Record) -> None:
     except CryptoMisuse as error:
         raise type(error)(f"batch record {index}: {error.message}") from None
 
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnViews:
+    """A checked Columns batch: every message's fields as flat byte views (the general path of both backends)."""
+
+    kind: str
+    data: list[memoryview]          # ciphertexts (without their tags) or plaintexts
+    keys: memoryview
+    nonces: memoryview
+    aads: list[memoryview] | None
+    pads: list[memoryview] | None   # each exactly as long as its data
+    tags: memoryview | None          # open: 16 per message; seal: None
+
+
+def _sized(buf, per_message: int, n: int, what: str) -> memoryview:
+    view = byte_view(buf, what)
+    if view.nbytes != per_message * n:
+        raise CryptoMisuse(f"{what} must be {per_message} bytes per message: {view.nbytes} bytes for {n} messages "
+                           f"({_BUG})")
+    return view
+
+
+def _per_message(items, n: int, what: str) -> list:
+    try:
+        count = len(items)
+    except TypeError:
+        raise CryptoMisuse(f"{what} must be a sequence with one item per message ({_BUG})") from None
+    if count != n:
+        raise CryptoMisuse(f"{what} must have one item per message: {count} for {n} messages ({_BUG})")
+    return list(items)
+
+
+def check_columns(batch: Columns, seal: bool) -> ColumnViews:
+    """Everything a Columns batch must satisfy, as flat views; CryptoMisuse names the field or the message."""
+    if not isinstance(batch, Columns):
+        raise CryptoMisuse(f"a column batch must be a Columns, not {type(batch).__name__} ({_BUG})")
+    if batch.kind not in KINDS:
+        raise CryptoMisuse(f"kind must be one of {', '.join(KINDS)}, got {batch.kind!r} ({_BUG})")
+    n = _count(batch.data)
+    data = [byte_view(item, f"message {i}: data") for i, item in enumerate(batch.data)]
+    keys = _sized(batch.keys, KEY_BYTES, n, "keys")
+    nonces = _sized(batch.nonces, NONCE_BYTES, n, "nonces") if batch.kind == "stream" else memoryview(b"")
+    tags = None
+    if not seal:
+        if batch.tags is None:
+            for i, view in enumerate(data):
+                if view.nbytes < TAG_BYTES:
+                    raise CryptoMisuse(f"message {i}: {view.nbytes} bytes cannot hold its 16-byte tag ({_BUG})")
+            tags = memoryview(b"".join(view[-TAG_BYTES:] for view in data))
+            data = [view[:-TAG_BYTES] for view in data]
+        else:
+            tags = _sized(batch.tags, TAG_BYTES, n, "tags")
+    if batch.kind == "stream":
+        for i, view in enumerate(data):
+            try:
+                check_counter(1, view.nbytes)
+            except CounterOverflow as error:
+                raise CounterOverflow(f"message {i}: {error.message}") from None
+    aads = None
+    if batch.aads is not None:
+        aads = [byte_view(a, f"message {i}: aad") for i, a in enumerate(_per_message(batch.aads, n, "aads"))]
+    pads = None
+    if batch.kind == "otp":
+        if batch.pads is None:
+            raise CryptoMisuse(f"an otp batch needs pads ({_BUG})")
+        pads = []
+        for i, (pad, view) in enumerate(zip(_per_message(batch.pads, n, "pads"), data)):
+            try:
+                pads.append(check_pad(pad, view.nbytes))
+            except CryptoMisuse as error:
+                raise CryptoMisuse(f"message {i}: {error.message}") from None
+    return ColumnViews(batch.kind, data, keys, nonces, aads, pads, tags)
+
+
+def _count(items) -> int:
+    try:
+        return len(items)
+    except TypeError:
+        raise CryptoMisuse(f"data must be a sequence with one item per message ({_BUG})") from None

@@ -3,6 +3,7 @@
     ciphertext, tag = aead_seal(key, nonce, plaintext, aad)      # RFC 8439 ChaCha20-Poly1305
     plaintext = aead_open(key, nonce, ciphertext, tag, aad)      # BadTag if altered
     ok = open_batch(records)                                     # many messages, one native call
+    output = open_columns(Columns("stream", sealed, keys, nonces))  # many more, no object per message
 
 The backend is chosen once, at import: the native C core (pli.native._pli_native)
 when it loads, else the pure-Python twin (pli.core.crypto.pure), which gives the
@@ -18,14 +19,15 @@ import os
 from types import ModuleType
 
 from pli.core.crypto import pure
-from pli.core.crypto.contract import (KEY_BYTES, NONCE_BYTES, TAG_BYTES, BackendInfo, BadTag, CounterOverflow,
-                                      CryptoMisuse, Record)
+from pli.core.crypto.contract import (KEY_BYTES, NONCE_BYTES, TAG_BYTES, BackendInfo, BadTag, Columns,
+                                      ColumnsOutput, CounterOverflow, CryptoMisuse, Record)
 from pli.core.errors import PliError
 
-__all__ = ["KEY_BYTES", "NONCE_BYTES", "TAG_BYTES", "BackendInfo", "BadTag", "CounterOverflow", "CryptoMisuse",
-           "Record", "BackendUnavailable", "otp_xor", "chacha20_block", "chacha20_xor", "poly1305", "tags_equal",
-           "aead_seal", "aead_open", "otp_seal", "otp_open", "open_batch", "seal_batch", "backend", "backend_info",
-           "native_simd_paths", "select_simd_path", "set_native_threads"]
+__all__ = ["KEY_BYTES", "NONCE_BYTES", "TAG_BYTES", "BackendInfo", "BadTag", "Columns", "ColumnsOutput",
+           "CounterOverflow", "CryptoMisuse", "Record", "BackendUnavailable", "otp_xor", "chacha20_block",
+           "chacha20_xor", "poly1305", "tags_equal", "aead_seal", "aead_open", "otp_seal", "otp_open", "open_batch",
+           "seal_batch", "open_columns", "seal_columns", "backend", "backend_info", "native_simd_paths",
+           "select_simd_path", "set_native_threads"]
 
 BACKEND_ENV = "PLI_CRYPTO_BACKEND"
 
@@ -92,63 +94,54 @@ def select_simd_path(name: str | None) -> None:
     backend("native").select_simd_path(name)
 
 
-# -- the primitives: the active backend's, under one documented signature each ---------------------------
+# -- the primitives: the active backend's own functions ---------------------------------------------------
+# Bound directly rather than wrapped: a wrapper's Python frame costs about 40 ns, a sixth of a small call.
+# Each is documented here; both backends take the same arguments and give the same bytes.
 
+otp_xor = _active.otp_xor
+"""otp_xor(data, pad, out=None): data XOR pad[:len(data)]; into `out` (len(data) writable bytes, may be
+`data` itself) or a new bytes."""
 
-def otp_xor(data, pad, out=None) -> bytes | None:
-    """data XOR pad[:len(data)]; into `out` (len(data) writable bytes, may be `data` itself) or a new bytes."""
-    return _active.otp_xor(data, pad, out)
+chacha20_block = _active.chacha20_block
+"""chacha20_block(key, nonce, counter): the RFC 8439 ChaCha20 block function, 64 keystream bytes."""
 
+chacha20_xor = _active.chacha20_xor
+"""chacha20_xor(key, nonce, counter, data, out=None): data XOR the keystream from block `counter`, into `out`
+or a new bytes; CounterOverflow rather than a wrapped counter."""
 
-def chacha20_block(key, nonce, counter: int) -> bytes:
-    """The RFC 8439 ChaCha20 block function: 64 keystream bytes."""
-    return _active.chacha20_block(key, nonce, counter)
+poly1305 = _active.poly1305
+"""poly1305(key32, msg): one-shot Poly1305 (RFC 8439) with a one-time 32-byte key, the 16-byte tag."""
 
+tags_equal = _active.tags_equal
+"""tags_equal(a, b): constant-time equality of two 16-byte tags."""
 
-def chacha20_xor(key, nonce, counter: int, data, out=None) -> bytes | None:
-    """data XOR the keystream from block `counter`; CounterOverflow rather than a wrapped counter."""
-    return _active.chacha20_xor(key, nonce, counter, data, out)
+aead_seal = _active.aead_seal
+"""aead_seal(key, nonce, plaintext, aad=b""): RFC 8439 ChaCha20-Poly1305, (ciphertext, tag)."""
 
+aead_open = _active.aead_open
+"""aead_open(key, nonce, ciphertext, tag, aad=b""): RFC 8439 ChaCha20-Poly1305, the plaintext, or BadTag."""
 
-def poly1305(key32, msg) -> bytes:
-    """One-shot Poly1305 (RFC 8439) with a one-time 32-byte key: the 16-byte tag."""
-    return _active.poly1305(key32, msg)
+otp_seal = _active.otp_seal
+"""otp_seal(pad, mac_key32, plaintext, aad=b""): one-time pad, (plaintext XOR pad, Poly1305 tag with the
+one-time key over the RFC 8439 MAC layout)."""
 
+otp_open = _active.otp_open
+"""otp_open(pad, mac_key32, ciphertext, tag, aad=b""): one-time pad, the plaintext, or BadTag."""
 
-def tags_equal(a, b) -> bool:
-    """Constant-time equality of two 16-byte tags."""
-    return _active.tags_equal(a, b)
+open_batch = _active.open_batch
+"""open_batch(records): authenticate and decrypt every Record in place, in one native call; per record True or
+False.  A record whose tag fails is left as it was.  Misuse (a bad length in any record) raises CryptoMisuse
+naming the record, before any record is touched."""
 
+seal_batch = _active.seal_batch
+"""seal_batch(records): encrypt every Record in place and write its tag (record.tag), in one native call."""
 
-def aead_seal(key, nonce, plaintext, aad=b"") -> tuple[bytes, bytes]:
-    """RFC 8439 ChaCha20-Poly1305: (ciphertext, tag)."""
-    return _active.aead_seal(key, nonce, plaintext, aad)
+open_columns = _active.open_columns
+"""open_columns(batch: Columns) -> ColumnsOutput: authenticate then decrypt every message of a column batch
+into one new buffer, in one native call (no object per message); output.ok[i] says whether message i's tag
+matched (a failed one reads as zeros).  Misuse raises CryptoMisuse naming the field or the message, before
+anything runs."""
 
-
-def aead_open(key, nonce, ciphertext, tag, aad=b"") -> bytes:
-    """RFC 8439 ChaCha20-Poly1305: the plaintext, or BadTag."""
-    return _active.aead_open(key, nonce, ciphertext, tag, aad)
-
-
-def otp_seal(pad, mac_key32, plaintext, aad=b"") -> tuple[bytes, bytes]:
-    """One-time pad: (plaintext XOR pad, Poly1305 tag with the one-time key over the RFC 8439 MAC layout)."""
-    return _active.otp_seal(pad, mac_key32, plaintext, aad)
-
-
-def otp_open(pad, mac_key32, ciphertext, tag, aad=b"") -> bytes:
-    """One-time pad: the plaintext, or BadTag."""
-    return _active.otp_open(pad, mac_key32, ciphertext, tag, aad)
-
-
-def open_batch(records: list[Record]) -> list[bool]:
-    """Authenticate and decrypt every record in place, in one native call; per record True or False.
-
-    A record whose tag fails is left as it was.  Misuse (a bad length in any
-    record) raises CryptoMisuse naming the record, before any record is touched.
-    """
-    return _active.open_batch(records)
-
-
-def seal_batch(records: list[Record]) -> None:
-    """Encrypt every record in place and write its tag (record.tag), in one native call."""
-    _active.seal_batch(records)
+seal_columns = _active.seal_columns
+"""seal_columns(batch: Columns) -> ColumnsOutput: encrypt every message of a column batch into one new
+buffer; output.tags holds the 16-byte tags back to back."""

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from crypto_backends import crypto, property_settings  # noqa: F401  (crypto: a fixture)
 from pli.core.crypto import primitives
 from pli.core.crypto.contract import check_counter
-from pli.core.crypto.primitives import BadTag, CounterOverflow, CryptoMisuse, Record
+from pli.core.crypto.primitives import BadTag, Columns, CounterOverflow, CryptoMisuse, Record
 from pli.core.errors import PliError
 
 KEY_00_1F = bytes(range(32))
@@ -326,3 +326,100 @@ def test_batch_misuse_far_into_a_large_batch_still_touches_nothing(crypto, monke
     records[4500].key = key
     assert crypto.open_batch(records) == [True] * 5000
     assert {bytes(r.data) for r in records} == {b"K+ 6.8"}
+
+
+# -- column batches ----------------------------------------------------------------------------------------
+
+
+def sealed_mails(n: int, size: int = 100) -> tuple[list[bytes], bytes, bytes, list[bytes], list[bytes]]:
+    """n messages sealed by `cryptography` (ciphertext || tag), their joined keys and nonces, aads, plaintexts."""
+    keys, nonces, aads, plains, sealed = [], [], [], [], []
+    for i in range(n):
+        keys.append(os.urandom(32))
+        nonces.append(os.urandom(12))
+        aads.append(f"header {i}".encode() * (i % 3))
+        plains.append(os.urandom(size + 37 * i))
+        sealed.append(ChaCha20Poly1305(keys[-1]).encrypt(nonces[-1], plains[-1], aads[-1]))
+    return sealed, b"".join(keys), b"".join(nonces), aads, plains
+
+
+def test_open_columns_reads_sealed_mails_as_cryptography_writes_them(crypto):
+    sealed, keys, nonces, aads, plains = sealed_mails(12)
+    output = crypto.open_columns(Columns("stream", sealed, keys, nonces, aads=aads))
+    assert output.ok == [True] * 12 and len(output) == 12
+    assert [bytes(output.message(i)) for i in range(12)] == plains
+    assert bytes(output.data) == b"".join(plains)
+    # The same with the tags apart, and from bytearrays and memoryviews (the general path).
+    output = crypto.open_columns(Columns("stream", [memoryview(s)[:-16] for s in sealed], bytearray(keys),
+                                         memoryview(nonces), aads=[bytearray(a) for a in aads],
+                                         tags=b"".join(s[-16:] for s in sealed)))
+    assert [bytes(output.message(i)) for i in range(12)] == plains
+
+
+def test_seal_columns_writes_what_cryptography_writes(crypto):
+    sealed, keys, nonces, aads, plains = sealed_mails(9)
+    output = crypto.seal_columns(Columns("stream", plains, keys, nonces, aads=aads))
+    assert output.ok == [True] * 9
+    assert [bytes(output.message(i)) + output.tags[16 * i:16 * i + 16] for i in range(9)] == sealed
+
+
+def test_columns_otp_kind_round_trip_and_single_call_agreement(crypto):
+    plains = [os.urandom(n) for n in (0, 1, 100, 4096, 5000)]
+    pads = [os.urandom(len(p) + 3) for p in plains]
+    keys = [os.urandom(32) for _ in plains]
+    sealed = crypto.seal_columns(Columns("otp", plains, b"".join(keys), aads=[b"h"] * 5, pads=pads))
+    for i, (plain, pad, key) in enumerate(zip(plains, pads, keys)):
+        assert (bytes(sealed.message(i)), sealed.tags[16 * i:16 * i + 16]) == primitives.otp_seal(pad, key, plain,
+                                                                                                  b"h")
+    opened = crypto.open_columns(Columns("otp", [bytes(sealed.message(i)) for i in range(5)], b"".join(keys),
+                                         aads=[b"h"] * 5, pads=pads, tags=sealed.tags))
+    assert opened.ok == [True] * 5 and [bytes(opened.message(i)) for i in range(5)] == plains
+
+
+def test_open_columns_fails_tampered_messages_alone_and_shows_zeros(crypto):
+    sealed, keys, nonces, aads, plains = sealed_mails(10)
+    sealed[3] = sealed[3][:-1] + bytes([sealed[3][-1] ^ 1])          # a tag altered in transit
+    sealed[7] = bytes([sealed[7][0] ^ 0x40]) + sealed[7][1:]          # a ciphertext altered
+    aads[5] = aads[5] + b"x"                                          # a header altered
+    output = crypto.open_columns(Columns("stream", sealed, keys, nonces, aads=aads))
+    assert output.ok == [i not in (3, 5, 7) for i in range(10)]
+    for i in range(10):
+        assert bytes(output.message(i)) == (bytes(len(plains[i])) if i in (3, 5, 7) else plains[i])
+
+
+def test_empty_column_batch_and_empty_messages(crypto):
+    output = crypto.open_columns(Columns("stream", [], b"", b""))
+    assert output.ok == [] and bytes(output.data) == b""
+    key, nonce = os.urandom(32), os.urandom(12)
+    sealed = ChaCha20Poly1305(key).encrypt(nonce, b"", b"")
+    output = crypto.open_columns(Columns("stream", [sealed, sealed], key * 2, nonce * 2))
+    assert output.ok == [True, True] and bytes(output.data) == b""
+
+
+@pytest.mark.parametrize("change, words", [
+    (dict(keys=bytes(31)), "keys must be 32 bytes per message: 31 bytes for 3 messages"),
+    (dict(nonces=bytes(35)), "nonces must be 12 bytes per message: 35 bytes for 3 messages"),
+    (dict(kind="aes"), "kind must be one of"),
+    (dict(tags=bytes(47)), "tags must be 16 bytes per message: 47 bytes for 3 messages"),
+    (dict(aads=[b"a", b"b"]), "aads must have one item per message: 2 for 3 messages"),
+    (dict(aads=[b"a", None, b"c"]), "message 1: aad must be bytes-like, not NoneType"),
+    (dict(data=["text", b"", b""]), "message 0: data must be bytes-like, not str"),
+    (dict(data=[bytes(16), bytes(15), bytes(16)]), "message 1: 15 bytes cannot hold its 16-byte tag"),
+    (dict(keys="k" * 96), "keys must be bytes-like, not str"),
+    (dict(data=None), "data must be a sequence with one item per message"),
+])
+def test_column_batch_misuse_names_the_field_or_the_message(crypto, change, words):
+    sealed, keys, nonces, aads, _ = sealed_mails(3)
+    fields = dict(kind="stream", data=sealed, keys=keys, nonces=nonces, aads=aads)
+    fields.update(change)
+    with pytest.raises(CryptoMisuse) as caught:
+        crypto.open_columns(Columns(**fields))
+    assert words in str(caught.value)
+
+
+def test_column_batch_otp_pads_are_checked(crypto):
+    plains = [os.urandom(10), os.urandom(20)]
+    with pytest.raises(CryptoMisuse, match="an otp batch needs pads"):
+        crypto.seal_columns(Columns("otp", plains, os.urandom(64)))
+    with pytest.raises(CryptoMisuse, match="message 1: pad slice too short: 19 bytes for 20 bytes"):
+        crypto.seal_columns(Columns("otp", plains, os.urandom(64), pads=[os.urandom(10), os.urandom(19)]))

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from crypto_backends import native, property_settings  # noqa: F401  (native: a fixture)
 from pli.core.crypto import primitives
-from pli.core.crypto.primitives import Record
+from pli.core.crypto.primitives import Columns, Record
 
 pure = primitives.backend("pure")
 
@@ -124,6 +124,115 @@ def test_batches_agree_with_single_calls_across_backends(native, spec):
     assert native.open_batch(records) == expected_ok == pure.open_batch(copies)
     for record, copy, plain, ok, before in zip(records, copies, plains, expected_ok, sealed):
         assert bytes(record.data) == bytes(copy.data) == (plain if ok else before)
+
+
+@property_settings
+@given(size=sizes, seed=seeds, counter=st.integers(0, 2**32 - 3000))
+def test_fast_path_of_plain_bytes_equals_the_general_path(native, size, seed, counter):
+    """bytes and bytearray go to C as they are; memoryviews through the checks: the same bytes either way."""
+    rng = random.Random(seed)
+    key, nonce, data, pad = rng.randbytes(32), rng.randbytes(12), rng.randbytes(size), rng.randbytes(size + 1)
+    expected = pure.chacha20_xor(key, nonce, counter, data)
+    assert native.chacha20_xor(key, nonce, counter, data) == expected
+    out = bytearray(size)
+    native.chacha20_xor(key, nonce, counter, data, out)
+    assert out == expected
+    in_place = bytearray(data)
+    native.chacha20_xor(key, nonce, counter, in_place, in_place)
+    assert in_place == expected
+    xored = pure.otp_xor(data, pad)
+    assert native.otp_xor(data, pad) == xored
+    in_place = bytearray(data)
+    native.otp_xor(in_place, pad, in_place)
+    assert in_place == xored
+    out = bytearray(size)
+    native.otp_xor(data, pad, out)
+    assert out == xored
+    assert native.poly1305(key, data) == pure.poly1305(key, data) == native.poly1305(bytearray(key), memoryview(data))
+
+
+columns_spec = st.tuples(st.sampled_from(["stream", "otp"]), st.lists(st.tuples(st.integers(0, 3000), seeds,
+                                                                              st.booleans()), max_size=12),
+                         st.booleans(), st.booleans())
+
+
+@property_settings
+@given(spec=columns_spec)
+def test_column_batches_agree_across_backends_and_with_single_calls(native, spec):
+    kind, messages, with_aads, tags_inline = spec
+    rng = random.Random(len(messages))
+    plains = [random.Random(seed).randbytes(size) for size, seed, _ in messages]
+    keys = [rng.randbytes(32) for _ in plains]
+    nonces = [rng.randbytes(12) for _ in plains] if kind == "stream" else []
+    aads = [rng.randbytes(rng.randrange(40)) for _ in plains] if with_aads else None
+    pads = [rng.randbytes(len(p) + rng.randrange(3)) for p in plains] if kind == "otp" else None
+    batch = Columns(kind, plains, b"".join(keys), b"".join(nonces), aads=aads, pads=pads)
+    sealed = native.seal_columns(batch)
+    assert bytes(sealed.data) == bytes(pure.seal_columns(batch).data) and sealed.tags == pure.seal_columns(batch).tags
+    for i, plain in enumerate(plains):
+        aad = aads[i] if aads else b""
+        single = (pure.aead_seal(keys[i], nonces[i], plain, aad) if kind == "stream" else
+                  pure.otp_seal(pads[i], keys[i], plain, aad))
+        assert (bytes(sealed.message(i)), sealed.tags[16 * i:16 * i + 16]) == single
+    ciphertexts = [bytearray(sealed.message(i)) for i in range(len(plains))]
+    for ciphertext, (_, _, tamper) in zip(ciphertexts, messages):
+        if tamper and ciphertext:
+            ciphertext[len(ciphertext) // 2] ^= 0x10
+    if tags_inline:
+        opened_batch = Columns(kind, [bytes(c) + sealed.tags[16 * i:16 * i + 16] for i, c in enumerate(ciphertexts)],
+                               batch.keys, batch.nonces, aads=aads, pads=pads)
+    else:
+        opened_batch = Columns(kind, ciphertexts, batch.keys, batch.nonces, aads=aads, pads=pads, tags=sealed.tags)
+    opened, reference = native.open_columns(opened_batch), pure.open_columns(opened_batch)
+    expected_ok = [not (tamper and size) for size, _, tamper in messages]
+    assert opened.ok == reference.ok == expected_ok
+    assert bytes(opened.data) == bytes(reference.data)
+    for i, (plain, ok) in enumerate(zip(plains, expected_ok)):
+        assert bytes(opened.message(i)) == (plain if ok else bytes(len(plain)))
+
+
+def test_column_inputs_found_by_address_are_the_buffers_themselves(monkeypatch):
+    """The native column batch takes a bytes object's address from id() (CPython's documented meaning, the
+    offset measured at import): the same addresses as the buffer protocol's, the same output without it."""
+    try:
+        native = primitives.backend("native")
+    except primitives.BackendUnavailable as error:
+        pytest.skip(str(error))
+    from pli.native._pli_native import ffi
+    rng = random.Random(5)
+    buffers = [rng.randbytes(rng.randrange(0, 5000)) for _ in range(300)]
+    if native._BYTES_DATA is not None:
+        table, _ = native._pointers(buffers, {bytes})
+        assert [int(ffi.cast("uintptr_t", table[i])) for i in range(300)] == \
+            [int(ffi.cast("uintptr_t", ffi.from_buffer(b))) for b in buffers]
+    keys, nonces = rng.randbytes(32 * 300), rng.randbytes(12 * 300)
+    sealed = [ChaCha20Poly1305(keys[32 * i:32 * i + 32]).encrypt(nonces[12 * i:12 * i + 12], b, b"h")
+              for i, b in enumerate(buffers)]
+    batch = Columns("stream", sealed, keys, nonces, aads=[b"h"] * 300)
+    by_address = native.open_columns(batch)
+    monkeypatch.setattr(native, "_BYTES_DATA", None)
+    by_buffer = native.open_columns(batch)
+    assert by_address.ok == by_buffer.ok == [True] * 300
+    assert bytes(by_address.data) == bytes(by_buffer.data) == b"".join(buffers)
+
+
+def test_prepared_native_batches_hold_their_bytearrays(native):
+    """C runs with the GIL released: until it returns, no other thread may resize (and so move) a bytearray it
+    writes or reads.  A prepared batch keeps each one exported, so a resize raises BufferError (the record
+    batch once dropped its cdata objects right after taking their addresses)."""
+    rng = random.Random(3)
+    record = Record("stream", bytearray(rng.randbytes(100)), rng.randbytes(32), nonce=rng.randbytes(12))
+    prepared = native._prepare([record], 0, seal=True)
+    with pytest.raises(BufferError):
+        record.data.extend(b"x")
+    del prepared
+    data = [bytearray(rng.randbytes(50)), bytearray(rng.randbytes(70))]
+    keys, nonces = rng.randbytes(64), rng.randbytes(24)
+    call = native._ColumnCall(Columns("stream", data, keys, nonces), seal=True)
+    with pytest.raises(BufferError):
+        data[1].extend(b"x")
+    output = call.run()
+    assert bytes(output.message(1)) == pure.aead_seal(keys[32:], nonces[12:], bytes(data[1]))[0]
 
 
 # -- choosing the backend at import ---------------------------------------------------------------------
