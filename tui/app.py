@@ -20,6 +20,7 @@ from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.plural import counted
 from pli.tui.config import TuiConfig, load_tui_config
+from pli.tui.outcome import FAILED
 from pli.tui.tracing import TraceQueue
 from pli.tui.triage import UndoStack
 
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     from pli.tui.reading import ClearMessage
 
 
-#: What `PliApp.attempt` returns when the action failed (the user has been told why).
-FAILED = object()
 HOLD_AT_MOST = 2.0   # seconds keys typed while a prompt opens may wait for it (PliApp.hold_keys)
 
 
@@ -79,15 +78,18 @@ class PliApp(App):
                 self.store = self._open_store()
         except PliError as error:
             self.startup_error = error
+            # start-up: loaded when first used, after the first screen
             from pli.tui.screens.error import ErrorScreen
 
             self.push_screen(ErrorScreen("pli cannot open this home", str(error)))
             return
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.main import MainScreen
 
         self.push_screen(MainScreen())
 
     def _open_store(self):
+        # start-up: loaded when first used, after the first screen
         from pli.core.store import Store
 
         return Store.open(self.home, writable=True)
@@ -112,6 +114,7 @@ class PliApp(App):
         return FAILED
 
     def expand_query(self, query: str) -> str:
+        # start-up: loaded when first used, after the first screen
         from pli.core.store.query import expand
 
         return expand(query)
@@ -123,6 +126,7 @@ class PliApp(App):
             raise MessageUnreadable(f"cannot read this message ({error.strerror or error}); "
                                     "run `pli doctor` to check the store") from None
         try:
+            # start-up: loaded when first used, after the first screen
             from pli.tui.reading import read_message, with_revocation  # the email package: after the first screen
 
             return with_revocation(read_message(raw, summary), self.home)
@@ -132,6 +136,7 @@ class PliApp(App):
 
     def read_part(self, message_id: str, index: int) -> bytes:
         """The bytes of one attachment of a stored message (a forward sends them again)."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.reading import attachment_bytes, parse_clear
 
         try:
@@ -150,6 +155,7 @@ class PliApp(App):
         if self._keyring is not None:
             then(self._keyring)
             return
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.passphrase import PassphraseScreen, unlock_from_env
 
         try:
@@ -185,6 +191,7 @@ class PliApp(App):
             return
 
         def answer() -> None:
+            # start-up: loaded when first used, after the first screen
             from pli.core.receipts import after_read
 
             keyring = self._trace_keyring()
@@ -219,6 +226,7 @@ class PliApp(App):
         """Record `step` for each message in the home's trace, signed by the user: one append
         and one fsync per batch, in a thread, so triage never waits for the disk
         (pli.tui.tracing keeps the batches in the order the user acted)."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.tracing import TraceBatch
 
         ids = tuple(dict.fromkeys(message_ids))
@@ -229,6 +237,7 @@ class PliApp(App):
         """trace_many from a worker thread, which may outlive the UI (quitting stops an export
         after the message in hand): the batch joins the same queue, in order, and when no
         drainer runs this thread writes it."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.tracing import TraceBatch
 
         ids = tuple(dict.fromkeys(message_ids))
@@ -237,6 +246,7 @@ class PliApp(App):
 
     def trace_triage(self, action) -> None:
         """The steps of a triage action that the trace keeps (archived, deleted)."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.tracing import triage_batches
 
         for batch in triage_batches(action):
@@ -250,6 +260,7 @@ class PliApp(App):
         while); without it, the footer says the step went unrecorded rather than
         interrupting triage with a passphrase prompt.
         """
+        # start-up: loaded when first used, after the first screen
         from pli.core.audit.entry import JournalTampered
         from pli.core.store.store import Store
         from pli.core.store.trace_steps import record_batch
@@ -277,6 +288,7 @@ class PliApp(App):
 
     def _trace_keyring(self):
         if self._keyring is None:
+            # start-up: loaded when first used, after the first screen
             from pli.tui.screens.passphrase import unlock_from_env
 
             try:
@@ -286,6 +298,7 @@ class PliApp(App):
         return self._keyring
 
     def open_message(self, summary) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.message import MessageScreen
 
         try:
@@ -297,11 +310,13 @@ class PliApp(App):
         self.push_screen(MessageScreen(summary, clear), lambda _: self._refresh_main())
 
     def open_thread(self, thread) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.thread import ThreadScreen
 
         self.push_screen(ThreadScreen(thread.thread_id), lambda _: self._refresh_main())
 
     def open_lab(self, summary) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.lab import LabScreen
 
         try:
@@ -317,6 +332,7 @@ class PliApp(App):
         self.push_screen(screen, lambda _: self._refresh_main())
 
     def open_patient(self, summary) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.patient import PatientScreen
 
         if not summary.patient_key:
@@ -325,6 +341,7 @@ class PliApp(App):
         self.push_screen(PatientScreen(summary.patient_key, summary.patient))
 
     def export_reports(self, targets: list) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.export import ExportScreen
 
         if not targets:
@@ -335,6 +352,7 @@ class PliApp(App):
     def compose_message(self, reply_to=None, forward=None, everyone: bool = False) -> None:
         """Compose needs the keyring (recipients, modes, signing, and reply-all leaves out the
         user's own address): unlock it first."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.compose import ComposeScreen, draft_for
 
         def open_compose(_keyring) -> None:
@@ -349,26 +367,31 @@ class PliApp(App):
 
     def compose_draft(self, draft) -> None:
         """Reopen a saved draft in compose (the keyring unlocked first, as for a new message)."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.compose import ComposeScreen
 
         self.unlock(lambda _keyring: self.push_screen(ComposeScreen(draft), lambda _: self._refresh_main()))
 
     def show_drafts(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.drafts import DraftsScreen
 
         self.push_screen(DraftsScreen())
 
     def show_outbox(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.outbox import OutboxScreen
 
         self.push_screen(OutboxScreen(), lambda _: self._refresh_main())
 
     def ask_conversation(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.conversation import ask_conversation
 
         ask_conversation(self)
 
     def _refresh_main(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.main import MainScreen
 
         for screen in self.screen_stack:
@@ -427,12 +450,14 @@ class PliApp(App):
             event.stop()
 
     def action_help(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.help import HelpScreen
 
         self.push_screen(HelpScreen(self.screen.active_bindings))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.main import MainScreen
 
         main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)

@@ -46,6 +46,7 @@ def describe(entry) -> str:
 
 def directory_of(keyring):
     """The home's installed directory, or None (none installed, or unreadable: the keyring still works)."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.directory.recipients import installed
 
     if keyring is None:
@@ -59,6 +60,7 @@ def directory_of(keyring):
 def candidates(keyring, term: str, limit: int = 8) -> list[Candidate]:
     """Keyring correspondents, then directory entries, matching every word of `term` (name, town, specialty,
     identifier, address), each once."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.directory import fold
 
     words = fold(term).split()
@@ -93,6 +95,7 @@ def complete_address(keyring, prefix: str) -> list[str]:
 def statuses(keyring, addresses: list[str], size: int = 0) -> list[RecipientStatus]:
     """How each address will be sealed (one plan for the whole message, as `seal` makes it) and who it is,
     or the one-line reason it cannot be sealed to."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.crypto.envelope import preview
 
     checked = [_check(keyring, a) for a in addresses]
@@ -116,6 +119,7 @@ def status(keyring, address: str) -> RecipientStatus:
 
 def _check(keyring, address: str) -> RecipientStatus:
     """Whether `address` has a key to seal to (its members' for a keyless group), and who it is."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.crypto.keyring import UnknownRecipient
 
     if keyring is None:
@@ -135,6 +139,7 @@ def _check(keyring, address: str) -> RecipientStatus:
 
 
 def _accounts(home, addresses: list[str]) -> dict:
+    # start-up: loaded when first used, after the first screen
     from pli.core.transport.accounts import AccountError, load_accounts, routed
 
     try:

@@ -22,6 +22,7 @@ def reports_of_patient(store, patient_key: str, read_message) -> list[PatientRep
     """Every report of this patient, newest message first (unreadable messages are skipped), with the
     results a later message of the same order replaced marked superseded (pli.core.lab.corrections):
     the trend plots current values, and shows the replaced ones as history."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.lab import reports_in_mail
     from pli.core.lab.corrections import Received, current, replacements
 

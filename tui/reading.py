@@ -83,6 +83,7 @@ def verification_of(msg: EmailMessage, summary=None) -> Verification:
 def with_revocation(clear: ClearMessage, home) -> ClearMessage:
     """The message as the installed directory sees its signing key now (pli.core.crypto.senders decides):
     revoked for its signing time, it reads as not verified (`revoked-key`); revoked later, with a warning."""
+    # start-up: loaded when first used, after the first screen
     from dataclasses import replace
 
     from pli.core.crypto.senders import check_stored

@@ -15,6 +15,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.passphrase import unlock
     from pli.core.store.layout import Layout
     from pli.core.transport.accounts import choose_account
@@ -28,6 +29,7 @@ def run(args) -> int:
     layout = Layout(home)
 
     def traced(names):
+        # start-up: `pli` loads what a command needs only when that command runs
         from pli.core.audit import Step
 
         journal.record_many([Step("fetched", _message_id(layout.incoming / "new" / n) or n,
@@ -38,6 +40,7 @@ def run(args) -> int:
     print(report.render(), file=sys.stderr)
     if args.no_new or not report.fetched or not layout.exists():
         return 0
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.store.importer import import_sources
     from pli.core.store.progress import Progress
 

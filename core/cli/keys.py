@@ -63,6 +63,7 @@ def read_input(path: Path | None) -> bytes:
 
 
 def run_init(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.identity import Identity
     from pli.core.crypto.keyring import Keyring, KeyringExists
     from pli.core.crypto.passphrase import read_passphrase
@@ -82,6 +83,7 @@ def run_init(args) -> int:
 
 
 def run_show(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.keyring import load_correspondents, public_view
 
     home = Home.resolve(args.home)
@@ -98,6 +100,7 @@ def run_show(args) -> int:
 
 
 def run_export(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.keyring import public_view
 
     sys.stdout.buffer.write(public_view(Home.resolve(args.home))[0].export())
@@ -105,6 +108,7 @@ def run_export(args) -> int:
 
 
 def run_group_export_public(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.identity import check_address
     from pli.core.crypto.keyring import public_view
 
@@ -121,6 +125,7 @@ def run_group_export_public(args) -> int:
 
 def run_import(args) -> int:
     """Trust a public identity; a home without a keyring (a gateway's trust home) keeps it all the same."""
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.identity import PublicIdentity
     from pli.core.crypto.keyring import trust_public
 
@@ -132,6 +137,7 @@ def run_import(args) -> int:
 
 
 def run_group_new(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.passphrase import unlock
 
     group = unlock(Home.resolve(args.home)).create_group(args.id, args.address, args.name)
@@ -140,6 +146,7 @@ def run_group_new(args) -> int:
 
 
 def run_group_export(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.passphrase import unlock
     from pli.core.durable import write_atomic
 
@@ -153,6 +160,7 @@ def run_group_export(args) -> int:
 
 
 def run_group_import(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.passphrase import unlock
 
     group, maker = unlock(Home.resolve(args.home)).import_group_from(read_input(args.file))

@@ -29,6 +29,7 @@ def _needs_action(args) -> int:
 
 
 def run_new(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.pads import parse_size
     from pli.core.crypto.passphrase import unlock
     from pli.core.durable import write_atomic
@@ -48,6 +49,7 @@ def run_new(args) -> int:
 
 
 def run_import(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.cli.keys import read_input
     from pli.core.crypto.passphrase import unlock
 
@@ -58,6 +60,7 @@ def run_import(args) -> int:
 
 
 def run_status(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.passphrase import unlock
 
     keyring = unlock(Home.resolve(args.home))

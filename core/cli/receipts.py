@@ -18,6 +18,7 @@ def register(sub) -> None:
 
 
 def run_show(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.receipts import acknowledgements
     from pli.core.store import Store
     from pli.core.store.layout import Layout
@@ -37,6 +38,7 @@ def run_show(args) -> int:
 
 
 def run_answer(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.passphrase import unlock
     from pli.core.receipts import after_import
 

@@ -23,6 +23,7 @@ def register(sub) -> None:
 
 
 def run_seal(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.cli.keys import read_input
     from pli.core.crypto.envelope import seal_mail
     from pli.core.crypto.passphrase import unlock
@@ -39,6 +40,7 @@ def run_seal(args) -> int:
 
 
 def run_open(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from datetime import datetime, timezone
 
     from pli.core.cli.keys import read_input

@@ -50,6 +50,7 @@ def run(args) -> int:
 
 
 def _send(home: Home, args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     import email
     import email.policy
 
@@ -82,6 +83,7 @@ WRAP_WORDS = {"content-pad": "one-time pad", "pad": "stream, its key sealed with
 
 def send_plan(home: Home, keyring, to: list[str], size: int, mode: str | None, account: str | None):
     """How the message will be sealed (pli.core.crypto.envelope.preview) and each recipient's account, or why none."""
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.envelope import preview
     from pli.core.transport.accounts import routed
 
@@ -90,6 +92,7 @@ def send_plan(home: Home, keyring, to: list[str], size: int, mode: str | None, a
 
 
 def render_plan(seal, accounts: dict) -> str:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.plural import counted
 
     lines = [f"plan: {seal.mode} mode, {counted(len(seal.wraps), 'recipient')}"]
@@ -102,6 +105,7 @@ def render_plan(seal, accounts: dict) -> str:
 
 
 def _flush(home: Home, account_name: str | None, keyring, only_keys=None, retry_refused=False) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.passphrase import unlock
     from pli.core.transport import outbox
     from pli.core.transport.accounts import usable_accounts
@@ -119,6 +123,7 @@ def _flush(home: Home, account_name: str | None, keyring, only_keys=None, retry_
 
 
 def _list(home: Home) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from datetime import datetime
 
     from pli.core.plural import counted
@@ -138,6 +143,7 @@ def _list(home: Home) -> int:
 
 
 def _set_password(home: Home, account: str, server: str | None) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     import getpass
 
     from pli.core.transport.secrets import store_account_password

@@ -37,6 +37,7 @@ def register(sub) -> None:
 
 
 def _importer_run(args, paths):
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.store.importer import import_sources
     from pli.core.store.progress import Progress
 
@@ -51,6 +52,7 @@ def reported(report) -> int:
     SECURITY ALERT on stderr), whatever else the run did; else 1 when a message could not be read."""
     print(report.render(), file=sys.stdout)
     if report.alerts:
+        # start-up: `pli` loads what a command needs only when that command runs
         from pli.core.crypto.refusals import ReplayAlert
 
         for line in report.render_alerts().splitlines():
@@ -76,6 +78,7 @@ def _line(summary) -> str:
 
 
 def run_search(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.store import Store
     from pli.core.store.query import expand
 
@@ -94,6 +97,7 @@ def run_search(args) -> int:
 
 
 def run_show(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.store import Store
 
     message_id = args.message_id.removeprefix("id:").strip("<>")
@@ -118,6 +122,7 @@ def run_show(args) -> int:
 
 def _print_revocation(home: Home, raw: bytes) -> None:
     """The line a message signed with a key the directory revoked is shown with (pli.core.crypto.senders)."""
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.senders import check_stored
     from pli.core.store.headers import first_values
 

@@ -110,6 +110,7 @@ class ComposeScreen(Screen):
         return (tuple(draft.to), draft.subject, draft.body, tuple(draft.attachments), draft.receipts)
 
     def compose(self) -> ComposeResult:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.correspondents import complete_address
 
         keyring = self.app.keyring
@@ -222,6 +223,7 @@ class ComposeScreen(Screen):
         self.app.call_from_thread(self.show_matches, term, found)
 
     def matches_for(self, term: str) -> list:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.correspondents import candidates
 
         found = candidates(self.app.keyring, term) if len(term) >= MIN_TERM else []
@@ -333,6 +335,7 @@ class ComposeScreen(Screen):
     def find_modes(self, value: str, size: int) -> None:
         """Each recipient's mode and who it is, off the UI thread: the first look loads the directory,
         which takes seconds for a national one (then it is kept until its file changes)."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.correspondents import directory_of, statuses
 
         directory = directory_of(self.app.keyring)   # load it now, before the first match or address is asked for
@@ -366,6 +369,7 @@ class ComposeScreen(Screen):
     def action_send(self, flush: bool = True) -> None:
         """Seal and queue now (durable, fast), then leave; the outbox is flushed in a worker (unless
         `flush` is False: send later, with the next flush or `pli send --flush`)."""
+        # start-up: loaded when first used, after the first screen
         from pli.core.outgoing import seal_and_queue
         from pli.tui.correspondents import own_address, statuses
         from pli.tui.sending import start_flush
@@ -396,6 +400,7 @@ class ComposeScreen(Screen):
     def _cancel_now(self) -> None:
         """Esc: close at once when nothing changed since compose opened; else ask what to do with
         the text (send later, keep as a draft, discard), never lose it silently."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.unsent import UnsentScreen
 
         draft = self.current_draft()
@@ -428,6 +433,7 @@ class ComposeScreen(Screen):
 
     def update_receipts(self) -> None:
         if self.receipts is None:
+            # start-up: loaded when first used, after the first screen
             from pli.core.receipts import kinds_to_ask
 
             try:
@@ -447,6 +453,7 @@ class ComposeScreen(Screen):
         self.schedule_save()
 
     def action_attach(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.prompt import PromptScreen
 
         def attach(answer: str | None) -> None:

@@ -20,7 +20,7 @@ from textual.widgets import Input, Static
 
 from pli.core.errors import PliError
 from pli.core.notes import Note
-from pli.tui.app import FAILED
+from pli.tui.outcome import FAILED
 from pli.tui.widgets.key_bar import KeyBar
 from pli.tui.widgets.note_log import NoteLog
 
@@ -46,6 +46,7 @@ class ConversationScreen(Screen):
 
     def __init__(self, address: str) -> None:
         super().__init__()
+        # start-up: loaded when first used, after the first screen
         from pli.core.notes import check_address, conversation_query
 
         self.address = check_address(address)
@@ -70,6 +71,7 @@ class ConversationScreen(Screen):
     def find_who(self) -> None:
         """Who the correspondent is and how a note to them is sealed, off the UI thread: the first look
         at a national directory loads and checks it (seconds)."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.correspondents import status
 
         who = status(self.app.keyring, self.address)
@@ -124,6 +126,7 @@ class ConversationScreen(Screen):
 
     def _note(self, summary) -> Note:
         """A note read once per state: a reload (a note sent, a receipt) rereads only what changed."""
+        # start-up: loaded when first used, after the first screen
         from pli.core.notes import note_of
 
         key = (summary.message_id, summary.tags)
@@ -237,6 +240,7 @@ class ConversationScreen(Screen):
 
     def send(self, text: str) -> None:
         """Seal, sign and queue the note now (durable, fast); the outbox is flushed in a worker."""
+        # start-up: loaded when first used, after the first screen
         from pli.core.notes import send_note
         from pli.tui.sending import start_flush
 
@@ -259,6 +263,7 @@ class ConversationScreen(Screen):
 
 def open_conversation(app, address: str) -> None:
     """Open the conversation with `address` (the keyring is unlocked first: notes are signed)."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.notes import check_address
 
     try:
@@ -271,6 +276,7 @@ def open_conversation(app, address: str) -> None:
 
 def conversation_about(app, summary) -> None:
     """The conversation with the correspondent of a stored message: its sender, or whom we sent it to."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.notes import correspondent_of
     from pli.core.store.headers import first_values
 
@@ -288,6 +294,7 @@ def conversation_about(app, summary) -> None:
 
 def ask_conversation(app) -> None:
     """Ask whom to talk to (recent correspondents, then keyring and directory matches), then open it."""
+    # start-up: loaded when first used, after the first screen
     from pli.tui.screens.correspondent_picker import CorrespondentPicker
 
     def chosen(address: str | None) -> None:

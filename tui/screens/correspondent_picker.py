@@ -43,6 +43,7 @@ class CorrespondentPicker(ModalScreen[str | None]):
         self.show_recent()
 
     def show_recent(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.core.errors import PliError
         from pli.core.notes import recent_correspondents
 
@@ -72,6 +73,7 @@ class CorrespondentPicker(ModalScreen[str | None]):
     @work(exclusive=True, thread=True, group="picker")
     def find(self, term: str) -> None:
         """Search the keyring and the directory off the UI thread: a national directory is large."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.correspondents import candidates
 
         found = candidates(self.keyring, term)
@@ -96,6 +98,7 @@ class CorrespondentPicker(ModalScreen[str | None]):
         event.stop()
         term = event.value.strip()
         if len(term) >= MIN_TERM and term != self.shown_term:   # typed faster than the search: look now
+            # start-up: loaded when first used, after the first screen
             from pli.tui.correspondents import candidates
 
             self._found(term, candidates(self.keyring, term))

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.worker import get_current_worker
 from textual.widgets import Input, Static
 
-from pli.tui.app import FAILED
+from pli.tui.outcome import FAILED
 from pli.tui.config import SavedSearch
 from pli.tui.triage import apply_changes, plan
 from pli.tui.paging import MESSAGES, THREADS
@@ -135,6 +135,7 @@ class MainScreen(Screen):
 
     @work(thread=True, exclusive=True, group="counts")
     def _count_in_thread(self, queries: list[str], list_query: str = "") -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.core.store.store import Store
 
         worker = get_current_worker()
@@ -290,6 +291,7 @@ class MainScreen(Screen):
 
     def action_alert(self) -> None:
         """The alerted messages, and acknowledging them (the banner goes; they stay in quarantine)."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.alert import AlertScreen
 
         summaries = self.app.attempt("Alert", self.app.store.window, ALERTS, 0, 50)
@@ -341,6 +343,7 @@ class MainScreen(Screen):
             f"untagged {{n}} message{{s}} {' '.join(tags)}", remove=set(tags)))
 
     def _ask_tags(self, title: str, then) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.prompt import PromptScreen
         from pli.tui.suggesters import LastWordSuggester
 
@@ -417,6 +420,7 @@ class MainScreen(Screen):
 
     def action_conversation(self) -> None:
         """The short notes exchanged with the highlighted message's correspondent."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.conversation import conversation_about
 
         if summary := self._current_or_bell():

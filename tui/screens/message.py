@@ -110,6 +110,7 @@ class MessageScreen(Screen):
         return attachment_bytes(self.clear.message, attachment.index)
 
     def action_save(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.prompt import PromptScreen
 
         attachment = self._highlighted()

@@ -14,6 +14,7 @@ from pli.core.home import Home
 
 
 def _unlock(home: Home, passphrase: str):
+    # start-up: loaded when first used, after the first screen
     from pli.core.crypto.keyring import Keyring
 
     return Keyring.unlock(home, passphrase)
@@ -21,6 +22,7 @@ def _unlock(home: Home, passphrase: str):
 
 def unlock_from_env(home: Home):
     """The keyring unlocked with PLI_PASSPHRASE_FILE's passphrase, or None when the variable is unset."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.crypto.keyring import Keyring, NoKeyring
     from pli.core.crypto.passphrase import PASSPHRASE_ENV, read_passphrase
 

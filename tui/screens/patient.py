@@ -49,6 +49,7 @@ class PatientScreen(Screen):
         messages.focus()
 
     def show_related(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.core.store.patients import related
 
         others = self.app.attempt("Patient", lambda: related(self.app.store.all_tags(), self.patient_key))

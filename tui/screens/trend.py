@@ -15,6 +15,7 @@ from pli.tui.widgets.key_bar import KeyBar
 
 
 def trend_points(patient_reports, patient_key: str, code: str) -> tuple[list[TrendPoint], str]:
+    # start-up: loaded when first used, after the first screen
     from pli.core.lab import series
 
     return _plotted(series([p.report for p in patient_reports], patient_key, code))
@@ -22,6 +23,7 @@ def trend_points(patient_reports, patient_key: str, code: str) -> tuple[list[Tre
 
 def replaced_points(patient_reports, patient_key: str, code: str) -> tuple[list[TrendPoint], str]:
     """The values corrections replaced: listed as history under the plot, never on its line."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.lab.trends import replaced
 
     return _plotted(replaced([p.report for p in patient_reports], patient_key, code))

@@ -127,6 +127,7 @@ class Counter:
 
 
 def _count(home, query: str) -> int:
+    # start-up: imported in the worker thread that opens the store, not before the first screen
     from pli.core.store.store import Store
 
     with Store.open(home) as store:
@@ -147,6 +148,7 @@ class ReadAhead:
     def read(self, home, query: str, offset: int, limit: int, now: float, rows: Rows = MESSAGES) -> list:
         with self._lock:
             if self._store is None:
+                # start-up: imported in the worker thread that opens the store, not before the first screen
                 from pli.core.store.store import Store
 
                 self._store = Store.open(home)

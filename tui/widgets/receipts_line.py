@@ -31,6 +31,7 @@ class ReceiptsLine(Static):
         if "sent" not in summary.tags:
             self.display = False
             return
+        # start-up: loaded when first used, after the first screen
         from pli.core.receipts import REQUEST_HEADER, acknowledgements
         from pli.core.store.layout import Layout
 
