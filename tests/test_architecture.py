@@ -34,32 +34,18 @@ LAYERS = [
     ("directory", ["pli.core.directory."]),
     ("domain", ["pli.core.store.", "pli.core.transport.", "pli.core.lab.", "pli.core.audit.",
                 "pli.core.receipts.", "pli.core.xdm."]),
-    ("mail", ["pli.core.mail.", "pli.core.notes", "pli.core.outgoing", "pli.core.checkup", "pli.core.demo"]),
+    ("mail", ["pli.core.mail.", "pli.core.checkup", "pli.core.demo"]),
     ("ui", ["pli.core.cli.", "pli.tui."]),
 ]
 
 #: Imports against the layers that are still to be removed: (importer, imported).  Shrinks to nothing.
-KNOWN_UPWARD: set[tuple[str, str]] = {
-    ('pli.core.crypto.keyring', 'pli.core.directory.recipients'),
-    ('pli.core.crypto.senders', 'pli.core.directory'),
-    ('pli.core.crypto.senders', 'pli.core.directory.recipients'),
-    ('pli.core.crypto.verify', 'pli.core.directory'),
-    ('pli.core.crypto.verify', 'pli.core.directory.local'),
-    ('pli.core.receipts.answer', 'pli.core.outgoing'),
-    ('pli.core.store.worker', 'pli.core.notes'),
-    ('pli.core.transport.outbox', 'pli.core.outgoing'),
-}
+KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 #: Cycles still to be cut, each as the set of packages it runs through.  Shrinks to nothing.
-KNOWN_CYCLES: list[frozenset[str]] = [
-    frozenset(['pli.core.crypto', 'pli.core.directory']),
-    frozenset(['pli.core.notes', 'pli.core.outgoing', 'pli.core.receipts', 'pli.core.store', 'pli.core.transport']),
-]
+KNOWN_CYCLES: list[frozenset[str]] = []
 
 #: Cycles between modules still to be cut.  Shrinks to nothing.
-KNOWN_MODULE_CYCLES: list[frozenset[str]] = [
-    frozenset(['pli.core.notes', 'pli.core.outgoing', 'pli.core.transport.outbox']),
-]
+KNOWN_MODULE_CYCLES: list[frozenset[str]] = []
 
 #: Imports inside functions without a word on start-up: (importer, imported).  Shrinks to nothing.
 KNOWN_HIDDEN: set[tuple[str, str]] = {
@@ -77,39 +63,13 @@ KNOWN_HIDDEN: set[tuple[str, str]] = {
     ('pli.core.checkup', 'pli.core.transport.secrets'),
     ('pli.core.checkup', 'pli.core.transport.submission'),
     ('pli.core.crypto.keyring', 'pli.core.crypto.group_file'),
-    ('pli.core.crypto.keyring', 'pli.core.crypto.senders'),
-    ('pli.core.crypto.keyring', 'pli.core.directory.recipients'),
     ('pli.core.crypto.passphrase', 'pli.core.crypto.keyring'),
     ('pli.core.crypto.primitives', 'pli.core.crypto.native_backend'),
-    ('pli.core.crypto.senders', 'pli.core.directory'),
-    ('pli.core.crypto.senders', 'pli.core.directory.recipients'),
-    ('pli.core.crypto.verify', 'pli.core.crypto.keyring'),
-    ('pli.core.crypto.verify', 'pli.core.directory'),
-    ('pli.core.crypto.verify', 'pli.core.directory.local'),
-    ('pli.core.demo', 'pli.core.crypto.envelope'),
-    ('pli.core.demo', 'pli.core.crypto.identity'),
-    ('pli.core.demo', 'pli.core.crypto.keyring'),
-    ('pli.core.demo', 'pli.core.lab.generator'),
-    ('pli.core.demo', 'pli.core.notes'),
-    ('pli.core.demo', 'pli.core.store.create'),
-    ('pli.core.demo', 'pli.core.store.importer'),
-    ('pli.core.demo', 'pli.core.store.progress'),
-    ('pli.core.demo', 'pli.core.store.store'),
     ('pli.core.directory.authority', 'pli.core.crypto.identity'),
     ('pli.core.directory.recipients', 'pli.core.directory.local'),
     ('pli.core.lab.hprim', 'pli.core.lab.model'),
     ('pli.core.lab.hprim', 'pli.core.lab.values'),
-    ('pli.core.notes', 'pli.core.crypto.senders'),
-    ('pli.core.notes', 'pli.core.outgoing'),
-    ('pli.core.notes', 'pli.core.store.headers'),
-    ('pli.core.outgoing', 'pli.core.audit'),
-    ('pli.core.outgoing', 'pli.core.crypto.envelope'),
-    ('pli.core.outgoing', 'pli.core.crypto.envelope_format'),
-    ('pli.core.outgoing', 'pli.core.crypto.mime'),
-    ('pli.core.outgoing', 'pli.core.receipts'),
-    ('pli.core.outgoing', 'pli.core.transport.outbox'),
     ('pli.core.receipts.answer', 'pli.core.crypto.envelope'),
-    ('pli.core.receipts.answer', 'pli.core.outgoing'),
     ('pli.core.receipts.answer', 'pli.core.transport.outbox'),
     ('pli.core.receipts.config', 'pli.core.receipts.message'),
     ('pli.core.receipts.passes', 'pli.core.audit'),
@@ -121,10 +81,9 @@ KNOWN_HIDDEN: set[tuple[str, str]] = {
     ('pli.core.receipts.request', 'pli.core.receipts.config'),
     ('pli.core.store.importer', 'pli.core.audit'),
     ('pli.core.store.importer', 'pli.core.crypto.keyring'),
-    ('pli.core.store.importer', 'pli.core.crypto.passphrase'),
     ('pli.core.store.importer', 'pli.core.crypto.primitives'),
     ('pli.core.store.importer', 'pli.core.crypto.seen'),
-    ('pli.core.store.importer', 'pli.core.receipts'),
+    ('pli.core.store.importer', 'pli.core.directory.resolve'),
     ('pli.core.store.orders', 'pli.core.lab.detect'),
     ('pli.core.store.pending_trace', 'pli.core.audit.entry'),
     ('pli.core.store.store', 'pli.core.store.orders'),
@@ -137,13 +96,9 @@ KNOWN_HIDDEN: set[tuple[str, str]] = {
     ('pli.core.transport.accounts', 'pli.core.transport.secrets'),
     ('pli.core.transport.gateway', 'pli.core.transport.trace'),
     ('pli.core.transport.outbox', 'pli.core.audit'),
-    ('pli.core.transport.outbox', 'pli.core.outgoing'),
-    ('pli.core.transport.outbox', 'pli.core.store.database'),
-    ('pli.core.transport.outbox', 'pli.core.store.layout'),
     ('pli.core.transport.outbox', 'pli.core.transport.accounts'),
     ('pli.core.transport.outbox', 'pli.core.transport.submission'),
     ('pli.core.transport.secrets', 'pli.core.crypto.keyring'),
-    ('pli.core.transport.secrets', 'pli.core.crypto.passphrase'),
     ('pli.core.transport.trace', 'pli.core.audit'),
 }
 

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
 
+from pli.core import vocab
 from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.plural import counted
@@ -177,9 +178,9 @@ class PliApp(App):
     # -- navigation ---------------------------------------------------------
 
     def mark_read(self, summary) -> None:
-        if "unread" in summary.tags:
+        if vocab.UNREAD in summary.tags:
             try:
-                self.store.tag([summary.message_id], remove=("unread",))
+                self.store.tag([summary.message_id], remove=(vocab.UNREAD,))
             except PliError as error:
                 self.notify(str(error), severity="error")
         self.trace("read", summary.message_id)
@@ -187,7 +188,7 @@ class PliApp(App):
 
     def send_read_receipt(self, summary) -> None:
         """The read receipt of a message that asks for one, if [receipts] send_read allows (in a thread)."""
-        if "receipt-request" not in summary.tags or "receipt-sent:read" in summary.tags:
+        if vocab.RECEIPT_REQUEST not in summary.tags or f"{vocab.RECEIPT_SENT_PREFIX}read" in summary.tags:
             return
 
         def answer() -> None:

@@ -32,7 +32,7 @@ def run(args) -> int:
         return 0
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.checkup import check_home
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
 
     findings = check_home(home, unlock=unlock, online=args.online)
     print()

@@ -16,7 +16,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
     from pli.core.store.layout import Layout
     from pli.core.transport.accounts import choose_account
     from pli.core.transport.fetch import fetch
@@ -41,12 +41,12 @@ def run(args) -> int:
     if args.no_new or not report.fetched or not layout.exists():
         return 0
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.store.importer import import_sources
+    from pli.core.mail.receive import receive
     from pli.core.store.progress import Progress
 
     from pli.core.cli.store import reported
 
-    return reported(import_sources(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet)))
+    return reported(receive(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet)))
 
 
 def _message_id(path) -> str | None:

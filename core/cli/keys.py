@@ -138,7 +138,7 @@ def run_import(args) -> int:
 
 def run_group_new(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
 
     group = unlock(Home.resolve(args.home)).create_group(args.id, args.address, args.name)
     print(f"created group {group.public.address} ({group.public.name}), fingerprint {group.public.fingerprint}")
@@ -147,7 +147,7 @@ def run_group_new(args) -> int:
 
 def run_group_export(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
     from pli.core.durable import write_atomic
 
     keyring = unlock(Home.resolve(args.home))
@@ -161,7 +161,7 @@ def run_group_export(args) -> int:
 
 def run_group_import(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
 
     group, maker = unlock(Home.resolve(args.home)).import_group_from(read_input(args.file))
     print(f"joined group {group.public.address} ({group.public.name}); the file was made and signed by "

@@ -217,7 +217,7 @@ def _write_export(path: Path, data: bytes) -> None:
 def run_export_query(args) -> int:
     """`pli lab export --query QUERY -o FOLDER`: the reports of the matching stored messages, traced."""
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
     from pli.core.store import Store
 
     folder = _query_folder(args)

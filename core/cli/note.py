@@ -40,8 +40,9 @@ def _text(words: list[str]) -> str:
 
 def _send(home: Home, args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.crypto.passphrase import unlock
-    from pli.core.notes import check_address, check_text, send_note
+    from pli.core.directory.resolve import unlock
+    from pli.core.mail.conversation import check_address, check_text
+    from pli.core.mail.send import send_note
     from pli.core.transport import outbox
     from pli.core.transport.accounts import route
 
@@ -61,7 +62,7 @@ def _send(home: Home, args) -> int:
 
 def _show(home: Home, address: str, limit: int) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.notes import check_address, conversation_query, note_of
+    from pli.core.mail.conversation import check_address, conversation_query, note_of
     from pli.core.plural import counted
     from pli.core.store import Store
 

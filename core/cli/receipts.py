@@ -39,7 +39,7 @@ def run_show(args) -> int:
 
 def run_answer(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
     from pli.core.receipts import after_import
 
     from pli.core.store import Store

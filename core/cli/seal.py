@@ -26,7 +26,7 @@ def run_seal(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.cli.keys import read_input
     from pli.core.crypto.envelope import seal_mail
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
 
     from pli.core import receipts
 
@@ -46,7 +46,7 @@ def run_open(args) -> int:
     from pli.core.cli.keys import read_input
     from pli.core.crypto.envelope import decrypt, verify_envelope
     from pli.core.crypto.mime import extract_envelope
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
     from pli.core.crypto.seen import SeenRanges
 
     raw = read_input(args.file)

@@ -55,8 +55,8 @@ def _send(home: Home, args) -> int:
     import email.policy
 
     from pli.core.cli.keys import read_input
-    from pli.core.crypto.passphrase import unlock
-    from pli.core.outgoing import seal_and_queue
+    from pli.core.directory.resolve import unlock
+    from pli.core.mail.send import seal_and_queue
     from pli.core.transport.accounts import usable_accounts
 
     if not args.queue_only:
@@ -106,7 +106,7 @@ def render_plan(seal, accounts: dict) -> str:
 
 def _flush(home: Home, account_name: str | None, keyring, only_keys=None, retry_refused=False) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
     from pli.core.transport import outbox
     from pli.core.transport.accounts import usable_accounts
 

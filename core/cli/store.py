@@ -38,12 +38,12 @@ def register(sub) -> None:
 
 def _importer_run(args, paths):
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.store.importer import import_sources
+    from pli.core.mail.receive import receive
     from pli.core.store.progress import Progress
 
     home = Home.resolve(args.home)
     progress = Progress.for_stream(sys.stderr, quiet=args.quiet)
-    report = import_sources(home, paths, workers=args.workers, progress=progress)
+    report = receive(home, paths, workers=args.workers, progress=progress)
     return reported(report)
 
 
@@ -121,9 +121,9 @@ def run_show(args) -> int:
 
 
 def _print_revocation(home: Home, raw: bytes) -> None:
-    """The line a message signed with a key the directory revoked is shown with (pli.core.crypto.senders)."""
+    """The line a message signed with a key the directory revoked is shown with (pli.core.directory.resolve)."""
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.crypto.senders import check_stored
+    from pli.core.directory.resolve import check_stored
     from pli.core.store.headers import first_values
 
     line, refused = check_stored(home, first_values(raw))

@@ -32,8 +32,9 @@ from pli.core.durable import write_atomic
 from pli.core.home import Home
 from pli.core.receipts.message import Receipt, build, requested
 from pli.core.store import headers
+from pli.core.vocab import RECEIPT_SENT_PREFIX
 
-SENT_TAG = "receipt-sent:"   # + kind, on the message acknowledged
+SENT_TAG = RECEIPT_SENT_PREFIX   # + kind, on the message acknowledged
 
 
 @dataclass(frozen=True)
@@ -82,14 +83,13 @@ def answer(home: Home, keyring, original: Original, kind: str, journal,
             _write_marker(home, original, kind, dict(marker, traced=True))
         return None
     from pli.core.crypto.envelope import seal_mail
-    from pli.core.outgoing import queue_key
     from pli.core.transport import outbox
 
     me = keyring.identity.public
     stated = Receipt(kind, original.envelope_id, original.stated_id or original.message_id, me.address, me.id,
                      (now or datetime.now(timezone.utc)).replace(microsecond=0))
     sealed = seal_mail(build(stated, me.name, original.sender), keyring, [original.sender])
-    marker = {"key": queue_key(sealed), "to": original.sender, "traced": False}
+    marker = {"key": outbox.queue_key(sealed), "to": original.sender, "traced": False}
     _write_marker(home, original, kind, marker)
     queued = outbox.queue(home, sealed)          # no clear copy: receipts stay out of Sent
     marker = dict(marker, key=queued.key, envelope_id=queued.envelope_id)

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pli.core import vocab
 from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.receipts import received
 from pli.core.receipts.answer import SENT_TAG, Answer, answer, answering, original_of
 from pli.core.receipts.config import ReceiptsConfig, load_receipts_config
 
-DUE = "receipt-due"
+DUE = vocab.RECEIPT_DUE
 #: Messages asking for receipts that the pass answers (or just takes off the due list).
-ASKING = f"tag:{DUE} and not tag:receipt and tag:verified and not tag:quarantine"
+ASKING = f"tag:{DUE} and not tag:{vocab.RECEIPT} and tag:{vocab.VERIFIED} and not tag:{vocab.QUARANTINE}"
 #: Incoming receipts the pass checks.
 INCOMING = f"tag:{DUE} and tag:receipt"
 #: Requests never to answer (unverified, quarantined since): taken off the due list unanswered.
@@ -78,7 +79,7 @@ def after_read(home: Home, keyring, message_id: str, journal=None,
         return report
     with Store.open(home, writable=True) as store:
         tags = store.summary(message_id).tags
-        if ("receipt-request" not in tags or "verified" not in tags or "quarantine" in tags
+        if (vocab.RECEIPT_REQUEST not in tags or vocab.VERIFIED not in tags or vocab.QUARANTINE in tags
                 or f"{SENT_TAG}read" in tags):
             return report
         original = original_of(store.read_clear(message_id), message_id)

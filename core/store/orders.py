@@ -29,11 +29,10 @@ import notmuch2
 from pli.core.errors import PliError
 from pli.core.lab.corrections import Received, corrected_by, current, history_of, replaced_in, replacements
 from pli.core.store import headers
-from pli.core.store.summary import LAB, ORDER
 from pli.core.store.tagging import LAB_SUMMARY_MAX, lab_facts
+from pli.core.vocab import (ABNORMAL, CRITICAL, LAB_PROPERTY as LAB, NOTABLE, ORDER_PROPERTY as ORDER, SUPERSEDED,
+                            SUPERSEDES)
 
-SUPERSEDED = "superseded"
-SUPERSEDES = "supersedes"
 QUERY_KEYS = 100          # order keys per query (a batch asks about up to a thousand)
 MAX_SETTLED = 500         # messages read to settle one batch's orders: a flood of one order stops here
 
@@ -116,7 +115,7 @@ def _retag(db: notmuch2.Database, message_id: str, mine: list[Received], receive
     view = lab_view(mine, received, replaced)
     message = db.find(message_id)
     with message.frozen():
-        for tag in ("abnormal", "critical", SUPERSEDED, SUPERSEDES):
+        for tag in (ABNORMAL, CRITICAL, SUPERSEDED, SUPERSEDES):
             message.tags.discard(tag)
         for tag in view.tags:
             message.tags.add(tag)
@@ -139,10 +138,10 @@ def lab_view(mine: list[Received], received: list[Received], replaced: dict) -> 
     live = [report for report in (current(entry, replaced) for entry in mine) if report.current]
     facts = lab_facts(live)
     tags = set()
-    if facts.severity in ("abnormal", "critical"):
-        tags.add("abnormal")
-    if facts.severity == "critical":
-        tags.add("critical")
+    if facts.severity in NOTABLE:
+        tags.add(ABNORMAL)
+    if facts.severity == CRITICAL:
+        tags.add(CRITICAL)
     gone = [pair for entry in mine for pair in replaced_in(entry, replaced)]
     fixes = [pair for entry in mine for pair in corrected_by(entry, received, replaced)]
     if gone:

@@ -10,15 +10,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from email.utils import formataddr, formatdate
 
 from pli.core.crypto.mime import ENVELOPE_TYPE, is_sealed
 from pli.core.crypto.refusals import NotSealed
-from pli.core.crypto.senders import SIGNED_HEADER, WARNING_HEADER, WARNING_TAG, signed_value
-from pli.core import notes
+from pli.core.directory.resolve import SIGNED_HEADER, WARNING_HEADER, WARNING_TAG, signed_value
 from pli.core.errors import PliError
-from pli.core.receipts.message import import_tags
 from pli.core.durable import write_all
 from pli.core.store import headers
 from pli.core.store.layout import Layout
@@ -37,6 +36,9 @@ class WorkerContext:
     layout: Layout
     keyring: object = None
     quarantine_unsealed: bool = True
+    #: What the layer above adds to a verified message's tags, in order: (inner bytes, tags) -> tags
+    #: (pli.core.mail.receive: receipts, notes).  The store knows none of them.
+    tag_hooks: tuple[Callable[[bytes, tuple[str, ...]], tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,10 +173,11 @@ def _prepare_opened(context: WorkerContext, source: Source, raw: bytes, opened) 
     key = digest(b"env", str(opened.envelope_id).encode(), str(opened.fingerprint).encode())
     lab = _lab(opened.inner, str(opened.sender_id))
     clear, message_id = _clear_and_id(opened, key, lab, lambda: file_time(source.path))
-    tags = import_tags(opened.inner, tags_for(sealed=True, reason="", quarantined=False, lab=lab))
-    tags = notes.import_tags(opened.inner, tags)   # a note: tag `note` (pli.core.notes)
+    tags = tags_for(sealed=True, reason="", quarantined=False, lab=lab)
+    for hook in context.tag_hooks:
+        tags = hook(opened.inner, tags)
     if getattr(opened, "warning", ""):
-        tags = tuple(sorted({*tags, WARNING_TAG}))    # signed before its key was revoked (crypto/senders.py)
+        tags = tuple(sorted({*tags, WARNING_TAG}))    # signed before its key was revoked (directory/resolve.py)
     properties = properties_for(mode=opened.mode, reason="", lab=lab)
     tmp_clear, tmp_sealed = _write(context, key, "inbox", clear, raw)
     return Prepared(source, key, "inbox", message_id, tags, properties, tmp_clear=tmp_clear,

@@ -29,10 +29,9 @@ from pli.core.store import database
 from pli.core.store.pending_trace import pending_files, record_steps, recover, write_pending
 from pli.core.store.layout import Layout
 from pli.core.store.orders import settle
-from pli.core.store.summary import ORDER
-from pli.core.store.tagging import (LAB_INCOMPLETE, LAB_UNREADABLE, PATIENT_UNCERTAIN, LabFacts, properties_for,
-                                   tags_for)
+from pli.core.store.tagging import LabFacts, properties_for, tags_for
 from pli.core.store.worker import INFO, Prepared, file_time, quarantined_message, raw_key
+from pli.core.vocab import LAB_INCOMPLETE, LAB_UNREADABLE, ORDER_PROPERTY as ORDER, PATIENT_UNCERTAIN
 
 
 @dataclass(frozen=True)

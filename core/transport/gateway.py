@@ -36,7 +36,8 @@ from email.utils import formatdate
 from pathlib import Path
 
 from pli.core.crypto.refusals import OpenError
-from pli.core.crypto.verify import Checked, Trust, verify_mail
+from pli.core.crypto.verify import Checked, verify_mail
+from pli.core.directory.resolve import Trust
 from pli.core.errors import UsageError
 from pli.core.home import Home
 from pli.core.transport import decisions

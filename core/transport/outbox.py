@@ -9,7 +9,7 @@ A mail is sealed once (its pad bytes reserved once) and these same bytes are
 resent until a server says 250; only then does it move to cur/.  A crash
 after the server's 250 but before the move sends it again at the next flush:
 the receiver recognises the copy (same envelope, same digest) and keeps one.
-The clear copy in mail/sent/ (pli.core.outgoing) loses its `outbox` tag once
+The clear copy in mail/sent/ (Store.add_sent, from pli.core.mail.send) loses its `outbox` tag once
 the mail has left.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import fcntl
+import hashlib
 import json
 import os
 import time
@@ -26,9 +27,12 @@ from dataclasses import dataclass, field, replace
 from email.utils import getaddresses
 from pathlib import Path
 
+from pli.core import vocab
 from pli.core.durable import fsync_dir, write_atomic
 from pli.core.errors import PliError
 from pli.core.home import Home
+from pli.core.store import database
+from pli.core.store.layout import Layout
 from pli.core.transport.submission import Receipt, SubmissionFailed
 
 SUFFIX = ".eml"
@@ -86,16 +90,15 @@ def ensure(home: Home) -> Path:
     return root
 
 
-def queue(home: Home, sealed: bytes, inner=None) -> Queued:
-    """Put a sealed mail in the outbox, durably; with the store's clear copy in Sent when `inner` is given."""
-    if inner is not None and (home.mail / ".notmuch").is_dir():
-        from pli.core.outgoing import save_outgoing
-        path = save_outgoing(home, sealed, inner)
-    else:
-        import hashlib
-        path = ensure(home) / "new" / f"{hashlib.sha256(sealed).hexdigest()[:32]}{SUFFIX}"
-        write_atomic(path, sealed)  # same key as pli.core.outgoing: the sealed bytes' hash
-    ensure(home)
+def queue_key(sealed: bytes) -> str:
+    """The name of a sealed mail in the outbox, and of its clear copy in Sent: its bytes' hash."""
+    return hashlib.sha256(sealed).hexdigest()[:32]
+
+
+def queue(home: Home, sealed: bytes) -> Queued:
+    """Put a sealed mail in the outbox, durably (the clear copy in Sent is the store's: Store.add_sent)."""
+    path = ensure(home) / "new" / f"{queue_key(sealed)}{SUFFIX}"
+    write_atomic(path, sealed)
     fsync_dir(path.parent)
     return _describe(home, path)
 
@@ -327,13 +330,10 @@ def _untag_sent_copies(home: Home, keys: list[str]) -> None:
     """The clear copies in Sent are no longer waiting: drop their `outbox` tag (when there is a store)."""
     if not (home.mail / ".notmuch").is_dir():
         return
-    from pli.core.store import database
-    from pli.core.store.layout import Layout
-
     with database.open_write(Layout(home)) as db, db.atomic():
         for key in keys:
-            for msg in db.messages(f"property:pli.key={key}"):
-                msg.tags.discard("outbox")
+            for msg in db.messages(f"property:{vocab.KEY_PROPERTY}={key}"):
+                msg.tags.discard(vocab.OUTBOX)
 
 
 @contextmanager

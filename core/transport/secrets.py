@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from pli.core.crypto.agreement import SealedOpenFailed, open_sealed, seal_to
+from pli.core.directory.resolve import unlock
 from pli.core.durable import write_atomic
 from pli.core.errors import ConfigError
 from pli.core.home import Home
@@ -71,7 +72,6 @@ def read_account_password(home: Home, name: str, keyring=None) -> str:
     except FileNotFoundError:
         raise ConfigError(f"no password for account {account} in the keyring: run {command}") from None
     if keyring is None:
-        from pli.core.crypto.passphrase import unlock
         keyring = unlock(home)
     try:
         if blob[:len(MAGIC)] != MAGIC:

@@ -18,7 +18,7 @@ from pli.core.directory import import_directory, set_trust_anchor
 from pli.core.directory.local import installed_path
 from pli.core.directory.signed import sign_directory
 from pli.core.home import Home
-from pli.core.outgoing import seal_and_queue
+from pli.core.mail.send import seal_and_queue
 from pli.core.store import create_store
 from pli.core.transport import outbox
 from crypto_fixtures import PASSPHRASE, passphrase_file

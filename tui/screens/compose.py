@@ -370,7 +370,7 @@ class ComposeScreen(Screen):
         """Seal and queue now (durable, fast), then leave; the outbox is flushed in a worker (unless
         `flush` is False: send later, with the next flush or `pli send --flush`)."""
         # start-up: loaded when first used, after the first screen
-        from pli.core.outgoing import seal_and_queue
+        from pli.core.mail.send import seal_and_queue
         from pli.tui.correspondents import own_address, statuses
         from pli.tui.sending import start_flush
 

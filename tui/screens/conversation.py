@@ -1,6 +1,6 @@
 """The conversation screen: the short notes exchanged with one correspondent, and a line to write the next one.
 
-Notes are sealed, signed and traced like any message (pli.core.notes): Enter
+Notes are sealed, signed and traced like any message (pli.core.mail): Enter
 seals the note and queues it (it shows at once as "queued"), then the outbox
 is flushed in a worker and the note shows as "sent" once a server took it.
 Opening the conversation marks the notes it shows read, with the signed
@@ -18,8 +18,9 @@ from textual.cache import LRUCache
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from pli.core import vocab
 from pli.core.errors import PliError
-from pli.core.notes import Note
+from pli.core.mail.conversation import Note
 from pli.tui.outcome import FAILED
 from pli.tui.widgets.key_bar import KeyBar
 from pli.tui.widgets.note_log import NoteLog
@@ -47,7 +48,7 @@ class ConversationScreen(Screen):
     def __init__(self, address: str) -> None:
         super().__init__()
         # start-up: loaded when first used, after the first screen
-        from pli.core.notes import check_address, conversation_query
+        from pli.core.mail.conversation import check_address, conversation_query
 
         self.address = check_address(address)
         self.query_text = conversation_query(self.address)
@@ -119,7 +120,7 @@ class ConversationScreen(Screen):
                 notes.append(None)
                 continue
             self._summaries[summary.message_id] = summary
-            if "unread" in summary.tags:
+            if vocab.UNREAD in summary.tags:
                 self._unread[summary.message_id] = summary
             notes.append(note)
         return notes
@@ -127,7 +128,7 @@ class ConversationScreen(Screen):
     def _note(self, summary) -> Note:
         """A note read once per state: a reload (a note sent, a receipt) rereads only what changed."""
         # start-up: loaded when first used, after the first screen
-        from pli.core.notes import note_of
+        from pli.core.mail.conversation import note_of
 
         key = (summary.message_id, summary.tags)
         if (note := self._notes.get(key)) is not None:
@@ -135,7 +136,7 @@ class ConversationScreen(Screen):
         try:
             note = note_of(summary, self.app.store.read_clear(summary.message_id), self.app.home)
         except (PliError, OSError):
-            return Note(summary.message_id, summary.date, "sent" in summary.tags, False, "",
+            return Note(summary.message_id, summary.date, vocab.SENT in summary.tags, False, "",
                         reason="its clear copy cannot be read (run `pli doctor`)", correspondent=self.address)
         self._notes[key] = note
         return note
@@ -169,7 +170,7 @@ class ConversationScreen(Screen):
         if not shown:
             return
         ids = [s.message_id for s in shown]
-        if self.app.attempt("Conversation", self.app.store.tag, ids, (), ("unread",)) is FAILED:
+        if self.app.attempt("Conversation", self.app.store.tag, ids, (), (vocab.UNREAD,)) is FAILED:
             return
         self.app.trace_many("read", ids)
         send_receipt = getattr(self.app, "send_read_receipt", None)
@@ -241,7 +242,7 @@ class ConversationScreen(Screen):
     def send(self, text: str) -> None:
         """Seal, sign and queue the note now (durable, fast); the outbox is flushed in a worker."""
         # start-up: loaded when first used, after the first screen
-        from pli.core.notes import send_note
+        from pli.core.mail.send import send_note
         from pli.tui.sending import start_flush
 
         try:
@@ -264,7 +265,7 @@ class ConversationScreen(Screen):
 def open_conversation(app, address: str) -> None:
     """Open the conversation with `address` (the keyring is unlocked first: notes are signed)."""
     # start-up: loaded when first used, after the first screen
-    from pli.core.notes import check_address
+    from pli.core.mail.conversation import check_address
 
     try:
         check_address(address)
@@ -277,7 +278,7 @@ def open_conversation(app, address: str) -> None:
 def conversation_about(app, summary) -> None:
     """The conversation with the correspondent of a stored message: its sender, or whom we sent it to."""
     # start-up: loaded when first used, after the first screen
-    from pli.core.notes import correspondent_of
+    from pli.core.mail.conversation import correspondent_of
     from pli.core.store.headers import first_values
 
     def opened(keyring) -> None:

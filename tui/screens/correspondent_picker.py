@@ -45,7 +45,7 @@ class CorrespondentPicker(ModalScreen[str | None]):
     def show_recent(self) -> None:
         # start-up: loaded when first used, after the first screen
         from pli.core.errors import PliError
-        from pli.core.notes import recent_correspondents
+        from pli.core.mail.conversation import recent_correspondents
 
         try:
             recent = recent_correspondents(self.app.store, self.keyring.identity.public.address, RECENT)

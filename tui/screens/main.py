@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.worker import get_current_worker
 from textual.widgets import Input, Static
 
+from pli.core import vocab
 from pli.tui.outcome import FAILED
 from pli.tui.config import SavedSearch
 from pli.tui.triage import apply_changes, plan
@@ -287,7 +288,7 @@ class MainScreen(Screen):
         self.refresh_counts()
 
     def action_archive(self) -> None:
-        self.triage("archived {n} message{s}", remove={"inbox"})
+        self.triage("archived {n} message{s}", remove={vocab.INBOX})
 
     def action_alert(self) -> None:
         """The alerted messages, and acknowledging them (the banner goes; they stay in quarantine)."""
@@ -315,24 +316,24 @@ class MainScreen(Screen):
         out, and out of the inbox.  Nothing is erased: a health record is kept.  In the trash, d
         puts the messages back in the inbox."""
         targets = self.message_list.targets()
-        if targets and all("deleted" in t.tags for t in targets):
-            self.triage("restored {n} message{s} to the inbox", add={"inbox"}, remove={"deleted"})
+        if targets and all(vocab.DELETED in t.tags for t in targets):
+            self.triage("restored {n} message{s} to the inbox", add={vocab.INBOX}, remove={vocab.DELETED})
         else:
-            self.triage("moved {n} message{s} to the trash", add={"deleted"}, remove={"inbox"})
+            self.triage("moved {n} message{s} to the trash", add={vocab.DELETED}, remove={vocab.INBOX})
 
     def action_toggle_read(self) -> None:
         targets = self.message_list.targets()
-        if any("unread" in t.tags for t in targets):
-            self.triage("marked {n} message{s} read", remove={"unread"})
+        if any(vocab.UNREAD in t.tags for t in targets):
+            self.triage("marked {n} message{s} read", remove={vocab.UNREAD})
         else:
-            self.triage("marked {n} message{s} unread", add={"unread"})
+            self.triage("marked {n} message{s} unread", add={vocab.UNREAD})
 
     def action_toggle_flag(self) -> None:
         targets = self.message_list.targets()
-        if all("flagged" in t.tags for t in targets):
-            self.triage("unflagged {n} message{s}", remove={"flagged"})
+        if all(vocab.FLAGGED in t.tags for t in targets):
+            self.triage("unflagged {n} message{s}", remove={vocab.FLAGGED})
         else:
-            self.triage("flagged {n} message{s}", add={"flagged"})
+            self.triage("flagged {n} message{s}", add={vocab.FLAGGED})
 
     def action_tag(self) -> None:
         self._ask_tags("Add tags", lambda tags: self.triage(f"tagged {{n}} message{{s}} {' '.join(tags)}",
