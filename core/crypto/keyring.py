@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pli.core.crypto.claims import Sender, check_claims, signing_time, unknown_sender
 from pli.core.crypto.envelope_format import Header
+from pli.core.crypto.group_file import group_file, open_group_file
 from pli.core.crypto.identity import BadIdentity, Identity, PublicIdentity, check_address
 from pli.core.crypto.ledger import Ledger
 from pli.core.crypto.pads import PadInfo, PadStore
@@ -170,8 +171,6 @@ class Keyring:
 
     def export_group(self, group_address: str, member: PublicIdentity) -> bytes:
         """The group's secret sealed to `member`'s X25519 key and signed by us, for `import_group` in their home."""
-        from pli.core.crypto.group_file import group_file
-
         group = next((g for g in self.groups if g.public.address == group_address.lower()), None)
         if group is None:
             raise UnknownRecipient(f"this keyring belongs to no group {group_address}")
@@ -189,8 +188,6 @@ class Keyring:
         so a group under a correspondent's address would read the mail meant for them.  The same
         group again changes nothing; another group under an address we already use is refused.
         """
-        from pli.core.crypto.group_file import open_group_file
-
         group, maker = open_group_file(blob, self.own_identities(), self.trusted_maker("this group secret file"))
         held = next((g for g in self.groups if g.public.address == group.public.address), None)
         if held is not None:

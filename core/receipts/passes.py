@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pli.core import vocab
+from pli.core.audit import home_journal
 from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.receipts import received
-from pli.core.receipts.answer import SENT_TAG, Answer, answer, answering, original_of
+from pli.core.receipts.answer import Answer, SENT_TAG, answer, answering, original_of
 from pli.core.receipts.config import ReceiptsConfig, load_receipts_config
+from pli.core.store import Store, headers
+from pli.core.transport.outbox import flush_account
 
 DUE = vocab.RECEIPT_DUE
 #: Messages asking for receipts that the pass answers (or just takes off the due list).
@@ -49,9 +52,6 @@ class ReceiptsReport:
 
 def after_import(home: Home, keyring, journal=None, config: ReceiptsConfig | None = None) -> ReceiptsReport:
     """Answer the delivery receipts asked for and check the receipts received since the last pass."""
-    from pli.core.audit import home_journal
-    from pli.core.store import Store
-
     config = config or load_receipts_config(home.config)
     report = ReceiptsReport()
     with Store.open(home, writable=True) as store:
@@ -70,9 +70,6 @@ def after_import(home: Home, keyring, journal=None, config: ReceiptsConfig | Non
 def after_read(home: Home, keyring, message_id: str, journal=None,
                config: ReceiptsConfig | None = None) -> ReceiptsReport:
     """The read receipt of a message just opened, if it asks for one and this home sends them."""
-    from pli.core.audit import home_journal
-    from pli.core.store import Store
-
     config = config or load_receipts_config(home.config)
     report = ReceiptsReport()
     if not config.send_read:
@@ -148,8 +145,6 @@ def _check_one(journal, store, receipt_id: str, report: ReceiptsReport) -> None:
 
 
 def _envelope_of(store, message_id: str) -> str:
-    from pli.core.store import headers
-
     return headers.value_of(store.read_clear(message_id), "X-Pli-Envelope-Id")
 
 
@@ -158,7 +153,6 @@ def _flush(home: Home, keyring, config: ReceiptsConfig, report: ReceiptsReport) 
     otherwise (or on failure) they wait in the outbox for the next `pli send --flush`."""
     if not report.queued or not config.flush:
         return
-    from pli.core.transport.outbox import flush_account
 
     try:
         result = flush_account(home, keyring, None, {a.key for a in report.queued})

@@ -19,6 +19,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pli.core.audit import home_journal
+from pli.core.crypto import primitives
+from pli.core.crypto.keyring import Keyring
+from pli.core.crypto.seen import SeenRanges
+from pli.core.directory.resolve import unlock
 from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.store.config import load_store_config
@@ -224,7 +229,6 @@ def _start_worker() -> None:
     # goes as fast as the writer does.  Sharing the cores equally, the writer got about two
     # thirds of one while the workers, often blocked on the window, left the machine partly idle.
     os.nice(WORKER_NICENESS)
-    from pli.core.crypto import primitives
 
     # The workers already spread the batch over every core: a native call that
     # started its own threads in each of them would only add switching.
@@ -275,11 +279,6 @@ def _clean_tmp(layout: Layout) -> None:
 def _unlock(home: Home):
     """The keyring, unlocked from PLI_PASSPHRASE_FILE or a prompt; None when this home has none
     (sealed mail is then left where it is, "not read (no-keyring)", never stored half-checked)."""
-    try:
-        from pli.core.crypto.keyring import Keyring
-        from pli.core.directory.resolve import unlock
-    except ImportError:
-        return None
     return unlock(home) if Keyring.exists(home) else None
 
 
@@ -287,14 +286,10 @@ def _journal(home: Home, keyring):
     """The trace the import writes to (None without a keyring able to sign)."""
     if keyring is None or keyring.identity.sign_secret is None:
         return None
-    from pli.core.audit import home_journal
-
     return home_journal(home, keyring)
 
 
 def _seen_ranges(home: Home, keyring):
     if keyring is None:
         return None
-    from pli.core.crypto.seen import SeenRanges
-
     return SeenRanges(home)

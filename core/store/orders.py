@@ -32,6 +32,7 @@ from pli.core.store import headers
 from pli.core.store.tagging import LAB_SUMMARY_MAX, lab_facts
 from pli.core.vocab import (ABNORMAL, CRITICAL, LAB_PROPERTY as LAB, NOTABLE, ORDER_PROPERTY as ORDER, SUPERSEDED,
                             SUPERSEDES)
+from pli.core.lab.detect import reports_in_bytes  # the parsers, only once an order is settled or read
 
 QUERY_KEYS = 100          # order keys per query (a batch asks about up to a thousand)
 MAX_SETTLED = 500         # messages read to settle one batch's orders: a flood of one order stops here
@@ -43,8 +44,6 @@ def order_query(keys: Iterable[str]) -> str:
 
 def received_in(raw: bytes, message_id: str, when: float) -> list[Received]:
     """The reports of a stored clear message as Received (its verified sender from X-Pli-Sender-Id)."""
-    from pli.core.lab.detect import reports_in_bytes  # the parsers, only once an order is settled or read
-
     fields = headers.first_values(raw)
     sender = fields.get("x-pli-sender-id", "") if fields.get("x-pli-verified", "") == "yes" else ""
     return [Received(report, message_id, when, sender, position)

@@ -218,6 +218,7 @@ class Store:
         """(the message's lab reports, the History of each): which results later reports of the same
         order replaced (pli.core.store.orders).  `raw`: its clear message, when already read.
         MalformedReport when its lab report cannot be read."""
+        # start-up: the lab parsers load with the first lab view, not in the TUI's first-page read
         from pli.core.store.orders import lab_reports
 
         return lab_reports(self, message_id, raw)

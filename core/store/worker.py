@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from email.utils import formataddr, formatdate
 
+from pli.core.crypto import envelope  # a broken install fails loudly here, never reads as plain mail
 from pli.core.crypto.mime import ENVELOPE_TYPE, is_sealed
 from pli.core.crypto.refusals import NotSealed
 from pli.core.directory.resolve import SIGNED_HEADER, WARNING_HEADER, WARNING_TAG, signed_value
-from pli.core.errors import PliError
 from pli.core.durable import write_all
+from pli.core.errors import PliError
+from pli.core.lab import reports_in_bytes  # compat32 MIME parsing: a third of reports_in_mail's cost
 from pli.core.store import headers
 from pli.core.store.layout import Layout
 from pli.core.store.sources import Source
@@ -76,8 +78,6 @@ def set_context(context: WorkerContext) -> None:
 
 
 def _lab(inner: bytes, sender: str = "") -> LabFacts:
-    from pli.core.lab import reports_in_bytes  # compat32 MIME parsing: a third of reports_in_mail's cost
-
     try:
         return lab_facts(reports_in_bytes(inner), sender)
     except PliError as error:  # MalformedReport names the line and the reason, never the content
@@ -128,8 +128,6 @@ def _open_all(raws: list[bytes | None], keyring) -> list:
             else:
                 candidates.append(index)
     if candidates:
-        from pli.core.crypto import envelope  # a broken install fails loudly here, never reads as plain mail
-
         for index, opened in zip(candidates, _open_batch(envelope, [raws[i] for i in candidates], keyring)):
             results[index] = opened
     return results

@@ -37,6 +37,7 @@ from pathlib import Path
 from pli.core.config import config_section
 from pli.core.errors import ConfigError
 from pli.core.home import Home
+from pli.core.transport.secrets import read_account_password, set_command
 
 SECURITY = ("tls", "starttls", "none")
 SMTP_PORTS = {"tls": 465, "starttls": 587, "none": 25}
@@ -83,7 +84,6 @@ class Login:
         if self.password_file is not None:
             return _read_password_file(self.password_file, self.account)
         if self.keyring_slot is not None:
-            from pli.core.transport.secrets import read_account_password
             return read_account_password(home, self.keyring_slot, keyring)
         raise AccountError(f"account {self.account} has a {self.server} username but no password: set "
                            f"{self.server}_password_file, or {self.server}_password = \"keyring\" and run "
@@ -92,7 +92,6 @@ class Login:
     def fix(self) -> str:
         """The command or setting that replaces a refused password."""
         if self.keyring_slot is not None:
-            from pli.core.transport.secrets import set_command
             return set_command(self.keyring_slot)
         return f"the password in {self.password_file}" if self.password_file else f"{self.server}_password_file"
 

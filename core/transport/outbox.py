@@ -28,12 +28,14 @@ from email.utils import getaddresses
 from pathlib import Path
 
 from pli.core import vocab
+from pli.core.audit import home_journal
 from pli.core.durable import fsync_dir, write_atomic
 from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.store import database
 from pli.core.store.layout import Layout
-from pli.core.transport.submission import Receipt, SubmissionFailed
+from pli.core.transport.accounts import route, usable_accounts
+from pli.core.transport.submission import Receipt, SubmissionFailed, submit
 
 SUFFIX = ".eml"
 SENT_FLAGS = ":2,S"
@@ -211,9 +213,6 @@ def flush_account(home: Home, keyring, account_name: str | None = None, only_key
     everything through that account.  `keyring`: the unlocked keyring (it
     signs the trace and may hold the accounts' passwords).
     """
-    from pli.core.audit import home_journal
-    from pli.core.transport.accounts import route, usable_accounts
-
     accounts = usable_accounts(home, account_name)    # AccountError: none at all, or no such account
     senders: dict[str, Callable] = {}
 
@@ -230,8 +229,6 @@ def flush_account(home: Home, keyring, account_name: str | None = None, only_key
 
 def _sender(home: Home, keyring, account) -> Callable[[bytes, str, list[str]], Receipt]:
     """Submission through `account`, its login read once at first use; failures name the account and the fix."""
-    from pli.core.transport.submission import submit
-
     login: list = []
 
     def send(raw: bytes, _sender: str, recipients: list[str]) -> Receipt:

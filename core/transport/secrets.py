@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from pli.core.crypto.agreement import SealedOpenFailed, open_sealed, seal_to
+from pli.core.crypto.keyring import public_view
 from pli.core.directory.resolve import unlock
 from pli.core.durable import write_atomic
 from pli.core.errors import ConfigError
@@ -53,8 +54,6 @@ def is_stored(home: Home, name: str) -> bool:
 
 def store_account_password(home: Home, account: str, password: str, server: str | None = None) -> None:
     """Seal `password` for `account` (both servers, or only `server`) into the keyring; no passphrase needed."""
-    from pli.core.crypto.keyring import public_view
-
     me, _groups = public_view(home)
     name = slot(account, server)
     head = MAGIC + name.encode()
