@@ -16,17 +16,18 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
 
-from pli.core import vocab
 from pli.core.errors import PliError
 from pli.core.home import Home
+from pli.core.mail import read
+from pli.core.mail.tracing import TraceQueue, triage_batches
+from pli.core.mail.triage import UndoStack
 from pli.core.plural import counted
+from pli.core.store.trace_steps import TraceBatch
 from pli.tui.config import TuiConfig, load_tui_config
 from pli.tui.outcome import FAILED
-from pli.tui.tracing import TraceQueue
-from pli.tui.triage import UndoStack
 
 if TYPE_CHECKING:
-    from pli.tui.reading import ClearMessage
+    from pli.core.mail.read import ClearMessage
 
 
 HOLD_AT_MOST = 2.0   # seconds keys typed while a prompt opens may wait for it (PliApp.hold_keys)
@@ -127,24 +128,18 @@ class PliApp(App):
             raise MessageUnreadable(f"cannot read this message ({error.strerror or error}); "
                                     "run `pli doctor` to check the store") from None
         try:
-            # start-up: loaded when first used, after the first screen
-            from pli.tui.reading import read_message, with_revocation  # the email package: after the first screen
-
-            return with_revocation(read_message(raw, summary), self.home)
+            return read.with_revocation(read.read_message(raw, summary), self.home)
         except Exception:  # noqa: BLE001 - a corrupt file is the user's problem to see, not a crash
             raise MessageUnreadable("this message is damaged and cannot be shown; "
                                     "its sealed original is kept in the store") from None
 
     def read_part(self, message_id: str, index: int) -> bytes:
         """The bytes of one attachment of a stored message (a forward sends them again)."""
-        # start-up: loaded when first used, after the first screen
-        from pli.tui.reading import attachment_bytes, parse_clear
-
         try:
             raw = self.store.read_clear(message_id)
         except OSError as error:
             raise MessageUnreadable(f"cannot read message {message_id} ({error.strerror or error})") from None
-        return attachment_bytes(parse_clear(raw), index)
+        return read.attachment_bytes(read.parse_clear(raw), index)
 
     @property
     def keyring(self):
@@ -178,29 +173,25 @@ class PliApp(App):
     # -- navigation ---------------------------------------------------------
 
     def mark_read(self, summary) -> None:
-        if vocab.UNREAD in summary.tags:
-            try:
-                self.store.tag([summary.message_id], remove=(vocab.UNREAD,))
-            except PliError as error:
-                self.notify(str(error), severity="error")
+        try:
+            read.mark_read(self.store, summary)
+        except PliError as error:
+            self.notify(str(error), severity="error")
         self.trace("read", summary.message_id)
         self.send_read_receipt(summary)
 
     def send_read_receipt(self, summary) -> None:
         """The read receipt of a message that asks for one, if [receipts] send_read allows (in a thread)."""
-        if vocab.RECEIPT_REQUEST not in summary.tags or f"{vocab.RECEIPT_SENT_PREFIX}read" in summary.tags:
+        if not read.asks_read_receipt(summary):
             return
 
         def answer() -> None:
-            # start-up: loaded when first used, after the first screen
-            from pli.core.receipts import after_read
-
             keyring = self._trace_keyring()
             if keyring is None:
                 return
             self._wait_for_trace()   # the trace says "read" before "receipt-sent"
             try:
-                report = after_read(self.home, keyring, summary.message_id)
+                report = read.send_read_receipt(self.home, keyring, summary.message_id)
             except PliError as error:
                 self.call_from_thread(self.notify, f"read receipt: {error}", severity="error")
                 return
@@ -226,10 +217,7 @@ class PliApp(App):
     def trace_many(self, step: str, message_ids: Iterable[str], **details) -> None:
         """Record `step` for each message in the home's trace, signed by the user: one append
         and one fsync per batch, in a thread, so triage never waits for the disk
-        (pli.tui.tracing keeps the batches in the order the user acted)."""
-        # start-up: loaded when first used, after the first screen
-        from pli.tui.tracing import TraceBatch
-
+        (pli.core.mail.tracing keeps the batches in the order the user acted)."""
         ids = tuple(dict.fromkeys(message_ids))
         if ids and self._traces.put(TraceBatch(step, ids, details)):
             self.run_worker(self._drain_traces, thread=True, group="trace", exit_on_error=False)
@@ -238,18 +226,12 @@ class PliApp(App):
         """trace_many from a worker thread, which may outlive the UI (quitting stops an export
         after the message in hand): the batch joins the same queue, in order, and when no
         drainer runs this thread writes it."""
-        # start-up: loaded when first used, after the first screen
-        from pli.tui.tracing import TraceBatch
-
         ids = tuple(dict.fromkeys(message_ids))
         if ids and self._traces.put(TraceBatch(step, ids, details)):
             self._drain_traces()
 
     def trace_triage(self, action) -> None:
         """The steps of a triage action that the trace keeps (archived, deleted)."""
-        # start-up: loaded when first used, after the first screen
-        from pli.tui.tracing import triage_batches
-
         for batch in triage_batches(action):
             self.trace_many(batch.step, batch.message_ids, **batch.details)
 

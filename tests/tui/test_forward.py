@@ -12,10 +12,10 @@ from PIL import Image
 from pli.core.crypto.envelope import open_mail, seal_mail
 from pli.core.crypto.keyring import Keyring
 from pli.core.demo import DEMO_PASSPHRASE
-from pli.core.store import Store
+from pli.core.mail.drafts import Forwarded
 from pli.core.mail.receive import receive
+from pli.core.store import Store
 from pli.core.transport.outbox import outbox_dir
-from pli.tui.drafts import Forwarded
 from pli.tui.screens.compose import ComposeScreen
 
 from conftest import FIXED_NOW

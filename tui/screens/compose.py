@@ -22,15 +22,15 @@ from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from pli.core.errors import PliError
+from pli.core.mail import draft_store
+from pli.core.mail.drafts import Draft, DraftError, build_inner, forward_draft, reply_draft, split_addresses
 from pli.core.plural import counted
-from pli.tui import draft_store
-from pli.tui.drafts import Draft, DraftError, build_inner, forward_draft, reply_draft, split_addresses
 from pli.tui.suggesters import PrefixSuggester
 from pli.tui.widgets.key_bar import KeyBar
 
 TERM_SEPARATORS = ",;"
 MIN_TERM = 2
-SAVE_DELAY = 1.0   # seconds after the last key before the draft is saved (pli.tui.draft_store)
+SAVE_DELAY = 1.0   # seconds after the last key before the draft is saved (pli.core.mail.draft_store)
 
 
 def draft_for(app, reply_to=None, forward=None, everyone: bool = False) -> Draft:
@@ -111,7 +111,7 @@ class ComposeScreen(Screen):
 
     def compose(self) -> ComposeResult:
         # start-up: loaded when first used, after the first screen
-        from pli.tui.correspondents import complete_address
+        from pli.core.mail.correspondents import complete_address
 
         keyring = self.app.keyring
         with Vertical(id="compose-form"):
@@ -224,7 +224,7 @@ class ComposeScreen(Screen):
 
     def matches_for(self, term: str) -> list:
         # start-up: loaded when first used, after the first screen
-        from pli.tui.correspondents import candidates
+        from pli.core.mail.correspondents import candidates
 
         found = candidates(self.app.keyring, term) if len(term) >= MIN_TERM else []
         if len(found) == 1 and found[0].address == term.lower():
@@ -336,7 +336,7 @@ class ComposeScreen(Screen):
         """Each recipient's mode and who it is, off the UI thread: the first look loads the directory,
         which takes seconds for a national one (then it is kept until its file changes)."""
         # start-up: loaded when first used, after the first screen
-        from pli.tui.correspondents import directory_of, statuses
+        from pli.core.mail.correspondents import directory_of, statuses
 
         directory = directory_of(self.app.keyring)   # load it now, before the first match or address is asked for
         found = statuses(self.app.keyring, [a for a in split_addresses(value) if "@" in a], size)
@@ -371,7 +371,7 @@ class ComposeScreen(Screen):
         `flush` is False: send later, with the next flush or `pli send --flush`)."""
         # start-up: loaded when first used, after the first screen
         from pli.core.mail.send import seal_and_queue
-        from pli.tui.correspondents import own_address, statuses
+        from pli.core.mail.correspondents import own_address, statuses
         from pli.tui.sending import start_flush
 
         draft = self.current_draft()

@@ -73,7 +73,7 @@ class ConversationScreen(Screen):
         """Who the correspondent is and how a note to them is sealed, off the UI thread: the first look
         at a national directory loads and checks it (seconds)."""
         # start-up: loaded when first used, after the first screen
-        from pli.tui.correspondents import status
+        from pli.core.mail.correspondents import status
 
         who = status(self.app.keyring, self.address)
         self.app.call_from_thread(self.show_who, who)

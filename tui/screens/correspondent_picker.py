@@ -74,7 +74,7 @@ class CorrespondentPicker(ModalScreen[str | None]):
     def find(self, term: str) -> None:
         """Search the keyring and the directory off the UI thread: a national directory is large."""
         # start-up: loaded when first used, after the first screen
-        from pli.tui.correspondents import candidates
+        from pli.core.mail.correspondents import candidates
 
         found = candidates(self.keyring, term)
         self.app.call_from_thread(self._found, term, found)
@@ -99,7 +99,7 @@ class CorrespondentPicker(ModalScreen[str | None]):
         term = event.value.strip()
         if len(term) >= MIN_TERM and term != self.shown_term:   # typed faster than the search: look now
             # start-up: loaded when first used, after the first screen
-            from pli.tui.correspondents import candidates
+            from pli.core.mail.correspondents import candidates
 
             self._found(term, candidates(self.keyring, term))
         options = self.query_one("#picker-options", OptionList)

@@ -19,9 +19,9 @@ from textual.screen import Screen
 from textual.widgets import Static, TextArea
 
 from pli.core.errors import PliError
+from pli.core.mail.read import ClearMessage
 from pli.tui.dates import full_date
 from pli.tui.lab_rows import comments_of, notices_of, rows_of
-from pli.tui.reading import ClearMessage
 from pli.tui.widgets.culture_table import CultureTable
 from pli.tui.widgets.key_bar import KeyBar
 from pli.tui.widgets.lab_table import LabTable

@@ -11,16 +11,16 @@ from textual.worker import get_current_worker
 from textual.widgets import Input, Static
 
 from pli.core import vocab
-from pli.tui.outcome import FAILED
+from pli.core.mail.triage import apply_changes, plan
 from pli.tui.config import SavedSearch
-from pli.tui.triage import apply_changes, plan
+from pli.tui.outcome import FAILED
 from pli.tui.paging import MESSAGES, THREADS
 from pli.tui.widgets.alert_banner import ACKNOWLEDGED, ALERTS, AlertBanner
+from pli.tui.widgets.key_bar import KeyBar
 from pli.tui.widgets.message_list import MessageList, message_of
 from pli.tui.widgets.preview_pane import PreviewPane
 from pli.tui.widgets.search_bar import SearchBar
 from pli.tui.widgets.search_sidebar import SearchSidebar
-from pli.tui.widgets.key_bar import KeyBar
 
 #: Actions bound with priority (they open an input); the search bar's text keeps these keys.
 TYPING_KEYS = frozenset({"search", "tag", "untag", "reply", "reply_all", "forward", "compose"})

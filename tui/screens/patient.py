@@ -14,10 +14,10 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from pli.core.errors import PliError
+from pli.core.mail.patient_history import patient_query
 from pli.core.plural import counted
-from pli.tui.patient_history import patient_query
-from pli.tui.widgets.message_list import MessageList
 from pli.tui.widgets.key_bar import KeyBar
+from pli.tui.widgets.message_list import MessageList
 
 
 class PatientScreen(Screen):

@@ -8,10 +8,10 @@ from textual.widgets import Static
 
 from pli.core.lab.dates import instant
 from pli.core.lab.render import flag_symbol
+from pli.core.mail.patient_history import reports_of_patient
 from pli.tui.lab_rows import LabRow
-from pli.tui.patient_history import reports_of_patient
-from pli.tui.widgets.trend_plot import TrendPlot, TrendPoint
 from pli.tui.widgets.key_bar import KeyBar
+from pli.tui.widgets.trend_plot import TrendPlot, TrendPoint
 
 
 def trend_points(patient_reports, patient_key: str, code: str) -> tuple[list[TrendPoint], str]:

@@ -14,7 +14,7 @@ from collections import deque
 
 from pli.core import vocab
 from pli.core.store.trace_steps import TraceBatch
-from pli.tui.triage import TriageAction
+from pli.core.mail.triage import TriageAction
 
 #: The triage tag changes that are steps of a message's life: (tag added or removed, tag, step).
 TRIAGE_STEPS = (
