@@ -209,7 +209,7 @@ def _outbox(home: Home) -> Iterator[Finding]:
     if refused:
         yield Finding("outbox", "fail", f"{counted(len(refused), 'message')} refused by a server for good: "
                                         f"{refused[0].last_error}",
-                      "pli send --list (why each), then pli send --flush --retry-refused once fixed")
+                      "pli send list (why each), then pli send flush --retry-refused once fixed")
     kept = [q for q in waiting if not q.permanent]
     if kept:
         oldest = min(q.path.stat().st_mtime for q in kept)        # when it was queued
@@ -217,7 +217,7 @@ def _outbox(home: Home) -> Iterator[Finding]:
         why = f"; last failure: {tried[-1].last_error}" if tried else ""
         hours = (time.time() - oldest) / 3600
         age = f" for {counted(int(hours), 'hour')}" if hours >= 1 else ""
-        yield Finding("outbox", "warn", f"{counted(len(kept), 'message')} waiting{age}{why}", "pli send --flush")
+        yield Finding("outbox", "warn", f"{counted(len(kept), 'message')} waiting{age}{why}", "pli send flush")
 
 
 # -- accounts -----------------------------------------------------------------------------------------

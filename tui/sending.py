@@ -3,7 +3,7 @@
 The SMTP dialogue can take seconds (or a timeout when the network is down):
 it runs off the UI thread, and its outcome comes back as a notification.
 Whatever fails stays in the outbox with its reason (pli.core.transport.outbox),
-for the Outbox screen's retry key or `pli send --flush`.
+for the Outbox screen's retry key or `pli send flush`.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pli.core.errors import PliError
 from pli.core.plural import counted
 
-RETRY_HINT = "kept in the outbox; retry from the Outbox screen (command palette: Outbox, key r) or `pli send --flush`"
+RETRY_HINT = "kept in the outbox; retry from the Outbox screen (command palette: Outbox, key r) or `pli send flush`"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pli.core.cli.common import read_input
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 
@@ -50,16 +51,6 @@ def register(sub) -> None:
 
 def _needs_action(args) -> int:
     raise UsageError("pli keys needs an action (see `pli keys --help`)")
-
-
-def read_input(path: Path | None) -> bytes:
-    """The bytes of FILE, or of stdin when FILE is absent or '-'."""
-    if path is None or str(path) == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from None
 
 
 def run_init(args) -> int:

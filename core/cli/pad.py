@@ -50,7 +50,7 @@ def run_new(args) -> int:
 
 def run_import(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.cli.keys import read_input
+    from pli.core.cli.common import read_input
     from pli.core.directory.resolve import unlock
 
     pad, maker = unlock(Home.resolve(args.home)).import_pad_from(read_input(args.file))

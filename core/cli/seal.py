@@ -24,7 +24,7 @@ def register(sub) -> None:
 
 def run_seal(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.cli.keys import read_input
+    from pli.core.cli.common import read_input
     from pli.core.crypto.envelope import seal_mail
     from pli.core.directory.resolve import unlock
 
@@ -43,7 +43,7 @@ def run_open(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from datetime import datetime, timezone
 
-    from pli.core.cli.keys import read_input
+    from pli.core.cli.common import read_input
     from pli.core.crypto.envelope import decrypt, verify_envelope
     from pli.core.crypto.mime import extract_envelope
     from pli.core.directory.resolve import unlock

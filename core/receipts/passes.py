@@ -150,7 +150,7 @@ def _envelope_of(store, message_id: str) -> str:
 
 def _flush(home: Home, keyring, config: ReceiptsConfig, report: ReceiptsReport) -> None:
     """Send the receipts just queued through the default account, when there is one that can send;
-    otherwise (or on failure) they wait in the outbox for the next `pli send --flush`."""
+    otherwise (or on failure) they wait in the outbox for the next `pli send flush`."""
     if not report.queued or not config.flush:
         return
 

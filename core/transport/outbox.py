@@ -42,7 +42,7 @@ SENT_FLAGS = ":2,S"
 
 
 class OutboxBusy(PliError):
-    """Another `pli send --flush` is running on this home."""
+    """Another `pli send flush` is running on this home."""
 
     exit_code = 75
 
@@ -106,7 +106,7 @@ def queue(home: Home, sealed: bytes) -> Queued:
 
 
 def pending(home: Home) -> list[Queued]:
-    """The mail waiting in the outbox, oldest first, each with its last failure (for the TUI and `pli send --list`)."""
+    """The mail waiting in the outbox, oldest first, each with its last failure (for the TUI and `pli send list`)."""
     folder = outbox_dir(home) / "new"
     try:
         paths = [p for p in folder.iterdir() if p.name.endswith(SUFFIX)]
@@ -206,7 +206,7 @@ def _settle(home: Home, item: Queued, done: dict[str, str], report: FlushReport)
 
 def flush_account(home: Home, keyring, account_name: str | None = None, only_keys: set[str] | None = None,
                   journal=None) -> FlushReport:
-    """Flush through the configured accounts (what `pli send --flush` and the TUI's send do).
+    """Flush through the configured accounts (what `pli send flush` and the TUI's send do).
 
     Each recipient goes through the account its domain is routed to, else the
     default one (pli.core.transport.accounts.route); `account_name` sends
@@ -262,7 +262,7 @@ def _fix(account, error: SubmissionFailed) -> str:
     fix = fixes.get(error.configuration)
     if fix is None:
         return ""
-    return f"{fix()}; the mail stays in the outbox: `pli send --flush` once it is fixed"
+    return f"{fix()}; the mail stays in the outbox: `pli send flush` once it is fixed"
 
 
 # -- the files --------------------------------------------------------------------------------------

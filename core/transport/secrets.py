@@ -39,7 +39,7 @@ def slot(account: str, server: str | None = None) -> str:
 def set_command(name: str) -> str:
     """The command that (re)stores the password of slot `name`."""
     account, _, server = name.partition("@")
-    return f"`pli send --set-password {account}{' --server ' + server if server else ''}`"
+    return f"`pli send password {account}{' --server ' + server if server else ''}`"
 
 
 def _path(home: Home, name: str):

@@ -243,7 +243,7 @@ def test_a_multipart_message_falls_back_to_its_text_part():
 
 
 def test_notes_signed_with_a_key_the_directory_revoked_since_are_shown_not_verified(home):
-    """The directory learnt of a compromise after the notes were stored: `pli note --show` (and the
+    """The directory learnt of a compromise after the notes were stored: `pli note show` (and the
     TUI's conversation, through the same note_of) no longer shows them as the colleague's."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat

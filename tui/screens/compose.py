@@ -368,7 +368,7 @@ class ComposeScreen(Screen):
 
     def action_send(self, flush: bool = True) -> None:
         """Seal and queue now (durable, fast), then leave; the outbox is flushed in a worker (unless
-        `flush` is False: send later, with the next flush or `pli send --flush`)."""
+        `flush` is False: send later, with the next flush or `pli send flush`)."""
         # start-up: loaded when first used, after the first screen
         from pli.core.mail.send import seal_and_queue
         from pli.core.mail.correspondents import own_address, statuses
@@ -388,7 +388,7 @@ class ComposeScreen(Screen):
             return
         app = self.app
         self._finish(remove=True)
-        later = "" if flush else ": it leaves with the next send (Outbox screen, or `pli send --flush`)"
+        later = "" if flush else ": it leaves with the next send (Outbox screen, or `pli send flush`)"
         app.notify(f"sealed for {', '.join(queued.recipients)}; queued in the outbox{later}", title="Sealed")
         self.dismiss(True)
         if flush:   # once sent, the Sent copy loses its `outbox` tag: the lists and counts redraw
