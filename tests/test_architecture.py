@@ -287,10 +287,9 @@ def test_an_import_inside_a_function_says_it_is_there_for_start_up():
     ("def f():\n    if x:\n        y = 1\n        from pli.core import vocab\n", False),
 ])
 def test_the_start_up_comment_is_read_where_it_stands(source, expected):
-    collector = _Collector("pli.core.x", False, start_up_comments(source))
-    collector.visit(ast.parse(source))
-    assert [imp.commented for imp in collector.found] == [expected] * len(collector.found)
-    assert collector.found and all(imp.in_function for imp in collector.found)
+    found = collected(source)
+    assert [imp.commented for imp in found] == [expected] * len(found)
+    assert found and all(imp.in_function for imp in found)
 
 
 @pytest.mark.parametrize("source, expected", [
@@ -301,9 +300,14 @@ def test_the_start_up_comment_is_read_where_it_stands(source, expected):
     ("def f():\n    try:\n        x = 1\n    except ImportError:\n        from pli.core import vocab\n", False),
 ])
 def test_an_import_that_may_fail_is_optional(source, expected):
+    assert [imp.optional for imp in collected(source)] == [expected]
+
+
+def collected(source: str) -> list[Import]:
+    """The imports the collector finds in `source`, as if it were a module pli.core.x."""
     collector = _Collector("pli.core.x", False, start_up_comments(source))
     collector.visit(ast.parse(source))
-    assert [imp.optional for imp in collector.found] == [expected]
+    return collector.found
 
 
 def test_the_graph_sees_a_cycle_and_a_layer_breach():
