@@ -8,7 +8,7 @@ PLI     := $(VENV)/bin/pli
 STAMP   := $(VENV)/.pli-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-pure bench install clean
+.PHONY: demo test test-fast test-pure bench install clean
 
 demo: $(STAMP)
 	$(PLI) doctor --build-only
@@ -16,6 +16,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Everything but the slow crash loops and the tmux end-to-end runs: the suite to run while working.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not tmux" $(PYTEST_ARGS)
 
 # The core's suite again with the pure-Python crypto as the default backend: it must give
 # byte-identical results.  tests/tui is left out: the TUI reaches crypto only through core,

@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pli.core.crypto.envelope import seal_mail
 from pli.core.crypto.identity import Identity
 from pli.core.crypto.keyring import Keyring
-from pli.core.directory import PublicKey, import_directory, set_trust_anchor
-from pli.core.directory import recipients
+from pli.core.directory import PublicKey, import_directory, recipients, set_trust_anchor
+from pli.core.directory.resolve import with_directory
 from pli.core.directory.signed import sign_directory
 from pli.core.home import Home
-from pli.tui.correspondents import candidates, status
+from pli.core.mail.correspondents import candidates, status
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "core"))
 from directory_fixtures import generated_entries  # noqa: E402
@@ -41,7 +41,8 @@ def raw(private) -> bytes:
 def home(tmp_path_factory):
     home = Home(tmp_path_factory.mktemp("compose") / "home")
     authority = Ed25519PrivateKey.generate()
-    keyring = Keyring.create(home, Identity.generate("10999999999", "me@pli.test", "Dr Me"), "bench", kdf_log2n=10)
+    keyring = with_directory(Keyring.create(home, Identity.generate("10999999999", "me@pli.test", "Dr Me"), "bench",
+                                            kdf_log2n=10))
     set_trust_anchor(home, PublicKey("ed25519", raw(authority)))
     import_directory(home, sign_directory(generated_entries(SIZE), authority, 1))
     return keyring

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from pli.core.crypto.identity import Identity
 from pli.core.crypto.keyring import Keyring
+from pli.core.directory.resolve import with_directory
 from pli.core.directory import Directory, PublicKey, import_directory, recipients, set_trust_anchor
 from pli.core.directory.local import installed_path, trust_anchor
 from pli.core.directory.signed import checked_entries, sign_directory, verify_directory
@@ -44,7 +45,8 @@ WANTED = f"praticien{SIZE // 2}@pli.test"
 def keyring(tmp_path_factory):
     home = Home(tmp_path_factory.mktemp("directory") / "home")
     authority = Ed25519PrivateKey.generate()
-    keyring = Keyring.create(home, Identity.generate("10999999999", "me@pli.test", "Dr Me"), "bench", kdf_log2n=10)
+    keyring = with_directory(Keyring.create(home, Identity.generate("10999999999", "me@pli.test", "Dr Me"), "bench",
+                                            kdf_log2n=10))
     set_trust_anchor(home, PublicKey("ed25519", authority.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)))
     import_directory(home, sign_directory(generated_entries(SIZE), authority, 1))
     return keyring

@@ -16,12 +16,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pli.core import notes
+from pli.core.mail import conversation, send
 from pli.core.crypto.envelope import seal_mail
 from pli.core.crypto.keyring import Keyring
 from pli.core.demo import DEMO_PASSPHRASE, build_demo
 from pli.core.home import Home
-from pli.core.store.importer import import_sources
+from pli.core.mail.receive import receive
 from pli.core.store.store import Store
 from pli.tui.widgets.note_log import PAGE
 
@@ -40,20 +40,20 @@ def home(tmp_path_factory):
     incoming = home.root / "incoming" / "new"
     for n in range(HISTORY):
         when = NOW - timedelta(minutes=7 * n)
-        inner = notes.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, f"Note {n}: patient en salle {n % 9}", when)
+        inner = send.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, f"Note {n}: patient en salle {n % 9}", when)
         (incoming / f"note-{n:06d}.eml").write_bytes(
             seal_mail(inner, colleague, [ME], mode="stream", now=int(when.timestamp())))
     me = Keyring.unlock(home, DEMO_PASSPHRASE)
-    import_sources(home, None, keyring=me)
+    receive(home, None, keyring=me)
     for n in range(3):
-        notes.send_note(home, me, SHORT, f"Salle {n} libre ?", NOW + timedelta(minutes=n))
+        send.send_note(home, me, SHORT, f"Salle {n} libre ?", NOW + timedelta(minutes=n))
     return home
 
 
 def open_page(store: Store, address: str) -> list:
-    query = notes.conversation_query(address)
+    query = conversation.conversation_query(address)
     store.count(query)
-    return [notes.note_of(s, store.read_clear(s.message_id)) for s in store.window(query, 0, PAGE)]
+    return [conversation.note_of(s, store.read_clear(s.message_id)) for s in store.window(query, 0, PAGE)]
 
 
 @pytest.mark.parametrize("address", [SHORT, COLLEAGUE], ids=["3-notes", "long-history"])
@@ -68,4 +68,4 @@ def test_seal_and_queue_a_note(benchmark, home, tmp_path):
     shutil.copytree(home.root, copy.root, symlinks=True)
     keyring = Keyring.unlock(copy, DEMO_PASSPHRASE)
     count = iter(range(1_000_000))
-    benchmark(lambda: notes.send_note(copy, keyring, COLLEAGUE, f"Je passe à 14 h ({next(count)})", NOW))
+    benchmark(lambda: send.send_note(copy, keyring, COLLEAGUE, f"Je passe à 14 h ({next(count)})", NOW))

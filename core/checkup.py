@@ -17,9 +17,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from pli.core.audit import verify
+from pli.core.audit.entry import JournalTampered
+from pli.core.crypto.keyring import Keyring, load_correspondents, public_view
+from pli.core.crypto.passphrase import NoPassphrase
+from pli.core.crypto.vault import WrongPassphrase
+from pli.core.directory.local import anchor_path, installed_path, verified_installed
 from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.plural import counted
+from pli.core.store import Store
+from pli.core.store.layout import Layout
+from pli.core.transport import fetch, submission
+from pli.core.transport.accounts import load_accounts
+from pli.core.transport.outbox import pending
+from pli.core.transport.secrets import is_stored
 
 #: A directory older than this is worth refreshing (authorities publish revocations with each issue).
 DIRECTORY_MAX_AGE_DAYS = 31
@@ -73,10 +85,6 @@ def _guarded(findings: list[Finding], area: str, check):
 
 
 def _keyring(home: Home, unlock, findings: list[Finding]):
-    from pli.core.crypto.keyring import Keyring, load_correspondents, public_view
-    from pli.core.crypto.passphrase import NoPassphrase
-    from pli.core.crypto.vault import WrongPassphrase
-
     if not Keyring.exists(home):
         findings.append(Finding("keyring", "warn", "no keyring: this home can neither seal nor open mail "
                                                   "(a gateway's trust home needs none)",
@@ -129,8 +137,6 @@ def _pads(keyring) -> Iterator[Finding]:
 
 
 def _directory(home: Home, now: datetime) -> Iterator[Finding]:
-    from pli.core.directory.local import anchor_path, installed_path, verified_installed
-
     fix = "pli dir import FILE (the latest file from your directory authority)"
     if not installed_path(home).exists():
         if anchor_path(home).exists():
@@ -154,9 +160,6 @@ def _directory(home: Home, now: datetime) -> Iterator[Finding]:
 
 
 def _trace(home: Home) -> Iterator[Finding]:
-    from pli.core.audit import verify
-    from pli.core.audit.entry import JournalTampered
-
     try:
         report = verify(home)
     except JournalTampered as error:
@@ -174,9 +177,6 @@ def _trace(home: Home) -> Iterator[Finding]:
 
 
 def _store(home: Home) -> Iterator[Finding]:
-    from pli.core.store import Store
-    from pli.core.store.layout import Layout
-
     layout = Layout(home)
     if not layout.exists():
         yield Finding("store", "warn", "no store: mail cannot be stored or searched here", "pli init")
@@ -201,8 +201,6 @@ def _files(folder) -> int:
 
 
 def _outbox(home: Home) -> Iterator[Finding]:
-    from pli.core.transport.outbox import pending
-
     waiting = pending(home)
     if not waiting:
         yield Finding("outbox", "ok", "empty")
@@ -211,7 +209,7 @@ def _outbox(home: Home) -> Iterator[Finding]:
     if refused:
         yield Finding("outbox", "fail", f"{counted(len(refused), 'message')} refused by a server for good: "
                                         f"{refused[0].last_error}",
-                      "pli send --list (why each), then pli send --flush --retry-refused once fixed")
+                      "pli send list (why each), then pli send flush --retry-refused once fixed")
     kept = [q for q in waiting if not q.permanent]
     if kept:
         oldest = min(q.path.stat().st_mtime for q in kept)        # when it was queued
@@ -219,15 +217,13 @@ def _outbox(home: Home) -> Iterator[Finding]:
         why = f"; last failure: {tried[-1].last_error}" if tried else ""
         hours = (time.time() - oldest) / 3600
         age = f" for {counted(int(hours), 'hour')}" if hours >= 1 else ""
-        yield Finding("outbox", "warn", f"{counted(len(kept), 'message')} waiting{age}{why}", "pli send --flush")
+        yield Finding("outbox", "warn", f"{counted(len(kept), 'message')} waiting{age}{why}", "pli send flush")
 
 
 # -- accounts -----------------------------------------------------------------------------------------
 
 
 def _accounts(home: Home, keyring, online: bool) -> Iterator[Finding]:
-    from pli.core.transport.accounts import load_accounts
-
     accounts = load_accounts(home)
     if not accounts:
         yield Finding("accounts", "warn", "no mail account: mail waits in the outbox, nothing is fetched",
@@ -253,8 +249,6 @@ def _account(home: Home, account, keyring, online: bool) -> Iterator[Finding]:
 
 def _logins(home: Home, account, keyring) -> Iterator[Finding]:
     """Each login's secret can be read: its file, or its keyring slot (opened when the keyring is unlocked)."""
-    from pli.core.transport.secrets import is_stored
-
     for login in (account.smtp_login, account.imap_login):
         if login is None:
             continue
@@ -271,8 +265,6 @@ def _logins(home: Home, account, keyring) -> Iterator[Finding]:
 
 def _online(home: Home, account, keyring) -> Iterator[Finding]:
     """Connect to each server as `pli send` and `pli fetch` do, log in, and leave."""
-    from pli.core.transport import fetch, submission
-
     area = f"account {account.name}"
     for server, login in (("smtp", account.smtp_login), ("imap", account.imap_login)):
         where = getattr(account, server)

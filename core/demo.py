@@ -21,17 +21,27 @@ random parts differ, the content and dates do not).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
+from pli.core.crypto.envelope import seal_mail
+from pli.core.crypto.identity import Identity
+from pli.core.crypto.keyring import Keyring
 from pli.core.errors import PliError
 from pli.core.home import Home
+from pli.core.lab.generator import LABS, PRACTITIONERS, Generator
+from pli.core.mail import conversation
+from pli.core.mail.receive import receive
+from pli.core.store.create import create_store
+from pli.core.store.progress import Progress as StoreProgress
+from pli.core.store.store import Store
 
 DEFAULT_SIZE = 2000
 DEFAULT_SEED = 2026
@@ -96,10 +106,6 @@ def build_demo(directory: Path, size: int = DEFAULT_SIZE, seed: int = DEFAULT_SE
 def demo_identity(seed: int, id: str, address: str, name: str, kind: str = "person"):
     """An identity whose keys derive from the demo seed: the same demo shows the same fingerprints
     on every machine (snapshots, screenshots).  Demo keys are public knowledge: demo data only."""
-    import hashlib
-
-    from pli.core.crypto.identity import Identity
-
     def secret(use: str) -> bytes:
         return hashlib.sha256(f"pli demo {seed} {address} {use}".encode()).digest()
 
@@ -108,10 +114,6 @@ def demo_identity(seed: int, id: str, address: str, name: str, kind: str = "pers
 
 
 def _people(home: Home, passphrase_file: Path, seed: int) -> tuple[Party, dict[str, Party]]:
-    from pli.core.crypto.keyring import Keyring
-    from pli.core.lab.generator import LABS, PRACTITIONERS
-    from pli.core.store.create import create_store
-
     me = PRACTITIONERS[0]
     create_store(home, f"Dr {me.given} {me.family}", me.address)
     # Demo data needs no crash safety: skipping the per-file fsync makes the import several times faster.
@@ -156,9 +158,6 @@ def _share_pad(user: Party, other: Party, size: int) -> None:
 
 def _write_traffic(home: Home, user: Party, parties: dict[str, Party], size: int, seed: int,
                    end: datetime, progress: Progress) -> int:
-    from pli.core.crypto.envelope import seal_mail
-    from pli.core.lab.generator import LABS, PRACTITIONERS, Generator
-
     incoming = home.root / "incoming" / "new"
     by_lab = {LABS[0].code: parties["lab-otp"], LABS[1].code: parties["lab-stream"]}
     group = user.keyring.groups[0].public.address
@@ -207,24 +206,15 @@ NOTES = (
 
 
 def _colleague_notes(user: Party, colleague: Party, end: datetime):
-    from datetime import timedelta
-
-    from pli.core import notes
-    from pli.core.crypto.envelope import seal_mail
-
     me = colleague.keyring.identity.public
     for number, (subject, body) in enumerate(NOTES[:COLLEAGUE_NOTES]):
         when = end - timedelta(days=3 * number, hours=2)
-        inner = notes.mark(_note(f"{me.name} <{me.address}>", user.address, subject, body, when))
+        inner = conversation.mark(_note(f"{me.name} <{me.address}>", user.address, subject, body, when))
         yield seal_mail(inner, colleague.keyring, [user.address], now=int(when.timestamp()))
 
 
 def _bad_mails(user: Party, parties: dict[str, Party], end: datetime):
     """What quarantine is for: a tampered envelope, a forged sender, plain mail."""
-    from datetime import timedelta
-
-    from pli.core.crypto.envelope import seal_mail
-
     lab = parties["lab-stream"]
     inner = _note(f"{lab.keyring.identity.public.name} <{lab.address}>", user.address,
                   "Résultats FAUXNOM Paul", "Résultats en pièce jointe.", end - timedelta(hours=5))
@@ -245,9 +235,6 @@ def _bad_mails(user: Party, parties: dict[str, Party], end: datetime):
 
 
 def _import(home: Home, keyring, count: int, progress: Progress) -> None:
-    from pli.core.store.importer import import_sources
-    from pli.core.store.progress import Progress as StoreProgress
-
     class Bridge(StoreProgress):
         def advance(self, done: int) -> None:
             self.done += done
@@ -256,7 +243,7 @@ def _import(home: Home, keyring, count: int, progress: Progress) -> None:
         def finish(self) -> None:
             progress(self.total, self.total, "importing")
 
-    import_sources(home, None, keyring=keyring, progress=Bridge(None))
+    receive(home, None, keyring=keyring, progress=Bridge(None))
 
 
 def _write_config(home: Home) -> None:
@@ -267,7 +254,5 @@ def _write_config(home: Home) -> None:
 
 
 def _stored_count(home: Home) -> int:
-    from pli.core.store.store import Store
-
     with Store.open(home) as store:
         return store.count("*")

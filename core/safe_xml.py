@@ -43,6 +43,8 @@ def parse_xml(data: bytes, what: str, max_bytes: int) -> Element:
     except ParseError as error:
         line, column = getattr(error, "position", (0, 0))
         raise XmlRefused(what, f"it is not well-formed XML (line {line}, column {column})") from None
+    except LookupError:   # expat asks the codecs for the encoding the declaration names
+        raise XmlRefused(what, "its XML declaration names an encoding that does not exist") from None
 
 
 def ns_tag(element: Element) -> tuple[str, str]:

@@ -19,17 +19,18 @@ from textual.widgets import Input
 
 from pli.core.errors import PliError
 from pli.core.home import Home
+from pli.core.mail import read
+from pli.core.mail.tracing import TraceQueue, triage_batches
+from pli.core.mail.triage import UndoStack
 from pli.core.plural import counted
+from pli.core.store.trace_steps import TraceBatch
 from pli.tui.config import TuiConfig, load_tui_config
-from pli.tui.tracing import TraceQueue
-from pli.tui.triage import UndoStack
+from pli.tui.outcome import FAILED
 
 if TYPE_CHECKING:
-    from pli.tui.reading import ClearMessage
+    from pli.core.mail.read import ClearMessage
 
 
-#: What `PliApp.attempt` returns when the action failed (the user has been told why).
-FAILED = object()
 HOLD_AT_MOST = 2.0   # seconds keys typed while a prompt opens may wait for it (PliApp.hold_keys)
 
 
@@ -80,15 +81,18 @@ class PliApp(App):
                 self.store = self._open_store()
         except PliError as error:
             self.startup_error = error
+            # start-up: loaded when first used, after the first screen
             from pli.tui.screens.error import ErrorScreen
 
             self.push_screen(ErrorScreen("pli cannot open this home", str(error)))
             return
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.main import MainScreen
 
         self.push_screen(MainScreen())
 
     def _open_store(self):
+        # start-up: loaded when first used, after the first screen
         from pli.core.store import Store
 
         return Store.open(self.home, writable=True)
@@ -113,6 +117,7 @@ class PliApp(App):
         return FAILED
 
     def expand_query(self, query: str) -> str:
+        # start-up: loaded when first used, after the first screen
         from pli.core.store.query import expand
 
         return expand(query)
@@ -124,22 +129,18 @@ class PliApp(App):
             raise MessageUnreadable(f"cannot read this message ({error.strerror or error}); "
                                     "run `pli doctor` to check the store") from None
         try:
-            from pli.tui.reading import read_message, with_revocation  # the email package: after the first screen
-
-            return with_revocation(read_message(raw, summary), self.home)
+            return read.with_revocation(read.read_message(raw, summary), self.home)
         except Exception:  # noqa: BLE001 - a corrupt file is the user's problem to see, not a crash
             raise MessageUnreadable("this message is damaged and cannot be shown; "
                                     "its sealed original is kept in the store") from None
 
     def read_part(self, message_id: str, index: int) -> bytes:
         """The bytes of one attachment of a stored message (a forward sends them again)."""
-        from pli.tui.reading import attachment_bytes, parse_clear
-
         try:
             raw = self.store.read_clear(message_id)
         except OSError as error:
             raise MessageUnreadable(f"cannot read message {message_id} ({error.strerror or error})") from None
-        return attachment_bytes(parse_clear(raw), index)
+        return read.attachment_bytes(read.parse_clear(raw), index)
 
     @property
     def keyring(self):
@@ -151,6 +152,7 @@ class PliApp(App):
         if self._keyring is not None:
             then(self._keyring)
             return
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.passphrase import PassphraseScreen, unlock_from_env
 
         try:
@@ -172,28 +174,25 @@ class PliApp(App):
     # -- navigation ---------------------------------------------------------
 
     def mark_read(self, summary) -> None:
-        if "unread" in summary.tags:
-            try:
-                self.store.tag([summary.message_id], remove=("unread",))
-            except PliError as error:
-                self.notify(str(error), severity="error")
+        try:
+            read.mark_read(self.store, summary)
+        except PliError as error:
+            self.notify(str(error), severity="error")
         self.trace("read", summary.message_id)
         self.send_read_receipt(summary)
 
     def send_read_receipt(self, summary) -> None:
         """The read receipt of a message that asks for one, if [receipts] send_read allows (in a thread)."""
-        if "receipt-request" not in summary.tags or "receipt-sent:read" in summary.tags:
+        if not read.asks_read_receipt(summary):
             return
 
         def answer() -> None:
-            from pli.core.receipts import after_read
-
             keyring = self._trace_keyring()
             if keyring is None:
                 return
             self._wait_for_trace()   # the trace says "read" before "receipt-sent"
             try:
-                report = after_read(self.home, keyring, summary.message_id)
+                report = read.send_read_receipt(self.home, keyring, summary.message_id)
             except PliError as error:
                 self.call_from_thread(self.notify, f"read receipt: {error}", severity="error")
                 return
@@ -219,9 +218,7 @@ class PliApp(App):
     def trace_many(self, step: str, message_ids: Iterable[str], **details) -> None:
         """Record `step` for each message in the home's trace, signed by the user: one append
         and one fsync per batch, in a thread, so triage never waits for the disk
-        (pli.tui.tracing keeps the batches in the order the user acted)."""
-        from pli.tui.tracing import TraceBatch
-
+        (pli.core.mail.tracing keeps the batches in the order the user acted)."""
         ids = tuple(dict.fromkeys(message_ids))
         if ids and self._traces.put(TraceBatch(step, ids, details)):
             self.run_worker(self._drain_traces, thread=True, group="trace", exit_on_error=False)
@@ -230,16 +227,12 @@ class PliApp(App):
         """trace_many from a worker thread, which may outlive the UI (quitting stops an export
         after the message in hand): the batch joins the same queue, in order, and when no
         drainer runs this thread writes it."""
-        from pli.tui.tracing import TraceBatch
-
         ids = tuple(dict.fromkeys(message_ids))
         if ids and self._traces.put(TraceBatch(step, ids, details)):
             self._drain_traces()
 
     def trace_triage(self, action) -> None:
         """The steps of a triage action that the trace keeps (archived, deleted)."""
-        from pli.tui.tracing import triage_batches
-
         for batch in triage_batches(action):
             self.trace_many(batch.step, batch.message_ids, **batch.details)
 
@@ -251,6 +244,7 @@ class PliApp(App):
         while); without it, the footer says the step went unrecorded rather than
         interrupting triage with a passphrase prompt.
         """
+        # start-up: loaded when first used, after the first screen
         from pli.core.audit.entry import JournalTampered
         from pli.core.store.store import Store
         from pli.core.store.trace_steps import record_batch
@@ -278,6 +272,7 @@ class PliApp(App):
 
     def _trace_keyring(self):
         if self._keyring is None:
+            # start-up: loaded when first used, after the first screen
             from pli.tui.screens.passphrase import unlock_from_env
 
             try:
@@ -287,6 +282,7 @@ class PliApp(App):
         return self._keyring
 
     def open_message(self, summary) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.message import MessageScreen
 
         try:
@@ -298,11 +294,13 @@ class PliApp(App):
         self.push_screen(MessageScreen(summary, clear), lambda _: self._refresh_main())
 
     def open_thread(self, thread) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.thread import ThreadScreen
 
         self.push_screen(ThreadScreen(thread.thread_id), lambda _: self._refresh_main())
 
     def open_lab(self, summary) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.lab import LabScreen
 
         try:
@@ -318,6 +316,7 @@ class PliApp(App):
         self.push_screen(screen, lambda _: self._refresh_main())
 
     def open_patient(self, summary) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.patient import PatientScreen
 
         if not summary.patient_key:
@@ -326,6 +325,7 @@ class PliApp(App):
         self.push_screen(PatientScreen(summary.patient_key, summary.patient))
 
     def export_reports(self, targets: list) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.export import ExportScreen
 
         if not targets:
@@ -336,6 +336,7 @@ class PliApp(App):
     def compose_message(self, reply_to=None, forward=None, everyone: bool = False) -> None:
         """Compose needs the keyring (recipients, modes, signing, and reply-all leaves out the
         user's own address): unlock it first."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.compose import ComposeScreen, draft_for
 
         def open_compose(_keyring) -> None:
@@ -350,26 +351,31 @@ class PliApp(App):
 
     def compose_draft(self, draft) -> None:
         """Reopen a saved draft in compose (the keyring unlocked first, as for a new message)."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.compose import ComposeScreen
 
         self.unlock(lambda _keyring: self.push_screen(ComposeScreen(draft), lambda _: self._refresh_main()))
 
     def show_drafts(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.drafts import DraftsScreen
 
         self.push_screen(DraftsScreen())
 
     def show_outbox(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.outbox import OutboxScreen
 
         self.push_screen(OutboxScreen(), lambda _: self._refresh_main())
 
     def ask_conversation(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.conversation import ask_conversation
 
         ask_conversation(self)
 
     def _refresh_main(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.main import MainScreen
 
         for screen in self.screen_stack:
@@ -433,12 +439,14 @@ class PliApp(App):
             event.stop()
 
     def action_help(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.help import HelpScreen
 
         self.push_screen(HelpScreen(self.screen.active_bindings))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.main import MainScreen
 
         main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)

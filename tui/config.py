@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pli.core import vocab
 from pli.core.config import config_section
 
 
@@ -27,11 +28,11 @@ DEFAULT_SEARCHES = (
     SavedSearch("Inbox", "tag:inbox"),
     SavedSearch("Critical", "critical and tag:inbox"),
     SavedSearch("Abnormal", "abnormal and tag:inbox"),
-    SavedSearch("Lab results", "lab"),
-    SavedSearch("Unread", "unread"),
+    SavedSearch("Lab results", vocab.LAB),
+    SavedSearch("Unread", vocab.UNREAD),
     SavedSearch("Flagged", "tag:flagged"),
     SavedSearch("Sent", "tag:sent"),
-    SavedSearch("Quarantine", "quarantine"),
+    SavedSearch("Quarantine", vocab.QUARANTINE),
     SavedSearch("Trash", "tag:deleted"),   # d moves there; notmuch's searches leave it out otherwise
 )
 

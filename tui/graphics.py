@@ -89,6 +89,7 @@ def detect_protocol(env: Mapping[str, str]) -> str:
 
 def configured_setting(config: Path) -> str:
     """`images` under [display] in config.toml ("auto" when absent)."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.config import config_section
 
     return str(config_section(config, "display", "pli previews images with half-blocks").get("images", "auto"))

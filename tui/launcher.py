@@ -41,6 +41,7 @@ def open_tui(home_arg: str | None) -> int:
     if not has_terminal():
         print(NO_TERMINAL, file=sys.stderr)
         return 2
+    # start-up: the TUI's modules load only once a terminal is there
     from pli.core.home import Home
     from pli.tui.attachments import sweep_viewed
     from pli.tui.config import DEFAULT_SEARCHES
@@ -51,6 +52,7 @@ def open_tui(home_arg: str | None) -> int:
     prefetch = Prefetch(home, DEFAULT_SEARCHES[0].query, FIRST_ROWS)  # read while Textual imports
     prefetch.start()
     sweep_viewed()   # attachments a killed pli left for a viewer: clear patient data outside the store
+    # start-up: Textual loads while the prefetch thread reads the first page
     from pli.tui.app import PliApp
 
     app = PliApp(home, prefetch=prefetch)
@@ -60,12 +62,14 @@ def open_tui(home_arg: str | None) -> int:
 
 def run_demo(argv: list[str]) -> int:
     """Build the demo with core's `pli demo`, then open it unless --no-open was given."""
+    # start-up: the core CLI loads only for a command
     from pli.core.cli import build_parser, main as cli_main
 
     status = cli_main(argv)
     if status != 0 or "--no-open" in argv:
         return status
     args = build_parser().parse_args(argv)
+    # start-up: the demo's modules load only for `pli demo`
     from pli.core.demo import PASSPHRASE_FILE
 
     # The demo's passphrase sits in the demo folder (demo data only): compose then needs no prompt.
@@ -80,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return open_tui(home)
     if argv[0] == "demo" or (len(argv) > 2 and argv[0] == "--home" and argv[2] == "demo"):
         return run_demo(argv)
+    # start-up: the core CLI loads only for a command
     from pli.core.cli import main as cli_main
 
     return cli_main(argv)

@@ -3,7 +3,7 @@
 The SMTP dialogue can take seconds (or a timeout when the network is down):
 it runs off the UI thread, and its outcome comes back as a notification.
 Whatever fails stays in the outbox with its reason (pli.core.transport.outbox),
-for the Outbox screen's retry key or `pli send --flush`.
+for the Outbox screen's retry key or `pli send flush`.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pli.core.errors import PliError
 from pli.core.plural import counted
 
-RETRY_HINT = "kept in the outbox; retry from the Outbox screen (command palette: Outbox, key r) or `pli send --flush`"
+RETRY_HINT = "kept in the outbox; retry from the Outbox screen (command palette: Outbox, key r) or `pli send flush`"
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class SendOutcome:
 
 def account_ready(home) -> str | None:
     """None if an account can send, else why not (in a sentence the user can act on)."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.transport.accounts import AccountError, usable_accounts
 
     try:
@@ -39,6 +40,7 @@ def account_ready(home) -> str | None:
 
 def flush_outbox(home, keyring, only_keys: set[str] | None = None) -> SendOutcome:
     """Submit what waits in the outbox (only `only_keys` when given); runs in a worker thread."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.transport.outbox import flush_account
 
     try:
@@ -53,6 +55,7 @@ def flush_outbox(home, keyring, only_keys: set[str] | None = None) -> SendOutcom
 
 
 def waiting_keys(home) -> set[str]:
+    # start-up: loaded when first used, after the first screen
     from pli.core.transport.outbox import pending
 
     try:

@@ -45,6 +45,7 @@ class Prefetch(threading.Thread):
             self._shown.set()
 
     def _read_first_rows(self) -> None:
+        # start-up: imported in this thread, while the main thread imports Textual
         from pli.core.store.query import expand
         from pli.core.store.store import Store
         from pli.tui.paging import RecentFirst
@@ -60,6 +61,7 @@ class Prefetch(threading.Thread):
         result = self.result
         if result.error is not None or result.count is not None:
             return
+        # start-up: imported in this thread, while the main thread imports Textual
         from pli.core.store.store import Store
 
         try:

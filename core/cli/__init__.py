@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 
+from pli.core.cli.common import new_spelling
 from pli.core.errors import PliError, UsageError
 
 #: Subcommand modules, in the order `pli --help` lists them.
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(new_spelling(argv))
         if getattr(args, "func", None) is None:
             raise UsageError("no command given (see `pli --help`)")
         return int(args.func(args) or 0)

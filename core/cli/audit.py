@@ -22,6 +22,7 @@ def register(sub) -> None:
 
 
 def run_show(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.audit import steps_of
 
     found = steps_of(Home.resolve(args.home), args.message)
@@ -35,6 +36,7 @@ def run_show(args) -> int:
 
 
 def run_verify(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.audit import load_signers, verify
     from pli.core.directory.keyfile import read_one
 
@@ -47,6 +49,7 @@ def run_verify(args) -> int:
 
 
 def run_authorize(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.audit import authorize_signer
     from pli.core.audit.signers import key_from_b64
     from pli.core.directory.keyfile import read_one

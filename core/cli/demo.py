@@ -38,6 +38,7 @@ def _progress(done: int, total: int, stage: str) -> None:
 
 
 def run(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.demo import DEFAULT_SEED, DEFAULT_SIZE, build_demo
 
     from datetime import datetime, timezone

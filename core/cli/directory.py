@@ -85,6 +85,7 @@ def _entries_path(args) -> Path:
 
 
 def run_trust(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory import read_one, set_trust_anchor
 
     key = read_one(args.keyfile, "ed25519")
@@ -94,6 +95,7 @@ def run_trust(args) -> int:
 
 
 def run_import(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory import import_directory
     from pli.core.directory.authority import AuthorityError
 
@@ -107,6 +109,7 @@ def run_import(args) -> int:
 
 
 def run_search(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory import load_directory
 
     found = load_directory(Home.resolve(args.home)).search(" ".join(args.text), limit=args.limit)
@@ -118,6 +121,7 @@ def run_search(args) -> int:
 
 
 def run_show(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory import load_directory
     from pli.core.directory.entry import format_time
     from pli.core.errors import PliError
@@ -141,6 +145,7 @@ def run_show(args) -> int:
 
 
 def run_authority_init(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.authority import init_authority
 
     folder = _authority_dir(args)
@@ -151,6 +156,7 @@ def run_authority_init(args) -> int:
 
 
 def run_import_rpps(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.authority import load_entries, save_entries
     from pli.core.directory.rpps import read_rpps, update_identities
 
@@ -164,6 +170,7 @@ def run_import_rpps(args) -> int:
 
 
 def run_bind(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.authority import bind, load_entries, merge, save_entries
 
     path = _entries_path(args)
@@ -182,6 +189,7 @@ def run_bind(args) -> int:
 
 
 def run_revoke(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from datetime import datetime, timezone
 
     from pli.core.directory.authority import AuthorityError, load_entries, merge, save_entries
@@ -203,6 +211,7 @@ def run_revoke(args) -> int:
 
 
 def run_group(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from dataclasses import replace
 
     from pli.core.directory.authority import AuthorityError, load_entries, merge, save_entries
@@ -225,6 +234,7 @@ def run_group(args) -> int:
 
 
 def run_sign(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.authority import load_authority, load_entries, sign
 
     entries = load_entries(args.entries)

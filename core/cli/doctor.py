@@ -30,8 +30,9 @@ def run(args) -> int:
     _print_build(home)
     if args.build_only or not home.root.exists():
         return 0
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.checkup import check_home
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
 
     findings = check_home(home, unlock=unlock, online=args.online)
     print()
@@ -40,6 +41,7 @@ def run(args) -> int:
 
 
 def _print_build(home: Home) -> None:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto import primitives
 
     info = primitives.backend_info()
@@ -63,6 +65,7 @@ def _print_build(home: Home) -> None:
 
 def render(findings) -> str:
     """One line per finding (`area  STATUS  text`), its fix on the next line, then the count of problems."""
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.plural import counted
 
     width = max(len(f.area) for f in findings)

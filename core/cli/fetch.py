@@ -15,7 +15,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from pli.core.crypto.passphrase import unlock
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.resolve import unlock
     from pli.core.store.layout import Layout
     from pli.core.transport.accounts import choose_account
     from pli.core.transport.fetch import fetch
@@ -28,6 +29,7 @@ def run(args) -> int:
     layout = Layout(home)
 
     def traced(names):
+        # start-up: `pli` loads what a command needs only when that command runs
         from pli.core.audit import Step
 
         journal.record_many([Step("fetched", _message_id(layout.incoming / "new" / n) or n,
@@ -38,12 +40,13 @@ def run(args) -> int:
     print(report.render(), file=sys.stderr)
     if args.no_new or not report.fetched or not layout.exists():
         return 0
-    from pli.core.store.importer import import_sources
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.mail.receive import receive
     from pli.core.store.progress import Progress
 
     from pli.core.cli.store import reported
 
-    return reported(import_sources(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet)))
+    return reported(receive(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet)))
 
 
 def _message_id(path) -> str | None:

@@ -18,6 +18,7 @@ def register(sub) -> None:
 
 
 def run_serve(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.errors import UsageError
     from pli.core.transport.gateway import run_gateway
     from pli.core.transport.gateway_config import load_gateway_config, parse_listen

@@ -24,12 +24,14 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.store import create_store
 
     home = Home.resolve(args.home)
     data = _read_directory(args.directory) if args.directory else None
     anchor = _anchor(args, home, data)    # every check before anything is written
     if data is not None:
+        # start-up: `pli` loads what a command needs only when that command runs
         from pli.core.directory.signed import open_directory
 
         open_directory(data, anchor or _current_anchor(home), str(args.directory))
@@ -41,6 +43,7 @@ def run(args) -> int:
     if anchor is not None:
         _trust(home, anchor)
     if data is not None:
+        # start-up: `pli` loads what a command needs only when that command runs
         from pli.core.directory import import_directory
 
         signed = import_directory(home, data, str(args.directory))
@@ -51,6 +54,7 @@ def run(args) -> int:
 def _anchor(args, home: Home, data: bytes | None):
     """The key to trust: the given key file, or the directory's signer confirmed by its fingerprint;
     None when there is nothing new to trust."""
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory import read_one
     from pli.core.directory.signed import WrongAuthority, claimed_authority
 
@@ -79,6 +83,7 @@ def _anchor(args, home: Home, data: bytes | None):
 
 
 def _confirm(key, fingerprint: str | None) -> None:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.signed import WrongAuthority
 
     if fingerprint and key.fingerprint != "".join(c for c in fingerprint.lower() if c in "0123456789abcdef"):
@@ -87,6 +92,7 @@ def _confirm(key, fingerprint: str | None) -> None:
 
 
 def _current_anchor(home: Home):
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory import NoTrustAnchor, trust_anchor
 
     try:
@@ -97,6 +103,7 @@ def _current_anchor(home: Home):
 
 def _trust(home: Home, key) -> None:
     """Set the trust anchor; a different one already set is changed only by `pli dir trust`, knowingly."""
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory import set_trust_anchor
     from pli.core.directory.signed import WrongAuthority
 
@@ -110,6 +117,7 @@ def _trust(home: Home, key) -> None:
 
 
 def _read_directory(path: Path) -> bytes:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.authority import AuthorityError
 
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pli.core.cli.common import read_input
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 
@@ -52,17 +53,8 @@ def _needs_action(args) -> int:
     raise UsageError("pli keys needs an action (see `pli keys --help`)")
 
 
-def read_input(path: Path | None) -> bytes:
-    """The bytes of FILE, or of stdin when FILE is absent or '-'."""
-    if path is None or str(path) == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from None
-
-
 def run_init(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.identity import Identity
     from pli.core.crypto.keyring import Keyring, KeyringExists
     from pli.core.crypto.passphrase import read_passphrase
@@ -82,6 +74,7 @@ def run_init(args) -> int:
 
 
 def run_show(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.keyring import load_correspondents, public_view
 
     home = Home.resolve(args.home)
@@ -98,6 +91,7 @@ def run_show(args) -> int:
 
 
 def run_export(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.keyring import public_view
 
     sys.stdout.buffer.write(public_view(Home.resolve(args.home))[0].export())
@@ -105,6 +99,7 @@ def run_export(args) -> int:
 
 
 def run_group_export_public(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.identity import check_address
     from pli.core.crypto.keyring import public_view
 
@@ -121,6 +116,7 @@ def run_group_export_public(args) -> int:
 
 def run_import(args) -> int:
     """Trust a public identity; a home without a keyring (a gateway's trust home) keeps it all the same."""
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.identity import PublicIdentity
     from pli.core.crypto.keyring import trust_public
 
@@ -132,7 +128,8 @@ def run_import(args) -> int:
 
 
 def run_group_new(args) -> int:
-    from pli.core.crypto.passphrase import unlock
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.resolve import unlock
 
     group = unlock(Home.resolve(args.home)).create_group(args.id, args.address, args.name)
     print(f"created group {group.public.address} ({group.public.name}), fingerprint {group.public.fingerprint}")
@@ -140,7 +137,8 @@ def run_group_new(args) -> int:
 
 
 def run_group_export(args) -> int:
-    from pli.core.crypto.passphrase import unlock
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.resolve import unlock
     from pli.core.durable import write_atomic
 
     keyring = unlock(Home.resolve(args.home))
@@ -153,7 +151,8 @@ def run_group_export(args) -> int:
 
 
 def run_group_import(args) -> int:
-    from pli.core.crypto.passphrase import unlock
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.resolve import unlock
 
     group, maker = unlock(Home.resolve(args.home)).import_group_from(read_input(args.file))
     print(f"joined group {group.public.address} ({group.public.name}); the file was made and signed by "

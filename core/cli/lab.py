@@ -88,6 +88,7 @@ def load(source: str, home: Home) -> tuple[list, list]:
     """(reports, their History) for a FILE|MESSAGE argument: a lab file, a message file (.eml), or a
     stored message's id, whose history says which results later reports of the same order replaced
     (a file has none: NO_HISTORY).  The one place the argument is resolved."""
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.lab import parse_reports, reports_in_mail
     from pli.core.lab.corrections import NO_HISTORY
 
@@ -111,6 +112,7 @@ def load(source: str, home: Home) -> tuple[list, list]:
 
 def _load_stored(source: str, home: Home) -> tuple[list, list]:
     """A message id of the store (`pli search` prints them), with its order history."""
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.store.layout import Layout
     from pli.core.store.store import MessageNotFound, Store
 
@@ -141,6 +143,7 @@ def _use_colour(choice: str) -> bool:
 
 
 def run_show(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.lab.render import render_all
 
     reports, histories = load(args.source, Home.resolve(args.home))
@@ -150,6 +153,7 @@ def run_show(args) -> int:
 
 
 def run_export(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.lab import hprim_export
     from pli.core.lab.export import export_reports
 
@@ -201,6 +205,7 @@ def current_reports(reports: list, histories: list) -> list:
 
 def _write_export(path: Path, data: bytes) -> None:
     """Patient data: mode 0600, and atomically (a failed write leaves the previous file whole)."""
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.durable import write_atomic
 
     try:
@@ -211,7 +216,8 @@ def _write_export(path: Path, data: bytes) -> None:
 
 def run_export_query(args) -> int:
     """`pli lab export --query QUERY -o FOLDER`: the reports of the matching stored messages, traced."""
-    from pli.core.crypto.passphrase import unlock
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.resolve import unlock
     from pli.core.store import Store
 
     folder = _query_folder(args)
@@ -252,6 +258,7 @@ def _stop_on_interrupt() -> Iterator[threading.Event]:
 
 def _export(store, ids: list[str], fmt: str, folder: Path, quiet: bool, stop: threading.Event):
     """(what the export did, the folder error that ended it or None): the files written stay either way."""
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.lab.export_folder import ExportFolderError, export_to_folder
     from pli.core.store.progress import Progress
 
@@ -269,6 +276,7 @@ def _export(store, ids: list[str], fmt: str, folder: Path, quiet: bool, stop: th
 def _trace_exported(home: Home, keyring, store, result, fmt: str) -> str | None:
     """One signed "exported" step per message whose reports are in the folder, as the TUI writes
     them; None when written, else the problem, for the person at the keyboard."""
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.store.trace_steps import TraceBatch, record_batch
 
     if not result.message_ids:
@@ -302,6 +310,7 @@ def _outcome(result, failure, trace_problem: str | None, fmt: str, folder: Path)
 
 
 def run_generate(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.lab.generator import ENCODINGS, FORMATS, Generator
 
     if args.count < 1 or args.patients < 1:

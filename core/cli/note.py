@@ -4,32 +4,28 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from pli.core.errors import UsageError
+from pli.core.cli.common import add_output, report_to
 from pli.core.home import Home
 
 DEFAULT_SHOWN = 20
 
 
 def register(sub) -> None:
-    p = sub.add_parser("note", help="send a short sealed note to a correspondent (the TUI's conversation view); "
-                                    "--show lists the latest notes with one")
-    p.add_argument("address", help="the correspondent's address")
-    p.add_argument("text", nargs="*", help="the note (words are joined; `-` or nothing: read stdin)")
-    p.add_argument("--account", help="the [accounts.NAME] to send through (default: the send_to rules, "
+    p = sub.add_parser("note", help="short sealed notes with a correspondent (the TUI's conversation view): "
+                                    "send one, show the latest")
+    cmds = p.add_subparsers(dest="note_command", metavar="ACTION")
+    s = cmds.add_parser("send", help="seal, sign and send a short note")
+    s.add_argument("address", help="the correspondent's address")
+    s.add_argument("text", nargs="*", help="the note (words are joined; `-` or nothing: read stdin)")
+    s.add_argument("--account", help="the [accounts.NAME] to send through (default: the send_to rules, "
                                      "else the default account)")
-    p.add_argument("--queue-only", action="store_true", help="seal and queue, do not submit now")
-    p.add_argument("--show", action="store_true", help="print the latest notes with ADDRESS, oldest first")
-    p.add_argument("--limit", type=int, default=DEFAULT_SHOWN, help=f"with --show: how many (default {DEFAULT_SHOWN})")
-    p.set_defaults(func=run)
-
-
-def run(args) -> int:
-    home = Home.resolve(args.home)
-    if args.show:
-        if args.text:
-            raise UsageError("--show lists notes: give no text")
-        return _show(home, args.address, args.limit)
-    return _send(home, args)
+    s.add_argument("--queue-only", action="store_true", help="seal and queue, do not submit now")
+    s.set_defaults(func=lambda args: _send(Home.resolve(args.home), args))
+    show = cmds.add_parser("show", help="the latest notes with a correspondent, oldest first")
+    show.add_argument("address", help="the correspondent's address")
+    show.add_argument("--limit", type=int, default=DEFAULT_SHOWN, help=f"how many (default {DEFAULT_SHOWN})")
+    add_output(show)
+    show.set_defaults(func=lambda args: _show(Home.resolve(args.home), args.address, args.limit, args))
 
 
 def _text(words: list[str]) -> str:
@@ -39,8 +35,10 @@ def _text(words: list[str]) -> str:
 
 
 def _send(home: Home, args) -> int:
-    from pli.core.crypto.passphrase import unlock
-    from pli.core.notes import check_address, check_text, send_note
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.resolve import unlock
+    from pli.core.mail.conversation import check_address, check_text
+    from pli.core.mail.send import send_note
     from pli.core.transport import outbox
     from pli.core.transport.accounts import route
 
@@ -58,8 +56,9 @@ def _send(home: Home, args) -> int:
     return 0 if not report.failed and not report.not_tried else 75
 
 
-def _show(home: Home, address: str, limit: int) -> int:
-    from pli.core.notes import check_address, conversation_query, note_of
+def _show(home: Home, address: str, limit: int, args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.mail.conversation import check_address, conversation_query, note_of
     from pli.core.plural import counted
     from pli.core.store import Store
 
@@ -68,8 +67,9 @@ def _show(home: Home, address: str, limit: int) -> int:
         rows = store.window(conversation_query(address), 0, max(0, limit))
         shown = [n for n in (note_of(s, store.read_clear(s.message_id), home) for s in reversed(rows))
                  if n.belongs_to(address)]
-    for note in shown:
-        print(_line(note, address))
+    with report_to(args) as out:
+        for note in shown:
+            print(_line(note, address), file=out)
     print(f"{counted(len(shown), 'note')} with {address}", file=sys.stderr)
     return 0
 

@@ -29,8 +29,9 @@ def _needs_action(args) -> int:
 
 
 def run_new(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.pads import parse_size
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
     from pli.core.durable import write_atomic
 
     others = [a.strip() for a in args.holders.split(",") if a.strip()]
@@ -48,8 +49,9 @@ def run_new(args) -> int:
 
 
 def run_import(args) -> int:
-    from pli.core.cli.keys import read_input
-    from pli.core.crypto.passphrase import unlock
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.cli.common import read_input
+    from pli.core.directory.resolve import unlock
 
     pad, maker = unlock(Home.resolve(args.home)).import_pad_from(read_input(args.file))
     print(f"imported pad {pad.hex}: {pad.size:,} bytes, holders {', '.join(pad.holders)}; "
@@ -58,7 +60,8 @@ def run_import(args) -> int:
 
 
 def run_status(args) -> int:
-    from pli.core.crypto.passphrase import unlock
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.resolve import unlock
 
     keyring = unlock(Home.resolve(args.home))
     pads = keyring.pads.list()

@@ -18,6 +18,7 @@ def register(sub) -> None:
 
 
 def run_show(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.receipts import acknowledgements
     from pli.core.store import Store
     from pli.core.store.layout import Layout
@@ -37,7 +38,8 @@ def run_show(args) -> int:
 
 
 def run_answer(args) -> int:
-    from pli.core.crypto.passphrase import unlock
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.resolve import unlock
     from pli.core.receipts import after_import
 
     from pli.core.store import Store

@@ -23,9 +23,10 @@ def register(sub) -> None:
 
 
 def run_seal(args) -> int:
-    from pli.core.cli.keys import read_input
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.cli.common import read_input
     from pli.core.crypto.envelope import seal_mail
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
 
     from pli.core import receipts
 
@@ -39,12 +40,13 @@ def run_seal(args) -> int:
 
 
 def run_open(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from datetime import datetime, timezone
 
-    from pli.core.cli.keys import read_input
+    from pli.core.cli.common import read_input
     from pli.core.crypto.envelope import decrypt, verify_envelope
     from pli.core.crypto.mime import extract_envelope
-    from pli.core.crypto.passphrase import unlock
+    from pli.core.directory.resolve import unlock
     from pli.core.crypto.seen import SeenRanges
 
     raw = read_input(args.file)

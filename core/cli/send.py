@@ -4,58 +4,49 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pli.core.cli.common import add_output, read_input, report_to
 from pli.core.errors import UsageError
 from pli.core.home import Home
 
 
 def register(sub) -> None:
-    p = sub.add_parser("send", help="seal a message (a MIME mail) for recipients and send it; "
-                                    "--flush retries what waits in the outbox")
-    p.add_argument("file", nargs="?", type=Path, help="the message to seal (default: stdin)")
-    p.add_argument("--to", help="ADDR[,ADDR...]: seal for these recipients")
-    p.add_argument("--mode", choices=["otp", "stream"], help="default: otp where a pad allows, else stream")
-    p.add_argument("--receipt", metavar="KINDS",
+    p = sub.add_parser("send", help="seal a message for recipients and send it; list, flush the outbox")
+    cmds = p.add_subparsers(dest="send_command", metavar="ACTION")
+    m = cmds.add_parser("message", help="seal a message (a MIME mail) for recipients, queue it and submit it")
+    m.add_argument("file", nargs="?", type=Path, help="the message to seal (default: stdin)")
+    m.add_argument("--to", required=True, help="ADDR[,ADDR...]: seal for these recipients")
+    m.add_argument("--mode", choices=["otp", "stream"], help="default: otp where a pad allows, else stream")
+    m.add_argument("--receipt", metavar="KINDS",
                    help="ask the recipients for signed receipts: delivery, read, delivery,read or none "
                         "(default: the [receipts] ask setting)")
-    p.add_argument("--account", help="send everything through this [accounts.NAME] (default: each recipient's "
+    m.add_argument("--account", help="send everything through this [accounts.NAME] (default: each recipient's "
                                      "account by the send_to rules, else the default account)")
-    p.add_argument("--queue-only", action="store_true", help="seal and queue, do not submit now")
-    p.add_argument("--flush", action="store_true", help="submit what waits in the outbox")
-    p.add_argument("--retry-refused", action="store_true",
-                   help="with --flush: also retry mail a server refused for good")
-    p.add_argument("--list", action="store_true", help="show what waits in the outbox and why")
-    p.add_argument("--set-password", metavar="ACCOUNT",
-                   help="store ACCOUNT's password in the keyring (read from the terminal, or stdin when piped)")
-    p.add_argument("--server", choices=["smtp", "imap"],
-                   help="with --set-password: the password of that server's login only "
-                        "(smtp_password / imap_password = \"keyring\"); default: both servers' shared password")
-    p.set_defaults(func=run)
-
-
-def run(args) -> int:
-    home = Home.resolve(args.home)
-    if args.set_password:
-        return _set_password(home, args.set_password, args.server)
-    if args.server:
-        raise UsageError("--server goes with --set-password")
-    if args.list:
-        return _list(home)
-    if args.flush:
-        if args.to or args.file:
-            raise UsageError("--flush sends what is queued: give no message and no --to")
-        return _flush(home, args.account, None, retry_refused=args.retry_refused)
-    if not args.to:
-        raise UsageError("--to is required to send a message (or use --flush / --list)")
-    return _send(home, args)
+    m.add_argument("--queue-only", action="store_true", help="seal and queue, do not submit now")
+    m.set_defaults(func=lambda args: _send(Home.resolve(args.home), args))
+    f = cmds.add_parser("flush", help="submit what waits in the outbox")
+    f.add_argument("--account", help="submit through this [accounts.NAME] only")
+    f.add_argument("--retry-refused", action="store_true", help="also retry mail a server refused for good")
+    f.set_defaults(func=lambda args: _flush(Home.resolve(args.home), args.account, None,
+                                            retry_refused=args.retry_refused))
+    listing = cmds.add_parser("list", help="what waits in the outbox and why")
+    add_output(listing)
+    listing.set_defaults(func=lambda args: _list(Home.resolve(args.home), args))
+    w = cmds.add_parser("password", help="store an account's password in the keyring "
+                                            "(read from the terminal, or stdin when piped)")
+    w.add_argument("account", help="the [accounts.NAME] whose password it is")
+    w.add_argument("--server", choices=["smtp", "imap"],
+                   help="the password of that server's login only (smtp_password / imap_password = "
+                        "\"keyring\"); default: both servers' shared password")
+    w.set_defaults(func=lambda args: _set_password(Home.resolve(args.home), args.account, args.server))
 
 
 def _send(home: Home, args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     import email
     import email.policy
 
-    from pli.core.cli.keys import read_input
-    from pli.core.crypto.passphrase import unlock
-    from pli.core.outgoing import seal_and_queue
+    from pli.core.directory.resolve import unlock
+    from pli.core.mail.send import seal_and_queue
     from pli.core.transport.accounts import usable_accounts
 
     if not args.queue_only:
@@ -82,6 +73,7 @@ WRAP_WORDS = {"content-pad": "one-time pad", "pad": "stream, its key sealed with
 
 def send_plan(home: Home, keyring, to: list[str], size: int, mode: str | None, account: str | None):
     """How the message will be sealed (pli.core.crypto.envelope.preview) and each recipient's account, or why none."""
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto.envelope import preview
     from pli.core.transport.accounts import routed
 
@@ -90,6 +82,7 @@ def send_plan(home: Home, keyring, to: list[str], size: int, mode: str | None, a
 
 
 def render_plan(seal, accounts: dict) -> str:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.plural import counted
 
     lines = [f"plan: {seal.mode} mode, {counted(len(seal.wraps), 'recipient')}"]
@@ -102,7 +95,8 @@ def render_plan(seal, accounts: dict) -> str:
 
 
 def _flush(home: Home, account_name: str | None, keyring, only_keys=None, retry_refused=False) -> int:
-    from pli.core.crypto.passphrase import unlock
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.resolve import unlock
     from pli.core.transport import outbox
     from pli.core.transport.accounts import usable_accounts
 
@@ -118,13 +112,26 @@ def _flush(home: Home, account_name: str | None, keyring, only_keys=None, retry_
     return 0 if not report.failed and not report.not_tried else 75
 
 
-def _list(home: Home) -> int:
+def _list(home: Home, args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from datetime import datetime
 
     from pli.core.plural import counted
     from pli.core.transport import outbox
 
     waiting = outbox.pending(home)
+    with report_to(args) as out:
+        _print_waiting(waiting, out)
+    print(f"{counted(len(waiting), 'message')} in the outbox", file=sys.stderr)
+    return 0
+
+
+def _print_waiting(waiting, out) -> None:
+    # start-up: `pli` loads what a command needs only when that command runs
+    from datetime import datetime
+
+    from pli.core.plural import counted
+
     for q in waiting:
         when = datetime.fromtimestamp(q.last_try).strftime("%Y-%m-%d %H:%M") if q.last_try else "never"
         status = ("refused: " if q.permanent else "waiting: ") + (q.last_error or "not tried yet")
@@ -132,12 +139,11 @@ def _list(home: Home) -> int:
         left = [r for r in q.recipients if r not in done]
         already = f" (accepted already for {', '.join(done)})" if done else ""
         print(f"{q.envelope_id}  to {', '.join(left)}{already}  {counted(q.attempts, 'try', 'tries')} "
-              f"(last {when})  {status}")
-    print(f"{counted(len(waiting), 'message')} in the outbox", file=sys.stderr)
-    return 0
+              f"(last {when})  {status}", file=out)
 
 
 def _set_password(home: Home, account: str, server: str | None) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     import getpass
 
     from pli.core.transport.secrets import store_account_password

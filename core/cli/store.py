@@ -37,12 +37,13 @@ def register(sub) -> None:
 
 
 def _importer_run(args, paths):
-    from pli.core.store.importer import import_sources
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.mail.receive import receive
     from pli.core.store.progress import Progress
 
     home = Home.resolve(args.home)
     progress = Progress.for_stream(sys.stderr, quiet=args.quiet)
-    report = import_sources(home, paths, workers=args.workers, progress=progress)
+    report = receive(home, paths, workers=args.workers, progress=progress)
     return reported(report)
 
 
@@ -51,6 +52,7 @@ def reported(report) -> int:
     SECURITY ALERT on stderr), whatever else the run did; else 1 when a message could not be read."""
     print(report.render(), file=sys.stdout)
     if report.alerts:
+        # start-up: `pli` loads what a command needs only when that command runs
         from pli.core.crypto.refusals import ReplayAlert
 
         for line in report.render_alerts().splitlines():
@@ -76,6 +78,7 @@ def _line(summary) -> str:
 
 
 def run_search(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.store import Store
     from pli.core.store.query import expand
 
@@ -94,6 +97,7 @@ def run_search(args) -> int:
 
 
 def run_show(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.store import Store
 
     message_id = args.message_id.removeprefix("id:").strip("<>")
@@ -117,8 +121,9 @@ def run_show(args) -> int:
 
 
 def _print_revocation(home: Home, raw: bytes) -> None:
-    """The line a message signed with a key the directory revoked is shown with (pli.core.crypto.senders)."""
-    from pli.core.crypto.senders import check_stored
+    """The line a message signed with a key the directory revoked is shown with (pli.core.directory.resolve)."""
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.resolve import check_stored
     from pli.core.store.headers import first_values
 
     line, refused = check_stored(home, first_values(raw))

@@ -35,7 +35,6 @@ from pli.core.crypto.mime import extract_envelope, inner_mail, is_sealed, outer_
 from pli.core.crypto.pads import PadError, PadExhausted, PadInfo
 from pli.core.crypto.refusals import (BadMac, BadSignature, Malformed, NotForMe, NotSealed, OpenError,
                                       ReplayAlert, RevokedSender, UnknownSender, UnsupportedVersion)
-from pli.core.crypto.senders import sender_of
 from pli.core.crypto.seen import PadRange, SeenRanges
 from pli.core.errors import PliError
 
@@ -264,7 +263,7 @@ class Verified:
     pad: bytes | None         # otp: XOR bytes
     pad_ranges: tuple[PadRange, ...]
     digest: str
-    warning: str = ""         # the directory revoked the key after the message was signed (senders.py)
+    warning: str = ""         # the directory revoked the key after the message was signed (directory/resolve.py)
 
     def opened(self, inner: bytes) -> Opened:
         h = self.envelope.header
@@ -347,7 +346,7 @@ def _record(verified: Verified):
 def _verify(data: bytes, keyring: Keyring) -> Verified:
     envelope = parse(data)
     header = envelope.header
-    checked = sender_of(header, keyring.sender(header.sender_fingerprint), keyring.installed_directory())
+    checked = keyring.sender_of(header)
     sender = checked.public
     if not sender.verify(envelope.signature, SIGN_DOMAIN + envelope.signed):
         raise BadSignature(f"the signature of the message from {header.sender_address} does not verify: "

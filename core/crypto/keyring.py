@@ -21,6 +21,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from pli.core.crypto.claims import Sender, check_claims, signing_time, unknown_sender
+from pli.core.crypto.envelope_format import Header
+from pli.core.crypto.group_file import group_file, open_group_file
 from pli.core.crypto.identity import BadIdentity, Identity, PublicIdentity, check_address
 from pli.core.crypto.ledger import Ledger
 from pli.core.crypto.pads import PadInfo, PadStore
@@ -94,6 +97,9 @@ class Keyring:
         self._set_correspondents(correspondents)
         self.pads = PadStore(home.pads, vault)
         self.ledger = Ledger(self.files.ledger)
+        #: Who it asks beyond its own keys: nobody (KEYRING_ONLY), or the home's directory
+        #: (core/directory/resolve.py's with_directory, which sets it).
+        self.resolver: Resolver = KEYRING_ONLY
 
     def __repr__(self) -> str:
         return f"Keyring({self.home.root}, {self.identity!r})"
@@ -165,8 +171,6 @@ class Keyring:
 
     def export_group(self, group_address: str, member: PublicIdentity) -> bytes:
         """The group's secret sealed to `member`'s X25519 key and signed by us, for `import_group` in their home."""
-        from pli.core.crypto.group_file import group_file
-
         group = next((g for g in self.groups if g.public.address == group_address.lower()), None)
         if group is None:
             raise UnknownRecipient(f"this keyring belongs to no group {group_address}")
@@ -184,8 +188,6 @@ class Keyring:
         so a group under a correspondent's address would read the mail meant for them.  The same
         group again changes nothing; another group under an address we already use is refused.
         """
-        from pli.core.crypto.group_file import open_group_file
-
         group, maker = open_group_file(blob, self.own_identities(), self.trusted_maker("this group secret file"))
         held = next((g for g in self.groups if g.public.address == group.public.address), None)
         if held is not None:
@@ -220,11 +222,8 @@ class Keyring:
                               "then read; nothing imported or created")
 
     def trusted_maker(self, what: str):
-        """The check a signed file's maker key goes through (pli.core.crypto.senders.trusted_maker)."""
-        from pli.core.crypto.senders import trusted_maker
-
-        return lambda fingerprint: trusted_maker(self.sender(fingerprint), self.installed_directory(), fingerprint,
-                                                 what)
+        """The check a signed file's maker key goes through (the resolver's trusted_maker)."""
+        return lambda fingerprint: self.resolver.trusted_maker(self, fingerprint, what)
 
     # -- correspondents ---------------------------------------------------------------------------
 
@@ -257,49 +256,24 @@ class Keyring:
         return self._by_signing_key.get(signing_fingerprint)
 
     def installed_directory(self):
-        """The home's installed directory, None without one (or when it is damaged: keyring keys still work)."""
-        return self._directory(required=False)
+        """The home's installed directory as the resolver sees it: None without one, or without a resolver
+        that reads it (or when it is damaged: keyring keys still work)."""
+        return self.resolver.directory(self)
 
     def reach(self, address: str) -> PublicIdentity:
-        """The public identity whose key seals mail to `address`: keyring first, then the installed directory.
-
-        The keyring answers with its own, a group's or a proxy's key; an address
-        it does not know is looked up in the directory (signed by the trust
-        anchor, so its keys are trusted).  A key the directory revokes is never
-        returned: the directory's newer key replaces it, else RevokedRecipient.
-        """
-        from pli.core.directory import recipients
-
-        address = check_address(address)
-        found = self._reach_keyring(address)
-        directory = self._directory(required=found is None)
-        if found is None:
-            found = recipients.reach(directory, address) if directory is not None else None
-            if found is None:
-                raise UnknownRecipient(f"no key for {address}: it is neither in your keyring nor in the directory; "
-                                       "check the spelling, look it up with `pli dir search`, or import their "
-                                       "public identity with `pli keys import-public FILE`")
-        elif directory is not None:
-            try:
-                recipients.check_not_revoked(directory, found)
-            except recipients.RevokedRecipient:
-                newer = recipients.reach(directory, address)   # RevokedRecipient again if there is no newer key
-                if newer is None or newer.agree_public == found.agree_public:
-                    raise
-                return newer
-        return found
+        """The public identity whose key seals mail to `address` (UnknownRecipient when nobody has one)."""
+        return self.resolver.reach(self, address)
 
     def expand(self, address: str) -> list[str]:
         """The addresses mail to `address` is sealed for: itself, or a keyless directory group's members."""
-        from pli.core.directory import recipients
+        return self.resolver.expand(self, address)
 
-        address = check_address(address)
-        if self._reach_keyring(address) is not None:
-            return [address]
-        directory = self._directory(required=False)
-        return recipients.expand(directory, address) if directory is not None else [address]
+    def sender_of(self, header: Header) -> Sender:
+        """Who signed an envelope with this header, its claims checked (UnknownSender, RevokedSender)."""
+        return self.resolver.sender(self, header)
 
-    def _reach_keyring(self, address: str) -> PublicIdentity | None:
+    def reach_keyring(self, address: str) -> PublicIdentity | None:
+        """The keyring's own answer for `address`: ours, a group's, a correspondent's or a proxy's key."""
         publics = [self.identity.public, *(g.public for g in self.groups), *self._correspondents.values()]
         for public in publics:
             if public.address == address:
@@ -308,17 +282,6 @@ class Keyring:
             if address in public.serves:
                 return public
         return None
-
-    def _directory(self, required: bool):
-        """The home's installed directory or None; a damaged one only matters when it is `required`."""
-        from pli.core.directory import recipients
-
-        try:
-            return recipients.installed(self.home)
-        except PliError:
-            if required:
-                raise
-            return None
 
     # -- pads -------------------------------------------------------------------------------------
 
@@ -403,3 +366,46 @@ def _read(path: Path, home: Home) -> bytes:
     except FileNotFoundError:
         raise NoKeyring.at(home) from None
 
+
+class UntrustedMaker(PliError):
+    """A signed file (a pad, a group secret) made with a key this home does not trust, or no longer trusts."""
+
+    exit_code = 4
+
+
+class Resolver:
+    """What a keyring asks when it must look beyond its own keys.  This one, KEYRING_ONLY, looks nowhere
+    else; core/directory/resolve.py's DirectoryResolver asks the home's directory too."""
+
+    def reach(self, keyring: Keyring, address: str) -> PublicIdentity:
+        address = check_address(address)
+        found = keyring.reach_keyring(address)
+        if found is None:
+            raise UnknownRecipient(f"no key for {address}: it is not in your keyring; check the spelling, or "
+                                   "import their public identity with `pli keys import-public FILE`")
+        return found
+
+    def expand(self, keyring: Keyring, address: str) -> list[str]:
+        return [check_address(address)]
+
+    def sender(self, keyring: Keyring, header: Header) -> Sender:
+        signing_time(header)   # Malformed when no calendar holds it, whoever signed
+        public = keyring.sender(header.sender_fingerprint)
+        if public is None:
+            raise unknown_sender(header)
+        check_claims(header, public)
+        return Sender(public)
+
+    def trusted_maker(self, keyring: Keyring, fingerprint: bytes, what: str) -> PublicIdentity:
+        public = keyring.sender(fingerprint)
+        if public is None or public.sign_public is None:
+            raise UntrustedMaker(f"{what} is signed with key {fingerprint.hex()}, which is not in your keyring: "
+                                 "import its maker's public identity (`pli keys import-public`) if you trust "
+                                 "them, then import the file again")
+        return public
+
+    def directory(self, keyring: Keyring):
+        return None
+
+
+KEYRING_ONLY = Resolver()

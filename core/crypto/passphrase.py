@@ -11,6 +11,7 @@ import getpass
 import os
 from pathlib import Path
 
+from pli.core.crypto.keyring import Keyring, NoKeyring
 from pli.core.crypto.vault import WrongPassphrase
 from pli.core.errors import PliError
 from pli.core.home import Home
@@ -55,8 +56,6 @@ def _read_file(path: Path) -> str:
 
 def unlock(home: Home):
     """The home's keyring, unlocked with the passphrase from the file or the prompt."""
-    from pli.core.crypto.keyring import Keyring, NoKeyring
-
     if not Keyring.exists(home):  # say so before asking for a passphrase
         raise NoKeyring.at(home)
     return Keyring.unlock(home, read_passphrase())

@@ -40,7 +40,7 @@ class BadSignature(OpenError):
 
 
 class RevokedSender(OpenError):
-    """The directory revoked the signing key for the envelope's signing time (pli.core.crypto.senders)."""
+    """The directory revoked the signing key for the envelope's signing time (pli.core.directory.resolve)."""
 
     reason = "revoked-key"
 

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (Encoding, NoEncryption, PrivateFormat, PublicFormat,
                                                           load_pem_private_key)
 
+from pli.core.crypto.identity import BadIdentity, PublicIdentity
 from pli.core.directory.entry import BadEntry, DirectoryEntry, from_json
 from pli.core.directory.keyfile import PublicKey, read_key_file, write_key_file
 from pli.core.directory.signed import sign_directory
@@ -126,8 +127,6 @@ def bind(entries: list[DirectoryEntry], entry_id: str, key_file: Path | None, ad
 
 def read_bound_keys(path: Path) -> tuple[list[PublicKey], str | None]:
     """The public keys of a key file, or of a public identity file (with the address it names)."""
-    from pli.core.crypto.identity import BadIdentity, PublicIdentity
-
     try:
         data = Path(path).read_bytes()
     except OSError as error:

@@ -21,6 +21,7 @@ from pathlib import Path
 from pli.core.crypto.identity import PublicIdentity
 from pli.core.directory.directory import Directory
 from pli.core.directory.entry import DirectoryEntry, KeyRecord, format_time
+from pli.core.directory.local import installed_path, load_directory
 from pli.core.errors import PliError
 from pli.core.home import Home
 
@@ -113,8 +114,6 @@ def installed(home: Home) -> Directory | None:
     Checking the signature and parsing a national directory takes a while:
     compose asks at every key press, so the checked result is kept.
     """
-    from pli.core.directory.local import installed_path, load_directory
-
     path = installed_path(home)
     try:
         info = path.stat()

@@ -21,6 +21,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
 
+from pli.core import vocab
 from pli.core.lab.values import parse_quantity, to_number
 
 
@@ -57,8 +58,6 @@ _SUSCEPTIBILITY_WORDS = {"S": Flag.SUSCEPTIBLE, "SENSIBLE": Flag.SUSCEPTIBLE, "S
                          "INTERMEDIATE": Flag.INTERMEDIATE, "R": Flag.RESISTANT, "RESISTANT": Flag.RESISTANT,
                          "RESISTANTE": Flag.RESISTANT}
 
-#: How a flag ranks in a list sorted "critical first".
-SEVERITY_RANK = {"critical": 0, "abnormal": 1, "unknown": 2, "normal": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +76,9 @@ class Assessment:
 
 def _severity(flag: Flag, interpreted: bool) -> str:
     if flag in CRITICAL:
-        return "critical"
+        return vocab.CRITICAL
     if flag in ABNORMAL:
-        return "abnormal"
+        return vocab.ABNORMAL
     return "normal" if interpreted else "unknown"
 
 

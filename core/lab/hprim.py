@@ -49,9 +49,9 @@ from pli.core.lab import corrections, microbiology
 from pli.core.lab.dates import read_date
 from pli.core.lab.errors import MalformedReport
 from pli.core.lab.flags import susceptibility
-from pli.core.lab.model import Lab, Observation, Patient, Prescriber, ReferenceRange, Report
+from pli.core.lab.model import Lab, Observation, Patient, Prescriber, ReferenceRange, Report, slug
 from pli.core.lab.text import Decoded, continuation_glue, decode_report, mend_junk, split_lines, wrap_width
-from pli.core.lab.values import split_value_unit
+from pli.core.lab.values import split_value_unit, to_number
 from pli.core.plural import counted
 
 FORMAT = "HPRIM"
@@ -529,8 +529,6 @@ def _partial_identity(lines: list[str], index: int, kinds: list[str], specimen: 
 
 def _same_person(one: Patient, other: Patient) -> bool:
     """The lines name the report's own patient again (a printed page repeating its identity)."""
-    from pli.core.lab.model import slug
-
     own = slug(other.last_name)
     if not own or f"-{own}-" not in f"-{slug(one.last_name)}-":
         return False
@@ -642,8 +640,6 @@ def _range(low: str, high: str) -> ReferenceRange:
 
 
 def _plain_number(text: str) -> bool:
-    from pli.core.lab.values import to_number
-
     return to_number(text) is not None
 
 

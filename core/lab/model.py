@@ -21,12 +21,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from pli.core.lab.flags import SEVERITY_RANK, SUSCEPTIBILITY, Assessment, Flag, assess
+from pli.core import vocab
+from pli.core.lab.flags import SUSCEPTIBILITY, Assessment, Flag, assess
 from pli.core.lab.values import split_range, to_number
+from pli.core.vocab import NOTABLE, SEVERITY_RANK, worst_severity
 
 SUMMARY_ITEMS = 4  # abnormal results named in a summary; the rest are counted
 _NOT_NIR = re.compile(r"[^0-9AB]")
-_NOTABLE = ("critical", "abnormal")
 #: Result statuses as labs send them (HPRIM RES status, HL7 OBX-11 and OBR-25), in plain words.
 STATES = {"F": "final", "C": "corrected", "P": "preliminary", "R": "preliminary", "S": "preliminary",
           "I": "pending", "O": "pending", "X": "not done", "D": "entered in error", "W": "entered in error",
@@ -430,10 +431,10 @@ class Report:
 
 
 def _worst(assessments: list[Assessment], organisms=()) -> str:
-    worst = min([SEVERITY_RANK[a.severity] for a in assessments], default=3)
-    if worst > 1 and any(o.resistant for o in organisms):
-        worst = 1
-    return "critical" if worst == 0 else "abnormal" if worst == 1 else "normal"
+    worst = worst_severity(a.severity for a in assessments)
+    if worst not in NOTABLE and any(o.resistant for o in organisms):
+        return vocab.ABNORMAL
+    return worst if worst in NOTABLE else "normal"   # a report is never "unknown": its results say so
 
 
 def _summary(observations: tuple[Observation, ...], assessments: list[Assessment], items: int,
@@ -442,7 +443,7 @@ def _summary(observations: tuple[Observation, ...], assessments: list[Assessment
     # An antibiogram's R lines are summed up by their organism when pli found it.
     hidden = SUSCEPTIBILITY if organisms else frozenset()
     notable = sorted(((o, a) for o, a in zip(observations, assessments)
-                      if a.severity in _NOTABLE and a.flag not in hidden),
+                      if a.severity in NOTABLE and a.flag not in hidden),
                      key=lambda pair: SEVERITY_RANK[pair[1].severity])
     parts += [f"{o.short_name} {o.value} {_shown_flag(o, a.flag)}".strip() for o, a in notable[:items]]
     if len(notable) > items:

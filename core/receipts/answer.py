@@ -28,12 +28,16 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from pli.core.audit import AuditMisuse
+from pli.core.crypto.envelope import seal_mail
 from pli.core.durable import write_atomic
 from pli.core.home import Home
 from pli.core.receipts.message import Receipt, build, requested
 from pli.core.store import headers
+from pli.core.transport import outbox
+from pli.core.transport.outbox import SENT_FLAGS, SUFFIX, outbox_dir
+from pli.core.vocab import RECEIPT_SENT_PREFIX
 
-SENT_TAG = "receipt-sent:"   # + kind, on the message acknowledged
+SENT_TAG = RECEIPT_SENT_PREFIX   # + kind, on the message acknowledged
 
 
 @dataclass(frozen=True)
@@ -81,15 +85,12 @@ def answer(home: Home, keyring, original: Original, kind: str, journal,
             _trace(journal, original, kind, marker)
             _write_marker(home, original, kind, dict(marker, traced=True))
         return None
-    from pli.core.crypto.envelope import seal_mail
-    from pli.core.outgoing import queue_key
-    from pli.core.transport import outbox
 
     me = keyring.identity.public
     stated = Receipt(kind, original.envelope_id, original.stated_id or original.message_id, me.address, me.id,
                      (now or datetime.now(timezone.utc)).replace(microsecond=0))
     sealed = seal_mail(build(stated, me.name, original.sender), keyring, [original.sender])
-    marker = {"key": queue_key(sealed), "to": original.sender, "traced": False}
+    marker = {"key": outbox.queue_key(sealed), "to": original.sender, "traced": False}
     _write_marker(home, original, kind, marker)
     queued = outbox.queue(home, sealed)          # no clear copy: receipts stay out of Sent
     marker = dict(marker, key=queued.key, envelope_id=queued.envelope_id)
@@ -148,7 +149,5 @@ def _write_marker(home: Home, original: Original, kind: str, marker: dict) -> No
 
 def _in_outbox(home: Home, key: str) -> bool:
     """The receipt waits in the outbox, or has left (the outbox keeps what it sent in cur/)."""
-    from pli.core.transport.outbox import SENT_FLAGS, SUFFIX, outbox_dir
-
     root = outbox_dir(home)
     return (root / "new" / f"{key}{SUFFIX}").exists() or (root / "cur" / f"{key}{SUFFIX}{SENT_FLAGS}").exists()

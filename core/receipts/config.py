@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pli.core.config import config_section
 from pli.core.errors import ConfigError, PliError
+from pli.core.receipts.message import kinds_option
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,6 @@ def load_receipts_config(path: Path) -> ReceiptsConfig:
 
 
 def _kinds(value, path: Path) -> tuple[str, ...]:
-    from pli.core.receipts.message import kinds_option
-
     if isinstance(value, list):
         value = ",".join(str(v) for v in value)
     if not isinstance(value, str):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime, formataddr
 
+from pli.core import vocab
 from pli.core.errors import PliError, UsageError
 from pli.core.store import headers
 
@@ -110,9 +111,9 @@ def import_tags(inner: bytes, tags: tuple[str, ...]) -> tuple[str, ...]:
         return tags
     fields = headers.first_values(inner)
     if is_receipt(fields):
-        return tuple(sorted((set(tags) - {"inbox", "unread"}) | {"receipt", "receipt-due"}))
+        return tuple(sorted((set(tags) - {vocab.INBOX, vocab.UNREAD}) | {vocab.RECEIPT, vocab.RECEIPT_DUE}))
     if requested(fields):
-        return tuple(sorted(set(tags) | {"receipt-request", "receipt-due"}))
+        return tuple(sorted(set(tags) | {vocab.RECEIPT_REQUEST, vocab.RECEIPT_DUE}))
     return tags
 
 

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pli.core import vocab
+from pli.core.audit import home_journal
 from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.receipts import received
-from pli.core.receipts.answer import SENT_TAG, Answer, answer, answering, original_of
+from pli.core.receipts.answer import Answer, SENT_TAG, answer, answering, original_of
 from pli.core.receipts.config import ReceiptsConfig, load_receipts_config
+from pli.core.store import Store, headers
+from pli.core.transport.outbox import flush_account
 
-DUE = "receipt-due"
+DUE = vocab.RECEIPT_DUE
 #: Messages asking for receipts that the pass answers (or just takes off the due list).
-ASKING = f"tag:{DUE} and not tag:receipt and tag:verified and not tag:quarantine"
+ASKING = f"tag:{DUE} and not tag:{vocab.RECEIPT} and tag:{vocab.VERIFIED} and not tag:{vocab.QUARANTINE}"
 #: Incoming receipts the pass checks.
 INCOMING = f"tag:{DUE} and tag:receipt"
 #: Requests never to answer (unverified, quarantined since): taken off the due list unanswered.
@@ -48,9 +52,6 @@ class ReceiptsReport:
 
 def after_import(home: Home, keyring, journal=None, config: ReceiptsConfig | None = None) -> ReceiptsReport:
     """Answer the delivery receipts asked for and check the receipts received since the last pass."""
-    from pli.core.audit import home_journal
-    from pli.core.store import Store
-
     config = config or load_receipts_config(home.config)
     report = ReceiptsReport()
     with Store.open(home, writable=True) as store:
@@ -69,16 +70,13 @@ def after_import(home: Home, keyring, journal=None, config: ReceiptsConfig | Non
 def after_read(home: Home, keyring, message_id: str, journal=None,
                config: ReceiptsConfig | None = None) -> ReceiptsReport:
     """The read receipt of a message just opened, if it asks for one and this home sends them."""
-    from pli.core.audit import home_journal
-    from pli.core.store import Store
-
     config = config or load_receipts_config(home.config)
     report = ReceiptsReport()
     if not config.send_read:
         return report
     with Store.open(home, writable=True) as store:
         tags = store.summary(message_id).tags
-        if ("receipt-request" not in tags or "verified" not in tags or "quarantine" in tags
+        if (vocab.RECEIPT_REQUEST not in tags or vocab.VERIFIED not in tags or vocab.QUARANTINE in tags
                 or f"{SENT_TAG}read" in tags):
             return report
         original = original_of(store.read_clear(message_id), message_id)
@@ -147,17 +145,14 @@ def _check_one(journal, store, receipt_id: str, report: ReceiptsReport) -> None:
 
 
 def _envelope_of(store, message_id: str) -> str:
-    from pli.core.store import headers
-
     return headers.value_of(store.read_clear(message_id), "X-Pli-Envelope-Id")
 
 
 def _flush(home: Home, keyring, config: ReceiptsConfig, report: ReceiptsReport) -> None:
     """Send the receipts just queued through the default account, when there is one that can send;
-    otherwise (or on failure) they wait in the outbox for the next `pli send --flush`."""
+    otherwise (or on failure) they wait in the outbox for the next `pli send flush`."""
     if not report.queued or not config.flush:
         return
-    from pli.core.transport.outbox import flush_account
 
     try:
         result = flush_account(home, keyring, None, {a.key for a in report.queued})

@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import getaddresses, parseaddr
 
+from pli.core import vocab
 from pli.core.audit import AuditMisuse
-from pli.core.receipts.message import TIME_FORMAT, BadReceipt, Receipt, parse
+from pli.core.directory.recipients import installed
+from pli.core.receipts.message import BadReceipt, Receipt, TIME_FORMAT, parse
 from pli.core.store import database, headers
+from pli.core.store.store import MessageNotFound
 
 PROPERTY = "pli.receipt."             # + kind
-KIND_TAGS = {"delivery": "delivered", "read": "read"}
+KIND_TAGS = {"delivery": vocab.DELIVERED, "read": vocab.READ}
 
 
 class Refused(Exception):
@@ -98,8 +101,6 @@ def check(store, receipt_id: str) -> Checked:
 def represented(home, signer: str, recipients: frozenset[str]) -> str | None:
     """The recipient `signer` may answer for, per the installed directory: a group practice it is a
     member of, or a member it serves as the establishment's proxy; None when neither."""
-    from pli.core.directory.recipients import installed
-
     try:
         directory = installed(home)
     except Exception:  # noqa: BLE001 - a damaged directory vouches for no one
@@ -125,10 +126,8 @@ def recipients_of(fields: dict[str, str]) -> set[str]:
 
 
 def _sent_fields(store, message_id: str) -> dict[str, str] | None:
-    from pli.core.store.store import MessageNotFound
-
     try:
-        if "sent" not in store.summary(message_id).tags:
+        if vocab.SENT not in store.summary(message_id).tags:
             return None
         return headers.first_values(store.read_clear(message_id))
     except MessageNotFound:
@@ -160,7 +159,6 @@ def mark(layout, checked: Checked) -> None:
     """Record the acknowledgement on the sent message and take the receipt off the due list, together."""
     receipt = checked.receipt
     key = PROPERTY + receipt.kind
-    from pli.core.store.store import MessageNotFound
 
     with database.open_write(layout) as db, db.atomic():
         try:
@@ -174,15 +172,15 @@ def mark(layout, checked: Checked) -> None:
             values.append([checked.signer, "", checked.recipient])
         if checked.recipients <= {words[2] if len(words) > 2 else words[0] for words in values}:
             original.tags.add(KIND_TAGS[receipt.kind])
-        db.find(checked.receipt_id).tags.discard("receipt-due")
+        db.find(checked.receipt_id).tags.discard(vocab.RECEIPT_DUE)
 
 
 def quarantine(layout, receipt_id: str, reason: str) -> None:
     with database.open_write(layout) as db, db.atomic():
         msg = db.find(receipt_id)
         with msg.frozen():
-            msg.tags.discard("receipt-due")
-            for tag in ("quarantine", "receipt-refused", reason):
+            msg.tags.discard(vocab.RECEIPT_DUE)
+            for tag in (vocab.QUARANTINE, vocab.RECEIPT_REFUSED, reason):
                 msg.tags.add(tag)
 
 

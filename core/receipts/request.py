@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pli.core.audit import AuditMisuse, Step
 from pli.core.home import Home
+from pli.core.receipts.config import load_receipts_config
 from pli.core.receipts.message import kinds_option, parse_kinds
 
 
@@ -16,8 +17,6 @@ def kinds_to_ask(home: Home, option: str | None) -> tuple[str, ...]:
     """What to ask for on a message being sent: `option` ("delivery,read", "none"...) when the user
     gave one, else the home's [receipts] ask setting."""
     if option is None:
-        from pli.core.receipts.config import load_receipts_config
-
         return load_receipts_config(home.config).ask
     return kinds_option(option)
 

@@ -14,11 +14,16 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pli.core.audit import home_journal
+from pli.core.crypto import primitives
+from pli.core.crypto.keyring import Keyring
+from pli.core.crypto.seen import SeenRanges
+from pli.core.directory.resolve import unlock
 from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.store.config import load_store_config
@@ -112,9 +117,23 @@ def _named(outcomes: list[Outcome], line, at_most: int, more: str) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class ImportHooks:
+    """What the layer above the store does with what an import stores (pli.core.mail.receive gives them:
+    receipts, notes); the store runs them and knows none of them."""
+
+    #: Run on each verified message in the workers, in order: (inner bytes, tags) -> tags.
+    tags: tuple[Callable[[bytes, tuple[str, ...]], tuple[str, ...]], ...] = ()
+    #: Run once the import is committed, with a trace to write to: (home, keyring, journal) -> a report
+    #: with a render() (kept as ImportReport.receipts).
+    after: Callable | None = None
+
+
 def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, workers: int | None = None,
-                   batch: int | None = None, progress: Progress | None = None) -> ImportReport:
-    """Import `paths` (or, with None, what waits in the incoming Maildir: `pli new`)."""
+                   batch: int | None = None, progress: Progress | None = None,
+                   hooks: ImportHooks = ImportHooks()) -> ImportReport:
+    """Import `paths` (or, with None, what waits in the incoming Maildir: `pli new`).  Without `hooks`,
+    the store alone: pli.core.mail.receive.receive is the import with what follows a message's arrival."""
     layout = Layout(home)
     layout.require()
     config = load_store_config(home.config)
@@ -127,7 +146,7 @@ def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, wo
             sources = list_sources(paths)
         if keyring is None and sources:
             keyring = _unlock(home)
-        context = WorkerContext(layout, keyring, config.quarantine_unsealed)
+        context = WorkerContext(layout, keyring, config.quarantine_unsealed, hooks.tags)
         writer = IndexWriter(layout, _seen_ranges(home, keyring), config.fsync, _journal(home, keyring))
         writer.recover_trace()  # the steps an interrupted import committed but did not write
         try:
@@ -137,10 +156,8 @@ def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, wo
             writer.finish(raise_errors=False)  # what is committed gets its trace steps all the same
             raise
         writer.finish()
-        if writer.journal is not None:  # receipts: answer what asked, check what answered (one query if none)
-            from pli.core.receipts import after_import
-
-            report.receipts = after_import(home, keyring, writer.journal)
+        if writer.journal is not None and hooks.after is not None:  # receipts: answer what asked, check answers
+            report.receipts = hooks.after(home, keyring, writer.journal)
         return report
 
 
@@ -212,7 +229,6 @@ def _start_worker() -> None:
     # goes as fast as the writer does.  Sharing the cores equally, the writer got about two
     # thirds of one while the workers, often blocked on the window, left the machine partly idle.
     os.nice(WORKER_NICENESS)
-    from pli.core.crypto import primitives
 
     # The workers already spread the batch over every core: a native call that
     # started its own threads in each of them would only add switching.
@@ -263,11 +279,6 @@ def _clean_tmp(layout: Layout) -> None:
 def _unlock(home: Home):
     """The keyring, unlocked from PLI_PASSPHRASE_FILE or a prompt; None when this home has none
     (sealed mail is then left where it is, "not read (no-keyring)", never stored half-checked)."""
-    try:
-        from pli.core.crypto.keyring import Keyring
-        from pli.core.crypto.passphrase import unlock
-    except ImportError:
-        return None
     return unlock(home) if Keyring.exists(home) else None
 
 
@@ -275,14 +286,10 @@ def _journal(home: Home, keyring):
     """The trace the import writes to (None without a keyring able to sign)."""
     if keyring is None or keyring.identity.sign_secret is None:
         return None
-    from pli.core.audit import home_journal
-
     return home_journal(home, keyring)
 
 
 def _seen_ranges(home: Home, keyring):
     if keyring is None:
         return None
-    from pli.core.crypto.seen import SeenRanges
-
     return SeenRanges(home)

@@ -29,11 +29,11 @@ import notmuch2
 from pli.core.errors import PliError
 from pli.core.lab.corrections import Received, corrected_by, current, history_of, replaced_in, replacements
 from pli.core.store import headers
-from pli.core.store.summary import LAB, ORDER
 from pli.core.store.tagging import LAB_SUMMARY_MAX, lab_facts
+from pli.core.vocab import (ABNORMAL, CRITICAL, LAB_PROPERTY as LAB, NOTABLE, ORDER_PROPERTY as ORDER, SUPERSEDED,
+                            SUPERSEDES)
+from pli.core.lab.detect import reports_in_bytes  # the parsers, only once an order is settled or read
 
-SUPERSEDED = "superseded"
-SUPERSEDES = "supersedes"
 QUERY_KEYS = 100          # order keys per query (a batch asks about up to a thousand)
 MAX_SETTLED = 500         # messages read to settle one batch's orders: a flood of one order stops here
 
@@ -44,8 +44,6 @@ def order_query(keys: Iterable[str]) -> str:
 
 def received_in(raw: bytes, message_id: str, when: float) -> list[Received]:
     """The reports of a stored clear message as Received (its verified sender from X-Pli-Sender-Id)."""
-    from pli.core.lab.detect import reports_in_bytes  # the parsers, only once an order is settled or read
-
     fields = headers.first_values(raw)
     sender = fields.get("x-pli-sender-id", "") if fields.get("x-pli-verified", "") == "yes" else ""
     return [Received(report, message_id, when, sender, position)
@@ -116,7 +114,7 @@ def _retag(db: notmuch2.Database, message_id: str, mine: list[Received], receive
     view = lab_view(mine, received, replaced)
     message = db.find(message_id)
     with message.frozen():
-        for tag in ("abnormal", "critical", SUPERSEDED, SUPERSEDES):
+        for tag in (ABNORMAL, CRITICAL, SUPERSEDED, SUPERSEDES):
             message.tags.discard(tag)
         for tag in view.tags:
             message.tags.add(tag)
@@ -139,10 +137,10 @@ def lab_view(mine: list[Received], received: list[Received], replaced: dict) -> 
     live = [report for report in (current(entry, replaced) for entry in mine) if report.current]
     facts = lab_facts(live)
     tags = set()
-    if facts.severity in ("abnormal", "critical"):
-        tags.add("abnormal")
-    if facts.severity == "critical":
-        tags.add("critical")
+    if facts.severity in NOTABLE:
+        tags.add(ABNORMAL)
+    if facts.severity == CRITICAL:
+        tags.add(CRITICAL)
     gone = [pair for entry in mine for pair in replaced_in(entry, replaced)]
     fixes = [pair for entry in mine for pair in corrected_by(entry, received, replaced)]
     if gone:

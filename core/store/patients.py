@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pli.core.store.summary import PATIENT_TAG
+from pli.core.vocab import PATIENT_PREFIX as PATIENT_TAG
 
 _KEY = re.compile(r"(?P<names>.+?)-(?P<born>\d{8}|nodob)(?:-n(?P<number>[0-9a-f]+))?")
 

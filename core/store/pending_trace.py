@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pli.core.audit import Step
-from pli.core.audit.entry import decode
+from pli.core.audit.entry import AuditMisuse, check_fields, decode
 from pli.core.audit.journal import journal_path
 from pli.core.errors import PliError
 
@@ -87,8 +87,6 @@ def record_steps(journal, steps: list[Step]) -> int:
     A sender controls the Message-ID: a step whose `mid` the trace cannot hold (too
     long) is kept without it, one it cannot name at all (spaces) is left out; neither
     stops the others."""
-    from pli.core.audit.entry import AuditMisuse
-
     try:
         journal.record_many(steps)  # checks every step before writing any
         return len(steps)
@@ -106,8 +104,6 @@ def record_steps(journal, steps: list[Step]) -> int:
 
 
 def _recordable(journal, step: Step) -> bool:
-    from pli.core.audit.entry import AuditMisuse, check_fields
-
     try:
         check_fields(step.step, step.message_id, journal.actor, step.details)
     except AuditMisuse:

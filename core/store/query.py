@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import re
 
-SHORTCUT_TAGS = frozenset({
-    "abnormal", "critical", "unread", "lab", "quarantine", "inbox", "verified", "sealed",
-    "unsealed", "flagged", "sent", "replied",
-})
+from pli.core.vocab import PATIENT_PREFIX, SHORTCUT_TAGS
+
 
 # A token: spaces, a parenthesis, or a word that may end in a "quoted part" (patient:"Marie Dupont").
 _TOKEN = re.compile(r'\s+|[()]|[^\s()"]*"[^"]*"?|[^\s()"]+')
@@ -38,14 +36,14 @@ def _unquote(value: str) -> str:
 def _expand_token(token: str) -> str:
     if token in SHORTCUT_TAGS:
         return f"tag:{token}"
-    if token.startswith("patient:") and len(token) > len("patient:"):
-        name = _unquote(token[len("patient:"):])
+    if token.startswith(PATIENT_PREFIX) and len(token) > len(PATIENT_PREFIX):
+        name = _unquote(token[len(PATIENT_PREFIX):])
         words = " ".join(re.findall(r"\w+", name))
         key = patient_slug(name)
         if not key:
             return token
         header = f'Patient:"{words}"' if " " in words else f"Patient:{words}" if words else ""
-        return f'(tag:"patient:{key}" or {header})' if header else f'tag:"patient:{key}"'
+        return f'(tag:"{PATIENT_PREFIX}{key}" or {header})' if header else f'tag:"{PATIENT_PREFIX}{key}"'
     if token.startswith("reason:") and len(token) > len("reason:"):
         return f"tag:{_unquote(token[len('reason:'):])}"
     return token

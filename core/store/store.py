@@ -11,19 +11,33 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import notmuch2
 from notmuch2 import _capi as capi
 
+from pli.core import vocab
+from pli.core.durable import write_atomic
 from pli.core.errors import PliError
 from pli.core.home import Home
-from pli.core.store import database
+from pli.core.store import database, headers
 from pli.core.store.layout import FOLDERS, Layout
 from pli.core.store.query import expand
 from pli.core.store.summary import MessageSummary, key_of, summary_of
 from pli.core.store.threads import ThreadEntry, ThreadSummary, thread_entries, thread_summary
 
+
+
+@dataclass(frozen=True)
+class SentFacts:
+    """What the store keeps of a mail we sealed, beside its clear copy (Store.add_sent)."""
+
+    sender: str                     # the inner From
+    mode: str                       # "otp" | "stream"
+    envelope_id: str                # hex of the envelope's message id
+    recipients: tuple[str, ...]     # as sealed (groups expanded)
+    tags: tuple[str, ...] = ()      # more tags (`note` for a note)
 
 
 class MessageNotFound(PliError):
@@ -204,6 +218,7 @@ class Store:
         """(the message's lab reports, the History of each): which results later reports of the same
         order replaced (pli.core.store.orders).  `raw`: its clear message, when already read.
         MalformedReport when its lab report cannot be read."""
+        # start-up: the lab parsers load with the first lab view, not in the TUI's first-page read
         from pli.core.store.orders import lab_reports
 
         return lab_reports(self, message_id, raw)
@@ -233,6 +248,33 @@ class Store:
                 changed += 1
         self._reopen()  # our change shows at the next read, even within the stamp's resolution
         return changed
+
+    def add_sent(self, key: str, inner: bytes, sent: SentFacts) -> Path:
+        """Index the clear copy of a mail we sealed (mail/sent/cur/<key>:2,S) as sent, in the outbox, verified
+        (we signed it); `key` is the outbox's name for the sealed mail (pli.core.transport.outbox.queue_key).
+
+        The facts a receipt for it is checked against (envelope id, recipients) go into its header;
+        the `outbox` tag goes once a server has accepted the mail (the transport removes it)."""
+        if not self.writable:
+            raise PliError("this store was opened read-only; a sent copy cannot be added")
+        clear = headers.rewrite(inner, [("X-Pli-Verified", "yes"), ("X-Pli-Sender", sent.sender),
+                                        ("X-Pli-Mode", sent.mode), ("X-Pli-Key", key),
+                                        ("X-Pli-Envelope-Id", sent.envelope_id),
+                                        ("X-Pli-Recipients", ", ".join(sent.recipients))])
+        path = self.layout.folder(vocab.SENT) / "cur" / f"{key}:2,S"
+        write_atomic(path, clear)
+        with database.open_write(self.layout) as db, db.atomic():
+            msg, _ = db.add(str(path), sync_flags=False)
+            with msg.frozen():
+                msg.tags.clear()
+                for tag in (vocab.SENT, vocab.OUTBOX, vocab.VERIFIED, vocab.SEALED, *sent.tags):
+                    msg.tags.add(tag)
+            msg.properties[vocab.KEY_PROPERTY] = key
+            msg.properties[vocab.VERIFIED_PROPERTY] = "yes"
+            msg.properties[vocab.MODE_PROPERTY] = sent.mode
+            msg.properties[vocab.SENDER_PROPERTY] = sent.sender
+        self._reopen()
+        return path
 
     def close(self) -> None:
         self._cursor = None

@@ -14,13 +14,9 @@ from email.utils import parseaddr
 
 from notmuch2 import _capi as capi
 
-PREFIX = "pli."
-PATIENT = "pli.patient"          # the patient as displayed ("DUPONT Marie", "2 patients")
-LAB = "pli.lab"                  # Report.summary() of the lab payload (with later corrections: orders.py)
-ORDER = "pli.order"              # one per lab order the message answers (pli.core.lab.corrections.order_key)
-MODE = "pli.mode"                # "otp" | "stream"
-REASON = "pli.reason"            # why the message is in quarantine
-PATIENT_TAG = "patient:"
+from pli.core.vocab import (LAB_PROPERTY, MODE_PROPERTY, PATIENT_PREFIX, PATIENT_PROPERTY, PROPERTY_PREFIX,
+                            VERIFIED)
+
 
 
 def key_of(path: str) -> str:
@@ -46,7 +42,7 @@ class MessageSummary:
 def pli_properties(msg) -> dict[str, str]:
     """The message's pli.* properties in one pass over the C iterator (first value of each key)."""
     found: dict[str, str] = {}
-    props = capi.lib.notmuch_message_get_properties(msg._msg_p, PREFIX.encode(), 0)
+    props = capi.lib.notmuch_message_get_properties(msg._msg_p, PROPERTY_PREFIX.encode(), 0)
     try:
         while capi.lib.notmuch_message_properties_valid(props):
             key = capi.ffi.string(capi.lib.notmuch_message_properties_key(props)).decode("utf-8", "replace")
@@ -72,19 +68,19 @@ def summary_of(msg) -> MessageSummary:
     props = pli_properties(msg)
     name, address = parseaddr(header_of(msg, "from"))
     tags = frozenset(str(t) for t in msg.tags)
-    patients = sorted(t[len(PATIENT_TAG):] for t in tags if t.startswith(PATIENT_TAG))
+    patients = sorted(t[len(PATIENT_PREFIX):] for t in tags if t.startswith(PATIENT_PREFIX))
     path = str(msg.path)
     return MessageSummary(
         message_id=msg.messageid,
         date=int(msg.date) or _file_date(path),
         sender=name or address,
-        patient=props.get(PATIENT, ""),
+        patient=props.get(PATIENT_PROPERTY, ""),
         patient_key=patients[0] if patients else "",
         subject=header_of(msg, "subject"),
-        lab_summary=props.get(LAB, ""),
+        lab_summary=props.get(LAB_PROPERTY, ""),
         tags=tags,
-        verified="verified" in tags,
-        mode=props.get(MODE, ""),
+        verified=VERIFIED in tags,
+        mode=props.get(MODE_PROPERTY, ""),
         path=path,
     )
 

@@ -15,12 +15,9 @@ from dataclasses import dataclass
 
 from pli.core.lab.corrections import stored_order_key
 from pli.core.lab.model import Patient
-from pli.core.store import summary as props
+from pli.core import vocab as v
 
 LAB_SUMMARY_MAX = 160
-LAB_UNREADABLE = "lab-unreadable"   # a lab report is there but could not be read: kept, shown raw
-LAB_INCOMPLETE = "lab-incomplete"   # a lab report read only in part (Report.incomplete): shown with its text
-PATIENT_UNCERTAIN = "patient-uncertain"   # results the file ties to no patient for sure
 UNCERTAIN_DISPLAY = "patient uncertain"
 
 
@@ -42,9 +39,8 @@ def lab_facts(reports, sender: str = "") -> LabFacts:
     """What the store keeps of these reports; with the verified sender's identifier, their orders too."""
     if not reports:
         return LabFacts()
-    order = {"critical": 2, "abnormal": 1, "normal": 0}
     overviews = [r.overview() for r in reports]   # (severity, summary): each result assessed once
-    severity = max((s for s, _ in overviews), key=lambda s: order.get(s, 0))
+    severity = v.worst_severity(s for s, _ in overviews)
     keys, names = [], []
     for report in reports:
         if report.patient_uncertain:
@@ -77,31 +73,31 @@ def patient_display(patient) -> str:
 
 
 def tags_for(*, sealed: bool, reason: str, quarantined: bool, lab: LabFacts) -> tuple[str, ...]:
-    tags = {"unread", "sealed" if sealed else "unsealed"}
+    tags = {v.UNREAD, v.SEALED if sealed else v.UNSEALED}
     if quarantined:
-        tags |= {"quarantine", reason or "unsealed"}
+        tags |= {v.QUARANTINE, reason or v.UNSEALED}
     else:
-        tags.add("inbox")
+        tags.add(v.INBOX)
         if not reason:
-            tags.add("verified")
+            tags.add(v.VERIFIED)
     if lab.severity:
-        tags.add("lab")
-        if lab.severity in ("abnormal", "critical"):
-            tags.add("abnormal")
-        if lab.severity == "critical":
-            tags.add("critical")
-        tags |= {f"patient:{key}" for key in lab.patient_keys}
+        tags.add(v.LAB)
+        if lab.severity in v.NOTABLE:
+            tags.add(v.ABNORMAL)
+        if lab.severity == v.CRITICAL:
+            tags.add(v.CRITICAL)
+        tags |= {f"{v.PATIENT_PREFIX}{key}" for key in lab.patient_keys}
     if lab.error:
-        tags.add(LAB_UNREADABLE)
+        tags.add(v.LAB_UNREADABLE)
     if lab.incomplete:
-        tags.add(LAB_INCOMPLETE)
+        tags.add(v.LAB_INCOMPLETE)
     if lab.uncertain:
-        tags.add(PATIENT_UNCERTAIN)
+        tags.add(v.PATIENT_UNCERTAIN)
     return tuple(sorted(tags))
 
 
 def properties_for(*, mode: str, reason: str, lab: LabFacts) -> tuple[tuple[str, str], ...]:
     """Only what tags and headers cannot hold: each property costs index time at import."""
-    pairs = [(props.MODE, mode), (props.REASON, reason), (props.PATIENT, lab.patient),
-             (props.LAB, lab.summary or lab.error)] + [(props.ORDER, key) for key in lab.orders]
+    pairs = [(v.MODE_PROPERTY, mode), (v.REASON_PROPERTY, reason), (v.PATIENT_PROPERTY, lab.patient),
+             (v.LAB_PROPERTY, lab.summary or lab.error)] + [(v.ORDER_PROPERTY, key) for key in lab.orders]
     return tuple((k, v) for k, v in pairs if v)

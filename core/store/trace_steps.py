@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pli.core.errors import PliError
+from pli.core.store.headers import value_of
 
 HEAD_BYTES = 16384  # the importer writes the X-Pli-* fields first: the head of the file holds them
 
@@ -31,8 +32,6 @@ class TraceBatch:
 def envelope_ids(store, message_ids) -> dict[str, str]:
     """The envelope id of each sealed message (X-Pli-Envelope-Id of its clear file, written by
     the importer): the trace names a sealed message by it, as the sender and the gateway do."""
-    from pli.core.store.headers import value_of
-
     found = {}
     for message_id in message_ids:
         try:
@@ -49,6 +48,8 @@ def envelope_ids(store, message_ids) -> dict[str, str]:
 def steps_for(batch: TraceBatch, actor: str, envelopes: dict[str, str] | None = None) -> tuple[list, int]:
     """The journal steps of a batch, and how many messages were left out because the trace cannot
     hold their id.  A sealed message is named by its envelope id, its Message-ID then kept as `mid`."""
+    # start-up: the trace (and the crypto that signs it) loads with the first step written, not with
+    # the TUI's first screen, which imports this module for its queue of steps
     from pli.core.audit import AuditMisuse, Step
     from pli.core.audit.entry import check_fields
 
@@ -71,7 +72,7 @@ def record_batch(home, keyring, store, batch: TraceBatch) -> int:
     """Write the batch's steps to the home's trace, signed by the keyring's identity, with one
     append and one fsync; returns how many messages were left out (ids the trace cannot hold).
     Raises the journal's PliError (an unauthorized signer...) or OSError when it cannot write."""
-    from pli.core.audit import home_journal
+    from pli.core.audit import home_journal  # start-up: see steps_for
 
     steps, left_out = steps_for(batch, keyring.identity.public.address, envelope_ids(store, batch.message_ids))
     if steps:

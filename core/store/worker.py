@@ -10,16 +10,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from email.utils import formataddr, formatdate
 
+from pli.core.crypto import envelope  # a broken install fails loudly here, never reads as plain mail
 from pli.core.crypto.mime import ENVELOPE_TYPE, is_sealed
 from pli.core.crypto.refusals import NotSealed
-from pli.core.crypto.senders import SIGNED_HEADER, WARNING_HEADER, WARNING_TAG, signed_value
-from pli.core import notes
-from pli.core.errors import PliError
-from pli.core.receipts.message import import_tags
+from pli.core.directory.resolve import SIGNED_HEADER, WARNING_HEADER, WARNING_TAG, signed_value
 from pli.core.durable import write_all
+from pli.core.errors import PliError
+from pli.core.lab import reports_in_bytes  # compat32 MIME parsing: a third of reports_in_mail's cost
 from pli.core.store import headers
 from pli.core.store.layout import Layout
 from pli.core.store.sources import Source
@@ -37,6 +38,9 @@ class WorkerContext:
     layout: Layout
     keyring: object = None
     quarantine_unsealed: bool = True
+    #: What the layer above adds to a verified message's tags, in order: (inner bytes, tags) -> tags
+    #: (pli.core.mail.receive: receipts, notes).  The store knows none of them.
+    tag_hooks: tuple[Callable[[bytes, tuple[str, ...]], tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,6 @@ def set_context(context: WorkerContext) -> None:
 
 
 def _lab(inner: bytes, sender: str = "") -> LabFacts:
-    from pli.core.lab import reports_in_bytes  # compat32 MIME parsing: a third of reports_in_mail's cost
-
     try:
         return lab_facts(reports_in_bytes(inner), sender)
     except PliError as error:  # MalformedReport names the line and the reason, never the content
@@ -126,8 +128,6 @@ def _open_all(raws: list[bytes | None], keyring) -> list:
             else:
                 candidates.append(index)
     if candidates:
-        from pli.core.crypto import envelope  # a broken install fails loudly here, never reads as plain mail
-
         for index, opened in zip(candidates, _open_batch(envelope, [raws[i] for i in candidates], keyring)):
             results[index] = opened
     return results
@@ -171,10 +171,11 @@ def _prepare_opened(context: WorkerContext, source: Source, raw: bytes, opened) 
     key = digest(b"env", str(opened.envelope_id).encode(), str(opened.fingerprint).encode())
     lab = _lab(opened.inner, str(opened.sender_id))
     clear, message_id = _clear_and_id(opened, key, lab, lambda: file_time(source.path))
-    tags = import_tags(opened.inner, tags_for(sealed=True, reason="", quarantined=False, lab=lab))
-    tags = notes.import_tags(opened.inner, tags)   # a note: tag `note` (pli.core.notes)
+    tags = tags_for(sealed=True, reason="", quarantined=False, lab=lab)
+    for hook in context.tag_hooks:
+        tags = hook(opened.inner, tags)
     if getattr(opened, "warning", ""):
-        tags = tuple(sorted({*tags, WARNING_TAG}))    # signed before its key was revoked (crypto/senders.py)
+        tags = tuple(sorted({*tags, WARNING_TAG}))    # signed before its key was revoked (directory/resolve.py)
     properties = properties_for(mode=opened.mode, reason="", lab=lab)
     tmp_clear, tmp_sealed = _write(context, key, "inbox", clear, raw)
     return Prepared(source, key, "inbox", message_id, tags, properties, tmp_clear=tmp_clear,

@@ -23,16 +23,16 @@ from pathlib import Path
 import notmuch2
 from notmuch2 import _capi as capi
 
+from pli.core.audit import Step
 from pli.core.audit.journal import journal_path
 from pli.core.durable import full_fsync, sync_filesystem, write_all
 from pli.core.store import database
-from pli.core.store.pending_trace import pending_files, record_steps, recover, write_pending
 from pli.core.store.layout import Layout
 from pli.core.store.orders import settle
-from pli.core.store.summary import ORDER
-from pli.core.store.tagging import (LAB_INCOMPLETE, LAB_UNREADABLE, PATIENT_UNCERTAIN, LabFacts, properties_for,
-                                   tags_for)
+from pli.core.store.pending_trace import pending_files, record_steps, recover, write_pending
+from pli.core.store.tagging import LabFacts, properties_for, tags_for
 from pli.core.store.worker import INFO, Prepared, file_time, quarantined_message, raw_key
+from pli.core.vocab import LAB_INCOMPLETE, LAB_UNREADABLE, ORDER_PROPERTY as ORDER, PATIENT_UNCERTAIN
 
 
 @dataclass(frozen=True)
@@ -244,8 +244,6 @@ class IndexWriter:
 
     def _steps(self, batch: list[Prepared], outcomes: list[Outcome]) -> tuple[list, list[str]]:
         """The steps of the messages stored, and for each the Message-ID it is indexed under."""
-        from pli.core.audit import Step
-
         steps, indexed = [], []
         for prepared, outcome in zip(batch, outcomes):
             if outcome.status not in ("imported", "quarantined"):

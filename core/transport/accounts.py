@@ -10,13 +10,13 @@
     smtp_security = "tls"                     # "tls" (implicit TLS), "starttls", or "none" (loopback only)
     smtp_username = "dr.martin@cabinet.example"   # omit: no AUTH (a relay that knows us by address)
     smtp_password_file = "~/.config/pli/cabinet-smtp.pass"   # mode 0600; or:
-    # smtp_password = "keyring"               # sealed in the keyring: pli send --set-password cabinet --server smtp
+    # smtp_password = "keyring"               # sealed in the keyring: pli send password cabinet --server smtp
     imap_host = "imap.cabinet.example"
     imap_port = 993
     imap_security = "tls"
     imap_folder = "INBOX"
     imap_username = "dr.martin"
-    imap_password = "keyring"                 # `pli send --set-password cabinet --server imap`
+    imap_password = "keyring"                 # `pli send password cabinet --server imap`
     ca_file = "/etc/ssl/certs/my-ca.pem"      # optional: trust this CA (a private relay)
 
 `username`, `password_file` and `password = "keyring"` (without a prefix) are
@@ -37,6 +37,7 @@ from pathlib import Path
 from pli.core.config import config_section
 from pli.core.errors import ConfigError
 from pli.core.home import Home
+from pli.core.transport.secrets import read_account_password, set_command
 
 SECURITY = ("tls", "starttls", "none")
 SMTP_PORTS = {"tls": 465, "starttls": 587, "none": 25}
@@ -83,16 +84,14 @@ class Login:
         if self.password_file is not None:
             return _read_password_file(self.password_file, self.account)
         if self.keyring_slot is not None:
-            from pli.core.transport.secrets import read_account_password
             return read_account_password(home, self.keyring_slot, keyring)
         raise AccountError(f"account {self.account} has a {self.server} username but no password: set "
                            f"{self.server}_password_file, or {self.server}_password = \"keyring\" and run "
-                           f"`pli send --set-password {self.account} --server {self.server}`")
+                           f"`pli send password {self.account} --server {self.server}`")
 
     def fix(self) -> str:
         """The command or setting that replaces a refused password."""
         if self.keyring_slot is not None:
-            from pli.core.transport.secrets import set_command
             return set_command(self.keyring_slot)
         return f"the password in {self.password_file}" if self.password_file else f"{self.server}_password_file"
 

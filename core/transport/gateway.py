@@ -36,15 +36,16 @@ from email.utils import formatdate
 from pathlib import Path
 
 from pli.core.crypto.refusals import OpenError
-from pli.core.crypto.verify import Checked, Trust, verify_mail
+from pli.core.crypto.verify import Checked, verify_mail
+from pli.core.directory.resolve import Trust
 from pli.core.errors import UsageError
 from pli.core.home import Home
 from pli.core.transport import decisions
 from pli.core.transport.decisions import Answer, Claims, printable
-from pli.core.transport.delivery import NO_SPACE as NO_SPACE_ERRNOS
-from pli.core.transport.delivery import DeliveryFailed, delivery_for, maildir_name
+from pli.core.transport.delivery import DeliveryFailed, NO_SPACE as NO_SPACE_ERRNOS, delivery_for, maildir_name
 from pli.core.transport.gateway_config import GatewayConfig, Limits
 from pli.core.transport.smtp_server import PliSMTP
+from pli.core.transport.trace import TraceBatcher, gateway_journal
 from pli.core.transport.workers import run_workers
 
 log = logging.getLogger("pli.gateway")
@@ -356,8 +357,6 @@ def configure_logging(level: str) -> None:
 
 
 async def _serve(config: GatewayConfig, sock: socket.socket) -> None:
-    from pli.core.transport.trace import TraceBatcher, gateway_journal
-
     trace = None
     if config.trace_key is not None:
         trace = TraceBatcher(gateway_journal(config.trace_home, config.trace_key, f"gateway@{config.domain}"))

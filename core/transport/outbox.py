@@ -9,7 +9,7 @@ A mail is sealed once (its pad bytes reserved once) and these same bytes are
 resent until a server says 250; only then does it move to cur/.  A crash
 after the server's 250 but before the move sends it again at the next flush:
 the receiver recognises the copy (same envelope, same digest) and keeps one.
-The clear copy in mail/sent/ (pli.core.outgoing) loses its `outbox` tag once
+The clear copy in mail/sent/ (Store.add_sent, from pli.core.mail.send) loses its `outbox` tag once
 the mail has left.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import fcntl
+import hashlib
 import json
 import os
 import time
@@ -26,17 +27,22 @@ from dataclasses import dataclass, field, replace
 from email.utils import getaddresses
 from pathlib import Path
 
+from pli.core import vocab
+from pli.core.audit import home_journal
 from pli.core.durable import fsync_dir, write_atomic
 from pli.core.errors import PliError
 from pli.core.home import Home
-from pli.core.transport.submission import Receipt, SubmissionFailed
+from pli.core.store import database
+from pli.core.store.layout import Layout
+from pli.core.transport.accounts import route, usable_accounts
+from pli.core.transport.submission import Receipt, SubmissionFailed, submit
 
 SUFFIX = ".eml"
 SENT_FLAGS = ":2,S"
 
 
 class OutboxBusy(PliError):
-    """Another `pli send --flush` is running on this home."""
+    """Another `pli send flush` is running on this home."""
 
     exit_code = 75
 
@@ -86,22 +92,21 @@ def ensure(home: Home) -> Path:
     return root
 
 
-def queue(home: Home, sealed: bytes, inner=None) -> Queued:
-    """Put a sealed mail in the outbox, durably; with the store's clear copy in Sent when `inner` is given."""
-    if inner is not None and (home.mail / ".notmuch").is_dir():
-        from pli.core.outgoing import save_outgoing
-        path = save_outgoing(home, sealed, inner)
-    else:
-        import hashlib
-        path = ensure(home) / "new" / f"{hashlib.sha256(sealed).hexdigest()[:32]}{SUFFIX}"
-        write_atomic(path, sealed)  # same key as pli.core.outgoing: the sealed bytes' hash
-    ensure(home)
+def queue_key(sealed: bytes) -> str:
+    """The name of a sealed mail in the outbox, and of its clear copy in Sent: its bytes' hash."""
+    return hashlib.sha256(sealed).hexdigest()[:32]
+
+
+def queue(home: Home, sealed: bytes) -> Queued:
+    """Put a sealed mail in the outbox, durably (the clear copy in Sent is the store's: Store.add_sent)."""
+    path = ensure(home) / "new" / f"{queue_key(sealed)}{SUFFIX}"
+    write_atomic(path, sealed)
     fsync_dir(path.parent)
     return _describe(home, path)
 
 
 def pending(home: Home) -> list[Queued]:
-    """The mail waiting in the outbox, oldest first, each with its last failure (for the TUI and `pli send --list`)."""
+    """The mail waiting in the outbox, oldest first, each with its last failure (for the TUI and `pli send list`)."""
     folder = outbox_dir(home) / "new"
     try:
         paths = [p for p in folder.iterdir() if p.name.endswith(SUFFIX)]
@@ -201,16 +206,13 @@ def _settle(home: Home, item: Queued, done: dict[str, str], report: FlushReport)
 
 def flush_account(home: Home, keyring, account_name: str | None = None, only_keys: set[str] | None = None,
                   journal=None) -> FlushReport:
-    """Flush through the configured accounts (what `pli send --flush` and the TUI's send do).
+    """Flush through the configured accounts (what `pli send flush` and the TUI's send do).
 
     Each recipient goes through the account its domain is routed to, else the
     default one (pli.core.transport.accounts.route); `account_name` sends
     everything through that account.  `keyring`: the unlocked keyring (it
     signs the trace and may hold the accounts' passwords).
     """
-    from pli.core.audit import home_journal
-    from pli.core.transport.accounts import route, usable_accounts
-
     accounts = usable_accounts(home, account_name)    # AccountError: none at all, or no such account
     senders: dict[str, Callable] = {}
 
@@ -227,8 +229,6 @@ def flush_account(home: Home, keyring, account_name: str | None = None, only_key
 
 def _sender(home: Home, keyring, account) -> Callable[[bytes, str, list[str]], Receipt]:
     """Submission through `account`, its login read once at first use; failures name the account and the fix."""
-    from pli.core.transport.submission import submit
-
     login: list = []
 
     def send(raw: bytes, _sender: str, recipients: list[str]) -> Receipt:
@@ -262,7 +262,7 @@ def _fix(account, error: SubmissionFailed) -> str:
     fix = fixes.get(error.configuration)
     if fix is None:
         return ""
-    return f"{fix()}; the mail stays in the outbox: `pli send --flush` once it is fixed"
+    return f"{fix()}; the mail stays in the outbox: `pli send flush` once it is fixed"
 
 
 # -- the files --------------------------------------------------------------------------------------
@@ -327,13 +327,10 @@ def _untag_sent_copies(home: Home, keys: list[str]) -> None:
     """The clear copies in Sent are no longer waiting: drop their `outbox` tag (when there is a store)."""
     if not (home.mail / ".notmuch").is_dir():
         return
-    from pli.core.store import database
-    from pli.core.store.layout import Layout
-
     with database.open_write(Layout(home)) as db, db.atomic():
         for key in keys:
-            for msg in db.messages(f"property:pli.key={key}"):
-                msg.tags.discard("outbox")
+            for msg in db.messages(f"property:{vocab.KEY_PROPERTY}={key}"):
+                msg.tags.discard(vocab.OUTBOX)
 
 
 @contextmanager

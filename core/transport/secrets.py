@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 
 from pli.core.crypto.agreement import SealedOpenFailed, open_sealed, seal_to
+from pli.core.crypto.keyring import public_view
+from pli.core.directory.resolve import unlock
 from pli.core.durable import write_atomic
 from pli.core.errors import ConfigError
 from pli.core.home import Home
@@ -37,7 +39,7 @@ def slot(account: str, server: str | None = None) -> str:
 def set_command(name: str) -> str:
     """The command that (re)stores the password of slot `name`."""
     account, _, server = name.partition("@")
-    return f"`pli send --set-password {account}{' --server ' + server if server else ''}`"
+    return f"`pli send password {account}{' --server ' + server if server else ''}`"
 
 
 def _path(home: Home, name: str):
@@ -52,8 +54,6 @@ def is_stored(home: Home, name: str) -> bool:
 
 def store_account_password(home: Home, account: str, password: str, server: str | None = None) -> None:
     """Seal `password` for `account` (both servers, or only `server`) into the keyring; no passphrase needed."""
-    from pli.core.crypto.keyring import public_view
-
     me, _groups = public_view(home)
     name = slot(account, server)
     head = MAGIC + name.encode()
@@ -71,7 +71,6 @@ def read_account_password(home: Home, name: str, keyring=None) -> str:
     except FileNotFoundError:
         raise ConfigError(f"no password for account {account} in the keyring: run {command}") from None
     if keyring is None:
-        from pli.core.crypto.passphrase import unlock
         keyring = unlock(home)
     try:
         if blob[:len(MAGIC)] != MAGIC:

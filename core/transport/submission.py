@@ -65,7 +65,7 @@ def submit(server: Server, raw: bytes, mail_from: str, recipients: list[str],
     `login_if_offered`: a server that offers no AUTH gets the mail without
     the login (a relay that knows us by address); otherwise that is an error.
     """
-    with _explained(server, "; the mail stays in the outbox (`pli send --flush` retries)"):
+    with _explained(server, "; the mail stays in the outbox (`pli send flush` retries)"):
         with _connect(server, timeout) as smtp:
             _login(smtp, login, login_if_offered)
             return _transfer(smtp, server, raw, mail_from, recipients)

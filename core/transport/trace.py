@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from pli.core.audit import Journal, Step
 from pli.core.errors import ConfigError
 from pli.core.home import Home
 
@@ -35,8 +36,6 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
 
 
 def gateway_journal(trace_home: Path, key_file: Path, actor: str):
-    from pli.core.audit import Journal
-
     return Journal(Home(trace_home), load_signing_key(key_file), actor=actor)
 
 
@@ -49,8 +48,6 @@ class TraceBatcher:
         self._flushing = False
 
     async def record(self, step: str, message_id: str, **details) -> None:
-        from pli.core.audit import Step
-
         await self.record_steps([Step(step, message_id, details)])
 
     async def record_steps(self, steps: list) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from pli.core.crypto.identity import Identity
 from pli.core.crypto.keyring import Keyring
 from pli.core.crypto.pairing import introduce
+from pli.core.directory.resolve import with_directory
 from pli.core.home import Home
 
 PASSPHRASE = "correct horse battery staple"
@@ -20,10 +21,11 @@ def passphrase_file(path: Path, passphrase: str = PASSPHRASE) -> Path:
 
 
 def make_keyring(root: Path, name: str, number: int, kind: str = "person", serves=()) -> Keyring:
+    """A new keyring as pli uses it: resolving through its home's directory when one is installed."""
     address = f"{name}@pli.test"
     identity = Identity.generate(f"{10000000000 + number}", address, f"Dr {name.title()}", kind=kind,
                                  serves=serves)
-    return Keyring.create(Home(root / name), identity, PASSPHRASE, kdf_log2n=TEST_LOG2N)
+    return with_directory(Keyring.create(Home(root / name), identity, PASSPHRASE, kdf_log2n=TEST_LOG2N))
 
 
 def people(root: Path, *names: str) -> list[Keyring]:

@@ -18,7 +18,7 @@ from pli.core.directory import import_directory, set_trust_anchor
 from pli.core.directory.local import installed_path
 from pli.core.directory.signed import sign_directory
 from pli.core.home import Home
-from pli.core.outgoing import seal_and_queue
+from pli.core.mail.send import seal_and_queue
 from pli.core.store import create_store
 from pli.core.transport import outbox
 from crypto_fixtures import PASSPHRASE, passphrase_file
@@ -135,8 +135,8 @@ def test_each_problem_is_named_with_its_fix_and_the_exit_status_says_so(peers, h
     [trace] = line(out, "trace", "FAIL")
     assert "entry 1" in trace and "fix: pli audit verify (it names the first bad entry)" in trace
     assert line(out, "outbox", "FAIL")[0].endswith(
-        "refused by a server for good: 550 5.7.1 refused (unsealed) | fix: pli send --list (why each), then "
-        "pli send --flush --retry-refused once fixed")
+        "refused by a server for good: 550 5.7.1 refused (unsealed) | fix: pli send list (why each), then "
+        "pli send flush --retry-refused once fixed")
     assert "1 message waiting" in line(out, "outbox", "WARN")[0]
     assert line(out, "store", "WARN")[0].endswith("1 message delivered into incoming/ and not stored yet | fix: "
                                                    "pli new")
@@ -202,7 +202,7 @@ def test_online_connects_and_logs_in_to_the_real_servers(home, tmp_path):
                                                            "holds 0 messages" % dovecot.imap_port)
     [wrong] = line(out, "account wrong", "FAIL")
     assert "refused the login: 535 5.7.8 Authentication credentials invalid" in wrong
-    assert wrong.endswith("fix: check smtp_username and `pli send --set-password wrong`")
+    assert wrong.endswith("fix: check smtp_username and `pli send password wrong`")
     [down] = line(out, "account down", "FAIL")
     assert "cannot reach 127.0.0.1" in down and "connection refused" in down
     assert down.endswith("fix: check smtp_host, smtp_port and smtp_security in [accounts.down]")

@@ -15,7 +15,8 @@ from crypto_fixtures import inner_message, people
 from pli.core.crypto import envelope_format as fmt
 from pli.core.crypto.envelope import OpenError, open_envelope, open_mail, seal
 from pli.core.crypto.pairing import share_pad
-from pli.core.crypto.verify import Trust, verify_mail
+from pli.core.crypto.verify import verify_mail
+from pli.core.directory.resolve import Trust
 
 
 @pytest.fixture(scope="module")

@@ -20,13 +20,13 @@ from pli.core.audit import steps_of, verify
 from pli.core.crypto.envelope import seal_mail
 from pli.core.crypto.pairing import introduce
 from pli.core.errors import ConfigError, UsageError
-from pli.core.outgoing import seal_and_queue
+from pli.core.mail.send import seal_and_queue
 from pli.core.receipts import acknowledgements, after_import, ask, import_tags, kinds_option
 from pli.core.receipts.config import load_receipts_config
 from pli.core.receipts.answer import answering, answer, original_of
 from pli.core.receipts.message import BadReceipt, Receipt, build, parse
 from pli.core.store import Store, create_store
-from pli.core.store.importer import import_sources
+from pli.core.mail.receive import receive
 from pli.core.store.layout import Layout
 from pli.core.transport import outbox
 
@@ -68,7 +68,7 @@ def carry(sender, *recipients) -> None:
 
 
 def new(keyring):
-    return import_sources(keyring.home, None, keyring=keyring, workers=1)
+    return receive(keyring.home, None, keyring=keyring, workers=1)
 
 
 def tags(keyring, message_id: str) -> frozenset:

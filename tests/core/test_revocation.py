@@ -14,9 +14,10 @@ from crypto_fixtures import PASSPHRASE, inner_message, people
 from directory_fixtures import Authority, entry_for
 from pli.core.cli import main
 from pli.core.crypto.envelope import open_mail, seal_mail
-from pli.core.crypto.verify import RevokedSender, Trust, verify_mail
+from pli.core.crypto.verify import RevokedSender, verify_mail
+from pli.core.directory.resolve import Trust
 from pli.core.store import Store, create_store
-from pli.core.store.importer import import_sources
+from pli.core.mail.receive import receive
 
 REVOKED = datetime(2026, 6, 1, tzinfo=timezone.utc)
 BEFORE = int((REVOKED - timedelta(days=3)).timestamp())
@@ -90,7 +91,7 @@ def test_the_import_quarantines_after_and_keeps_before_with_a_tag_and_a_line(pai
     revoke(alice, bob, "superseded")
     for name, when, subject in (("after", AFTER, "after revocation"), ("before", BEFORE, "before revocation")):
         (bob.home.root / "incoming" / "new" / name).write_bytes(sealed(alice, when, subject))
-    import_sources(bob.home, None, keyring=bob, workers=1)
+    receive(bob.home, None, keyring=bob, workers=1)
 
     with Store.open(bob.home) as store:
         rows = {row.subject: row for row in store.window("*", 0, 10)}
@@ -111,7 +112,7 @@ def test_a_receipt_signed_with_a_revoked_key_is_quarantined_not_counted(pair):
 
     alice, bob = pair
     create_store(alice.home)
-    from pli.core.outgoing import seal_and_queue
+    from pli.core.mail.send import seal_and_queue
     import email
     import email.policy
     inner = email.message_from_bytes(inner_message().replace(b"inner-1", b"asked-1"), policy=email.policy.default)
@@ -121,7 +122,7 @@ def test_a_receipt_signed_with_a_revoked_key_is_quarantined_not_counted(pair):
                       datetime.fromtimestamp(AFTER, timezone.utc))
     (alice.home.root / "incoming" / "new" / "r").write_bytes(
         seal_mail(build(receipt, "Dr Bob", "alice@pli.test"), bob, ["alice@pli.test"], now=AFTER))
-    import_sources(alice.home, None, keyring=alice, workers=1)
+    receive(alice.home, None, keyring=alice, workers=1)
 
     assert acknowledgements(Layout(alice.home), "asked-1@pli.test") == []
     with Store.open(alice.home) as store:

@@ -96,7 +96,7 @@ def _thread(layout: Layout, message_id: str) -> str:
 
 def test_replies_thread_with_what_they_answer(net):
     """The lab's result, the doctor's reply (Sent), the lab's answer to that reply: one notmuch thread."""
-    from pli.core.outgoing import seal_and_queue
+    from pli.core.mail.send import seal_and_queue
 
     lab, doctor, _ = net
     deliver(doctor, seal_mail(critical_result("<bilan-7@labo>"), lab, ["doctor@pli.test"]), "result")

@@ -106,7 +106,7 @@ def test_a_refused_login_is_not_a_refusal_of_the_mail_and_a_plain_flush_sends_it
         [kept] = outbox.pending(home)
         assert not kept.permanent and kept.attempts == 1
         assert "refused the login: 535" in kept.last_error
-        assert "check smtp_username (alice) and `pli send --set-password cabinet`" in kept.last_error
+        assert "check smtp_username (alice) and `pli send password cabinet`" in kept.last_error
         assert b"b'" not in failed.stderr
         pli(tmp_path, peers.alice, "send", "--set-password", "cabinet", stdin=b"right\n")
         flushed = pli(tmp_path, peers.alice, "send", "--flush")

@@ -181,7 +181,7 @@ def test_the_imap_login_is_its_own_and_a_refused_login_is_said_in_plain_words(pe
     said = refused.stderr.decode()
     assert said.startswith(f"pli: the IMAP server 127.0.0.1:{dovecot.imap_port} refused the login of bob "
                            "(account cabinet): [AUTHENTICATIONFAILED] Authentication failed.; check imap_username "
-                           "and `pli send --set-password cabinet --server imap`")
+                           "and `pli send password cabinet --server imap`")
     assert "b'" not in said and len(said.splitlines()) == 1
     subprocess.run([*PLI, "--home", str(home.root), "send", "--set-password", "cabinet", "--server", "imap"],
                    input=f"{SECRET}\n".encode(), check=True, capture_output=True, timeout=60)

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from pli.core.crypto.verify import Trust, verify_mail
+from pli.core.crypto.verify import verify_mail
+from pli.core.directory.resolve import Trust
 from pli.core.transport.delivery import maildir_name
 from pli.core.transport.submission import crlf
 from transport_fixtures import Peers, free_port, gateway_config, start_gateway

@@ -10,7 +10,8 @@ from crypto_fixtures import inner_message, people
 from pli.core.crypto.envelope import seal_mail
 from pli.core.crypto.refusals import BadSignature, NotSealed, UnknownSender
 from pli.core.crypto.mime import extract_envelope
-from pli.core.crypto.verify import RevokedSender, Trust, verify_mail
+from pli.core.crypto.verify import RevokedSender, verify_mail
+from pli.core.directory.resolve import Trust
 from pli.core.directory import Directory, DirectoryEntry, KeyRecord, PublicKey
 
 EARLY = datetime(2020, 1, 1, tzinfo=timezone.utc)

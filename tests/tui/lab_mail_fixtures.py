@@ -19,7 +19,7 @@ def deliver(home: Home, inners: list[bytes], times: list[int] | None = None) -> 
     from pli.core.crypto.envelope import seal_mail
     from pli.core.crypto.keyring import Keyring
     from pli.core.demo import DEMO_PASSPHRASE
-    from pli.core.store.importer import import_sources
+    from pli.core.mail.receive import receive
 
     lab = Keyring.unlock(Home(home.root / "peers" / "lab-stream"), DEMO_PASSPHRASE)
     doctor = Keyring.unlock(home, DEMO_PASSPHRASE)
@@ -28,5 +28,5 @@ def deliver(home: Home, inners: list[bytes], times: list[int] | None = None) -> 
         when = times[number] if times else None
         (incoming / f"lab-mail-{number}").write_bytes(seal_mail(inner, lab, [doctor.identity.public.address],
                                                                 now=when))
-    report = import_sources(home, None, keyring=doctor, workers=1)
+    report = receive(home, None, keyring=doctor, workers=1)
     assert report.imported == len(inners), report.render()

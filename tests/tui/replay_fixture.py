@@ -9,7 +9,7 @@ from pli.core.crypto.envelope import seal_mail
 from pli.core.crypto.keyring import Keyring
 from pli.core.crypto.ledger import Ledger
 from pli.core.demo import DEMO_PASSPHRASE
-from pli.core.store.importer import import_sources
+from pli.core.mail.receive import receive
 
 from conftest import FIXED_NOW
 from threads_fixture import ME, peer
@@ -33,5 +33,5 @@ def deliver_a_pad_reuse(home, tag: str = "") -> None:
     lab.ledger = Ledger(lab.ledger.path)
     sealed = seal_mail(note(lab, f"Résultats REUSE{tag}", 3), lab, [ME], mode="otp")
     (home.root / "incoming" / "new" / f"reuse{tag}.eml").write_bytes(sealed)
-    report = import_sources(home, None, keyring=Keyring.unlock(home, DEMO_PASSPHRASE))
+    report = receive(home, None, keyring=Keyring.unlock(home, DEMO_PASSPHRASE))
     assert report.quarantined["replay"] == 1

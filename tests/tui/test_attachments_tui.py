@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from pli.tui.reading import read_message
+from pli.core.mail.read import read_message
 from pli.tui.screens.message import AttachmentList, MessageScreen
 
 pytestmark = pytest.mark.asyncio

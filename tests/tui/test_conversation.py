@@ -11,14 +11,14 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "core"))   # the generated
 
 from transport_fixtures import submission_server_off_loop, write_account  # noqa: E402
 
-from pli.core import notes  # noqa: E402
+from pli.core.mail import conversation as notes, send  # noqa: E402
 from pli.core.audit.journal import steps_of  # noqa: E402
 from pli.core.crypto.envelope import open_mail, seal_mail  # noqa: E402
 from pli.core.crypto.keyring import Keyring  # noqa: E402
 from pli.core.demo import COLLEAGUE_NOTES, DEMO_PASSPHRASE  # noqa: E402
 from pli.core.home import Home  # noqa: E402
 from pli.core.store.headers import first_values  # noqa: E402
-from pli.core.store.importer import import_sources  # noqa: E402
+from pli.core.mail.receive import receive  # noqa: E402
 from pli.core.store.store import Store  # noqa: E402
 from pli.core.transport import outbox  # noqa: E402
 from pli.tui.screens import conversation  # noqa: E402
@@ -46,7 +46,7 @@ def peer(home: Home, name: str = "colleague") -> Keyring:
 
 def deliver(home: Home, sealed: bytes, name: str) -> None:
     (home.root / "incoming" / "new" / name).write_bytes(sealed)
-    import_sources(home, None, keyring=Keyring.unlock(home, DEMO_PASSPHRASE))
+    receive(home, None, keyring=Keyring.unlock(home, DEMO_PASSPHRASE))
 
 
 async def settle(app, pilot) -> None:
@@ -148,10 +148,10 @@ async def test_a_note_over_the_limit_is_refused_and_kept_in_the_line(demo, make_
 async def test_a_received_note_shows_verified_and_a_tampered_one_in_red_without_its_text(demo, make_app):
     colleague = peer(demo)
     when = int((FIXED_NOW - timedelta(minutes=30)).timestamp())
-    good = notes.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, "Patient vu, tout va bien",
+    good = send.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, "Patient vu, tout va bien",
                             FIXED_NOW - timedelta(minutes=30))
     deliver(demo, seal_mail(good, colleague, [ME], now=when), "good.eml")
-    bad = notes.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, "Rappelle-moi au 0600000000", FIXED_NOW)
+    bad = send.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, "Rappelle-moi au 0600000000", FIXED_NOW)
     sealed = bytearray(seal_mail(bad, colleague, [ME], now=when + 60))
     middle = len(sealed) * 2 // 3
     sealed[middle] = ord("A") if sealed[middle] != ord("A") else ord("B")   # changed in transit
@@ -256,7 +256,7 @@ async def test_a_poll_shows_a_note_that_arrived_and_ours_as_it_is_sent_and_ackno
         await pilot.press(*"Tu es dispo ?", "enter")
         await settle(app, pilot)
         assert "You · 08:01 · … queued" in shown(screen)
-        good = notes.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, "Oui, je t'appelle", FIXED_NOW)
+        good = send.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, "Oui, je t'appelle", FIXED_NOW)
         sealed = seal_mail(good, peer(demo), [ME], now=int(FIXED_NOW.timestamp()))
         await asyncio.to_thread(deliver, demo, sealed, "answer.eml")     # `pli new` in another process
         [mine] = app.store.window("tag:sent and tag:note", 0, 1)
@@ -296,7 +296,7 @@ async def test_a_note_asking_for_a_read_receipt_gets_one_when_the_conversation_s
 
     with demo.config.open("a", encoding="utf-8") as config:
         config.write("\n[receipts]\nsend_read = true\n")
-    inner = receipts.ask(notes.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, "Lu ?", FIXED_NOW), "read")
+    inner = receipts.ask(send.build_note(f"Dr Hugo Bernard <{COLLEAGUE}>", ME, "Lu ?", FIXED_NOW), "read")
     deliver(demo, seal_mail(inner, peer(demo), [ME], now=int(FIXED_NOW.timestamp())), "ask.eml")
     assert outbox.pending(demo) == []
     app = make_app(demo)

@@ -4,9 +4,9 @@ import stat
 
 import pytest
 
+from pli.core.mail import draft_store
 from pli.core.transport.outbox import outbox_dir
-from pli.tui import draft_store
-from pli.tui.screens.compose import SAVE_DELAY, ComposeScreen
+from pli.tui.screens.compose import ComposeScreen, SAVE_DELAY
 from pli.tui.screens.drafts import DraftsScreen
 from pli.tui.screens.main import MainScreen
 from pli.tui.screens.unsent import UnsentScreen

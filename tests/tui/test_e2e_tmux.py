@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+pytestmark = [pytest.mark.tmux,   # `make test-fast` leaves these out: each starts pli in a terminal
+              pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
 
 # The installed console script when there is one (make test installs it), else the same entry point.
 _SCRIPT = Path(sys.executable).with_name("pli")

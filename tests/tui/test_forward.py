@@ -12,10 +12,10 @@ from PIL import Image
 from pli.core.crypto.envelope import open_mail, seal_mail
 from pli.core.crypto.keyring import Keyring
 from pli.core.demo import DEMO_PASSPHRASE
+from pli.core.mail.drafts import Forwarded
+from pli.core.mail.receive import receive
 from pli.core.store import Store
-from pli.core.store.importer import import_sources
 from pli.core.transport.outbox import outbox_dir
-from pli.tui.drafts import Forwarded
 from pli.tui.screens.compose import ComposeScreen
 
 from conftest import FIXED_NOW
@@ -57,7 +57,7 @@ def deliver_with_attachments(home) -> None:
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     sealed = seal_mail(msg.as_bytes(), lab, [ME], now=int(when.timestamp()))
     (home.root / "incoming" / "new" / "attach.eml").write_bytes(sealed)
-    import_sources(home, None, keyring=Keyring.unlock(home, DEMO_PASSPHRASE))
+    receive(home, None, keyring=Keyring.unlock(home, DEMO_PASSPHRASE))
 
 
 async def forward_it(home, app, pilot) -> ComposeScreen:

@@ -10,13 +10,12 @@ import pytest
 from pli.core.crypto.identity import Identity
 from pli.core.crypto.keyring import Keyring
 from pli.core.crypto.pairing import introduce
-from pli.core.crypto.envelope import seal_mail
 from pli.core.home import Home
 from pli.core.audit import steps_of
-from pli.core.receipts import ask
 from pli.core.store import headers
 from pli.core.store import Store, create_store
-from pli.core.store.importer import import_sources
+from pli.core.mail.receive import receive
+from pli.core.mail.send import seal_and_queue
 from pli.core.transport import outbox
 from pli.tui.screens.message import MessageScreen
 from pli.tui.widgets.receipts_line import ReceiptsLine
@@ -38,7 +37,7 @@ def carry(sender: Keyring, recipient: Keyring) -> None:
     for item in outbox.pending(sender.home):
         (recipient.home.root / "incoming" / "new" / f"{item.key}.pli").write_bytes(item.read())
         item.path.rename(outbox.outbox_dir(sender.home) / "cur" / f"{item.path.name}{outbox.SENT_FLAGS}")
-    import_sources(recipient.home, None, keyring=recipient, workers=1)
+    receive(recipient.home, None, keyring=recipient, workers=1)
 
 
 @pytest.fixture
@@ -47,8 +46,7 @@ def pair(tmp_path):
     introduce(alice, bob)
     inner = email.message_from_bytes(b"From: alice@pli.test\nTo: bob@pli.test\nSubject: K+ 6.8\n"
                                      b"Message-ID: <tui-1@pli.test>\n\nResult.\n", policy=email.policy.default)
-    inner = ask(inner, "delivery,read")
-    outbox.queue(alice.home, seal_mail(inner, alice, ["bob@pli.test"]), inner)
+    seal_and_queue(alice.home, alice, inner, ["bob@pli.test"], receipts="delivery,read")
     carry(alice, bob)
     return alice, bob
 

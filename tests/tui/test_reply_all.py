@@ -1,8 +1,8 @@
 """Reply-all (issue 14.6): R answers the sender and every other recipient, never the user herself."""
 import pytest
 
+from pli.core.mail.drafts import build_inner
 from pli.tui.screens.compose import ComposeScreen
-from pli.tui.drafts import build_inner
 
 from threads_fixture import ME, add_thread
 

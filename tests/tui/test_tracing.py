@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from pli.core.audit import steps_of, verify
+from pli.core.mail.tracing import TraceQueue, triage_batches
+from pli.core.mail.triage import plan
 from pli.core.store.trace_steps import TraceBatch, steps_for
 from pli.tui.screens.main import MainScreen
-from pli.tui.tracing import TraceQueue, triage_batches
-from pli.tui.triage import plan
 from pli.tui.widgets.message_list import MessageList
 
 SIZE = (120, 40)

@@ -144,7 +144,7 @@ async def test_esc_and_its_answer_typed_fast_after_text_lose_nothing(demo, make_
     """Text, Esc and k (keep as draft) typed as one string: the draft holds all the text."""
     import json
 
-    from pli.tui import draft_store
+    from pli.core.mail import draft_store
     from pli.tui.screens.main import MainScreen
 
     app = make_app(demo)

@@ -2,7 +2,7 @@
 import pytest
 
 from pli.core.crypto import refusals
-from pli.tui.reading import Verification
+from pli.core.mail.read import Verification
 from pli.tui.widgets.verification_badge import REASONS, badge_text
 
 RECORDED = sorted({cls.reason for cls in vars(refusals).values()

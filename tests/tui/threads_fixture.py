@@ -14,7 +14,7 @@ from pli.core.crypto.envelope import seal_mail
 from pli.core.crypto.keyring import Keyring
 from pli.core.demo import DEMO_PASSPHRASE
 from pli.core.home import Home
-from pli.core.store.importer import import_sources
+from pli.core.mail.receive import receive
 from pli.tui.widgets.message_list import MessageList
 
 from conftest import FIXED_NOW
@@ -61,7 +61,7 @@ def add_thread(home: Home) -> None:
     incoming = home.root / "incoming" / "new"
     for number, (sender, (inner, when)) in enumerate(messages):
         (incoming / f"thread-{number}.eml").write_bytes(seal_mail(inner, sender, [ME], now=when))
-    import_sources(home, None, keyring=Keyring.unlock(home, DEMO_PASSPHRASE))
+    receive(home, None, keyring=Keyring.unlock(home, DEMO_PASSPHRASE))
 
 
 async def as_threads(app, pilot) -> MessageList:

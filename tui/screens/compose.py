@@ -22,15 +22,15 @@ from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from pli.core.errors import PliError
+from pli.core.mail import draft_store
+from pli.core.mail.drafts import Draft, DraftError, build_inner, forward_draft, reply_draft, split_addresses
 from pli.core.plural import counted
-from pli.tui import draft_store
-from pli.tui.drafts import Draft, DraftError, build_inner, forward_draft, reply_draft, split_addresses
 from pli.tui.suggesters import PrefixSuggester
 from pli.tui.widgets.key_bar import KeyBar
 
 TERM_SEPARATORS = ",;"
 MIN_TERM = 2
-SAVE_DELAY = 1.0   # seconds after the last key before the draft is saved (pli.tui.draft_store)
+SAVE_DELAY = 1.0   # seconds after the last key before the draft is saved (pli.core.mail.draft_store)
 
 
 def draft_for(app, reply_to=None, forward=None, everyone: bool = False) -> Draft:
@@ -110,7 +110,8 @@ class ComposeScreen(Screen):
         return (tuple(draft.to), draft.subject, draft.body, tuple(draft.attachments), draft.receipts)
 
     def compose(self) -> ComposeResult:
-        from pli.tui.correspondents import complete_address
+        # start-up: loaded when first used, after the first screen
+        from pli.core.mail.correspondents import complete_address
 
         keyring = self.app.keyring
         with Vertical(id="compose-form"):
@@ -222,7 +223,8 @@ class ComposeScreen(Screen):
         self.app.call_from_thread(self.show_matches, term, found)
 
     def matches_for(self, term: str) -> list:
-        from pli.tui.correspondents import candidates
+        # start-up: loaded when first used, after the first screen
+        from pli.core.mail.correspondents import candidates
 
         found = candidates(self.app.keyring, term) if len(term) >= MIN_TERM else []
         if len(found) == 1 and found[0].address == term.lower():
@@ -336,7 +338,8 @@ class ComposeScreen(Screen):
     def find_modes(self, value: str, size: int) -> None:
         """Each recipient's mode and who it is, off the UI thread: the first look loads the directory,
         which takes seconds for a national one (then it is kept until its file changes)."""
-        from pli.tui.correspondents import directory_of, statuses
+        # start-up: loaded when first used, after the first screen
+        from pli.core.mail.correspondents import directory_of, statuses
 
         directory = directory_of(self.app.keyring)   # load it now, before the first match or address is asked for
         found = statuses(self.app.keyring, [a for a in split_addresses(value) if "@" in a], size)
@@ -368,9 +371,10 @@ class ComposeScreen(Screen):
 
     def action_send(self, flush: bool = True) -> None:
         """Seal and queue now (durable, fast), then leave; the outbox is flushed in a worker (unless
-        `flush` is False: send later, with the next flush or `pli send --flush`)."""
-        from pli.core.outgoing import seal_and_queue
-        from pli.tui.correspondents import own_address, statuses
+        `flush` is False: send later, with the next flush or `pli send flush`)."""
+        # start-up: loaded when first used, after the first screen
+        from pli.core.mail.send import seal_and_queue
+        from pli.core.mail.correspondents import own_address, statuses
         from pli.tui.sending import start_flush
 
         draft = self.current_draft()
@@ -387,7 +391,7 @@ class ComposeScreen(Screen):
             return
         app = self.app
         self._finish(remove=True)
-        later = "" if flush else ": it leaves with the next send (Outbox screen, or `pli send --flush`)"
+        later = "" if flush else ": it leaves with the next send (Outbox screen, or `pli send flush`)"
         app.notify(f"sealed for {', '.join(queued.recipients)}; queued in the outbox{later}", title="Sealed")
         self.dismiss(True)
         if flush:   # once sent, the Sent copy loses its `outbox` tag: the lists and counts redraw
@@ -399,6 +403,7 @@ class ComposeScreen(Screen):
     def _cancel_now(self) -> None:
         """Esc: close at once when nothing changed since compose opened; else ask what to do with
         the text (send later, keep as a draft, discard), never lose it silently."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.unsent import UnsentScreen
 
         draft = self.current_draft()
@@ -431,6 +436,7 @@ class ComposeScreen(Screen):
 
     def update_receipts(self) -> None:
         if self.receipts is None:
+            # start-up: loaded when first used, after the first screen
             from pli.core.receipts import kinds_to_ask
 
             try:
@@ -450,6 +456,7 @@ class ComposeScreen(Screen):
         self.schedule_save()
 
     def action_attach(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.prompt import PromptScreen
 
         def attach(answer: str | None) -> None:

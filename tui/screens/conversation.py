@@ -1,6 +1,6 @@
 """The conversation screen: the short notes exchanged with one correspondent, and a line to write the next one.
 
-Notes are sealed, signed and traced like any message (pli.core.notes): Enter
+Notes are sealed, signed and traced like any message (pli.core.mail): Enter
 seals the note and queues it (it shows at once as "queued"), then the outbox
 is flushed in a worker and the note shows as "sent" once a server took it.
 Opening the conversation marks the notes it shows read, with the signed
@@ -18,9 +18,10 @@ from textual.cache import LRUCache
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from pli.core import vocab
 from pli.core.errors import PliError
-from pli.core.notes import Note
-from pli.tui.app import FAILED
+from pli.core.mail.conversation import Note
+from pli.tui.outcome import FAILED
 from pli.tui.widgets.key_bar import KeyBar
 from pli.tui.widgets.note_log import NoteLog
 
@@ -46,7 +47,8 @@ class ConversationScreen(Screen):
 
     def __init__(self, address: str) -> None:
         super().__init__()
-        from pli.core.notes import check_address, conversation_query
+        # start-up: loaded when first used, after the first screen
+        from pli.core.mail.conversation import check_address, conversation_query
 
         self.address = check_address(address)
         self.query_text = conversation_query(self.address)
@@ -70,7 +72,8 @@ class ConversationScreen(Screen):
     def find_who(self) -> None:
         """Who the correspondent is and how a note to them is sealed, off the UI thread: the first look
         at a national directory loads and checks it (seconds)."""
-        from pli.tui.correspondents import status
+        # start-up: loaded when first used, after the first screen
+        from pli.core.mail.correspondents import status
 
         who = status(self.app.keyring, self.address)
         self.app.call_from_thread(self.show_who, who)
@@ -117,14 +120,15 @@ class ConversationScreen(Screen):
                 notes.append(None)
                 continue
             self._summaries[summary.message_id] = summary
-            if "unread" in summary.tags:
+            if vocab.UNREAD in summary.tags:
                 self._unread[summary.message_id] = summary
             notes.append(note)
         return notes
 
     def _note(self, summary) -> Note:
         """A note read once per state: a reload (a note sent, a receipt) rereads only what changed."""
-        from pli.core.notes import note_of
+        # start-up: loaded when first used, after the first screen
+        from pli.core.mail.conversation import note_of
 
         key = (summary.message_id, summary.tags)
         if (note := self._notes.get(key)) is not None:
@@ -132,7 +136,7 @@ class ConversationScreen(Screen):
         try:
             note = note_of(summary, self.app.store.read_clear(summary.message_id), self.app.home)
         except (PliError, OSError):
-            return Note(summary.message_id, summary.date, "sent" in summary.tags, False, "",
+            return Note(summary.message_id, summary.date, vocab.SENT in summary.tags, False, "",
                         reason="its clear copy cannot be read (run `pli doctor`)", correspondent=self.address)
         self._notes[key] = note
         return note
@@ -166,7 +170,7 @@ class ConversationScreen(Screen):
         if not shown:
             return
         ids = [s.message_id for s in shown]
-        if self.app.attempt("Conversation", self.app.store.tag, ids, (), ("unread",)) is FAILED:
+        if self.app.attempt("Conversation", self.app.store.tag, ids, (), (vocab.UNREAD,)) is FAILED:
             return
         self.app.trace_many("read", ids)
         send_receipt = getattr(self.app, "send_read_receipt", None)
@@ -237,7 +241,8 @@ class ConversationScreen(Screen):
 
     def send(self, text: str) -> None:
         """Seal, sign and queue the note now (durable, fast); the outbox is flushed in a worker."""
-        from pli.core.notes import send_note
+        # start-up: loaded when first used, after the first screen
+        from pli.core.mail.send import send_note
         from pli.tui.sending import start_flush
 
         try:
@@ -259,7 +264,8 @@ class ConversationScreen(Screen):
 
 def open_conversation(app, address: str) -> None:
     """Open the conversation with `address` (the keyring is unlocked first: notes are signed)."""
-    from pli.core.notes import check_address
+    # start-up: loaded when first used, after the first screen
+    from pli.core.mail.conversation import check_address
 
     try:
         check_address(address)
@@ -271,7 +277,8 @@ def open_conversation(app, address: str) -> None:
 
 def conversation_about(app, summary) -> None:
     """The conversation with the correspondent of a stored message: its sender, or whom we sent it to."""
-    from pli.core.notes import correspondent_of
+    # start-up: loaded when first used, after the first screen
+    from pli.core.mail.conversation import correspondent_of
     from pli.core.store.headers import first_values
 
     def opened(keyring) -> None:
@@ -288,6 +295,7 @@ def conversation_about(app, summary) -> None:
 
 def ask_conversation(app) -> None:
     """Ask whom to talk to (recent correspondents, then keyring and directory matches), then open it."""
+    # start-up: loaded when first used, after the first screen
     from pli.tui.screens.correspondent_picker import CorrespondentPicker
 
     def chosen(address: str | None) -> None:

@@ -43,8 +43,9 @@ class CorrespondentPicker(ModalScreen[str | None]):
         self.show_recent()
 
     def show_recent(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.core.errors import PliError
-        from pli.core.notes import recent_correspondents
+        from pli.core.mail.conversation import recent_correspondents
 
         try:
             recent = recent_correspondents(self.app.store, self.keyring.identity.public.address, RECENT)
@@ -72,7 +73,8 @@ class CorrespondentPicker(ModalScreen[str | None]):
     @work(exclusive=True, thread=True, group="picker")
     def find(self, term: str) -> None:
         """Search the keyring and the directory off the UI thread: a national directory is large."""
-        from pli.tui.correspondents import candidates
+        # start-up: loaded when first used, after the first screen
+        from pli.core.mail.correspondents import candidates
 
         found = candidates(self.keyring, term)
         self.app.call_from_thread(self._found, term, found)
@@ -96,7 +98,8 @@ class CorrespondentPicker(ModalScreen[str | None]):
         event.stop()
         term = event.value.strip()
         if len(term) >= MIN_TERM and term != self.shown_term:   # typed faster than the search: look now
-            from pli.tui.correspondents import candidates
+            # start-up: loaded when first used, after the first screen
+            from pli.core.mail.correspondents import candidates
 
             self._found(term, candidates(self.keyring, term))
         options = self.query_one("#picker-options", OptionList)

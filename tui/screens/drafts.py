@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from pli.tui import draft_store
+from pli.core.mail import draft_store
 from pli.tui.dates import short_date
 from pli.tui.widgets.key_bar import KeyBar
 

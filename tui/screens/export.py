@@ -72,6 +72,7 @@ class ExportScreen(ModalScreen[None]):
     # -- in the worker thread -----------------------------------------------
 
     def _export(self, app, ids: list[str], fmt: str, folder: Path) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.core.lab.export_folder import ExportFolderError, export_to_folder
         from pli.core.store.store import Store
 

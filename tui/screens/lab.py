@@ -19,9 +19,9 @@ from textual.screen import Screen
 from textual.widgets import Static, TextArea
 
 from pli.core.errors import PliError
+from pli.core.mail.read import ClearMessage
 from pli.tui.dates import full_date
 from pli.tui.lab_rows import comments_of, notices_of, rows_of
-from pli.tui.reading import ClearMessage
 from pli.tui.widgets.culture_table import CultureTable
 from pli.tui.widgets.key_bar import KeyBar
 from pli.tui.widgets.lab_table import LabTable
@@ -30,6 +30,7 @@ from pli.tui.widgets.verification_badge import VerificationBadge
 
 def shown_text(payload: bytes) -> str:
     """A lab part's bytes as text for the raw view, decoded as the parsers decode them."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.lab.text import decode
 
     return decode(payload)
@@ -59,6 +60,7 @@ class LabScreen(Screen):
 
     def __init__(self, summary, clear: ClearMessage, reports: list, *, problem: str = "",
                  raw: tuple[str, ...] = (), histories: list | None = None) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.core.lab.corrections import NO_HISTORY
         from pli.core.lab.model import identity_conflicts
 
@@ -78,6 +80,7 @@ class LabScreen(Screen):
     def for_message(cls, summary, clear: ClearMessage, store=None) -> "LabScreen | None":
         """The lab view of a message: its reports with what later messages of their orders replaced
         (read through the store), or the reason and the text when they cannot be read."""
+        # start-up: loaded when first used, after the first screen
         from pli.core.lab.detect import lab_payloads, reports_in_mail
 
         raw = tuple(shown_text(payload) for payload in lab_payloads(clear.message))
@@ -161,6 +164,7 @@ class LabScreen(Screen):
         self.show_report()
 
     def action_trend(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.trend import TrendScreen
 
         row = self.query_one(LabTable).highlighted_row

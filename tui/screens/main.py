@@ -10,16 +10,17 @@ from textual.screen import Screen
 from textual.worker import get_current_worker
 from textual.widgets import Input, Static
 
-from pli.tui.app import FAILED
+from pli.core import vocab
+from pli.core.mail.triage import apply_changes, plan
 from pli.tui.config import SavedSearch
-from pli.tui.triage import apply_changes, plan
+from pli.tui.outcome import FAILED
 from pli.tui.paging import MESSAGES, THREADS
 from pli.tui.widgets.alert_banner import ACKNOWLEDGED, ALERTS, AlertBanner
+from pli.tui.widgets.key_bar import KeyBar
 from pli.tui.widgets.message_list import MessageList, message_of
 from pli.tui.widgets.preview_pane import PreviewPane
 from pli.tui.widgets.search_bar import SearchBar
 from pli.tui.widgets.search_sidebar import SearchSidebar
-from pli.tui.widgets.key_bar import KeyBar
 
 #: Actions bound with priority (they open an input); the search bar's text keeps these keys.
 TYPING_KEYS = frozenset({"search", "tag", "untag", "reply", "reply_all", "forward", "compose"})
@@ -135,6 +136,7 @@ class MainScreen(Screen):
 
     @work(thread=True, exclusive=True, group="counts")
     def _count_in_thread(self, queries: list[str], list_query: str = "") -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.core.store.store import Store
 
         worker = get_current_worker()
@@ -286,10 +288,11 @@ class MainScreen(Screen):
         self.refresh_counts()
 
     def action_archive(self) -> None:
-        self.triage("archived {n} message{s}", remove={"inbox"})
+        self.triage("archived {n} message{s}", remove={vocab.INBOX})
 
     def action_alert(self) -> None:
         """The alerted messages, and acknowledging them (the banner goes; they stay in quarantine)."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.alert import AlertScreen
 
         summaries = self.app.attempt("Alert", self.app.store.window, ALERTS, 0, 50)
@@ -313,24 +316,24 @@ class MainScreen(Screen):
         out, and out of the inbox.  Nothing is erased: a health record is kept.  In the trash, d
         puts the messages back in the inbox."""
         targets = self.message_list.targets()
-        if targets and all("deleted" in t.tags for t in targets):
-            self.triage("restored {n} message{s} to the inbox", add={"inbox"}, remove={"deleted"})
+        if targets and all(vocab.DELETED in t.tags for t in targets):
+            self.triage("restored {n} message{s} to the inbox", add={vocab.INBOX}, remove={vocab.DELETED})
         else:
-            self.triage("moved {n} message{s} to the trash", add={"deleted"}, remove={"inbox"})
+            self.triage("moved {n} message{s} to the trash", add={vocab.DELETED}, remove={vocab.INBOX})
 
     def action_toggle_read(self) -> None:
         targets = self.message_list.targets()
-        if any("unread" in t.tags for t in targets):
-            self.triage("marked {n} message{s} read", remove={"unread"})
+        if any(vocab.UNREAD in t.tags for t in targets):
+            self.triage("marked {n} message{s} read", remove={vocab.UNREAD})
         else:
-            self.triage("marked {n} message{s} unread", add={"unread"})
+            self.triage("marked {n} message{s} unread", add={vocab.UNREAD})
 
     def action_toggle_flag(self) -> None:
         targets = self.message_list.targets()
-        if all("flagged" in t.tags for t in targets):
-            self.triage("unflagged {n} message{s}", remove={"flagged"})
+        if all(vocab.FLAGGED in t.tags for t in targets):
+            self.triage("unflagged {n} message{s}", remove={vocab.FLAGGED})
         else:
-            self.triage("flagged {n} message{s}", add={"flagged"})
+            self.triage("flagged {n} message{s}", add={vocab.FLAGGED})
 
     def action_tag(self) -> None:
         self._ask_tags("Add tags", lambda tags: self.triage(f"tagged {{n}} message{{s}} {' '.join(tags)}",
@@ -341,6 +344,7 @@ class MainScreen(Screen):
             f"untagged {{n}} message{{s}} {' '.join(tags)}", remove=set(tags)))
 
     def _ask_tags(self, title: str, then) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.prompt import PromptScreen
         from pli.tui.suggesters import LastWordSuggester
 
@@ -417,6 +421,7 @@ class MainScreen(Screen):
 
     def action_conversation(self) -> None:
         """The short notes exchanged with the highlighted message's correspondent."""
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.conversation import conversation_about
 
         if summary := self._current_or_bell():

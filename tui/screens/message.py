@@ -10,13 +10,13 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from pli.core.errors import PliError
+from pli.core.mail.read import Attachment, ClearMessage, attachment_bytes
 from pli.tui.attachments import default_save_path, open_with_viewer, save_attachment
-from pli.tui.reading import Attachment, ClearMessage, attachment_bytes
 from pli.tui.widgets.image_preview import ImagePreview, half_block_rows
-from pli.tui.widgets.preview_pane import headers_text
-from pli.tui.widgets.verification_badge import VerificationBadge
 from pli.tui.widgets.key_bar import KeyBar
+from pli.tui.widgets.preview_pane import headers_text
 from pli.tui.widgets.receipts_line import ReceiptsLine
+from pli.tui.widgets.verification_badge import VerificationBadge
 
 
 def size_text(size: int) -> str:
@@ -110,6 +110,7 @@ class MessageScreen(Screen):
         return attachment_bytes(self.clear.message, attachment.index)
 
     def action_save(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.screens.prompt import PromptScreen
 
         attachment = self._highlighted()

@@ -48,6 +48,7 @@ class OutboxScreen(Screen):
         self.query_one(DataTable).focus()
 
     def reload(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.core.transport.outbox import pending
 
         try:
@@ -86,6 +87,7 @@ class OutboxScreen(Screen):
         self._flush(None)
 
     def _flush(self, keys: set[str] | None) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.tui.sending import start_flush
 
         def done() -> None:

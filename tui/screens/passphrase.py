@@ -14,13 +14,16 @@ from pli.core.home import Home
 
 
 def _unlock(home: Home, passphrase: str):
+    # start-up: loaded when first used, after the first screen
     from pli.core.crypto.keyring import Keyring
+    from pli.core.directory.resolve import with_directory
 
-    return Keyring.unlock(home, passphrase)
+    return with_directory(Keyring.unlock(home, passphrase))
 
 
 def unlock_from_env(home: Home):
     """The keyring unlocked with PLI_PASSPHRASE_FILE's passphrase, or None when the variable is unset."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.crypto.keyring import Keyring, NoKeyring
     from pli.core.crypto.passphrase import PASSPHRASE_ENV, read_passphrase
 

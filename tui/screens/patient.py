@@ -14,10 +14,10 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from pli.core.errors import PliError
+from pli.core.mail.patient_history import patient_query
 from pli.core.plural import counted
-from pli.tui.patient_history import patient_query
-from pli.tui.widgets.message_list import MessageList
 from pli.tui.widgets.key_bar import KeyBar
+from pli.tui.widgets.message_list import MessageList
 
 
 class PatientScreen(Screen):
@@ -49,6 +49,7 @@ class PatientScreen(Screen):
         messages.focus()
 
     def show_related(self) -> None:
+        # start-up: loaded when first used, after the first screen
         from pli.core.store.patients import related
 
         others = self.app.attempt("Patient", lambda: related(self.app.store.all_tags(), self.patient_key))

@@ -8,13 +8,14 @@ from textual.widgets import Static
 
 from pli.core.lab.dates import instant
 from pli.core.lab.render import flag_symbol
+from pli.core.mail.patient_history import reports_of_patient
 from pli.tui.lab_rows import LabRow
-from pli.tui.patient_history import reports_of_patient
-from pli.tui.widgets.trend_plot import TrendPlot, TrendPoint
 from pli.tui.widgets.key_bar import KeyBar
+from pli.tui.widgets.trend_plot import TrendPlot, TrendPoint
 
 
 def trend_points(patient_reports, patient_key: str, code: str) -> tuple[list[TrendPoint], str]:
+    # start-up: loaded when first used, after the first screen
     from pli.core.lab import series
 
     return _plotted(series([p.report for p in patient_reports], patient_key, code))
@@ -22,6 +23,7 @@ def trend_points(patient_reports, patient_key: str, code: str) -> tuple[list[Tre
 
 def replaced_points(patient_reports, patient_key: str, code: str) -> tuple[list[TrendPoint], str]:
     """The values corrections replaced: listed as history under the plot, never on its line."""
+    # start-up: loaded when first used, after the first screen
     from pli.core.lab.trends import replaced
 
     return _plotted(replaced([p.report for p in patient_reports], patient_key, code))

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+from pli.core import vocab
+
 #: The messages the banner is about.
 ALERTS = "tag:quarantine and tag:replay and not tag:acknowledged"
-ACKNOWLEDGED = "acknowledged"
+ACKNOWLEDGED = vocab.ACKNOWLEDGED
 
 
 def alert_text(count: int) -> str:

@@ -22,12 +22,13 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from pli.core import vocab
 from pli.tui.dates import short_date
 from pli.tui.paging import FIRST_ROWS, MESSAGES, PAGE, THREADS, RecentFirst, Rows
 
 #: Tags the columns already show (or that are noise in a list); the tag column shows the rest.
-SHOWN_ELSEWHERE = frozenset({"inbox", "unread", "lab", "verified", "critical", "abnormal",
-                             "attachment", "signed", "encrypted", "sealed", "replied", "sent"})
+SHOWN_ELSEWHERE = frozenset({vocab.INBOX, vocab.UNREAD, vocab.LAB, vocab.VERIFIED, vocab.CRITICAL, vocab.ABNORMAL,
+                             "attachment", "signed", "encrypted", vocab.SEALED, vocab.REPLIED, vocab.SENT})
 
 
 class RowSource(Protocol):
@@ -87,16 +88,16 @@ def fit(text: str, width: int) -> str:
 
 #: Tags saying pli could not read a lab report wholly, or could not tell whose it is: the row's
 #: mark warns, before an abnormal one (what was not read may be worse), after a critical one.
-WARNING_TAGS = frozenset({"lab-unreadable", "lab-incomplete", "patient-uncertain"})
+WARNING_TAGS = frozenset({vocab.LAB_UNREADABLE, vocab.LAB_INCOMPLETE, vocab.PATIENT_UNCERTAIN})
 
 
 def severity_of(tags: frozenset) -> str:
-    if "critical" in tags:
-        return "critical"
+    if vocab.CRITICAL in tags:
+        return vocab.CRITICAL
     if not WARNING_TAGS.isdisjoint(tags):
         return "warning"
-    if "abnormal" in tags:
-        return "abnormal"
+    if vocab.ABNORMAL in tags:
+        return vocab.ABNORMAL
     return "normal"
 
 
@@ -127,6 +128,7 @@ class Counter:
 
 
 def _count(home, query: str) -> int:
+    # start-up: imported in the worker thread that opens the store, not before the first screen
     from pli.core.store.store import Store
 
     with Store.open(home) as store:
@@ -147,6 +149,7 @@ class ReadAhead:
     def read(self, home, query: str, offset: int, limit: int, now: float, rows: Rows = MESSAGES) -> list:
         with self._lock:
             if self._store is None:
+                # start-up: imported in the worker thread that opens the store, not before the first screen
                 from pli.core.store.store import Store
 
                 self._store = Store.open(home)
@@ -454,7 +457,7 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         cols = Columns.for_width(width)
         severity = severity_of(summary.tags)
         base = self.rich_style
-        if "unread" in summary.tags:
+        if vocab.UNREAD in summary.tags:
             base += self.get_component_rich_style("message-list--unread")
         if is_selected:
             base += self.get_component_rich_style("message-list--selected")

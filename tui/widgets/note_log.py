@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from pli.core.notes import Note
+from pli.core.mail.conversation import Note
 from pli.tui.widgets.verification_badge import REASONS
 
 PAGE = 50             # notes read at a time (a screen shows about ten)

@@ -7,7 +7,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from pli.core.errors import PliError
-from pli.tui.reading import ClearMessage
+from pli.core.mail.read import ClearMessage
 from pli.tui.widgets.verification_badge import VerificationBadge
 
 PREVIEW_LINES = 40

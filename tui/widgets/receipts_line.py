@@ -4,6 +4,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from pli.core import vocab
+
 KIND_WORDS = {"delivery": "delivered to", "read": "read by"}
 
 
@@ -28,9 +30,10 @@ class ReceiptsLine(Static):
     """Shown on sent messages only; empty (and hidden) on the rest."""
 
     def show_for(self, home, summary, clear_message) -> None:
-        if "sent" not in summary.tags:
+        if vocab.SENT not in summary.tags:
             self.display = False
             return
+        # start-up: loaded when first used, after the first screen
         from pli.core.receipts import REQUEST_HEADER, acknowledgements
         from pli.core.store.layout import Layout
 

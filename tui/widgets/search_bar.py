@@ -5,10 +5,10 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
+from pli.core.vocab import SEARCH_SUGGESTIONS
 from pli.tui.suggesters import LastWordSuggester
 
-SHORTCUTS = ["critical", "abnormal", "unread", "lab", "quarantine", "patient:", "tag:", "from:",
-             "subject:", "date:", "and", "or", "not"]
+SHORTCUTS = list(SEARCH_SUGGESTIONS)
 
 
 class SearchBar(Input):

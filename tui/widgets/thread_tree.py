@@ -8,17 +8,18 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from pli.core import vocab
 from pli.tui.dates import short_date
 from pli.tui.widgets.message_list import SEVERITY_MARK, severity_of
 
-SEVERITY_STYLE = {"critical": "bold red", "abnormal": "yellow", "normal": ""}
+SEVERITY_STYLE = {vocab.CRITICAL: "bold red", vocab.ABNORMAL: "yellow", "normal": ""}
 
 
 def entry_label(entry, now: datetime) -> Text:
     """One message of the thread: its place in the replies, marks, date, sender, what it is about."""
     summary = entry.summary
     severity = severity_of(summary.tags)
-    text = Text(no_wrap=True, overflow="ellipsis", style="bold" if "unread" in summary.tags else "")
+    text = Text(no_wrap=True, overflow="ellipsis", style="bold" if vocab.UNREAD in summary.tags else "")
     text.append("  " * entry.depth + ("└ " if entry.depth else ""))
     text.append(SEVERITY_MARK[severity], style=SEVERITY_STYLE[severity])
     text.append("✓ " if summary.verified else "✗ ", style="" if summary.verified else "bold red")
@@ -53,7 +54,7 @@ class ThreadTree(OptionList):
         if was in ids:
             self.highlighted = ids.index(was)
         elif self.entries:
-            unread = [i for i, e in enumerate(self.entries) if "unread" in e.summary.tags]
+            unread = [i for i, e in enumerate(self.entries) if vocab.UNREAD in e.summary.tags]
             newest = max(range(len(self.entries)), key=lambda i: self.entries[i].summary.date)
             self.highlighted = unread[0] if unread else newest
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from pli.tui.reading import Verification
+from pli.core.mail.read import Verification
 
 REASONS = {
     "malformed": "the sealed envelope is damaged",

@@ -1,4 +1,4 @@
-"""Short notes between professionals: what makes a message a note, how one is written, and a conversation's query.
+"""Short notes between professionals: what makes a message a note, and the conversation with one correspondent.
 
 A note is an ordinary sealed, signed message (same envelope, same trace:
 sealed, sent, opened-verified, read) whose inner, protected header says so:
@@ -12,8 +12,11 @@ it, and the clear copy of one we send in Sent, so that a conversation with a
 correspondent is a notmuch query (conversation_query), read a window at a
 time like any message list.
 
-    queued = send_note(home, keyring, "dr.b@example.org", "K+ 6.8 in room 3, can you call?", now)
+    queued = send.send_note(home, keyring, "dr.b@example.org", "K+ 6.8 in room 3, can you call?", now)
     store.window(conversation_query("dr.b@example.org"), 0, 50)   # newest first
+
+Writing one is send.py's (build_note, send_note, with every other message); tagging
+one `note` at import is receive.py's (note_tags, a hook the store runs).
 
 A message that claims to come from the correspondent but failed its checks
 (quarantine) belongs to the conversation too: shown as not verified, never
@@ -25,18 +28,19 @@ import base64
 import quopri
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
+from email.utils import getaddresses, parseaddr
 
+from pli.core import vocab
+from pli.core.directory.resolve import check_stored
 from pli.core.errors import PliError, UsageError
+from pli.core.store.headers import first_values, split
 
 KIND_HEADER = "Pli-Kind"
 KIND = "note"
-TAG = "note"
+TAG = vocab.NOTE
 MAX_CHARS = 2000
 SUBJECT_CHARS = 60
-_KIND_NAME = KIND_HEADER.lower().encode()
 _BLANK_LINE = re.compile(rb"^\r?\n\r?\n")
 _CHARSET = re.compile(r'charset\s*=\s*"?([a-z0-9._-]+)')
 #: An address as a notmuch query may hold it unquoted: nothing that could change the query.
@@ -107,46 +111,8 @@ def mark(inner: EmailMessage) -> EmailMessage:
     return inner
 
 
-def build_note(sender: str, to: str, text: str, now: datetime) -> EmailMessage:
-    """The inner message of a note from `sender` ("Name <address>") to one correspondent."""
-    text = check_text(text)
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = check_address(to)
-    msg["Subject"] = subject_of(text)
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = make_msgid(domain="pli.invalid")
-    msg.set_content(text)
-    return mark(msg)
-
-
 def is_note(inner: EmailMessage) -> bool:
     return str(inner.get(KIND_HEADER, "")).strip().lower() == KIND
-
-
-def import_tags(inner: bytes, tags: tuple[str, ...]) -> tuple[str, ...]:
-    """The tags of a verified message as the store imports it, with `note` added when its inner
-    header marks it a note.  Cheap for the rest: one look for the name in the header block."""
-    from pli.core.store import headers
-
-    head = headers.split(inner)[0]
-    if _KIND_NAME not in head.lower():
-        return tags
-    if headers.first_values(inner).get(KIND_HEADER.lower(), "").strip().lower() != KIND:
-        return tags
-    return tuple(sorted(set(tags) | {TAG}))
-
-
-def send_note(home, keyring, to: str, text: str, now: datetime):
-    """Seal, sign and queue a note for `to` (traced "sealed"; receipts asked as for any message);
-    returns the outbox's Queued.  The caller flushes the outbox
-    (pli.core.transport.outbox.flush_account, or the TUI's worker)."""
-    from pli.core.outgoing import seal_and_queue
-
-    me = keyring.identity.public
-    sender = f"{me.name} <{me.address}>" if me.name else me.address
-    address = check_address(to)
-    return seal_and_queue(home, keyring, build_note(sender, address, text, now), [address])
 
 
 # -- reading a conversation ------------------------------------------------------------------------
@@ -179,17 +145,15 @@ def correspondent_of(clear_fields: dict[str, str], me: str) -> str:
 def recent_correspondents(store, me: str, limit: int = 8, scan: int = 100) -> list[tuple[str, str]]:
     """(address, display name) of the people the newest `scan` verified notes were exchanged with,
     most recent first, each once: what a "Conversation with…" picker offers before anything is typed."""
-    from pli.core.store.headers import first_values
-
     found: dict[str, str] = {}
-    for summary in store.window(f"tag:{TAG} and tag:verified", 0, scan):
+    for summary in store.window(f"tag:{TAG} and tag:{vocab.VERIFIED}", 0, scan):
         try:
             fields = first_values(store.read_clear(summary.message_id))
             address = correspondent_of(fields, me)
         except (PliError, OSError):
             continue
         if address not in found:
-            name = "" if "sent" in summary.tags else summary.sender
+            name = "" if vocab.SENT in summary.tags else summary.sender
             found[address] = name if name != address else ""
             if len(found) >= limit:
                 break
@@ -198,11 +162,11 @@ def recent_correspondents(store, me: str, limit: int = 8, scan: int = 100) -> li
 
 def state_of(tags: frozenset) -> str:
     """Where a note we sent has got to, from the tags the transport and receipts set."""
-    if "outbox" in tags:
+    if vocab.OUTBOX in tags:
         return "queued"
-    if "read" in tags:           # pli.core.receipts: every recipient acknowledged
+    if vocab.READ in tags:           # pli.core.receipts: every recipient acknowledged
         return "read"
-    if "delivered" in tags:
+    if vocab.DELIVERED in tags:
         return "delivered"
     return "sent"
 
@@ -210,11 +174,9 @@ def state_of(tags: frozenset) -> str:
 def note_of(summary, clear: bytes, home=None) -> Note:
     """A conversation row from a store summary and the message's clear bytes; with `home`, a signing key
     its directory revoked since (for the note's signing time) makes the note not verified (`revoked-key`)."""
-    from pli.core.store.headers import first_values
-
     tags = summary.tags
-    outgoing = "sent" in tags
-    verified = summary.verified and "quarantine" not in tags
+    outgoing = vocab.SENT in tags
+    verified = summary.verified and vocab.QUARANTINE not in tags
     fields = first_values(clear)
     revoked = verified and home is not None and _revoked_since(home, fields)
     verified = verified and not revoked
@@ -225,12 +187,10 @@ def note_of(summary, clear: bytes, home=None) -> Note:
     correspondent = next((a.lower() for _, a in getaddresses([other]) if a), "")
     return Note(summary.message_id, summary.date, outgoing, verified, text, reason,
                 state_of(tags) if outgoing else "", summary.mode or fields.get("x-pli-mode", ""),
-                "unread" in tags, correspondent)
+                vocab.UNREAD in tags, correspondent)
 
 
 def _revoked_since(home, fields: dict[str, str]) -> bool:
-    from pli.core.crypto.senders import check_stored
-
     return check_stored(home, fields)[1]
 
 
@@ -240,8 +200,6 @@ def body_text(clear: bytes, fields: dict[str, str]) -> str:
     content_type = fields.get("content-type", "text/plain").lower()
     if not content_type.startswith("text/plain"):
         return _parsed_body(clear)
-    from pli.core.store.headers import split
-
     body = _BLANK_LINE.sub(b"", split(clear)[1], count=1)
     encoding = fields.get("content-transfer-encoding", "7bit").strip().lower()
     try:

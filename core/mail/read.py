@@ -1,4 +1,5 @@
-"""What the TUI shows of a clear message: protected headers, body text, attachments, verification.
+"""Reading a message: what a clear message shows (protected headers, body text, attachments, verification),
+marking it read, and answering its request for a read receipt.
 
 The store keeps the clear (decrypted, checked) message with the outcome of the
 checks in X-Pli-* headers; this module turns those bytes into plain data the
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from pli.core import vocab
 
 if TYPE_CHECKING:  # the email package is imported when the first message is read, after the first screen
     from email.message import EmailMessage
@@ -81,11 +84,12 @@ def verification_of(msg: EmailMessage, summary=None) -> Verification:
 
 
 def with_revocation(clear: ClearMessage, home) -> ClearMessage:
-    """The message as the installed directory sees its signing key now (pli.core.crypto.senders decides):
+    """The message as the installed directory sees its signing key now (pli.core.directory.resolve decides):
     revoked for its signing time, it reads as not verified (`revoked-key`); revoked later, with a warning."""
+    # start-up: loaded when first used, after the first screen
     from dataclasses import replace
 
-    from pli.core.crypto.senders import check_stored
+    from pli.core.directory.resolve import check_stored
 
     names = ("X-Pli-Verified", "X-Pli-Fingerprint", "X-Pli-Sender", "X-Pli-Signed", "X-Pli-Warning")
     line, refused = check_stored(home, {n.lower(): _header(clear.message, n) for n in names})
@@ -129,3 +133,30 @@ def read_message(raw: bytes, summary=None) -> ClearMessage:
     msg = parse_clear(raw)
     headers = tuple((name, value) for name in SHOWN_HEADERS if (value := _header(msg, name)))
     return ClearMessage(msg, headers, body_text(msg), attachments_of(msg), verification_of(msg, summary))
+
+
+# -- once it is open -------------------------------------------------------------------------------------
+
+
+def mark_read(store, summary) -> bool:
+    """Take `unread` off a message just opened; whether it was unread.  The caller traces "read" (in
+    order with the user's other steps: pli.core.mail.tracing) and then answers a read receipt."""
+    if vocab.UNREAD not in summary.tags:
+        return False
+    store.tag([summary.message_id], remove=(vocab.UNREAD,))
+    return True
+
+
+def asks_read_receipt(summary) -> bool:
+    """The message asks for a read receipt and none has been queued yet."""
+    return vocab.RECEIPT_REQUEST in summary.tags and f"{vocab.RECEIPT_SENT_PREFIX}read" not in summary.tags
+
+
+def send_read_receipt(home, keyring, message_id: str):
+    """Queue and send the read receipt of an opened message, if [receipts] send_read allows
+    (pli.core.receipts.after_read: its report says what was queued and sent)."""
+    # start-up: the receipts (and the crypto that seals them) load with the first receipt, not with the
+    # first screen, which imports this module for what a message shows
+    from pli.core.receipts import after_read
+
+    return after_read(home, keyring, message_id)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import threading
 from collections import deque
 
+from pli.core import vocab
 from pli.core.store.trace_steps import TraceBatch
-from pli.tui.triage import TriageAction
+from pli.core.mail.triage import TriageAction
 
 #: The triage tag changes that are steps of a message's life: (tag added or removed, tag, step).
 TRIAGE_STEPS = (
-    ("remove", "inbox", "archived"),
-    ("add", "deleted", "deleted"),   # notmuch's convention: a message tagged deleted is gone for the user
+    ("remove", vocab.INBOX, "archived"),
+    ("add", vocab.DELETED, "deleted"),
 )
 
 

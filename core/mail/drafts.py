@@ -1,10 +1,11 @@
 """Drafts: what compose edits (recipients, subject, body, attachments) and how it becomes a sealed mail.
 
-A sent draft is sealed and signed for its recipients and handed to the
-store's outbox, with a clear copy in Sent.  A forward keeps the original's
+A sent draft is built by send.build_inner (the one builder of pli's mail), then
+sealed and signed for its recipients and handed to the outbox, with a clear copy
+in Sent (send.seal_and_queue).  A forward keeps the original's
 attachments: they are named by the stored message and their place in it, and
 read from the store when the mail is built, so that a draft saved as you type
-(pli.tui.draft_store) never copies a large PDF or image again at every save.
+(pli.core.mail.draft_store) never copies a large PDF or image again at every save.
 """
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, make_msgid
+from email.utils import getaddresses
 from datetime import datetime
 
 from pli.core.errors import PliError
+from pli.core.mail import send
 
 
 class DraftError(PliError):
@@ -92,25 +94,13 @@ def forward_draft(summary, clear) -> Draft:
 
 
 def build_inner(draft: Draft, sender: str, now: datetime, read_part: PartReader | None = None) -> EmailMessage:
-    """The clear MIME message (protected headers inside) that will be sealed; `read_part` reads
+    """The clear MIME message that will be sealed (send.build_inner, the one builder); `read_part` reads
     the forwarded attachments from the store."""
     if not draft.to:
         raise DraftError("add at least one recipient")
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = ", ".join(draft.to)
-    msg["Subject"] = draft.subject
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = make_msgid(domain="pli.invalid")
-    if draft.in_reply_to:   # both: notmuch (and every mail client) threads the reply with the original
-        msg["In-Reply-To"] = f"<{draft.in_reply_to.strip('<>')}>"
-        msg["References"] = f"<{draft.in_reply_to.strip('<>')}>"
-    msg.set_content(draft.body)
-    for attachment in draft.attachments:
-        data, kind = _attachment(attachment, read_part)
-        maintype, subtype = kind.split("/", 1) if "/" in kind else ("application", "octet-stream")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=attachment.name)
-    return msg
+    attachments = [(*_attachment(attachment, read_part), attachment.name) for attachment in draft.attachments]
+    return send.build_inner(sender, draft.to, draft.subject, draft.body, now, in_reply_to=draft.in_reply_to,
+                            attachments=attachments)
 
 
 def _attachment(attachment, read_part: PartReader | None) -> tuple[bytes, str]:

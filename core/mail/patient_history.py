@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pli.core.errors import PliError
+from pli.core.lab import reports_in_mail
+from pli.core.lab.corrections import Received, current, replacements
 
 MAX_REPORT_MESSAGES = 2000  # a patient with more messages than this is read in its newest 2000
 
@@ -22,9 +24,6 @@ def reports_of_patient(store, patient_key: str, read_message) -> list[PatientRep
     """Every report of this patient, newest message first (unreadable messages are skipped), with the
     results a later message of the same order replaced marked superseded (pli.core.lab.corrections):
     the trend plots current values, and shows the replaced ones as history."""
-    from pli.core.lab import reports_in_mail
-    from pli.core.lab.corrections import Received, current, replacements
-
     found = []
     for summary in store.window(patient_query(patient_key), 0, MAX_REPORT_MESSAGES):
         try:

@@ -6,7 +6,7 @@ A draft holds patient data: each file is written atomically (a crash leaves
 the previous save or the new one, never half) with mode 0600, in a folder
 only the user can enter.  It is kept in clear, like the store's clear copies
 of the mail it will become (docs/STORE.md).  A forwarded attachment is kept as
-a reference to the stored message (pli.tui.drafts.Forwarded), never copied.
+a reference to the stored message (pli.core.mail.drafts.Forwarded), never copied.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pli.core.durable import write_atomic
 from pli.core.errors import PliError
-from pli.tui.drafts import Draft, Forwarded
+from pli.core.mail.drafts import Draft, Forwarded
 
 FORMAT = 1
 

@@ -1,7 +1,7 @@
 """Triage actions record exactly what they changed, so undo restores every message as it was."""
 from dataclasses import dataclass
 
-from pli.tui.triage import TagChange, UndoStack, plan
+from pli.core.mail.triage import TagChange, UndoStack, plan
 
 
 @dataclass(frozen=True)

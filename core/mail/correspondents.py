@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from pli.core.crypto.envelope import preview
+from pli.core.crypto.keyring import UnknownRecipient
+from pli.core.directory import fold
+from pli.core.directory.recipients import installed
 from pli.core.errors import PliError
+from pli.core.transport.accounts import AccountError, load_accounts, routed
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,6 @@ def describe(entry) -> str:
 
 def directory_of(keyring):
     """The home's installed directory, or None (none installed, or unreadable: the keyring still works)."""
-    from pli.core.directory.recipients import installed
-
     if keyring is None:
         return None
     try:
@@ -59,8 +62,6 @@ def directory_of(keyring):
 def candidates(keyring, term: str, limit: int = 8) -> list[Candidate]:
     """Keyring correspondents, then directory entries, matching every word of `term` (name, town, specialty,
     identifier, address), each once."""
-    from pli.core.directory import fold
-
     words = fold(term).split()
     if keyring is None or not words:
         return []
@@ -93,8 +94,6 @@ def complete_address(keyring, prefix: str) -> list[str]:
 def statuses(keyring, addresses: list[str], size: int = 0) -> list[RecipientStatus]:
     """How each address will be sealed (one plan for the whole message, as `seal` makes it) and who it is,
     or the one-line reason it cannot be sealed to."""
-    from pli.core.crypto.envelope import preview
-
     checked = [_check(keyring, a) for a in addresses]
     good = [c.address for c in checked if c.mode is not None]
     if not good:
@@ -116,8 +115,6 @@ def status(keyring, address: str) -> RecipientStatus:
 
 def _check(keyring, address: str) -> RecipientStatus:
     """Whether `address` has a key to seal to (its members' for a keyless group), and who it is."""
-    from pli.core.crypto.keyring import UnknownRecipient
-
     if keyring is None:
         return RecipientStatus(address, None, problem="the keyring is locked")
     name, who = _who(keyring, address)
@@ -135,8 +132,6 @@ def _check(keyring, address: str) -> RecipientStatus:
 
 
 def _accounts(home, addresses: list[str]) -> dict:
-    from pli.core.transport.accounts import AccountError, load_accounts, routed
-
     try:
         if not load_accounts(home):
             return dict.fromkeys(addresses, AccountError("no mail account: it waits in the outbox"))

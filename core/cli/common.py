@@ -1,0 +1,98 @@
+"""What the command modules share: reading an input file, writing a report (-o/--output), and the old
+spellings of commands that became subcommands, kept working as hidden aliases (scripts use them).
+
+Reports go to stdout (or to the -o/--output file); progress and errors go to stderr.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from pli.core.durable import write_atomic
+from pli.core.errors import UsageError
+
+#: Old spellings, kept as hidden aliases (docs/CLI.md, "Old spellings"): per command, the flag that
+#: named an action and the subcommand it is now.  The flag goes, the subcommand takes its place.
+FLAG_ACTIONS = {
+    "send": {"--list": "list", "--flush": "flush", "--set-password": "password"},
+    "note": {"--show": "show"},
+}
+#: The subcommand meant when a command is given none of its subcommands (its old, flagless spelling).
+DEFAULT_ACTIONS = {"send": "message", "note": "send"}
+#: Every subcommand of these commands (what an old spelling is told apart by).
+SUBCOMMANDS = {"send": ("message", "list", "flush", "password"), "note": ("send", "show")}
+
+
+def read_input(path: Path | None) -> bytes:
+    """The bytes of FILE, or of stdin when FILE is absent or '-'."""
+    if path is None or str(path) == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+
+
+def add_output(parser) -> None:
+    """-o/--output FILE: where the command's report goes (default: stdout)."""
+    parser.add_argument("-o", "--output", type=Path, metavar="FILE",
+                        help="write the report to FILE (written whole, atomically) instead of stdout")
+
+
+@contextlib.contextmanager
+def report_to(args) -> Iterator[TextIO]:
+    """The stream a report is printed to: stdout, or a buffer written to args.output once complete."""
+    output = getattr(args, "output", None)
+    if output is None:
+        yield sys.stdout
+        return
+    buffer = _Buffer()
+    yield buffer
+    try:
+        write_atomic(output, buffer.getvalue().encode("utf-8"), mode=0o600)   # reports may name patients
+    except OSError as error:
+        raise UsageError(f"cannot write {output}: {error.strerror}") from None
+
+
+class _Buffer(list):
+    def write(self, text: str) -> int:
+        self.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def getvalue(self) -> str:
+        return "".join(self)
+
+
+def new_spelling(argv: list[str]) -> list[str]:
+    """argv with an old spelling of `pli send` or `pli note` turned into its subcommand; the rest as is."""
+    at = _command_index(argv)
+    if at is None or argv[at] not in SUBCOMMANDS:
+        return argv
+    command, rest = argv[at], argv[at + 1:]
+    if rest and rest[0] in SUBCOMMANDS[command] or any(a in ("-h", "--help") for a in rest[:1]):
+        return argv
+    for flag, action in FLAG_ACTIONS[command].items():
+        for index, arg in enumerate(rest):
+            if arg == flag or arg.startswith(flag + "="):
+                value = [arg.split("=", 1)[1]] if "=" in arg else []
+                return argv[:at + 1] + [action] + value + rest[:index] + rest[index + 1:]
+    return argv[:at + 1] + [DEFAULT_ACTIONS[command]] + rest
+
+
+def _command_index(argv: list[str]) -> int | None:
+    """Where the command is in argv (after the global --home DIR / --home=DIR), None without one."""
+    index = 0
+    while index < len(argv):
+        if argv[index] == "--home":
+            index += 2
+        elif argv[index].startswith("--home="):
+            index += 1
+        else:
+            return index if not argv[index].startswith("-") else None
+    return None
