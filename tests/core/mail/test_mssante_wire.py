@@ -1,0 +1,80 @@
+"""MSSanté wired into pli (issue 16, phase 2): `pli fetch` from an MSSanté account against the real test operator
+(Dovecot, TLS from a test CA, token logins), the store's MSSanté tier, and the rule "only sealed mail" elsewhere."""
+from __future__ import annotations
+
+import email
+
+import pytest
+
+from crypto_fixtures import introduce
+from dovecot_fixtures import OperatorDovecot, deliver
+from mssante_fixtures import DOMAIN, mss_home, operator_or_skip, pli
+from pli.core import vocab as v
+from pli.core.store import Store
+from pli.core.transport.submission import crlf
+from test_xdm_received import lab_mail
+from transport_fixtures import Peers
+
+LAB = f"secretariat@{DOMAIN}"
+
+
+@pytest.fixture(scope="module")
+def operator(tmp_path_factory):
+    with operator_or_skip(tmp_path_factory) as server:
+        yield server
+
+
+def labs_mail(marker: str, **options) -> bytes:
+    """The lab's CR-BIO mail (XDM package, PDF), from the lab's MSSanté mailbox, its subject marked."""
+    raw = lab_mail(**options).replace(b"labo@labo.mssante.test", LAB.encode())
+    return raw.replace(b"<cr-0042@", f"<cr-{marker}@".encode())
+
+
+def stored(home, query: str):
+    with Store.open(home) as store:
+        return store.window(query, 0, 50)
+
+
+def test_pli_fetch_stores_the_labs_mssante_mail_in_its_tier_tagged_like_lab_mail_never_verified(operator, tmp_path):
+    home, _ = mss_home(tmp_path, operator, "dr.martin")
+    deliver(operator, LAB, "dr.martin", crlf(labs_mail("fetch")))
+    done = pli(tmp_path, home, "fetch")
+    assert done.returncode == 0, done.stderr
+    [mail] = [m for m in stored(home, "tag:mssante") if "cr-fetch" in _original_id(m)]
+    assert {v.MSSANTE, v.LAB, v.ABNORMAL, v.INBOX, v.UNSEALED}.issubset(mail.tags)
+    assert any(t.startswith(v.PATIENT_PREFIX) for t in mail.tags)
+    assert not {v.VERIFIED, v.SEALED, v.QUARANTINE} & mail.tags and not mail.verified
+    assert mail.mode == "mssante" and mail.lab_summary
+    assert stored(home, "tag:quarantine") == []
+
+
+def test_plain_mail_from_an_ordinary_account_is_still_quarantined(operator, tmp_path):
+    """The same mailbox fetched by an account not marked MSSanté: only sealed mail gets in."""
+    secret = tmp_path / "imap.pass"
+    secret.write_text(OperatorDovecot.USERS["dr.martin"])
+    secret.chmod(0o600)
+    home, _ = mss_home(tmp_path, operator, "dr.martin", mssante=None, auth=None, token_command=None,
+                       password_file=str(secret))
+    deliver(operator, LAB, "dr.martin", crlf(labs_mail("ordinary")))
+    done = pli(tmp_path, home, "fetch")
+    assert done.returncode == 0, done.stderr
+    assert stored(home, "tag:mssante") == []
+    assert any("cr-ordinary" in _original_id(m) for m in stored(home, "tag:quarantine"))
+
+
+def test_pli_sealed_mail_through_an_mssante_account_is_opened_and_verified_as_usual(operator, tmp_path):
+    peers = Peers(tmp_path / "peers")
+    home, martin = mss_home(tmp_path, operator, "dr.martin")
+    introduce(peers.alice, martin)
+    sealed = peers.sealed(sender=peers.alice, to=(martin.identity.public.address,))
+    deliver(operator, LAB, "dr.martin", crlf(sealed))
+    done = pli(tmp_path, home, "fetch")
+    assert done.returncode == 0, done.stderr
+    [mail] = stored(home, "tag:verified")
+    assert v.MSSANTE not in mail.tags and v.SEALED in mail.tags
+
+
+def _original_id(summary) -> str:
+    with open(summary.path, "rb") as handle:
+        return str(email.message_from_binary_file(handle).get("X-Pli-Original-Message-Id", ""))
+
