@@ -40,15 +40,27 @@ def run(args) -> int:
     password = account.imap_login.secret(home, keyring) if account.imap_login and session is None else None
     report = fetch(home, account, password, layout.incoming, on_batch=traced, session=session)
     print(report.render(), file=sys.stderr)
-    if args.no_new or not report.fetched or not layout.exists():
+    if args.no_new or not layout.exists():
         return 0
-    # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.mail.receive import receive
-    from pli.core.store.progress import Progress
+    status = 0
+    if report.fetched:
+        # start-up: `pli` loads what a command needs only when that command runs
+        from pli.core.mail.receive import receive
+        from pli.core.store.progress import Progress
 
-    from pli.core.cli.store import reported
+        from pli.core.cli.store import reported
 
-    return reported(receive(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet)))
+        status = reported(receive(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet)))
+    if session is not None:            # the MDNs the MSSanté mail asks for, this run's and those left before
+        # start-up: `pli` loads what a command needs only when that command runs
+        from pli.core.mail.mssante import answer_mdns
+
+        mdns = answer_mdns(home, keyring)
+        if mdns.render():
+            print(mdns.render(), file=sys.stderr)
+        if mdns.failed and status == 0:
+            status = 75
+    return status
 
 
 def _message_id(path) -> str | None:

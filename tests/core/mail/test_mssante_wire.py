@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import email
+import re
 
 import pytest
 
 from crypto_fixtures import introduce
-from dovecot_fixtures import OperatorDovecot, deliver
+from dovecot_fixtures import OperatorDovecot, deliver, relayed_to, token_account
 from mssante_fixtures import DOMAIN, mss_home, operator_or_skip, pli
 from pli.core import vocab as v
+from pli.core.receipts.mssante import match_reports
 from pli.core.store import Store
+from pli.core.transport.mssante_account import Credentials, open_imap
 from pli.core.transport.submission import crlf
 from test_xdm_received import lab_mail
 from transport_fixtures import Peers
@@ -78,3 +81,35 @@ def _original_id(summary) -> str:
     with open(summary.path, "rb") as handle:
         return str(email.message_from_binary_file(handle).get("X-Pli-Original-Message-Id", ""))
 
+
+
+# -- step 3: the MDN the lab asked for ------------------------------------------------------------------------
+
+def test_the_mdn_the_lab_asked_for_is_sent_through_the_account_and_reaches_the_labs_mailbox(operator, tmp_path):
+    home, _ = mss_home(tmp_path, operator, "dr.martin")
+    deliver(operator, LAB, "dr.martin", crlf(labs_mail("mdn")))
+    done = pli(tmp_path, home, "fetch")
+    assert done.returncode == 0, done.stderr
+    assert re.search(rb"\d+ MDNs? sent", done.stderr)     # the mailbox holds earlier tests' mail too
+    [mail] = [m for m in stored(home, "tag:mssante") if "cr-mdn" in _original_id(m)]
+    assert v.MDN_SENT in mail.tags and v.MDN_DUE not in mail.tags
+    _, recipients, relayed = relayed_to(operator, b"<cr-mdn@labo.mssante.test>")
+    assert recipients == [LAB]
+    deliver(operator, f"dr.martin@{DOMAIN}", "secretariat", relayed)     # the lab's operator delivers it
+    lab = open_imap(token_account(operator, tmp_path / "lab", "secretariat", operator.test_ca), Credentials())
+    try:
+        [report] = [r for r in _all_mail(lab) if b"cr-mdn@" in r]
+    finally:
+        lab.logout()
+    [match] = match_reports(report, ["<cr-mdn@labo.mssante.test>"])
+    assert (match.original_message_id, match.notification.action, match.notification.failed) == (
+        "<cr-mdn@labo.mssante.test>", "processed", False)
+    again = pli(tmp_path, home, "fetch")                                  # answered once, never twice
+    assert again.returncode == 0 and b"MDN" not in again.stderr
+
+
+def _all_mail(imap) -> list[bytes]:
+    imap.select("INBOX", readonly=True)
+    _, found = imap.uid("SEARCH", "ALL")
+    found = found[0].split()
+    return [imap.uid("FETCH", uid.decode(), "(BODY.PEEK[])")[1][0][1] for uid in found]
