@@ -4,6 +4,7 @@
     fetch(home, account, None, incoming, session=session)
     receive(home, None)                              # the import admits the MSSanté tier (admission below)
     report = answer_mdns(home, keyring)              # the MDNs the stored mail asked for, submitted
+    sent = send_documents(home, documents, sender, ["dr.b@hopital.mssante.fr"])   # an XDM package, submitted
 
 MSSanté mail is transport-secured only (docs/MSSANTE.md, "Trust model"): it is
 let into the inbox, tagged `mssante`, never `verified`, only when pli fetched it
@@ -30,9 +31,11 @@ from pli.core.store.sources import Source
 from pli.core.store.store import Store
 from pli.core.store.summary import key_of
 from pli.core.store.worker import Admitted
-from pli.core.transport.accounts import Account, load_accounts
+from pli.core.transport.accounts import Account, AccountError, load_accounts
 from pli.core.transport.mssante_account import credentials, load_mss_accounts, open_imap, open_smtp
 from pli.core.transport.submission import crlf
+from pli.core.xdm.compose import OutgoingDocument, Sender
+from pli.core.xdm.mail import document_mail
 from pli.core.xdm.received import TIER, read_received
 
 _FETCHED = re.compile(r"imap\.(?P<account>.+)\.\d+\.\d+")
@@ -124,7 +127,7 @@ def answer_mdns(home: Home, keyring=None) -> MdnReport:
                 report.to_confirm += 1
                 continue
             try:
-                _submit(home, accounts[name], mss[name], keyring, answer)
+                _submit(home, accounts[name], mss[name], keyring, answer.mail, [answer.to])
             except PliError as error:
                 report.failed.append(error.message)
                 continue
@@ -133,13 +136,28 @@ def answer_mdns(home: Home, keyring=None) -> MdnReport:
     return report
 
 
-def _submit(home: Home, account: Account, mss, keyring, answer) -> None:
+def send_documents(home: Home, documents: list[OutgoingDocument], sender: Sender, recipients: list[str], *,
+                   account: str | None = None, keyring=None, body: str = "", receipt: bool = True) -> str:
+    """Send documents about one patient (a PDF, a CDA) to MSSanté addresses as an IHE XDM package
+    (document_mail), submitted through the MSSanté account (`account`, else the only one); its Message-ID.
+    XdmRefused before anything is sent when the documents cannot go in one package."""
+    accounts = load_accounts(home)
+    mss = load_mss_accounts(home, accounts)
+    name = account or (next(iter(mss)) if len(mss) == 1 else "")
+    if name not in mss:
+        raise AccountError(f"{'no MSSanté account ' + repr(name) if name else 'no single MSSanté account'} in "
+                           f"{home.config}: mark one account `mssante = true` or name it (docs/MSSANTE.md)")
+    mail = document_mail(documents, sender, recipients, body=body, receipt=receipt)
+    _submit(home, accounts[name], mss[name], keyring, mail, recipients, "the mail")
+    return str(mail["Message-ID"])
+
+
+def _submit(home: Home, account: Account, mss, keyring, mail, recipients: list[str], what: str = "the MDN") -> None:
     smtp = open_smtp(mss, credentials(home, account, mss, "smtp", keyring))
     try:
-        smtp.sendmail(mss.address, [answer.to], crlf(answer.mail.as_bytes()))
+        smtp.sendmail(mss.address, recipients, crlf(mail.as_bytes()))
     except (OSError, smtplib.SMTPException) as error:
-        raise MdnNotSent(f"{mss.smtp} did not take the MDN to {answer.to}: {_reason(error)}; "
-                         "`pli fetch` tries again") from None
+        raise MdnNotSent(f"{mss.smtp} did not take {what} to {', '.join(recipients)}: {_reason(error)}") from None
     finally:
         try:
             smtp.quit()
@@ -148,7 +166,7 @@ def _submit(home: Home, account: Account, mss, keyring, answer) -> None:
 
 
 class MdnNotSent(PliError):
-    """The operator did not take an MDN."""
+    """The operator did not take an MDN (or a mail): `pli fetch` tries the MDN again."""
 
     exit_code = 75
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -11,10 +13,14 @@ from crypto_fixtures import introduce
 from dovecot_fixtures import OperatorDovecot, deliver, relayed_to, token_account
 from mssante_fixtures import DOMAIN, mss_home, operator_or_skip, pli
 from pli.core import vocab as v
+from pli.core.mail.mssante import send_documents
 from pli.core.receipts.mssante import match_reports
 from pli.core.store import Store
 from pli.core.transport.mssante_account import Credentials, open_imap
 from pli.core.transport.submission import crlf
+from pli.core.xdm import XdmRefused, file_document, read_package
+from pli.core.xdm.compose import Sender
+from test_xdm import LETTER, PDF, patient_of_fixture
 from test_xdm_received import lab_mail
 from transport_fixtures import Peers
 
@@ -113,3 +119,40 @@ def _all_mail(imap) -> list[bytes]:
     _, found = imap.uid("SEARCH", "ALL")
     found = found[0].split()
     return [imap.uid("FETCH", uid.decode(), "(BODY.PEEK[])")[1][0][1] for uid in found]
+
+
+# -- step 4 (the use case only): a PDF to an MSSanté address as an XDM package ---------------------------------
+
+def test_a_pdf_sent_to_an_mssante_address_goes_as_an_xdm_package_through_the_account(operator, tmp_path):
+    home, _ = mss_home(tmp_path, operator, "dr.martin")
+    pdf = file_document(PDF, "application/pdf", "Courrier", LETTER, patient_of_fixture())
+    sender = Sender(address=f"dr.martin@{DOMAIN}", rpps="10000000011", family="MARTIN", given="Jeanne")
+    message_id = send_documents(home, [pdf], sender, [LAB])
+    _, recipients, relayed = relayed_to(operator, message_id.encode())
+    assert recipients == [LAB]
+    deliver(operator, f"dr.martin@{DOMAIN}", "secretariat", relayed)
+    lab = open_imap(token_account(operator, tmp_path / "lab", "secretariat", operator.test_ca), Credentials())
+    try:
+        [received] = [r for r in _all_mail(lab) if message_id.encode() in r]
+    finally:
+        lab.logout()
+    mail = email.message_from_bytes(received, policy=email.policy.default)
+    assert mail["Subject"] == "XDM/1.0/DDM+Courrier FICTIF Zoé 12/04/1965"
+    assert mail["Disposition-Notification-To"] == f"dr.martin@{DOMAIN}"
+    [package] = [p for p in mail.iter_attachments() if p.get_filename() == "IHE_XDM.ZIP"]
+    read = read_package(package.get_content())
+    [document] = read.documents
+    assert document.data == PDF and document.entry.patient.extension == "265040000123407"
+    assert document.entry.title == "Courrier" and document.entry.mime_type == "application/pdf"
+    assert [a.rpps for a in document.entry.authors] == ["10000000011"]
+
+
+def test_documents_about_two_patients_are_refused_before_anything_is_submitted(operator, tmp_path):
+    home, _ = mss_home(tmp_path, operator, "dr.martin")
+    other = replace(patient_of_fixture(), family="AUTRE", ins=None)
+    documents = [file_document(PDF, "application/pdf", "A", LETTER, patient_of_fixture()),
+                 file_document(PDF, "application/pdf", "B", LETTER, other)]
+    before = len(operator.sink.messages)
+    with pytest.raises(XdmRefused):
+        send_documents(home, documents, Sender(address=f"dr.martin@{DOMAIN}"), [LAB])
+    assert len(operator.sink.messages) == before
