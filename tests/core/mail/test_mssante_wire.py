@@ -12,6 +12,7 @@ import pytest
 from crypto_fixtures import introduce
 from dovecot_fixtures import OperatorDovecot, deliver, relayed_to, token_account
 from mssante_fixtures import DOMAIN, mss_home, operator_or_skip, pli
+from pki_fixtures import TestCa
 from pli.core import vocab as v
 from pli.core.mail.mssante import send_documents
 from pli.core.receipts.mssante import match_reports
@@ -156,3 +157,13 @@ def test_documents_about_two_patients_are_refused_before_anything_is_submitted(o
     with pytest.raises(XdmRefused):
         send_documents(home, documents, Sender(address=f"dr.martin@{DOMAIN}"), [LAB])
     assert len(operator.sink.messages) == before
+
+
+def test_a_wrong_ca_through_pli_fetch_is_one_line_exit_75_and_fetches_nothing(operator, tmp_path):
+    other = TestCa(tmp_path / "other-ca", "other CA")
+    home, _ = mss_home(tmp_path, operator, "dr.martin", ca_file=str(other.cert_path))
+    done = pli(tmp_path, home, "fetch")
+    assert done.returncode == 75
+    lines = done.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr.decode() and "localhost" in lines[0]
+    assert stored(home, "*") == [] and not list((home.root / "incoming" / "new").iterdir())
