@@ -35,6 +35,13 @@ SUPERSEDED = "superseded"            # a later report of the same lab order repl
 SUPERSEDES = "supersedes"            # this report replaces an earlier one of its order
 PATIENT_PREFIX = "patient:"          # patient:<key>, one per patient a lab report names
 
+# -- tags: the MSSanté tier (docs/MSSANTE.md) --------------------------------------
+MSSANTE = "mssante"                  # fetched from an MSSanté account: transport-secured, never `verified`
+XDM_REFUSED = "xdm-refused"          # an IHE_XDM.ZIP pli would not open (unsafe or incomplete): kept as received
+MDN_DUE = "mdn-due"                  # the sender asked for an RFC 8098 MDN, not sent yet
+MDN_CONFIRM = "mdn-confirm"          # the MDN waits for the user's consent (the address is not the Return-Path)
+MDN_SENT = "mdn-sent"                # the MDN was submitted through the MSSanté account
+
 # -- tags: receipts (docs/RECEIPTS.md) -------------------------------------------
 RECEIPT = "receipt"
 RECEIPT_REQUEST = "receipt-request"  # the sender asked for a receipt
@@ -65,10 +72,12 @@ REASON_PROPERTY = "pli.reason"       # why the message is in quarantine
 KEY_PROPERTY = "pli.key"             # the clear file's key in the store
 VERIFIED_PROPERTY = "pli.verified"
 SENDER_PROPERTY = "pli.sender"
+ACCOUNT_PROPERTY = "pli.account"     # the MSSanté account a message was fetched from (its MDN goes back through it)
 
 # -- search shortcuts: a bare word that means the tag (core/store/query.py) --------
 SHORTCUT_TAGS = frozenset({
     ABNORMAL, CRITICAL, UNREAD, LAB, QUARANTINE, INBOX, VERIFIED, SEALED, UNSEALED, FLAGGED, SENT, REPLIED,
+    MSSANTE,
 })
 #: What the search bar offers to complete, the most asked first: shortcuts, then notmuch's own prefixes.
 SEARCH_SUGGESTIONS = (CRITICAL, ABNORMAL, UNREAD, LAB, QUARANTINE, PATIENT_PREFIX, "tag:", "from:",

@@ -17,6 +17,7 @@ def register(sub) -> None:
 def run(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.resolve import unlock
+    from pli.core.mail.mssante import imap_session
     from pli.core.store.layout import Layout
     from pli.core.transport.accounts import choose_account
     from pli.core.transport.fetch import fetch
@@ -35,18 +36,31 @@ def run(args) -> int:
         journal.record_many([Step("fetched", _message_id(layout.incoming / "new" / n) or n,
                                   {"via": "imap", "target": account.name}) for n in names])
 
-    password = account.imap_login.secret(home, keyring) if account.imap_login else None
-    report = fetch(home, account, password, layout.incoming, on_batch=traced)
+    session = imap_session(home, account, keyring)   # an MSSanté account logs in its own way
+    password = account.imap_login.secret(home, keyring) if account.imap_login and session is None else None
+    report = fetch(home, account, password, layout.incoming, on_batch=traced, session=session)
     print(report.render(), file=sys.stderr)
-    if args.no_new or not report.fetched or not layout.exists():
+    if args.no_new or not layout.exists():
         return 0
-    # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.mail.receive import receive
-    from pli.core.store.progress import Progress
+    status = 0
+    if report.fetched:
+        # start-up: `pli` loads what a command needs only when that command runs
+        from pli.core.mail.receive import receive
+        from pli.core.store.progress import Progress
 
-    from pli.core.cli.store import reported
+        from pli.core.cli.store import reported
 
-    return reported(receive(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet)))
+        status = reported(receive(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet)))
+    if session is not None:            # the MDNs the MSSanté mail asks for, this run's and those left before
+        # start-up: `pli` loads what a command needs only when that command runs
+        from pli.core.mail.mssante import answer_mdns
+
+        mdns = answer_mdns(home, keyring)
+        if mdns.render():
+            print(mdns.render(), file=sys.stderr)
+        if mdns.failed and status == 0:
+            status = 75
+    return status
 
 
 def _message_id(path) -> str | None:

@@ -16,6 +16,8 @@ from pli.core import vocab
 if TYPE_CHECKING:  # the email package is imported when the first message is read, after the first screen
     from email.message import EmailMessage
 
+    from pli.core.xdm.received import ReceivedMss
+
 #: Protected headers shown above the body, in this order.
 SHOWN_HEADERS = ("From", "To", "Cc", "Date", "Subject", "X-Pli-Patient")
 
@@ -41,6 +43,7 @@ class Verification:
     mode: str = ""          # "otp" | "stream" | ""
     reason: str = ""        # why the check failed (a short token such as "bad-signature")
     warning: str = ""       # the signing key was revoked (after the message was signed, or since it was stored)
+    tier: str = ""          # "mssante": transport-secured mail of an MSSanté account, never signed (never verified)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class ClearMessage:
     body: str
     attachments: tuple[Attachment, ...]
     verification: Verification
+    mssante: ReceivedMss | None = None    # an MSSanté mail: its X-MSS-* headers, XDM documents, lab reports
 
 
 def parse_clear(raw: bytes) -> EmailMessage:
@@ -72,14 +76,18 @@ def verification_of(msg: EmailMessage, summary=None) -> Verification:
     verified = verified_header in ("yes", "true", "1", "ok") if verified_header else bool(
         summary is not None and summary.verified)
     signer = _header(msg, "X-Pli-Sender") or (summary.sender if summary is not None else "")
+    mode = _header(msg, "X-Pli-Mode") or (getattr(summary, "mode", "") or "")
     return Verification(
         verified=verified,
         signer=signer,
         signer_id=_header(msg, "X-Pli-Sender-Id"),
         fingerprint=_header(msg, "X-Pli-Fingerprint"),
-        mode=_header(msg, "X-Pli-Mode") or (getattr(summary, "mode", "") or ""),
+        mode=mode,
         reason=_header(msg, "X-Pli-Reason") or _header(msg, "X-Pli-Quarantine-Reason"),
         warning=_header(msg, "X-Pli-Warning"),
+        # the store writes every X-Pli-* field itself (a sender's are dropped): only mail it let in from an
+        # MSSanté account says this mode, and a tier is never a signature
+        tier=vocab.MSSANTE if mode == vocab.MSSANTE and not verified else "",
     )
 
 
@@ -132,7 +140,17 @@ def attachment_bytes(msg: EmailMessage, index: int) -> bytes:
 def read_message(raw: bytes, summary=None) -> ClearMessage:
     msg = parse_clear(raw)
     headers = tuple((name, value) for name in SHOWN_HEADERS if (value := _header(msg, name)))
-    return ClearMessage(msg, headers, body_text(msg), attachments_of(msg), verification_of(msg, summary))
+    check = verification_of(msg, summary)
+    return ClearMessage(msg, headers, body_text(msg), attachments_of(msg), check,
+                        mssante_of(raw) if check.tier == vocab.MSSANTE else None)
+
+
+def mssante_of(raw: bytes) -> ReceivedMss:
+    """An MSSanté mail as read for the screen: X-MSS-* headers, the XDM documents and their text, lab reports."""
+    # start-up: the XDM and CDA readers load with the first MSSanté mail shown, not with the first screen
+    from pli.core.xdm.received import read_received
+
+    return read_received(raw)
 
 
 # -- once it is open -------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ is where they join in (docs/ARCHITECTURE.md):
 
   - in the import's workers, each verified message's tags: a receipt, or a request
     for one (pli.core.receipts.message.import_tags); a note (note_tags);
+  - plain mail fetched from an MSSanté account: stored in its own tier, not
+    quarantined (pli.core.mail.mssante.admission);
   - once the import is committed: the receipts pass answers what asked for a receipt
     and checks the receipts that came back (pli.core.receipts.after_import).
 
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from pli.core.home import Home
 from pli.core.mail.conversation import KIND, KIND_HEADER, TAG
+from pli.core.mail.mssante import admission
 from pli.core.receipts import after_import
 from pli.core.receipts.message import import_tags as receipt_tags
 from pli.core.store import headers
@@ -37,8 +40,9 @@ def note_tags(inner: bytes, tags: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(set(tags) | {TAG}))
 
 
-#: What pli does with each message an import stores, and after it.
-HOOKS = ImportHooks(tags=(receipt_tags, note_tags), after=after_import)
+#: What pli does with each message an import stores, and after it; the mail of MSSanté accounts is let in
+#: in its own tier (pli.core.mail.mssante).
+HOOKS = ImportHooks(tags=(receipt_tags, note_tags), after=after_import, admission=admission)
 
 
 def receive(home: Home, paths: Iterable[Path] | None, **options) -> ImportReport:

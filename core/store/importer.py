@@ -127,6 +127,9 @@ class ImportHooks:
     #: Run once the import is committed, with a trace to write to: (home, keyring, journal) -> a report
     #: with a render() (kept as ImportReport.receipts).
     after: Callable | None = None
+    #: Builds, in the parent before the workers fork, what lets plain mail of another trust tier into the
+    #: inbox: (home) -> WorkerContext.admit, or None (pli.core.mail.receive: mail of MSSanté accounts).
+    admission: Callable | None = None
 
 
 def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, workers: int | None = None,
@@ -146,7 +149,8 @@ def import_sources(home: Home, paths: Iterable[Path] | None, *, keyring=None, wo
             sources = list_sources(paths)
         if keyring is None and sources:
             keyring = _unlock(home)
-        context = WorkerContext(layout, keyring, config.quarantine_unsealed, hooks.tags)
+        admit = hooks.admission(home) if hooks.admission is not None and sources else None
+        context = WorkerContext(layout, keyring, config.quarantine_unsealed, hooks.tags, admit)
         writer = IndexWriter(layout, _seen_ranges(home, keyring), config.fsync, _journal(home, keyring))
         writer.recover_trace()  # the steps an interrupted import committed but did not write
         try:

@@ -189,6 +189,16 @@ class Store:
                                       "`pli search` lists message ids") from None
         return self._retrying(read)
 
+    def property_values(self, message_id: str, name: str) -> list[str]:
+        """The values of one property (pli.account...) of a message."""
+        def read(db) -> list[str]:
+            try:
+                return [value for _, value in db.find(message_id).properties.getall(name, exact=True)]
+            except LookupError:
+                raise MessageNotFound(f"no message {message_id!r} in the store; "
+                                      "`pli search` lists message ids") from None
+        return self._retrying(read)
+
     def clear_path(self, message_id: str) -> Path:
         """The clear file of a message (found again by its key if a mail client renamed it)."""
         def read(db) -> tuple[list[str], str]:

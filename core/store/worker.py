@@ -41,6 +41,20 @@ class WorkerContext:
     #: What the layer above adds to a verified message's tags, in order: (inner bytes, tags) -> tags
     #: (pli.core.mail.receive: receipts, notes).  The store knows none of them.
     tag_hooks: tuple[Callable[[bytes, tuple[str, ...]], tuple[str, ...]], ...] = ()
+    #: Plain mail the layer above lets into the inbox in a trust tier of its own (MSSanté mail fetched from an
+    #: MSSanté account): (source, raw bytes) -> Admitted, or None for the usual rule (quarantine).
+    admit: Callable[[Source, bytes], "Admitted | None"] | None = None
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """What the layer above found in an admitted plain mail: its tier (the X-Pli-Mode), tags, properties, lab facts.
+    It is stored as received, named by its bytes, never `verified` (the tier is not a signature)."""
+
+    mode: str
+    tags: tuple[str, ...]
+    properties: tuple[tuple[str, str], ...]
+    lab: LabFacts = LabFacts()
 
 
 @dataclass(frozen=True)
@@ -159,6 +173,10 @@ def _prepare(context: WorkerContext, source: Source, raw: bytes | None, result) 
     if raw is None or (isinstance(result, _Failure) and not result.store):
         # not stored, not consumed: the summary names it, the file stays where it is
         return Prepared(source, "", "", "", (), (), reason=result.reason if result else "unreadable")
+    if result is None and context.admit is not None:
+        admitted = context.admit(source, raw)
+        if admitted is not None:
+            return _prepare_admitted(context, source, raw, admitted)
     if result is None:
         return _prepare_failed(context, source, raw, "unsealed", sealed=False,
                                quarantined=context.quarantine_unsealed)
@@ -284,6 +302,24 @@ def file_time(path: str) -> float | None:
 
 def _epoch(timestamp) -> float:
     return timestamp.timestamp() if hasattr(timestamp, "timestamp") else float(timestamp)
+
+
+def _prepare_admitted(context: WorkerContext, source: Source, raw: bytes, admitted: Admitted) -> Prepared:
+    """Plain mail of a trust tier of its own (MSSanté): in the inbox, as received, with its tier and lab facts."""
+    key = raw_key(raw)
+    present = headers.first_values(raw)
+    add = [("X-Pli-Verified", "no"), ("X-Pli-Mode", admitted.mode), ("X-Pli-Key", key)]
+    if admitted.lab.patient:
+        add.append(("X-Pli-Patient", admitted.lab.patient))
+    if admitted.lab.summary:
+        add.append(("X-Pli-Lab", admitted.lab.summary))
+    add += missing_date(present, lambda: file_time(source.path))
+    drop: set[str] = set()
+    message_id = own_identity(key, present, add, drop)
+    clear = headers.rewrite(raw, add, frozenset(drop))
+    tmp_clear, tmp_sealed = _write(context, key, "inbox", clear, raw)
+    return Prepared(source, key, "inbox", message_id, admitted.tags, admitted.properties, tmp_clear=tmp_clear,
+                    tmp_sealed=tmp_sealed)
 
 
 def _prepare_failed(context: WorkerContext, source: Source, raw: bytes, reason: str, *,

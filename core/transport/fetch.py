@@ -17,6 +17,7 @@ import json
 import re
 import socket
 import ssl
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,13 +79,15 @@ def save_state(home: Home, account: str, state: FetchState) -> None:
 
 
 def fetch(home: Home, account: Account, password: str | None, incoming: Path, batch: int = BATCH,
-          on_batch=None) -> FetchReport:
-    """Fetch every message above the saved UID into `incoming` (a Maildir); `on_batch(names)` after each batch."""
+          on_batch=None, session: Callable[[], imaplib.IMAP4] | None = None) -> FetchReport:
+    """Fetch every message above the saved UID into `incoming` (a Maildir); `on_batch(names)` after each batch.
+
+    `session`: opens the logged-in IMAP session itself (an MSSanté account: checked TLS, its own login,
+    core/transport/mssante_account.open_imap); its errors are its own typed one-line errors."""
     report = FetchReport(account.name)
     deliver = MaildirDelivery(incoming.parent)
     with _explained(account, "; rerun `pli fetch` later (it resumes where it stopped)"):
-        with _connect(_server(account)) as imap:
-            _login(imap, account, password)
+        with _session(account, password, session) as imap:
             uidvalidity = _select(imap, account.imap_folder)
             state = load_state(home, account.name)
             if state.uidvalidity != uidvalidity:
@@ -107,16 +110,27 @@ def fetch(home: Home, account: Account, password: str | None, incoming: Path, ba
     return report
 
 
-def probe(account: Account, password: str | None) -> str:
+def probe(account: Account, password: str | None, session: Callable[[], imaplib.IMAP4] | None = None) -> str:
     """Connect, log in and open the folder read-only as `fetch` does: what it found, in words (doctor --online)."""
     with _explained(account):
-        with _connect(_server(account)) as imap:
-            _login(imap, account, password)
+        with _session(account, password, session) as imap:
             _select(imap, account.imap_folder)
             count = int((imap.response("EXISTS")[1] or [b"0"])[-1] or 0)
             imap.logout()
     login = ", login accepted" if account.imap_login else ""
     return f"reachable{login}; {account.imap_folder} holds {counted(count, 'message')}"
+
+
+def _session(account: Account, password: str | None, session) -> imaplib.IMAP4:
+    if session is not None:
+        return session()
+    imap = _connect(_server(account))
+    try:
+        _login(imap, account, password)
+    except BaseException:
+        imap.shutdown()
+        raise
+    return imap
 
 
 def _server(account: Account) -> Server:

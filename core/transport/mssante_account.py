@@ -10,7 +10,7 @@
     token_command = ["pscli", "token"]           # xoauth2 / oauthbearer: prints the access token
     client_cert = "~/.config/pli/bal-app.pem"    # certificate: the mailbox's certificate (mutual TLS)
     client_key = "~/.config/pli/bal-app.key"     # mode 0600, or an encrypted PEM with
-    client_key_passphrase = "keyring"            # its passphrase sealed in the keyring (`pli send --set-password mss`)
+    client_key_passphrase = "keyring"            # its passphrase sealed in the keyring (`pli send password mss`)
 
     mss = mssante_account(accounts["mss"], raw_table, where)     # None when the account is not MSSanté
     imap = open_imap(mss, Credentials(password=...))             # logged in, over checked TLS
@@ -35,9 +35,12 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pli.core.config import config_section
 from pli.core.errors import PliError
-from pli.core.transport.accounts import Account, AccountError, Server
+from pli.core.home import Home
+from pli.core.transport.accounts import Account, AccountError, Server, load_accounts
 from pli.core.transport.oauth_token import TokenCommand
+from pli.core.transport.secrets import read_account_password
 from pli.core.transport.sasl import (LoginRefused, OAuthExchange, imap_authenticate, imap_external,
                                      smtp_authenticate, smtp_external)
 from pli.core.transport.tls import TlsFailed, TlsSettings, client_context, tls_failure
@@ -109,6 +112,29 @@ def mssante_account(account: Account, table: dict, where: str) -> MssAccount | N
         raise AccountError(f"{where}: auth = \"{auth}\" needs a username (username, imap_username, smtp_username)")
     return MssAccount(account.name, account.address, auth, account.imap, account.smtp, imap_user, smtp_user,
                       account.imap_folder, tls, command, table.get("client_key_passphrase") == "keyring")
+
+
+def load_mss_accounts(home: Home, accounts: dict[str, Account] | None = None) -> dict[str, MssAccount]:
+    """The home's MSSanté accounts by name (those marked `mssante = true`), their settings checked."""
+    accounts = load_accounts(home) if accounts is None else accounts
+    tables = config_section(home.config, "accounts") if accounts else {}
+    found = {}
+    for name, account in accounts.items():
+        mss = mssante_account(account, tables.get(name, {}), f"{home.config} [accounts.{name}]")
+        if mss is not None:
+            found[name] = mss
+    return found
+
+
+def credentials(home: Home, account: Account, mss: MssAccount, server: str, keyring=None) -> Credentials:
+    """The secrets `open_imap`/`open_smtp` need for `server` ("imap" or "smtp"), read from their file or the
+    keyring: the password of a password login, the passphrase of a client key sealed in the keyring."""
+    password = None
+    if mss.auth == "password":
+        login = account.imap_login if server == "imap" else account.smtp_login
+        password = login.secret(home, keyring) if login is not None else None
+    passphrase = read_account_password(home, mss.name, keyring).encode() if mss.key_in_keyring else None
+    return Credentials(password=password, key_passphrase=passphrase)
 
 
 def open_imap(account: MssAccount, credentials: Credentials = Credentials(), *,
@@ -201,13 +227,13 @@ def _smtp_login(smtp: smtplib.SMTP, account: MssAccount, credentials: Credential
 
 def _password_refused(account: MssAccount, kind: str, server: str) -> LoginRefused:
     return LoginRefused(f"{server} refused the password of {account.user(kind)}: check the password "
-                        f"(`pli send --set-password {account.name} --server {kind}` or the password file)")
+                        f"(`pli send password {account.name} --server {kind}` or the password file)")
 
 
 def _password(credentials: Credentials, account: MssAccount) -> str:
     if not credentials.password:
         raise LoginRefused(f"account {account.name} logs in by password and none was given: set password_file, "
-                           f"or password = \"keyring\" and `pli send --set-password {account.name}`")
+                           f"or password = \"keyring\" and `pli send password {account.name}`")
     return credentials.password
 
 

@@ -32,6 +32,7 @@ import email.policy
 from dataclasses import dataclass, field, replace
 from email.message import Message
 
+from pli.core import vocab as v
 from pli.core.crypto.mime import is_sealed
 from pli.core.errors import PliError
 from pli.core.lab.cda import LAB_REPORT, MalformedCda, read_cda
@@ -42,10 +43,10 @@ from pli.core.receipts.mdn import MdnRequest, is_report, mdn_request
 from pli.core.store.tagging import LabFacts, lab_facts, properties_for, tags_for
 from pli.core.xdm.package import ATTACHMENT_NAME, XdmDocument, XdmRefused, read_package
 
-TIER = "mssante"                     # the tag and the pli.mode property of this tier
+TIER = v.MSSANTE                     # the tag and the pli.mode property of this tier
 SEALED_TIER = "pli"                  # a pli envelope: the usual import opens and verifies it
 BADGE = "transport-secured, not end-to-end signed"
-XDM_REFUSED = "xdm-refused"          # an IHE_XDM.ZIP pli would not open (unsafe or incomplete): kept as received
+XDM_REFUSED = v.XDM_REFUSED
 MSS_PREFIX = "x-mss-"
 CDA_TYPES = ("text/xml", "application/xml", "application/hl7-cda+xml")
 

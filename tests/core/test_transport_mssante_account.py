@@ -160,7 +160,7 @@ def test_a_wrong_password_is_refused_without_quoting_it(operator, pki, tmp_path,
     with pytest.raises(LoginRefused) as refused:
         opener(account, Credentials(password="not-the-password"))
     text = one_line(refused.value, "not-the-password")
-    assert "refused the password of dr.martin" in text and "--set-password mss" in text
+    assert "refused the password of dr.martin" in text and "pli send password mss --server" in text
 
 
 @pytest.mark.parametrize("opener", [open_imap, open_smtp])

@@ -84,6 +84,8 @@ class LabScreen(Screen):
         from pli.core.lab.detect import lab_payloads, reports_in_mail
 
         raw = tuple(shown_text(payload) for payload in lab_payloads(clear.message))
+        if clear.mssante is not None and clear.mssante.reports:   # a CR-BIO in an XDM package, or HPRIM/HL7
+            return cls(summary, clear, list(clear.mssante.reports), raw=raw)
         try:
             if store is not None:
                 reports, histories = store.lab_reports(summary.message_id)

@@ -82,6 +82,9 @@ class MessageScreen(Screen):
         with VerticalScroll(id="message-body"):
             yield Static(headers_text(self.clear), id="message-headers")
             yield Static(self.clear.body, markup=False, id="message-text")
+            if self.clear.mssante is not None and self.clear.mssante.text:
+                # the CDA documents' narrative, as the XDM package carries it
+                yield Static(self.clear.mssante.text, markup=False, id="message-documents")
         if self.clear.attachments:
             yield AttachmentList(self.clear.attachments, id="attachments")
         yield KeyBar()

@@ -469,7 +469,8 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         dim = base + self.get_component_rich_style("message-list--dim")
         extra_tags = " ".join(sorted(t for t in summary.tags
                                      if t not in SHOWN_ELSEWHERE and not t.startswith("patient:")))
-        verified = "✓" if summary.verified else "✗"
+        # MSSanté mail is its own tier (◆, docs/MSSANTE.md): neither pli's ✓ nor a failed check's ✗
+        verified = "✓" if summary.verified else "◆" if vocab.MSSANTE in summary.tags else "✗"
         ver_style = dim if summary.verified else base + self.get_component_rich_style(
             "message-list--unverified")
         segments = [

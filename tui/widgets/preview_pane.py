@@ -24,6 +24,28 @@ def headers_text(clear: ClearMessage) -> Text:
         names = ", ".join(a.filename for a in clear.attachments)
         text.append("Attachments: ", style="bold")
         text.append(names + "\n")
+    if clear.mssante is not None:
+        text.append_text(mssante_text(clear.mssante))
+    return text
+
+
+def mssante_text(mss) -> Text:
+    """An MSSanté mail's X-MSS-* headers, the documents of its XDM package, and what could not be read."""
+    text = Text()
+    for name, value in mss.headers.all:
+        text.append(f"{name}: ", style="bold")
+        text.append(f"{value}\n")
+    for document in mss.documents:
+        text.append("Document: ", style="bold")
+        details = [document.type_display or document.type_code, document.mime_type,
+                   f"patient {document.patient_name} {document.patient}".rstrip() if document.patient else "",
+                   "by " + ", ".join(document.authors) if document.authors else ""]
+        text.append(" · ".join([document.title or document.path] + [d for d in details if d]) + "\n")
+        if document.problem:
+            text.append(f"  ⚠ {document.problem}\n", style="bold")
+    for problem in mss.problems:
+        if not any(problem == d.problem for d in mss.documents):
+            text.append(f"⚠ {problem}\n", style="bold")
     return text
 
 

@@ -25,7 +25,16 @@ REASONS = {
 }
 
 
+TIER_BADGES = {"mssante": "MSSanté: transport-secured, not end-to-end signed"}
+
+
 def badge_text(check: Verification) -> Text:
+    if check.tier in TIER_BADGES and not check.verified:
+        # its own tier: neither pli's signature nor a failed check; the sender is what the operator carried
+        text = Text(f"◆ {TIER_BADGES[check.tier]}", style="bold")
+        if check.signer:
+            text.append(f" · from {check.signer} (not checked by pli)")
+        return text
     if not check.verified:
         reason = REASONS.get(check.reason, check.reason or "no valid signature recorded")
         text = Text("✗ NOT VERIFIED", style="bold")
@@ -48,10 +57,13 @@ def badge_text(check: Verification) -> Text:
 
 
 class VerificationBadge(Static):
-    """Green with the signer's details when verified; red with the reason, no trusted styling, when not."""
+    """Green with the signer's details when verified; red with the reason, no trusted styling, when not;
+    MSSanté mail (transport-secured) in a colour of its own, never the verified one."""
 
     def show(self, check: Verification) -> None:
+        tier = bool(check.tier) and not check.verified
         self.set_class(check.verified, "-verified")
-        self.set_class(not check.verified, "-failed")
+        self.set_class(tier, "-tier")
+        self.set_class(not check.verified and not tier, "-failed")
         self.set_class(check.verified and bool(check.warning), "-warning")
         self.update(badge_text(check))
