@@ -3,19 +3,11 @@
 logins), and the imported MSSanté directory.  Each failure is a finding with what fixes it, and exit 1."""
 from __future__ import annotations
 
-import pytest
-
-from mssante_fixtures import mss_home, operator_or_skip
+from mssante_fixtures import mss_home, operator  # noqa: F401 - operator is a fixture
 from pki_fixtures import TestCa
 from pli.core.directory.mssante_index import import_extract
 from test_cli_doctor import doctor, line
 from test_directory_mssante_index import extract_file
-
-
-@pytest.fixture(scope="module")
-def operator(tmp_path_factory):
-    with operator_or_skip(tmp_path_factory) as server:
-        yield server
 
 
 def test_a_good_mssante_account_passes_online_and_the_imported_directory_opens(operator, tmp_path):
