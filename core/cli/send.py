@@ -58,15 +58,18 @@ def _send(home: Home, args) -> int:
     inner = email.message_from_bytes(raw, policy=email.policy.default)
     keyring = unlock(home)
     to = [a.strip() for a in args.to.split(",") if a.strip()]
-    mssante = _mssante_recipients(home, keyring, to, inner, args)
+    mssante, documents = _mssante_plan(home, keyring, to, inner, args)
     to = [a for a in to if a not in mssante]
+    if to:                                    # every refusal comes before anything is sent or sealed
+        seal, accounts = send_plan(home, keyring, to, len(raw), args.mode, args.account)
+        print(render_plan(seal, accounts), file=sys.stderr)
+        problems = [a for a in accounts.values() if isinstance(a, Exception)]
+        if problems and not args.queue_only:
+            raise problems[0]                 # no account for a recipient: nothing is sealed
+    if mssante:
+        _send_mssante(home, keyring, inner, mssante, documents, args.account)
     if not to:
         return 0
-    seal, accounts = send_plan(home, keyring, to, len(raw), args.mode, args.account)
-    print(render_plan(seal, accounts), file=sys.stderr)
-    problems = [a for a in accounts.values() if isinstance(a, Exception)]
-    if problems and not args.queue_only:
-        raise problems[0]                     # no account for a recipient: nothing is sealed
     queued = seal_and_queue(home, keyring, inner, to, mode=args.mode, receipts=args.receipt)
     print(f"queued {queued.envelope_id} for {', '.join(queued.recipients)}", file=sys.stderr)
     if args.queue_only:
@@ -74,16 +77,17 @@ def _send(home: Home, args) -> int:
     return _flush(home, args.account, keyring, only_keys={queued.key})
 
 
-def _mssante_recipients(home: Home, keyring, to: list[str], inner, args) -> list[str]:
-    """Send the message's documents as an IHE XDM package to the recipients pli cannot seal to but the MSSanté
-    directory lists (docs/MSSANTE.md); the addresses it went to.  Nothing is sent when a document cannot go."""
+def _mssante_plan(home: Home, keyring, to: list[str], inner, args):
+    """The recipients pli cannot seal to but the MSSanté directory lists (docs/MSSANTE.md), with the message's
+    documents for their IHE XDM package; the plan on stderr.  Refused here, before anything is sent: --queue-only,
+    a document without its patient, a message without a document."""
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.mail.mssante import documents_of, mssante_only, recipient_reaches, send_documents, sender_for
+    from pli.core.mail.mssante import documents_of, mssante_only, recipient_reaches
 
     reaches = recipient_reaches(home, keyring, to)
     mssante = mssante_only(reaches)
     if not mssante:
-        return []
+        return [], []
     if args.queue_only:
         raise UsageError(f"{', '.join(mssante)}: MSSanté mail is submitted at once, never queued: "
                          "send it without --queue-only")
@@ -91,13 +95,17 @@ def _mssante_recipients(home: Home, keyring, to: list[str], inner, args) -> list
              "IHE XDM package"]
     lines += [f"  {address}: {reaches[address].label}" for address in mssante]
     print("\n".join(lines), file=sys.stderr)
-    documents = documents_of(inner, _patient(args.patient, args.ins))
+    return mssante, documents_of(inner, _patient(args.patient, args.ins))
+
+
+def _send_mssante(home: Home, keyring, inner, mssante: list[str], documents, account: str | None) -> None:
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.mail.mssante import send_documents, sender_for
+
     body = inner.get_body(preferencelist=("plain",))
-    message_id = send_documents(home, documents, sender_for(home, keyring, args.account), mssante,
-                                account=args.account if args.account else None, keyring=keyring,
-                                body=body.get_content() if body is not None else "")
+    message_id = send_documents(home, documents, sender_for(home, keyring, account), mssante, account=account,
+                                keyring=keyring, body=body.get_content() if body is not None else "")
     print(f"sent {message_id} to {', '.join(mssante)} (MSSanté, transport-secured)", file=sys.stderr)
-    return mssante
 
 
 def _patient(text: str | None, ins: str | None):

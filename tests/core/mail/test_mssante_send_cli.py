@@ -72,3 +72,12 @@ def test_an_address_in_neither_directory_is_still_refused_exit_7(operator, tmp_p
     done = pli(tmp_path, home, "send", "message", "--to", f"nobody@{DOMAIN}", "--patient",
                "FICTIF, Zoé, 1965-04-12", str(message_with_pdf(tmp_path, "nobody")))
     assert done.returncode == 7 and b"no key for nobody@" in done.stderr
+
+
+def test_with_an_unknown_recipient_beside_nothing_is_sent_to_the_mssante_one_either(operator, tmp_path):
+    home = home_knowing_the_lab(tmp_path, operator)
+    before = len(operator.sink.messages)
+    done = pli(tmp_path, home, "send", "message", "--to", f"{LAB},nobody@{DOMAIN}", "--patient",
+               "FICTIF, Zoé, 1965-04-12", "--ins", "265040000123407", str(message_with_pdf(tmp_path, "mixed")))
+    assert done.returncode == 7 and b"no key for nobody@" in done.stderr
+    assert b"sent " not in done.stderr and len(operator.sink.messages) == before
