@@ -22,16 +22,24 @@ from pli.core.audit.entry import JournalTampered
 from pli.core.crypto.keyring import Keyring, load_correspondents, public_view
 from pli.core.crypto.passphrase import NoPassphrase
 from pli.core.crypto.vault import WrongPassphrase
+from pli.core.config import config_section
 from pli.core.directory.local import anchor_path, installed_path, verified_installed
+from pli.core.directory.mssante_index import MssDirectory, MssDirectoryError
 from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.plural import counted
 from pli.core.store import Store
 from pli.core.store.layout import Layout
 from pli.core.transport import fetch, submission
-from pli.core.transport.accounts import load_accounts
+from pli.core.transport.accounts import AccountError, load_accounts
+from pli.core.transport.mssante_account import (MssAccount, credentials, is_mssante, mssante_account, open_imap,
+                                                open_smtp)
+from pli.core.transport.oauth_token import TokenCommandFailed
 from pli.core.transport.outbox import pending
+from pli.core.transport.sasl import LoginRefused
 from pli.core.transport.secrets import is_stored
+from pli.core.transport.tls import (BadClientCertificate, ClientCertificateRejected, ExpiredServerCertificate,
+                                    HostnameMismatch, UntrustedServer, client_context)
 
 #: A directory older than this is worth refreshing (authorities publish revocations with each issue).
 DIRECTORY_MAX_AGE_DAYS = 31
@@ -58,7 +66,8 @@ def check_home(home: Home, unlock: Callable[[Home], object] | None = None, onlin
     keyring = _guarded(findings, "keyring", lambda: _keyring(home, unlock, findings))
     if keyring is not None:
         _guarded(findings, "pads", lambda: findings.extend(_pads(keyring)))
-    for area, check in (("directory", lambda: _directory(home, now)), ("trace", lambda: _trace(home)),
+    for area, check in (("directory", lambda: _directory(home, now)),
+                        ("mssante directory", lambda: _mssante_directory(home)), ("trace", lambda: _trace(home)),
                         ("store", lambda: _store(home)), ("outbox", lambda: _outbox(home)),
                         ("accounts", lambda: _accounts(home, keyring, online))):
         _guarded(findings, area, lambda check=check: findings.extend(check()))
@@ -159,6 +168,32 @@ def _directory(home: Home, now: datetime) -> Iterator[Finding]:
         yield Finding("directory", "ok", text)
 
 
+def _mssante_directory(home: Home) -> Iterator[Finding]:
+    """The imported MSSanté extract opens (compose and `pli send` look recipients up in it).  Not imported is
+    fine: said only in a home with an MSSanté account."""
+    fix = "pli dir import-mssante FILE (the latest Extraction_Correspondance_MSSante of annuaire.sante.fr)"
+    if not home.mssante_index.exists():
+        if any(is_mssante(table) for table in _account_tables(home).values()):
+            yield Finding("mssante directory", "ok", "not imported (MSSanté addresses are not completed)")
+        return
+    try:
+        directory = MssDirectory(home.mssante_index)
+    except MssDirectoryError as error:
+        yield Finding("mssante directory", "fail", error.message, fix)
+        return
+    try:
+        mailboxes = len(directory)
+    finally:
+        directory.close()
+    when = datetime.fromtimestamp(home.mssante_index.stat().st_mtime, timezone.utc)
+    yield Finding("mssante directory", "ok", f"{counted(mailboxes, 'mailbox')}, imported {when:%Y-%m-%d}")
+
+
+def _account_tables(home: Home) -> dict:
+    tables = config_section(home.config, "accounts")
+    return {name: table for name, table in tables.items() if isinstance(table, dict)}
+
+
 def _trace(home: Home) -> Iterator[Finding]:
     try:
         report = verify(home)
@@ -233,8 +268,13 @@ def _accounts(home: Home, keyring, online: bool) -> Iterator[Finding]:
     if len(accounts) > 1 and len(defaults) != 1:
         yield Finding("accounts", "warn", "several accounts and no single default: mail to a domain no send_to "
                                           "names has no account", f"mark one account `default = true` in {home.config}")
+    tables = _account_tables(home)
     for account in accounts.values():
-        yield from _account(home, account, keyring, online)
+        table = tables.get(account.name, {})
+        if is_mssante(table):
+            yield from _mss_account(home, account, table, keyring, online)
+        else:
+            yield from _account(home, account, keyring, online)
 
 
 def _account(home: Home, account, keyring, online: bool) -> Iterator[Finding]:
@@ -294,3 +334,94 @@ def _online_fix(account, server: str, login, error: PliError) -> str:
     if refused_login:
         return f"check {server}_username and {login.fix()}" if login else f"set {server}_username and its password"
     return f"check {server}_host, {server}_port and {server}_security in [accounts.{account.name}]"
+
+
+# -- MSSanté accounts ---------------------------------------------------------------------------------
+
+
+def _mss_account(home: Home, account, table: dict, keyring, online: bool) -> Iterator[Finding]:
+    """Its MSSanté settings (mssante_account) and its TLS material (the CA bundle, the client certificate); with
+    `online`, its own logins as `pli fetch` and `pli send` make them (open_imap, open_smtp), then logout."""
+    area = f"account {account.name}"
+    try:
+        mss = mssante_account(account, table, f"{home.config} [accounts.{account.name}]")
+        if not mss.key_in_keyring:         # an encrypted client key needs its passphrase: checked online
+            client_context(mss.tls)
+    except PliError as error:
+        yield Finding(area, "fail", error.message, _mss_fix(account.name, "", error, home))
+        return
+    problems = list(_logins(home, account, keyring)) if mss.auth == "password" else []
+    yield from problems
+    if problems:
+        return
+    yield Finding(area, "ok", f"MSSanté, {mss.auth} login, trusts {mss.tls.trust}; "
+                              f"{account.describe()}")
+    if online:
+        yield from _mss_online(home, account, mss, keyring)
+
+
+def _mss_online(home: Home, account, mss: MssAccount, keyring) -> Iterator[Finding]:
+    area = f"account {account.name}"
+    needs_keyring = mss.key_in_keyring or (mss.auth == "password" and any(
+        login is not None and login.keyring_slot is not None for login in (account.imap_login, account.smtp_login)))
+    for kind, server, opener in (("imap", mss.imap, open_imap), ("smtp", mss.smtp, open_smtp)):
+        if server is None:
+            continue
+        if needs_keyring and keyring is None:
+            yield Finding(area, "warn", f"{kind} {server}: not tried, its secret is in the keyring, which is not "
+                                        "unlocked")
+            continue
+        try:
+            session = opener(mss, credentials(home, account, mss, kind, keyring))
+        except PliError as error:
+            yield Finding(area, "fail", f"{kind} {server}: {error.message}", _mss_fix(account.name, kind, error, home))
+            continue
+        folder = mss.imap_folder if kind == "imap" else None
+        if _leave(session, folder):
+            yield Finding(area, "ok", f"{kind} {server}: logged in, TLS checked" +
+                          (f", folder {folder} opens" if folder else ""))
+        else:
+            yield Finding(area, "fail", f"{kind} {server}: logged in, but there is no folder {folder}",
+                          f"set imap_folder in [accounts.{account.name}] to a folder the server has")
+
+
+def _leave(session, folder: str | None) -> bool:
+    """Open the IMAP folder (read-only) and log out, or quit the SMTP session; False when the folder is missing."""
+    try:
+        if folder is None:
+            return True
+        found, _ = session.select(folder, readonly=True)
+        return found == "OK"
+    except Exception:  # noqa: BLE001 - imaplib raises its own error for a missing folder
+        return False
+    finally:
+        try:
+            session.logout() if folder is not None else session.quit()
+        except Exception:  # noqa: BLE001 - leaving a server that already left is not a finding
+            pass
+
+
+def _mss_fix(name: str, kind: str, error: PliError, home: Home) -> str:
+    """The setting or command that fixes an MSSanté account's failure (docs/MSSANTE.md, set-up)."""
+    section = f"[accounts.{name}] of {home.config}"
+    if isinstance(error, UntrustedServer):
+        return f"set ca_file in {section} to your operator's CA bundle (the IGC-Santé chain)"
+    if isinstance(error, ExpiredServerCertificate):
+        return "check this machine's clock; if it is right, the operator's certificate has expired: tell the operator"
+    if isinstance(error, HostnameMismatch):
+        return f"set {kind}_host in {section} to the name the operator's certificate gives"
+    if isinstance(error, (BadClientCertificate, ClientCertificateRejected)):
+        return (f"check client_cert and client_key in {section} (the mailbox's certificate from the operator, "
+                f"its key mode 0600; an encrypted key: `pli send password {name}`)")
+    if isinstance(error, TokenCommandFailed):
+        return f"run the token_command of {section} by hand: it must print a fresh access token"
+    if isinstance(error, LoginRefused):
+        if "password" in error.message:
+            return f"pli send password {name} --server {kind} (or check the password file)"
+        return f"check username and token_command in {section} (a fresh token from the identity provider)"
+    if isinstance(error, AccountError):
+        return f"fix {section} (docs/MSSANTE.md, set-up)"
+    if kind:
+        return f"check {kind}_host, {kind}_port and {kind}_security (tls or starttls) in {section}"
+    return ""
+

@@ -48,3 +48,8 @@ class Home:
     @property
     def trace(self) -> Path:
         return self.root / "trace"
+
+    @property
+    def mssante_index(self) -> Path:
+        """The imported MSSanté mailbox extract (core/directory/mssante_index.py), beside the signed directory."""
+        return self.root / "directory" / "mssante.sqlite"

@@ -28,6 +28,11 @@ def _user_commands(cmds) -> None:
     c = cmds.add_parser("show", help="one entry in full: identity, addresses, keys and their status")
     c.add_argument("who", help="an identifier (RPPS) or an address")
     c.set_defaults(func=run_show)
+    c = cmds.add_parser("import-mssante", help="import the public MSSanté mailbox extract "
+                                               "(Extraction_Correspondance_MSSante) into this home")
+    c.add_argument("file", type=Path)
+    c.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    c.set_defaults(func=run_import_mssante)
 
 
 def _authority_commands(cmds) -> None:
@@ -142,6 +147,47 @@ def run_show(args) -> int:
         status = f"revoked {format_time(key.revoked)} ({key.reason})" if key.revoked else "current"
         print(f"{'key':<13}{key.key.alg} {key.fingerprint}  {status}")
     return 0
+
+
+def run_import_mssante(args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
+    import sys
+
+    from pli.core.directory.mssante_index import import_extract
+
+    home = Home.resolve(args.home)
+    progress = None if args.quiet else _RowProgress(sys.stderr)
+    summary = import_extract(args.file, home.mssante_index, progress=progress)
+    if progress is not None:
+        progress.finish()
+    print(f"MSSanté directory imported: {counted(summary.mailboxes, 'mailbox')} from {counted(summary.rows, 'row')} "
+          f"({counted(summary.skipped, 'row')} without a usable address skipped, "
+          f"{counted(summary.duplicates, 'duplicate')} of an address already read) -> {home.mssante_index}")
+    return 0
+
+
+class _RowProgress:
+    """Rows read so far on stderr: rewritten in place on a terminal, a line every few seconds otherwise.  The
+    extract's length is not known before it is read, so there is no bar and no ETA."""
+
+    def __init__(self, stream) -> None:
+        # start-up: `pli` loads what a command needs only when that command runs
+        import time
+
+        self.stream, self.tty, self.clock, self.last = stream, stream.isatty(), time.monotonic, float("-inf")
+
+    def __call__(self, rows: int) -> None:
+        now = self.clock()
+        if now - self.last < (0.1 if self.tty else 5.0):
+            return
+        self.last = now
+        end = "" if self.tty else "\n"
+        print(f"{chr(13) if self.tty else ''}read {rows:,} rows of the MSSanté extract", end=end,
+              file=self.stream, flush=True)
+
+    def finish(self) -> None:
+        if self.tty and self.last != float("-inf"):
+            print(file=self.stream, flush=True)
 
 
 def run_authority_init(args) -> int:

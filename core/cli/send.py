@@ -22,6 +22,9 @@ def register(sub) -> None:
     m.add_argument("--account", help="send everything through this [accounts.NAME] (default: each recipient's "
                                      "account by the send_to rules, else the default account)")
     m.add_argument("--queue-only", action="store_true", help="seal and queue, do not submit now")
+    m.add_argument("--patient", metavar="'FAMILY, Given, YYYY-MM-DD'",
+                   help="MSSanté recipients: the patient the attached documents are about (a CDA names its own)")
+    m.add_argument("--ins", metavar="NIR", help="MSSanté recipients: the patient's INS (its 15-digit number)")
     m.set_defaults(func=lambda args: _send(Home.resolve(args.home), args))
     f = cmds.add_parser("flush", help="submit what waits in the outbox")
     f.add_argument("--account", help="submit through this [accounts.NAME] only")
@@ -55,16 +58,80 @@ def _send(home: Home, args) -> int:
     inner = email.message_from_bytes(raw, policy=email.policy.default)
     keyring = unlock(home)
     to = [a.strip() for a in args.to.split(",") if a.strip()]
-    seal, accounts = send_plan(home, keyring, to, len(raw), args.mode, args.account)
-    print(render_plan(seal, accounts), file=sys.stderr)
-    problems = [a for a in accounts.values() if isinstance(a, Exception)]
-    if problems and not args.queue_only:
-        raise problems[0]                     # no account for a recipient: nothing is sealed
+    mssante, documents = _mssante_plan(home, keyring, to, inner, args)
+    to = [a for a in to if a not in mssante]
+    if to:                                    # every refusal comes before anything is sent or sealed
+        seal, accounts = send_plan(home, keyring, to, len(raw), args.mode, args.account)
+        print(render_plan(seal, accounts), file=sys.stderr)
+        problems = [a for a in accounts.values() if isinstance(a, Exception)]
+        if problems and not args.queue_only:
+            raise problems[0]                 # no account for a recipient: nothing is sealed
+    if mssante:
+        _send_mssante(home, keyring, inner, mssante, documents, args.account)
+    if not to:
+        return 0
     queued = seal_and_queue(home, keyring, inner, to, mode=args.mode, receipts=args.receipt)
     print(f"queued {queued.envelope_id} for {', '.join(queued.recipients)}", file=sys.stderr)
     if args.queue_only:
         return 0
     return _flush(home, args.account, keyring, only_keys={queued.key})
+
+
+def _mssante_plan(home: Home, keyring, to: list[str], inner, args):
+    """The recipients pli cannot seal to but the MSSanté directory lists (docs/MSSANTE.md), with the message's
+    documents for their IHE XDM package; the plan on stderr.  Refused here, before anything is sent: --queue-only,
+    a document without its patient, a message without a document."""
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.mail.mssante import documents_of, mssante_only, recipient_reaches
+
+    reaches = recipient_reaches(home, keyring, to)
+    mssante = mssante_only(reaches)
+    if not mssante:
+        return [], []
+    if args.queue_only:
+        raise UsageError(f"{', '.join(mssante)}: MSSanté mail is submitted at once, never queued: "
+                         "send it without --queue-only")
+    lines = [f"plan: {len(mssante)} MSSanté recipient{'s' if len(mssante) > 1 else ''}, the documents in an "
+             "IHE XDM package"]
+    lines += [f"  {address}: {reaches[address].label}" for address in mssante]
+    print("\n".join(lines), file=sys.stderr)
+    return mssante, documents_of(inner, _patient(args.patient, args.ins))
+
+
+def _send_mssante(home: Home, keyring, inner, mssante: list[str], documents, account: str | None) -> None:
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.mail.mssante import send_documents, sender_for
+
+    body = inner.get_body(preferencelist=("plain",))
+    message_id = send_documents(home, documents, sender_for(home, keyring, account), mssante, account=account,
+                                keyring=keyring, body=body.get_content() if body is not None else "")
+    print(f"sent {message_id} to {', '.join(mssante)} (MSSanté, transport-secured)", file=sys.stderr)
+
+
+def _patient(text: str | None, ins: str | None):
+    """--patient 'FAMILY, Given, YYYY-MM-DD' and --ins NIR as the package names the patient; None without them."""
+    # start-up: `pli` loads what a command needs only when that command runs
+    from datetime import date
+
+    from pli.core.lab.cda import PatientId
+    from pli.core.xdm.compose import PatientIdentity
+
+    if text is None:
+        if ins:
+            raise UsageError("--ins needs --patient 'FAMILY, Given, YYYY-MM-DD'")
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        family, given, born = parts
+        birth = date.fromisoformat(born)
+    except ValueError:
+        raise UsageError(f"--patient {text!r} is not 'FAMILY, Given, YYYY-MM-DD'") from None
+    if ins is not None and not (ins.isdigit() and len(ins) == 15):
+        raise UsageError(f"--ins {ins!r} is not an INS (15 digits)")
+    return PatientIdentity(family, given, birth, ins=PatientId(INS_OID, ins) if ins else None)
+
+
+INS_OID = "1.2.250.1.213.1.4.8"     # the INS-NIR (docs/MSSANTE.md)
 
 
 WRAP_WORDS = {"content-pad": "one-time pad", "pad": "stream, its key sealed with a shared pad",

@@ -65,7 +65,7 @@ _TITLES = {"DR": "Dr", "PR": "Pr", "M": "M.", "MME": "Mme"}
 class MssExtractError(PliError):
     """The file is not an MSSanté extract pli can read (missing, empty, or without the required columns)."""
 
-    exit_code = 3
+    exit_code = 1                # a bad file (docs/CLI.md's exit codes), not the home's configuration
 
 
 @dataclass(frozen=True, slots=True)

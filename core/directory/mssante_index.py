@@ -38,6 +38,8 @@ UNKNOWN = "unknown"
 class MssDirectoryError(MssExtractError):
     """The MSSanté directory file is missing or damaged."""
 
+    exit_code = 3                # the home's own file: configuration, fixed by importing the extract again
+
 
 @dataclass(frozen=True)
 class ImportSummary:

@@ -4,6 +4,8 @@
     fetch(home, account, None, incoming, session=session)
     receive(home, None)                              # the import admits the MSSanté tier (admission below)
     report = answer_mdns(home, keyring)              # the MDNs the stored mail asked for, submitted
+    reaches = recipient_reaches(home, keyring, ["dr.b@hopital.mssante.fr"])   # pli-sealed, MSSanté or unknown
+    documents = documents_of(inner, patient)                                    # its attachments, for XDM
     sent = send_documents(home, documents, sender, ["dr.b@hopital.mssante.fr"])   # an XDM package, submitted
 
 MSSanté mail is transport-secured only (docs/MSSANTE.md, "Trust model"): it is
@@ -22,7 +24,9 @@ import smtplib
 from dataclasses import dataclass, field
 
 from pli.core import vocab as v
-from pli.core.errors import PliError
+from pli.core.crypto.keyring import UnknownRecipient
+from pli.core.directory.mssante_index import MSSANTE, MssDirectory, Reach, reach
+from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
 from pli.core.receipts.mssante import mdn_answer
@@ -34,8 +38,9 @@ from pli.core.store.worker import Admitted
 from pli.core.transport.accounts import Account, AccountError, load_accounts
 from pli.core.transport.mssante_account import credentials, load_mss_accounts, open_imap, open_smtp
 from pli.core.transport.submission import crlf
-from pli.core.xdm.compose import OutgoingDocument, Sender
+from pli.core.xdm.compose import OutgoingDocument, PatientIdentity, Sender, cda_document, file_document
 from pli.core.xdm.mail import document_mail
+from pli.core.xdm.metadata import Code
 from pli.core.xdm.received import TIER, read_received
 
 _FETCHED = re.compile(r"imap\.(?P<account>.+)\.\d+\.\d+")
@@ -177,3 +182,79 @@ def _reason(error: Exception) -> str:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return "the recipient was refused"
     return getattr(error, "strerror", None) or type(error).__name__
+
+
+# -- sending to MSSanté recipients --------------------------------------------------------------------------
+
+#: A document's type when the sender names none (LOINC 11488-4, "Consult note"; the CI-SIS type codes are LOINC).
+CONSULT_NOTE = Code("11488-4", "2.16.840.1.113883.6.1", "Note de consultation")
+_DOCUMENT_TYPES = ("application/pdf", "text/xml", "application/xml", "text/x-hprim", "application/hl7-v2",
+                   "text/plain", "image/jpeg", "image/png")
+
+
+def recipient_reaches(home: Home, keyring, addresses: list[str]) -> dict[str, Reach]:
+    """How mail to each address travels: pli-sealed when the keyring or the signed directory has its keys (a
+    revoked key is an error, never a fall back to MSSanté), else MSSanté when the imported extract lists it, else
+    unknown.  The MSSanté index is opened only for an address pli cannot seal to."""
+    directory = None
+    found = {}
+    try:
+        for address in addresses:
+            sealed = _sealable(keyring, address)
+            if not sealed and directory is None and home.mssante_index.exists():
+                directory = MssDirectory(home.mssante_index)
+            mailbox = directory.lookup(address) if directory is not None and not sealed else None
+            found[address] = reach(address, sealed=sealed, mailbox=mailbox)
+    finally:
+        if directory is not None:
+            directory.close()
+    return found
+
+
+def _sealable(keyring, address: str) -> bool:
+    try:
+        for member in keyring.expand(address):
+            keyring.reach(member)
+    except UnknownRecipient:
+        return False
+    return True
+
+
+def mssante_only(reaches: dict[str, Reach]) -> list[str]:
+    return [address for address, how in reaches.items() if how.tier == MSSANTE]
+
+
+def documents_of(inner, patient: PatientIdentity | None, type_code: Code = CONSULT_NOTE) -> list[OutgoingDocument]:
+    """The attachments of a message written for pli, as the documents of an XDM package: a CDA describes itself
+    (its patient, type and title from its header); any other document needs the patient the sender names."""
+    documents = []
+    for part in inner.iter_attachments():
+        data, mime = part.get_content(), part.get_content_type()
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        if mime not in _DOCUMENT_TYPES:
+            raise UsageError(f"the attachment {part.get_filename() or mime} ({mime}) is not a document an MSSanté "
+                             f"package carries ({', '.join(_DOCUMENT_TYPES)})")
+        if mime in ("text/xml", "application/xml"):
+            documents.append(cda_document(data))
+            continue
+        if patient is None:
+            raise UsageError(f"the attachment {part.get_filename() or mime} needs the patient it is about: "
+                             "give --patient (and --ins when known)")
+        title = os.path.splitext(part.get_filename() or "")[0] or str(inner.get("Subject", "")) or "Document"
+        documents.append(file_document(data, mime, title, type_code, patient))
+    if not documents:
+        raise UsageError("mail to an MSSanté address carries documents (a PDF, a CDA, an HPRIM file): this message "
+                         "has no attachment")
+    return documents
+
+
+def sender_for(home: Home, keyring, account: str | None = None) -> Sender:
+    """The author the package names: the MSSanté account's address, the keyring's RPPS and name."""
+    mss = load_mss_accounts(home)
+    name = account if account in mss else (next(iter(mss)) if len(mss) == 1 else "")
+    me = keyring.identity.public
+    family, _, given = (me.name or "").removeprefix("Dr ").rpartition(" ")
+    return Sender(address=mss[name].address if name else me.address,
+                  rpps=me.id if re.fullmatch(r"\d{11}", me.id or "") else "",
+                  family=family or given, given=given if family else "")
+

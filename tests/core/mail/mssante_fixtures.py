@@ -31,6 +31,13 @@ def operator_or_skip(tmp_path_factory):
     return server
 
 
+@pytest.fixture(scope="module")
+def operator(tmp_path_factory):
+    """The test operator (a real Dovecot), one per test module; import it into the module that uses it."""
+    with operator_or_skip(tmp_path_factory) as server:
+        yield server
+
+
 def mss_home(root, operator: OperatorDovecot, user: str, name: str = "mss", **keys) -> tuple[Home, object]:
     """(home, keyring): a home with a keyring, a store and an MSSanté account of `user` (XOAUTH2 by a token
     command); `keys` change the account's (None leaves one out)."""
