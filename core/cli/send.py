@@ -124,6 +124,8 @@ def _patient(text: str | None, ins: str | None):
     try:
         family, given, born = parts
         birth = date.fromisoformat(born)
+        if not family or not given:
+            raise ValueError("a name is empty")
     except ValueError:
         raise UsageError(f"--patient {text!r} is not 'FAMILY, Given, YYYY-MM-DD'") from None
     if ins is not None and not (ins.isdigit() and len(ins) == 15):
