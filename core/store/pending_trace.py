@@ -51,7 +51,7 @@ def write_pending(folder: Path, number: int, steps: list[Step], indexed: list[st
     tmp = folder / f".{number:012d}{SUFFIX}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(record, handle)
+        handle.write(json.dumps(record))   # dumps: json.dump to a file takes the pure-Python encoder, 3x slower
     os.replace(tmp, path)
     return path
 
