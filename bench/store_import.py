@@ -8,7 +8,7 @@ Builds (generation time excluded from every figure):
   * the same inner messages in clear, in a Maildir, for `notmuch new`;
   * the first PGP of them encrypted as PGP/MIME with gpg (a throwaway GNUPGHOME, a
     no-passphrase key, `gpg --multifile` in batch), for `notmuch new --decrypt=true`.
-Then times, back to back: `notmuch new` (clear), `notmuch new --decrypt=true` (PGP/MIME),
+Then times, back to back (wall clock, and the CPU of each run's processes from their rusage): `notmuch new` (clear), `notmuch new --decrypt=true` (PGP/MIME),
 and `pli import` of the sealed copies (a real subprocess, the CLI's defaults: one
 worker per core, one writer).  Each timed run starts from an empty index.
 With --large N: `pli import` of N sealed messages (stream mode, no pad), its rate
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -122,6 +123,13 @@ def set_aside(path: Path) -> None:
         path.rename(trash / f"{path.name}.{time.monotonic_ns()}")
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every child process waited for so far: `notmuch new`, or
+    `pli import` with its worker processes (they are its children, waited for before it exits)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def notmuch_new(mail_root: Path, extra: list[str], env: dict | None = None) -> float:
     set_aside(mail_root / ".notmuch")
     config = mail_root.parent / f"{mail_root.name}-notmuch-config"
@@ -137,6 +145,13 @@ def fresh_store(home: Home) -> None:
     for path in (home.mail, home.root / "sealed", home.root / "notmuch-config", home.root / "pads" / "seen"):
         set_aside(path)
     create_store(home)
+
+
+def cpu_of(run, *args) -> tuple:
+    """What `run(*args)` returns, and the CPU seconds its child processes used."""
+    before = children_cpu()
+    result = run(*args)
+    return result, children_cpu() - before
 
 
 def pli_import(home: Home, source: Path, secret: Path, progress: bool = False) -> tuple[float, str]:
@@ -162,11 +177,13 @@ def compare(root: Path, count: int, pgp: int, rounds: int) -> None:
     print(f"load before: {load()}")
     rows = []
     for r in range(rounds):
-        nm = notmuch_new(plain.parent, [])
-        pli, summary = pli_import(home, sealed, secret)
+        nm, nm_cpu = cpu_of(notmuch_new, plain.parent, [])
+        (pli, summary), pli_cpu = cpu_of(pli_import, home, sealed, secret)
         rows.append((nm, pli))
         print(f"round {r + 1}: notmuch new {count / nm:,.0f} msg/s ({nm:.1f} s), "
               f"pli import {count / pli:,.0f} msg/s ({pli:.1f} s)  [{summary.splitlines()[0]}]  load {load()}")
+        print(f"  CPU per message: notmuch new {nm_cpu * 1000 / count:.3f} ms, pli import (all its processes) "
+              f"{pli_cpu * 1000 / count:.3f} ms -> {pli_cpu / nm_cpu:.2f}x")
     dec = notmuch_new(pgp_root, ["--decrypt=true"], gpg_env) if pgp else 0.0
     if pgp:
         print(f"notmuch new --decrypt=true: {pgp / dec:,.0f} msg/s ({pgp:,} messages, {dec:.1f} s)  load {load()}")

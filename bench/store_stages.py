@@ -11,6 +11,7 @@ machine is shared), native crypto on one thread as in a worker process:
           whole prepare_chunk (all of the above + tmp files);
   writer: IndexWriter.write_batch as the import runs it (replay check, publish,
           index, tags, properties, commit, signed trace, syncfs),
+          the trace alone (Journal.record_many, one signature per batch),
           its floor: the same libnotmuch calls alone on copies of the published
           files (no rename, replay check, trace, syncfs),
           against `notmuch new` on the same messages in clear (its CPU, from
@@ -89,6 +90,20 @@ def writer_stage(layout: Layout, keyring, prepared: list, batch: int = 1000) -> 
                 lambda: ([writer.write_batch(b) for b in chunks(prepared, batch)], writer.finish()))
 
 
+def trace_stage(root: Path, keyring, prepared: list, batch: int = 1000) -> None:
+    """The trace alone: one `opened-verified` step per message, batches of `batch` (the writer signs and
+    appends them on a thread of its own; its CPU is the import's all the same)."""
+    from pli.core.audit import Step, home_journal
+    from pli.core.home import Home
+
+    journal = home_journal(Home(root / "trace-only"), keyring)
+    steps = [Step("opened-verified", p.opened.envelope_id, {"mid": p.message_id, "sender": p.opened.sender_address,
+                                                             "fingerprint": p.opened.fingerprint, "mode": p.opened.mode})
+             for p in prepared if p.opened is not None]
+    per_message("trace: Journal.record_many (one signature per batch of 1,000)", len(steps),
+                lambda: [journal.record_many(steps[i:i + batch]) for i in range(0, len(steps), batch)])
+
+
 def index_floor(root: Path, layout: Layout, prepared: list, batch: int = 1000) -> None:
     """The writer's libnotmuch calls alone, on copies of the clear files it published: index_file,
     tags, properties, thaw, commit; no rename, replay check, trace or syncfs.  No writer can go
@@ -156,6 +171,7 @@ def main() -> None:
         writer_stage(layout, keyring, prepared)
         if profiler and args.profile == "writer":
             profiler.disable()
+        trace_stage(root, keyring, prepared)
         index_floor(root, layout, prepared)
         nm = notmuch_new_cpu(plain.parent)
         print(f"  {'notmuch new, the same messages in clear (whole job)':<72} {nm * 1000 / args.count:6.3f} ms")

@@ -1,9 +1,14 @@
 """One trace entry: its fields, the steps it may name, and its exact line encoding.
 
 A line of the journal is `BODY TAB SIGNATURE LF`: BODY is a canonical JSON
-object (keys sorted, no spaces, ASCII only), SIGNATURE is the base64 Ed25519
-signature of `DOMAIN + BODY`.  The entry's hash, which the next entry quotes as
-`prev`, is SHA-256 over `BODY TAB SIGNATURE` (the line without its LF).
+object (keys sorted, no spaces, ASCII only).  The entry's hash, which the next
+entry quotes as `prev`, is SHA-256 over `BODY TAB SIGNATURE` (the line without
+its LF), so each entry's hash covers every entry before it.
+
+Version 2 (written since issue 17) signs a batch once: SIGNATURE is empty on
+every entry but the batch's last, whose Ed25519 signature of `BATCH_DOMAIN +
+BODY` covers, through the chain of `prev` hashes, the batch's other entries.
+Version 1 (read, still verified) signed every entry (`DOMAIN + BODY`).
 Verifying never re-encodes anything: it checks the bytes as they are on disk.
 docs/AUDIT.md describes the format byte by byte.
 """
@@ -19,8 +24,10 @@ from datetime import datetime, timezone
 
 from pli.core.errors import PliError
 
-VERSION = 1
-DOMAIN = b"pli-audit-entry-v1\n"
+VERSION = 2                              # what writers write
+VERSIONS = (1, 2)                        # what readers accept
+DOMAIN = b"pli-audit-entry-v1\n"         # version 1: every entry signed
+BATCH_DOMAIN = b"pli-audit-batch-v2\n"   # version 2: the last entry of each batch signed
 GENESIS = "0" * 64
 
 #: The steps of a message's life, in the order they usually happen.
@@ -90,15 +97,26 @@ class Entry:
 
 @dataclass(frozen=True)
 class Line:
-    """An entry as stored: the entry, its signature and the hash the next entry chains to."""
+    """An entry as stored: the entry, its signature (b"" inside a version 2 batch) and the hash the
+    next entry chains to."""
 
     entry: Entry
     body: bytes
     signature: bytes
     hash: str
+    version: int = VERSION
 
     def encode(self) -> bytes:
         return self.body + b"\t" + base64.b64encode(self.signature) + b"\n"
+
+    @property
+    def sealed(self) -> bool:
+        """Whether this line carries a signature: every version 1 line, the last of a version 2 batch."""
+        return bool(self.signature)
+
+    def signed_data(self) -> bytes:
+        """What its signature covers."""
+        return (DOMAIN if self.version == 1 else BATCH_DOMAIN) + self.body
 
 
 def canonical(obj) -> bytes:
@@ -137,10 +155,11 @@ def _check_text(name: str, value) -> None:
         raise AuditMisuse(f"trace field {name!r} must be a short one-line string")
 
 
-def seal(entry: Entry, signer) -> Line:
-    """Sign an entry with `signer` (an Ed25519 private key) and compute its hash."""
+def seal(entry: Entry, signer=None) -> Line:
+    """The line of an entry and its hash: signed with `signer` (an Ed25519 private key) when it ends a batch,
+    unsigned (None) when a later entry of the same batch seals it through the chain."""
     body = entry.body()
-    signature = signer.sign(DOMAIN + body)
+    signature = signer.sign(BATCH_DOMAIN + body) if signer is not None else b""
     return Line(entry, body, signature, line_hash(body + b"\t" + base64.b64encode(signature)))
 
 
@@ -164,7 +183,11 @@ def decode(raw: bytes) -> Line:
                       actor=obj["actor"], signer=obj["signer"], prev=obj["prev"], details=obj["details"])
     except (KeyError, TypeError):
         raise MalformedEntry("missing fields") from None
-    if obj.get("v") != VERSION or type(obj.get("v")) is not int or type(entry.seq) is not int or not isinstance(entry.details, dict) \
+    version = obj.get("v")
+    if type(version) is not int or version not in VERSIONS or type(entry.seq) is not int \
+            or not isinstance(entry.details, dict) \
             or not all(isinstance(v, str) for v in (entry.signer, entry.prev, entry.message, entry.step)):
         raise MalformedEntry("unsupported version or wrong field types")
-    return Line(entry, body, signature, line_hash(raw))
+    if version == 1 and not signature:
+        raise MalformedEntry("a version 1 entry without its signature")
+    return Line(entry, body, signature, line_hash(raw), version)

@@ -21,6 +21,7 @@ from pli.core.durable import write_atomic
 from pli.core.home import Home
 
 HEAD_DOMAIN = b"pli-audit-head-v1\n"
+HEAD_VERSION = 1   # unchanged by the entries' version 2
 _HASH = re.compile(r"[0-9a-f]{64}")
 
 
@@ -37,7 +38,7 @@ def head_path(home: Home):
 
 def write_head(home: Home, seq: int, hash: str, signer_b64: str, time: str, signer) -> None:
     """Replace the head: (seq, hash) of the last entry written, signed by `signer` (its private key)."""
-    body = entries.canonical({"v": entries.VERSION, "seq": seq, "hash": hash, "signer": signer_b64, "time": time})
+    body = entries.canonical({"v": HEAD_VERSION, "seq": seq, "hash": hash, "signer": signer_b64, "time": time})
     write_atomic(head_path(home), body + b"\t" + base64.b64encode(signer.sign(HEAD_DOMAIN + body)) + b"\n")
 
 
@@ -71,7 +72,7 @@ def _parse(body: bytes) -> Head | None:
     if not isinstance(obj, dict):
         return None
     seq, hash, signer = obj.get("seq"), obj.get("hash"), obj.get("signer")
-    if obj.get("v") != entries.VERSION or type(obj.get("v")) is not int or not isinstance(obj.get("time"), str):
+    if obj.get("v") != HEAD_VERSION or type(obj.get("v")) is not int or not isinstance(obj.get("time"), str):
         return None
     if type(seq) is not int or seq < 0 or not isinstance(hash, str) or not isinstance(signer, str):
         return None

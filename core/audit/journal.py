@@ -1,11 +1,12 @@
 """The append-only trace journal of a home: record steps durably, read them back.
 
-    trace/journal        one signed, hash-chained entry per line (see entry.py)
+    trace/journal        one hash-chained entry per line, the last of each batch signed (see entry.py)
     trace/journal.head   the signed (seq, hash) of the last entry: a removed tail shows
     trace/journal.lock   flock'd by writers (exclusive) and by `verify` (shared)
     trace/signers        the keys allowed to sign (see signers.py)
 
-A batch is written with one write and one fsync, then the head is replaced
+A batch is written with one signature (on its last entry, whose chain of `prev`
+hashes covers the others), one write and one fsync, then the head is replaced
 (written, fsync'd, renamed).  The journal is fsync'd first: after a crash the
 head may lag behind the journal, which is harmless, never run ahead of it.
 Before appending, a writer checks the journal's end against the signed head:
@@ -74,11 +75,13 @@ class Journal:
             seq, prev = self._continued()
             stamp = entries.now()  # one moment per batch: the entries are written together
             lines = []
-            for s in steps:
+            last = len(steps) - 1
+            for index, s in enumerate(steps):
                 seq += 1
+                # one signature per batch, on its last entry: its `prev` chain covers the others
                 line = entries.seal(Entry(seq, entries.format_time(s.when) if s.when else stamp,
                                           s.step, s.message_id, self._actor(s), self.public, prev,
-                                          dict(s.details)), self.signer)
+                                          dict(s.details)), self.signer if index == last else None)
                 lines.append(line)
                 prev = line.hash
             _append(self.home, b"".join(line.encode() for line in lines))
@@ -96,7 +99,8 @@ class Journal:
     def _continued(self) -> tuple[int, str]:
         """(seq, hash) the next entry chains to, once the journal's end is checked against the signed head.
 
-        Only then is a torn last line (a crash in the middle of an append) moved aside.  An empty
+        Only then is what a crash in the middle of an append left after the last signed entry (a torn
+        line, a batch without its signed last entry) moved aside.  An empty
         trace first gets a genesis head (seq 0), so that a journal without a head always means one
         was removed, even after a crash in the very first append.
         """
@@ -173,14 +177,20 @@ def _append(home: Home, data: bytes) -> None:
 
 @dataclass(frozen=True)
 class _Tail:
-    seq: int               # of the last complete entry (0: none)
+    seq: int               # of the last sealed entry (0: none)
     hash: str              # its hash (GENESIS: none)
-    torn_at: int | None    # where a torn last line starts, if there is one
-    end: int = 0           # where the last complete line ends
+    torn_at: int | None    # where what follows it starts (a torn line, a batch whose write was cut), if anything
+    end: int = 0           # where the last sealed line ends
+    last: int = 0          # the seq of the last complete line, sealed or not (what a cut journal is said to end at)
 
 
 def _tail(home: Home) -> _Tail:
-    """The last complete entry of the journal, and where a torn last line starts; changes nothing."""
+    """The last sealed entry of the journal (signed: a version 1 entry, the last of a version 2 batch),
+    and where what follows it starts; changes nothing.
+
+    What follows a sealed line can only be a write cut by a crash (a torn line, or the first
+    entries of a batch without the last, signed one): never acknowledged to its caller, and not
+    authenticated by any signature, so it is never continued."""
     path = journal_path(home)
     try:
         handle = open(path, "rb")
@@ -188,18 +198,46 @@ def _tail(home: Home) -> _Tail:
         return _Tail(0, GENESIS, None)
     with handle:
         size = handle.seek(0, os.SEEK_END)
-        start, chunk = size, b""
-        while start > 0 and chunk.count(b"\n") < 2:
-            start = max(0, start - _TAIL_CHUNK)
-            handle.seek(start)
-            chunk = handle.read(size - start)
-    cut = chunk.rfind(b"\n") + 1
-    torn_at = start + cut if cut < len(chunk) else None
-    chunk = chunk[:cut]
-    if not chunk:
-        return _Tail(0, GENESIS, torn_at)
-    line = _decoded(home, chunk[:-1].rsplit(b"\n", 1)[-1])
-    return _Tail(line.entry.seq, line.hash, torn_at, start + cut)
+        end = _last_line_end(handle, size)
+        torn_at = end if end < size else None
+        last = None
+        for offset, raw in _backwards(handle, end):
+            line = _decoded(home, raw)
+            last = line.entry.seq if last is None else last
+            if line.sealed:
+                return _Tail(line.entry.seq, line.hash, torn_at, offset + len(raw) + 1, last)
+            torn_at = offset
+    return _Tail(0, GENESIS, torn_at, 0, last or 0)
+
+
+def _last_line_end(handle, size: int) -> int:
+    """Where the last complete line ends (after its LF); 0 if there is none."""
+    pos = size
+    while pos > 0:
+        start = max(0, pos - _TAIL_CHUNK)
+        handle.seek(start)
+        found = handle.read(pos - start).rfind(b"\n")
+        if found >= 0:
+            return start + found + 1
+        pos = start
+    return 0
+
+
+def _backwards(handle, end: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, line without its LF) of the complete lines before `end` (the end of a line), last first."""
+    rest = b""
+    while end > 0:
+        start = max(0, end - _TAIL_CHUNK)
+        handle.seek(start)
+        block = handle.read(end - start) + rest   # ends with an LF
+        parts = block.split(b"\n")
+        complete = parts[1:-1] if start > 0 else parts[:-1]   # parts[0] may begin before `start`
+        offset = start + len(block)
+        for raw in reversed(complete):
+            offset -= len(raw) + 1
+            yield offset, raw
+        rest = parts[0] + b"\n" if start > 0 else b""
+        end = start
 
 
 def _decoded(home: Home, raw: bytes) -> Line:
@@ -217,7 +255,9 @@ def _decoded(home: Home, raw: bytes) -> Line:
 def _check_against_head(home: Home, head: Head, tail: _Tail) -> None:
     """The journal reaches the head's entry, and that entry is the one the head signed."""
     if head.seq > tail.seq:
-        raise _cut(home, f"its journal ends at entry {tail.seq} but its signed head records entry {head.seq} "
+        ends = f"ends at entry {tail.last}, signed up to entry {tail.seq}," if tail.last > tail.seq \
+            else f"ends at entry {tail.seq}"
+        raise _cut(home, f"its journal {ends} but its signed head records entry {head.seq} "
                          f"(entries {tail.seq + 1}..{head.seq} were removed)")
     if head.seq == tail.seq:
         found = tail.hash
@@ -230,24 +270,16 @@ def _check_against_head(home: Home, head: Head, tail: _Tail) -> None:
 
 
 def _hash_of(home: Home, seq: int, end: int) -> str | None:
-    """The hash of entry `seq`, read backwards from `end`, the end of the last complete line (a lagging
+    """The hash of entry `seq`, read backwards from `end`, the end of the last sealed line (a lagging
     head is a batch behind at most)."""
     with open(journal_path(home), "rb") as handle:
-        rest = b""
-        while end > 0:
-            start = max(0, end - _TAIL_CHUNK)
-            handle.seek(start)
-            block = handle.read(end - start) + rest
-            lines = block.split(b"\n")
-            rest, complete = (lines[0], lines[1:]) if start > 0 else (b"", lines)
-            for raw in reversed(complete):
-                if raw:
-                    line = _decoded(home, raw)
-                    if line.entry.seq == seq:
-                        return line.hash
-                    if line.entry.seq < seq:
-                        return None
-            end = start
+        for _offset, raw in _backwards(handle, end):
+            if raw:
+                line = _decoded(home, raw)
+                if line.entry.seq == seq:
+                    return line.hash
+                if line.entry.seq < seq:
+                    return None
     return None
 
 
@@ -257,7 +289,8 @@ def _cut(home: Home, what: str) -> JournalTampered:
 
 
 def _cut_torn(home: Home, at: int) -> None:
-    """Move a torn last line (never acknowledged to its caller) aside, and cut the journal back to its last LF."""
+    """Move what follows the last sealed line (a torn line, entries of a batch whose signed last one was
+    never written: never acknowledged to their caller) aside, and cut the journal back to that line."""
     with open(journal_path(home), "r+b") as handle:
         handle.seek(at)
         _save_torn(home, handle.read())

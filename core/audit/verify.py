@@ -10,7 +10,7 @@ import fcntl
 from dataclasses import dataclass
 
 from pli.core.audit import entry as entries
-from pli.core.audit.entry import GENESIS, DOMAIN, JournalTampered, MalformedEntry
+from pli.core.audit.entry import GENESIS, JournalTampered, MalformedEntry
 from pli.core.audit.head import Head, head_path, read_head
 from pli.core.audit.journal import journal_path, locked
 from pli.core.audit.signers import TrustedKeys, load_signers, signers_path
@@ -39,15 +39,22 @@ def verify(home: Home, trusted: set[str] | None = None) -> VerifyReport:
     with locked(home, fcntl.LOCK_SH):
         # A bad head is reported after the entries: the first bad *entry* is the more useful news.
         head, head_problem = read_head(home, keys)
-        report = _walk(home, keys, head)
+        report, unsealed = _walk(home, keys, head)
         if head_problem:
             raise JournalTampered(head_problem, report.last_seq + 1)
         _check_end(home, head, report.last_seq)
+        if unsealed:   # after the head's check: entries cut from the end are the more precise news
+            (first, line, _), (last, last_line, _) = unsealed[0], unsealed[-1]
+            raise JournalTampered(f"trace entries {first}..{last} (lines {line}..{last_line}) end the journal "
+                                  "without the signed entry that seals their batch: a write cut by a crash (the "
+                                  "next write to the trace sets them aside) or entries added", first, line)
         return report
 
 
-def _walk(home: Home, keys: TrustedKeys, head: Head | None) -> VerifyReport:
+def _walk(home: Home, keys: TrustedKeys, head: Head | None) -> tuple[VerifyReport, list]:
+    """What a check of every line found, and the entries at the end that no signature seals."""
     seq, prev, count, used = 0, GENESIS, 0, set()
+    batch: list[tuple[int, int, str]] = []   # (seq, line, signer) of the entries the next signature seals
     with open(journal_path(home), "rb") as handle:
         for number, raw in enumerate(handle, 1):
             where = f"trace entry {seq + 1} (line {number})"
@@ -56,9 +63,8 @@ def _walk(home: Home, keys: TrustedKeys, head: Head | None) -> VerifyReport:
                                       "(or a write was interrupted by a crash)", seq + 1, number)
             line = _decode(raw[:-1], where, seq + 1, number)
             entry = line.entry
-            problem = keys.check(entry.signer, line.signature, DOMAIN + line.body)
-            if problem:
-                raise JournalTampered(f"trace entry {entry.seq} (line {number}) {problem}", entry.seq, number)
+            if line.sealed:
+                _check_seal(keys, line, number, batch)
             if entry.seq > seq + 1:
                 raise JournalTampered(f"trace entry {entry.seq} (line {number}) comes after entry {seq}: "
                                       f"entries {seq + 1}..{entry.seq - 1} were deleted or moved", entry.seq, number)
@@ -66,14 +72,48 @@ def _walk(home: Home, keys: TrustedKeys, head: Head | None) -> VerifyReport:
                 raise JournalTampered(f"trace entry {entry.seq} (line {number}) appears after entry {seq}: "
                                       "an entry was inserted, repeated or moved here", entry.seq, number)
             if entry.prev != prev:
-                raise JournalTampered(f"trace entry {entry.seq} (line {number}) does not chain to the entry "
-                                      "before it: an entry was replaced or inserted", entry.seq, number)
+                _broken_chain(entry.seq, number, batch)
             if head is not None and entry.seq == head.seq and line.hash != head.hash:
                 raise JournalTampered(f"trace entry {entry.seq} (line {number}) is not the one the journal "
                                       "head recorded: the journal was rewritten", entry.seq, number)
             seq, prev, count = entry.seq, line.hash, count + 1
-            used.add(entry.signer)
-    return VerifyReport(count, seq, frozenset(used))
+            if line.sealed:
+                used.add(entry.signer)
+                batch = []
+            else:
+                batch.append((entry.seq, number, entry.signer))
+    return VerifyReport(count, seq, frozenset(used)), batch
+
+
+def _check_seal(keys: TrustedKeys, line, number: int, batch: list[tuple[int, int, str]]) -> None:
+    """A signed line: its signature holds, and the unsigned entries it seals name the same signer."""
+    entry = line.entry
+    problem = keys.check(entry.signer, line.signature, line.signed_data())
+    trusted = isinstance(entry.signer, str) and entry.signer in keys.trusted
+    if problem and batch and trusted:   # a trusted key's signature that fails: it or an entry it seals was edited
+        first, first_line, _ = batch[0]
+        raise JournalTampered(f"trace entry {entry.seq} (line {number}) {problem}, or one of the entries its "
+                              f"signature seals, {first}..{entry.seq - 1} (from line {first_line})",
+                              first, first_line)
+    if problem:
+        raise JournalTampered(f"trace entry {entry.seq} (line {number}) {problem}", entry.seq, number)
+    for seq, at, signer in batch:
+        if signer != entry.signer:
+            raise JournalTampered(f"trace entry {seq} (line {at}) names a signer ({str(signer)[:64]}) other than "
+                                  f"the one who signed its batch: forged", seq, at)
+
+
+def _broken_chain(seq: int, number: int, batch: list[tuple[int, int, str]]) -> None:
+    """Entry `seq` does not quote the previous line's hash.  After a signed line, the entry itself was
+    replaced or inserted; after an unsigned one (inside a batch), that one was edited (or the `prev`
+    quoting it): the batch's one signature cannot tell which, the chain can tell where."""
+    if batch and batch[-1][0] == seq - 1:
+        before, at, _ = batch[-1]
+        raise JournalTampered(f"trace entry {before} (line {at}) was edited: entry {seq} (line {number}) of "
+                              f"the same signed batch quotes another hash for it (or its own `prev` was edited)",
+                              before, at)
+    raise JournalTampered(f"trace entry {seq} (line {number}) does not chain to the entry "
+                          "before it: an entry was replaced or inserted", seq, number)
 
 
 def _decode(raw: bytes, where: str, seq: int, number: int):

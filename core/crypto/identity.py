@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -59,6 +60,13 @@ def check_address(address: str) -> str:
     return address.lower()
 
 
+@functools.lru_cache(maxsize=4096)
+def _verifier(sign_public: bytes) -> Ed25519PublicKey:
+    """The key object of a correspondent's signing key, built once: an import checks every message of a
+    sender with it (a frozen PublicIdentity cannot keep it)."""
+    return Ed25519PublicKey.from_public_bytes(sign_public)
+
+
 @dataclass(frozen=True)
 class PublicIdentity:
     """What correspondents know of an identity: enough to seal to it and check its signatures."""
@@ -88,7 +96,7 @@ class PublicIdentity:
         if self.sign_public is None:
             return False
         try:
-            Ed25519PublicKey.from_public_bytes(self.sign_public).verify(signature, data)
+            _verifier(self.sign_public).verify(signature, data)
         except Exception:  # noqa: BLE001 - InvalidSignature or a malformed signature: both are "no"
             return False
         return True

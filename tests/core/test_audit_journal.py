@@ -97,6 +97,34 @@ def test_a_torn_last_line_is_kept_aside_and_the_chain_continues(home, key):
     assert len(torn) == 1 and torn[0].read_bytes().endswith(b'"pr')
 
 
+def test_a_batch_cut_before_its_signed_last_entry_is_kept_aside_and_the_chain_continues(home, key):
+    """A power loss in the middle of a batch's one write can keep its first lines, complete but unsigned
+    (version 2 signs a batch once, on its last entry): never acknowledged, authenticated by no signature,
+    they are reported by verify, then set aside by the next writer, which continues after the last signed entry."""
+    from pli.core.audit import JournalTampered
+    from pli.core.audit import entry as entries
+
+    journal = Journal(home, key)
+    journal.record("sealed", "env-1")
+    kept = journal_path(home).read_bytes()
+    journal.record_many([Step("sealed", f"env-{n}") for n in range(2, 6)])
+    batch = journal_path(home).read_bytes()[len(kept):].splitlines(keepends=True)
+    cut = b"".join(batch[:3]) + batch[3][:30]          # three whole unsigned lines, the signed fourth torn
+    journal_path(home).write_bytes(kept + cut)
+    from pli.core.audit.head import write_head
+    write_head(home, 1, entries.decode(kept.rstrip(b"\n")).hash, journal.public, entries.now(), key)  # its head lags
+
+    with pytest.raises(JournalTampered, match="cut short"):
+        verify(home)
+    journal.record("sealed", "env-6")
+
+    assert verify(home).entries == 2
+    assert [e.seq for e in steps_of(home, "env-6")] == [2]
+    assert steps_of(home, "env-3") == []
+    torn = list(home.trace.glob("journal.torn.*"))
+    assert len(torn) == 1 and torn[0].read_bytes() == cut
+
+
 def test_entries_hold_no_key_material(home, key):
     Journal(home, key).record("sent", "env-1", queue_id="Q1")
     private = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())

@@ -1,4 +1,5 @@
-"""`verify` and `pli audit verify` catch every kind of tampering and name the first bad entry."""
+"""`verify` and `pli audit verify` catch every kind of tampering and name the first bad entry, in journals of
+both formats: version 2 (one signature per batch, on its last entry) and version 1 (every entry signed)."""
 import base64
 import json
 
@@ -11,17 +12,28 @@ from pli.core.audit.journal import head_path, journal_path
 from pli.core.cli import main
 from pli.core.home import Home
 
-
-@pytest.fixture
-def home(tmp_path):
-    home = Home(tmp_path / "home")
-    Journal(home, KEY, actor="dr.martin@pli.test").record_many(
-        [Step(step, f"env-{n}", {"queue_id": f"Q{n}"} if step == "sent" else {})
-         for n in range(1, 4) for step in ("sealed", "sent")])
-    return home
+from audit_v1 import write_v1_journal
 
 
 KEY = Ed25519PrivateKey.generate()
+SIX = [Step(step, f"env-{n}", {"queue_id": f"Q{n}"} if step == "sent" else {})
+       for n in range(1, 4) for step in ("sealed", "sent")]
+
+
+@pytest.fixture(params=["v2", "v1"])
+def home(tmp_path, request):
+    """Six entries in one batch: written by pli (version 2), or a version 1 journal of before."""
+    home = Home(tmp_path / "home")
+    if request.param == "v2":
+        Journal(home, KEY, actor="dr.martin@pli.test").record_many(SIX)
+    else:
+        home.trace.mkdir(mode=0o700, parents=True)
+        write_v1_journal(home, KEY, [(s.step, s.message_id, s.details) for s in SIX])
+    return home
+
+
+def version(home) -> int:
+    return entries.decode(lines(home)[0].rstrip(b"\n")).version
 
 
 def lines(home):
@@ -52,13 +64,20 @@ def test_an_edited_field_is_named(home):
 
 
 def test_an_edited_signature_is_named(home):
+    """Version 1: each entry's own.  Version 2: the batch's one signature, on its last entry, which
+    seals the batch's first five: the edit is named as the batch, 1..6."""
     all_lines = lines(home)
-    body, sig = all_lines[2].rstrip(b"\n").rsplit(b"\t", 1)
+    at = 2 if version(home) == 1 else 5
+    body, sig = all_lines[at].rstrip(b"\n").rsplit(b"\t", 1)
     raw = bytearray(base64.b64decode(sig))
     raw[0] ^= 1
-    all_lines[2] = body + b"\t" + base64.b64encode(bytes(raw)) + b"\n"
+    all_lines[at] = body + b"\t" + base64.b64encode(bytes(raw)) + b"\n"
     write(home, all_lines)
-    assert bad_seq(home).seq == 3
+    error = bad_seq(home)
+    if version(home) == 1:
+        assert error.seq == 3
+    else:
+        assert (error.seq, error.line) == (1, 1) and "entry 6" in str(error) and "1..5" in str(error)
 
 
 def test_a_deleted_entry_is_found_where_the_sequence_jumps(home):
@@ -90,7 +109,10 @@ def test_an_inserted_forged_entry_is_found(home):
     all_lines.insert(3, forged.encode())
     write(home, all_lines)
     error = bad_seq(home)
-    assert error.seq == 4 and error.line == 4
+    if version(home) == 1:
+        assert error.seq == 4 and error.line == 4
+    else:   # it claims the trusted key and ends the batch of entries 1..3: the signature check names them all
+        assert (error.seq, error.line) == (1, 1) and "entry 4 (line 4)" in str(error) and "1..3" in str(error)
 
 
 def test_two_swapped_entries_are_found(home):
@@ -206,19 +228,22 @@ def _verify_status(home) -> int:
     return status
 
 
-def _crafted_line(obj: dict, field: str, value: str, domain: bytes, resign: bool) -> bytes:
+def _crafted_line(obj: dict, field: str, value: str, domain: bytes, resign) -> bytes:
+    """resign: True (signed by the trusted key), False (a signature of zeros), "none" (no signature: an
+    entry inside a version 2 batch)."""
     body = with_field(obj, (field,), value, sort_keys=True, separators=(",", ":"))
-    signature = KEY.sign(domain + body) if resign else b"\0" * 64
+    signature = b"" if resign == "none" else KEY.sign(domain + body) if resign else b"\0" * 64
     return body + b"\t" + base64.b64encode(signature) + b"\n"
 
 
-@given(at=st.integers(0, 5), field=st.sampled_from(ENTRY_FIELDS), value=HOSTILE, resign=st.booleans())
+@given(at=st.integers(0, 5), field=st.sampled_from(ENTRY_FIELDS), value=HOSTILE,
+       resign=st.sampled_from([True, False, "none"]))
 def test_a_crafted_entry_is_exit_4_never_70(tmp_path_factory, at, field, value, resign):
     home = Home(tmp_path_factory.mktemp("t") / "home")
     Journal(home, KEY).record_many([Step("sealed", f"env-{n}") for n in range(6)])
     old = lines(home)
     obj = json.loads(old[at].rsplit(b"\t", 1)[0])
-    crafted = _crafted_line(obj, field, value, entries.DOMAIN, resign)   # re-signed: it reaches every check
+    crafted = _crafted_line(obj, field, value, entries.BATCH_DOMAIN, resign)   # re-signed: it reaches every check
     assume(crafted != old[at])
     old[at] = crafted
     write(home, old)
@@ -287,3 +312,114 @@ def test_a_head_re_signed_as_entry_0_with_the_last_hash_is_found(home):
     assert _verify_status(home) == 4
     with pytest.raises(JournalTampered):
         Journal(home, KEY).record("read", "env-1")
+
+
+# -- version 2: one signature per batch --------------------------------------------------------------------------
+
+def _v2(tmp_path) -> Home:
+    home = Home(tmp_path / "home")
+    Journal(home, KEY, actor="dr.martin@pli.test").record_many(SIX)
+    return home
+
+
+def test_a_batch_is_signed_once_on_its_last_entry(tmp_path):
+    home = _v2(tmp_path)
+    signatures = [raw.rstrip(b"\n").rsplit(b"\t", 1)[1] for raw in lines(home)]
+    assert signatures[:5] == [b""] * 5 and len(base64.b64decode(signatures[5])) == 64
+    assert {entries.decode(raw.rstrip(b"\n")).version for raw in lines(home)} == {2}
+    assert verify(home).entries == 6
+
+
+def test_an_entry_edited_inside_a_batch_is_named(tmp_path):
+    """Entry 3 has no signature of its own: entry 4's `prev` (covered by the batch's signature) names it."""
+    home = _v2(tmp_path)
+    all_lines = lines(home)
+    all_lines[2] = all_lines[2].replace(b'"env-2"', b'"env-9"')
+    write(home, all_lines)
+    error = bad_seq(home)
+    assert (error.seq, error.line) == (3, 3) and "edited" in str(error)
+
+
+def test_an_entry_edited_inside_a_batch_with_its_chain_redone_fails_the_batch_signature(tmp_path):
+    """Entry 3 edited and every later `prev` recomputed: the chain holds, the one signature does not."""
+    home = _v2(tmp_path)
+    old = [entries.decode(raw.rstrip(b"\n")) for raw in lines(home)]
+    new, prev = old[:2], old[1].hash
+    for line in old[2:]:
+        e = line.entry
+        details = {"queue_id": "Q9"} if e.seq == 3 else e.details
+        body = entries.Entry(e.seq, e.time, e.step, e.message, e.actor, e.signer, prev, details).body()
+        redone = body + b"\t" + base64.b64encode(line.signature)     # the old signature kept on entry 6
+        new.append(entries.decode(redone))
+        prev = new[-1].hash
+    write(home, [line.encode() for line in new])
+    error = bad_seq(home)
+    assert (error.seq, error.line) == (1, 1) and "entry 6" in str(error) and "signature" in str(error)
+
+
+def test_an_entry_inside_a_batch_naming_another_signer_is_found(tmp_path):
+    home = _v2(tmp_path)
+    other = Ed25519PrivateKey.generate()
+    old = [entries.decode(raw.rstrip(b"\n")) for raw in lines(home)]
+    new, prev = [], entries.GENESIS
+    for line in old:
+        e = line.entry
+        signer = _public(other) if e.seq == 2 else e.signer
+        new.append(entries.seal(entries.Entry(e.seq, e.time, e.step, e.message, e.actor, signer, prev, e.details),
+                                KEY if e.seq == 6 else None))
+        prev = new[-1].hash
+    write(home, [line.encode() for line in new])
+    from pli.core.audit.head import write_head
+    write_head(home, 6, prev, _public(KEY), new[-1].entry.time, KEY)
+    error = bad_seq(home)
+    assert (error.seq, error.line) == (2, 2) and "other than the one who signed its batch" in str(error)
+
+
+def test_entries_added_without_a_signature_after_the_last_batch_are_found(tmp_path):
+    home = _v2(tmp_path)
+    last = entries.decode(lines(home)[-1].rstrip(b"\n"))
+    added = entries.seal(entries.Entry(7, entries.now(), "deleted", "env-1", "intruder", _public(KEY), last.hash))
+    write(home, lines(home) + [added.encode()])
+    error = bad_seq(home)
+    assert (error.seq, error.line) == (7, 7) and "without the signed entry" in str(error)
+
+
+def test_a_version_1_journal_continued_in_version_2_verifies(tmp_path, capsys):
+    home = Home(tmp_path / "home")
+    home.trace.mkdir(mode=0o700, parents=True)
+    write_v1_journal(home, KEY, [(s.step, s.message_id, s.details) for s in SIX])
+    Journal(home, KEY, actor="dr.martin@pli.test").record_many([Step("read", "env-1"), Step("read", "env-2")])
+    assert [entries.decode(raw.rstrip(b"\n")).version for raw in lines(home)] == [1] * 6 + [2] * 2
+    report = verify(home)
+    assert (report.entries, report.last_seq) == (8, 8)
+    assert main(["--home", str(home.root), "audit", "show", "env-1"]) == 0
+    assert [line.split()[2] for line in capsys.readouterr().out.splitlines()] == ["sealed", "sent", "read"]
+
+
+def test_the_documented_vector():
+    """docs/AUDIT.md's vector: pli's writer gives these exact bytes, and an independent check (hashlib,
+    cryptography's Ed25519) finds the chain and the one signature over the batch."""
+    import hashlib
+    import re
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    doc = (Path(__file__).parents[2] / "docs" / "AUDIT.md").read_text()
+    block = doc[doc.index("### Vector"):].split("```")[1]
+    first, second = [line.replace("<TAB>", "\t").encode() for line in block.strip().splitlines()]
+    hashes = re.findall(r"`([0-9a-f]{64})`", doc[doc.index("### Vector"):doc.index("## The head")])
+
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    t = "2026-12-03T19:00:00.000000Z"
+    a = entries.seal(entries.Entry(1, t, "opened-verified", "env-1", "dr.martin@pli.test", _public(key),
+                                   entries.GENESIS, {"mid": "k1@pli.invalid", "mode": "otp"}))
+    b = entries.seal(entries.Entry(2, t, "opened-verified", "env-2", "dr.martin@pli.test", _public(key), a.hash,
+                                   {"mid": "k2@pli.invalid", "mode": "stream"}), key)
+    assert (a.encode(), b.encode()) == (first + b"\n", second + b"\n")
+
+    assert hashes == [hashlib.sha256(first).hexdigest(), hashlib.sha256(second).hexdigest()]
+    assert json.loads(second.split(b"\t")[0])["prev"] == hashes[0] and first.endswith(b"\t")
+    body, sig = second.rsplit(b"\t", 1)
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(json.loads(body)["signer"]))
+    public.verify(base64.b64decode(sig), b"pli-audit-batch-v2\n" + body)   # raises if it does not hold

@@ -76,3 +76,24 @@ def test_a_message_id_the_trace_cannot_hold_is_left_out_of_its_step_not_the_reco
     assert steps_of(home, "env-1")[0].details["mid"] == "m1@pli.test"
     assert steps_of(home, "an id with spaces") == []
     assert verify(home).entries == 2
+
+
+def test_steps_of_a_batch_cut_before_its_signed_entry_are_written_again(home, journal, tmp_path):
+    """A power loss in the middle of the batch's write kept its first entries, unsigned (version 2 signs the
+    last): the next writer sets them aside, so recovery must not count them as written."""
+    folder = tmp_path / "pending"
+    from pli.core.audit.journal import head_path
+
+    journal.record("sealed", "env-0")
+    kept, head = journal_path(home).read_bytes(), head_path(home).read_bytes()
+    batch = [step(1), step(2), step(3)]
+    write_pending(folder, 1, batch, ["m1@pli.test", "m2@pli.test", "m3@pli.test"], size(home))
+    journal.record_many(batch)
+    written = journal_path(home).read_bytes()[len(kept):].splitlines(keepends=True)
+    journal_path(home).write_bytes(kept + b"".join(written[:2]))   # entries 1 and 2, without the signed third
+    head_path(home).write_bytes(head)                              # the head is replaced after the journal's fsync
+
+    assert recover(folder, journal, home, lambda mid: True) == 3
+    for n in (1, 2, 3):
+        assert len(steps_of(home, f"env-{n}")) == 1, n
+    assert verify(home).entries == 4
