@@ -36,16 +36,6 @@ def test_a_damaged_file_is_a_cache_miss(demo, damage):
     assert saved_counts.load(demo, (1, "x")) is None
 
 
-def test_a_tag_change_raises_the_revision(demo):
-    with Store.open(demo) as store:
-        before = store.revision()
-        target = store.window(expand("tag:inbox"), 0, 1)[0].message_id
-    with Store.open(demo, writable=True) as store:
-        store.tag([target], add=("follow",))
-    with Store.open(demo) as store:
-        assert store.revision()[0] > before[0] and store.revision()[1] == before[1]
-
-
 async def started(demo, body) -> None:
     """pli started as the launcher starts it (the prefetch thread first), `body(app, pilot)` run in it."""
     from pli.tui.app import PliApp
