@@ -115,6 +115,7 @@ class ListSource:
         page_no, at = divmod(index, self.page)
         page = self._pages.get(page_no)
         if page is not None and (at < len(page) or page_no not in self._short):
+            self._pages.move_to_end(page_no)   # kept longest: the pages on screen
             return page[at] if at < len(page) else None
         self.request(page_no)
         page = self._pages.get(page_no)   # read here (no thread of its own): in already

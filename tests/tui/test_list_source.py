@@ -116,3 +116,18 @@ def test_a_page_read_for_an_older_query_is_dropped(demo):
         assert source.page_rows(0) is None
     finally:
         source.close()
+
+
+def test_the_pages_kept_are_the_last_ones_drawn(demo, monkeypatch):
+    """Memory does not grow with the store: at most KEPT_PAGES pages, the least recently drawn go first."""
+    import pli.tui.list_source as list_source
+
+    monkeypatch.setattr(list_source, "KEPT_PAGES", 3)
+    with Store.open(demo) as store:
+        source = ListSource(None, FIXED_NOW.timestamp(), lambda *page: None, store=store, page=10)
+        source.reset("tag:inbox", MESSAGES)
+        for index in (0, 10, 20):
+            assert source.row(index) is not None
+        source.row(0)            # page 0 drawn again: page 1 is now the oldest
+        source.row(30)
+        assert [source.page_rows(n) is not None for n in range(4)] == [True, False, True, True]
