@@ -78,6 +78,29 @@ async def test_the_second_start_draws_last_run_s_counts_in_its_first_frame(demo)
 
 
 @pytest.mark.asyncio
+async def test_an_unchanged_index_is_not_counted_again_at_start_or_at_the_poll(demo, monkeypatch):
+    counted: list[str] = []
+    count = Store.count
+    monkeypatch.setattr(Store, "count", lambda self, query: counted.append(query) or count(self, query))
+
+    async def run(app, pilot):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    await started(demo, run)
+    assert expand("tag:inbox") in counted   # the first start counts (nothing saved yet)
+    counted.clear()
+
+    async def unchanged(app, pilot):
+        await run(app, pilot)
+        app.screen.poll_store()
+        await run(app, pilot)
+
+    await started(demo, unchanged)
+    assert counted == []
+
+
+@pytest.mark.asyncio
 async def test_counts_saved_before_a_change_to_the_index_are_not_shown(demo):
     """Mail tagged by another client (or `pli new`) after pli quit: the saved figures are wrong now."""
     async def run(app, pilot):
