@@ -52,6 +52,7 @@ class PliApp(App):
         self.home = home
         self.prefetch = prefetch  # pli.tui.startup.Prefetch: the store and first page, read in a thread
         self.first_page = None
+        self.saved_counts = None  # pli.tui.saved_counts.SavedCounts valid for the index as it was at start
         self.now = now or datetime.now().astimezone()
         self.store = store
         self._keyring = keyring
@@ -76,6 +77,7 @@ class PliApp(App):
                 self.store = ready.store
                 # the count may still be running: the list waits for it in a thread (prefetch.total)
                 self.first_page = (ready.query, ready.count, ready.rows, self.prefetch.total)
+                self.saved_counts = ready.saved
         try:
             if self.store is None:
                 self.store = self._open_store()
@@ -122,6 +124,10 @@ class PliApp(App):
 
         return expand(query)
 
+    def first_preview(self, summary, wait: float = 0.2) -> "ClearMessage | None":
+        """The first row's message when the launcher read it during start-up (once), else None."""
+        return self.prefetch.preview_of(summary, wait) if self.prefetch is not None else None
+
     def read_message(self, summary) -> "ClearMessage":
         try:
             raw = self.store.read_clear(summary.message_id)
@@ -129,7 +135,7 @@ class PliApp(App):
             raise MessageUnreadable(f"cannot read this message ({error.strerror or error}); "
                                     "run `pli doctor` to check the store") from None
         try:
-            return read.with_revocation(read.read_message(raw, summary), self.home)
+            return read.clear_message(raw, summary, self.home)
         except Exception:  # noqa: BLE001 - a corrupt file is the user's problem to see, not a crash
             raise MessageUnreadable("this message is damaged and cannot be shown; "
                                     "its sealed original is kept in the store") from None

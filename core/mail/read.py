@@ -137,6 +137,12 @@ def attachment_bytes(msg: EmailMessage, index: int) -> bytes:
     raise IndexError(index)
 
 
+def clear_message(raw: bytes, summary, home) -> ClearMessage:
+    """A stored clear message as the screens show it: parsed, its signing key checked against the
+    directory installed now (with_revocation)."""
+    return with_revocation(read_message(raw, summary), home)
+
+
 def read_message(raw: bytes, summary=None) -> ClearMessage:
     msg = parse_clear(raw)
     headers = tuple((name, value) for name in SHOWN_HEADERS if (value := _header(msg, name)))

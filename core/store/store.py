@@ -101,6 +101,13 @@ class Store:
             self._reopen()
             return read(self._db)
 
+    def revision(self) -> tuple[int, str]:
+        """The index's committed revision and its uuid: any tag change or new message raises it, so two
+        equal revisions mean the same counts (a cache of counts is valid while it is unchanged)."""
+        rev = self._retrying(lambda db: db.revision())
+        uuid = rev.uuid.decode("ascii", "replace") if isinstance(rev.uuid, bytes) else str(rev.uuid)
+        return rev.rev, uuid
+
     def count(self, query: str) -> int:
         query = expand(query)  # idempotent: an expanded query passes unchanged
         try:

@@ -101,6 +101,17 @@ def test_tag_changes_show_in_counts_and_all_tags(filled):
         assert all("unread" not in r.tags for r in store.window("tag:flagged", 0, 10))
 
 
+def test_the_revision_rises_with_a_tag_change_seen_from_another_handle(filled):
+    """What makes saved counts safe to show (pli.tui.saved_counts): equal revisions, same index content."""
+    with Store.open(filled) as reader:
+        before = reader.revision()
+        assert reader.revision() == before   # reading changes nothing
+        with Store.open(filled, writable=True) as writer:
+            writer.tag([r.message_id for r in writer.window("*", 0, 1)], add=("flagged",))
+        after = reader.revision()   # the reader's handle is reopened on the index's change
+    assert after[0] > before[0] and after[1] == before[1] and isinstance(after[1], str)
+
+
 def test_tag_needs_a_writable_store(filled):
     with Store.open(filled) as store, pytest.raises(Exception, match="read-only"):
         store.tag(["plain1@example.org"], add=("x",))

@@ -25,6 +25,18 @@ class Recorded:
         return self.store.window(query, offset, limit)
 
 
+async def pages_in(pilot, listed, seconds: float = 10.0) -> None:
+    """Until the list's data source has no page being read (its thread posts them to the list)."""
+    import asyncio
+
+    for _ in range(int(seconds / 0.02)):
+        await pilot.pause()
+        if not listed.data.pending:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"pages still being read after {seconds} s: {sorted(listed.data.pending)}")
+
+
 def ids(rows) -> list[str]:
     return [r.message_id for r in rows]
 
@@ -129,10 +141,10 @@ async def test_the_next_page_is_read_in_a_thread_before_a_page_down_needs_it(dem
         listed = app.screen.query_one(MessageList)
         await pilot.press("j")
         await app.workers.wait_for_complete()
-        await pilot.pause()
+        await pages_in(pilot, listed)
         height = listed.scrollable_content_region.height
         ahead = (listed.scroll_offset.y + 2 * height) // 10
-        page = listed._pages.get(ahead)
+        page = listed.data.page_rows(ahead)
         assert page is not None   # there before any key asked for it
         with Store.open(demo) as store:
             assert ids(page) == ids(store.window(listed.query_text, ahead * 10, 10))

@@ -64,12 +64,15 @@ class MainScreen(Screen):
         self._back: list[tuple[SavedSearch, int]] = []   # the lists left for another, and their cursor
         self._alerts = 0   # quarantined replays not acknowledged (the banner and the ! key)
         self._count_store = None  # the counting thread's own read handle
+        self._counted_at = None   # the index revision the counts shown were counted at (None: not counted)
 
     def compose(self) -> ComposeResult:
         app = self.app
         yield AlertBanner(id="alert-banner")
+        saved = app.saved_counts
+        known = () if saved is None else tuple(saved.get(app.expand_query(s.query)) for s in app.config.searches)
         with Horizontal(id="main-body"):
-            yield SearchSidebar(app.config.searches, id="sidebar")
+            yield SearchSidebar(app.config.searches, id="sidebar", counts=known)
             with Vertical(id="main-right"):
                 yield SearchBar(id="search-bar")
                 yield Static(id="list-title")
@@ -92,7 +95,12 @@ class MainScreen(Screen):
         self.query_one(SearchBar).display = False
         self.show_search(self.app.config.searches[0])
         self.message_list.focus()
-        # Counts come after the first screen is drawn: the inbox must not wait for them.
+        saved = self.app.saved_counts
+        if saved is not None and saved.get(ALERTS) is not None and None not in self.query_one(SearchSidebar).known:
+            # the index is as it was when these were counted: they are its counts, drawn in the first frame
+            self._counted_at = saved.revision
+            self._alerts_counted(saved.get(ALERTS))
+        # Counts come after the first screen is drawn (only if the index changed): the inbox must not wait.
         self.call_after_refresh(self.refresh_counts)
         self.set_interval(POLL_SECONDS, self.poll_store)
 
@@ -145,8 +153,15 @@ class MainScreen(Screen):
                 self._count_store = Store.open(self.app.home)
             except Exception:  # noqa: BLE001 - no counts is better than no inbox; the list says why
                 return
+        try:
+            revision = self._count_store.revision()
+        except Exception:  # noqa: BLE001 - counted anyway, and not saved
+            revision = None
+        if revision is not None and revision == self._counted_at:
+            return   # nothing changed in the index since the counts shown were counted
+        counts: dict[str, int] = {}
         try:   # first: a security alert must not wait for the sidebar's counts (a few tags: fast)
-            alerts = self._count_store.count(ALERTS)
+            counts[ALERTS] = alerts = self._count_store.count(ALERTS)
         except Exception:  # noqa: BLE001 - counted again at the next poll
             alerts = None
         if alerts is not None and not worker.is_cancelled:
@@ -155,7 +170,7 @@ class MainScreen(Screen):
             if worker.is_cancelled:
                 return
             try:
-                count = self._count_store.count(query)
+                counts[query] = count = self._count_store.count(query)
             except Exception:  # noqa: BLE001 - a broken user search shows no count; choosing it says why
                 continue
             self.app.call_from_thread(self._search_counted, index, count)
@@ -165,6 +180,19 @@ class MainScreen(Screen):
             except Exception:  # noqa: BLE001 - a busy or vanished index: try again at the next poll
                 return
             self.app.call_from_thread(self._list_counted, list_query, count)
+        if revision is not None and not worker.is_cancelled and alerts is not None:
+            self._counted_at = revision
+            self._save_counts(revision, counts)
+
+    def _save_counts(self, revision, counts: dict[str, int]) -> None:
+        """For the next start (pli.tui.saved_counts): a home that cannot take the file only loses the cache."""
+        # start-up: loaded when first used, after the first screen
+        from pli.tui.saved_counts import SavedCounts, save
+
+        try:
+            save(self.app.home, SavedCounts.of(revision, counts))
+        except OSError as error:
+            self.app.call_from_thread(self.app.log.warning, f"counts not saved for the next start: {error}")
 
     def _search_counted(self, index: int, count: int) -> None:
         try:

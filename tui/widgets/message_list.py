@@ -1,9 +1,12 @@
 """The message list: a virtualized view of one notmuch query, asking the store only for what is on screen.
 
 Like toolong's LogLines, this is a ScrollView whose `render_line(y)` builds one
-row at a time.  Rows come from `store.window(query, offset, limit)` one page at
-a time, and pages and rendered strips live in LRU caches, so that a 1,000,000
-message query costs a count and a page, never the whole result.
+row at a time.  Rows come from its data source (pli.tui.list_source, toolong's
+LogFile and LineReader): pages of `store.window(query, offset, limit)` read on a
+thread of their own, so that drawing never waits for the index (a row whose page
+is not in yet is drawn as a dim placeholder, and redrawn when the page comes).
+Rendered strips live in an LRU cache: a 1,000,000-message query costs a count and
+a page, never the whole result.
 """
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ from textual.strip import Strip
 
 from pli.core import vocab
 from pli.tui.dates import short_date
-from pli.tui.paging import FIRST_ROWS, MESSAGES, PAGE, THREADS, RecentFirst, Rows
+from pli.tui.list_source import LOADING, ListSource
+from pli.tui.paging import FIRST_ROWS, MESSAGES, PAGE, THREADS, Rows
 
 #: Tags the columns already show (or that are noise in a list); the tag column shows the rest.
 SHOWN_ELSEWHERE = frozenset({vocab.INBOX, vocab.UNREAD, vocab.LAB, vocab.VERIFIED, vocab.CRITICAL, vocab.ABNORMAL,
@@ -135,36 +139,6 @@ def _count(home, query: str) -> int:
         return store.count(query)
 
 
-class ReadAhead:
-    """The read-ahead thread's own index handle (a notmuch handle serves one thread at a time)."""
-
-    def __init__(self) -> None:
-        import threading
-
-        self.pending: set[int] = set()
-        self._lock = threading.Lock()
-        self._store = None
-        self._reads: dict[Rows, RecentFirst] = {}
-
-    def read(self, home, query: str, offset: int, limit: int, now: float, rows: Rows = MESSAGES) -> list:
-        with self._lock:
-            if self._store is None:
-                # start-up: imported in the worker thread that opens the store, not before the first screen
-                from pli.core.store.store import Store
-
-                self._store = Store.open(home)
-            if rows not in self._reads:
-                self._reads[rows] = RecentFirst(getattr(self._store, rows.window), now)
-            return self._reads[rows](query, offset, limit)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
-                self._reads.clear()
-
-
 class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
     """The rows of one query, newest first, with a cursor and a selection."""
 
@@ -204,14 +178,20 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
             self.summary = summary
             super().__init__()
 
+    class PageRead(Message):
+        """A page of rows read by the data source's thread (or why it could not be read)."""
+
+        def __init__(self, generation: int, page_no: int, rows, limit: int) -> None:
+            self.generation, self.page_no, self.rows, self.limit = generation, page_no, rows, limit
+            super().__init__()
+
     def __init__(self, source: RowSource, now: datetime, *, id: str | None = None,
                  first_page: tuple | None = None) -> None:
         super().__init__(id=id)
         self.source = source
         self.now = now
         self.rows = MESSAGES      # or THREADS (toggle_threads)
-        self._reads = {kind: RecentFirst(getattr(source, kind.window, None), now.timestamp())
-                       for kind in (MESSAGES, THREADS)}
+        self._data: ListSource | None = None   # the pages (made at first use: it needs the app's home)
         self.query_text = ""
         # (query, count or None, rows[, a blocking call that returns the count]) read while the app started
         self._first_page = first_page
@@ -220,17 +200,49 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         self.counting = False     # matches (and total) provisional: the query is being counted in a thread
         self._rows_end = False    # thread list: its last row was read (a short page)
         self._generation = 0      # bumped at every show/reload: a late count for an older one is dropped
-        self._short: set[int] = set()   # pages holding only the first screen's rows (startup.Prefetch)
-        self._ahead = ReadAhead()
         self._counter = Counter()
+        self._keep: str | None = None   # show_rows: the message the cursor stays on once page 0 is in
         self.selected: dict[str, object] = {}  # row id -> summary, kept for triage's undo
-        self._pages: LRUCache[int, list] = LRUCache(maxsize=64)
         self._strips: LRUCache[tuple, Strip] = LRUCache(maxsize=512)
 
     # -- data ---------------------------------------------------------------
 
-    def _read(self, query: str, offset: int, limit: int) -> list:
-        return self._reads[self.rows](query, offset, limit)
+    @property
+    def data(self) -> ListSource:
+        """The data source: pages read on its own thread with its own index handle when the app has a
+        home to open one from; else (a bare test app) by `source` on the UI thread."""
+        if self._data is None:
+            home = getattr(self.app, "home", None)
+            self._data = ListSource(home, self.now.timestamp(),
+                                    lambda *page: self.post_message(self.PageRead(*page)),
+                                    store=self.source if home is None else None, page=PAGE)
+        return self._data
+
+    def on_message_list_page_read(self, event: "MessageList.PageRead") -> None:
+        event.stop()
+        try:
+            kept = self.data.accept(event.generation, event.page_no, event.rows, event.limit)
+        except Exception as error:  # noqa: BLE001 - shown as the app shows a failed store action
+            self.app.attempt("List", _raise, error)
+            kept = True
+        if kept:
+            self._page_in(event.page_no, self.data.page_rows(event.page_no) or [], event.limit)
+
+    def _page_in(self, page_no: int, rows: list, limit: int) -> None:
+        """A page came in: the list grows (thread list, or a count still running), its rows are redrawn,
+        and the preview follows the cursor when it was on one of them."""
+        start = page_no * PAGE
+        if self.rows.open_ended:
+            self._grow(start + len(rows), len(rows) >= limit)
+        elif self.counting and start + len(rows) > self.total:
+            self.total = start + len(rows)   # provisional: the count says how many once it is in
+            self.virtual_size = Size(self.scrollable_content_region.width, self.total)
+        if page_no == 0 and self._keep is not None:
+            self._cursor_onto(self._keep, rows)
+        self.refresh()
+        if start <= self.cursor < start + PAGE:
+            self._announce()
+        self._read_ahead()
 
     def _count_now(self, query: str) -> int:
         return self.source.count(query)
@@ -242,16 +254,22 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
     def show_rows(self, rows: Rows) -> None:
         """Show the same query as messages or as threads, the cursor on the row holding the message it
         was on when that row is among the first page's (a query the store refuses raises)."""
-        was = message_of(self.current) if self.current is not None else None
+        was = self.data.row(self.cursor) if self.total else None
         self.rows = rows
         self.show_query(self.query_text)
-        if was is None:
+        if was is None or was is LOADING:
             return
-        for index in range(min(self.total, PAGE)):
-            row = self.summary_at(index)
-            if row is not None and any(m.message_id == was.message_id for m in getattr(row, "messages", (row,))):
+        self._keep = message_of(was).message_id
+        page = self.data.page_rows(0)
+        if page is not None:
+            self._cursor_onto(self._keep, page)
+
+    def _cursor_onto(self, message_id: str, rows: list) -> None:
+        self._keep = None
+        for index, row in enumerate(rows):
+            if any(m.message_id == message_id for m in getattr(row, "messages", (row,))):
                 self.cursor = index
-                break
+                return
 
     def show_query(self, query: str) -> bool:
         """Show another query from its top (a query the store refuses raises and changes nothing)."""
@@ -266,16 +284,15 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
                 total = self._count_now(query)
         else:
             total, wait_total = self._count_soon(query)
-            if total is None:  # still counting: the first page says how many rows to draw meanwhile
-                rows = self._read(query, 0, PAGE)
         self.query_text = query
         self.selected.clear()
         self.set_reactive(MessageList.cursor, 0)   # not clamped to the new total: that read a page for nothing
-        self.reload(len(rows) if total is None else total)
+        # still counting: the first page says how many rows to draw meanwhile (_page_in)
+        self.reload(len(rows or ()) if total is None else total, refill=False)
         if rows is not None:
-            self._pages[0] = list(rows)
-            if len(rows) < PAGE:
-                self._short.add(0)
+            self.data.put(0, rows, short=len(rows) < PAGE)
+        else:
+            self._refill({0})
         self._from_the_top(wait_total if total is None else None)
         return True
 
@@ -296,18 +313,14 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         self._first_page = None
         height = self.scrollable_content_region.height   # threads cost ~1 ms each: what shows, first
         first = min(FIRST_ROWS, height + 1) if height else FIRST_ROWS
-        rows = self._read(query, 0, first)
         count, wait_count = self._count_soon(query)
         self.query_text = query
         self.selected.clear()
         self.total = 0
         self.set_reactive(MessageList.cursor, 0)
-        self.reload(count)
-        self._pages[0] = list(rows)
-        self._short.add(0)
-        self._grow(len(rows), len(rows) >= first)
+        self.reload(count, refill=False)
+        self._refill({0}, first)   # the rest of the page: read ahead once these are in (_page_in)
         self._from_the_top(wait_count)
-        self.call_after_refresh(self._read_ahead)
         return True
 
     def _count_soon(self, query: str):
@@ -375,11 +388,20 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
                 self.cursor = self.total - 1
             self.refresh()
 
-    def reload(self, total: int | None = None) -> None:
+    def _refill(self, page_nos: set[int], limit: int | None = None) -> None:
+        """Ask for the pages on screen, waiting for them as long as for a count (COUNT_WAIT) so that
+        a quick index draws them in this frame; a slow one shows placeholders meanwhile."""
+        for page_no in sorted(page_nos):
+            self.data.request(page_no, limit)
+        self.data.settle(sorted(page_nos), COUNT_WAIT)
+        for page_no in sorted(page_nos):
+            rows = self.data.page_rows(page_no)
+            if rows is not None:
+                self._page_in(page_no, rows, limit or PAGE)
+
+    def reload(self, total: int | None = None, refill: bool = True) -> None:
         """Forget cached rows (tags changed): recount and redraw, keeping the cursor's place."""
-        self._pages.clear()
-        self._short.clear()
-        self._ahead.pending.clear()
+        self.data.reset(self.query_text, self.rows)
         self._strips.clear()
         wait_total = None
         if total is None and self.query_text:
@@ -396,25 +418,22 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
         if self.total and self.cursor >= self.total:
             self.cursor = self.total - 1
         self.refresh()
+        if refill and self.query_text and self.total:
+            self._refill({self.scroll_offset.y // PAGE, self.cursor // PAGE})
         if wait_total is not None:
             self._count_later(wait_total)
 
     def summary_at(self, index: int):
+        """The row at `index`, read now if its page is not in (an action on it needs it: open, triage)."""
         if not 0 <= index < self.total:
             return None
-        page_no, row = divmod(index, PAGE)
-        page = self._pages.get(page_no)
-        if page is None:
-            page = self._read(self.query_text, page_no * PAGE, PAGE)
-            self._pages[page_no] = page
-            self._grow(page_no * PAGE + len(page), len(page) >= PAGE)
-        elif row >= len(page) and page_no in self._short:
-            # the rest of the first screen's page: the store continues its iterator, no new sort.
-            # In place: Textual's LRUCache keeps the first value set for a key.
-            page.extend(self._read(self.query_text, page_no * PAGE + len(page), PAGE - len(page)))
-            self._short.discard(page_no)
-            self._grow(page_no * PAGE + len(page), len(page) >= PAGE)
-        return page[row] if row < len(page) else None
+        return self.data.row_now(index)
+
+    def row_at(self, index: int):
+        """The row at `index` without waiting: LOADING while its page is read (drawing, the preview)."""
+        if not 0 <= index < self.total:
+            return None
+        return self.data.row(index)
 
     @property
     def current(self):
@@ -441,15 +460,30 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
-        summary = self.summary_at(index)
+        summary = self.row_at(index)
         if summary is None:
             return Strip.blank(width, self.rich_style)
         is_cursor = index == self.cursor
+        if summary is LOADING:
+            return self._placeholder(is_cursor, width)
         is_selected = row_id(summary) in self.selected
         key = (index, row_id(summary), summary.message_id, summary.tags, is_cursor, is_selected, width)
         strip = self._strips.get(key)
         if strip is None:
             strip = self._render_row(summary, is_cursor, is_selected, width)
+            self._strips[key] = strip
+        return strip
+
+    def _placeholder(self, is_cursor: bool, width: int) -> Strip:
+        """A row whose page is being read: a dim "…" (redrawn when the page is in)."""
+        key = ("loading", is_cursor, width)
+        strip = self._strips.get(key)
+        if strip is None:
+            base = self.rich_style
+            if is_cursor:
+                base += self.get_component_rich_style("message-list--cursor")
+            dim = base + self.get_component_rich_style("message-list--dim")
+            strip = Strip([Segment("    …", dim)]).adjust_cell_length(width, base)
             self._strips[key] = strip
         return strip
 
@@ -508,44 +542,18 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
     def _read_ahead(self) -> None:
         """When the screen's bottom nears the end of a page, read the next one off the UI thread
         (200 summaries: tens of milliseconds a page-down would otherwise wait for)."""
-        home = getattr(self.app, "home", None)
-        if home is None or not self.query_text or (self.counting and not self.rows.open_ended):
+        if not self.query_text or (self.counting and not self.rows.open_ended):
             return
         height = self.scrollable_content_region.height or 1
         # a page of threads takes three times a page of messages to read: start it half a page ahead
         ahead = max(2 * height, PAGE // 2) if self.rows.open_ended else 2 * height
         page_no = (self.scroll_offset.y + ahead) // PAGE
-        cached = self._pages.get(page_no) is not None and page_no not in self._short
-        if page_no * PAGE >= self.total or cached or page_no in self._ahead.pending:
-            return
-        self._ahead.pending.add(page_no)
-        query, generation, kind = self.query_text, self._generation, self.rows
-        self.run_worker(lambda: self._fetch_ahead(home, query, page_no, generation, kind), thread=True,
-                        group="read-ahead", exit_on_error=False)
-
-    def _fetch_ahead(self, home, query: str, page_no: int, generation: int, kind: Rows) -> None:
-        try:
-            rows = self._ahead.read(home, query, page_no * PAGE, PAGE, self.now.timestamp(), kind)
-        except Exception:  # noqa: BLE001 - the page is then read when shown, where errors are reported
-            rows = None
-        self.app.call_from_thread(self._ahead_done, query, page_no, generation, rows)
-
-    def _ahead_done(self, query: str, page_no: int, generation: int, rows) -> None:
-        self._ahead.pending.discard(page_no)
-        if rows is None or generation != self._generation or query != self.query_text:
-            return
-        page = self._pages.get(page_no)
-        if page is None:
-            self._pages[page_no] = rows
-        elif page_no in self._short and len(rows) >= len(page):
-            page[:] = rows   # the first screen's short page, whole now (in place: see summary_at)
-            self._short.discard(page_no)
-        else:
-            return
-        self._grow(page_no * PAGE + len(rows), len(rows) >= PAGE)
+        if page_no * PAGE < self.total:
+            self.data.request(page_no)
 
     def on_unmount(self) -> None:
-        self._ahead.close()
+        if self._data is not None:
+            self._data.close()
         self._counter.close()
 
     def validate_cursor(self, value: int) -> int:
@@ -560,7 +568,10 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
 
     def _announce(self) -> None:
-        self.post_message(self.Highlighted(self.current))
+        """The preview follows the cursor; a row still being read is announced when its page is in."""
+        summary = self.row_at(self.cursor)
+        if summary is not LOADING:
+            self.post_message(self.Highlighted(summary))
 
     def _page(self) -> int:
         return max(1, self.scrollable_content_region.height - 1)
@@ -608,3 +619,7 @@ class MessageList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_click(self, event) -> None:
         self.cursor = self.scroll_offset.y + event.y
+
+
+def _raise(error: BaseException):
+    raise error

@@ -76,7 +76,11 @@ class PreviewPane(VerticalScroll, can_focus=False):
             return
         if not self._shown_once:
             self._shown_once = True
-            self.call_after_refresh(self.show_summary, summary)
+            first = getattr(self.app, "first_preview", lambda _: None)(summary)
+            if first is not None:   # read by the launcher while Textual loaded: in the first frame
+                self.show_message(first)
+            else:
+                self.call_after_refresh(self.show_summary, summary)
             return
         self._timer = self.set_timer(PREVIEW_DELAY, lambda: self.show_summary(summary))
 

@@ -33,10 +33,14 @@ class SearchSidebar(OptionList):
             self.search = search
             super().__init__()
 
-    def __init__(self, searches: tuple[SavedSearch, ...], *, id: str | None = None) -> None:
+    def __init__(self, searches: tuple[SavedSearch, ...], *, id: str | None = None,
+                 counts: tuple[int | None, ...] = ()) -> None:
+        """counts: what is known already (saved from the last run), in the order of `searches`."""
         self.searches = searches
-        self.counts: dict[str, int] = {}
-        super().__init__(*(Option(search_label(s, None), id=f"s{i}") for i, s in enumerate(searches)),
+        known = dict(enumerate(counts))
+        self.known = tuple(known.get(i) for i in range(len(searches)))   # None: not known, counted after
+        self.counts: dict[str, int] = {s.name: known[i] for i, s in enumerate(searches) if known.get(i) is not None}
+        super().__init__(*(Option(search_label(s, known.get(i)), id=f"s{i}") for i, s in enumerate(searches)),
                          id=id)
 
     def set_count(self, index: int, count: int) -> None:
