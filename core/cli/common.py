@@ -1,5 +1,6 @@
-"""What the command modules share: reading an input file, writing a report (-o/--output), and the old
-spellings of commands that became subcommands, kept working as hidden aliases (scripts use them).
+"""What the command modules share: reading an input file, writing a report (-o/--output), a stored message's
+id and summary line, storing mail with its summary (import, new, fetch), and the old spellings of commands
+that became subcommands, kept working as hidden aliases (scripts use them).
 
 Reports go to stdout (or to the -o/--output file); progress and errors go to stderr.
 """
@@ -8,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
 from pli.core.durable import write_atomic
 from pli.core.errors import UsageError
+from pli.core.home import Home
 
 #: Old spellings, kept as hidden aliases (docs/CLI.md, "Old spellings"): per command, the flag that
 #: named an action and the subcommand it is now.  The flag goes, the subcommand takes its place.
@@ -67,6 +70,40 @@ class _Buffer(list):
 
     def getvalue(self) -> str:
         return "".join(self)
+
+
+def message_id_arg(text: str) -> str:
+    """A message id as the user gives it (`pli search` prints `id:X`; `<X>` from a header) without decoration."""
+    return text.removeprefix("id:").strip("<>")
+
+
+def summary_line(summary) -> str:
+    """A stored message in one line (pli.core.store's summary): `pli search` rows, `pli show --summary`."""
+    when = datetime.fromtimestamp(summary.date).strftime("%Y-%m-%d %H:%M")
+    tags = " ".join(sorted(summary.tags))
+    lab = f"  [{summary.lab_summary}]" if summary.lab_summary else ""
+    patient = f"  {summary.patient}" if summary.patient else ""
+    return f"{when}  {summary.sender}{patient}  {summary.subject}{lab}  ({tags})  id:{summary.message_id}"
+
+
+def store_mail(home: Home, paths: list[Path] | None, *, workers: int | None = None, quiet: bool = False) -> int:
+    """Store mail as `pli import PATH...` (or, paths None, `pli new`) does: progress on stderr, the summary on
+    stdout; the exit status.  A replay or pad reuse is an alarm (exit 6, the SECURITY ALERT on stderr),
+    whatever else the run did; else 1 when a message could not be read."""
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.mail.receive import receive
+    from pli.core.store.progress import Progress
+
+    report = receive(home, paths, workers=workers, progress=Progress.for_stream(sys.stderr, quiet=quiet))
+    print(report.render(), file=sys.stdout)
+    if report.alerts:
+        # start-up: `pli` loads what a command needs only when that command runs
+        from pli.core.crypto.refusals import ReplayAlert
+
+        for line in report.render_alerts().splitlines():
+            print(f"pli: {line}", file=sys.stderr)
+        return ReplayAlert.exit_code
+    return 0 if not report.failed else 1
 
 
 def new_spelling(argv: list[str]) -> list[str]:

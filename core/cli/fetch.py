@@ -45,12 +45,9 @@ def run(args) -> int:
     status = 0
     if report.fetched:
         # start-up: `pli` loads what a command needs only when that command runs
-        from pli.core.mail.receive import receive
-        from pli.core.store.progress import Progress
+        from pli.core.cli.common import store_mail
 
-        from pli.core.cli.store import reported
-
-        status = reported(receive(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet)))
+        status = store_mail(home, None, quiet=args.quiet)
     if session is not None:            # the MDNs the MSSanté mail asks for, this run's and those left before
         # start-up: `pli` loads what a command needs only when that command runs
         from pli.core.mail.mssante import answer_mdns

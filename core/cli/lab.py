@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pli.core.cli.common import message_id_arg
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
@@ -116,7 +117,7 @@ def _load_stored(source: str, home: Home) -> tuple[list, list]:
     from pli.core.store.layout import Layout
     from pli.core.store.store import MessageNotFound, Store
 
-    message_id = source.strip().removeprefix("id:").strip("<>")
+    message_id = message_id_arg(source.strip())
     if not message_id or not Layout(home).exists():
         raise UsageError(f"no such file or stored message: {source}")
     try:

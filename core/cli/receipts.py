@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from pli.core.cli.common import message_id_arg
 from pli.core.home import Home
 
 
@@ -24,7 +25,7 @@ def run_show(args) -> int:
     from pli.core.store.layout import Layout
 
     home = Home.resolve(args.home)
-    message_id = args.message_id.removeprefix("id:").strip("<>")
+    message_id = message_id_arg(args.message_id)
     with Store.open(home) as store:
         store.summary(message_id)          # MessageNotFound names a wrong id
     found = acknowledgements(Layout(home), message_id)

@@ -1,0 +1,21 @@
+"""`pli import PATH...`: import mail (Maildir folders, mbox files, .eml files) into the store.
+
+The module is `imports`, not `import`: a keyword cannot name a module (core/cli/__init__.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pli.core.cli.common import store_mail
+from pli.core.home import Home
+
+
+def register(sub) -> None:
+    p = sub.add_parser("import", help="import mail (Maildir folders, mbox files, .eml files) into the store")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    return store_mail(Home.resolve(args.home), args.paths, workers=args.workers, quiet=args.quiet)

@@ -1,0 +1,16 @@
+"""`pli new`: store what was delivered into the home's incoming Maildir since the last run."""
+from __future__ import annotations
+
+from pli.core.cli.common import store_mail
+from pli.core.home import Home
+
+
+def register(sub) -> None:
+    p = sub.add_parser("new", help="store what was delivered into the incoming Maildir since the last run")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    return store_mail(Home.resolve(args.home), None, workers=args.workers, quiet=args.quiet)
