@@ -1,13 +1,14 @@
 """`pli audit show|verify|authorize`: read and check the trace of every message's steps."""
 from __future__ import annotations
 
+from pli.core.cli.common import add_actions
 from pli.core.home import Home
 from pli.core.plural import counted
 
 
 def register(sub) -> None:
     p = sub.add_parser("audit", help="the trace: what happened to each message, checked end to end")
-    cmds = p.add_subparsers(dest="audit_command", metavar="ACTION")
+    cmds = add_actions(p, "audit")
     show = cmds.add_parser("show", help="list the recorded steps of one message")
     show.add_argument("message", help="the message's envelope id or Message-ID")
     show.set_defaults(func=run_show)

@@ -29,6 +29,17 @@ DEFAULT_ACTIONS = {"send": "message", "note": "send"}
 SUBCOMMANDS = {"send": ("message", "list", "flush", "password"), "note": ("send", "show")}
 
 
+def add_actions(parser, command: str):
+    """The subcommands (actions) of `pli COMMAND`; the command given none is a usage error naming them."""
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+
+    def needs_action(args) -> int:
+        raise UsageError(f"pli {command} needs an action: {', '.join(actions.choices)} (see `pli {command} --help`)")
+
+    parser.set_defaults(func=needs_action)
+    return actions
+
+
 def read_input(path: Path | None) -> bytes:
     """The bytes of FILE, or of stdin when FILE is absent or '-'."""
     if path is None or str(path) == "-":

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pli.core.cli.common import add_actions
 from pli.core.home import Home
 from pli.core.plural import counted
 
 
 def register(sub) -> None:
     p = sub.add_parser("dir", help="the professional directory: trust, import, search; authority tools")
-    cmds = p.add_subparsers(dest="dir_command", metavar="ACTION")
+    cmds = add_actions(p, "dir")
     _user_commands(cmds)
     _authority_commands(cmds)
 
@@ -41,8 +42,8 @@ def _authority_commands(cmds) -> None:
         if entries:
             c.add_argument("--entries", type=Path, help="entries file (default: AUTHORITY/entries.json)")
 
-    c = cmds.add_parser("authority", help="directory authority: `init` creates its signing key")
-    c.add_argument("action", choices=["init"])
+    c = add_actions(cmds.add_parser("authority", help="directory authority: `init` creates its signing key"),
+                    "dir authority").add_parser("init", help="create the authority's signing key")
     authority_options(c, entries=False)
     c.set_defaults(func=run_authority_init)
     c = cmds.add_parser("import-rpps", help="add or refresh people from an RPPS extract (PS_LibreAcces)")

@@ -4,14 +4,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pli.core.cli.common import read_input
+from pli.core.cli.common import add_actions, read_input
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 
 
 def register(sub) -> None:
     p = sub.add_parser("keys", help="your identity and keys, correspondents' public keys")
-    cmds = p.add_subparsers(dest="keys_command", metavar="ACTION")
+    cmds = add_actions(p, "keys")
     c = cmds.add_parser("init", help="create this home's identity (asks for a new passphrase)")
     c.add_argument("--id", required=True, help="your identifier (an 11-digit RPPS number or any stable id)")
     c.add_argument("--address", required=True, help="your secure-messaging address")
@@ -46,11 +46,6 @@ def register(sub) -> None:
     c = cmds.add_parser("group-import", help="join a group from the file a member made for you")
     c.add_argument("file", type=Path)
     c.set_defaults(func=run_group_import)
-    p.set_defaults(func=_needs_action)
-
-
-def _needs_action(args) -> int:
-    raise UsageError("pli keys needs an action (see `pli keys --help`)")
 
 
 def run_init(args) -> int:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pli.core.cli.common import message_id_arg
+from pli.core.cli.common import add_actions, message_id_arg
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
@@ -37,7 +37,7 @@ class TraceNotWritten(PliError):
 
 def register(sub) -> None:
     p = sub.add_parser("lab", help="lab results: show a report, export it (FHIR, HPRIM), generate samples")
-    cmds = p.add_subparsers(dest="lab_command", metavar="ACTION")
+    cmds = add_actions(p, "lab")
 
     show = cmds.add_parser("show", help="print a lab report as a table, abnormal values marked")
     show.add_argument("source", metavar="FILE|MESSAGE", help="an HPRIM or HL7 file, or a message (.eml)")
@@ -78,11 +78,6 @@ def register(sub) -> None:
     gen.add_argument("-o", "--output", type=Path, default=Path("lab-samples"), metavar="DIR",
                      help="where to write (default: ./lab-samples)")
     gen.set_defaults(func=run_generate)
-    p.set_defaults(func=lambda args: _usage(p))
-
-
-def _usage(parser) -> int:
-    raise UsageError("which lab action? show, export or generate (see `pli lab --help`)")
 
 
 def load(source: str, home: Home) -> tuple[list, list]:

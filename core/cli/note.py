@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from pli.core.cli.common import add_output, report_to
+from pli.core.cli.common import add_actions, add_output, report_to
 from pli.core.home import Home
 
 DEFAULT_SHOWN = 20
@@ -13,7 +13,7 @@ DEFAULT_SHOWN = 20
 def register(sub) -> None:
     p = sub.add_parser("note", help="short sealed notes with a correspondent (the TUI's conversation view): "
                                     "send one, show the latest")
-    cmds = p.add_subparsers(dest="note_command", metavar="ACTION")
+    cmds = add_actions(p, "note")
     s = cmds.add_parser("send", help="seal, sign and send a short note")
     s.add_argument("address", help="the correspondent's address")
     s.add_argument("text", nargs="*", help="the note (words are joined; `-` or nothing: read stdin)")

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pli.core.cli.common import add_actions
 from pli.core.errors import UsageError
 from pli.core.home import Home
 
 
 def register(sub) -> None:
     p = sub.add_parser("pad", help="one-time pads: new, import, status")
-    cmds = p.add_subparsers(dest="pad_command", metavar="ACTION")
+    cmds = add_actions(p, "pad")
     c = cmds.add_parser("new", help="draw a pad shared with other holders; writes one file per other holder")
     c.add_argument("--with", dest="holders", required=True,
                    help="ADDR[,ADDR...]: the other holders (their public identities imported)")
@@ -21,11 +22,6 @@ def register(sub) -> None:
     c.set_defaults(func=run_import)
     c = cmds.add_parser("status", help="per pad and lane: bytes used and left; warns when a lane runs low")
     c.set_defaults(func=run_status)
-    p.set_defaults(func=_needs_action)
-
-
-def _needs_action(args) -> int:
-    raise UsageError("pli pad needs an action (see `pli pad --help`)")
 
 
 def run_new(args) -> int:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import sys
 
-from pli.core.cli.common import message_id_arg
+from pli.core.cli.common import add_actions, message_id_arg
 from pli.core.home import Home
 
 
 def register(sub) -> None:
     p = sub.add_parser("receipts", help="signed receipts of delivery and reading (docs/RECEIPTS.md)")
-    cmds = p.add_subparsers(dest="receipts_command", metavar="ACTION")
+    cmds = add_actions(p, "receipts")
     show = cmds.add_parser("show", help="the receipts recorded on a sent message")
     show.add_argument("message_id", metavar="ID", help="the sent message's id, as `pli search tag:sent` prints it")
     show.set_defaults(func=run_show)

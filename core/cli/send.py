@@ -4,14 +4,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pli.core.cli.common import add_output, read_input, report_to
+from pli.core.cli.common import add_actions, add_output, read_input, report_to
 from pli.core.errors import UsageError
 from pli.core.home import Home
 
 
 def register(sub) -> None:
     p = sub.add_parser("send", help="seal a message for recipients and send it; list, flush the outbox")
-    cmds = p.add_subparsers(dest="send_command", metavar="ACTION")
+    cmds = add_actions(p, "send")
     m = cmds.add_parser("message", help="seal a message (a MIME mail) for recipients, queue it and submit it")
     m.add_argument("file", nargs="?", type=Path, help="the message to seal (default: stdin)")
     m.add_argument("--to", required=True, help="ADDR[,ADDR...]: seal for these recipients")

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import subprocess
 from pathlib import Path
+
+import pytest
 
 import pli.core.cli as cli
 from pli.core.cli import COMMANDS, build_parser, module_of
+
+from transport_fixtures import PLI
 
 CLI_DIR = Path(cli.__file__).parent
 
@@ -31,3 +36,20 @@ def test_the_modules_are_the_commands_and_the_shared_helpers():
     assert set(top_level(build_parser())) == set(COMMANDS)
     # `import` is a keyword, the one name a module cannot take: its module is named in one place
     assert {c: module_of(c) for c in COMMANDS if module_of(c) != c} == {"import": "imports"}
+
+
+def run_pli(tmp_path, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run([*PLI, "--home", str(tmp_path / "home"), *args], input=stdin, capture_output=True,
+                          timeout=60)
+
+
+@pytest.mark.parametrize("command, actions", [
+    ("keys", "init, show"), ("pad", "new, import, status"), ("lab", "show, export, generate"),
+    ("audit", "show, verify, authorize"), ("receipts", "show, answer"), ("gateway", "serve"),
+    ("dir", "trust, import, search"), ("dir authority", "init"),
+])
+def test_a_command_given_no_action_names_its_actions_on_stderr(tmp_path, command, actions):
+    done = run_pli(tmp_path, *command.split())
+    assert done.returncode == 2 and done.stdout == b""
+    [line] = done.stderr.decode().splitlines()
+    assert line.startswith(f"pli: pli {command} needs an action: {actions}") and f"`pli {command} --help`" in line
