@@ -7,6 +7,7 @@ Reports go to stdout (or to the -o/--output file); progress and errors go to std
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
 from collections.abc import Iterator
 from datetime import datetime
@@ -56,31 +57,35 @@ def add_output(parser) -> None:
                         help="write the report to FILE (written whole, atomically) instead of stdout")
 
 
+def add_output_folder(parser, help: str) -> None:
+    """-o/--output DIR, for a command whose output is files in a folder.  `--out DIR`, its old spelling, still
+    works: argparse takes a long option's unambiguous prefix (tests/core/cli/test_output.py holds it)."""
+    parser.add_argument("-o", "--output", type=Path, metavar="DIR", required=True, help=help)
+
+
 @contextlib.contextmanager
 def report_to(args) -> Iterator[TextIO]:
-    """The stream a report is printed to: stdout, or a buffer written to args.output once complete."""
+    """The stream a report is printed to: stdout, or a buffer written to args.output once the command
+    completes (atomically, 0600: reports may name patients; a command that fails writes no report).
+    Bytes go to its .buffer, as to stdout's."""
     output = getattr(args, "output", None)
     if output is None:
         yield sys.stdout
+        sys.stdout.flush()
         return
-    buffer = _Buffer()
-    yield buffer
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    yield stream
+    stream.flush()
     try:
-        write_atomic(output, buffer.getvalue().encode("utf-8"), mode=0o600)   # reports may name patients
+        write_atomic(output, stream.buffer.getvalue(), mode=0o600)
     except OSError as error:
         raise UsageError(f"cannot write {output}: {error.strerror}") from None
 
 
-class _Buffer(list):
-    def write(self, text: str) -> int:
-        self.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def getvalue(self) -> str:
-        return "".join(self)
+def write_report(args, data: bytes) -> None:
+    """A report that is bytes (a mail, a public identity) on stdout or in the -o/--output file."""
+    with report_to(args) as out:
+        out.buffer.write(data)
 
 
 def message_id_arg(text: str) -> str:
@@ -97,16 +102,17 @@ def summary_line(summary) -> str:
     return f"{when}  {summary.sender}{patient}  {summary.subject}{lab}  ({tags})  id:{summary.message_id}"
 
 
-def store_mail(home: Home, paths: list[Path] | None, *, workers: int | None = None, quiet: bool = False) -> int:
+def store_mail(home: Home, paths: list[Path] | None, out: TextIO, *, workers: int | None = None,
+               quiet: bool = False) -> int:
     """Store mail as `pli import PATH...` (or, paths None, `pli new`) does: progress on stderr, the summary on
-    stdout; the exit status.  A replay or pad reuse is an alarm (exit 6, the SECURITY ALERT on stderr),
+    `out` (report_to); the exit status.  A replay or pad reuse is an alarm (exit 6, the SECURITY ALERT on stderr),
     whatever else the run did; else 1 when a message could not be read."""
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.mail.receive import receive
     from pli.core.store.progress import Progress
 
     report = receive(home, paths, workers=workers, progress=Progress.for_stream(sys.stderr, quiet=quiet))
-    print(report.render(), file=sys.stdout)
+    print(report.render(), file=out)
     if report.alerts:
         # start-up: `pli` loads what a command needs only when that command runs
         from pli.core.crypto.refusals import ReplayAlert

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pli.core.cli.common import add_actions
+from pli.core.cli.common import add_actions, add_output, report_to
+from pli.core.errors import UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
 
@@ -25,9 +26,11 @@ def _user_commands(cmds) -> None:
     c = cmds.add_parser("search", help="find professionals by name, town, specialty or identifier")
     c.add_argument("text", nargs="+")
     c.add_argument("--limit", type=int, default=50)
+    add_output(c)
     c.set_defaults(func=run_search)
     c = cmds.add_parser("show", help="one entry in full: identity, addresses, keys and their status")
     c.add_argument("who", help="an identifier (RPPS) or an address")
+    add_output(c)
     c.set_defaults(func=run_show)
     c = cmds.add_parser("import-mssante", help="import the public MSSanté mailbox extract "
                                                "(Extraction_Correspondance_MSSante) into this home")
@@ -76,7 +79,8 @@ def _authority_commands(cmds) -> None:
     c.set_defaults(func=run_group)
     c = cmds.add_parser("sign", help="sign an entries file into a directory file homes can import")
     c.add_argument("entries", type=Path)
-    c.add_argument("-o", "--output", type=Path, required=True)
+    c.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
+                   help="the signed directory file (written whole, atomically; public: mode 0644)")
     c.add_argument("--serial", type=int, help="version number (default: current Unix time)")
     authority_options(c, entries=False)
     c.set_defaults(func=run_sign)
@@ -119,23 +123,32 @@ def run_search(args) -> int:
     from pli.core.directory import load_directory
 
     found = load_directory(Home.resolve(args.home)).search(" ".join(args.text), limit=args.limit)
-    for entry in found:
-        where = ", ".join(x for x in (entry.specialty or entry.profession, entry.organisation, entry.town) if x)
-        address = entry.addresses[0] if entry.addresses else "(no address)"
-        print(f"{entry.id}  {entry.name}  {where}  {address}")
+    with report_to(args) as out:
+        for entry in found:
+            where = ", ".join(x for x in (entry.specialty or entry.profession, entry.organisation, entry.town) if x)
+            address = entry.addresses[0] if entry.addresses else "(no address)"
+            print(f"{entry.id}  {entry.name}  {where}  {address}", file=out)
     return 0 if found else 1
 
 
 def run_show(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory import load_directory
-    from pli.core.directory.entry import format_time
     from pli.core.errors import PliError
 
     directory = load_directory(Home.resolve(args.home))
     entry = directory.entry(args.who) or directory.by_address(args.who)
     if entry is None:
         raise PliError(f"{args.who} is not in the directory (try `pli dir search`)")
+    with report_to(args) as out:
+        _print_entry(directory, entry, out)
+    return 0
+
+
+def _print_entry(directory, entry, out) -> None:
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.entry import format_time
+
     for label, value in (("id", entry.id), ("kind", entry.kind), ("name", entry.name),
                          ("profession", entry.profession), ("specialty", entry.specialty),
                          ("organisation", entry.organisation), ("town", entry.town),
@@ -143,11 +156,10 @@ def run_show(args) -> int:
                          ("groups", ", ".join(g.name for g in directory.groups_of(entry))),
                          ("members", ", ".join(m.name for m in directory.members(entry.id)))):
         if value:
-            print(f"{label:<13}{value}")
+            print(f"{label:<13}{value}", file=out)
     for key in entry.keys:
         status = f"revoked {format_time(key.revoked)} ({key.reason})" if key.revoked else "current"
-        print(f"{'key':<13}{key.key.alg} {key.fingerprint}  {status}")
-    return 0
+        print(f"{'key':<13}{key.key.alg} {key.fingerprint}  {status}", file=out)
 
 
 def run_import_mssante(args) -> int:
@@ -283,11 +295,13 @@ def run_group(args) -> int:
 def run_sign(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.authority import load_authority, load_entries, sign
+    from pli.core.durable import write_atomic
 
     entries = load_entries(args.entries)
     data = sign(entries, load_authority(_authority_dir(args)), args.serial)
-    tmp = args.output.with_name(args.output.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(args.output)
+    try:
+        write_atomic(args.output, data, mode=0o644)   # the file homes import: public, handed out
+    except OSError as error:
+        raise UsageError(f"cannot write {args.output}: {error.strerror}") from None
     print(f"signed directory of {counted(len(entries), 'entry')} written to {args.output}")
     return 0

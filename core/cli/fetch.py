@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from pli.core.cli.common import add_output, report_to
 from pli.core.home import Home
 
 
@@ -11,6 +12,7 @@ def register(sub) -> None:
     p.add_argument("--account", help="the [accounts.NAME] to fetch from (default: the default account)")
     p.add_argument("--no-new", action="store_true", help="only fetch; leave storing to a later `pli new`")
     p.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    add_output(p)
     p.set_defaults(func=run)
 
 
@@ -47,7 +49,8 @@ def run(args) -> int:
         # start-up: `pli` loads what a command needs only when that command runs
         from pli.core.cli.common import store_mail
 
-        status = store_mail(home, None, quiet=args.quiet)
+        with report_to(args) as out:
+            status = store_mail(home, None, out, quiet=args.quiet)
     if session is not None:            # the MDNs the MSSanté mail asks for, this run's and those left before
         # start-up: `pli` loads what a command needs only when that command runs
         from pli.core.mail.mssante import answer_mdns

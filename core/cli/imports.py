@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pli.core.cli.common import store_mail
+from pli.core.cli.common import add_output, report_to, store_mail
 from pli.core.home import Home
 
 
@@ -14,8 +14,10 @@ def register(sub) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    add_output(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    return store_mail(Home.resolve(args.home), args.paths, workers=args.workers, quiet=args.quiet)
+    with report_to(args) as out:
+        return store_mail(Home.resolve(args.home), args.paths, out, workers=args.workers, quiet=args.quiet)

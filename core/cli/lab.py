@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pli.core.cli.common import add_actions, message_id_arg
+from pli.core.cli.common import add_actions, add_output, message_id_arg, report_to
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
@@ -45,6 +45,7 @@ def register(sub) -> None:
     show.add_argument("--text", action="store_true", help="also print the lab's free text (HPRIM)")
     show.add_argument("--colour", "--color", choices=("auto", "always", "never"), default="auto",
                       help="colour abnormal rows (default: when stdout is a terminal and NO_COLOR is unset)")
+    add_output(show)
     show.set_defaults(func=run_show)
 
     export = cmds.add_parser("export", help="export reports for the medical record (FHIR R4 JSON or HPRIM): "
@@ -132,10 +133,10 @@ def _is_message(path: Path, data: bytes) -> bool:
     return bool(_HEADER_LINE.match(head)) and re.search(rb"(?im)^content-type:", head) is not None
 
 
-def _use_colour(choice: str) -> bool:
+def _use_colour(choice: str, out) -> bool:
     if choice != "auto":
         return choice == "always"
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return out.isatty() and not os.environ.get("NO_COLOR")
 
 
 def run_show(args) -> int:
@@ -143,8 +144,9 @@ def run_show(args) -> int:
     from pli.core.lab.render import render_all
 
     reports, histories = load(args.source, Home.resolve(args.home))
-    print(render_all(reports, colour=_use_colour(args.colour), critical_first=args.critical_first,
-                     with_text=args.text, histories=histories))
+    with report_to(args) as out:
+        print(render_all(reports, colour=_use_colour(args.colour, out), critical_first=args.critical_first,
+                         with_text=args.text, histories=histories), file=out)
     return 0
 
 

@@ -1,7 +1,7 @@
 """`pli new`: store what was delivered into the home's incoming Maildir since the last run."""
 from __future__ import annotations
 
-from pli.core.cli.common import store_mail
+from pli.core.cli.common import add_output, report_to, store_mail
 from pli.core.home import Home
 
 
@@ -9,8 +9,10 @@ def register(sub) -> None:
     p = sub.add_parser("new", help="store what was delivered into the incoming Maildir since the last run")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    add_output(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    return store_mail(Home.resolve(args.home), None, workers=args.workers, quiet=args.quiet)
+    with report_to(args) as out:
+        return store_mail(Home.resolve(args.home), None, out, workers=args.workers, quiet=args.quiet)

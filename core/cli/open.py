@@ -4,12 +4,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pli.core.cli.common import add_output, read_input, write_report
 from pli.core.home import Home
 
 
 def register(sub) -> None:
     p = sub.add_parser("open", help="open a sealed mail: the inner mail on stdout, the verified sender on stderr")
     p.add_argument("file", nargs="?", type=Path, help="the sealed mail (default: stdin)")
+    add_output(p)
     p.set_defaults(func=run)
 
 
@@ -17,7 +19,6 @@ def run(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from datetime import datetime, timezone
 
-    from pli.core.cli.common import read_input
     from pli.core.crypto.envelope import decrypt, verify_envelope
     from pli.core.crypto.mime import extract_envelope
     from pli.core.directory.resolve import unlock
@@ -36,6 +37,5 @@ def run(args) -> int:
           f"key {opened.fingerprint}), {opened.mode} mode, sealed {when}", file=sys.stderr)
     if opened.warning:
         print(f"WARNING: {opened.warning}", file=sys.stderr)
-    sys.stdout.buffer.write(opened.inner)
-    sys.stdout.buffer.flush()
+    write_report(args, opened.inner)
     return 0

@@ -1,9 +1,10 @@
 """`pli pad ...`: one-time pads: draw one for you and other holders, import one, see what is left."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from pli.core.cli.common import add_actions
+from pli.core.cli.common import add_actions, add_output, add_output_folder, report_to
 from pli.core.errors import UsageError
 from pli.core.home import Home
 
@@ -15,12 +16,13 @@ def register(sub) -> None:
     c.add_argument("--with", dest="holders", required=True,
                    help="ADDR[,ADDR...]: the other holders (their public identities imported)")
     c.add_argument("--size", required=True, help="total size, e.g. 64M, 1G (split into one lane per holder)")
-    c.add_argument("--out", required=True, type=Path, help="folder for the other holders' files")
+    add_output_folder(c, "the folder for the other holders' files (created if missing)")
     c.set_defaults(func=run_new)
     c = cmds.add_parser("import", help="import a pad file another holder made and signed for you")
     c.add_argument("file", type=Path)
     c.set_defaults(func=run_import)
     c = cmds.add_parser("status", help="per pad and lane: bytes used and left; warns when a lane runs low")
+    add_output(c)
     c.set_defaults(func=run_status)
 
 
@@ -38,7 +40,7 @@ def run_new(args) -> int:
     pad = keyring.new_pad(others, size)
     print(f"pad {pad.hex}: {pad.size:,} bytes, {len(pad.holders)} lanes of {pad.lane_size:,}")
     for address in others:
-        path = args.out / f"pad-{pad.hex[:12]}-for-{address}.plipad"
+        path = args.output / f"pad-{pad.hex[:12]}-for-{address}.plipad"
         write_atomic(path, keyring.export_pad(pad.id, address))
         print(f"wrote {path}: hand it to {address} out of band (USB key, in person), never by mail")
     return 0
@@ -62,17 +64,21 @@ def run_status(args) -> int:
     keyring = unlock(Home.resolve(args.home))
     pads = keyring.pads.list()
     if not pads:
-        print("no pads: make one with `pli pad new --with ADDR --size 64M --out DIR`")
-        return 0
-    me = keyring.identity.public.address
-    for pad in pads:
-        print(f"pad {pad.hex}  {pad.size:,} bytes  holders {', '.join(pad.holders)}")
-        for lane, holder in enumerate(pad.holders):
-            used = keyring.ledger.used(pad, lane) if holder == me else None
-            if used is None:
-                print(f"  lane {lane} {holder:32} (their sending lane)")
-                continue
-            left = pad.lane_size - used
-            warning = "  LOW: make a new pad soon" if pad.running_low(left) else ""
-            print(f"  lane {lane} {holder:32} used {used:,}  left {left:,}{warning}")
+        print("no pads: make one with `pli pad new --with ADDR --size 64M -o DIR`", file=sys.stderr)
+    with report_to(args) as out:
+        for pad in pads:
+            _print_pad(keyring, pad, out)
     return 0
+
+
+def _print_pad(keyring, pad, out) -> None:
+    me = keyring.identity.public.address
+    print(f"pad {pad.hex}  {pad.size:,} bytes  holders {', '.join(pad.holders)}", file=out)
+    for lane, holder in enumerate(pad.holders):
+        used = keyring.ledger.used(pad, lane) if holder == me else None
+        if used is None:
+            print(f"  lane {lane} {holder:32} (their sending lane)", file=out)
+            continue
+        left = pad.lane_size - used
+        warning = "  LOW: make a new pad soon" if pad.running_low(left) else ""
+        print(f"  lane {lane} {holder:32} used {used:,}  left {left:,}{warning}", file=out)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from pli.core.cli.common import add_actions, message_id_arg
+from pli.core.cli.common import add_actions, add_output, message_id_arg, report_to
 from pli.core.home import Home
 
 
@@ -12,6 +12,7 @@ def register(sub) -> None:
     cmds = add_actions(p, "receipts")
     show = cmds.add_parser("show", help="the receipts recorded on a sent message")
     show.add_argument("message_id", metavar="ID", help="the sent message's id, as `pli search tag:sent` prints it")
+    add_output(show)
     show.set_defaults(func=run_show)
     answer = cmds.add_parser("answer", help="answer the receipts asked for and check those received, "
                                             "as `pli new` does after storing (e.g. after a crash)")
@@ -32,9 +33,10 @@ def run_show(args) -> int:
     if not found:
         print(f"no receipt recorded for {message_id}")
         return 1
-    for ack in found:
-        behalf = f"  for {ack.recipient}" if ack.recipient else ""
-        print(f"{ack.time.strftime('%Y-%m-%d %H:%M:%S UTC')}  {ack.kind:<8}  {ack.address}{behalf}")
+    with report_to(args) as out:
+        for ack in found:
+            behalf = f"  for {ack.recipient}" if ack.recipient else ""
+            print(f"{ack.time.strftime('%Y-%m-%d %H:%M:%S UTC')}  {ack.kind:<8}  {ack.address}{behalf}", file=out)
     return 0
 
 

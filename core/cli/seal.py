@@ -1,9 +1,9 @@
 """`pli seal`: seal and sign a message for recipients; the sealed mail (MIME) on stdout."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from pli.core.cli.common import add_output, read_input, write_report
 from pli.core.home import Home
 
 
@@ -16,12 +16,12 @@ def register(sub) -> None:
                    help="ask the recipients for signed receipts: delivery, read, delivery,read or none "
                         "(default: the [receipts] ask setting)")
     p.add_argument("file", nargs="?", type=Path, help="the message to seal (default: stdin)")
+    add_output(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.cli.common import read_input
     from pli.core.crypto.envelope import seal_mail
     from pli.core.directory.resolve import unlock
 
@@ -31,6 +31,5 @@ def run(args) -> int:
     message = receipts.ask(read_input(args.file), receipts.kinds_to_ask(home, args.receipt))
     keyring = unlock(home)
     to = [a.strip() for a in args.to.split(",") if a.strip()]
-    sys.stdout.buffer.write(seal_mail(message, keyring, to, mode=args.mode))
-    sys.stdout.buffer.flush()
+    write_report(args, seal_mail(message, keyring, to, mode=args.mode))
     return 0

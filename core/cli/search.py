@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from pli.core.cli.common import summary_line
+from pli.core.cli.common import add_output, report_to, summary_line
 from pli.core.home import Home
 
 
@@ -15,6 +15,7 @@ def register(sub) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--limit", type=int, default=None, help="at most this many messages (newest first)")
     p.add_argument("--offset", type=int, default=0, help="skip this many messages first")
+    add_output(p)
     p.set_defaults(func=run)
 
 
@@ -27,11 +28,12 @@ def run(args) -> int:
     with Store.open(Home.resolve(args.home)) as store:
         limit = args.limit if args.limit is not None else store.count(query)
         rows = store.window(query, args.offset, limit)
-    for row in rows:
-        if args.format == "json":
-            data = asdict(row)
-            data["tags"] = sorted(row.tags)
-            print(json.dumps(data, ensure_ascii=False))
-        else:
-            print(summary_line(row))
+    with report_to(args) as out:
+        for row in rows:
+            if args.format == "json":
+                data = asdict(row)
+                data["tags"] = sorted(row.tags)
+                print(json.dumps(data, ensure_ascii=False), file=out)
+            else:
+                print(summary_line(row), file=out)
     return 0
