@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pli.core.cli.common import add_actions, add_output, report_to
+from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.plural import counted
 
@@ -30,8 +31,7 @@ def run_show(args) -> int:
 
     found = steps_of(Home.resolve(args.home), args.message)
     if not found:
-        print(f"no trace of {args.message}")
-        return 1
+        raise PliError(f"no trace of {args.message}")
     with report_to(args) as out:
         for entry in found:
             details = " ".join(f"{k}={v}" for k, v in sorted(entry.details.items()))

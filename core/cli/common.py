@@ -88,6 +88,20 @@ def write_report(args, data: bytes) -> None:
         out.buffer.write(data)
 
 
+def flushed(args, report) -> int:
+    """A flush's report (pli.core.transport.outbox) on stdout or in -o; 75 when some mail stays waiting, said
+    on stderr too, with the first reason (an error is never only in the report)."""
+    with report_to(args) as out:
+        print(report.render(), file=out)
+    if not report.failed and not report.not_tried:
+        return 0
+    kept = len(report.failed) + len(report.not_tried)
+    why = f": {report.failed[0][1]}" if report.failed else ""
+    print(f"pli: {kept} mail{'s' if kept > 1 else ''} kept in the outbox{why}; `pli send flush` tries again",
+          file=sys.stderr)
+    return 75
+
+
 def message_id_arg(text: str) -> str:
     """A message id as the user gives it (`pli search` prints `id:X`; `<X>` from a header) without decoration."""
     return text.removeprefix("id:").strip("<>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from pli.core.cli.common import add_actions, add_output, message_id_arg, report_to
+from pli.core.errors import PliError
 from pli.core.home import Home
 
 
@@ -16,6 +17,7 @@ def register(sub) -> None:
     show.set_defaults(func=run_show)
     answer = cmds.add_parser("answer", help="answer the receipts asked for and check those received, "
                                             "as `pli new` does after storing (e.g. after a crash)")
+    add_output(answer)
     answer.set_defaults(func=run_answer)
 
 
@@ -31,8 +33,7 @@ def run_show(args) -> int:
         store.summary(message_id)          # MessageNotFound names a wrong id
     found = acknowledgements(Layout(home), message_id)
     if not found:
-        print(f"no receipt recorded for {message_id}")
-        return 1
+        raise PliError(f"no receipt recorded for {message_id}")
     with report_to(args) as out:
         for ack in found:
             behalf = f"  for {ack.recipient}" if ack.recipient else ""
@@ -53,6 +54,10 @@ def run_answer(args) -> int:
     if not due:                           # no passphrase asked for nothing
         print("receipts: nothing due", file=sys.stderr)
         return 0
-    report = after_import(home, unlock(home))
-    print(report.render() or "receipts: nothing due", file=sys.stderr)
+    rendered = after_import(home, unlock(home)).render()
+    if not rendered:
+        print("receipts: nothing due", file=sys.stderr)
+        return 0
+    with report_to(args) as out:
+        print(rendered, file=out)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pli.core.cli.common import add_actions, add_output, read_input, report_to
+from pli.core.cli.common import add_actions, add_output, flushed, read_input, report_to
 from pli.core.errors import UsageError
 from pli.core.home import Home
 
@@ -25,12 +25,13 @@ def register(sub) -> None:
     m.add_argument("--patient", metavar="'FAMILY, Given, YYYY-MM-DD'",
                    help="MSSanté recipients: the patient the attached documents are about (a CDA names its own)")
     m.add_argument("--ins", metavar="NIR", help="MSSanté recipients: the patient's INS (its 15-digit number)")
+    add_output(m)
     m.set_defaults(func=lambda args: _send(Home.resolve(args.home), args))
     f = cmds.add_parser("flush", help="submit what waits in the outbox")
     f.add_argument("--account", help="submit through this [accounts.NAME] only")
     f.add_argument("--retry-refused", action="store_true", help="also retry mail a server refused for good")
-    f.set_defaults(func=lambda args: _flush(Home.resolve(args.home), args.account, None,
-                                            retry_refused=args.retry_refused))
+    add_output(f)
+    f.set_defaults(func=lambda args: _flush(Home.resolve(args.home), args, None, retry_refused=args.retry_refused))
     listing = cmds.add_parser("list", help="what waits in the outbox and why")
     add_output(listing)
     listing.set_defaults(func=lambda args: _list(Home.resolve(args.home), args))
@@ -74,7 +75,7 @@ def _send(home: Home, args) -> int:
     print(f"queued {queued.envelope_id} for {', '.join(queued.recipients)}", file=sys.stderr)
     if args.queue_only:
         return 0
-    return _flush(home, args.account, keyring, only_keys={queued.key})
+    return _flush(home, args, keyring, only_keys={queued.key})
 
 
 def _mssante_plan(home: Home, keyring, to: list[str], inner, args):
@@ -163,12 +164,14 @@ def render_plan(seal, accounts: dict) -> str:
     return "\n".join(lines)
 
 
-def _flush(home: Home, account_name: str | None, keyring, only_keys=None, retry_refused=False) -> int:
+def _flush(home: Home, args, keyring, only_keys=None, retry_refused=False) -> int:
+    """Submit what waits (only_keys: those mails only); the report on stdout (or -o), the exit status."""
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.resolve import unlock
     from pli.core.transport import outbox
     from pli.core.transport.accounts import usable_accounts
 
+    account_name = args.account
     usable_accounts(home, account_name)   # a config problem shows before the passphrase prompt
     if not outbox.pending(home):
         print("the outbox is empty", file=sys.stderr)
@@ -176,9 +179,7 @@ def _flush(home: Home, account_name: str | None, keyring, only_keys=None, retry_
     keyring = keyring or unlock(home)
     if retry_refused and only_keys is None:
         only_keys = {q.key for q in outbox.pending(home)}
-    report = outbox.flush_account(home, keyring, account_name, only_keys)
-    print(report.render(), file=sys.stderr)
-    return 0 if not report.failed and not report.not_tried else 75
+    return flushed(args, outbox.flush_account(home, keyring, account_name, only_keys))
 
 
 def _list(home: Home, args) -> int:
