@@ -299,7 +299,7 @@ def _outcome(result, failure, trace_problem: str | None, fmt: str, folder: Path)
         if result.files:
             message += f" ({counted(result.files, 'report')} written before stay there)"
         raise type(failure)(message + (f"; {trace_problem}" if trace_problem else ""), result)
-    print(result.summary(fmt, folder, named=NAMED_UNREADABLE), file=sys.stderr)
+    print(result.summary(fmt, folder, named=NAMED_UNREADABLE))     # the report: -o names the folder
     if trace_problem:
         raise TraceNotWritten(trace_problem)
     if result.stopped:
