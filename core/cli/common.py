@@ -88,11 +88,10 @@ def write_report(args, data: bytes) -> None:
         out.buffer.write(data)
 
 
-def flushed(args, report) -> int:
-    """A flush's report (pli.core.transport.outbox) on stdout or in -o; 75 when some mail stays waiting, said
-    on stderr too, with the first reason (an error is never only in the report)."""
-    with report_to(args) as out:
-        print(report.render(), file=out)
+def flushed(report, out: TextIO) -> int:
+    """A flush's report (pli.core.transport.outbox) printed to `out` (report_to); 75 when some mail stays
+    waiting, said on stderr too, with the first reason (an error is never only in the report)."""
+    print(report.render(), file=out)
     if not report.failed and not report.not_tried:
         return 0
     kept = len(report.failed) + len(report.not_tried)

@@ -52,7 +52,8 @@ def _send(home: Home, args) -> int:
     print(f"queued note {queued.envelope_id} for {address}", file=sys.stderr)
     if args.queue_only:
         return 0
-    return flushed(args, outbox.flush_account(home, keyring, args.account, {queued.key}))
+    with report_to(args) as out:
+        return flushed(outbox.flush_account(home, keyring, args.account, {queued.key}), out)
 
 
 def _show(home: Home, address: str, limit: int, args) -> int:

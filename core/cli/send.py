@@ -31,7 +31,7 @@ def register(sub) -> None:
     f.add_argument("--account", help="submit through this [accounts.NAME] only")
     f.add_argument("--retry-refused", action="store_true", help="also retry mail a server refused for good")
     add_output(f)
-    f.set_defaults(func=lambda args: _flush(Home.resolve(args.home), args, None, retry_refused=args.retry_refused))
+    f.set_defaults(func=_flush_outbox)
     listing = cmds.add_parser("list", help="what waits in the outbox and why")
     add_output(listing)
     listing.set_defaults(func=lambda args: _list(Home.resolve(args.home), args))
@@ -50,7 +50,6 @@ def _send(home: Home, args) -> int:
     import email.policy
 
     from pli.core.directory.resolve import unlock
-    from pli.core.mail.send import seal_and_queue
     from pli.core.transport.accounts import usable_accounts
 
     if not args.queue_only:
@@ -67,15 +66,21 @@ def _send(home: Home, args) -> int:
         problems = [a for a in accounts.values() if isinstance(a, Exception)]
         if problems and not args.queue_only:
             raise problems[0]                 # no account for a recipient: nothing is sealed
-    if mssante:
-        _send_mssante(home, keyring, inner, mssante, documents, args.account)
-    if not to:
-        return 0
+    with report_to(args) as out:          # what was submitted: the MSSanté package, then the sealed mail
+        if mssante:
+            _send_mssante(home, keyring, inner, mssante, documents, args.account, out)
+        return _queue_and_submit(home, keyring, inner, to, args, out) if to else 0
+
+
+def _queue_and_submit(home: Home, keyring, inner, to: list[str], args, out) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.mail.send import seal_and_queue
+
     queued = seal_and_queue(home, keyring, inner, to, mode=args.mode, receipts=args.receipt)
     print(f"queued {queued.envelope_id} for {', '.join(queued.recipients)}", file=sys.stderr)
     if args.queue_only:
         return 0
-    return _flush(home, args, keyring, only_keys={queued.key})
+    return _flush(home, args.account, keyring, out, only_keys={queued.key})
 
 
 def _mssante_plan(home: Home, keyring, to: list[str], inner, args):
@@ -99,14 +104,14 @@ def _mssante_plan(home: Home, keyring, to: list[str], inner, args):
     return mssante, documents_of(inner, _patient(args.patient, args.ins))
 
 
-def _send_mssante(home: Home, keyring, inner, mssante: list[str], documents, account: str | None) -> None:
+def _send_mssante(home: Home, keyring, inner, mssante: list[str], documents, account: str | None, out) -> None:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.mail.mssante import send_documents, sender_for
 
     body = inner.get_body(preferencelist=("plain",))
     message_id = send_documents(home, documents, sender_for(home, keyring, account), mssante, account=account,
                                 keyring=keyring, body=body.get_content() if body is not None else "")
-    print(f"sent {message_id} to {', '.join(mssante)} (MSSanté, transport-secured)", file=sys.stderr)
+    print(f"sent {message_id} to {', '.join(mssante)} (MSSanté, transport-secured)", file=out)
 
 
 def _patient(text: str | None, ins: str | None):
@@ -164,14 +169,18 @@ def render_plan(seal, accounts: dict) -> str:
     return "\n".join(lines)
 
 
-def _flush(home: Home, args, keyring, only_keys=None, retry_refused=False) -> int:
-    """Submit what waits (only_keys: those mails only); the report on stdout (or -o), the exit status."""
+def _flush_outbox(args) -> int:
+    with report_to(args) as out:
+        return _flush(Home.resolve(args.home), args.account, None, out, retry_refused=args.retry_refused)
+
+
+def _flush(home: Home, account_name: str | None, keyring, out, only_keys=None, retry_refused=False) -> int:
+    """Submit what waits (only_keys: those mails only); the report printed to `out`, the exit status."""
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.resolve import unlock
     from pli.core.transport import outbox
     from pli.core.transport.accounts import usable_accounts
 
-    account_name = args.account
     usable_accounts(home, account_name)   # a config problem shows before the passphrase prompt
     if not outbox.pending(home):
         print("the outbox is empty", file=sys.stderr)
@@ -179,7 +188,7 @@ def _flush(home: Home, args, keyring, only_keys=None, retry_refused=False) -> in
     keyring = keyring or unlock(home)
     if retry_refused and only_keys is None:
         only_keys = {q.key for q in outbox.pending(home)}
-    return flushed(args, outbox.flush_account(home, keyring, account_name, only_keys))
+    return flushed(outbox.flush_account(home, keyring, account_name, only_keys), out)
 
 
 def _list(home: Home, args) -> int:
