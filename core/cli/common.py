@@ -41,6 +41,18 @@ def add_actions(parser, command: str):
     return actions
 
 
+def addresses(text: str) -> list[str]:
+    """ADDR[,ADDR...] as options take them (--to, --with, --serves): each address stripped, empty ones dropped."""
+    return [a.strip() for a in text.split(",") if a.strip()]
+
+
+def add_store_options(parser) -> None:
+    """The options of the commands that store mail (import, new): worker processes, progress, -o."""
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    parser.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    add_output(parser)
+
+
 def read_input(path: Path | None) -> bytes:
     """The bytes of FILE, or of stdin when FILE is absent or '-'."""
     if path is None or str(path) == "-":

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pli.core.cli.common import add_output, report_to, store_mail
+from pli.core.cli.common import add_store_options, report_to, store_mail
 from pli.core.home import Home
 
 
 def register(sub) -> None:
     p = sub.add_parser("import", help="import mail (Maildir folders, mbox files, .eml files) into the store")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    p.add_argument("--quiet", action="store_true", help="no progress, only the summary")
-    add_output(p)
+    add_store_options(p)
     p.set_defaults(func=run)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pli.core.cli.common import add_actions, add_output, add_output_folder, read_input, report_to, write_report
+from pli.core.cli.common import add_actions, addresses, add_output, add_output_folder, read_input, report_to, write_report
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 
@@ -59,7 +59,7 @@ def run_init(args) -> int:
     home = Home.resolve(args.home)
     if Keyring.exists(home):
         raise KeyringExists(f"{home.root} already has a keyring; nothing changed")
-    serves = tuple(a for a in args.serves.split(",") if a.strip())
+    serves = tuple(addresses(args.serves))
     if serves and args.kind != "proxy":
         raise UsageError("--serves is for --kind proxy")
     identity = Identity.generate(args.id, args.address, args.name, kind=args.kind, serves=serves)
@@ -140,7 +140,7 @@ def run_group_export(args) -> int:
     from pli.core.durable import write_atomic
 
     keyring = unlock(Home.resolve(args.home))
-    for member in [a.strip() for a in args.to.split(",") if a.strip()]:
+    for member in addresses(args.to):
         path = args.output / f"group-{args.group}-for-{member}.pligroup"
         data = keyring.export_group(args.group, keyring.reach(member))
         write_atomic(path, data)   # created 0600: never a moment readable by others

@@ -1,15 +1,13 @@
 """`pli new`: store what was delivered into the home's incoming Maildir since the last run."""
 from __future__ import annotations
 
-from pli.core.cli.common import add_output, report_to, store_mail
+from pli.core.cli.common import add_store_options, report_to, store_mail
 from pli.core.home import Home
 
 
 def register(sub) -> None:
     p = sub.add_parser("new", help="store what was delivered into the incoming Maildir since the last run")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    p.add_argument("--quiet", action="store_true", help="no progress, only the summary")
-    add_output(p)
+    add_store_options(p)
     p.set_defaults(func=run)
 
 

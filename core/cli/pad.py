@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pli.core.cli.common import add_actions, add_output, add_output_folder, report_to
+from pli.core.cli.common import add_actions, addresses, add_output, add_output_folder, report_to
 from pli.core.errors import UsageError
 from pli.core.home import Home
 
@@ -32,7 +32,7 @@ def run_new(args) -> int:
     from pli.core.directory.resolve import unlock
     from pli.core.durable import write_atomic
 
-    others = [a.strip() for a in args.holders.split(",") if a.strip()]
+    others = addresses(args.holders)
     if not others:
         raise UsageError("--with needs at least one other holder's address")
     size = parse_size(args.size)

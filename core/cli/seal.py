@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pli.core.cli.common import add_output, read_input, write_report
+from pli.core.cli.common import add_output, addresses, read_input, write_report
 from pli.core.home import Home
 
 
@@ -30,6 +30,6 @@ def run(args) -> int:
     home = Home.resolve(args.home)
     message = receipts.ask(read_input(args.file), receipts.kinds_to_ask(home, args.receipt))
     keyring = unlock(home)
-    to = [a.strip() for a in args.to.split(",") if a.strip()]
+    to = addresses(args.to)
     write_report(args, seal_mail(message, keyring, to, mode=args.mode))
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pli.core.cli.common import add_actions, add_output, flushed, read_input, report_to
+from pli.core.cli.common import add_actions, addresses, add_output, flushed, read_input, report_to
 from pli.core.errors import UsageError
 from pli.core.home import Home
 
@@ -57,7 +57,7 @@ def _send(home: Home, args) -> int:
     raw = read_input(args.file)
     inner = email.message_from_bytes(raw, policy=email.policy.default)
     keyring = unlock(home)
-    to = [a.strip() for a in args.to.split(",") if a.strip()]
+    to = addresses(args.to)
     mssante, documents = _mssante_plan(home, keyring, to, inner, args)
     to = [a for a in to if a not in mssante]
     if to:                                    # every refusal comes before anything is sent or sealed
