@@ -36,6 +36,7 @@ def _user_commands(cmds) -> None:
                                                "(Extraction_Correspondance_MSSante) into this home")
     c.add_argument("file", type=Path)
     c.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    add_output(c)
     c.set_defaults(func=run_import_mssante)
 
 
@@ -173,9 +174,11 @@ def run_import_mssante(args) -> int:
     summary = import_extract(args.file, home.mssante_index, progress=progress)
     if progress is not None:
         progress.finish()
-    print(f"MSSanté directory imported: {counted(summary.mailboxes, 'mailbox')} from {counted(summary.rows, 'row')} "
-          f"({counted(summary.skipped, 'row')} without a usable address skipped, "
-          f"{counted(summary.duplicates, 'duplicate')} of an address already read) -> {home.mssante_index}")
+    with report_to(args) as out:
+        print(f"MSSanté directory imported: {counted(summary.mailboxes, 'mailbox')} from "
+              f"{counted(summary.rows, 'row')} ({counted(summary.skipped, 'row')} without a usable address skipped, "
+              f"{counted(summary.duplicates, 'duplicate')} of an address already read) -> {home.mssante_index}",
+              file=out)
     return 0
 
 
