@@ -101,3 +101,11 @@ def test_mail_kept_in_the_outbox_is_said_on_stderr_too(tmp_path):
     assert done.stdout.startswith(b"sent 0, failed 1, not tried 0\n  kept ")
     [line] = done.stderr.decode().splitlines()
     assert line.startswith("pli: 1 mail kept in the outbox: ") and "`pli send flush` tries again" in line
+
+
+def test_pad_status_without_pads_says_so_on_stderr_and_reports_nothing(tmp_path):
+    from crypto_fixtures import make_keyring
+
+    done = pli(tmp_path, make_keyring(tmp_path, "dana", 4), "pad", "status")
+    assert (done.returncode, done.stdout) == (0, b"")
+    assert done.stderr == b"no pads: make one with `pli pad new --with ADDR --size 64M -o DIR`\n"
