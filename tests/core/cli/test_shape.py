@@ -53,3 +53,23 @@ def test_a_command_given_no_action_names_its_actions_on_stderr(tmp_path, command
     assert done.returncode == 2 and done.stdout == b""
     [line] = done.stderr.decode().splitlines()
     assert line.startswith(f"pli: pli {command} needs an action: {actions}") and f"`pli {command} --help`" in line
+
+
+#: Commands that change something and say so in a line (or run a server): nothing a script would keep in a file.
+#: Every other command prints a report or writes files, and takes -o/--output.
+WITHOUT_OUTPUT = {
+    "audit authorize", "demo", "dir authority init", "dir bind", "dir group", "dir import", "dir import-rpps",
+    "dir revoke", "dir trust", "gateway serve", "init", "keys group-import", "keys group-new", "keys import-public",
+    "keys init", "pad import", "send password",
+}
+
+
+def test_every_command_that_reports_or_writes_files_takes_o():
+    from test_cli_docs import commands
+
+    lacking = {path for path, parser in commands(build_parser()).items()
+               if "--output" not in {o for a in parser._actions for o in a.option_strings}}
+    assert lacking == WITHOUT_OUTPUT
+    for path, parser in commands(build_parser()).items():
+        [output] = [a for a in parser._actions if "--output" in a.option_strings] or [None]
+        assert output is None or output.option_strings == ["-o", "--output"], path
