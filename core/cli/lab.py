@@ -321,5 +321,5 @@ def run_generate(args) -> int:
         if args.eml:
             (args.output / f"{Path(message.filename).stem}.eml").write_bytes(message.inner_bytes)
     print(f"wrote {counted(args.count, 'generated lab report file')} to {args.output}/ "
-          f"(invented patients, seed {args.seed})", file=sys.stderr)
+          f"(invented patients, seed {args.seed})")
     return 0
