@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pli.core.cli.common import add_actions, add_output, report_to
+from pli.core.cli.common import add_actions, add_output, read_input, report_to
 from pli.core.errors import UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
@@ -108,13 +108,8 @@ def run_trust(args) -> int:
 def run_import(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory import import_directory
-    from pli.core.directory.authority import AuthorityError
 
-    try:
-        data = args.file.read_bytes()
-    except OSError as error:
-        raise AuthorityError(f"cannot read {args.file}: {error.strerror}") from None
-    signed = import_directory(Home.resolve(args.home), data, str(args.file))
+    signed = import_directory(Home.resolve(args.home), read_input(args.file), str(args.file))
     print(f"directory imported: {counted(len(signed.entries), 'entry')}, serial {signed.serial}")
     return 0
 

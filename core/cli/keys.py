@@ -152,7 +152,8 @@ def run_group_import(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.resolve import unlock
 
-    group, maker = unlock(Home.resolve(args.home)).import_group_from(read_input(args.file))
+    data = read_input(args.file)        # an unreadable file is said before the passphrase is asked
+    group, maker = unlock(Home.resolve(args.home)).import_group_from(data)
     print(f"joined group {group.public.address} ({group.public.name}); the file was made and signed by "
           f"{maker.name} <{maker.address}> (key {maker.fingerprint})")
     return 0

@@ -51,7 +51,8 @@ def run_import(args) -> int:
     from pli.core.cli.common import read_input
     from pli.core.directory.resolve import unlock
 
-    pad, maker = unlock(Home.resolve(args.home)).import_pad_from(read_input(args.file))
+    data = read_input(args.file)        # an unreadable file is said before the passphrase is asked
+    pad, maker = unlock(Home.resolve(args.home)).import_pad_from(data)
     print(f"imported pad {pad.hex}: {pad.size:,} bytes, holders {', '.join(pad.holders)}; "
           f"made and signed by {maker.name} <{maker.address}> (key {maker.fingerprint})")
     return 0

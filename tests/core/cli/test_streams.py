@@ -109,3 +109,16 @@ def test_pad_status_without_pads_says_so_on_stderr_and_reports_nothing(tmp_path)
     done = pli(tmp_path, make_keyring(tmp_path, "dana", 4), "pad", "status")
     assert (done.returncode, done.stdout) == (0, b"")
     assert done.stderr == b"no pads: make one with `pli pad new --with ADDR --size 64M -o DIR`\n"
+
+
+@pytest.mark.parametrize("argv", [["dir", "import", "{missing}"], ["init", "--directory", "{missing}",
+                                                                   "--authority-fingerprint", "00"],
+                                  ["keys", "import-public", "{missing}"], ["pad", "import", "{missing}"],
+                                  ["keys", "group-import", "{missing}"]])
+def test_an_input_file_that_cannot_be_read_is_a_usage_error_in_every_command(tmp_path, argv):
+    from test_shape import run_pli
+
+    missing = tmp_path / "no-such-file"
+    done = run_pli(tmp_path, *[a.format(missing=missing) for a in argv])
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.decode().splitlines() == [f"pli: cannot read {missing}: No such file or directory"]
