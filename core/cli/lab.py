@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pli.core.cli.common import add_actions, add_output, message_id_arg, report_to
+from pli.core.cli.common import add_actions, add_output, message_id_arg, report_to, write_report
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
@@ -173,13 +173,7 @@ def run_export(args) -> int:
         for path in hprim_export.drop(reports, folder, config.encoding):
             print(path)
         return 0
-    data = export_reports(reports, args.format)
-    if args.output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        _write_export(args.output, data)
-        print(f"wrote {args.output}", file=sys.stderr)
+    write_report(args, export_reports(reports, args.format))     # -o: atomically, 0600 (patient data)
     return 0
 
 
@@ -199,17 +193,6 @@ def current_reports(reports: list, histories: list) -> list:
         raise PliError("every result of this message was replaced by a later report of the same order; "
                        "export that report (`pli search` finds it: tag:supersedes)")
     return kept
-
-
-def _write_export(path: Path, data: bytes) -> None:
-    """Patient data: mode 0600, and atomically (a failed write leaves the previous file whole)."""
-    # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.durable import write_atomic
-
-    try:
-        write_atomic(path, data)
-    except OSError as error:
-        raise PliError(f"cannot write {path}: {error.strerror}") from None
 
 
 def run_export_query(args) -> int:

@@ -45,6 +45,8 @@ REPORTS = [
     ["show", "{id}"],
     ["show", "--summary", "{id}"],
     ["lab", "show", "{id}"],
+    ["lab", "export", "--fhir", "{id}"],
+    ["lab", "export", "--hprim", "{id}"],
     ["open", "{sealed}"],
     ["keys", "show"],
     ["keys", "export-public"],
