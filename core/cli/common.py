@@ -65,8 +65,15 @@ def read_input(path: Path | None) -> bytes:
 
 def add_output(parser) -> None:
     """-o/--output FILE: where the command's report goes (default: stdout)."""
-    parser.add_argument("-o", "--output", type=Path, metavar="FILE",
+    parser.add_argument("-o", "--output", type=output_file, metavar="FILE",
                         help="write the report to FILE (written whole, atomically) instead of stdout")
+
+
+def output_file(text: str) -> Path:
+    """-o FILE, refused at once when it names a folder: before the command does anything (seals, spends pad)."""
+    if Path(text).is_dir():
+        raise UsageError(f"cannot write {text}: it is a folder; name a file in it")
+    return Path(text)
 
 
 def add_output_folder(parser, help: str) -> None:
@@ -85,6 +92,8 @@ def report_to(args) -> Iterator[TextIO]:
         yield sys.stdout
         sys.stdout.flush()
         return
+    if Path(output).is_dir():      # checked first: the rename over a folder fails after the copy is staged
+        raise UsageError(f"cannot write {output}: it is a folder; name a file in it")
     stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     yield stream
     stream.flush()

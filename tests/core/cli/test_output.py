@@ -125,3 +125,20 @@ def test_commands_that_write_files_into_a_folder_take_it_as_o(demo, tmp_path, ar
 def test_pad_new_needs_its_folder(demo):
     done = pli(demo, "pad", "new", "--with", "hugo.bernard@cabinet-demo.example", "--size", "64K")
     assert done.returncode == 2 and b"-o/--output" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_o_naming_a_folder_is_refused_and_leaves_no_stray_copy_of_the_report(demo, tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    done = pli(demo, "keys", "show", "-o", str(folder))
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.decode().splitlines() == [f"pli: cannot write {folder}: it is a folder; name a file in it"]
+    assert list(folder.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
+
+
+def test_seal_o_naming_a_folder_is_refused_before_anything_is_sealed(demo, tmp_path):
+    ledger = sorted((p, p.read_bytes()) for p in (demo.home.root / "pads").rglob("*") if p.is_file())
+    done = pli(demo, "seal", "--to", "claire.martin@cabinet-demo.example", "-o", str(tmp_path),
+               stdin=b"Subject: x\r\n\r\ny\r\n")
+    assert done.returncode == 2 and done.stderr.decode().startswith(f"pli: cannot write {tmp_path}: it is a folder")
+    assert sorted((p, p.read_bytes()) for p in (demo.home.root / "pads").rglob("*") if p.is_file()) == ledger
