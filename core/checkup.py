@@ -135,7 +135,7 @@ def _pads(keyring) -> Iterator[Finding]:
                 low.append(Finding("pads", "warn",
                                    f"pad {pad.hex[:12]}… with {others}: {counted(left, 'byte')} left of "
                                    f"{pad.lane_size:,} in your lane",
-                                   f"pli pad new --with {others} --size 64M --out DIR (then hand the files over)"))
+                                   f"pli pad new --with {others} --size 64M -o DIR (then hand the files over)"))
     yield from low
     if len(low) < len(pads):
         yield Finding("pads", "ok", f"{counted(len(pads) - len(low), 'pad')} with enough left "

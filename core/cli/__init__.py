@@ -1,6 +1,8 @@
-"""The `pli` command line: one subcommand per module in this package.
+"""The `pli` command line: one module per top-level command, named after it (`pli dir` in dir.py, `pli open`
+in open.py), and common.py for what they share.  `import` alone cannot name its module, a keyword: it lives
+in imports.py (the plural reads as what the module does; `import_cmd` would be the only name with a suffix).
 
-Each module named in COMMANDS defines `register(subparsers)`, which adds its
+Each command's module defines `register(subparsers)`, which adds its
 subcommand(s) and sets `func=handler` on each; a handler takes the parsed
 arguments and returns an exit status.  Errors are `PliError`s: they are printed
 as one line and turned into their exit code, never a traceback.
@@ -15,17 +17,21 @@ import sys
 from pli.core.cli.common import new_spelling
 from pli.core.errors import PliError, UsageError
 
-#: Subcommand modules, in the order `pli --help` lists them.
+#: The top-level commands, in the order `pli --help` lists them.
 COMMANDS = [
     "init",
-    "store",
+    "import",
+    "new",
+    "search",
+    "show",
     "doctor",
     "demo",
-    "directory",
+    "dir",
     "audit",
     "keys",
     "pad",
     "seal",
+    "open",
     "lab",
     "send",
     "note",
@@ -33,6 +39,9 @@ COMMANDS = [
     "fetch",
     "receipts",
 ]
+
+#: The commands whose name cannot name a module.
+MODULES = {"import": "imports"}
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in pli, not the user's fault
 
@@ -47,8 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", help="pli home folder (default: $PLI_HOME or ~/.local/share/pli)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        importlib.import_module(f"pli.core.cli.{name}").register(sub)
+        importlib.import_module(f"pli.core.cli.{module_of(name)}").register(sub)
     return parser
+
+
+def module_of(command: str) -> str:
+    """The module of pli.core.cli that holds a top-level command."""
+    return MODULES.get(command, command)
 
 
 def main(argv: list[str] | None = None) -> int:

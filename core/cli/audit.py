@@ -1,19 +1,23 @@
 """`pli audit show|verify|authorize`: read and check the trace of every message's steps."""
 from __future__ import annotations
 
+from pli.core.cli.common import add_actions, add_output, report_to
+from pli.core.errors import PliError
 from pli.core.home import Home
 from pli.core.plural import counted
 
 
 def register(sub) -> None:
     p = sub.add_parser("audit", help="the trace: what happened to each message, checked end to end")
-    cmds = p.add_subparsers(dest="audit_command", metavar="ACTION")
+    cmds = add_actions(p, "audit")
     show = cmds.add_parser("show", help="list the recorded steps of one message")
     show.add_argument("message", help="the message's envelope id or Message-ID")
+    add_output(show)
     show.set_defaults(func=run_show)
     check = cmds.add_parser("verify", help="check every entry's signature, the chain and the end of the journal")
     check.add_argument("--key", action="append", default=[], metavar="KEYFILE",
                        help="also trust this Ed25519 public key file (default: only trace/signers)")
+    add_output(check)
     check.set_defaults(func=run_verify)
     auth = cmds.add_parser("authorize", help="allow an Ed25519 public key to sign this home's trace")
     auth.add_argument("keyfile", help="a public key file (`ed25519 BASE64` line or PEM)")
@@ -27,11 +31,11 @@ def run_show(args) -> int:
 
     found = steps_of(Home.resolve(args.home), args.message)
     if not found:
-        print(f"no trace of {args.message}")
-        return 1
-    for entry in found:
-        details = " ".join(f"{k}={v}" for k, v in sorted(entry.details.items()))
-        print(f"{entry.seq:>8}  {entry.time}  {entry.step:<20} {entry.actor}  {details}".rstrip())
+        raise PliError(f"no trace of {args.message}")
+    with report_to(args) as out:
+        for entry in found:
+            details = " ".join(f"{k}={v}" for k, v in sorted(entry.details.items()))
+            print(f"{entry.seq:>8}  {entry.time}  {entry.step:<20} {entry.actor}  {details}".rstrip(), file=out)
     return 0
 
 
@@ -43,8 +47,9 @@ def run_verify(args) -> int:
     home = Home.resolve(args.home)
     trusted = load_signers(home) | {read_one(path, "ed25519").b64 for path in args.key}
     report = verify(home, trusted)
-    print(f"trace ok: {counted(report.entries, 'entry')} (last {report.last_seq}), "
-          f"signed by {counted(len(report.signers), 'key')}")
+    with report_to(args) as out:
+        print(f"trace ok: {counted(report.entries, 'entry')} (last {report.last_seq}), "
+              f"signed by {counted(len(report.signers), 'key')}", file=out)
     return 0
 
 

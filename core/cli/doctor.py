@@ -5,6 +5,7 @@ import platform
 import sys
 from importlib import metadata
 
+from pli.core.cli.common import add_output, report_to
 from pli.core.home import Home
 
 
@@ -15,6 +16,7 @@ def register(sub) -> None:
                    help="also connect to each account's SMTP and IMAP servers and log in")
     p.add_argument("--build-only", action="store_true",
                    help="only what pli runs on (what `make demo` checks): no home, no passphrase")
+    add_output(p)
     p.set_defaults(func=run)
 
 
@@ -27,20 +29,21 @@ def _version(dist: str) -> str:
 
 def run(args) -> int:
     home = Home.resolve(args.home)
-    _print_build(home)
-    if args.build_only or not home.root.exists():
-        return 0
-    # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.checkup import check_home
-    from pli.core.directory.resolve import unlock
+    with report_to(args) as out:
+        _print_build(home, out)
+        if args.build_only or not home.root.exists():
+            return 0
+        # start-up: `pli` loads what a command needs only when that command runs
+        from pli.core.checkup import check_home
+        from pli.core.directory.resolve import unlock
 
-    findings = check_home(home, unlock=unlock, online=args.online)
-    print()
-    print(render(findings))
+        findings = check_home(home, unlock=unlock, online=args.online)
+        print(file=out)
+        print(render(findings), file=out)
     return 1 if any(f.status == "fail" for f in findings) else 0
 
 
-def _print_build(home: Home) -> None:
+def _print_build(home: Home, out) -> None:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.crypto import primitives
 
@@ -60,7 +63,7 @@ def _print_build(home: Home) -> None:
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
-        print(f"{key:<{width}}  {value}")
+        print(f"{key:<{width}}  {value}", file=out)
 
 
 def render(findings) -> str:

@@ -1,8 +1,7 @@
 """`pli fetch`: pull new mail from the account's IMAP folder into the incoming Maildir, then store it (`pli new`)."""
 from __future__ import annotations
 
-import sys
-
+from pli.core.cli.common import add_output, report_to, store_mail
 from pli.core.home import Home
 
 
@@ -11,6 +10,7 @@ def register(sub) -> None:
     p.add_argument("--account", help="the [accounts.NAME] to fetch from (default: the default account)")
     p.add_argument("--no-new", action="store_true", help="only fetch; leave storing to a later `pli new`")
     p.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    add_output(p)
     p.set_defaults(func=run)
 
 
@@ -39,28 +39,25 @@ def run(args) -> int:
     session = imap_session(home, account, keyring)   # an MSSanté account logs in its own way
     password = account.imap_login.secret(home, keyring) if account.imap_login and session is None else None
     report = fetch(home, account, password, layout.incoming, on_batch=traced, session=session)
-    print(report.render(), file=sys.stderr)
-    if args.no_new or not layout.exists():
-        return 0
-    status = 0
-    if report.fetched:
-        # start-up: `pli` loads what a command needs only when that command runs
-        from pli.core.mail.receive import receive
-        from pli.core.store.progress import Progress
-
-        from pli.core.cli.store import reported
-
-        status = reported(receive(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet)))
-    if session is not None:            # the MDNs the MSSanté mail asks for, this run's and those left before
-        # start-up: `pli` loads what a command needs only when that command runs
-        from pli.core.mail.mssante import answer_mdns
-
-        mdns = answer_mdns(home, keyring)
-        if mdns.render():
-            print(mdns.render(), file=sys.stderr)
-        if mdns.failed and status == 0:
-            status = 75
+    with report_to(args) as out:
+        print(report.render(), file=out)
+        if args.no_new or not layout.exists():
+            return 0
+        status = store_mail(home, None, out, quiet=args.quiet) if report.fetched else 0
+        if session is not None:        # the MDNs the MSSanté mail asks for, this run's and those left before
+            status = _answer_mdns(home, keyring, out, status)
     return status
+
+
+def _answer_mdns(home, keyring, out, status: int) -> int:
+    """Submit the MDNs MSSanté mail asks for, said in the report; 75 when one was not taken (it stays due)."""
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.mail.mssante import answer_mdns
+
+    mdns = answer_mdns(home, keyring)
+    if mdns.render():
+        print(mdns.render(), file=out)
+    return 75 if mdns.failed and status == 0 else status
 
 
 def _message_id(path) -> str | None:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pli.core.cli.common import add_actions
 from pli.core.home import Home
 
 
 def register(sub) -> None:
     p = sub.add_parser("gateway", help="the receiving gateway of a domain (SMTP, sealed mail only)")
-    cmds = p.add_subparsers(dest="gateway_command", metavar="ACTION")
+    cmds = add_actions(p, "gateway")
     serve = cmds.add_parser("serve", help="accept sealed, signed mail for the domain's aliases until stopped")
     serve.add_argument("--listen", metavar="HOST:PORT", help="where to listen (default: [gateway] listen)")
     serve.add_argument("--config", type=Path, metavar="FILE",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pli.core.cli.common import read_input
 from pli.core.errors import UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
@@ -28,7 +29,7 @@ def run(args) -> int:
     from pli.core.store import create_store
 
     home = Home.resolve(args.home)
-    data = _read_directory(args.directory) if args.directory else None
+    data = read_input(args.directory) if args.directory else None
     anchor = _anchor(args, home, data)    # every check before anything is written
     if data is not None:
         # start-up: `pli` loads what a command needs only when that command runs
@@ -114,13 +115,3 @@ def _trust(home: Home, key) -> None:
                              "authority will then be refused)")
     set_trust_anchor(home, key)
     print(f"directory authority trusted: ed25519 {key.b64} (fingerprint {key.fingerprint})")
-
-
-def _read_directory(path: Path) -> bytes:
-    # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.directory.authority import AuthorityError
-
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise AuthorityError(f"cannot read {path}: {error.strerror}") from None

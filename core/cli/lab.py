@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pli.core.cli.common import add_actions, add_output, message_id_arg, report_to, write_report
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
@@ -36,7 +37,7 @@ class TraceNotWritten(PliError):
 
 def register(sub) -> None:
     p = sub.add_parser("lab", help="lab results: show a report, export it (FHIR, HPRIM), generate samples")
-    cmds = p.add_subparsers(dest="lab_command", metavar="ACTION")
+    cmds = add_actions(p, "lab")
 
     show = cmds.add_parser("show", help="print a lab report as a table, abnormal values marked")
     show.add_argument("source", metavar="FILE|MESSAGE", help="an HPRIM or HL7 file, or a message (.eml)")
@@ -44,6 +45,7 @@ def register(sub) -> None:
     show.add_argument("--text", action="store_true", help="also print the lab's free text (HPRIM)")
     show.add_argument("--colour", "--color", choices=("auto", "always", "never"), default="auto",
                       help="colour abnormal rows (default: when stdout is a terminal and NO_COLOR is unset)")
+    add_output(show)
     show.set_defaults(func=run_show)
 
     export = cmds.add_parser("export", help="export reports for the medical record (FHIR R4 JSON or HPRIM): "
@@ -77,11 +79,6 @@ def register(sub) -> None:
     gen.add_argument("-o", "--output", type=Path, default=Path("lab-samples"), metavar="DIR",
                      help="where to write (default: ./lab-samples)")
     gen.set_defaults(func=run_generate)
-    p.set_defaults(func=lambda args: _usage(p))
-
-
-def _usage(parser) -> int:
-    raise UsageError("which lab action? show, export or generate (see `pli lab --help`)")
 
 
 def load(source: str, home: Home) -> tuple[list, list]:
@@ -116,7 +113,7 @@ def _load_stored(source: str, home: Home) -> tuple[list, list]:
     from pli.core.store.layout import Layout
     from pli.core.store.store import MessageNotFound, Store
 
-    message_id = source.strip().removeprefix("id:").strip("<>")
+    message_id = message_id_arg(source.strip())
     if not message_id or not Layout(home).exists():
         raise UsageError(f"no such file or stored message: {source}")
     try:
@@ -136,10 +133,10 @@ def _is_message(path: Path, data: bytes) -> bool:
     return bool(_HEADER_LINE.match(head)) and re.search(rb"(?im)^content-type:", head) is not None
 
 
-def _use_colour(choice: str) -> bool:
+def _use_colour(choice: str, out) -> bool:
     if choice != "auto":
         return choice == "always"
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return out.isatty() and not os.environ.get("NO_COLOR")
 
 
 def run_show(args) -> int:
@@ -147,8 +144,9 @@ def run_show(args) -> int:
     from pli.core.lab.render import render_all
 
     reports, histories = load(args.source, Home.resolve(args.home))
-    print(render_all(reports, colour=_use_colour(args.colour), critical_first=args.critical_first,
-                     with_text=args.text, histories=histories))
+    with report_to(args) as out:
+        print(render_all(reports, colour=_use_colour(args.colour, out), critical_first=args.critical_first,
+                         with_text=args.text, histories=histories), file=out)
     return 0
 
 
@@ -175,13 +173,7 @@ def run_export(args) -> int:
         for path in hprim_export.drop(reports, folder, config.encoding):
             print(path)
         return 0
-    data = export_reports(reports, args.format)
-    if args.output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        _write_export(args.output, data)
-        print(f"wrote {args.output}", file=sys.stderr)
+    write_report(args, export_reports(reports, args.format))     # -o: atomically, 0600 (patient data)
     return 0
 
 
@@ -201,17 +193,6 @@ def current_reports(reports: list, histories: list) -> list:
         raise PliError("every result of this message was replaced by a later report of the same order; "
                        "export that report (`pli search` finds it: tag:supersedes)")
     return kept
-
-
-def _write_export(path: Path, data: bytes) -> None:
-    """Patient data: mode 0600, and atomically (a failed write leaves the previous file whole)."""
-    # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.durable import write_atomic
-
-    try:
-        write_atomic(path, data)
-    except OSError as error:
-        raise PliError(f"cannot write {path}: {error.strerror}") from None
 
 
 def run_export_query(args) -> int:
@@ -301,7 +282,7 @@ def _outcome(result, failure, trace_problem: str | None, fmt: str, folder: Path)
         if result.files:
             message += f" ({counted(result.files, 'report')} written before stay there)"
         raise type(failure)(message + (f"; {trace_problem}" if trace_problem else ""), result)
-    print(result.summary(fmt, folder, named=NAMED_UNREADABLE), file=sys.stderr)
+    print(result.summary(fmt, folder, named=NAMED_UNREADABLE))     # the report: -o names the folder
     if trace_problem:
         raise TraceNotWritten(trace_problem)
     if result.stopped:
@@ -323,5 +304,5 @@ def run_generate(args) -> int:
         if args.eml:
             (args.output / f"{Path(message.filename).stem}.eml").write_bytes(message.inner_bytes)
     print(f"wrote {counted(args.count, 'generated lab report file')} to {args.output}/ "
-          f"(invented patients, seed {args.seed})", file=sys.stderr)
+          f"(invented patients, seed {args.seed})")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from pli.core.cli.common import add_output, report_to
+from pli.core.cli.common import add_actions, add_output, flushed, report_to
 from pli.core.home import Home
 
 DEFAULT_SHOWN = 20
@@ -13,13 +13,14 @@ DEFAULT_SHOWN = 20
 def register(sub) -> None:
     p = sub.add_parser("note", help="short sealed notes with a correspondent (the TUI's conversation view): "
                                     "send one, show the latest")
-    cmds = p.add_subparsers(dest="note_command", metavar="ACTION")
+    cmds = add_actions(p, "note")
     s = cmds.add_parser("send", help="seal, sign and send a short note")
     s.add_argument("address", help="the correspondent's address")
     s.add_argument("text", nargs="*", help="the note (words are joined; `-` or nothing: read stdin)")
     s.add_argument("--account", help="the [accounts.NAME] to send through (default: the send_to rules, "
                                      "else the default account)")
     s.add_argument("--queue-only", action="store_true", help="seal and queue, do not submit now")
+    add_output(s)
     s.set_defaults(func=lambda args: _send(Home.resolve(args.home), args))
     show = cmds.add_parser("show", help="the latest notes with a correspondent, oldest first")
     show.add_argument("address", help="the correspondent's address")
@@ -51,9 +52,8 @@ def _send(home: Home, args) -> int:
     print(f"queued note {queued.envelope_id} for {address}", file=sys.stderr)
     if args.queue_only:
         return 0
-    report = outbox.flush_account(home, keyring, args.account, {queued.key})
-    print(report.render(), file=sys.stderr)
-    return 0 if not report.failed and not report.not_tried else 75
+    with report_to(args) as out:
+        return flushed(outbox.flush_account(home, keyring, args.account, {queued.key}), out)
 
 
 def _show(home: Home, address: str, limit: int, args) -> int:

@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import sys
 
+from pli.core.cli.common import add_actions, add_output, message_id_arg, report_to
+from pli.core.errors import PliError
 from pli.core.home import Home
 
 
 def register(sub) -> None:
     p = sub.add_parser("receipts", help="signed receipts of delivery and reading (docs/RECEIPTS.md)")
-    cmds = p.add_subparsers(dest="receipts_command", metavar="ACTION")
+    cmds = add_actions(p, "receipts")
     show = cmds.add_parser("show", help="the receipts recorded on a sent message")
     show.add_argument("message_id", metavar="ID", help="the sent message's id, as `pli search tag:sent` prints it")
+    add_output(show)
     show.set_defaults(func=run_show)
     answer = cmds.add_parser("answer", help="answer the receipts asked for and check those received, "
                                             "as `pli new` does after storing (e.g. after a crash)")
+    add_output(answer)
     answer.set_defaults(func=run_answer)
 
 
@@ -24,16 +28,16 @@ def run_show(args) -> int:
     from pli.core.store.layout import Layout
 
     home = Home.resolve(args.home)
-    message_id = args.message_id.removeprefix("id:").strip("<>")
+    message_id = message_id_arg(args.message_id)
     with Store.open(home) as store:
         store.summary(message_id)          # MessageNotFound names a wrong id
     found = acknowledgements(Layout(home), message_id)
     if not found:
-        print(f"no receipt recorded for {message_id}")
-        return 1
-    for ack in found:
-        behalf = f"  for {ack.recipient}" if ack.recipient else ""
-        print(f"{ack.time.strftime('%Y-%m-%d %H:%M:%S UTC')}  {ack.kind:<8}  {ack.address}{behalf}")
+        raise PliError(f"no receipt recorded for {message_id}")
+    with report_to(args) as out:
+        for ack in found:
+            behalf = f"  for {ack.recipient}" if ack.recipient else ""
+            print(f"{ack.time.strftime('%Y-%m-%d %H:%M:%S UTC')}  {ack.kind:<8}  {ack.address}{behalf}", file=out)
     return 0
 
 
@@ -50,6 +54,10 @@ def run_answer(args) -> int:
     if not due:                           # no passphrase asked for nothing
         print("receipts: nothing due", file=sys.stderr)
         return 0
-    report = after_import(home, unlock(home))
-    print(report.render() or "receipts: nothing due", file=sys.stderr)
+    rendered = after_import(home, unlock(home)).render()
+    if not rendered:
+        print("receipts: nothing due", file=sys.stderr)
+        return 0
+    with report_to(args) as out:
+        print(rendered, file=out)
     return 0

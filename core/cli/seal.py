@@ -1,9 +1,9 @@
-"""`pli seal` and `pli open`: seal a message for recipients (MIME mail on stdout), open a sealed one."""
+"""`pli seal`: seal and sign a message for recipients; the sealed mail (MIME) on stdout."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from pli.core.cli.common import add_output, addresses, read_input, write_report
 from pli.core.home import Home
 
 
@@ -16,15 +16,12 @@ def register(sub) -> None:
                    help="ask the recipients for signed receipts: delivery, read, delivery,read or none "
                         "(default: the [receipts] ask setting)")
     p.add_argument("file", nargs="?", type=Path, help="the message to seal (default: stdin)")
-    p.set_defaults(func=run_seal)
-    p = sub.add_parser("open", help="open a sealed mail: the inner mail on stdout, the verified sender on stderr")
-    p.add_argument("file", nargs="?", type=Path, help="the sealed mail (default: stdin)")
-    p.set_defaults(func=run_open)
+    add_output(p)
+    p.set_defaults(func=run)
 
 
-def run_seal(args) -> int:
+def run(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.cli.common import read_input
     from pli.core.crypto.envelope import seal_mail
     from pli.core.directory.resolve import unlock
 
@@ -33,35 +30,6 @@ def run_seal(args) -> int:
     home = Home.resolve(args.home)
     message = receipts.ask(read_input(args.file), receipts.kinds_to_ask(home, args.receipt))
     keyring = unlock(home)
-    to = [a.strip() for a in args.to.split(",") if a.strip()]
-    sys.stdout.buffer.write(seal_mail(message, keyring, to, mode=args.mode))
-    sys.stdout.buffer.flush()
-    return 0
-
-
-def run_open(args) -> int:
-    # start-up: `pli` loads what a command needs only when that command runs
-    from datetime import datetime, timezone
-
-    from pli.core.cli.common import read_input
-    from pli.core.crypto.envelope import decrypt, verify_envelope
-    from pli.core.crypto.mime import extract_envelope
-    from pli.core.directory.resolve import unlock
-    from pli.core.crypto.seen import SeenRanges
-
-    raw = read_input(args.file)
-    home = Home.resolve(args.home)
-    keyring = unlock(home)
-    verified = verify_envelope(extract_envelope(raw), keyring)
-    seen = SeenRanges(home)
-    seen.check(verified)          # replay before MAC, the order docs/FORMAT.md gives
-    opened = decrypt(verified)
-    seen.check_and_record(opened)
-    when = datetime.fromtimestamp(opened.timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    print(f"verified: from {opened.sender_name} <{opened.sender_address}> (id {opened.sender_id}, "
-          f"key {opened.fingerprint}), {opened.mode} mode, sealed {when}", file=sys.stderr)
-    if opened.warning:
-        print(f"WARNING: {opened.warning}", file=sys.stderr)
-    sys.stdout.buffer.write(opened.inner)
-    sys.stdout.buffer.flush()
+    to = addresses(args.to)
+    write_report(args, seal_mail(message, keyring, to, mode=args.mode))
     return 0

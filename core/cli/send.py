@@ -4,14 +4,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pli.core.cli.common import add_output, read_input, report_to
+from pli.core.cli.common import add_actions, addresses, add_output, flushed, read_input, report_to
 from pli.core.errors import UsageError
 from pli.core.home import Home
 
 
 def register(sub) -> None:
     p = sub.add_parser("send", help="seal a message for recipients and send it; list, flush the outbox")
-    cmds = p.add_subparsers(dest="send_command", metavar="ACTION")
+    cmds = add_actions(p, "send")
     m = cmds.add_parser("message", help="seal a message (a MIME mail) for recipients, queue it and submit it")
     m.add_argument("file", nargs="?", type=Path, help="the message to seal (default: stdin)")
     m.add_argument("--to", required=True, help="ADDR[,ADDR...]: seal for these recipients")
@@ -25,12 +25,13 @@ def register(sub) -> None:
     m.add_argument("--patient", metavar="'FAMILY, Given, YYYY-MM-DD'",
                    help="MSSanté recipients: the patient the attached documents are about (a CDA names its own)")
     m.add_argument("--ins", metavar="NIR", help="MSSanté recipients: the patient's INS (its 15-digit number)")
+    add_output(m)
     m.set_defaults(func=lambda args: _send(Home.resolve(args.home), args))
     f = cmds.add_parser("flush", help="submit what waits in the outbox")
     f.add_argument("--account", help="submit through this [accounts.NAME] only")
     f.add_argument("--retry-refused", action="store_true", help="also retry mail a server refused for good")
-    f.set_defaults(func=lambda args: _flush(Home.resolve(args.home), args.account, None,
-                                            retry_refused=args.retry_refused))
+    add_output(f)
+    f.set_defaults(func=_flush_outbox)
     listing = cmds.add_parser("list", help="what waits in the outbox and why")
     add_output(listing)
     listing.set_defaults(func=lambda args: _list(Home.resolve(args.home), args))
@@ -49,7 +50,6 @@ def _send(home: Home, args) -> int:
     import email.policy
 
     from pli.core.directory.resolve import unlock
-    from pli.core.mail.send import seal_and_queue
     from pli.core.transport.accounts import usable_accounts
 
     if not args.queue_only:
@@ -57,7 +57,7 @@ def _send(home: Home, args) -> int:
     raw = read_input(args.file)
     inner = email.message_from_bytes(raw, policy=email.policy.default)
     keyring = unlock(home)
-    to = [a.strip() for a in args.to.split(",") if a.strip()]
+    to = addresses(args.to)
     mssante, documents = _mssante_plan(home, keyring, to, inner, args)
     to = [a for a in to if a not in mssante]
     if to:                                    # every refusal comes before anything is sent or sealed
@@ -66,15 +66,21 @@ def _send(home: Home, args) -> int:
         problems = [a for a in accounts.values() if isinstance(a, Exception)]
         if problems and not args.queue_only:
             raise problems[0]                 # no account for a recipient: nothing is sealed
-    if mssante:
-        _send_mssante(home, keyring, inner, mssante, documents, args.account)
-    if not to:
-        return 0
+    with report_to(args) as out:          # what was submitted: the MSSanté package, then the sealed mail
+        if mssante:
+            _send_mssante(home, keyring, inner, mssante, documents, args.account, out)
+        return _queue_and_submit(home, keyring, inner, to, args, out) if to else 0
+
+
+def _queue_and_submit(home: Home, keyring, inner, to: list[str], args, out) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.mail.send import seal_and_queue
+
     queued = seal_and_queue(home, keyring, inner, to, mode=args.mode, receipts=args.receipt)
     print(f"queued {queued.envelope_id} for {', '.join(queued.recipients)}", file=sys.stderr)
     if args.queue_only:
         return 0
-    return _flush(home, args.account, keyring, only_keys={queued.key})
+    return _flush(home, args.account, keyring, out, only_keys={queued.key})
 
 
 def _mssante_plan(home: Home, keyring, to: list[str], inner, args):
@@ -98,14 +104,14 @@ def _mssante_plan(home: Home, keyring, to: list[str], inner, args):
     return mssante, documents_of(inner, _patient(args.patient, args.ins))
 
 
-def _send_mssante(home: Home, keyring, inner, mssante: list[str], documents, account: str | None) -> None:
+def _send_mssante(home: Home, keyring, inner, mssante: list[str], documents, account: str | None, out) -> None:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.mail.mssante import send_documents, sender_for
 
     body = inner.get_body(preferencelist=("plain",))
     message_id = send_documents(home, documents, sender_for(home, keyring, account), mssante, account=account,
                                 keyring=keyring, body=body.get_content() if body is not None else "")
-    print(f"sent {message_id} to {', '.join(mssante)} (MSSanté, transport-secured)", file=sys.stderr)
+    print(f"sent {message_id} to {', '.join(mssante)} (MSSanté, transport-secured)", file=out)
 
 
 def _patient(text: str | None, ins: str | None):
@@ -163,7 +169,13 @@ def render_plan(seal, accounts: dict) -> str:
     return "\n".join(lines)
 
 
-def _flush(home: Home, account_name: str | None, keyring, only_keys=None, retry_refused=False) -> int:
+def _flush_outbox(args) -> int:
+    with report_to(args) as out:
+        return _flush(Home.resolve(args.home), args.account, None, out, retry_refused=args.retry_refused)
+
+
+def _flush(home: Home, account_name: str | None, keyring, out, only_keys=None, retry_refused=False) -> int:
+    """Submit what waits (only_keys: those mails only); the report printed to `out`, the exit status."""
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.resolve import unlock
     from pli.core.transport import outbox
@@ -176,9 +188,7 @@ def _flush(home: Home, account_name: str | None, keyring, only_keys=None, retry_
     keyring = keyring or unlock(home)
     if retry_refused and only_keys is None:
         only_keys = {q.key for q in outbox.pending(home)}
-    report = outbox.flush_account(home, keyring, account_name, only_keys)
-    print(report.render(), file=sys.stderr)
-    return 0 if not report.failed and not report.not_tried else 75
+    return flushed(outbox.flush_account(home, keyring, account_name, only_keys), out)
 
 
 def _list(home: Home, args) -> int:

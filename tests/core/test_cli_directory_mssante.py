@@ -40,3 +40,12 @@ def test_a_malformed_extract_is_one_line_exit_1_and_the_imported_directory_stays
         assert len(lines) == 1 and lines[0].startswith("pli: ") and says in lines[0], lines
     assert home.mssante_index.read_bytes() == before
     assert [p.name for p in home.mssante_index.parent.iterdir()] == ["mssante.sqlite"]
+
+
+def test_o_writes_the_summary_the_command_prints(tmp_path):
+    home = Home(tmp_path / "home")
+    printed = pli(home, "dir", "import-mssante", "--quiet", str(extract_file(tmp_path)))
+    report = tmp_path / "imported.txt"
+    written = pli(home, "dir", "import-mssante", "--quiet", str(extract_file(tmp_path)), "-o", str(report))
+    assert (written.returncode, written.stdout, written.stderr) == (0, b"", b"")
+    assert report.read_bytes() == printed.stdout and printed.stdout.startswith(b"MSSant\xc3\xa9 directory imported: ")

@@ -129,7 +129,7 @@ def test_each_problem_is_named_with_its_fix_and_the_exit_status_says_so(peers, h
     assert status == 1
     [pad] = line(out, "pads", "WARN")
     assert f"pad {low.hex[:12]}… with bob@pli.test: 96 bytes left of 4,096 in your lane" in pad
-    assert pad.endswith("fix: pli pad new --with bob@pli.test --size 64M --out DIR (then hand the files over)")
+    assert pad.endswith("fix: pli pad new --with bob@pli.test --size 64M -o DIR (then hand the files over)")
     [directory] = line(out, "directory", "FAIL")
     assert "fix: pli dir import FILE" in directory
     [trace] = line(out, "trace", "FAIL")

@@ -40,9 +40,11 @@ def home(demo_source, tmp_path, monkeypatch) -> Home:
     return Home(root)
 
 
-def export(capsys, home: Home, *argv: str) -> tuple[int, str]:
+def export(capsys, home: Home, *argv: str) -> tuple[int, str, str]:
+    """(exit status, stdout: the summary, stderr: progress and errors)."""
     status = main(["--home", str(home.root), "lab", "export", *argv])
-    return status, capsys.readouterr().err
+    said = capsys.readouterr()
+    return status, said.out, said.err
 
 
 def matching(home: Home, notmuch_query: str) -> tuple[list[str], int]:
@@ -67,12 +69,12 @@ def trace_length(home: Home) -> int:
 def test_the_query_shortcuts_select_the_messages_and_each_report_is_a_private_file(home, tmp_path, capsys):
     ids, reports = matching(home, "tag:lab and tag:abnormal")
     assert len(ids) >= 5
-    status, err = export(capsys, home, "--fhir", "--query", "lab and abnormal", "-o", str(tmp_path / "out"))
+    status, out, err = export(capsys, home, "--fhir", "--query", "lab and abnormal", "-o", str(tmp_path / "out"))
     assert status == 0
     files = sorted((tmp_path / "out").iterdir())
     assert len(files) == reports and all(f.suffix == ".json" for f in files)
     assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
-    assert err.splitlines()[-1] == f"exported {counted(reports, 'report')} as FHIR to {tmp_path / 'out'}"
+    assert out.splitlines() == [f"exported {counted(reports, 'report')} as FHIR to {tmp_path / 'out'}"]
 
 
 def test_each_exported_message_gets_one_signed_step_and_the_trace_verifies(home, tmp_path, capsys):
@@ -89,19 +91,19 @@ def test_a_second_run_adds_no_copy_and_says_the_reports_are_already_there(home, 
     out = tmp_path / "out"
     assert export(capsys, home, "--fhir", "--query", "lab and abnormal", "-o", str(out))[0] == 0
     before = {f.name: f.read_bytes() for f in out.iterdir()}
-    status, err = export(capsys, home, "--fhir", "--query", "lab and abnormal", "-o", str(out))
+    status, summary, _ = export(capsys, home, "--fhir", "--query", "lab and abnormal", "-o", str(out))
     assert status == 0 and {f.name: f.read_bytes() for f in out.iterdir()} == before
-    assert err.splitlines()[-1] == (f"exported 0 reports as FHIR to {out}; "
-                                    f"{len(before)} already there (not copied again)")
+    assert summary.splitlines() == [f"exported 0 reports as FHIR to {out}; "
+                                    f"{len(before)} already there (not copied again)"]
 
 
 def test_messages_without_report_are_counted_not_failed(home, tmp_path, capsys):
     ids, reports = matching(home, "*")
     with Store.open(home) as store:
         with_report = [mid for mid in ids if reports_in_bytes(store.read_clear(mid))]
-    status, err = export(capsys, home, "--fhir", "--query", "*", "-o", str(tmp_path / "out"))
+    status, out, err = export(capsys, home, "--fhir", "--query", "*", "-o", str(tmp_path / "out"))
     assert status == 0 and len(list((tmp_path / "out").iterdir())) == reports
-    assert err.splitlines()[-1].endswith("; " + counted(len(ids) - len(with_report), "message without a lab report",
+    assert out.splitlines()[-1].endswith("; " + counted(len(ids) - len(with_report), "message without a lab report",
                                                           "messages without a lab report"))
     assert all(len(found) == 1 for found in exported_steps(home, with_report).values())
     assert not any(exported_steps(home, [mid for mid in ids if mid not in with_report]).values())
@@ -119,10 +121,10 @@ def test_ctrl_c_stops_after_the_message_in_hand_traces_what_was_written_and_exit
         return read_clear(store, message_id)
 
     monkeypatch.setattr(Store, "read_clear", interrupted_on_the_second)
-    status, err = export(capsys, home, "--fhir", "--query", "lab", "-o", str(tmp_path / "out"))
+    status, out, err = export(capsys, home, "--fhir", "--query", "lab", "-o", str(tmp_path / "out"))
     assert status == 130 and len(reads) == 2    # the second message was finished, no third begun
     files = len(list((tmp_path / "out").iterdir()))
-    assert err.splitlines()[-1] == \
+    assert out.splitlines()[-1] == \
         f"export stopped: {counted(files, 'report')} written to {tmp_path / 'out'} stay there"
     steps = exported_steps(home, reads)
     assert files >= 2 and all(len(found) == 1 for found in steps.values())
@@ -131,14 +133,14 @@ def test_ctrl_c_stops_after_the_message_in_hand_traces_what_was_written_and_exit
 
 def test_a_query_notmuch_cannot_parse_is_one_line_and_nothing_is_written(home, tmp_path, capsys):
     before = trace_length(home)
-    status, err = export(capsys, home, "--fhir", "--query", "tag:lab and", "-o", str(tmp_path / "out"))
+    status, out, err = export(capsys, home, "--fhir", "--query", "tag:lab and", "-o", str(tmp_path / "out"))
     assert status == 2 and len(err.splitlines()) == 1
     assert err.startswith("pli: notmuch cannot parse the query 'tag:lab and'; check")
     assert not (tmp_path / "out").exists() and trace_length(home) == before
 
 
 def test_a_query_matching_nothing_is_one_line_saying_what_to_try(home, tmp_path, capsys):
-    status, err = export(capsys, home, "--fhir", "--query", "patient:nobody-has-this-name", "-o", str(tmp_path))
+    status, out, err = export(capsys, home, "--fhir", "--query", "patient:nobody-has-this-name", "-o", str(tmp_path))
     assert status == 1 and len(err.splitlines()) == 1
     assert "no stored message matches" in err and "pli search" in err
 
@@ -147,7 +149,7 @@ def test_a_folder_that_cannot_be_written_is_one_line_and_no_step(home, tmp_path,
     blocker = tmp_path / "a-file"
     blocker.write_bytes(b"")
     before = trace_length(home)
-    status, err = export(capsys, home, "--fhir", "--query", "lab", "-o", str(blocker / "out"))
+    status, out, err = export(capsys, home, "--fhir", "--query", "lab", "-o", str(blocker / "out"))
     assert status == 1 and len(err.splitlines()) == 1
     assert err.startswith(f"pli: cannot export to {blocker / 'out'}: ") and "choose another folder" in err
     assert trace_length(home) == before
@@ -159,7 +161,7 @@ def test_a_trace_that_cannot_be_written_is_said_in_one_line_and_the_files_stay(h
 
     other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     (home.trace / "signers").write_text(f"ed25519 {base64.b64encode(other).decode()} someone else\n")
-    status, err = export(capsys, home, "--fhir", "--query", "lab and abnormal", "-o", str(tmp_path / "out"))
+    status, out, err = export(capsys, home, "--fhir", "--query", "lab and abnormal", "-o", str(tmp_path / "out"))
     files = len(list((tmp_path / "out").iterdir()))
     assert status != 0 and files > 0
     last = err.splitlines()[-1]
@@ -173,7 +175,7 @@ def test_a_trace_that_cannot_be_written_is_said_in_one_line_and_the_files_stay(h
     (["--fhir"], "what to export?"),
 ])
 def test_a_query_export_asked_wrongly_is_a_usage_error(home, capsys, argv, says):
-    status, err = export(capsys, home, *argv)
+    status, out, err = export(capsys, home, *argv)
     assert status == 2 and len(err.splitlines()) == 1 and says in err
 
 
@@ -183,17 +185,16 @@ def test_the_command_in_a_pipe_prints_plain_progress_lines_then_the_summary(home
                          capture_output=True, text=True, timeout=120, env={**os.environ, "PLI_DEBUG": ""})
     ids, reports = matching(home, "tag:lab and tag:abnormal")
     lines = run.stderr.splitlines()
-    assert run.returncode == 0 and run.stdout == ""
-    assert lines[-2].startswith(f"exported {len(ids)}/{len(ids)} (") and "\r" not in run.stderr
-    assert lines[-1] == f"exported {counted(reports, 'report')} as HPRIM to {tmp_path / 'out'}"
+    assert run.returncode == 0 and lines[-1].startswith(f"exported {len(ids)}/{len(ids)} (") and "\r" not in run.stderr
+    assert run.stdout == f"exported {counted(reports, 'report')} as HPRIM to {tmp_path / 'out'}\n"   # the report
 
 
 def test_a_message_that_cannot_be_read_is_named_in_the_summary_and_the_exit_says_so(home, tmp_path, capsys):
     ids, _ = matching(home, "tag:lab and tag:abnormal")
     with Store.open(home) as store:
         store.clear_path(ids[0]).unlink()            # a damaged store: the index names a file that is gone
-    status, err = export(capsys, home, "--fhir", "--query", "lab and abnormal", "-o", str(tmp_path / "out"))
+    status, out, err = export(capsys, home, "--fhir", "--query", "lab and abnormal", "-o", str(tmp_path / "out"))
     assert status == 1
-    assert err.splitlines()[-1].endswith(f"; 1 message could not be read: {ids[0]} "
+    assert out.splitlines()[-1].endswith(f"; 1 message could not be read: {ids[0]} "
                                          "(cannot be read from the store; run `pli doctor`)")
     assert not exported_steps(home, ids[:1])[ids[0]] and all(exported_steps(home, ids[1:]).values())

@@ -83,13 +83,13 @@ def test_pli_fetch_stores_new_mail_once_and_traces_it(peers, dovecot, mailbox, t
         append(mailbox, raw)
     first = pli(tmp_path, peers.bob.home, "fetch")
     assert first.returncode == 0, first.stderr
-    assert b"fetched 4 new messages" in first.stderr
+    assert first.stdout.startswith(b"fetched 4 new messages") and b"fetched" not in first.stderr
     with Store.open(peers.bob.home) as store:
         assert store.count("tag:verified") == 3 and store.count("*") == 4
     again = pli(tmp_path, peers.bob.home, "fetch")
-    assert again.returncode == 0 and b"fetched 0 new" in again.stderr
+    assert again.returncode == 0 and b"fetched 0 new" in again.stdout
     append(mailbox, peers.sealed(subject="one more"))
-    assert b"fetched 1 new message from" in pli(tmp_path, peers.bob.home, "fetch").stderr
+    assert b"fetched 1 new message from" in pli(tmp_path, peers.bob.home, "fetch").stdout
     with Store.open(peers.bob.home) as store:
         assert store.count("*") == 5
     envelope_id = sealed[0].split(b"Message-ID: <")[1].split(b".sealed")[0].decode()
@@ -187,7 +187,7 @@ def test_the_imap_login_is_its_own_and_a_refused_login_is_said_in_plain_words(pe
                    input=f"{SECRET}\n".encode(), check=True, capture_output=True, timeout=60)
     fetched = pli(tmp_path, home, "fetch")
     assert fetched.returncode == 0, fetched.stderr
-    assert b"fetched 1 new message from account cabinet" in fetched.stderr
+    assert b"fetched 1 new message from account cabinet" in fetched.stdout
     assert not (home.keyring / "accounts" / "cabinet").exists()      # only the IMAP slot was written
 
 

@@ -101,3 +101,10 @@ def test_show_reads_in_monochrome_symbols_for_every_kind_of_result(tmp_path, cap
     assert rows["Agglutinats"].startswith("?") and rows["Agglutinats"].rstrip().endswith("W?")
     order = [name for name in ("Potassium", "Créatinine", "Agglutinats", "Aspect", "Sodium")]
     assert sorted(order, key=out.index) == order     # critical, abnormal, not interpreted, normal
+
+
+def test_generate_reports_what_it_wrote_on_stdout_as_the_other_file_writing_commands(tmp_path, capsys):
+    status, out, err = run(capsys, "--home", str(tmp_path / "home"), "lab", "generate", "--count", "2",
+                           "-o", str(tmp_path / "labs"))
+    assert (status, err) == (0, "")
+    assert out == f"wrote 2 generated lab report files to {tmp_path / 'labs'}/ (invented patients, seed 0)\n"

@@ -54,7 +54,7 @@ def test_a_pdf_to_an_address_of_the_mssante_directory_goes_as_an_xdm_package_thr
     assert document.data == PDF and document.entry.mime_type == "application/pdf"
     assert document.entry.patient.extension == "265040000123407" and document.entry.title == "Courrier"
     assert [a.rpps for a in document.entry.authors] == ["10000000011"]     # the keyring's RPPS
-    assert f"sent {mail['Message-ID']} to {LAB}" in said
+    assert done.stdout.decode() == f"sent {mail['Message-ID']} to {LAB} (MSSanté, transport-secured)\n"   # the report
 
 
 def test_a_pdf_without_its_patient_is_one_line_exit_2_and_nothing_is_submitted(operator, tmp_path):

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pli.core.cli.common import add_actions, add_output, read_input, report_to
+from pli.core.errors import UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
 
 
 def register(sub) -> None:
     p = sub.add_parser("dir", help="the professional directory: trust, import, search; authority tools")
-    cmds = p.add_subparsers(dest="dir_command", metavar="ACTION")
+    cmds = add_actions(p, "dir")
     _user_commands(cmds)
     _authority_commands(cmds)
 
@@ -24,14 +26,17 @@ def _user_commands(cmds) -> None:
     c = cmds.add_parser("search", help="find professionals by name, town, specialty or identifier")
     c.add_argument("text", nargs="+")
     c.add_argument("--limit", type=int, default=50)
+    add_output(c)
     c.set_defaults(func=run_search)
     c = cmds.add_parser("show", help="one entry in full: identity, addresses, keys and their status")
     c.add_argument("who", help="an identifier (RPPS) or an address")
+    add_output(c)
     c.set_defaults(func=run_show)
     c = cmds.add_parser("import-mssante", help="import the public MSSanté mailbox extract "
                                                "(Extraction_Correspondance_MSSante) into this home")
     c.add_argument("file", type=Path)
     c.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    add_output(c)
     c.set_defaults(func=run_import_mssante)
 
 
@@ -41,8 +46,8 @@ def _authority_commands(cmds) -> None:
         if entries:
             c.add_argument("--entries", type=Path, help="entries file (default: AUTHORITY/entries.json)")
 
-    c = cmds.add_parser("authority", help="directory authority: `init` creates its signing key")
-    c.add_argument("action", choices=["init"])
+    c = add_actions(cmds.add_parser("authority", help="directory authority: `init` creates its signing key"),
+                    "dir authority").add_parser("init", help="create the authority's signing key")
     authority_options(c, entries=False)
     c.set_defaults(func=run_authority_init)
     c = cmds.add_parser("import-rpps", help="add or refresh people from an RPPS extract (PS_LibreAcces)")
@@ -75,7 +80,8 @@ def _authority_commands(cmds) -> None:
     c.set_defaults(func=run_group)
     c = cmds.add_parser("sign", help="sign an entries file into a directory file homes can import")
     c.add_argument("entries", type=Path)
-    c.add_argument("-o", "--output", type=Path, required=True)
+    c.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
+                   help="the signed directory file (written whole, atomically; public: mode 0644)")
     c.add_argument("--serial", type=int, help="version number (default: current Unix time)")
     authority_options(c, entries=False)
     c.set_defaults(func=run_sign)
@@ -102,13 +108,8 @@ def run_trust(args) -> int:
 def run_import(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory import import_directory
-    from pli.core.directory.authority import AuthorityError
 
-    try:
-        data = args.file.read_bytes()
-    except OSError as error:
-        raise AuthorityError(f"cannot read {args.file}: {error.strerror}") from None
-    signed = import_directory(Home.resolve(args.home), data, str(args.file))
+    signed = import_directory(Home.resolve(args.home), read_input(args.file), str(args.file))
     print(f"directory imported: {counted(len(signed.entries), 'entry')}, serial {signed.serial}")
     return 0
 
@@ -118,23 +119,32 @@ def run_search(args) -> int:
     from pli.core.directory import load_directory
 
     found = load_directory(Home.resolve(args.home)).search(" ".join(args.text), limit=args.limit)
-    for entry in found:
-        where = ", ".join(x for x in (entry.specialty or entry.profession, entry.organisation, entry.town) if x)
-        address = entry.addresses[0] if entry.addresses else "(no address)"
-        print(f"{entry.id}  {entry.name}  {where}  {address}")
+    with report_to(args) as out:
+        for entry in found:
+            where = ", ".join(x for x in (entry.specialty or entry.profession, entry.organisation, entry.town) if x)
+            address = entry.addresses[0] if entry.addresses else "(no address)"
+            print(f"{entry.id}  {entry.name}  {where}  {address}", file=out)
     return 0 if found else 1
 
 
 def run_show(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory import load_directory
-    from pli.core.directory.entry import format_time
     from pli.core.errors import PliError
 
     directory = load_directory(Home.resolve(args.home))
     entry = directory.entry(args.who) or directory.by_address(args.who)
     if entry is None:
         raise PliError(f"{args.who} is not in the directory (try `pli dir search`)")
+    with report_to(args) as out:
+        _print_entry(directory, entry, out)
+    return 0
+
+
+def _print_entry(directory, entry, out) -> None:
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.entry import format_time
+
     for label, value in (("id", entry.id), ("kind", entry.kind), ("name", entry.name),
                          ("profession", entry.profession), ("specialty", entry.specialty),
                          ("organisation", entry.organisation), ("town", entry.town),
@@ -142,11 +152,10 @@ def run_show(args) -> int:
                          ("groups", ", ".join(g.name for g in directory.groups_of(entry))),
                          ("members", ", ".join(m.name for m in directory.members(entry.id)))):
         if value:
-            print(f"{label:<13}{value}")
+            print(f"{label:<13}{value}", file=out)
     for key in entry.keys:
         status = f"revoked {format_time(key.revoked)} ({key.reason})" if key.revoked else "current"
-        print(f"{'key':<13}{key.key.alg} {key.fingerprint}  {status}")
-    return 0
+        print(f"{'key':<13}{key.key.alg} {key.fingerprint}  {status}", file=out)
 
 
 def run_import_mssante(args) -> int:
@@ -160,9 +169,11 @@ def run_import_mssante(args) -> int:
     summary = import_extract(args.file, home.mssante_index, progress=progress)
     if progress is not None:
         progress.finish()
-    print(f"MSSanté directory imported: {counted(summary.mailboxes, 'mailbox')} from {counted(summary.rows, 'row')} "
-          f"({counted(summary.skipped, 'row')} without a usable address skipped, "
-          f"{counted(summary.duplicates, 'duplicate')} of an address already read) -> {home.mssante_index}")
+    with report_to(args) as out:
+        print(f"MSSanté directory imported: {counted(summary.mailboxes, 'mailbox')} from "
+              f"{counted(summary.rows, 'row')} ({counted(summary.skipped, 'row')} without a usable address skipped, "
+              f"{counted(summary.duplicates, 'duplicate')} of an address already read) -> {home.mssante_index}",
+              file=out)
     return 0
 
 
@@ -282,11 +293,13 @@ def run_group(args) -> int:
 def run_sign(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.authority import load_authority, load_entries, sign
+    from pli.core.durable import write_atomic
 
     entries = load_entries(args.entries)
     data = sign(entries, load_authority(_authority_dir(args)), args.serial)
-    tmp = args.output.with_name(args.output.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(args.output)
+    try:
+        write_atomic(args.output, data, mode=0o644)   # the file homes import: public, handed out
+    except OSError as error:
+        raise UsageError(f"cannot write {args.output}: {error.strerror}") from None
     print(f"signed directory of {counted(len(entries), 'entry')} written to {args.output}")
     return 0
