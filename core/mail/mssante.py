@@ -6,7 +6,9 @@
     report = answer_mdns(home, keyring)              # the MDNs the stored mail asked for, submitted
     reaches = recipient_reaches(home, keyring, ["dr.b@hopital.mssante.fr"])   # pli-sealed, MSSanté or unknown
     documents = documents_of(inner, patient)                                    # its attachments, for XDM
-    sent = send_documents(home, documents, sender, ["dr.b@hopital.mssante.fr"])   # an XDM package, submitted
+    sent = send_documents(home, documents, sender, ["dr.b@hopital.mssante.fr"], keyring=keyring)   # an XDM package,
+                                                    # submitted, kept in Sent (tagged sent mssante), traced "sent"
+    sent = send_text(home, "dr.a@op.mssante.fr", ["dr.b@hopital.mssante.fr"], "Question", "...", keyring=keyring)
 
 MSSanté mail is transport-secured only (docs/MSSANTE.md, "Trust model"): it is
 let into the inbox, tagged `mssante`, never `verified`, only when pli fetched it
@@ -24,22 +26,24 @@ import smtplib
 from dataclasses import dataclass, field
 
 from pli.core import vocab as v
+from pli.core.audit import home_journal
 from pli.core.crypto.keyring import UnknownRecipient
 from pli.core.directory.mssante_index import MSSANTE, MssDirectory, Reach, reach
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
-from pli.core.receipts.mssante import mdn_answer
+from pli.core.receipts.mssante import mdn_answer, normal_id
 from pli.core.store.layout import Layout
 from pli.core.store.sources import Source
-from pli.core.store.store import Store
+from pli.core.store.store import SentFacts, Store
 from pli.core.store.summary import key_of
 from pli.core.store.worker import Admitted
 from pli.core.transport.accounts import Account, AccountError, load_accounts
 from pli.core.transport.mssante_account import credentials, load_mss_accounts, open_imap, open_smtp
+from pli.core.transport.outbox import queue_key
 from pli.core.transport.submission import crlf
 from pli.core.xdm.compose import OutgoingDocument, PatientIdentity, Sender, cda_document, file_document
-from pli.core.xdm.mail import document_mail
+from pli.core.xdm.mail import document_mail, text_mail
 from pli.core.xdm.metadata import Code
 from pli.core.xdm.received import TIER, read_received
 
@@ -144,17 +148,59 @@ def answer_mdns(home: Home, keyring=None) -> MdnReport:
 def send_documents(home: Home, documents: list[OutgoingDocument], sender: Sender, recipients: list[str], *,
                    account: str | None = None, keyring=None, body: str = "", receipt: bool = True) -> str:
     """Send documents about one patient (a PDF, a CDA) to MSSanté addresses as an IHE XDM package
-    (document_mail), submitted through the MSSanté account (`account`, else the only one); its Message-ID.
-    XdmRefused before anything is sent when the documents cannot go in one package."""
+    (document_mail), submitted through the MSSanté account (`account`, else the only one), kept in Sent
+    (send_kept); its Message-ID.  XdmRefused before anything is sent when the documents cannot go in one package."""
+    name = _account_name(home, account)
+    mail = document_mail(documents, sender, recipients, body=body, receipt=receipt)
+    return send_kept(home, name, mail, recipients, keyring)
+
+
+def send_text(home: Home, sender: str, recipients: list[str], subject: str, body: str, *,
+              account: str | None = None, keyring=None, receipt: bool = True) -> str:
+    """Send a plain-text mail to MSSanté addresses (text_mail: ordinary MIME, nothing packaged), through the
+    MSSanté account, kept in Sent (send_kept); its Message-ID."""
+    name = _account_name(home, account)
+    return send_kept(home, name, text_mail(sender, recipients, subject, body, receipt=receipt), recipients, keyring)
+
+
+def send_kept(home: Home, account: str, mail, recipients: list[str], keyring=None) -> str:
+    """Submit an MSSanté mail through `account`, then keep its copy in Sent (Store.add_sent_unsealed: tagged
+    `sent mssante`, never verified, its Message-ID kept for the MDNs and DSNs that name it) and trace "sent"
+    (via mssante, the operator's server).  With no keyring there is no trace to sign: only the copy is kept.
+
+    A trace that was cut is refused before anything is submitted, as for sealed mail; a copy that cannot be
+    kept after the operator took the mail is said in the error (the mail is gone: sending again duplicates it)."""
     accounts = load_accounts(home)
     mss = load_mss_accounts(home, accounts)
+    journal = home_journal(home, keyring) if keyring is not None else None
+    if journal is not None:
+        journal.check()
+    _submit(home, accounts[account], mss[account], keyring, mail, recipients, "the mail")
+    message_id = str(mail["Message-ID"])
+    raw = mail.as_bytes()      # LF line ends, as the store keeps mail; the operator got these bytes in CRLF
+    if (home.mail / ".notmuch").is_dir():
+        facts = SentFacts(sender=mss[account].address, mode=TIER, envelope_id="", recipients=tuple(recipients),
+                          tags=(v.MSSANTE,))
+        with Store.open(home, writable=True) as store:
+            store.add_sent_unsealed(queue_key(raw), raw, facts)
+    if journal is not None:
+        _record(journal, "sent", message_id, via=TIER, server=str(mss[account].smtp), recipients=list(recipients))
+    return message_id
+
+
+def _account_name(home: Home, account: str | None) -> str:
+    """The MSSanté account to send through: `account`, else the home's only one; AccountError otherwise."""
+    mss = load_mss_accounts(home)
     name = account or (next(iter(mss)) if len(mss) == 1 else "")
     if name not in mss:
         raise AccountError(f"{'no MSSanté account ' + repr(name) if name else 'no single MSSanté account'} in "
                            f"{home.config}: mark one account `mssante = true` or name it (docs/MSSANTE.md)")
-    mail = document_mail(documents, sender, recipients, body=body, receipt=receipt)
-    _submit(home, accounts[name], mss[name], keyring, mail, recipients, "the mail")
-    return str(mail["Message-ID"])
+    return name
+
+
+def _record(journal, step: str, message_id: str, **details) -> None:
+    """A trace step named by a mail's Message-ID (without <>, as `pli fetch` traces MSSanté mail)."""
+    journal.record(step, normal_id(message_id), **details)
 
 
 def _submit(home: Home, account: Account, mss, keyring, mail, recipients: list[str], what: str = "the MDN") -> None:
