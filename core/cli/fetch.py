@@ -51,11 +51,11 @@ def run(args) -> int:
         from pli.core.cli.store import reported
 
         status = reported(receive(home, None, progress=Progress.for_stream(sys.stderr, quiet=args.quiet)))
-    if session is not None:            # the MDNs the MSSanté mail asks for, this run's and those left before
+    if session is not None:            # MDNs/DSNs come back, MDNs asked for: this run's and those left before
         # start-up: `pli` loads what a command needs only when that command runs
-        from pli.core.mail.mssante import answer_mdns
+        from pli.core.mail.mssante import after_fetch
 
-        mdns = answer_mdns(home, keyring)
+        mdns = after_fetch(home, keyring)
         if mdns.render():
             print(mdns.render(), file=sys.stderr)
         if mdns.failed and status == 0:

@@ -20,6 +20,7 @@ def register(sub) -> None:
 def run_show(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.receipts import acknowledgements
+    from pli.core.receipts.mssante_reports import reports_on
     from pli.core.store import Store
     from pli.core.store.layout import Layout
 
@@ -28,12 +29,15 @@ def run_show(args) -> int:
     with Store.open(home) as store:
         store.summary(message_id)          # MessageNotFound names a wrong id
     found = acknowledgements(Layout(home), message_id)
-    if not found:
+    reports = reports_on(Layout(home), message_id)           # MDNs and DSNs of an MSSanté mail
+    if not found and not reports:
         print(f"no receipt recorded for {message_id}")
         return 1
     for ack in found:
         behalf = f"  for {ack.recipient}" if ack.recipient else ""
         print(f"{ack.time.strftime('%Y-%m-%d %H:%M:%S UTC')}  {ack.kind:<8}  {ack.address}{behalf}")
+    for report in reports:
+        print(f"{report.time.strftime('%Y-%m-%d %H:%M:%S UTC')}  {report.summary()}")
     return 0
 
 

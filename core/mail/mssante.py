@@ -3,7 +3,7 @@
     session = imap_session(home, account, keyring)   # None for an ordinary account: fetch logs in itself
     fetch(home, account, None, incoming, session=session)
     receive(home, None)                              # the import admits the MSSanté tier (admission below)
-    report = answer_mdns(home, keyring)              # the MDNs the stored mail asked for, submitted
+    done = after_fetch(home, keyring)                # MDNs/DSNs recorded on their Sent copy, MDNs asked for sent
     reaches = recipient_reaches(home, keyring, ["dr.b@hopital.mssante.fr"])   # pli-sealed, MSSanté or unknown
     documents = documents_of(inner, patient)                                    # its attachments, for XDM
     sent = send_documents(home, documents, sender, ["dr.b@hopital.mssante.fr"], keyring=keyring)   # an XDM package,
@@ -20,10 +20,14 @@ is opened and verified by the usual import.
 """
 from __future__ import annotations
 
+import email.utils
 import os
 import re
 import smtplib
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 
 from pli.core import vocab as v
 from pli.core.audit import home_journal
@@ -32,10 +36,12 @@ from pli.core.directory.mssante_index import MSSANTE, MssDirectory, Reach, reach
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
-from pli.core.receipts.mssante import mdn_answer, normal_id
+from pli.core.receipts.mssante import match_reports, mdn_answer, named_ids, normal_id
+from pli.core.receipts.mssante_reports import record
+from pli.core.receipts.notifications import MalformedNotification
 from pli.core.store.layout import Layout
 from pli.core.store.sources import Source
-from pli.core.store.store import SentFacts, Store
+from pli.core.store.store import MessageNotFound, SentFacts, Store
 from pli.core.store.summary import key_of
 from pli.core.store.worker import Admitted
 from pli.core.transport.accounts import Account, AccountError, load_accounts
@@ -76,6 +82,8 @@ class MssAdmission:
         tags = set(received.tags)
         if received.mdn is not None and not received.is_report:
             tags.add(v.MDN_DUE)
+        if received.is_report:             # an MDN or DSN: matched with its Sent copy after the import
+            tags |= {v.REPORT, v.REPORT_DUE}
         properties = received.properties + ((v.ACCOUNT_PROPERTY, account),)
         return Admitted(TIER, tuple(sorted(tags)), properties, received.lab)
 
@@ -111,18 +119,20 @@ class MdnReport:
 
 def answer_mdns(home: Home, keyring=None) -> MdnReport:
     """The RFC 8098 MDN of each stored MSSanté mail that asks one (tag mdn-due), submitted through the account it
-    was fetched from (open_smtp): `processed`, or `processed/error` 906 when pli could not read what was sent.
+    was fetched from (open_smtp): `processed`, or `processed/error` 906 when pli could not read what was sent;
+    traced "receipt-sent" on the received mail (with a keyring to sign the trace).
 
     A request that needs the user's consent (the address is not the Return-Path) is tagged mdn-confirm and left
-    for the user; a failed submission leaves the tag mdn-due for the next run, and says why in one line."""
+    for the user; a failed submission leaves the tag mdn-due for the next run, and says why in
+    one line."""
     report = MdnReport()
     accounts = load_accounts(home)
     mss = load_mss_accounts(home, accounts)
-    layout = Layout(home)
+    journal = home_journal(home, keyring) if keyring is not None else None
     with Store.open(home, writable=True) as store:
         for message_id in store.message_ids(f"tag:{v.MDN_DUE}"):
             name = next(iter(store.property_values(message_id, v.ACCOUNT_PROPERTY)), "")
-            raw = layout.sealed_path(key_of(str(store.clear_path(message_id)))).read_bytes()
+            raw = _as_received(store, message_id)
             if name not in mss:
                 report.failed.append(f"the account {name!r} of a stored MSSanté mail is no longer an MSSanté "
                                      "account in config.toml")
@@ -141,8 +151,127 @@ def answer_mdns(home: Home, keyring=None) -> MdnReport:
                 report.failed.append(error.message)
                 continue
             store.tag([message_id], add=(v.MDN_SENT,), remove=(v.MDN_DUE,))
+            _trace_mdn(journal, raw, answer)
             report.sent.append(answer.to)
     return report
+
+
+def _as_received(store: Store, message_id: str) -> bytes:
+    """A stored MSSanté mail's bytes as the operator gave them (the clear copy has pli's own Message-ID)."""
+    return store.layout.sealed_path(key_of(str(store.clear_path(message_id)))).read_bytes()
+
+
+def _received_id(raw: bytes) -> str:
+    """The Message-ID a received mail was traced under ("fetched"), without <>."""
+    return normal_id(str(BytesHeaderParser(policy=compat32).parsebytes(raw).get("Message-ID", ""))) or "unknown"
+
+
+def _trace_mdn(journal, raw: bytes, answer) -> None:
+    if journal is not None:
+        _record(journal, "receipt-sent", _received_id(raw), receipt="mdn", recipient=answer.to, via=TIER,
+                status="processed/error" if answer.error else "processed")
+
+
+# -- MDNs and DSNs that come back about mail sent ------------------------------------------------------------
+
+@dataclass
+class ReportsReport:
+    matched: int = 0                                        # notifications recorded on a Sent copy
+    unmatched: list[str] = field(default_factory=list)      # one line per report about no mail sent (said once)
+    failed: list[str] = field(default_factory=list)         # left report-due for the next run
+
+    def render(self) -> str:
+        lines = [f"{counted(self.matched, 'MSSanté report')} recorded on sent mail"] if self.matched else []
+        return "\n".join(lines + self.unmatched + self.failed)
+
+
+def record_reports(home: Home, keyring=None) -> ReportsReport:
+    """Match each MDN and DSN fetched from an MSSanté account (tag report-due) with the Sent copy of the mail it
+    is about (named by Original-Message-ID, a DSN's returned headers, or the report's In-Reply-To/References),
+    record it there (receipts.mssante_reports: the receipts line, `pli receipts show`) and trace
+    "receipt-received" on the sent mail.  A matched report leaves the inbox (tag report); one about no mail sent,
+    or unreadable, stays in the inbox tagged report-unmatched and is said once, here."""
+    report = ReportsReport()
+    journal = home_journal(home, keyring) if keyring is not None else None
+    with Store.open(home, writable=True) as store:
+        for message_id in store.message_ids(f"tag:{v.REPORT_DUE}"):
+            raw = _as_received(store, message_id)
+            try:
+                matches = match_reports(raw, [i for i in named_ids(raw) if _sent_mssante(store, i)])
+            except MalformedNotification as error:
+                store.tag([message_id], add=(v.REPORT_UNMATCHED,), remove=(v.REPORT_DUE,))
+                report.unmatched.append(f"unreadable MSSanté report kept in the inbox (id:{message_id}): "
+                                        f"{error.message}")
+                continue
+            try:
+                recorded = _record_matches(store, journal, matches, _written(raw))
+            except MessageNotFound as error:
+                report.failed.append(f"MSSanté report id:{message_id} not recorded yet: {error.message}")
+                continue
+            if not any(match.original_message_id for match in matches):
+                store.tag([message_id], add=(v.REPORT_UNMATCHED,), remove=(v.REPORT_DUE,))
+                about = ", ".join(m.notification.original_message_id for m in matches
+                                  if m.notification.original_message_id) or "no Message-ID"
+                report.unmatched.append(f"an MSSanté report about mail not in Sent ({about}) is kept in the inbox: "
+                                        f"id:{message_id}")
+                continue
+            store.tag([message_id], remove=(v.REPORT_DUE, v.INBOX, v.UNREAD))
+            report.matched += recorded
+    return report
+
+
+def _sent_mssante(store: Store, message_id: str) -> bool:
+    try:
+        tags = store.summary(message_id).tags
+    except MessageNotFound:
+        return False
+    return v.SENT in tags and v.MSSANTE in tags
+
+
+def _record_matches(store: Store, journal, matches, when: datetime) -> int:
+    recorded = 0
+    for match in matches:
+        if not match.original_message_id:
+            continue
+        sent_id = normal_id(match.original_message_id)
+        notice = match.notification
+        if not record(store.layout, sent_id, notice, when):
+            continue                                # a second copy of the same report
+        recorded += 1
+        if journal is not None:
+            _record(journal, "receipt-received", sent_id, receipt=f"mss-{notice.kind}", via=TIER,
+                    recipient=notice.recipient or "?",
+                    status=" ".join(p for p in (notice.action, notice.status) if p))
+    return recorded
+
+
+def _written(raw: bytes) -> datetime:
+    """When a report was written (its Date, a zone-less one read as UTC), else now."""
+    date = str(BytesHeaderParser(policy=compat32).parsebytes(raw)["Date"] or "")
+    try:   # a comment such as "(EDT)" before the zone hides the zone from the parser: dropped first
+        when = email.utils.parsedate_to_datetime(re.sub(r"\([^()]*\)", " ", date))
+    except (TypeError, ValueError, IndexError):
+        return datetime.now(timezone.utc)
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
+def after_fetch(home: Home, keyring=None) -> "FetchFollowUp":
+    """What `pli fetch` of an MSSanté account does once the mail is stored: the MDNs and DSNs that came back
+    recorded with the sent mail (record_reports), the MDNs asked for answered (answer_mdns)."""
+    return FetchFollowUp(record_reports(home, keyring), answer_mdns(home, keyring))
+
+
+@dataclass
+class FetchFollowUp:
+    reports: ReportsReport
+    mdns: MdnReport
+
+    @property
+    def failed(self) -> list[str]:
+        return self.mdns.failed + self.reports.failed
+
+    def render(self) -> str:
+        return "\n".join(part for part in (self.reports.render(), self.mdns.render()) if part)
 
 
 def send_documents(home: Home, documents: list[OutgoingDocument], sender: Sender, recipients: list[str], *,
