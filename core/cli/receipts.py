@@ -13,7 +13,13 @@ def register(sub) -> None:
     show.add_argument("message_id", metavar="ID", help="the sent message's id, as `pli search tag:sent` prints it")
     show.set_defaults(func=run_show)
     answer = cmds.add_parser("answer", help="answer the receipts asked for and check those received, "
-                                            "as `pli new` does after storing (e.g. after a crash)")
+                                            "as `pli new` does after storing (e.g. after a crash); with ID, "
+                                            "send or decline the MSSanté read receipt waiting for your consent")
+    answer.add_argument("message_id", metavar="ID", nargs="?",
+                        help="an MSSanté mail tagged mdn-confirm (`pli search tag:mdn-confirm`)")
+    choice = answer.add_mutually_exclusive_group()
+    choice.add_argument("--send", action="store_true", help="send its read receipt (MDN) through its account")
+    choice.add_argument("--decline", action="store_true", help="send none, and never ask again")
     answer.set_defaults(func=run_answer)
 
 
@@ -49,6 +55,8 @@ def run_answer(args) -> int:
     from pli.core.store import Store
 
     home = Home.resolve(args.home)
+    if args.message_id is not None or args.send or args.decline:
+        return _answer_consent(home, args)
     with Store.open(home) as store:
         due = store.count("tag:receipt-due")
     if not due:                           # no passphrase asked for nothing
@@ -56,4 +64,17 @@ def run_answer(args) -> int:
         return 0
     report = after_import(home, unlock(home))
     print(report.render() or "receipts: nothing due", file=sys.stderr)
+    return 0
+
+
+def _answer_consent(home: Home, args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.resolve import unlock
+    from pli.core.errors import UsageError
+    from pli.core.mail.mssante import answer_consent
+
+    if args.message_id is None or not (args.send or args.decline):
+        raise UsageError("pli receipts answer ID needs --send or --decline (and --send/--decline needs the ID)")
+    message_id = args.message_id.removeprefix("id:").strip("<>")
+    print(answer_consent(home, message_id, args.send, unlock(home)), file=sys.stderr)
     return 0

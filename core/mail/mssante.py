@@ -4,6 +4,7 @@
     fetch(home, account, None, incoming, session=session)
     receive(home, None)                              # the import admits the MSSanté tier (admission below)
     done = after_fetch(home, keyring)                # MDNs/DSNs recorded on their Sent copy, MDNs asked for sent
+    answer_consent(home, message_id, send=True, keyring=keyring)   # the user said yes to an MDN (tag mdn-confirm)
     reaches = recipient_reaches(home, keyring, ["dr.b@hopital.mssante.fr"])   # pli-sealed, MSSanté or unknown
     documents = documents_of(inner, patient)                                    # its attachments, for XDM
     sent = send_documents(home, documents, sender, ["dr.b@hopital.mssante.fr"], keyring=keyring)   # an XDM package,
@@ -26,6 +27,7 @@ import re
 import smtplib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email import message_from_bytes
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
@@ -36,6 +38,7 @@ from pli.core.directory.mssante_index import MSSANTE, MssDirectory, Reach, reach
 from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
+from pli.core.receipts.mdn import mdn_request
 from pli.core.receipts.mssante import match_reports, mdn_answer, named_ids, normal_id
 from pli.core.receipts.mssante_reports import record
 from pli.core.receipts.notifications import MalformedNotification
@@ -123,7 +126,7 @@ def answer_mdns(home: Home, keyring=None) -> MdnReport:
     traced "receipt-sent" on the received mail (with a keyring to sign the trace).
 
     A request that needs the user's consent (the address is not the Return-Path) is tagged mdn-confirm and left
-    for the user; a failed submission leaves the tag mdn-due for the next run, and says why in
+    for the user (answer_consent); a failed submission leaves the tag mdn-due for the next run, and says why in
     one line."""
     report = MdnReport()
     accounts = load_accounts(home)
@@ -154,6 +157,47 @@ def answer_mdns(home: Home, keyring=None) -> MdnReport:
             _trace_mdn(journal, raw, answer)
             report.sent.append(answer.to)
     return report
+
+
+def consent_asked(home: Home, message_id: str) -> str:
+    """The address a stored MSSanté mail asks a read receipt for, when it waits for the user's consent (tag
+    mdn-confirm, RFC 8098 §2.1); "" for any other mail."""
+    with Store.open(home) as store:
+        if v.MDN_CONFIRM not in store.summary(message_id).tags:
+            return ""
+        request = mdn_request(message_from_bytes(_as_received(store, message_id), policy=compat32))
+    return request.to if request is not None else ""
+
+
+def answer_consent(home: Home, message_id: str, send: bool, keyring=None) -> str:
+    """The user's answer to a read receipt asked for with consent: `send` submits it (manual-action) through the
+    account the mail came from and tags it mdn-sent; otherwise it is tagged mdn-declined and never asked again.
+    Both are traced on the received mail.  One line saying what was done; UsageError when nothing waits."""
+    journal = home_journal(home, keyring) if keyring is not None else None
+    with Store.open(home, writable=True) as store:
+        if v.MDN_CONFIRM not in store.summary(message_id).tags:
+            raise UsageError(f"no read receipt waits for your consent on id:{message_id} "
+                             f"(`pli search tag:{v.MDN_CONFIRM}` lists those that do)")
+        raw = _as_received(store, message_id)
+        if not send:
+            store.tag([message_id], add=(v.MDN_DECLINED,), remove=(v.MDN_CONFIRM,))
+            if journal is not None:
+                _record(journal, "receipt-declined", _received_id(raw), receipt="mdn", via=TIER)
+            return "read receipt declined: it will not be asked again"
+        accounts = load_accounts(home)
+        mss = load_mss_accounts(home, accounts)
+        name = next(iter(store.property_values(message_id, v.ACCOUNT_PROPERTY)), "")
+        if name not in mss:
+            raise AccountError(f"the account {name!r} this mail came from is no longer an MSSanté account in "
+                               f"{home.config}: the read receipt cannot go back through it")
+        answer = mdn_answer(raw, mss[name].address, problems=read_received(raw).problems, manual=True)
+        if answer is None:
+            store.tag([message_id], remove=(v.MDN_CONFIRM,))
+            return "this mail asks for no read receipt any more"
+        _submit(home, accounts[name], mss[name], keyring, answer.mail, [answer.to])
+        store.tag([message_id], add=(v.MDN_SENT,), remove=(v.MDN_CONFIRM,))
+    _trace_mdn(journal, raw, answer)
+    return f"read receipt sent to {answer.to}"
 
 
 def _as_received(store: Store, message_id: str) -> bytes:

@@ -25,6 +25,7 @@ from pli.core.xdm import file_document
 from pli.core.xdm.compose import Sender
 from test_receipts_mdn import POSTFIX_DSN, RFC3464_DSN, RFC8098_MDN
 from test_xdm import LETTER, PDF, patient_of_fixture
+from test_xdm_received import lab_mail
 
 LAB = f"secretariat@{DOMAIN}"
 ME = f"dr.martin@{DOMAIN}"
@@ -192,3 +193,48 @@ def test_an_unreadable_report_is_kept_and_named_in_one_line(operator, tmp_path):
 def test_record_reports_with_nothing_due_records_nothing(operator, tmp_path):
     home, keyring = mss_home(tmp_path, operator, "dr.martin")
     assert record_reports(home, keyring).render() == ""
+
+
+# -- 3. a read receipt that needs the user's consent, from the command line -----------------------------------
+
+def consent_mail(marker: str) -> bytes:
+    """The lab's mail asking its MDN at an address other than its Return-Path (RFC 8098 §2.1: ask the user)."""
+    raw = lab_mail().replace(b"Disposition-Notification-To: labo@labo.mssante.test",
+                             b"Disposition-Notification-To: suivi@labo.mssante.test")
+    return raw.replace(b"<cr-0042@", f"<cr-{marker}@".encode())
+
+
+def waiting(home, tmp_path, operator, marker: str) -> str:
+    deliver(operator, "labo@labo.mssante.test", "dr.martin", crlf(consent_mail(marker)))
+    done = pli(tmp_path, home, "fetch")
+    assert done.returncode == 0 and b"waiting for your consent" in done.stderr, done.stderr
+    [mail] = [m for m in stored(home, f"tag:{v.MDN_CONFIRM}")
+              if f"cr-{marker}@" in open(m.path, "rb").read().decode("utf-8", "replace")]
+    return mail.message_id
+
+
+def test_pli_receipts_answer_send_submits_the_mdn_through_the_account(operator, tmp_path):
+    home, _ = mss_home(tmp_path, operator, "dr.martin")
+    message_id = waiting(home, tmp_path, operator, "consent-yes")
+    done = pli(tmp_path, home, "receipts", "answer", message_id, "--send")
+    assert done.returncode == 0 and done.stderr.decode().strip() == "read receipt sent to suivi@labo.mssante.test"
+    _, recipients, mdn = relayed_to(operator, b"Original-Message-ID: <cr-consent-yes@labo.mssante.test>")
+    assert recipients == ["suivi@labo.mssante.test"] and b"MDN-sent-manually" in mdn
+    assert v.MDN_SENT in summary(home, message_id).tags
+    again = pli(tmp_path, home, "receipts", "answer", message_id, "--send")
+    assert again.returncode == 2 and b"no read receipt waits for your consent" in again.stderr
+
+
+def test_pli_receipts_answer_decline_and_its_usage_errors(operator, tmp_path):
+    home, _ = mss_home(tmp_path, operator, "dr.martin")
+    message_id = waiting(home, tmp_path, operator, "consent-no")
+    bare_id = pli(tmp_path, home, "receipts", "answer", message_id)
+    assert bare_id.returncode == 2 and len(bare_id.stderr.decode().strip().splitlines()) == 1
+    assert b"--send or --decline" in bare_id.stderr and b"Traceback" not in bare_id.stderr
+    assert v.MDN_CONFIRM in summary(home, message_id).tags                 # nothing done
+    done = pli(tmp_path, home, "receipts", "answer", message_id, "--decline")
+    assert done.returncode == 0 and b"declined" in done.stderr
+    tags = summary(home, message_id).tags
+    assert v.MDN_DECLINED in tags and not {v.MDN_CONFIRM, v.MDN_SENT} & tags
+    assert [s.step for s in steps_of(home, "cr-consent-no@labo.mssante.test")][-1] == "receipt-declined"
+    assert b"consent-no" not in b"".join(m[2] for m in operator.sink.messages)    # nothing went out
