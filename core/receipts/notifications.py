@@ -97,6 +97,10 @@ def _dsn(parts: list[Message]) -> list[Notification]:
     if not blocks:
         raise MalformedNotification("a delivery report without its message/delivery-status part")
     per_message, recipients = blocks[0], blocks[1:]
+    if not recipients and (per_message.get("Final-Recipient") or per_message.get("Original-Recipient")):
+        # Dovecot's rejections (dovecot-lda, quota full) write the per-message and the one recipient's fields as
+        # a single block, without the blank line RFC 3464 puts between them: read it as both
+        recipients = [per_message]
     if not recipients:
         raise MalformedNotification("a delivery report that names no recipient")
     original = _returned_message_id(parts)

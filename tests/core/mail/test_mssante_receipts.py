@@ -12,7 +12,7 @@ import email.policy
 
 import pytest
 
-from dovecot_fixtures import deliver, relayed_to
+from dovecot_fixtures import deliver, lda_rejection, relayed_to
 from mssante_fixtures import DOMAIN, mss_home, operator_or_skip, pli
 from pli.core import vocab as v
 from pli.core.audit import steps_of
@@ -238,3 +238,20 @@ def test_pli_receipts_answer_decline_and_its_usage_errors(operator, tmp_path):
     assert v.MDN_DECLINED in tags and not {v.MDN_CONFIRM, v.MDN_SENT} & tags
     assert [s.step for s in steps_of(home, "cr-consent-no@labo.mssante.test")][-1] == "receipt-declined"
     assert b"consent-no" not in b"".join(m[2] for m in operator.sink.messages)    # nothing went out
+
+
+def test_a_rejection_dovecot_itself_writes_is_recorded_as_a_failed_delivery(operator, tmp_path):
+    """The DSN Dovecot's LDA writes when the recipient's mailbox is full (dovecot_fixtures.lda_rejection): it puts
+    the per-message and the recipient's fields in one block, which pli read as no recipient before."""
+    home, keyring = mss_home(tmp_path, operator, "dr.martin")
+    message_id = send_pdf(home, keyring)
+    _, _, relayed = relayed_to(operator, message_id.encode())
+    rejection = lda_rejection(tmp_path / "lda", relayed.replace(b"\r\n", b"\n"), ME, LAB)
+    assert b"report-type=delivery-status" in rejection and b"Status: 5.2.2" in rejection
+    deliver(operator, "postmaster@op.mssante.test", "dr.martin", crlf(rejection))
+    done = pli(tmp_path, home, "fetch")
+    assert done.returncode == 0, done.stderr
+    [report] = reports_on(Layout(home), bare(message_id))
+    assert (report.kind, report.action, report.failed, report.status, report.recipient) == (
+        "dsn", "failed", True, "5.2.2", LAB)
+    assert report.summary().startswith(f"MSSanté: delivery failed for {LAB} ")
