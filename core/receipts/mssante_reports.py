@@ -94,13 +94,5 @@ def record(layout, sent_id: str, notification: Notification, when: datetime) -> 
 
 def reports_on(layout, message_id: str) -> list[ReportRecord]:
     """The MDNs and DSNs recorded on a sent message, oldest first."""
-    db = database.open_read(layout)
-    try:
-        try:
-            msg = db.find(message_id)
-        except LookupError:
-            return []
-        found = [ReportRecord.parse(value) for _, value in msg.properties.getall(PROPERTY, exact=True)]
-    finally:
-        db.close()
+    found = [ReportRecord.parse(value) for _, value in database.properties_of(layout, message_id, PROPERTY, exact=True)]
     return sorted((r for r in found if r is not None), key=lambda r: (r.time, r.kind, r.recipient))
