@@ -350,15 +350,24 @@ def send_kept(home: Home, account: str, mail, recipients: list[str], keyring=Non
         journal.check()
     _submit(home, accounts[account], mss[account], keyring, mail, recipients, "the mail")
     message_id = str(mail["Message-ID"])
+    if journal is not None:    # what happened first: the operator took it
+        _record(journal, "sent", message_id, via=TIER, server=str(mss[account].smtp), recipients=list(recipients))
     raw = mail.as_bytes()      # LF line ends, as the store keeps mail; the operator got these bytes in CRLF
     if (home.mail / ".notmuch").is_dir():
         facts = SentFacts(sender=mss[account].address, mode=TIER, envelope_id="", recipients=tuple(recipients),
                           tags=(v.MSSANTE,))
-        with Store.open(home, writable=True) as store:
-            store.add_sent_unsealed(queue_key(raw), raw, facts)
-    if journal is not None:
-        _record(journal, "sent", message_id, via=TIER, server=str(mss[account].smtp), recipients=list(recipients))
+        try:
+            with Store.open(home, writable=True) as store:
+                store.add_sent_unsealed(queue_key(raw), raw, facts)
+        except (PliError, OSError) as error:
+            reason = error.message if isinstance(error, PliError) else (error.strerror or type(error).__name__)
+            raise SentNotKept(f"{message_id} was sent to {', '.join(recipients)}, but its copy could not be kept "
+                              f"in Sent ({reason}): do not send it again; `pli doctor` checks the store") from None
     return message_id
+
+
+class SentNotKept(PliError):
+    """The operator took an MSSanté mail, but its Sent copy could not be written: the mail is not to be sent again."""
 
 
 def _account_name(home: Home, account: str | None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import shutil
 
 import pytest
 
@@ -16,7 +17,10 @@ from dovecot_fixtures import deliver, lda_rejection, relayed_to
 from mssante_fixtures import DOMAIN, mss_home, operator_or_skip, pli
 from pli.core import vocab as v
 from pli.core.audit import steps_of
-from pli.core.mail.mssante import record_reports, send_documents, send_text
+from pli.core.audit.entry import decode
+from pli.core.audit.journal import read_lines
+from pli.core.errors import PliError
+from pli.core.mail.mssante import SentNotKept, record_reports, send_documents, send_text
 from pli.core.receipts.mssante_reports import reports_on
 from pli.core.store import Store
 from pli.core.store.layout import Layout
@@ -88,10 +92,11 @@ def test_a_text_mail_sent_is_kept_in_sent_too(operator, tmp_path):
 
 def test_a_mail_the_operator_refuses_is_not_kept_nor_traced_as_sent(operator, tmp_path):
     home, keyring = mss_home(tmp_path, operator, "dr.martin", smtp_port=1)   # nothing listens there
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(PliError) as refused:
         send_text(home, ME, [LAB], "Question", "Bonjour.\n", keyring=keyring)
-    assert "Traceback" not in str(refused.value) and str(refused.value).count("\n") == 0
+    assert "localhost" in refused.value.message and "\n" not in refused.value.message
     assert stored(home, "tag:sent") == []
+    assert [decode(raw).entry.step for _, raw in read_lines(home)] == []          # nothing traced
 
 
 # -- 2. MDNs and DSNs that come back --------------------------------------------------------------------------
@@ -255,3 +260,18 @@ def test_a_rejection_dovecot_itself_writes_is_recorded_as_a_failed_delivery(oper
     assert (report.kind, report.action, report.failed, report.status, report.recipient) == (
         "dsn", "failed", True, "5.2.2", LAB)
     assert report.summary().startswith(f"MSSanté: delivery failed for {LAB} ")
+
+
+def test_a_copy_that_cannot_be_kept_after_the_operator_took_the_mail_says_so_and_not_to_send_it_again(
+        operator, tmp_path):
+    home, keyring = mss_home(tmp_path, operator, "dr.martin")
+    sent = Layout(home).folder(v.SENT) / "cur"
+    shutil.rmtree(sent)
+    sent.write_text("not a folder")                               # the copy cannot be written (even by root)
+    with pytest.raises(SentNotKept) as failed:
+        send_text(home, ME, [LAB], "Question kept?", "Bonjour.\n", keyring=keyring)
+    line = failed.value.message
+    assert "was sent to" in line and "do not send it again" in line and "\n" not in line
+    message_id = line.split(" ", 1)[0]
+    relayed_to(operator, message_id.encode())                      # it did go
+    assert [s.step for s in steps_of(home, bare(message_id))] == ["sent"]
