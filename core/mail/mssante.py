@@ -39,7 +39,7 @@ from pli.core.errors import PliError, UsageError
 from pli.core.home import Home
 from pli.core.plural import counted
 from pli.core.receipts.mdn import mdn_request
-from pli.core.receipts.mssante import match_reports, mdn_answer, named_ids, normal_id
+from pli.core.receipts.mssante import envelope_id, match_reports, mdn_answer, named_ids, normal_id
 from pli.core.receipts.mssante_reports import record
 from pli.core.receipts.notifications import MalformedNotification
 from pli.core.store.layout import Layout
@@ -348,7 +348,7 @@ def send_kept(home: Home, account: str, mail, recipients: list[str], keyring=Non
     journal = home_journal(home, keyring) if keyring is not None else None
     if journal is not None:
         journal.check()
-    _submit(home, accounts[account], mss[account], keyring, mail, recipients, "the mail")
+    _submit(home, accounts[account], mss[account], keyring, mail, recipients, "the mail", dsn=True)
     message_id = str(mail["Message-ID"])
     if journal is not None:    # what happened first: the operator took it
         _record(journal, "sent", message_id, via=TIER, server=str(mss[account].smtp), recipients=list(recipients))
@@ -385,10 +385,16 @@ def _record(journal, step: str, message_id: str, **details) -> None:
     journal.record(step, normal_id(message_id), **details)
 
 
-def _submit(home: Home, account: Account, mss, keyring, mail, recipients: list[str], what: str = "the MDN") -> None:
+def _submit(home: Home, account: Account, mss, keyring, mail, recipients: list[str], what: str = "the MDN",
+            dsn: bool = False) -> None:
+    """Submit `mail`; with `dsn`, asks the operator, when it offers DSN (RFC 3461), for a report of failures and
+    delays naming the mail by its Message-ID (ENVID), with its headers only (RET=HDRS)."""
     smtp = open_smtp(mss, credentials(home, account, mss, "smtp", keyring))
     try:
-        smtp.sendmail(mss.address, recipients, crlf(mail.as_bytes()))
+        options = dsn and smtp.has_extn("dsn")
+        smtp.sendmail(mss.address, recipients, crlf(mail.as_bytes()),
+                      [f"ENVID={envelope_id(str(mail['Message-ID']))}", "RET=HDRS"] if options else (),
+                      ["NOTIFY=FAILURE,DELAY"] if options else ())
     except (OSError, smtplib.SMTPException) as error:
         raise MdnNotSent(f"{mss.smtp} did not take {what} to {', '.join(recipients)}: {_reason(error)}") from None
     finally:

@@ -45,6 +45,7 @@ class Notification:
     status: str = ""
     diagnostic: str = ""
     reporter: str = ""           # Reporting-UA / Reporting-MTA
+    envelope_id: str = ""        # a DSN's Original-Envelope-Id, as the submission's ENVID gave it (xtext)
 
     def summary(self) -> str:
         """One line, as the receipts line of the TUI would show it."""
@@ -105,6 +106,7 @@ def _dsn(parts: list[Message]) -> list[Notification]:
         raise MalformedNotification("a delivery report that names no recipient")
     original = _returned_message_id(parts)
     reporter = _unfold(per_message.get("Reporting-MTA", ""))
+    envelope_id = _unfold(per_message.get("Original-Envelope-Id", ""))
     notices = []
     for block in recipients:
         if not (block.get("Final-Recipient") or block.get("Original-Recipient")) or not block.get("Action"):
@@ -116,7 +118,8 @@ def _dsn(parts: list[Message]) -> list[Notification]:
             kind="dsn", original_message_id=original,
             recipient=_address(block.get("Final-Recipient", "") or block.get("Original-Recipient", "")),
             action=action or "?", failed=action == "failed" or bool(status and status.group(0)[0] == "5"),
-            status=status.group(0) if status else "", diagnostic=_clean(_diagnostic(block)), reporter=reporter))
+            status=status.group(0) if status else "", diagnostic=_clean(_diagnostic(block)), reporter=reporter,
+            envelope_id=envelope_id))
     return notices
 
 

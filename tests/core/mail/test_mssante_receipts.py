@@ -10,10 +10,12 @@ from __future__ import annotations
 import email
 import email.policy
 import shutil
+import ssl
+from contextlib import contextmanager
 
 import pytest
 
-from dovecot_fixtures import deliver, lda_rejection, relayed_to
+from dovecot_fixtures import OperatorDovecot, deliver, lda_rejection, relayed_to
 from mssante_fixtures import DOMAIN, mss_home, operator_or_skip, pli
 from pli.core import vocab as v
 from pli.core.audit import steps_of
@@ -21,6 +23,7 @@ from pli.core.audit.entry import decode
 from pli.core.audit.journal import read_lines
 from pli.core.errors import PliError
 from pli.core.mail.mssante import SentNotKept, record_reports, send_documents, send_text
+from pli.core.receipts.mssante import envelope_id
 from pli.core.receipts.mssante_reports import reports_on
 from pli.core.store import Store
 from pli.core.store.layout import Layout
@@ -30,6 +33,7 @@ from pli.core.xdm.compose import Sender
 from test_receipts_mdn import POSTFIX_DSN, RFC3464_DSN, RFC8098_MDN
 from test_xdm import LETTER, PDF, patient_of_fixture
 from test_xdm_received import lab_mail
+from transport_fixtures import submission_server
 
 LAB = f"secretariat@{DOMAIN}"
 ME = f"dr.martin@{DOMAIN}"
@@ -275,3 +279,52 @@ def test_a_copy_that_cannot_be_kept_after_the_operator_took_the_mail_says_so_and
     message_id = line.split(" ", 1)[0]
     relayed_to(operator, message_id.encode())                      # it did go
     assert [s.step for s in steps_of(home, bare(message_id))] == ["sent"]
+
+
+@contextmanager
+def dsn_relay(operator, tmp_path):
+    """(home, keyring, recorder): dr.martin's MSSanté account submitting to an aiosmtpd server that offers DSN
+    (implicit TLS from the operator's test CA, password login), fetching from the operator as usual."""
+    issued = operator.test_ca.server("dsn-relay", hosts=("localhost",))
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(issued.cert_path, issued.key_path)
+    password = OperatorDovecot.USERS["dr.martin"]
+    secret = tmp_path / "mss.pass"
+    secret.write_text(password)
+    secret.chmod(0o600)
+    with submission_server(implicit_tls=tls, login=("dr.martin", password), dsn=True) as (port, recorder):
+        home, keyring = mss_home(tmp_path, operator, "dr.martin", smtp_port=port, auth="password",
+                                 token_command=None, password_file=str(secret))
+        yield home, keyring, recorder
+
+
+def test_an_operator_offering_dsn_is_asked_for_reports_naming_the_mail_and_they_are_matched_by_it(
+        operator, tmp_path):
+    """RFC 3461: ENVID (the Message-ID, in xtext), RET=HDRS, NOTIFY=FAILURE,DELAY when the submission server offers
+    DSN (the test operator's relay does not: an aiosmtpd server that does stands in); RFC 3464's example DSN,
+    which returns no headers, then names the mail only by its Original-Envelope-Id."""
+    with dsn_relay(operator, tmp_path) as (home, keyring, recorder):
+        message_id = send_text(home, ME, ["dr.b@hopital.mssante.test"], "Question", "Bonjour.\n", keyring=keyring)
+    assert envelope_id("<a+b=c d@x>") == "a+2Bb+3Dc+20d@x"
+    assert recorder.dsn == [{"ENVID": envelope_id(message_id).upper(), "RET": "HDRS"},   # aiosmtpd upper-cases
+                            {"NOTIFY": "FAILURE,DELAY"}]
+    dsn = RFC3464_DSN.replace(b"Reporting-MTA: dns; cs.utk.edu\n",
+                              f"Reporting-MTA: dns; cs.utk.edu\nOriginal-Envelope-Id: {envelope_id(message_id)}\n"
+                              .encode())
+    deliver(operator, "MAILER-DAEMON@op.mssante.test", "dr.martin", crlf(dsn))
+    done = pli(tmp_path, home, "fetch")
+    assert done.returncode == 0, done.stderr
+    [report] = reports_on(Layout(home), bare(message_id))
+    assert (report.action, report.status, report.recipient) == ("failed", "4.0.0", "louisl@larry.slip.umd.edu")
+
+
+def test_mdns_are_submitted_without_dsn_parameters(operator, tmp_path):
+    """An MDN asks for no report of its own (RFC 3461 leaves NOTIFY to the sender; reports about reports loop)."""
+    with dsn_relay(operator, tmp_path) as (home, _, recorder):
+        deliver(operator, "labo@labo.mssante.test", "dr.martin", crlf(lab_mail().replace(
+            b"<cr-0042@", b"<cr-nodsn@")))
+        done = pli(tmp_path, home, "fetch")
+        assert done.returncode == 0, done.stderr
+    [(_, recipients, mdn)] = [m for m in recorder.messages if b"cr-nodsn@" in m[2]]
+    assert recipients == ["labo@labo.mssante.test"] and b"disposition-notification" in mdn
+    assert all(params == {} for params in recorder.dsn)
