@@ -231,7 +231,8 @@ class ReportsReport:
 
 def record_reports(home: Home, keyring=None) -> ReportsReport:
     """Match each MDN and DSN fetched from an MSSanté account (tag report-due) with the Sent copy of the mail it
-    is about (named by Original-Message-ID, a DSN's returned headers, or the report's In-Reply-To/References),
+    is about (receipts.mssante.match_reports: Original-Message-ID, a DSN's returned headers or its
+    Original-Envelope-Id, else the report's In-Reply-To/References),
     record it there (receipts.mssante_reports: the receipts line, `pli receipts show`) and trace
     "receipt-received" on the sent mail.  A matched report leaves the inbox (tag report); one about no mail sent,
     or unreadable, stays in the inbox tagged report-unmatched and is said once, here."""
@@ -337,9 +338,10 @@ def send_text(home: Home, sender: str, recipients: list[str], subject: str, body
 
 
 def send_kept(home: Home, account: str, mail, recipients: list[str], keyring=None) -> str:
-    """Submit an MSSanté mail through `account`, then keep its copy in Sent (Store.add_sent_unsealed: tagged
-    `sent mssante`, never verified, its Message-ID kept for the MDNs and DSNs that name it) and trace "sent"
-    (via mssante, the operator's server).  With no keyring there is no trace to sign: only the copy is kept.
+    """Submit an MSSanté mail through `account` (asking for DSNs when the operator offers them), trace "sent"
+    (via mssante, the operator's server), then keep its copy in Sent (Store.add_sent_unsealed: tagged `sent
+    mssante`, never verified, its Message-ID kept for the MDNs and DSNs that name it).  With no keyring there is
+    no trace to sign: only the copy is kept.
 
     A trace that was cut is refused before anything is submitted, as for sealed mail; a copy that cannot be
     kept after the operator took the mail is said in the error (the mail is gone: sending again duplicates it)."""
