@@ -41,6 +41,10 @@ XDM_REFUSED = "xdm-refused"          # an IHE_XDM.ZIP pli would not open (unsafe
 MDN_DUE = "mdn-due"                  # the sender asked for an RFC 8098 MDN, not sent yet
 MDN_CONFIRM = "mdn-confirm"          # the MDN waits for the user's consent (the address is not the Return-Path)
 MDN_SENT = "mdn-sent"                # the MDN was submitted through the MSSanté account
+MDN_DECLINED = "mdn-declined"        # the user declined the MDN asked for: never asked again
+REPORT = "report"                    # an MDN or DSN about mail sent through an MSSanté account
+REPORT_DUE = "report-due"            # ... not yet matched with its Sent copy
+REPORT_UNMATCHED = "report-unmatched"   # ... about no mail of this store's Sent: kept in the inbox, said once
 
 # -- tags: receipts (docs/RECEIPTS.md) -------------------------------------------
 RECEIPT = "receipt"

@@ -35,6 +35,7 @@ STEPS = (
     "sealed", "sent", "accepted-by-gateway", "delivered", "fetched",
     "opened-verified", "quarantined", "read", "exported", "archived", "deleted",
     "receipt-requested", "receipt-sent", "receipt-received",
+    "receipt-declined",      # the user declined an MDN asked for with consent (MSSanté, RFC 8098 §2.1)
     "refused", "deferred",   # a gateway's permanent (5xx) and temporary (4xx) answers, with the reason
 )
 

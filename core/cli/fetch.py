@@ -44,17 +44,18 @@ def run(args) -> int:
         if args.no_new or not layout.exists():
             return 0
         status = store_mail(home, None, out, quiet=args.quiet) if report.fetched else 0
-        if session is not None:        # the MDNs the MSSanté mail asks for, this run's and those left before
-            status = _answer_mdns(home, keyring, out, status)
+        if session is not None:        # MDNs/DSNs come back, MDNs asked for: this run's and those left before
+            status = _after_fetch(home, keyring, out, status)
     return status
 
 
-def _answer_mdns(home, keyring, out, status: int) -> int:
-    """Submit the MDNs MSSanté mail asks for, said in the report; 75 when one was not taken (it stays due)."""
+def _after_fetch(home, keyring, out, status: int) -> int:
+    """The MSSanté reports matched with the mail sent, then the MDNs MSSanté mail asks for submitted, said in
+    the report; 75 when one was not taken (it stays due)."""
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.mail.mssante import answer_mdns
+    from pli.core.mail.mssante import after_fetch
 
-    mdns = answer_mdns(home, keyring)
+    mdns = after_fetch(home, keyring)
     if mdns.render():
         print(mdns.render(), file=out)
     return 75 if mdns.failed and status == 0 else status

@@ -16,7 +16,13 @@ def register(sub) -> None:
     add_output(show)
     show.set_defaults(func=run_show)
     answer = cmds.add_parser("answer", help="answer the receipts asked for and check those received, "
-                                            "as `pli new` does after storing (e.g. after a crash)")
+                                            "as `pli new` does after storing (e.g. after a crash); with ID, "
+                                            "send or decline the MSSanté read receipt waiting for your consent")
+    answer.add_argument("message_id", metavar="ID", nargs="?",
+                        help="an MSSanté mail tagged mdn-confirm (`pli search tag:mdn-confirm`)")
+    choice = answer.add_mutually_exclusive_group()
+    choice.add_argument("--send", action="store_true", help="send its read receipt (MDN) through its account")
+    choice.add_argument("--decline", action="store_true", help="send none, and never ask again")
     add_output(answer)
     answer.set_defaults(func=run_answer)
 
@@ -24,6 +30,7 @@ def register(sub) -> None:
 def run_show(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.receipts import acknowledgements
+    from pli.core.receipts.mssante_reports import reports_on
     from pli.core.store import Store
     from pli.core.store.layout import Layout
 
@@ -32,12 +39,15 @@ def run_show(args) -> int:
     with Store.open(home) as store:
         store.summary(message_id)          # MessageNotFound names a wrong id
     found = acknowledgements(Layout(home), message_id)
-    if not found:
+    reports = reports_on(Layout(home), message_id)           # MDNs and DSNs of an MSSanté mail
+    if not found and not reports:
         raise PliError(f"no receipt recorded for {message_id}")
     with report_to(args) as out:
         for ack in found:
             behalf = f"  for {ack.recipient}" if ack.recipient else ""
             print(f"{ack.time.strftime('%Y-%m-%d %H:%M:%S UTC')}  {ack.kind:<8}  {ack.address}{behalf}", file=out)
+        for report in reports:
+            print(f"{report.time.strftime('%Y-%m-%d %H:%M:%S UTC')}  {report.summary()}", file=out)
     return 0
 
 
@@ -49,6 +59,8 @@ def run_answer(args) -> int:
     from pli.core.store import Store
 
     home = Home.resolve(args.home)
+    if args.message_id is not None or args.send or args.decline:
+        return _answer_consent(home, args)
     with Store.open(home) as store:
         due = store.count("tag:receipt-due")
     if not due:                           # no passphrase asked for nothing
@@ -60,4 +72,19 @@ def run_answer(args) -> int:
         return 0
     with report_to(args) as out:
         print(rendered, file=out)
+    return 0
+
+
+def _answer_consent(home: Home, args) -> int:
+    # start-up: `pli` loads what a command needs only when that command runs
+    from pli.core.directory.resolve import unlock
+    from pli.core.errors import UsageError
+    from pli.core.mail.mssante import answer_consent
+
+    if args.message_id is None or not (args.send or args.decline):
+        raise UsageError("pli receipts answer ID needs --send or --decline (and --send/--decline needs the ID)")
+    message_id = message_id_arg(args.message_id)
+    said = answer_consent(home, message_id, args.send, unlock(home))
+    with report_to(args) as out:
+        print(said, file=out)
     return 0

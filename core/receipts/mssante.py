@@ -16,10 +16,12 @@ sender can resend it after correction; on success its headers only.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from pli.core.receipts.mdn import build_mdn, mdn_request
@@ -73,10 +75,44 @@ def match_reports(raw: bytes, sent_ids: Iterable[str]) -> list[Matched]:
 
     `sent_ids`: the Message-IDs of the mail pli sent that the report may be about, with or without <>.
     [] for a mail that is not a report; MalformedNotification (one line) for a report pli cannot read.
+    A notification that names no Message-ID (a DSN without the returned headers) is about the sent mail its
+    Original-Envelope-Id names (the ENVID pli gives a submission: envelope_id), else the one the report's own
+    In-Reply-To or References names, if any.
     """
     known = {normal_id(i): i for i in sent_ids}
-    return [Matched(notice, known.get(normal_id(notice.original_message_id), ""))
-            for notice in read_notifications(raw)]
+    notices = read_notifications(raw)
+    replied = next((known[i] for i in map(normal_id, _threading_ids(raw)) if i in known), "")
+    return [Matched(notice, known.get(normal_id(notice.original_message_id), "") if notice.original_message_id
+                    else known.get(from_envelope_id(notice.envelope_id), replied)) for notice in notices]
+
+
+def named_ids(raw: bytes) -> list[str]:
+    """Every Message-ID a report may be about, without <>: its notifications' originals, then its In-Reply-To
+    and References (the sent mail to look for); MalformedNotification as read_notifications."""
+    notices = read_notifications(raw)
+    found = [normal_id(n.original_message_id) for n in notices if n.original_message_id]
+    found += [from_envelope_id(n.envelope_id) for n in notices if n.envelope_id]
+    return [i for i in dict.fromkeys(found + [normal_id(i) for i in _threading_ids(raw)]) if i]
+
+
+def envelope_id(message_id: str) -> str:
+    """The ENVID (RFC 3461 §4.4) pli gives the submission of a mail: its Message-ID without <>, in xtext, so that
+    a DSN's Original-Envelope-Id names the mail even when the DSN returns none of its headers."""
+    return "".join(c if 33 <= ord(c) <= 126 and c not in "+=" else f"+{ord(c):02X}"
+                   for c in normal_id(message_id))
+
+
+def from_envelope_id(envid: str) -> str:
+    """The Message-ID (without <>) an Original-Envelope-Id written by envelope_id names; "" for a malformed one."""
+    try:
+        return normal_id(re.sub(r"\+([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), envid.strip()))
+    except ValueError:
+        return ""
+
+
+def _threading_ids(raw: bytes) -> list[str]:
+    head = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    return re.findall(r"<[^<>\s]+>", " ".join(str(head.get(name, "")) for name in ("In-Reply-To", "References")))
 
 
 def normal_id(message_id: str) -> str:

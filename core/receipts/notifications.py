@@ -45,6 +45,7 @@ class Notification:
     status: str = ""
     diagnostic: str = ""
     reporter: str = ""           # Reporting-UA / Reporting-MTA
+    envelope_id: str = ""        # a DSN's Original-Envelope-Id, as the submission's ENVID gave it (xtext)
 
     def summary(self) -> str:
         """One line, as the receipts line of the TUI would show it."""
@@ -97,10 +98,15 @@ def _dsn(parts: list[Message]) -> list[Notification]:
     if not blocks:
         raise MalformedNotification("a delivery report without its message/delivery-status part")
     per_message, recipients = blocks[0], blocks[1:]
+    if not recipients and (per_message.get("Final-Recipient") or per_message.get("Original-Recipient")):
+        # Dovecot's rejections (dovecot-lda, quota full) write the per-message and the one recipient's fields as
+        # a single block, without the blank line RFC 3464 puts between them: read it as both
+        recipients = [per_message]
     if not recipients:
         raise MalformedNotification("a delivery report that names no recipient")
     original = _returned_message_id(parts)
     reporter = _unfold(per_message.get("Reporting-MTA", ""))
+    envelope_id = _unfold(per_message.get("Original-Envelope-Id", ""))
     notices = []
     for block in recipients:
         if not (block.get("Final-Recipient") or block.get("Original-Recipient")) or not block.get("Action"):
@@ -112,7 +118,8 @@ def _dsn(parts: list[Message]) -> list[Notification]:
             kind="dsn", original_message_id=original,
             recipient=_address(block.get("Final-Recipient", "") or block.get("Original-Recipient", "")),
             action=action or "?", failed=action == "failed" or bool(status and status.group(0)[0] == "5"),
-            status=status.group(0) if status else "", diagnostic=_clean(_diagnostic(block)), reporter=reporter))
+            status=status.group(0) if status else "", diagnostic=_clean(_diagnostic(block)), reporter=reporter,
+            envelope_id=envelope_id))
     return notices
 
 

@@ -187,19 +187,11 @@ def quarantine(layout, receipt_id: str, reason: str) -> None:
 def acknowledgements(layout, message_id: str) -> list[Acknowledgement]:
     """The receipts recorded on a sent message, oldest first (for the TUI and `pli receipts`)."""
     found = []
-    db = database.open_read(layout)
-    try:
+    for key, value in database.properties_of(layout, message_id, PROPERTY):
+        words = value.split(" ")
         try:
-            msg = db.find(message_id)
-        except LookupError:
-            return []
-        for key, value in msg.properties.getall(PROPERTY):
-            words = value.split(" ")
-            try:
-                when = datetime.strptime(words[1], TIME_FORMAT).replace(tzinfo=timezone.utc)
-            except (IndexError, ValueError):
-                continue
-            found.append(Acknowledgement(key[len(PROPERTY):], words[0], when, words[2] if len(words) > 2 else ""))
-    finally:
-        db.close()
+            when = datetime.strptime(words[1], TIME_FORMAT).replace(tzinfo=timezone.utc)
+        except (IndexError, ValueError):
+            continue
+        found.append(Acknowledgement(key[len(PROPERTY):], words[0], when, words[2] if len(words) > 2 else ""))
     return sorted(found, key=lambda a: (a.time, a.kind, a.address))

@@ -45,6 +45,19 @@ def open_read(layout: Layout) -> notmuch2.Database:
                           "run `pli doctor`, or rebuild it with `notmuch new`") from None
 
 
+def properties_of(layout: Layout, message_id: str, name: str, exact: bool = False) -> list[tuple[str, str]]:
+    """(key, value) of one message's properties named `name` (or, not `exact`, starting with it), read with an
+    index opened for this read alone; [] when the message is not in the store."""
+    db = open_read(layout)
+    try:
+        try:
+            return list(db.find(message_id).properties.getall(name, exact=exact))
+        except LookupError:
+            return []
+    finally:
+        db.close()
+
+
 @contextmanager
 def open_write(layout: Layout, wait: float = WRITE_WAIT_SECONDS) -> Iterator[notmuch2.Database]:
     """Hold the index read-write for one batch or one tag change; commits and closes on exit.

@@ -34,8 +34,8 @@ class SentFacts:
     """What the store keeps of a mail we sealed, beside its clear copy (Store.add_sent)."""
 
     sender: str                     # the inner From
-    mode: str                       # "otp" | "stream"
-    envelope_id: str                # hex of the envelope's message id
+    mode: str                       # "otp" | "stream"; "mssante" for a copy kept by add_sent_unsealed
+    envelope_id: str                # hex of the envelope's message id ("" when nothing was sealed)
     recipients: tuple[str, ...]     # as sealed (groups expanded)
     tags: tuple[str, ...] = ()      # more tags (`note` for a note)
 
@@ -278,18 +278,34 @@ class Store:
                                         ("X-Pli-Mode", sent.mode), ("X-Pli-Key", key),
                                         ("X-Pli-Envelope-Id", sent.envelope_id),
                                         ("X-Pli-Recipients", ", ".join(sent.recipients))])
+        return self._index_sent(key, clear, (vocab.SENT, vocab.OUTBOX, vocab.VERIFIED, vocab.SEALED, *sent.tags),
+                                {vocab.VERIFIED_PROPERTY: "yes", vocab.MODE_PROPERTY: sent.mode,
+                                 vocab.SENDER_PROPERTY: sent.sender})
+
+    def add_sent_unsealed(self, key: str, mail: bytes, sent: SentFacts) -> Path:
+        """Index the copy of a mail sent as it went, through a transport-secured tier (MSSanté): tagged sent and
+        `sent.tags` (`mssante`), never verified nor sealed (nothing of pli signed it), already submitted (no
+        outbox); its Message-ID is kept, so that the MDNs and DSNs that name it find it.  `key`: its bytes' name."""
+        if not self.writable:
+            raise PliError("this store was opened read-only; a sent copy cannot be added")
+        clear = headers.rewrite(mail, [("X-Pli-Verified", "no"), ("X-Pli-Sender", sent.sender),
+                                       ("X-Pli-Mode", sent.mode), ("X-Pli-Key", key),
+                                       ("X-Pli-Recipients", ", ".join(sent.recipients))])
+        return self._index_sent(key, clear, (vocab.SENT, *sent.tags),
+                                {vocab.MODE_PROPERTY: sent.mode, vocab.SENDER_PROPERTY: sent.sender})
+
+    def _index_sent(self, key: str, clear: bytes, tags: tuple[str, ...], properties: dict[str, str]) -> Path:
         path = self.layout.folder(vocab.SENT) / "cur" / f"{key}:2,S"
         write_atomic(path, clear)
         with database.open_write(self.layout) as db, db.atomic():
             msg, _ = db.add(str(path), sync_flags=False)
             with msg.frozen():
                 msg.tags.clear()
-                for tag in (vocab.SENT, vocab.OUTBOX, vocab.VERIFIED, vocab.SEALED, *sent.tags):
+                for tag in tags:
                     msg.tags.add(tag)
             msg.properties[vocab.KEY_PROPERTY] = key
-            msg.properties[vocab.VERIFIED_PROPERTY] = "yes"
-            msg.properties[vocab.MODE_PROPERTY] = sent.mode
-            msg.properties[vocab.SENDER_PROPERTY] = sent.sender
+            for name, value in properties.items():
+                msg.properties[name] = value
         self._reopen()
         return path
 

@@ -341,3 +341,58 @@ def token_account(server: "OperatorDovecot", home: Path, user: str, ca: TestCa, 
                              imap_host="localhost", imap_port=server.imaps_port, smtp_host="localhost",
                              smtp_port=server.submissions_port)
     return account
+
+
+# -- a delivery report written by Dovecot itself ----------------------------------------------------------------
+
+LDA = "/usr/lib/dovecot/dovecot-lda"
+
+
+def lda_rejection(folder: Path, raw: bytes, sender: str, recipient: str) -> bytes:
+    """The report Dovecot's LDA (dovecot-lda) writes back to `sender` when it rejects `raw` for `recipient`
+    because the mailbox is over its quota (quota plugin, 1 KB, `quota_full_tempfail = no`): the mail it hands
+    to `sendmail_path`, caught here by a script.  LMTP and submission answer such errors in the SMTP session;
+    the LDA is the part of Dovecot that writes a report."""
+    if not os.path.exists(LDA):
+        import pytest
+
+        pytest.skip("dovecot-lda is not installed")
+    folder.mkdir(parents=True)
+    (folder / "run").mkdir()
+    (folder / "mail" / "full").mkdir(parents=True)
+    caught = folder / "report.eml"
+    catcher = folder / "sendmail"
+    catcher.write_text(f"#!/bin/sh\ncat > {caught}\n")
+    catcher.chmod(0o755)
+    (folder / "lda.conf").write_text(f"""base_dir = {folder}/run
+log_path = {folder}/lda.log
+mail_location = maildir:{folder}/mail/%n
+first_valid_uid = 1
+mail_plugins = quota
+quota_full_tempfail = no
+sendmail_path = {catcher}
+postmaster_address = postmaster@op.mssante.test
+hostname = op.mssante.test
+plugin {{
+  quota = maildir:User quota
+  quota_rule = *:storage=1K
+}}
+""")
+    command = [LDA, "-c", str(folder / "lda.conf"), "-f", sender, "-a", recipient]
+    if os.geteuid() == 0:          # the LDA refuses root: it runs as the mail owner, as a local delivery would
+        import pwd
+
+        owner = pwd.getpwnam("dovecot") if _has_user("dovecot") else pwd.getpwnam("nobody")
+        for path in (folder, *folder.rglob("*")):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+        for parent in folder.parents:       # pytest's tmp folders are 0700: let the mail owner through
+            if parent == Path(tempfile.gettempdir()):
+                break
+            parent.chmod(parent.stat().st_mode | 0o111)
+        command = ["setpriv", f"--reuid={owner.pw_uid}", f"--regid={owner.pw_gid}", "--clear-groups", *command]
+    done = subprocess.run(command, input=raw, capture_output=True, timeout=30,
+                          env={"USER": "full", "HOME": str(folder / "mail" / "full"), "PATH": os.environ["PATH"]})
+    if done.returncode != 0 or not caught.exists():
+        log = (folder / "lda.log").read_text(errors="replace") if (folder / "lda.log").exists() else ""
+        raise RuntimeError(f"dovecot-lda wrote no rejection (exit {done.returncode}): {done.stderr!r} {log}")
+    return caught.read_bytes()

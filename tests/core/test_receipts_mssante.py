@@ -12,11 +12,12 @@ import pytest
 
 from dovecot_fixtures import OperatorDovecot, deliver, fetch_marked, relayed_to, token_account
 from pki_fixtures import TestCa
-from pli.core.receipts.mssante import ANS_ERRORS, match_reports, mdn_answer
+from pli.core.receipts.mssante import ANS_ERRORS, match_reports, mdn_answer, named_ids
 from pli.core.receipts.notifications import MalformedNotification, read_notifications
 from pli.core.transport.mssante_account import Credentials, open_imap, open_smtp
 from pli.core.transport.submission import crlf
 from pli.core.xdm.received import read_received
+from test_receipts_mdn import RFC3464_DSN, RFC8098_MDN
 from test_xdm_received import _traversal, lab_mail
 
 ME = "jeanne.exemple@cabinet.mssante.test"
@@ -84,6 +85,20 @@ def test_an_mdn_and_a_dsn_are_matched_to_the_sent_mail_with_or_without_brackets(
         match_reports(b"Content-Type: multipart/report; report-type=disposition-notification; boundary=B\n\n"
                       b"--B\nContent-Type: text/plain\n\nx\n--B--\n", ["<a@b>"])
 
+
+
+def test_a_dsn_that_returns_no_headers_is_about_the_mail_its_in_reply_to_names_and_only_then():
+    """RFC 3464 Appendix B's DSN ("[original message goes here]": no Message-ID returned) with an In-Reply-To."""
+    bare = RFC3464_DSN.replace(b"MIME-Version: 1.0\n", b"In-Reply-To: <sent-1@op.mssante.test>\nMIME-Version: 1.0\n")
+    [match] = match_reports(bare, ["<sent-1@op.mssante.test>"])
+    assert (match.original_message_id, match.notification.recipient) == ("<sent-1@op.mssante.test>",
+                                                                          "louisl@larry.slip.umd.edu")
+    assert named_ids(bare) == ["sent-1@op.mssante.test"]
+    assert match_reports(RFC3464_DSN, ["<sent-1@op.mssante.test>"])[0].original_message_id == ""
+    # an MDN naming another mail is about that one, whatever its In-Reply-To says
+    other = RFC8098_MDN.replace(b"MIME-Version: 1.0\n", b"In-Reply-To: <sent-1@op.mssante.test>\nMIME-Version: 1.0\n")
+    assert match_reports(other, ["<sent-1@op.mssante.test>"])[0].original_message_id == ""
+    assert named_ids(other) == ["199509192301.23456@example.org", "sent-1@op.mssante.test"]
 
 # -- end to end ---------------------------------------------------------------------------------------------
 

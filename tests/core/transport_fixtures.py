@@ -180,16 +180,46 @@ class Recorder:
         return f"250 2.0.0 Ok: queued as SUB{len(self.messages):04d}"
 
 
+class DsnRecorder(Recorder):
+    """A Recorder whose server offers DSN (RFC 3461) and keeps the DSN parameters of each MAIL and RCPT command."""
+
+    DSN_PARAMETERS = ("ENVID", "RET", "NOTIFY", "ORCPT")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dsn: list[dict] = []
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return [*responses[:-1], "250-DSN", responses[-1]]
+
+    def smtp_class(self):
+        from aiosmtpd.smtp import SMTP
+
+        recorder = self
+
+        class DsnSmtp(SMTP):
+            def _getparams(self, params):      # aiosmtpd knows no DSN parameter: kept here, out of its way
+                found = super()._getparams(params)
+                if found is not None:
+                    recorder.dsn.append({k: found.pop(k) for k in recorder.DSN_PARAMETERS if k in found})
+                return found
+
+        return DsnSmtp
+
+
 @contextmanager
-def submission_server(implicit_tls=None, login: tuple[str, str] | None = None, port: int = 0):
+def submission_server(implicit_tls=None, login: tuple[str, str] | None = None, port: int = 0, dsn: bool = False):
     """An SMTP submission server on loopback (aiosmtpd): optional implicit TLS and AUTH; yields (port, recorder).
 
     Without `login` it offers no AUTH; with it, AUTH PLAIN is required (in clear too: loopback tests).
-    `port`: a given one (an account already names it), else any free one.
+    `port`: a given one (an account already names it), else any free one.  `dsn`: it offers DSN and the
+    recorder (DsnRecorder) keeps the parameters (aiosmtpd upper-cases them, as it reads every parameter).
     """
-    from aiosmtpd.smtp import SMTP, AuthResult
+    from aiosmtpd.smtp import SMTP as PLAIN_SMTP, AuthResult
 
-    recorder = Recorder()
+    recorder = DsnRecorder() if dsn else Recorder()
+    SMTP = recorder.smtp_class() if dsn else PLAIN_SMTP
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = login is not None and (auth_data.login.decode(), auth_data.password.decode()) == login

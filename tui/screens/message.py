@@ -1,4 +1,5 @@
-"""The message view: verification badge, protected headers, body and attachments."""
+"""The message view: verification badge, protected headers, body and attachments; for an MSSanté mail whose
+sender asked a read receipt that needs the user's consent, the question (y / n)."""
 from __future__ import annotations
 
 from rich.text import Text
@@ -9,6 +10,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from pli.core import vocab
 from pli.core.errors import PliError
 from pli.core.mail.read import Attachment, ClearMessage, attachment_bytes
 from pli.tui.attachments import default_save_path, open_with_viewer, save_attachment
@@ -69,16 +71,21 @@ class MessageScreen(Screen):
         Binding("f", "forward", "Forward", id="message.forward", priority=True),
         # Tab, as Shift+Tab, moves between the body and the attachments, whose keys (s, o, i) then show
         Binding("tab", "next_pane", "Attachments", id="message.next_pane"),
+        # offered only while an MSSanté mail waits for the user's consent to its read receipt (RFC 8098 §2.1)
+        Binding("y", "mdn_answer(True)", "Send read receipt", id="message.mdn_send"),
+        Binding("n", "mdn_answer(False)", "No read receipt", id="message.mdn_decline"),
     ]
 
     def __init__(self, summary, clear: ClearMessage) -> None:
         super().__init__()
         self.summary = summary
         self.clear = clear
+        self.consent_to = ""          # the address asking a read receipt that waits for the user's yes or no
 
     def compose(self) -> ComposeResult:
         yield VerificationBadge(id="badge")
         yield ReceiptsLine(id="receipts")
+        yield Static("", markup=False, id="mdn-consent")
         with VerticalScroll(id="message-body"):
             yield Static(headers_text(self.clear), id="message-headers")
             yield Static(self.clear.body, markup=False, id="message-text")
@@ -92,11 +99,57 @@ class MessageScreen(Screen):
     def on_mount(self) -> None:
         self.query_one(VerificationBadge).show(self.clear.verification)
         self.query_one(ReceiptsLine).show_for(self.app.home, self.summary, self.clear.message)
+        self._ask_consent()
         self.query_one("#message-body").focus()
+
+    def _ask_consent(self) -> None:
+        """The one-line question of an MSSanté read receipt that needs the user's consent (tag mdn-confirm)."""
+        question = self.query_one("#mdn-consent", Static)
+        found = ""
+        if vocab.MDN_CONFIRM in self.summary.tags:
+            # start-up: loaded when first used, after the first screen
+            from pli.core.mail.mssante import consent_asked
+
+            found = self.app.attempt("Read receipt", consent_asked, self.app.home, self.summary.message_id)
+        self.consent_to = found if isinstance(found, str) else ""
+        question.update(f"Send a read receipt to {self.consent_to}? (y)es / (n)o" if self.consent_to else "")
+        question.display = bool(self.consent_to)
+        self.refresh_bindings()
+
+    def action_mdn_answer(self, send: bool) -> None:
+        if not self.consent_to:
+            return
+        self.consent_to = ""                 # one answer: a second key press while it goes is not a second MDN
+        self.refresh_bindings()
+        home, message_id = self.app.home, self.summary.message_id
+        # start-up: loaded when first used, after the first screen
+        from pli.core.mail.mssante import answer_consent
+
+        def answered(keyring) -> None:
+            def work() -> None:
+                try:
+                    said = answer_consent(home, message_id, send, keyring)
+                except PliError as error:
+                    self.app.call_from_thread(self._answered, f"read receipt: {error}", "error")
+                    return
+                self.app.call_from_thread(self._answered, said, "information")
+
+            self.run_worker(work, thread=True, group="mdn-consent", exit_on_error=False)
+
+        self.app.unlock(answered)
+
+    def _answered(self, said: str, severity: str) -> None:
+        self.app.notify(said, title="Read receipt", severity=severity, timeout=8 if severity == "error" else 5)
+        if severity == "error":
+            self._ask_consent()              # nothing was done: the question stays
+            return
+        self.query_one("#mdn-consent", Static).display = False
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "next_pane":
             return bool(self.clear.attachments)   # nothing to reach: the key is not offered
+        if action == "mdn_answer":
+            return bool(self.consent_to)
         return True
 
     def action_next_pane(self) -> None:
