@@ -7,6 +7,7 @@
     reaches = recipient_reaches(home, keyring, ["dr.b@hopital.mssante.fr"])   # pli-sealed, MSSanté or unknown
     documents = documents_of(inner, patient)                                    # its attachments, for XDM
     sent = send_documents(home, documents, sender, ["dr.b@hopital.mssante.fr"])   # an XDM package, submitted
+    sent = send_text(home, sender, ["dr.b@hopital.mssante.fr"], "Question", "Bonjour...")   # ordinary MIME
 
 MSSanté mail is transport-secured only (docs/MSSANTE.md, "Trust model"): it is
 let into the inbox, tagged `mssante`, never `verified`, only when pli fetched it
@@ -39,7 +40,7 @@ from pli.core.transport.accounts import Account, AccountError, load_accounts
 from pli.core.transport.mssante_account import credentials, load_mss_accounts, open_imap, open_smtp
 from pli.core.transport.submission import crlf
 from pli.core.xdm.compose import OutgoingDocument, PatientIdentity, Sender, cda_document, file_document
-from pli.core.xdm.mail import document_mail
+from pli.core.xdm.mail import document_mail, text_mail
 from pli.core.xdm.metadata import Code
 from pli.core.xdm.received import TIER, read_received
 
@@ -153,6 +154,21 @@ def send_documents(home: Home, documents: list[OutgoingDocument], sender: Sender
         raise AccountError(f"{'no MSSanté account ' + repr(name) if name else 'no single MSSanté account'} in "
                            f"{home.config}: mark one account `mssante = true` or name it (docs/MSSANTE.md)")
     mail = document_mail(documents, sender, recipients, body=body, receipt=receipt)
+    _submit(home, accounts[name], mss[name], keyring, mail, recipients, "the mail")
+    return str(mail["Message-ID"])
+
+
+def send_text(home: Home, sender: Sender, recipients: list[str], subject: str, body: str, *,
+              account: str | None = None, keyring=None, receipt: bool = True) -> str:
+    """A message without documents to MSSanté addresses: ordinary MIME (text_mail), submitted as send_documents
+    submits its package; its Message-ID."""
+    accounts = load_accounts(home)
+    mss = load_mss_accounts(home, accounts)
+    name = account or (next(iter(mss)) if len(mss) == 1 else "")
+    if name not in mss:
+        raise AccountError(f"{'no MSSanté account ' + repr(name) if name else 'no single MSSanté account'} in "
+                           f"{home.config}: mark one account `mssante = true` or name it (docs/MSSANTE.md)")
+    mail = text_mail(sender.address, recipients, subject, body, receipt=receipt)
     _submit(home, accounts[name], mss[name], keyring, mail, recipients, "the mail")
     return str(mail["Message-ID"])
 
