@@ -28,7 +28,6 @@ from pli.core.mail.mssante import documents_of, recipient_reaches, send_document
 from pli.core.xdm.compose import PatientIdentity, named_locally
 
 INS_OID = "1.2.250.1.213.1.4.8"     # the INS-NIR (docs/MSSANTE.md)
-WHY = "not in the pli directory, listed in the MSSanté extract"
 _CDA_TYPES = ("text/xml", "application/xml")      # a CDA names its own patient (documents_of)
 
 
@@ -53,7 +52,7 @@ class Route:
         many = len(self.mssante) > 1
         return ([f"plan: {len(self.mssante)} MSSanté recipient{'s' if many else ''}, the documents in an IHE XDM "
                  "package, a text alone as ordinary mail"]
-                + [f"  {address}: {self.reaches[address].label} ({WHY})" for address in self.mssante])
+                + [f"  {a}: {self.reaches[a].label} ({self.reaches[a].why})" for a in self.mssante])
 
 
 def route(home: Home, keyring, addresses: list[str]) -> Route:
