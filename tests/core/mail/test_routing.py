@@ -59,3 +59,26 @@ def test_a_patient_without_ins_gets_the_same_local_id_from_one_sender_another_fr
     assert other.local_id.extension != mine.local_id.extension
     with_ins = patient_identity("FICTIF", "Zoé", "1965-04-12", "265040000123407")
     assert named_locally(with_ins, Sender("dr.a@op.mssante.test")) is with_ins
+
+
+def test_a_cda_attached_without_charset_goes_into_the_package_byte_for_byte():
+    """A CDA attached as text/xml with no charset (what `pli send message` and compose attach): its UTF-8 bytes
+    are the document.  Before, they were decoded as ASCII and each other byte replaced: 'Zoé' became 'Zo��'
+    in the package, its subject and its hash."""
+    from pathlib import Path
+
+    from pli.core.mail.mssante import documents_of
+
+    cda = (Path(__file__).resolve().parents[2] / "fixtures" / "mssante" / "cr-bio-fictif.xml").read_bytes()
+    msg = EmailMessage()
+    msg.set_content("texte")
+    msg.add_attachment(cda, maintype="text", subtype="xml", filename="CR-BIO.xml")
+    [document] = documents_of(_reparsed(msg), None)
+    assert document.data == cda and document.patient.given == "Zoé"
+
+
+def _reparsed(msg: EmailMessage):
+    import email
+    import email.policy
+
+    return email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
