@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from dovecot_fixtures import OperatorDovecot, deliver, make_jwt, relayed_to, token_account
+from dovecot_fixtures import OperatorDovecot, deliver, make_jwt, relayed_to, token_account, token_helper
+from pki_fixtures import TestCa
 from mssante_fixtures import DOMAIN, mss_home, operator, operator_or_skip, pli  # noqa: F401 - fixtures
 from pli.core import vocab as v
 from pli.core.directory.mssante_index import import_extract
@@ -130,11 +131,39 @@ def test_the_labs_cr_bio_arrives_through_pli_fetch_in_the_mssante_tier_with_its_
     assert stored(homes.practitioner, "tag:quarantine") == []
 
 
+@pytest.mark.asyncio
+async def test_the_practitioner_sees_the_row_with_its_tier_mark_and_lab_flags_and_the_tier_badge(homes,
+                                                                                                 monkeypatch):
+    # start-up: the TUI is imported only by this test of the module
+    from pli.tui.app import PliApp
+    from pli.tui.screens.message import MessageScreen
+    from pli.tui.widgets.message_list import SEVERITY_MARK, MessageList
+    from pli.tui.widgets.verification_badge import VerificationBadge
+
+    monkeypatch.setenv("PLI_PASSPHRASE_FILE", str(homes.root / "passphrase"))
+    app = PliApp(homes.practitioner)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        rows = app.screen.query_one(MessageList)
+        assert rows.total == 1
+        summary = rows.current
+        row_text = next(rows.render_line(y).text for y in range(3) if "◆" in rows.render_line(y).text)
+        assert row_text[1:3] == f"{SEVERITY_MARK['critical']}◆" and "✓" not in row_text    # the flags, the tier
+        assert summary.lab_summary and summary.lab_summary[:20] in row_text
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, MessageScreen)
+        badge = app.screen.query_one(VerificationBadge)
+        assert "transport-secured, not end-to-end signed" in str(badge.render())
+        assert badge.has_class("-tier") and not badge.has_class("-verified")
+
+
 def test_the_mdn_the_lab_asked_for_arrives_in_the_labs_mailbox_naming_the_original(homes, operator):
     assert re.search(rb"1 MDN sent", homes.fetched.stderr), homes.fetched.stderr
     [mail] = stored(homes.practitioner, "tag:mssante")
     assert v.MDN_SENT in mail.tags and v.MDN_DUE not in mail.tags
-    _, recipients, relayed = relayed_to(operator, homes.cr_id.encode())
     relayed = [m for m in operator.sink.messages if homes.cr_id.encode() in m[2] and m[1] == [LAB]]
     assert len(relayed) == 1
     deliver(operator, DOCTOR, "secretariat", relayed[0][2])       # the lab's operator delivers it
@@ -189,3 +218,108 @@ def test_the_practitioner_sends_a_pdf_to_the_lab_as_an_xdm_package(homes, operat
     assert any(value.startswith("PID-5|FICTIF^Zoé") for value in slots["sourcePatientInfo"])
     assert "PID-7|19650412" in slots["sourcePatientInfo"]
     assert slots["size"] == [str(len(PDF))]
+
+
+# -- 4. what must fail, through the CLI: one line, a non-zero exit, nothing lost ---------------------------------
+
+def hostile(kind: str) -> bytes:
+    # start-up: the hostile packages of test_xdm_received, only for these tests
+    from test_xdm_received import _bomb, _no_metadata, _traversal, lab_mail
+
+    package = {"bomb": _bomb, "traversal": _traversal, "no-metadata": _no_metadata}[kind]()
+    raw = lab_mail(package).replace(b"labo@labo.mssante.test", LAB.encode())
+    return raw.replace(b"<cr-0042@", f"<cr-{kind}@".encode())
+
+
+def test_malformed_packages_fetched_are_kept_named_and_answered_with_an_error_mdn(operator, tmp_path):
+    """A zip bomb, a member escaping the package, a package without METADATA.XML: each mail is stored as received
+    (nothing lost, tags xdm-refused and lab-unreadable, never quarantined), named in one line of `pli fetch`'s
+    summary, and the lab is told by an MDN `processed/error` (the ANS's 906).  The import's exit status stays 0:
+    stored-but-unreadable lab mail is its documented convention (docs/CLI.md, `pli new`)."""
+    home, _ = mss_home(tmp_path, operator, "dr.martin")
+    for kind in ("bomb", "traversal", "no-metadata"):
+        deliver(operator, LAB, "dr.martin", hostile(kind))
+    done = pli(tmp_path, home, "fetch")
+    assert done.returncode == 0, done.stderr
+    said = done.stdout.decode()
+    assert " 0 quarantined" in said and "Traceback" not in said + done.stderr.decode()
+    assert len([line for line in said.splitlines() if line.startswith("  lab report unreadable: ")]) >= 3
+    refused = {kind: [m for m in stored(home, "tag:xdm-refused")
+                      if f"<cr-{kind}@".encode() in Path(m.path).read_bytes()]
+               for kind in ("bomb", "traversal", "no-metadata")}
+    assert all(len(found) == 1 for found in refused.values()), refused
+    assert all({v.MSSANTE, v.LAB_UNREADABLE, v.INBOX} <= m.tags for [m] in refused.values())
+    assert stored(home, "tag:quarantine") == []
+    for kind in ("bomb", "traversal", "no-metadata"):
+        _, recipients, mdn = relayed_to(operator, f"<cr-{kind}@".encode())
+        assert recipients == [LAB] and b"processed/error" in mdn and b"906" in mdn
+
+
+@pytest.fixture(scope="module")
+def expired_operator(operator):
+    """A second operator serving a certificate of the right CA that expired yesterday."""
+    with OperatorDovecot(operator.test_ca.server("expired", hosts=("localhost",), expired=True),
+                         oauth_key=operator.oauth_key) as server:
+        server.test_ca = operator.test_ca
+        yield server
+
+
+def one_line(done) -> str:
+    err = done.stderr.decode()
+    lines = err.strip().splitlines()
+    assert done.returncode != 0 and "Traceback" not in err, err
+    return lines[-1]
+
+
+def knowing_the_lab(home: Home, root: Path) -> None:
+    import_extract(listing(root, f"{home.root.name}-{len(list(root.iterdir()))}", LAB, "ORG"), home.mssante_index)
+
+
+def test_an_expired_server_certificate_is_one_line_for_fetch_and_send_and_nothing_moves(expired_operator,
+                                                                                        tmp_path):
+    home, _ = mss_home(tmp_path, expired_operator, "dr.martin")
+    knowing_the_lab(home, tmp_path)
+    deliver(expired_operator, LAB, "dr.martin", hostile("bomb").replace(b"<cr-bomb@", b"<cr-kept@"))
+    fetched = one_line(pli(tmp_path, home, "fetch"))
+    assert "expired" in fetched and "localhost" in fetched
+    assert stored(home, "*") == [] and not list((home.root / "incoming" / "new").iterdir())
+    letter = message(tmp_path, "l.eml", "Courrier", "texte expired-cert", (PDF, "application/pdf", "C.pdf"))
+    sent = one_line(pli(tmp_path, home, "send", "message", "--to", LAB, "--patient", "FICTIF, Zoé, 1965-04-12",
+                        str(letter)))
+    assert "expired" in sent
+    assert not any(b"expired-cert" in m[2] for m in expired_operator.sink.messages)
+    assert letter.read_bytes().count(b"expired-cert") == 1                 # the message file is untouched
+    assert outbox_empty(home)
+
+
+def test_a_bad_token_is_one_line_for_fetch_and_send_and_the_mail_waits_on_the_server(operator, tmp_path):
+    token = make_jwt(b"another identity provider's key", "dr.martin")
+    wrong = token_helper(tmp_path / "wrong", token)
+    home, _ = mss_home(tmp_path, operator, "dr.martin", token_command=[str(wrong)])
+    knowing_the_lab(home, tmp_path)
+    deliver(operator, LAB, "dr.martin", hostile("traversal").replace(b"<cr-traversal@", b"<cr-waits@"))
+    fetched = one_line(pli(tmp_path, home, "fetch"))
+    assert "access token is not valid" in fetched and token.split(".")[1] not in fetched   # never quoted
+    assert stored(home, "*") == []
+    letter = message(tmp_path, "l.eml", "Question", "texte bad-token", None)
+    sent = one_line(pli(tmp_path, home, "send", "message", "--to", LAB, str(letter)))
+    assert "access token is not valid" in sent and token.split(".")[1] not in sent
+    assert not any(b"bad-token" in m[2] for m in operator.sink.messages)
+    assert any(b"<cr-waits@" in r for r in mailbox_of(operator, tmp_path, "dr.martin"))   # still on the server
+
+
+def test_a_wrong_ca_is_one_line_for_send_and_nothing_is_submitted(operator, tmp_path):
+    """(`pli fetch` with a wrong CA: test_mssante_wire.py::test_a_wrong_ca_through_pli_fetch_...)"""
+    other = TestCa(tmp_path / "other-ca", "other CA")
+    home, _ = mss_home(tmp_path, operator, "dr.martin", ca_file=str(other.cert_path))
+    knowing_the_lab(home, tmp_path)
+    letter = message(tmp_path, "l.eml", "Question", "texte wrong-ca", None)
+    sent = one_line(pli(tmp_path, home, "send", "message", "--to", LAB, str(letter)))
+    assert "localhost" in sent and ("CA" in sent or "trust" in sent)
+    assert not any(b"wrong-ca" in m[2] for m in operator.sink.messages)
+
+
+def outbox_empty(home: Home) -> bool:
+    from pli.core.transport import outbox
+
+    return outbox.pending(home) == []
