@@ -18,6 +18,7 @@ from dovecot_fixtures import make_jwt, relayed_to, token_helper  # noqa: E402
 from mssante_fixtures import DOMAIN, operator  # noqa: E402,F401 - operator is a fixture
 from test_directory_mssante import row  # noqa: E402
 from test_directory_mssante_index import extract_file  # noqa: E402
+from test_compose_send import compose as open_compose, messages, settle  # noqa: E402
 from test_xdm import PDF  # noqa: E402
 from transport_fixtures import write_account  # noqa: E402
 
@@ -27,7 +28,6 @@ from pli.core.directory.mssante_index import import_extract  # noqa: E402
 from pli.core.home import Home  # noqa: E402
 from pli.core.transport import outbox  # noqa: E402
 from pli.core.xdm import read_package  # noqa: E402
-from pli.tui.screens.compose import ComposeScreen  # noqa: E402
 from pli.tui.screens.document_patient import DocumentPatientScreen  # noqa: E402
 from pli.tui.screens.main import MainScreen  # noqa: E402
 
@@ -48,24 +48,6 @@ def mssante_home(home: Home, operator, token: str | None = None) -> None:
     lab = row(**{"Type de BAL": "ORG", "Adresse BAL": LAB, "Raison Sociale structure BAL": "LABO FICTIF KERMARREC",
                  "Nom d'exercice": "KERMARREC", "L6LIGNEACHEMINEMENT": "29200 BREST"})
     import_extract(extract_file(home.root, [lab]), home.mssante_index)
-
-
-async def open_compose(app, pilot) -> ComposeScreen:
-    await pilot.pause()
-    await pilot.press("c")
-    await pilot.pause()
-    assert isinstance(app.screen, ComposeScreen)
-    return app.screen
-
-
-async def settle(app, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def messages(app) -> str:
-    return "\n".join(n.message for n in app._notifications)
 
 
 def plan(screen) -> str:

@@ -470,6 +470,9 @@ class ComposeScreen(Screen):
             start_flush(app, {queued.key}, done=app._refresh_main)
 
     def action_cancel(self) -> None:
+        if self._submitting:   # its outcome comes back to this screen: closing now would hide a refusal
+            self.notify("the MSSanté mail is on its way: wait for its outcome", title="Sending", timeout=4)
+            return
         self._in_line(self._cancel_now)
 
     def _cancel_now(self) -> None:
