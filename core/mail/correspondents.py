@@ -1,7 +1,9 @@
 """What compose needs to know of correspondents: who matches what is typed, how each recipient is sealed.
 
-One small adapter over the keyring and the installed directory, so that the
-screens never reach into the envelope's or the directory's internals.
+One small adapter over the keyring, the installed directory and the imported
+MSSanté extract (an address pli has no key for but the extract lists goes as
+MSSanté mail: core/mail/routing.py), so that the screens never reach into the
+envelope's or the directories' internals.
 """
 from __future__ import annotations
 
@@ -13,8 +15,11 @@ from pli.core.directory import fold
 from pli.core.directory.mssante_index import MSSANTE, MssDirectory, reach
 from pli.core.directory.recipients import installed
 from pli.core.errors import PliError
-from pli.core.transport.mssante_account import load_mss_accounts
 from pli.core.transport.accounts import AccountError, load_accounts, routed
+from pli.core.transport.mssante_account import load_mss_accounts
+
+MSSANTE_SOURCE = "MSSanté"    # a Candidate from the imported MSSanté extract
+UNKNOWN = "unknown address (not in your keyring or the directory: check the spelling)"
 
 
 @dataclass(frozen=True)
@@ -91,9 +96,6 @@ def candidates(keyring, term: str, limit: int = 8) -> list[Candidate]:
     return list(found.values())[:limit]
 
 
-MSSANTE_SOURCE = "MSSanté"
-
-
 def _mssante_matches(home, words: list[str], limit: int) -> list:
     """Mailboxes of the imported MSSanté extract matching every word: the index completes the longest word (an
     address, family or given name starting so), the others are looked for in what it found."""
@@ -158,7 +160,7 @@ def statuses(keyring, addresses: list[str], size: int = 0) -> list[RecipientStat
     try:
         plan = preview(keyring, good, size)
     except PliError as error:   # e.g. a pad being written meanwhile: say so on every line
-        return [c if c.mode is None else replace(c, mode=None, problem=str(error)) for c in checked]
+        return [c if c.mode in (None, MSSANTE) else replace(c, mode=None, problem=str(error)) for c in checked]
     wraps = dict(plan.wraps)
     accounts = _accounts(keyring.home, list(wraps))
     return [c if c.mode in (None, MSSANTE) else replace(c, mode=plan.mode, wrap=_wrap_of(c, wraps),
@@ -186,9 +188,6 @@ def _check(keyring, address: str) -> RecipientStatus:
         return RecipientStatus(address, None, name, who, problem=str(error))
     grouped = tuple(members) if members != [address.strip().lower()] else ()
     return RecipientStatus(address, "pending", name, who, members=grouped)
-
-
-UNKNOWN = "unknown address (not in your keyring or the directory: check the spelling)"
 
 
 def _mssante_routes(keyring, checked: list[RecipientStatus]) -> list[RecipientStatus]:
