@@ -194,9 +194,12 @@ def _mssante_routes(keyring, checked: list[RecipientStatus]) -> list[RecipientSt
     """An address pli has no key for but the imported MSSanté extract lists goes as MSSanté mail (reach(): the
     one rule, core/directory/mssante_index.py), through the MSSanté account."""
     unknown = [c for c in checked if c.problem == UNKNOWN]
-    index = _mssante_index(keyring.home) if unknown else None
-    if index is None:
+    if not unknown or not keyring.home.mssante_index.exists():
         return checked
+    try:
+        index = MssDirectory(keyring.home.mssante_index)
+    except PliError as error:    # damaged: the address may be listed there, say so (completion just goes without)
+        return [replace(c, problem=f"{c.problem}; {error}") if c.problem == UNKNOWN else c for c in checked]
     try:
         found = {c.address: index.lookup(c.address) for c in unknown}
     finally:

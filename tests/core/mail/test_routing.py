@@ -82,3 +82,40 @@ def _reparsed(msg: EmailMessage):
     import email.policy
 
     return email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+
+
+def _home_listing(tmp_path, address: str):
+    from crypto_fixtures import make_keyring
+    from pli.core.directory.mssante_index import import_extract
+    from test_directory_mssante import row
+    from test_directory_mssante_index import extract_file
+
+    keyring = make_keyring(tmp_path, "dr-a", 1)
+    import_extract(extract_file(tmp_path, [row(**{"Type de BAL": "PER", "Adresse BAL": address,
+                                                  "Nom d'exercice": "EXEMPLE", "Prénom d'exercice": "Jeanne"})]),
+                   keyring.home.mssante_index)
+    return keyring
+
+
+def test_compose_plan_says_mssante_and_why_and_that_no_account_can_send_it(tmp_path):
+    from pli.core.mail.correspondents import statuses
+
+    keyring = _home_listing(tmp_path, "jeanne.exemple@op.mssante.test")
+    mss, unknown = statuses(keyring, ["jeanne.exemple@op.mssante.test", "nobody@op.mssante.test"])
+    assert mss.mssante and mss.name == "Jeanne EXEMPLE"
+    assert mss.route == "MSSanté (transport-secured): not in the pli directory, listed in the MSSanté extract"
+    assert mss.account_problem.startswith("no MSSanté account: mark one account `mssante = true`")
+    assert unknown.mode is None and unknown.problem.startswith("unknown address")
+
+
+def test_a_damaged_mssante_index_is_named_in_the_plan_and_completion_goes_on_without_it(tmp_path):
+    from pli.core.mail.correspondents import candidates, complete_address, statuses
+
+    keyring = _home_listing(tmp_path, "jeanne.exemple@op.mssante.test")
+    assert [c.source for c in candidates(keyring, "exemple")] == ["MSSanté"]
+    assert complete_address(keyring, "jeanne.ex") == ["jeanne.exemple@op.mssante.test"]
+    keyring.home.mssante_index.write_bytes(b"not a database")
+    [status] = statuses(keyring, ["jeanne.exemple@op.mssante.test"])
+    assert status.mode is None and status.problem.startswith("unknown address")
+    assert "is damaged: import the extract again" in status.problem
+    assert candidates(keyring, "exemple") == [] and complete_address(keyring, "jeanne.ex") == []
