@@ -27,17 +27,19 @@ import pytest
 
 from dovecot_fixtures import OperatorDovecot, deliver, make_jwt, relayed_to, token_account, token_helper
 from pki_fixtures import TestCa
-from mssante_fixtures import DOMAIN, mss_home, operator, operator_or_skip, pli  # noqa: F401 - fixtures
+from mssante_fixtures import DOMAIN, mss_home, operator, pli  # noqa: F401 - operator is a fixture
 from pli.core import vocab as v
 from pli.core.directory.mssante_index import import_extract
 from pli.core.home import Home
 from pli.core.safe_xml import parse_xml
 from pli.core.store import Store
+from pli.core.transport import outbox
 from pli.core.transport.mssante_account import Credentials, open_imap
 from pli.core.xdm import read_package
 from test_directory_mssante import row
 from test_directory_mssante_index import extract_file
 from test_xdm import PDF
+from test_xdm_received import _bomb, _no_metadata, _traversal, lab_mail
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mssante"
 CR_BIO = (FIXTURES / "cr-bio-fictif.xml").read_bytes()
@@ -223,9 +225,7 @@ def test_the_practitioner_sends_a_pdf_to_the_lab_as_an_xdm_package(homes, operat
 # -- 4. what must fail, through the CLI: one line, a non-zero exit, nothing lost ---------------------------------
 
 def hostile(kind: str) -> bytes:
-    # start-up: the hostile packages of test_xdm_received, only for these tests
-    from test_xdm_received import _bomb, _no_metadata, _traversal, lab_mail
-
+    """The lab's CR-BIO mail with a package pli must refuse (test_xdm_received's hostile packages)."""
     package = {"bomb": _bomb, "traversal": _traversal, "no-metadata": _no_metadata}[kind]()
     raw = lab_mail(package).replace(b"labo@labo.mssante.test", LAB.encode())
     return raw.replace(b"<cr-0042@", f"<cr-{kind}@".encode())
@@ -320,6 +320,4 @@ def test_a_wrong_ca_is_one_line_for_send_and_nothing_is_submitted(operator, tmp_
 
 
 def outbox_empty(home: Home) -> bool:
-    from pli.core.transport import outbox
-
     return outbox.pending(home) == []
