@@ -120,6 +120,7 @@ async def test_a_pdf_to_an_mssante_address_asks_the_patient_and_goes_as_an_xdm_p
     mail = email.message_from_bytes(relayed, policy=email.policy.default)
     assert recipients == [LAB] and mail["Subject"] == "XDM/1.0/DDM+Courrier FICTIF Zoé 12/04/1965"
     assert mail["From"].addresses[0].addr_spec == f"dr.martin@{DOMAIN}"
+    assert mail["Disposition-Notification-To"] == f"dr.martin@{DOMAIN}"   # an MDN asked, as `pli send` does
     [package] = [p for p in mail.iter_attachments() if p.get_filename() == "IHE_XDM.ZIP"]
     [document] = read_package(package.get_content()).documents
     assert document.data == PDF and document.entry.patient.extension == "265040000123407"
