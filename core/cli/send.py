@@ -58,7 +58,7 @@ def _send(home: Home, args) -> int:
     inner = email.message_from_bytes(raw, policy=email.policy.default)
     keyring = unlock(home)
     to = addresses(args.to)
-    mssante, documents = _mssante_plan(home, keyring, to, inner, args)
+    mssante, patient = _mssante_plan(home, keyring, to, inner, args)
     to = [a for a in to if a not in mssante]
     if to:                                    # every refusal comes before anything is sent or sealed
         seal, accounts = send_plan(home, keyring, to, len(raw), args.mode, args.account)
@@ -68,7 +68,7 @@ def _send(home: Home, args) -> int:
             raise problems[0]                 # no account for a recipient: nothing is sealed
     with report_to(args) as out:          # what was submitted: the MSSanté package, then the sealed mail
         if mssante:
-            _send_mssante(home, keyring, inner, mssante, documents, args.account, out)
+            _send_mssante(home, keyring, inner, mssante, patient, args.account, out)
         return _queue_and_submit(home, keyring, inner, to, args, out) if to else 0
 
 
@@ -84,62 +84,51 @@ def _queue_and_submit(home: Home, keyring, inner, to: list[str], args, out) -> i
 
 
 def _mssante_plan(home: Home, keyring, to: list[str], inner, args):
-    """The recipients pli cannot seal to but the MSSanté directory lists (docs/MSSANTE.md), with the message's
-    documents for their IHE XDM package; the plan on stderr.  Refused here, before anything is sent: --queue-only,
-    a document without its patient, a message without a document."""
+    """The recipients pli cannot seal to but the MSSanté directory lists (core/mail/routing.py), with the patient
+    their documents are about; the plan on stderr.  Refused here, before anything is sent: --queue-only, a
+    document without its patient."""
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.mail.mssante import documents_of, mssante_only, recipient_reaches
+    from pli.core.mail.routing import needs_patient, route
 
-    reaches = recipient_reaches(home, keyring, to)
-    mssante = mssante_only(reaches)
-    if not mssante:
-        return [], []
+    plan = route(home, keyring, to)
+    if not plan.mssante:
+        return [], None
     if args.queue_only:
-        raise UsageError(f"{', '.join(mssante)}: MSSanté mail is submitted at once, never queued: "
+        raise UsageError(f"{', '.join(plan.mssante)}: MSSanté mail is submitted at once, never queued: "
                          "send it without --queue-only")
-    lines = [f"plan: {len(mssante)} MSSanté recipient{'s' if len(mssante) > 1 else ''}, the documents in an "
-             "IHE XDM package"]
-    lines += [f"  {address}: {reaches[address].label}" for address in mssante]
-    print("\n".join(lines), file=sys.stderr)
-    return mssante, documents_of(inner, _patient(args.patient, args.ins))
+    print("\n".join(plan.lines()), file=sys.stderr)
+    patient = _patient(args.patient, args.ins)
+    if patient is None and needs_patient(inner):
+        raise UsageError("an attached document needs the patient it is about: give --patient "
+                         "(and --ins when known)")
+    return plan.mssante, patient
 
 
-def _send_mssante(home: Home, keyring, inner, mssante: list[str], documents, account: str | None, out) -> None:
+def _send_mssante(home: Home, keyring, inner, mssante: list[str], patient, account: str | None, out) -> None:
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.mail.mssante import send_documents, sender_for
+    from pli.core.mail.routing import send_mssante
 
-    body = inner.get_body(preferencelist=("plain",))
-    message_id = send_documents(home, documents, sender_for(home, keyring, account), mssante, account=account,
-                                keyring=keyring, body=body.get_content() if body is not None else "")
+    message_id = send_mssante(home, keyring, inner, mssante, patient, account=account)
     print(f"sent {message_id} to {', '.join(mssante)} (MSSanté, transport-secured)", file=out)
 
 
 def _patient(text: str | None, ins: str | None):
     """--patient 'FAMILY, Given, YYYY-MM-DD' and --ins NIR as the package names the patient; None without them."""
     # start-up: `pli` loads what a command needs only when that command runs
-    from datetime import date
-
-    from pli.core.lab.cda import PatientId
-    from pli.core.xdm.compose import PatientIdentity
+    from pli.core.mail.routing import patient_identity
 
     if text is None:
         if ins:
             raise UsageError("--ins needs --patient 'FAMILY, Given, YYYY-MM-DD'")
         return None
-    parts = [p.strip() for p in text.split(",")]
+    parts = text.split(",")
     try:
-        family, given, born = parts
-        birth = date.fromisoformat(born)
-        if not family or not given:
-            raise ValueError("a name is empty")
-    except ValueError:
+        if len(parts) != 3:
+            raise UsageError("not three parts")
+        patient_identity(*parts)           # checked without the INS first: a refusal here is the form's
+    except UsageError:
         raise UsageError(f"--patient {text!r} is not 'FAMILY, Given, YYYY-MM-DD'") from None
-    if ins is not None and not (ins.isdigit() and len(ins) == 15):
-        raise UsageError(f"--ins {ins!r} is not an INS (15 digits)")
-    return PatientIdentity(family, given, birth, ins=PatientId(INS_OID, ins) if ins else None)
-
-
-INS_OID = "1.2.250.1.213.1.4.8"     # the INS-NIR (docs/MSSANTE.md)
+    return patient_identity(*parts, ins=ins or "")
 
 
 WRAP_WORDS = {"content-pad": "one-time pad", "pad": "stream, its key sealed with a shared pad",

@@ -55,15 +55,18 @@ class Reach:
 
     tier: str                    # SEALED, MSSANTE or UNKNOWN
     label: str
+    why: str = ""                # what made it so, in words
 
 
 def reach(address: str, *, sealed: bool, mailbox: MssMailbox | None) -> Reach:
     """pli-sealed when pli knows the recipient's keys (directory or keyring), else MSSanté when the extract lists
     the address, else unknown (no way to send it securely)."""
     if sealed:
-        return Reach(SEALED, "pli-sealed (end-to-end signed and encrypted)")
+        return Reach(SEALED, "pli-sealed (end-to-end signed and encrypted)",
+                     "its keys are in your keyring or the pli directory")
     if mailbox is not None and mailbox.address == address.strip().lower():
-        return Reach(MSSANTE, "MSSanté (transport-secured)")
+        return Reach(MSSANTE, "MSSanté (transport-secured)",
+                     "not in the pli directory, listed in the MSSanté extract")
     return Reach(UNKNOWN, "not in the pli or MSSanté directory")
 
 

@@ -1,7 +1,9 @@
 """What compose needs to know of correspondents: who matches what is typed, how each recipient is sealed.
 
-One small adapter over the keyring and the installed directory, so that the
-screens never reach into the envelope's or the directory's internals.
+One small adapter over the keyring, the installed directory and the imported
+MSSanté extract (an address pli has no key for but the extract lists goes as
+MSSanté mail: core/mail/routing.py), so that the screens never reach into the
+envelope's or the directories' internals.
 """
 from __future__ import annotations
 
@@ -10,9 +12,14 @@ from dataclasses import dataclass, replace
 from pli.core.crypto.envelope import preview
 from pli.core.crypto.keyring import UnknownRecipient
 from pli.core.directory import fold
+from pli.core.directory.mssante_index import MSSANTE, MssDirectory, reach
 from pli.core.directory.recipients import installed
 from pli.core.errors import PliError
 from pli.core.transport.accounts import AccountError, load_accounts, routed
+from pli.core.transport.mssante_account import load_mss_accounts
+
+MSSANTE_SOURCE = "MSSanté"    # a Candidate from the imported MSSanté extract
+UNKNOWN = "unknown address (not in your keyring or the directory: check the spelling)"
 
 
 @dataclass(frozen=True)
@@ -22,7 +29,7 @@ class Candidate:
     address: str
     name: str
     who: str            # profession or specialty, organisation, town ("" when unknown)
-    source: str         # "keyring" | "directory"
+    source: str         # "keyring" | "directory" | "MSSanté" (the imported extract: transport-secured only)
 
     def label(self) -> str:
         details = f" · {self.who}" if self.who else ""
@@ -34,7 +41,8 @@ class RecipientStatus:
     """How one address of the To: field will be sealed, or why it cannot be."""
 
     address: str
-    mode: str | None    # "otp" | "stream" (the whole message's); None: cannot be sealed to (see problem)
+    mode: str | None    # "otp" | "stream" (the whole message's), MSSANTE (not sealed: MSSanté mail, see route);
+                        # None: cannot be sent to (see problem)
     name: str = ""
     who: str = ""
     problem: str = ""
@@ -42,6 +50,11 @@ class RecipientStatus:
     members: tuple[str, ...] = ()   # a keyless group practice: sealed for each of these
     account: str = ""   # the mail account that submits it (send_to rules, else the default); "" when none can
     account_problem: str = ""       # why no account can (no account, no rule and no default...)
+    route: str = ""     # MSSANTE: the plan's words and why ("MSSanté (transport-secured)", not in pli's directory)
+
+    @property
+    def mssante(self) -> bool:
+        return self.mode == MSSANTE
 
 
 def describe(entry) -> str:
@@ -76,7 +89,45 @@ def candidates(keyring, term: str, limit: int = 8) -> list[Candidate]:
     for entry in directory.search(term, limit=limit * 2) if directory is not None else []:
         for address in entry.addresses[:1]:
             found.setdefault(address, Candidate(address, entry.name, describe(entry), "directory"))
+    if len(found) < limit:
+        for mailbox in _mssante_matches(keyring.home, words, limit * 2):
+            found.setdefault(mailbox.address, Candidate(mailbox.address, _mailbox_name(mailbox),
+                                                        _mailbox_who(mailbox), MSSANTE_SOURCE))
     return list(found.values())[:limit]
+
+
+def _mssante_matches(home, words: list[str], limit: int) -> list:
+    """Mailboxes of the imported MSSanté extract matching every word: the index completes the longest word (an
+    address, family or given name starting so), the others are looked for in what it found."""
+    index = _mssante_index(home)
+    if index is None:
+        return []
+    try:
+        found = index.complete(max(words, key=len), limit=limit)
+    finally:
+        index.close()
+    return [m for m in found
+            if all(w in fold(" ".join((m.address, m.family, m.given, _mailbox_who(m)))) for w in words)]
+
+
+def _mssante_index(home):
+    """The imported MSSanté extract, opened (SQLite: well under a millisecond), or None (none, or damaged:
+    `pli doctor` says so; completion and the plan go on without it)."""
+    if home is None or not home.mssante_index.exists():
+        return None
+    try:
+        return MssDirectory(home.mssante_index)
+    except PliError:
+        return None
+
+
+def _mailbox_name(mailbox) -> str:
+    return " ".join(x for x in (mailbox.given, mailbox.family) if x) or mailbox.organisation or mailbox.address
+
+
+def _mailbox_who(mailbox) -> str:
+    return ", ".join(x for x in (mailbox.specialty or mailbox.profession, mailbox.service, mailbox.organisation,
+                                 mailbox.town) if x)
 
 
 def complete_address(keyring, prefix: str) -> list[str]:
@@ -88,23 +139,32 @@ def complete_address(keyring, prefix: str) -> list[str]:
     directory = directory_of(keyring)
     if directory is not None:
         known += [a for e in directory.complete(prefix) for a in e.addresses]
-    return sorted({a for a in known if a.startswith(lowered)})
+    pli = sorted({a for a in known if a.startswith(lowered)})
+    index = _mssante_index(keyring.home)
+    if index is None:
+        return pli
+    try:
+        mssante = sorted({m.address for m in index.complete(lowered) if m.address.startswith(lowered)} - set(pli))
+    finally:
+        index.close()
+    return pli + mssante          # pli's own first: the suggester offers the first that fits
 
 
 def statuses(keyring, addresses: list[str], size: int = 0) -> list[RecipientStatus]:
     """How each address will be sealed (one plan for the whole message, as `seal` makes it) and who it is,
     or the one-line reason it cannot be sealed to."""
-    checked = [_check(keyring, a) for a in addresses]
-    good = [c.address for c in checked if c.mode is not None]
+    checked = _mssante_routes(keyring, [_check(keyring, a) for a in addresses])
+    good = [c.address for c in checked if c.mode not in (None, MSSANTE)]
     if not good:
         return checked
     try:
         plan = preview(keyring, good, size)
     except PliError as error:   # e.g. a pad being written meanwhile: say so on every line
-        return [c if c.mode is None else replace(c, mode=None, problem=str(error)) for c in checked]
+        return [c if c.mode in (None, MSSANTE) else replace(c, mode=None, problem=str(error)) for c in checked]
     wraps = dict(plan.wraps)
     accounts = _accounts(keyring.home, list(wraps))
-    return [c if c.mode is None else replace(c, mode=plan.mode, wrap=_wrap_of(c, wraps), **_account_of(c, accounts))
+    return [c if c.mode in (None, MSSANTE) else replace(c, mode=plan.mode, wrap=_wrap_of(c, wraps),
+                                                         **_account_of(c, accounts))
             for c in checked]
 
 
@@ -123,12 +183,50 @@ def _check(keyring, address: str) -> RecipientStatus:
         for member in members:
             keyring.reach(member)
     except UnknownRecipient:
-        return RecipientStatus(address, None, problem="unknown address (not in your keyring or the directory: "
-                                                      "check the spelling)")
+        return RecipientStatus(address, None, problem=UNKNOWN)
     except PliError as error:
         return RecipientStatus(address, None, name, who, problem=str(error))
     grouped = tuple(members) if members != [address.strip().lower()] else ()
     return RecipientStatus(address, "pending", name, who, members=grouped)
+
+
+def _mssante_routes(keyring, checked: list[RecipientStatus]) -> list[RecipientStatus]:
+    """An address pli has no key for but the imported MSSanté extract lists goes as MSSanté mail (reach(): the
+    one rule, core/directory/mssante_index.py), through the MSSanté account."""
+    unknown = [c for c in checked if c.problem == UNKNOWN]
+    if not unknown or not keyring.home.mssante_index.exists():
+        return checked
+    try:
+        index = MssDirectory(keyring.home.mssante_index)
+    except PliError as error:    # damaged: the address may be listed there, say so (completion just goes without)
+        return [replace(c, problem=f"{c.problem}; {error}") if c.problem == UNKNOWN else c for c in checked]
+    try:
+        found = {c.address: index.lookup(c.address) for c in unknown}
+    finally:
+        index.close()
+    routes = {a: reach(a, sealed=False, mailbox=m) for a, m in found.items()}
+    if not any(r.tier == MSSANTE for r in routes.values()):
+        return checked
+    account = _mss_account(keyring.home)
+    return [replace(c, mode=MSSANTE, name=_mailbox_name(found[c.address]), who=_mailbox_who(found[c.address]),
+                    problem="", route=f"{routes[c.address].label}: {routes[c.address].why}", **account)
+            if c.address in routes and routes[c.address].tier == MSSANTE else c
+            for c in checked]
+
+
+def _mss_account(home) -> dict:
+    """The MSSanté account that submits MSSanté mail (the only one; several: `pli send --account` chooses)."""
+    try:
+        names = list(load_mss_accounts(home))
+    except PliError as error:
+        return {"account_problem": str(error)}
+    if not names:
+        return {"account_problem": "no MSSanté account: mark one account `mssante = true` in config.toml "
+                                   "(docs/MSSANTE.md)"}
+    if len(names) > 1:
+        return {"account_problem": f"several MSSanté accounts ({', '.join(names)}): send it with "
+                                   "`pli send message --account NAME`"}
+    return {"account": names[0]}
 
 
 def _accounts(home, addresses: list[str]) -> dict:

@@ -465,8 +465,9 @@ def documents_of(inner, patient: PatientIdentity | None, type_code: Code = CONSU
     (its patient, type and title from its header); any other document needs the patient the sender names."""
     documents = []
     for part in inner.iter_attachments():
-        data, mime = part.get_content(), part.get_content_type()
-        data = data.encode("utf-8") if isinstance(data, str) else data
+        # the bytes as attached: get_content() decodes a text/xml part by its charset (none: ASCII, each other
+        # byte replaced), which changed the CDA, its patient's name and its hash
+        data, mime = part.get_payload(decode=True) or b"", part.get_content_type()
         if mime not in _DOCUMENT_TYPES:
             raise UsageError(f"the attachment {part.get_filename() or mime} ({mime}) is not a document an MSSanté "
                              f"package carries ({', '.join(_DOCUMENT_TYPES)})")

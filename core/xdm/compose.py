@@ -207,6 +207,18 @@ def _patient_of(cda: CdaDocument) -> PatientIdentity:
                            sex=patient.sex, ins=patient.ins, local_id=local[0] if local else None)
 
 
+def named_locally(patient: PatientIdentity, sender: Sender) -> PatientIdentity:
+    """A patient the sender knows no INS for, named by the sender's own local identifier (`^PI`): under the
+    sending system's OID, a digest of the identity traits, so that the same patient gets the same id from one
+    sender.  A patient with an INS or a local id is returned as is."""
+    if patient.ins is not None or patient.local_id is not None:
+        return patient
+    traits = f"{patient.family.upper()}|{patient.given}|{patient.birth_date or ''}|{patient.sex}"
+    local = PatientId(sender.source_oid or _stable_oid(sender.address),
+                      hashlib.sha256(traits.encode("utf-8")).hexdigest()[:20].upper())
+    return PatientIdentity(patient.family, patient.given, patient.birth_date, patient.sex, local_id=local)
+
+
 def _readme(sender: Sender, now: datetime) -> str:
     """README.TXT (ITI TF-1 §16.1.1): who made the package, with what, and when."""
     who = " ".join(p for p in (sender.given, sender.family.upper()) if p) or sender.institution or sender.address

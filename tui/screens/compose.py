@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 
 from pli.core.errors import PliError
 from pli.core.mail import draft_store
+from pli.core.mail.correspondents import MSSANTE_SOURCE
 from pli.core.mail.drafts import Draft, DraftError, build_inner, forward_draft, reply_draft, split_addresses
 from pli.core.plural import counted
 from pli.tui.suggesters import PrefixSuggester
@@ -53,13 +54,18 @@ WRAPS = {
 def modes_text(statuses) -> Text:
     """One line per recipient: how it will be sealed and who it is, or why it cannot be sealed to."""
     text = Text()
-    sealable = [st for st in statuses if st.mode is not None]
+    sealable = [st for st in statuses if st.mode is not None and not st.mssante]
     if len(sealable) > 1:
         text.append(f"One message, {sealable[0].mode} mode, for {len(sealable)} recipients:\n", style="bold")
     for st in statuses:
         who = " — " + " · ".join(x for x in (st.name, st.who) if x) if (st.name or st.who) else ""
         if st.mode is None:
             text.append(f"✗ {st.address}: {st.problem}\n", style="bold red")
+            continue
+        if st.mssante:   # its own tier (docs/MSSANTE.md): never the sealed lines' words or colour
+            via = f" · {st.account_problem}" if st.account_problem else f" · via account {st.account}"
+            text.append(f"◆ {st.address}: {st.route}{who}{via}\n", style="bold red" if st.account_problem
+                        else "cyan")
             continue
         mark, words, style = WRAPS.get(st.wrap, WRAPS["x25519"])
         if st.members:
@@ -104,6 +110,7 @@ class ComposeScreen(Screen):
         self._save_timer: Timer | None = None
         self._save_lock = threading.Lock()     # a save in a thread never writes after send or discard
         self._finished = False                 # sent, queued or discarded: nothing more to save
+        self._submitting = False               # MSSanté mail on its way: compose waits, a second ctrl+s does nothing
 
     @staticmethod
     def _content(draft: Draft) -> tuple:
@@ -256,7 +263,7 @@ class ComposeScreen(Screen):
         text.append(f"<{candidate.address}>")
         if candidate.who:
             text.append(f"  {candidate.who}", style="italic")
-        text.append(f"  [{candidate.source}]", style="dim")
+        text.append(f"  [{candidate.source}]", style="cyan" if candidate.source == MSSANTE_SOURCE else "dim")
         return text
 
     def check_action(self, action: str, parameters) -> bool | None:
@@ -369,22 +376,87 @@ class ComposeScreen(Screen):
 
     # -- sending ------------------------------------------------------------
 
-    def action_send(self, flush: bool = True) -> None:
+    def action_send(self, flush: bool = True, patient=None) -> None:
         """Seal and queue now (durable, fast), then leave; the outbox is flushed in a worker (unless
-        `flush` is False: send later, with the next flush or `pli send flush`)."""
+        `flush` is False: send later, with the next flush or `pli send flush`).  MSSanté recipients
+        (core/mail/routing.py) get theirs first, submitted at once in a worker while compose waits: the
+        documents as an IHE XDM package (the patient asked for when a document needs one), a text alone
+        as ordinary mail; if the operator refuses it, compose stays open and nothing is sealed."""
         # start-up: loaded when first used, after the first screen
-        from pli.core.mail.send import seal_and_queue
         from pli.core.mail.correspondents import own_address, statuses
-        from pli.tui.sending import start_flush
+        from pli.core.mail.routing import needs_patient
 
+        if self._submitting:
+            return
         draft = self.current_draft()
         keyring = self.app.keyring
         try:
-            problems = [st for st in statuses(keyring, draft.to) if st.mode is None]
+            found = statuses(keyring, draft.to)
+            problems = [st for st in found if st.mode is None or (st.mssante and st.account_problem)]
             if problems:
-                raise DraftError("; ".join(f"{st.address}: {st.problem}" for st in problems))
+                raise DraftError("; ".join(f"{st.address}: {st.problem or st.account_problem}" for st in problems))
+            mssante = [st.address for st in found if st.mssante]
+            if mssante and not flush:
+                raise DraftError(f"{', '.join(mssante)}: MSSanté mail is submitted at once, never queued "
+                                 "(ctrl+s sends it)")
             inner = build_inner(draft, own_address(keyring), self.app.now, self.app.read_part)
-            queued = seal_and_queue(self.app.home, keyring, inner, draft.to,
+        except PliError as error:
+            self.notify(str(error), title="Not sent", severity="error", timeout=10)
+            return
+        sealed = [st.address for st in found if not st.mssante]
+        if not mssante:
+            self._seal(inner, sealed, flush)
+        elif patient is None and needs_patient(inner):
+            # start-up: loaded when first used, after the first screen
+            from pli.tui.screens.document_patient import DocumentPatientScreen
+
+            self.app.push_screen(DocumentPatientScreen(mssante),
+                                 lambda chosen: chosen is not None and self.action_send(flush, chosen))
+        else:
+            self._submit_mssante(inner, mssante, patient, sealed)
+
+    def _submit_mssante(self, inner, mssante: list[str], patient, sealed: list[str]) -> None:
+        # start-up: loaded when first used, after the first screen
+        from pli.core.mail.routing import send_mssante
+
+        self._submitting = True
+        app, home, keyring = self.app, self.app.home, self.app.keyring
+        app.notify(f"sending to {', '.join(mssante)} over MSSanté…", title="Sending", timeout=3)
+
+        def work() -> None:
+            try:
+                message_id = send_mssante(home, keyring, inner, mssante, patient)
+            except Exception as error:  # noqa: BLE001 - a worker's crash would go unseen: say it, keep the text
+                problem = str(error) if isinstance(error, PliError) else f"internal error ({type(error).__name__})"
+                app.call_from_thread(self._mssante_refused, mssante, problem)
+                return
+            app.call_from_thread(self._mssante_sent, message_id, mssante, inner, sealed)
+
+        self.run_worker(work, thread=True, group="mssante-send", exit_on_error=False)
+
+    def _mssante_refused(self, mssante: list[str], problem: str) -> None:
+        self._submitting = False
+        self.notify(f"not sent to {', '.join(mssante)}: {problem}; nothing was sent or sealed, the message "
+                    "stays here", title="Not sent", severity="error", timeout=12)
+
+    def _mssante_sent(self, message_id: str, mssante: list[str], inner, sealed: list[str]) -> None:
+        self._submitting = False
+        self.app.notify(f"sent to {', '.join(mssante)} (MSSanté, transport-secured; {message_id})", title="Sent")
+        if not sealed:
+            self._finish(remove=True)
+            self.dismiss(True)
+            return
+        field = self.query_one("#compose-to", Input)   # sent: a retry of what follows must not send it twice
+        field.value = ", ".join(sealed)
+        self._seal(inner, sealed, flush=True)
+
+    def _seal(self, inner, to: list[str], flush: bool) -> None:
+        # start-up: loaded when first used, after the first screen
+        from pli.core.mail.send import seal_and_queue
+        from pli.tui.sending import start_flush
+
+        try:
+            queued = seal_and_queue(self.app.home, self.app.keyring, inner, to,
                                     receipts=",".join(self.receipts or ()) or "none")
         except PliError as error:
             self.notify(str(error), title="Not sent", severity="error", timeout=10)
@@ -398,6 +470,9 @@ class ComposeScreen(Screen):
             start_flush(app, {queued.key}, done=app._refresh_main)
 
     def action_cancel(self) -> None:
+        if self._submitting:   # its outcome comes back to this screen: closing now would hide a refusal
+            self.notify("the MSSanté mail is on its way: wait for its outcome", title="Sending", timeout=4)
+            return
         self._in_line(self._cancel_now)
 
     def _cancel_now(self) -> None:

@@ -4,6 +4,8 @@ account to the real test operator (Dovecot), and the plan says "MSSanté (transp
 from __future__ import annotations
 
 import email
+import io
+import zipfile
 import email.policy
 from email.message import EmailMessage
 
@@ -42,7 +44,8 @@ def test_a_pdf_to_an_address_of_the_mssante_directory_goes_as_an_xdm_package_thr
                "--ins", "265040000123407", str(message_with_pdf(tmp_path, "cli-send")))
     assert done.returncode == 0, done.stderr
     said = done.stderr.decode()
-    assert f"  {LAB}: MSSanté (transport-secured)" in said.splitlines()
+    assert (f"  {LAB}: MSSanté (transport-secured) (not in the pli directory, listed in the MSSanté extract)"
+            in said.splitlines())
     _, recipients, relayed = relayed_to(operator, b"cli-send")
     assert recipients == [LAB]
     mail = email.message_from_bytes(relayed, policy=email.policy.default)
@@ -81,3 +84,44 @@ def test_with_an_unknown_recipient_beside_nothing_is_sent_to_the_mssante_one_eit
                "FICTIF, Zoé, 1965-04-12", "--ins", "265040000123407", str(message_with_pdf(tmp_path, "mixed")))
     assert done.returncode == 7 and b"no key for nobody@" in done.stderr
     assert b"sent " not in done.stderr and len(operator.sink.messages) == before
+
+
+def test_a_patient_without_ins_is_named_by_the_senders_local_id(operator, tmp_path):
+    """--patient without --ins (the INS is optional): the package names the patient by a local id (`^PI`) under
+    the sender's own OID.  Before, the package could not be built ("neither an INS nor a local identifier")."""
+    home = home_knowing_the_lab(tmp_path, operator)
+    done = pli(tmp_path, home, "send", "message", "--to", LAB, "--patient", "FICTIF, Zoé, 1965-04-12",
+               str(message_with_pdf(tmp_path, "no-ins")))
+    assert done.returncode == 0, done.stderr
+    _, _, relayed = relayed_to(operator, b"no-ins")
+    mail = email.message_from_bytes(relayed, policy=email.policy.default)
+    [package] = [p for p in mail.iter_attachments() if p.get_filename() == "IHE_XDM.ZIP"]
+    [document] = read_package(package.get_content()).documents
+    assert not document.entry.patient.is_ins and document.entry.patient.extension
+    assert document.entry.patient.root.startswith("2.25.")
+    with zipfile.ZipFile(io.BytesIO(package.get_content())) as opened:
+        metadata = opened.read("IHE_XDM/SUBSET01/METADATA.XML").decode("utf-8")
+    assert f"{document.entry.patient.extension}^^^&amp;{document.entry.patient.root}&amp;ISO^PI" in metadata
+    again = pli(tmp_path, home, "send", "message", "--to", LAB, "--patient", "FICTIF, Zoé, 1965-04-12",
+                str(message_with_pdf(tmp_path, "no-ins-again")))
+    assert again.returncode == 0, again.stderr
+    _, _, second = relayed_to(operator, b"no-ins-again")
+    [package2] = [p for p in email.message_from_bytes(second, policy=email.policy.default).iter_attachments()
+                  if p.get_filename() == "IHE_XDM.ZIP"]
+    assert read_package(package2.get_content()).documents[0].entry.patient == document.entry.patient
+
+
+def test_a_text_without_attachment_goes_as_ordinary_mime_through_the_account(operator, tmp_path):
+    home = home_knowing_the_lab(tmp_path, operator)
+    msg = EmailMessage()
+    msg["Subject"] = "Question text-only"
+    msg.set_content("Bonjour, une question sans document (text-only).")
+    path = tmp_path / "text.eml"
+    path.write_bytes(msg.as_bytes())
+    done = pli(tmp_path, home, "send", "message", "--to", LAB, str(path))
+    assert done.returncode == 0, done.stderr
+    _, recipients, relayed = relayed_to(operator, b"text-only")
+    mail = email.message_from_bytes(relayed, policy=email.policy.default)
+    assert recipients == [LAB] and mail["Subject"] == "Question text-only"
+    assert mail.get_content_type() == "text/plain" and "sans document" in mail.get_content()
+    assert mail["From"] == f"dr.martin@{DOMAIN}" and "X-MSS-CODECDA" not in mail
