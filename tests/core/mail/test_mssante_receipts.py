@@ -122,7 +122,7 @@ def test_the_labs_own_mdn_comes_back_and_is_recorded_on_the_sent_copy(operator, 
     deliver(operator, LAB, "dr.martin", mdn)
     done = pli(tmp_path, home, "fetch")
     assert done.returncode == 0, done.stderr
-    assert b"MSSant\xc3\xa9 report recorded on sent mail" in done.stderr
+    assert b"MSSant\xc3\xa9 report recorded on sent mail" in done.stdout
     [report] = reports_on(Layout(home), bare(message_id))
     assert (report.kind, report.action, report.failed, report.recipient) == ("mdn", "processed", False, LAB)
     assert report.summary().startswith(f"MSSanté: processed by {LAB} ")
@@ -174,12 +174,12 @@ def test_a_report_about_no_mail_sent_is_kept_in_the_inbox_and_said_once(operator
     done = pli(tmp_path, home, "fetch")
     assert done.returncode == 0, done.stderr
     # the mailbox holds the other tests' reports too, about mail sent from their own homes
-    said = [line for line in done.stderr.decode().splitlines() if "199509192301.23456@example.org" in line]
+    said = [line for line in done.stdout.decode().splitlines() if "199509192301.23456@example.org" in line]
     assert len(said) == 1 and "not in Sent" in said[0] and "kept in the inbox" in said[0]
     [kept] = [m for m in stored(home, f"tag:{v.REPORT_UNMATCHED}") if said[0].endswith(f"id:{m.message_id}")]
     assert {v.INBOX, v.MSSANTE, v.REPORT} <= kept.tags and v.REPORT_DUE not in kept.tags
     again = pli(tmp_path, home, "fetch")
-    assert again.returncode == 0 and b"not in Sent" not in again.stderr
+    assert again.returncode == 0 and b"not in Sent" not in again.stdout + again.stderr
 
 
 def test_an_unreadable_report_is_kept_and_named_in_one_line(operator, tmp_path):
@@ -193,7 +193,7 @@ def test_an_unreadable_report_is_kept_and_named_in_one_line(operator, tmp_path):
     done = pli(tmp_path, home, "fetch")
     assert done.returncode == 0, done.stderr
     [kept] = [m for m in stored(home, f"tag:{v.REPORT_UNMATCHED}") if m.subject == "Broken MDN"]
-    [line] = [x for x in done.stderr.decode().splitlines() if kept.message_id in x]
+    [line] = [x for x in done.stdout.decode().splitlines() if kept.message_id in x]
     assert line.startswith("unreadable MSSanté report") and "message/disposition-notification" in line
     assert v.INBOX in kept.tags
     assert reports_on(Layout(home), bare(message_id)) == []

@@ -77,7 +77,7 @@ def message(root: Path, name: str, subject: str, text: str, attachment: tuple[by
 
 
 def sent_id(done) -> str:
-    found = re.search(r"^sent (<[^>]+>) to ", done.stderr.decode(), re.M)
+    found = re.search(r"^sent (<[^>]+>) to ", done.stdout.decode(), re.M)
     assert found, done.stderr
     return found.group(1)
 
@@ -163,7 +163,7 @@ async def test_the_practitioner_sees_the_row_with_its_tier_mark_and_lab_flags_an
 
 
 def test_the_mdn_the_lab_asked_for_arrives_in_the_labs_mailbox_naming_the_original(homes, operator):
-    assert re.search(rb"1 MDN sent", homes.fetched.stderr), homes.fetched.stderr
+    assert re.search(rb"1 MDN sent", homes.fetched.stdout), homes.fetched.stderr
     [mail] = stored(homes.practitioner, "tag:mssante")
     assert v.MDN_SENT in mail.tags and v.MDN_DUE not in mail.tags
     relayed = [m for m in operator.sink.messages if homes.cr_id.encode() in m[2] and m[1] == [LAB]]
@@ -182,7 +182,7 @@ def test_the_mdn_the_lab_asked_for_arrives_in_the_labs_mailbox_naming_the_origin
     assert re.fullmatch(r"automatic-action/MDN-sent-automatically; ?processed", fields["Disposition"])
     assert mdn["To"] == LAB and mdn["From"].endswith(DOCTOR)
     again = pli(homes.root, homes.practitioner, "fetch")                      # answered once, never twice
-    assert again.returncode == 0 and b"MDN" not in again.stderr
+    assert again.returncode == 0 and b"MDN" not in again.stdout + again.stderr
 
 
 def test_the_practitioner_sends_a_pdf_to_the_lab_as_an_xdm_package(homes, operator):
