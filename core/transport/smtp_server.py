@@ -14,7 +14,7 @@ several checks per line).  Both keep aiosmtpd's behaviour exactly:
 - DATA is read in large pieces up to the first CRLF "." CRLF that begins a
   line (never a bare LF: no SMTP smuggling), then checked as aiosmtpd
   checks it: the size limit (552, the rest drained), the line length limit
-  (500), dot-unstuffing.  tests/core/test_transport_smtp_server.py feeds both
+  (500), dot-unstuffing.  tests/core/transport/test_smtp_server.py feeds both
   readers the same streams, cut at random places.
 
 Only the reading is replaced; aiosmtpd still answers, calls the handler and

@@ -17,7 +17,7 @@ from directory_fixtures import Authority, entry_for  # noqa: E402
 from dovecot_fixtures import make_jwt, relayed_to, token_helper  # noqa: E402
 from mssante_fixtures import DOMAIN, operator  # noqa: E402,F401 - operator is a fixture
 from test_directory_mssante import row  # noqa: E402
-from test_directory_mssante_index import extract_file  # noqa: E402
+from test_mssante_index import extract_file  # noqa: E402
 from test_compose_send import compose as open_compose, messages, settle  # noqa: E402
 from test_xdm import PDF  # noqa: E402
 from transport_fixtures import write_account  # noqa: E402

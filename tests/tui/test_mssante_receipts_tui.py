@@ -1,7 +1,7 @@
 """MSSanté receipts in the TUI (issue 16): the receipts line of an MSSanté mail sent shows the MDNs and DSNs that
 came back; a read receipt that needs the user's consent (RFC 8098 §2.1) is asked for in the message view, and the
 yes goes through the real test operator (dovecot_fixtures.OperatorDovecot).  Outside material: the RFC 8098 §9
-MDN and the Postfix bounce of tests/core/test_receipts_mdn.py (sources named there), their Message-IDs rewritten
+MDN and the Postfix bounce of tests/core/receipts/test_mdn.py (sources named there), their Message-IDs rewritten
 to the mail sent here.  The mail is stored the way `pli fetch`
 stores it (an account marked `mssante = true`, the incoming file named as fetch names it), then matched."""
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pli.core.store.store import SentFacts
 from pli.core.xdm.mail import text_mail
 from pli.tui.screens.message import MessageScreen
 from pli.tui.widgets.receipts_line import ReceiptsLine
-from test_receipts_mdn import POSTFIX_DSN, RFC8098_MDN
-from test_xdm_received import lab_mail
+from test_mdn import POSTFIX_DSN, RFC8098_MDN
+from test_received import lab_mail
 from transport_fixtures import write_account
 
 SIZE = (160, 45)

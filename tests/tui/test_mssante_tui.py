@@ -18,7 +18,7 @@ from pli.tui.screens.message import MessageScreen
 from pli.tui.widgets.lab_table import LabTable
 from pli.tui.widgets.message_list import MessageList
 from pli.tui.widgets.verification_badge import VerificationBadge
-from test_xdm_received import lab_mail
+from test_received import lab_mail
 from transport_fixtures import write_account
 
 SIZE = (140, 45)

@@ -10,7 +10,7 @@ the sender's lane were already used, the plaintext, the timestamp, the
 and group secret vectors (pad-transport.json, group-secret.json) hold the
 maker's and the recipient's keys, what the file carries (the pad's metadata,
 file key and bytes; the group's secret keys), the random bytes drawn and the
-signed file.  tests/core/test_vectors.py checks that pli still produces and
+signed file.  tests/core/crypto/test_vectors.py checks that pli still produces and
 opens exactly these bytes, and checks the signatures by hand.
 """
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pli.core.cli import build_parser
 from pli.core.cli.common import new_spelling
 from pli.core.transport import outbox
 
-from test_transport_send import pli
+from test_send import pli
 from transport_fixtures import Peers, inner_message
 
 

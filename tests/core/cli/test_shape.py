@@ -65,7 +65,7 @@ WITHOUT_OUTPUT = {
 
 
 def test_every_command_that_reports_or_writes_files_takes_o():
-    from test_cli_docs import commands
+    from test_docs import commands
 
     lacking = {path for path, parser in commands(build_parser()).items()
                if "--output" not in {o for a in parser._actions for o in a.option_strings}}

@@ -15,7 +15,7 @@ from pli.core.transport import outbox
 from test_output import demo, lab_message, pli as pli_demo  # noqa: F401 - demo is a fixture
 from crypto_fixtures import passphrase_file
 from test_receipts import carry, held, homes, new, redue, send, set_config  # noqa: F401 - homes is a fixture
-from test_transport_send import pli
+from test_send import pli
 from transport_fixtures import PLI, Peers, gateway_config, in_process_gateway, inner_message, write_account
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from mssante_fixtures import mss_home, operator  # noqa: F401 - operator is a fixture
 from pki_fixtures import TestCa
 from pli.core.directory.mssante_index import import_extract
-from test_cli_doctor import doctor, line
-from test_directory_mssante_index import extract_file
+from test_doctor import doctor, line
+from test_mssante_index import extract_file
 
 
 def test_a_good_mssante_account_passes_online_and_the_imported_directory_opens(operator, tmp_path):

@@ -2,7 +2,7 @@
 
 Against the real test operator (dovecot_fixtures.OperatorDovecot: submission relaying to a sink, LMTP, IMAP with
 token logins).  Outside material: the RFC 8098 §9 MDN example, the RFC 3464 Appendix B DSN example and the
-Postfix bounce of tests/core/test_receipts_mdn.py (their sources named there), their Message-IDs rewritten to
+Postfix bounce of tests/core/receipts/test_mdn.py (their sources named there), their Message-IDs rewritten to
 the mail sent here; the MDN a second pli home (the lab's) writes itself when it fetches the mail.
 """
 from __future__ import annotations
@@ -30,9 +30,9 @@ from pli.core.store.layout import Layout
 from pli.core.transport.submission import crlf
 from pli.core.xdm import file_document
 from pli.core.xdm.compose import Sender
-from test_receipts_mdn import POSTFIX_DSN, RFC3464_DSN, RFC8098_MDN
+from test_mdn import POSTFIX_DSN, RFC3464_DSN, RFC8098_MDN
 from test_xdm import LETTER, PDF, patient_of_fixture
-from test_xdm_received import lab_mail
+from test_received import lab_mail
 from transport_fixtures import submission_server
 
 LAB = f"secretariat@{DOMAIN}"

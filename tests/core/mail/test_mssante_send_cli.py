@@ -14,7 +14,7 @@ from mssante_fixtures import DOMAIN, mss_home, operator, pli  # noqa: F401 - ope
 from pli.core.directory.mssante_index import import_extract
 from pli.core.xdm import read_package
 from test_directory_mssante import row
-from test_directory_mssante_index import extract_file
+from test_mssante_index import extract_file
 from test_xdm import PDF
 
 LAB = f"secretariat@{DOMAIN}"

@@ -37,9 +37,9 @@ from pli.core.transport import outbox
 from pli.core.transport.mssante_account import Credentials, open_imap
 from pli.core.xdm import read_package
 from test_directory_mssante import row
-from test_directory_mssante_index import extract_file
+from test_mssante_index import extract_file
 from test_xdm import PDF
-from test_xdm_received import _bomb, _no_metadata, _traversal, lab_mail
+from test_received import _bomb, _no_metadata, _traversal, lab_mail
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mssante"
 CR_BIO = (FIXTURES / "cr-bio-fictif.xml").read_bytes()

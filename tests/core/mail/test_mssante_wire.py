@@ -22,7 +22,7 @@ from pli.core.transport.submission import crlf
 from pli.core.xdm import XdmRefused, file_document, read_package
 from pli.core.xdm.compose import Sender
 from test_xdm import LETTER, PDF, patient_of_fixture
-from test_xdm_received import lab_mail
+from test_received import lab_mail
 from transport_fixtures import Peers
 
 LAB = f"secretariat@{DOMAIN}"

@@ -88,7 +88,7 @@ def _home_listing(tmp_path, address: str):
     from crypto_fixtures import make_keyring
     from pli.core.directory.mssante_index import import_extract
     from test_directory_mssante import row
-    from test_directory_mssante_index import extract_file
+    from test_mssante_index import extract_file
 
     keyring = make_keyring(tmp_path, "dr-a", 1)
     import_extract(extract_file(tmp_path, [row(**{"Type de BAL": "PER", "Adresse BAL": address,

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pli.core.crypto import envelope_format as fmt
 from pli.core.crypto.envelope import open_envelope
 
-VECTORS = Path(__file__).resolve().parents[1] / "vectors"
+VECTORS = Path(__file__).resolve().parents[2] / "vectors"
 spec = importlib.util.spec_from_file_location("make_vectors", VECTORS / "make_vectors.py")
 make_vectors = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(make_vectors)

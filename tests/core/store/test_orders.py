@@ -16,7 +16,7 @@ from pli.core.store.importer import import_sources
 from crypto_fixtures import make_keyring
 from store_fixtures import lab_and_doctor, make_maildir
 
-sys.path.insert(0, str(Path(__file__).parent / "lab"))
+sys.path.insert(0, str(Path(__file__).parent.parent / "lab"))
 from mail_bodies import HEADER, encode, hprim_body, mail  # noqa: E402
 
 FIRST = ["****LAB****", "RES|Potassium|K|N|6,8|mmol/l|3,5|5,0|HH|F|", "RES|Sodium|NA|N|139|mmol/l|136|145||F|",

@@ -58,7 +58,7 @@ def backends():
 
 def run(root, action, backend):
     env = dict(os.environ, PLI_CRYPTO_BACKEND=backend)
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(root), action, os.path.dirname(__file__), backend],
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(root), action, os.path.dirname(os.path.dirname(__file__)), backend],
                           capture_output=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     assert proc.stdout.split() == [b"ok", backend.encode()]

@@ -16,7 +16,7 @@ from pli.core.lab.cda_results import lab_report
 from pli.core.xdm.received import BADGE, SEALED_TIER, TIER, XDM_REFUSED, read_received
 from test_xdm import CR_BIO, PDF, reference_files, zipped
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 HPRIM = (FIXTURES / "lab-wild" / "h02-freehealth-full-panel.hpr").read_bytes()
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pli.core.directory.mssante_index import MssDirectory
 from pli.core.home import Home
-from test_cli_directory_setup import pli
+from test_directory_setup import pli
 from test_directory_mssante import ROWS
-from test_directory_mssante_index import extract_file
+from test_mssante_index import extract_file
 
 
 def test_the_extract_goes_into_the_homes_index_with_progress_on_stderr_and_the_summary_on_stdout(tmp_path):

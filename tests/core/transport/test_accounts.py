@@ -11,7 +11,7 @@ from pli.core.crypto.identity import Identity
 from pli.core.transport import outbox
 from pli.core.transport.accounts import AccountError, load_accounts
 from pli.core.transport.submission import crlf
-from test_transport_send import pli
+from test_send import pli
 from transport_fixtures import Peers, free_port, inner_message, submission_server, write_account
 
 HOSPITAL = "dr.h@cardio.hopital.example"

@@ -17,8 +17,8 @@ from pli.core.receipts.notifications import MalformedNotification, read_notifica
 from pli.core.transport.mssante_account import Credentials, open_imap, open_smtp
 from pli.core.transport.submission import crlf
 from pli.core.xdm.received import read_received
-from test_receipts_mdn import RFC3464_DSN, RFC8098_MDN
-from test_xdm_received import _traversal, lab_mail
+from test_mdn import RFC3464_DSN, RFC8098_MDN
+from test_received import _traversal, lab_mail
 
 ME = "jeanne.exemple@cabinet.mssante.test"
 

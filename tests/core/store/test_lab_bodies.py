@@ -16,7 +16,7 @@ from pli.core.store.importer import import_sources
 from crypto_fixtures import PASSPHRASE, passphrase_file
 from store_fixtures import lab_and_doctor, make_maildir
 
-sys.path.insert(0, str(Path(__file__).parent / "lab"))
+sys.path.insert(0, str(Path(__file__).parent.parent / "lab"))
 from mail_bodies import HL7_BODY, LETTERS, TRUNCATED, UNCERTAIN, UNREADABLE, encode, hprim_body, mail  # noqa: E402
 
 CLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exit(main())"]
@@ -110,7 +110,7 @@ def test_reports_pli_cannot_read_wholly_or_tie_to_a_patient_are_stored_tagged_an
 
 
 def test_pli_lab_show_prints_the_susceptibility_table_of_a_culture_sent_as_the_body(tmp_path):
-    corpus = Path(__file__).resolve().parents[1] / "fixtures" / "lab-wild"
+    corpus = Path(__file__).resolve().parents[2] / "fixtures" / "lab-wild"
     message = tmp_path / "ecbu.eml"
     message.write_bytes(mail((corpus / "h24-antibiogram-esbl.hpr").read_bytes(), charset="iso-8859-1"))
     shown = subprocess.run(CLI + ["--home", str(tmp_path / "nohome"), "lab", "show", str(message)],

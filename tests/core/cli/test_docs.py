@@ -13,7 +13,7 @@ import pli.core
 from pli.core.cli import build_parser
 from pli.core.errors import PliError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOC = (ROOT / "docs" / "CLI.md").read_text(encoding="utf-8")
 
 

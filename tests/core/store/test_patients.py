@@ -13,10 +13,10 @@ from pli.core.store.patients import describe, related
 
 from store_fixtures import lab_and_doctor, make_maildir
 
-sys.path.insert(0, str(Path(__file__).parent / "lab"))
+sys.path.insert(0, str(Path(__file__).parent.parent / "lab"))
 from mail_bodies import mail  # noqa: E402
 
-CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "lab-wild"
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "lab-wild"
 MOTHER = "fictif-zoe-19650412-ndb5d35de2b"
 CHILD = "fictif-leo-20150203-ndb5d35de2b"
 

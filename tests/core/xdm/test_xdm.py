@@ -23,7 +23,7 @@ from pli.core.xdm import (Code, PatientIdentity, Sender, XdmRefused, build_packa
                           read_package, subject_for)
 from pli.core.xdm import package as xdm_package
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mssante"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mssante"
 REFERENCE = FIXTURES / "xdm-cr-bio"
 CR_BIO = (FIXTURES / "cr-bio-fictif.xml").read_bytes()
 PDF = (REFERENCE / "IHE_XDM" / "SUBSET01" / "DOC0002.PDF").read_bytes()
