@@ -32,7 +32,7 @@ from pli.core.store.orders import settle
 from pli.core.store.pending_trace import pending_files, record_steps, recover, write_pending
 from pli.core.store.tagging import LabFacts, properties_for, tags_for
 from pli.core.store.worker import INFO, Prepared, file_time, quarantined_message, raw_key
-from pli.core.vocab import LAB_INCOMPLETE, LAB_UNREADABLE, ORDER_PROPERTY as ORDER, PATIENT_UNCERTAIN
+from pli.core.vocab import LAB_INCOMPLETE, LAB_UNREADABLE, ORDER_PROPERTY as ORDER, PATIENT_UNCERTAIN, XDM_REFUSED
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Outcome:
     message_id: str = ""
     path: str = ""       # where its clear copy now is in the store ("" when not stored)
     alert: str = ""      # a security alert (replay, pad reuse): what the command line and the TUI raise
-    lab_unread: str = ""           # stored, its lab report "unreadable" or "incomplete" (the tag says which)
+    lab_unread: str = ""           # stored, its lab report "unreadable", "incomplete" or in a refused XDM package
     patient_uncertain: bool = False   # stored, results tied to no patient for sure (tag patient-uncertain)
 
 
@@ -102,10 +102,8 @@ class IndexWriter:
             os.unlink(final)  # never a file in cur/ the index lacks; the original stays in sealed/
             return Outcome(origin, "failed", "unindexable")
         status = "quarantined" if prepared.folder == "quarantine" else "imported"
-        unread = "unreadable" if LAB_UNREADABLE in prepared.tags else "incomplete" if LAB_INCOMPLETE in prepared.tags \
-            else ""
         return Outcome(origin, status, prepared.reason, prepared.message_id, final, prepared.alert,
-                       lab_unread=unread, patient_uncertain=PATIENT_UNCERTAIN in prepared.tags)
+                       lab_unread=_lab_unread(prepared.tags), patient_uncertain=PATIENT_UNCERTAIN in prepared.tags)
 
     def _in_place(self, prepared: Prepared) -> str | None:
         """The message's clear file if it is already published (a mail client may have renamed it)."""
@@ -343,3 +341,11 @@ def _write_now(path: Path, data: bytes) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+def _lab_unread(tags) -> str:
+    """How the import's report names a message stored with a lab report it could not read wholly ("" for none):
+    a refused IHE XDM package says so, since its MDN told the sender and `pli search tag:xdm-refused` finds it."""
+    if XDM_REFUSED in tags:
+        return "in an IHE XDM package pli refused (unsafe or incomplete: `pli search tag:xdm-refused`)"
+    return "unreadable" if LAB_UNREADABLE in tags else "incomplete" if LAB_INCOMPLETE in tags else ""

@@ -243,7 +243,9 @@ def test_malformed_packages_fetched_are_kept_named_and_answered_with_an_error_md
     assert done.returncode == 0, done.stderr
     said = done.stdout.decode()
     assert " 0 quarantined" in said and "Traceback" not in said + done.stderr.decode()
-    assert len([line for line in said.splitlines() if line.startswith("  lab report unreadable: ")]) >= 3
+    refused_lines = [line for line in said.splitlines()
+                     if line.startswith("  lab report in an IHE XDM package pli refused (unsafe or incomplete")]
+    assert len(refused_lines) == 3, said                  # each named as refused, not as a report misread
     refused = {kind: [m for m in stored(home, "tag:xdm-refused")
                       if f"<cr-{kind}@".encode() in Path(m.path).read_bytes()]
                for kind in ("bomb", "traversal", "no-metadata")}
