@@ -71,6 +71,16 @@ def submit(server: Server, raw: bytes, mail_from: str, recipients: list[str],
             return _transfer(smtp, server, raw, mail_from, recipients)
 
 
+def submit_over(smtp: smtplib.SMTP, server: Server, raw: bytes, mail_from: str, recipients: list[str]) -> Receipt:
+    """Hand `raw` over a session already open and logged in (an MSSanté account's: mssante_account.open_smtp),
+    as `submit` does; the session is closed after."""
+    with _explained(server, "; the mail stays in the outbox (`pli send flush` retries)"):
+        try:
+            return _transfer(smtp, server, raw, mail_from, recipients)
+        finally:
+            smtp.close()
+
+
 def probe(server: Server, login: tuple[str, str] | None = None, timeout: float = TIMEOUT_SECONDS,
           login_if_offered: bool = False) -> str:
     """Connect as `submit` does (TLS, STARTTLS, the login) and leave: what worked, in words (`pli doctor --online`)."""
