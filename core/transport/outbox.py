@@ -35,8 +35,9 @@ from pli.core.home import Home
 from pli.core.store import database
 from pli.core.store.layout import Layout
 from pli.core.transport.accounts import route, usable_accounts
-from pli.core.transport.mssante_account import ServerUnreachable, credentials, load_mss_accounts, open_smtp
-from pli.core.transport.submission import Receipt, SubmissionFailed, submit, submit_over
+from pli.core.transport.mssante_account import (Credentials, MssAccount, ServerUnreachable, credentials,
+                                                load_mss_accounts, open_smtp)
+from pli.core.transport.submission import RETRY_NOTE, Receipt, SubmissionFailed, submit, submit_over
 
 SUFFIX = ".eml"
 SENT_FLAGS = ":2,S"
@@ -255,8 +256,8 @@ def _sender(home: Home, keyring, account) -> Callable[[bytes, str, list[str]], R
 class _MssLogin:
     """An MSSanté account's settings and secrets (read once a flush); the token command runs at each session."""
 
-    account: object          # MssAccount
-    credentials: object      # Credentials
+    account: MssAccount
+    credentials: Credentials
 
 
 def _login(home: Home, keyring, account):
@@ -276,8 +277,7 @@ def _mss_session(login: _MssLogin):
     try:
         return open_smtp(login.account, login.credentials)
     except ServerUnreachable as error:
-        raise SubmissionFailed(f"{error.message}; the mail stays in the outbox (`pli send flush` retries)",
-                               unreachable=True) from None
+        raise SubmissionFailed(f"{error.message}{RETRY_NOTE}", unreachable=True) from None
     except PliError as error:   # TlsFailed, LoginRefused, TokenCommandFailed, AccountError
         raise SubmissionFailed(error.message, configuration="mssante") from None
 

@@ -43,6 +43,7 @@ from test_directory_mssante import row
 from test_mssante_index import extract_file
 from test_xdm import PDF
 from test_received import _bomb, _no_metadata, _traversal, lab_mail
+from transport_fixtures import free_port
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mssante"
 CR_BIO = (FIXTURES / "cr-bio-fictif.xml").read_bytes()
@@ -376,6 +377,17 @@ def test_a_password_login_flushes_too_and_a_wrong_password_keeps_the_mail(operat
     fixed = pli(tmp_path, practitioner, "send", "flush")
     assert fixed.returncode == 0, fixed.stderr
     assert outbox_empty(practitioner) and left_sealed(operator, practitioner)
+
+
+def test_an_unreachable_operator_keeps_the_sealed_mail_queued_for_the_next_flush(operator, tmp_path):
+    practitioner, _, to = sealing_homes(operator, tmp_path, smtp_port=free_port())    # nothing listens there
+    letter = message(tmp_path, "u.eml", "Question", "texte flush-unreachable", None)
+    sent = pli(tmp_path, practitioner, "send", "message", "--to", to, str(letter))
+    assert sent.returncode == 75
+    said = one_line(sent)
+    assert "refused the connection" in said and "kept in the outbox" in said
+    [waiting] = outbox.pending(practitioner)
+    assert waiting.recipients == (to,) and not waiting.permanent
 
 
 def test_a_flush_with_a_wrong_ca_keeps_the_sealed_mail_queued_until_the_ca_is_fixed(operator, tmp_path):
