@@ -34,7 +34,8 @@ class SubmissionFailed(PliError):
     `configuration`: our own settings are at fault, not the mail ("login": the
     login was refused, "no-auth": a login is set but the server offers none,
     "auth-required": the server wants a login and none is set, "starttls":
-    STARTTLS is set but not offered).  Unreachable or misconfigured, the next
+    STARTTLS is set but not offered, "mssante": an MSSanté account's TLS, token or
+    login failed, pli.core.transport.outbox).  Unreachable or misconfigured, the next
     mail would fail the same way: a flush stops using that account.
     """
 
