@@ -35,7 +35,9 @@ from pli.core.home import Home
 from pli.core.store import database
 from pli.core.store.layout import Layout
 from pli.core.transport.accounts import route, usable_accounts
-from pli.core.transport.submission import Receipt, SubmissionFailed, submit
+from pli.core.transport.mssante_account import (Credentials, MssAccount, ServerUnreachable, credentials,
+                                                load_mss_accounts, open_smtp)
+from pli.core.transport.submission import RETRY_NOTE, Receipt, SubmissionFailed, submit, submit_over
 
 SUFFIX = ".eml"
 SENT_FLAGS = ":2,S"
@@ -228,7 +230,10 @@ def flush_account(home: Home, keyring, account_name: str | None = None, only_key
 
 
 def _sender(home: Home, keyring, account) -> Callable[[bytes, str, list[str]], Receipt]:
-    """Submission through `account`, its login read once at first use; failures name the account and the fix."""
+    """Submission through `account`, its login read once at first use; failures name the account and the fix.
+
+    An MSSanté account (`mssante = true`) logs in its own way (its CA bundle, password, client certificate or
+    token: pli.core.transport.mssante_account.open_smtp); any other account through `submit`."""
     login: list = []
 
     def send(raw: bytes, _sender: str, recipients: list[str]) -> Receipt:
@@ -236,16 +241,45 @@ def _sender(home: Home, keyring, account) -> Callable[[bytes, str, list[str]], R
             if account.smtp is None:
                 raise SubmissionFailed("it has no smtp_host: it cannot send", configuration="no-smtp")
             if not login:
-                try:
-                    login.append(account.login("smtp", home, keyring))
-                except PliError as error:
-                    raise SubmissionFailed(error.message, configuration="password") from None
+                login.append(_login(home, keyring, account))
+            if isinstance(login[0], _MssLogin):
+                return submit_over(_mss_session(login[0]), account.smtp, raw, account.address, recipients)
             return submit(account.smtp, raw, account.address, recipients, login[0],
                           login_if_offered=account.sends_without_auth())
         except SubmissionFailed as error:
             raise SubmissionFailed(f"account {account.name}: {error.message}{_fix(account, error)}",
                                    error.permanent, error.unreachable, error.configuration) from None
     return send
+
+
+@dataclass(frozen=True)
+class _MssLogin:
+    """An MSSanté account's settings and secrets (read once a flush); the token command runs at each session."""
+
+    account: MssAccount
+    credentials: Credentials
+
+
+def _login(home: Home, keyring, account):
+    """What `account` logs in with: (user, password) or None for `submit`, an _MssLogin for an MSSanté account."""
+    try:
+        mss = load_mss_accounts(home, {account.name: account}).get(account.name)
+        if mss is None:
+            return account.login("smtp", home, keyring)
+        return _MssLogin(mss, credentials(home, account, mss, "smtp", keyring))
+    except PliError as error:
+        raise SubmissionFailed(error.message, configuration="password") from None
+
+
+def _mss_session(login: _MssLogin):
+    """An SMTP session logged in the MSSanté way; its failures (TLS, login, token, no server) as SubmissionFailed:
+    our configuration or the network, never the mail's fault, so it stays in the outbox, not refused for good."""
+    try:
+        return open_smtp(login.account, login.credentials)
+    except ServerUnreachable as error:
+        raise SubmissionFailed(f"{error.message}{RETRY_NOTE}", unreachable=True) from None
+    except PliError as error:   # TlsFailed, LoginRefused, TokenCommandFailed, AccountError
+        raise SubmissionFailed(error.message, configuration="mssante") from None
 
 
 def _fix(account, error: SubmissionFailed) -> str:
@@ -258,6 +292,7 @@ def _fix(account, error: SubmissionFailed) -> str:
                            "else use its submission port (587 with starttls, 465 with tls)",
         "auth-required": lambda: f"; set smtp_username and its password in {where}",
         "starttls": lambda: "",
+        "mssante": lambda: "",         # the MSSanté errors name their fix themselves
     }
     fix = fixes.get(error.configuration)
     if fix is None:

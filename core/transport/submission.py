@@ -20,6 +20,8 @@ from pli.core.errors import PliError
 from pli.core.transport.accounts import Server
 
 TIMEOUT_SECONDS = 30
+#: What a network failure means for the mail being submitted.
+RETRY_NOTE = "; the mail stays in the outbox (`pli send flush` retries)"
 _EOL = re.compile(rb"\r?\n")
 _QUEUED = re.compile(rb"(?:queued as|queue id|id=)\s*<?([A-Za-z0-9._@-]{1,128})>?", re.I)
 
@@ -32,7 +34,8 @@ class SubmissionFailed(PliError):
     `configuration`: our own settings are at fault, not the mail ("login": the
     login was refused, "no-auth": a login is set but the server offers none,
     "auth-required": the server wants a login and none is set, "starttls":
-    STARTTLS is set but not offered).  Unreachable or misconfigured, the next
+    STARTTLS is set but not offered, "mssante": an MSSanté account's TLS, token or
+    login failed, pli.core.transport.outbox).  Unreachable or misconfigured, the next
     mail would fail the same way: a flush stops using that account.
     """
 
@@ -65,10 +68,20 @@ def submit(server: Server, raw: bytes, mail_from: str, recipients: list[str],
     `login_if_offered`: a server that offers no AUTH gets the mail without
     the login (a relay that knows us by address); otherwise that is an error.
     """
-    with _explained(server, "; the mail stays in the outbox (`pli send flush` retries)"):
+    with _explained(server, RETRY_NOTE):
         with _connect(server, timeout) as smtp:
             _login(smtp, login, login_if_offered)
             return _transfer(smtp, server, raw, mail_from, recipients)
+
+
+def submit_over(smtp: smtplib.SMTP, server: Server, raw: bytes, mail_from: str, recipients: list[str]) -> Receipt:
+    """Hand `raw` over a session already open and logged in (an MSSanté account's: mssante_account.open_smtp),
+    as `submit` does; the session is closed after."""
+    with _explained(server, RETRY_NOTE):
+        try:
+            return _transfer(smtp, server, raw, mail_from, recipients)
+        finally:
+            smtp.close()
 
 
 def probe(server: Server, login: tuple[str, str] | None = None, timeout: float = TIMEOUT_SECONDS,

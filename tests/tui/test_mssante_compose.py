@@ -22,8 +22,10 @@ from test_compose_send import compose as open_compose, messages, settle  # noqa:
 from test_xdm import PDF  # noqa: E402
 from transport_fixtures import write_account  # noqa: E402
 
+from pli.core.crypto.envelope import open_mail  # noqa: E402
 from pli.core.crypto.identity import Identity  # noqa: E402
 from pli.core.crypto.keyring import Keyring, public_view  # noqa: E402
+from pli.core.demo import DEMO_PASSPHRASE  # noqa: E402
 from pli.core.directory.mssante_index import import_extract  # noqa: E402
 from pli.core.home import Home  # noqa: E402
 from pli.core.transport import outbox  # noqa: E402
@@ -146,8 +148,16 @@ async def test_a_text_goes_as_ordinary_mime_and_a_pli_recipient_beside_is_sealed
     assert "Une question sans document." in mail.get_content() and "X-MSS-CODECDA" not in mail
     assert not any(known.encode() in to.encode() for m in operator.sink.messages if b"compose-text" in m[2]
                    for to in m[1])
-    # sealed for the pli recipient only; it waits: the outbox's flush does not log in to an MSSanté account yet
-    assert [q.recipients for q in outbox.pending(demo)] == [(known,)]
+    # sealed for the pli recipient only, and flushed through the MSSanté account (the default one, token login):
+    # the operator relayed the very bytes sealed in the outbox, and the lab's keyring opens them
+    assert outbox.pending(demo) == []
+    [sealed] = (outbox.outbox_dir(demo) / "cur").iterdir()
+    marker = email.message_from_bytes(sealed.read_bytes())["Message-ID"].encode()
+    sender, recipients, relayed = relayed_to(operator, marker)
+    assert recipients == [known] and sender == f"dr.martin@{DOMAIN}"
+    assert b"Une question sans document." not in relayed                # sealed: the text is not in clear
+    opened = open_mail(relayed, Keyring.unlock(Home(demo.root / "peers" / "lab-otp"), DEMO_PASSPHRASE))
+    assert b"Une question sans document." in opened.inner
 
 
 async def test_an_operator_refusing_the_login_keeps_compose_open_and_nothing_sealed(demo, make_app, operator):

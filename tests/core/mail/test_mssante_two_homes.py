@@ -11,6 +11,8 @@ LMTP and submission over TLS from a test CA, token logins; tests/core/dovecot_fi
 3. The practitioner sends a PDF to the lab's MSSanté address (`pli send message --patient`): the mail read back
    from the lab's mailbox carries an IHE XDM package whose METADATA.XML, document and headers are checked.
 4. What must fail does, through the CLI: one line, a non-zero exit, nothing lost.
+5. Sealed pli mail between the two homes leaves through the MSSanté account (`pli send` / `pli send flush` log
+   in the MSSanté way) and opens at the lab; a wrong CA or a bad token keeps it in the outbox until fixed.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from dovecot_fixtures import OperatorDovecot, deliver, make_jwt, relayed_to, tok
 from pki_fixtures import TestCa
 from mssante_fixtures import DOMAIN, mss_home, operator, pli  # noqa: F401 - operator is a fixture
 from pli.core import vocab as v
+from pli.core.crypto.pairing import introduce
 from pli.core.directory.mssante_index import import_extract
 from pli.core.home import Home
 from pli.core.safe_xml import parse_xml
@@ -40,6 +43,7 @@ from test_directory_mssante import row
 from test_mssante_index import extract_file
 from test_xdm import PDF
 from test_received import _bomb, _no_metadata, _traversal, lab_mail
+from transport_fixtures import free_port
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mssante"
 CR_BIO = (FIXTURES / "cr-bio-fictif.xml").read_bytes()
@@ -319,6 +323,111 @@ def test_a_wrong_ca_is_one_line_for_send_and_nothing_is_submitted(operator, tmp_
     sent = one_line(pli(tmp_path, home, "send", "message", "--to", LAB, str(letter)))
     assert "localhost" in sent and ("CA" in sent or "trust" in sent)
     assert not any(b"wrong-ca" in m[2] for m in operator.sink.messages)
+
+
+def sealing_homes(operator, root: Path, **doctor_keys) -> tuple[Home, Home, str]:
+    """(practitioner, lab, the lab's pli address): two homes on the operator whose keyrings know each other, so
+    what the practitioner sends the lab is sealed and queued in the outbox, then flushed through the MSSanté
+    account (the practitioner's only one); `doctor_keys` change the practitioner's account."""
+    practitioner, doctor = mss_home(root, operator, "dr.martin", **doctor_keys)
+    lab, lab_keys = mss_home(root, operator, "secretariat")
+    introduce(doctor, lab_keys)
+    return practitioner, lab, lab_keys.identity.public.address
+
+
+def left_sealed(operator, home: Home) -> bytes:
+    """The sealed mail the outbox submitted (kept in outbox/cur), as the operator relayed it."""
+    [kept] = (outbox.outbox_dir(home) / "cur").iterdir()
+    marker = email.message_from_bytes(kept.read_bytes())["Message-ID"].encode()
+    _, _, relayed = relayed_to(operator, marker)
+    return relayed
+
+
+def test_sealed_mail_leaves_through_the_mssante_account_and_opens_at_the_lab(operator, tmp_path):
+    practitioner, lab, to = sealing_homes(operator, tmp_path)
+    letter = message(tmp_path, "k.eml", "Kaliémie sealed-mss", "texte scellé sealed-mss", None)
+    sent = pli(tmp_path, practitioner, "send", "message", "--to", to, str(letter))
+    assert sent.returncode == 0, sent.stderr
+    assert outbox_empty(practitioner)
+    [(mail_from, recipients, relayed)] = [m for m in operator.sink.messages if m[2] == left_sealed(operator,
+                                                                                                   practitioner)]
+    assert mail_from == DOCTOR and recipients == [to]                   # the MSSanté account's envelope
+    assert b"sealed-mss" not in relayed                                  # sealed: neither subject nor text in clear
+    deliver(operator, DOCTOR, "secretariat", relayed)                   # the lab's operator delivers it
+    fetched = pli(tmp_path, lab, "fetch")
+    assert fetched.returncode == 0, fetched.stderr
+    [row] = stored(lab, "subject:sealed-mss")
+    assert row.verified and v.MSSANTE not in row.tags and row.subject == "Kaliémie sealed-mss"
+    assert "texte scellé sealed-mss" in Path(row.path).read_text()      # opened: the clear copy the lab reads
+
+
+def test_a_password_login_flushes_too_and_a_wrong_password_keeps_the_mail(operator, tmp_path):
+    secret = tmp_path / "smtp.pass"
+    secret.write_text("not the password\n")
+    secret.chmod(0o600)
+    practitioner, _, to = sealing_homes(operator, tmp_path, auth="password", token_command=None,
+                                        password_file=str(secret))
+    letter = message(tmp_path, "p.eml", "Question", "texte flush-password", None)
+    refused = pli(tmp_path, practitioner, "send", "message", "--to", to, str(letter))
+    assert refused.returncode == 75
+    said = one_line(refused)
+    assert "refused the password of dr.martin" in said and "not the password" not in said + refused.stdout.decode()
+    assert [q.recipients for q in outbox.pending(practitioner)] == [(to,)]
+    secret.write_text(OperatorDovecot.USERS["dr.martin"] + "\n")
+    fixed = pli(tmp_path, practitioner, "send", "flush")
+    assert fixed.returncode == 0, fixed.stderr
+    assert outbox_empty(practitioner) and left_sealed(operator, practitioner)
+
+
+def test_an_unreachable_operator_keeps_the_sealed_mail_queued_for_the_next_flush(operator, tmp_path):
+    practitioner, _, to = sealing_homes(operator, tmp_path, smtp_port=free_port())    # nothing listens there
+    letter = message(tmp_path, "u.eml", "Question", "texte flush-unreachable", None)
+    sent = pli(tmp_path, practitioner, "send", "message", "--to", to, str(letter))
+    assert sent.returncode == 75
+    said = one_line(sent)
+    assert "refused the connection" in said and "kept in the outbox" in said
+    [waiting] = outbox.pending(practitioner)
+    assert waiting.recipients == (to,) and not waiting.permanent
+
+
+def test_a_flush_with_a_wrong_ca_keeps_the_sealed_mail_queued_until_the_ca_is_fixed(operator, tmp_path):
+    other = TestCa(tmp_path / "other-ca", "other CA")
+    bundle = tmp_path / "operator-ca.pem"
+    bundle.write_bytes(other.cert_path.read_bytes())                    # the wrong CA where the operator's goes
+    practitioner, _, to = sealing_homes(operator, tmp_path, ca_file=str(bundle))
+    letter = message(tmp_path, "q.eml", "Question", "texte flush-wrong-ca", None)
+    sent = pli(tmp_path, practitioner, "send", "message", "--to", to, str(letter))
+    assert sent.returncode == 75
+    said = one_line(sent)
+    assert "kept in the outbox" in said and "localhost" in said and ("CA" in said or "trust" in said)
+    again = pli(tmp_path, practitioner, "send", "flush")
+    assert again.returncode == 75 and "kept in the outbox" in one_line(again)
+    [waiting] = outbox.pending(practitioner)
+    assert waiting.recipients == (to,) and waiting.attempts == 2 and not waiting.permanent   # not refused for good
+    bundle.write_bytes(operator.test_ca.cert_path.read_bytes())         # the right CA bundle
+    fixed = pli(tmp_path, practitioner, "send", "flush")
+    assert fixed.returncode == 0, fixed.stderr
+    assert outbox_empty(practitioner) and left_sealed(operator, practitioner)
+
+
+def test_a_flush_with_a_bad_token_keeps_the_sealed_mail_queued_until_the_token_is_good(operator, tmp_path):
+    token = make_jwt(b"another identity provider's key", "dr.martin")
+    helper = token_helper(tmp_path / "helper", token)
+    practitioner, _, to = sealing_homes(operator, tmp_path, token_command=[str(helper)])
+    letter = message(tmp_path, "q.eml", "Question", "texte flush-bad-token", None)
+    queued = pli(tmp_path, practitioner, "send", "message", "--queue-only", "--to", to, str(letter))
+    assert queued.returncode == 0, queued.stderr
+    flushed = pli(tmp_path, practitioner, "send", "flush")
+    assert flushed.returncode == 75
+    said = one_line(flushed)
+    assert "kept in the outbox" in said and "access token is not valid" in said and token.split(".")[1] not in said
+    assert token.split(".")[1] not in flushed.stdout.decode()          # nor in the report
+    [waiting] = outbox.pending(practitioner)
+    assert waiting.recipients == (to,) and not waiting.permanent
+    token_helper(tmp_path / "helper", make_jwt(operator.oauth_key, "dr.martin", lifetime=3600))
+    fixed = pli(tmp_path, practitioner, "send", "flush")
+    assert fixed.returncode == 0, fixed.stderr
+    assert outbox_empty(practitioner) and left_sealed(operator, practitioner)
 
 
 def outbox_empty(home: Home) -> bool:
