@@ -107,6 +107,7 @@ _ptr = ffi.from_buffer
 # New outputs are allocated without clearing: C writes every byte before anything reads it (and a failed open
 # never shows it), so neither a zeroing nor a from_buffer is paid per call.
 _uncleared = ffi.new_allocator(should_clear_after_alloc=False)
+_CHARS = ffi.typeof("char[]")          # the type object: no string to look up per call
 
 
 def _input(view: memoryview):
@@ -139,12 +140,14 @@ def otp_xor(data, pad, out=None):
                 if not _c_otp_xor(dst, dst, pad, n):     # PLI_OK
                     return None
         elif out is None:
-            if type(data) is bytes and len(pad) >= len(data):
-                result = _uncleared("char[]", len(data) or 1)      # C writes all of it
-                if _c_otp_xor(result, data, pad, len(data)) == _OK:
-                    return ffi.unpack(result, len(data))
-        elif type(out) is bytearray and len(out) == len(data) and len(pad) >= len(data):
-            if _c_otp_xor(_ptr(out), data, pad, len(data)) == _OK:
+            n = len(data)
+            if type(data) is bytes and len(pad) >= n:
+                result = _uncleared(_CHARS, n or 1)                # C writes all of it
+                if _c_otp_xor(result, data, pad, n) == _OK:
+                    return ffi.unpack(result, n)
+        elif type(out) is bytearray:
+            n = len(data)
+            if len(out) == n and len(pad) >= n and _c_otp_xor(_ptr(out), data, pad, n) == _OK:
                 return None
     except TypeError:        # cffi takes only bytes and cdata as they are: the general path for the rest
         pass
@@ -176,9 +179,10 @@ def chacha20_xor(key, nonce, counter: int, data, out=None):
         if len(key) == KEY_BYTES and len(nonce) == NONCE_BYTES and type(counter) is int:
             if out is None:
                 if type(data) is bytes:
-                    result = _uncleared("char[]", len(data) or 1)  # C writes all of it
-                    if _c_chacha20_xor(result, data, len(data), key, nonce, counter) == _OK:
-                        return ffi.unpack(result, len(data))
+                    n = len(data)
+                    result = _uncleared(_CHARS, n or 1)            # C writes all of it
+                    if _c_chacha20_xor(result, data, n, key, nonce, counter) == _OK:
+                        return ffi.unpack(result, n)
             elif type(out) is bytearray and len(out) == len(data):
                 dst = _ptr(out)
                 if _c_chacha20_xor(dst, dst if out is data else data, len(data), key, nonce, counter) == _OK:

@@ -259,6 +259,36 @@ def test_otp_xor_lengths_unaligned_and_in_place(path, rng):
         assert bytes(src) == expected
 
 
+def test_otp_xor_every_output_alignment_writes_exactly_its_bytes(path, rng):
+    """The SIMD paths XOR a head up to the output's next 64- (32-) byte boundary first, then aligned stores,
+    then a tail: every output alignment, lengths either side of the head and the loop sizes, and the bytes
+    just outside the output (guards) never written, out of place and in place."""
+    guard = 64
+    for dst_off in range(64):
+        for length in (1, 7, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257, 320, 4096, 4096 + 63):
+            pad_off = rng.randrange(64)
+            pad = memoryview(bytearray(rng.randbytes(length + 64)))[pad_off:pad_off + length]
+            src = rng.randbytes(length)
+            expected = (int.from_bytes(src, "little") ^ int.from_bytes(pad, "little")).to_bytes(length, "little")
+            for in_place in (False, True):
+                area = bytearray(rng.randbytes(2 * guard + 64 + length))
+                start = guard + (dst_off - _address(area) - guard) % 64      # address % 64 == dst_off
+                before = bytes(area)
+                if in_place:
+                    area[start:start + length] = src
+                    before = bytes(area)
+                out = memoryview(area)[start:start + length]
+                s = ffi.from_buffer(out) if in_place else src
+                assert lib.pli_otp_xor(ffi.from_buffer(out), s, ffi.from_buffer(pad), length) == lib.PLI_OK
+                assert bytes(out) == expected, (dst_off, length, in_place)
+                assert area[:start] == before[:start] and area[start + length:] == before[start + length:], \
+                    (dst_off, length, in_place)
+
+
+def _address(buf) -> int:
+    return int(ffi.cast("uintptr_t", ffi.from_buffer(buf)))
+
+
 def _mixed_specs(rng, count: int, extra: int = 0) -> list[dict]:
     """Records of both kinds, lengths around the block and SIMD boundaries (plus `extra` bytes each)."""
     specs = []
