@@ -59,7 +59,11 @@ def write_atomic(path: str | os.PathLike, data: Data | Iterable[Data], mode: int
     """
     path = Path(path)
     tmp = _staged(path, data, mode)
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except OSError:
+        os.unlink(tmp)       # the staged copy may hold a secret or a message in clear: never left behind
+        raise
     fsync_dir(path.parent)
 
 

@@ -73,3 +73,13 @@ def test_sync_filesystem_takes_a_folder_and_refuses_a_file(tmp_path):
     sync_filesystem(tmp_path)  # returns once the file system's writes are on disk
     with pytest.raises(NotADirectoryError):
         sync_filesystem(tmp_path / "a")
+
+
+def test_a_replace_that_fails_leaves_no_staged_copy_behind(tmp_path):
+    """write_atomic onto a folder's name fails at the rename: the staged temp file (which may hold a secret or a
+    message in clear) is removed, the error still raised."""
+    target = tmp_path / "a-folder"
+    target.mkdir()
+    with pytest.raises(OSError):
+        write_atomic(target, b"secret bytes")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-folder"]
