@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from pki_fixtures import Issued, TestCa
-from transport_fixtures import Dovecot, Recorder, _has_user, free_port, pwd_name, wait_for_port
+from transport_fixtures import Dovecot, Recorder, _has_user, free_ports, pwd_name, wait_for_port
 
 ISSUER = "https://idp.pli.test"
 
@@ -72,7 +72,7 @@ class OperatorDovecot(Dovecot):
         self.client_ca = client_ca
         self.oauth_key = oauth_key
         (self.imaps_port, self.imap_port, self.lmtp_port,
-         self.submissions_port, self.submission_port) = (free_port() for _ in range(5))
+         self.submissions_port, self.submission_port, self.relay_port) = free_ports(6)
         self.uid, self.gid = self._mail_owner()
         self.mail = root / "mail"
         self.mail.mkdir(mode=0o755)
@@ -89,7 +89,7 @@ class OperatorDovecot(Dovecot):
         if oauth_key is not None:
             self._write_oauth(oauth_key)
         self.sink = Recorder()
-        self._controller = Controller(self.sink, hostname="127.0.0.1", port=free_port())
+        self._controller = Controller(self.sink, hostname="127.0.0.1", port=self.relay_port)
         self.conf = root / "dovecot.conf"
         self.conf.write_text(self._config())
         self.binary = shutil.which("dovecot") or "/usr/sbin/dovecot"

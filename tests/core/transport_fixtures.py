@@ -32,9 +32,21 @@ __all__ = ["PASSPHRASE", "PLI", "Peers", "Recorder", "free_port", "gateway_confi
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: each socket stays bound until all are chosen, since a port asked for
+    right after another was closed can be that same port again (Dovecot then refuses its configuration
+    with "duplicate listener")."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def wait_for_port(port: int, timeout: float = 15.0, proc: subprocess.Popen | None = None) -> None:
@@ -286,7 +298,7 @@ class Dovecot:
         # run as unprivileged users that must reach the passwd file and the mail.
         self.root = root = Path(tempfile.mkdtemp(prefix="pli-dovecot-"))
         root.chmod(0o755)
-        self.imap_port, self.lmtp_port = free_port(), free_port()
+        self.imap_port, self.lmtp_port = free_ports(2)
         if os.geteuid() == 0:
             user = pwd.getpwnam("dovecot") if _has_user("dovecot") else pwd.getpwnam("nobody")
             self.uid, self.gid = user.pw_uid, user.pw_gid

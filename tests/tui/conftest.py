@@ -5,12 +5,21 @@ snapshots are the same on every machine and every day.
 """
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import datetime, timezone
 
 import pytest
+import textual._wait
 
 from pli.core.home import Home
+
+# Pilot waits twice after each key until the process looks idle, in slices of textual._wait's
+# SLEEP_GRANULARITY (20 ms, so 40 ms a key at the least, and typing was most of the TUI tests' time).
+# Slices of 5 ms make typing in tests about twice as fast; what counts as idle (under 1 ms of CPU in a
+# slice) is unchanged, and a test must wait for what it checks anyway (workers, a result from a thread).
+# PLI_TEST_PILOT_TICK=0.02 gives Textual's own pace back.
+textual._wait.SLEEP_GRANULARITY = float(os.environ.get("PLI_TEST_PILOT_TICK", "0.005"))
 
 FIXED_NOW = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
 DEMO_SIZE = 120
