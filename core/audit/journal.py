@@ -8,7 +8,8 @@
 A batch is written with one signature (on its last entry, whose chain of `prev`
 hashes covers the others), one write and one fsync, then the head is replaced
 (written, fsync'd, renamed).  The journal is fsync'd first: after a crash the
-head may lag behind the journal, which is harmless, never run ahead of it.
+head may lag one batch behind the journal, which is harmless, never run ahead of
+it; more than one batch behind is an older head put back over a cut journal.
 Before appending, a writer checks the journal's end against the signed head:
 a journal cut short (or a head missing, forged or edited) is never continued,
 since re-signing the head would hide the cut (JournalTampered, exit 4).
@@ -115,6 +116,8 @@ class Journal:
             write_head(self.home, 0, GENESIS, self.public, entries.now(), self.signer)
         else:
             _check_against_head(self.home, head, tail)
+            if head.seq < tail.seq:   # a crash left it a batch behind: brought up first, so another stays one behind
+                write_head(self.home, tail.seq, tail.hash, self.public, tail.time, self.signer)
         if tail.torn_at is not None:
             _cut_torn(self.home, tail.torn_at)
         return tail.seq, tail.hash
@@ -182,6 +185,7 @@ class _Tail:
     torn_at: int | None    # where what follows it starts (a torn line, a batch whose write was cut), if anything
     end: int = 0           # where the last sealed line ends
     last: int = 0          # the seq of the last complete line, sealed or not (what a cut journal is said to end at)
+    time: str = ""         # the last sealed entry's time
 
 
 def _tail(home: Home) -> _Tail:
@@ -205,7 +209,7 @@ def _tail(home: Home) -> _Tail:
             line = _decoded(home, raw)
             last = line.entry.seq if last is None else last
             if line.sealed:
-                return _Tail(line.entry.seq, line.hash, torn_at, offset + len(raw) + 1, last)
+                return _Tail(line.entry.seq, line.hash, torn_at, offset + len(raw) + 1, last, line.entry.time)
             torn_at = offset
     return _Tail(0, GENESIS, torn_at, 0, last or 0)
 
@@ -259,28 +263,37 @@ def _check_against_head(home: Home, head: Head, tail: _Tail) -> None:
             else f"ends at entry {tail.seq}"
         raise _cut(home, f"its journal {ends} but its signed head records entry {head.seq} "
                          f"(entries {tail.seq + 1}..{head.seq} were removed)")
-    if head.seq == tail.seq:
-        found = tail.hash
-    elif head.seq == 0:
-        found = GENESIS      # a genesis head, and entries after it whose head never reached the disk
-    else:
-        found = _hash_of(home, head.seq, tail.end)   # the head lags (a crash before its rename): harmless if it matches
+    found = tail.hash if head.seq == tail.seq else _batch_before(home, head.seq, tail.end)
+    if found == OLDER_HEAD:
+        raise _cut(home, f"its signed head records entry {head.seq}, more than one batch before its last signed "
+                         f"entry {tail.seq}: an older head was put back (the entries after it may have been cut)")
     if found != head.hash:
         raise _cut(home, f"its entry {head.seq} is not the one its signed head records (rewritten or removed)")
 
 
-def _hash_of(home: Home, seq: int, end: int) -> str | None:
-    """The hash of entry `seq`, read backwards from `end`, the end of the last sealed line (a lagging
-    head is a batch behind at most)."""
+#: What _batch_before finds when a signed line lies between the head's entry and the last one.
+OLDER_HEAD = "older head"
+
+
+def _batch_before(home: Home, seq: int, end: int) -> str | None:
+    """The hash of entry `seq` (GENESIS for 0) when the head names it and the journal goes on after it: it
+    must end the batch just before the last one (`end` ends that last batch's sealed line).  A crash
+    between the journal's fsync and the head's rename leaves the head one batch behind, never more (the
+    next writer brings it up first): OLDER_HEAD when another signed line lies between, None when the
+    entry is not there."""
     with open(journal_path(home), "rb") as handle:
-        for _offset, raw in _backwards(handle, end):
+        lines = _backwards(handle, end)
+        next(lines, None)                      # the last sealed line itself
+        for _offset, raw in lines:
             if raw:
                 line = _decoded(home, raw)
                 if line.entry.seq == seq:
                     return line.hash
+                if line.sealed:
+                    return OLDER_HEAD
                 if line.entry.seq < seq:
                     return None
-    return None
+    return GENESIS if seq == 0 else None
 
 
 def _cut(home: Home, what: str) -> JournalTampered:

@@ -39,10 +39,10 @@ def verify(home: Home, trusted: set[str] | None = None) -> VerifyReport:
     with locked(home, fcntl.LOCK_SH):
         # A bad head is reported after the entries: the first bad *entry* is the more useful news.
         head, head_problem = read_head(home, keys)
-        report, unsealed = _walk(home, keys, head)
+        report, unsealed, sealed_after_head = _walk(home, keys, head)
         if head_problem:
             raise JournalTampered(head_problem, report.last_seq + 1)
-        _check_end(home, head, report.last_seq)
+        _check_end(home, head, report.last_seq, sealed_after_head)
         if unsealed:   # after the head's check: entries cut from the end are the more precise news
             (first, line, _), (last, last_line, _) = unsealed[0], unsealed[-1]
             raise JournalTampered(f"trace entries {first}..{last} (lines {line}..{last_line}) end the journal "
@@ -51,9 +51,10 @@ def verify(home: Home, trusted: set[str] | None = None) -> VerifyReport:
         return report
 
 
-def _walk(home: Home, keys: TrustedKeys, head: Head | None) -> tuple[VerifyReport, list]:
-    """What a check of every line found, and the entries at the end that no signature seals."""
-    seq, prev, count, used = 0, GENESIS, 0, set()
+def _walk(home: Home, keys: TrustedKeys, head: Head | None) -> tuple[VerifyReport, list, int]:
+    """What a check of every line found, the entries at the end that no signature seals, and how many
+    signed lines come after the head's entry."""
+    seq, prev, count, used, after_head = 0, GENESIS, 0, set(), 0
     batch: list[tuple[int, int, str]] = []   # (seq, line, signer) of the entries the next signature seals
     with open(journal_path(home), "rb") as handle:
         for number, raw in enumerate(handle, 1):
@@ -80,9 +81,10 @@ def _walk(home: Home, keys: TrustedKeys, head: Head | None) -> tuple[VerifyRepor
             if line.sealed:
                 used.add(entry.signer)
                 batch = []
+                after_head += head is not None and entry.seq > head.seq
             else:
                 batch.append((entry.seq, number, entry.signer))
-    return VerifyReport(count, seq, frozenset(used)), batch
+    return VerifyReport(count, seq, frozenset(used)), batch, after_head
 
 
 def _check_seal(keys: TrustedKeys, line, number: int, batch: list[tuple[int, int, str]]) -> None:
@@ -123,7 +125,7 @@ def _decode(raw: bytes, where: str, seq: int, number: int):
         raise JournalTampered(f"{where} is unreadable ({error}): it was edited", seq, number) from None
 
 
-def _check_end(home: Home, head: Head | None, last: int) -> None:
+def _check_end(home: Home, head: Head | None, last: int, sealed_after_head: int) -> None:
     if head is None:
         if last:
             raise JournalTampered(f"{head_path(home)} is missing: the end of the journal cannot be checked "
@@ -135,3 +137,7 @@ def _check_end(home: Home, head: Head | None, last: int) -> None:
     if head.seq == 0 and head.hash != GENESIS:   # entries compare with the head at its seq: 0 names none
         raise JournalTampered(f"{head_path(home)} records entry 0 with a hash that is not the genesis one: "
                               "it was edited", 1)
+    if sealed_after_head > 1:   # a crash leaves the head one batch behind at most (docs/AUDIT.md, "Writing")
+        raise JournalTampered(f"{head_path(home)} records entry {head.seq}, {sealed_after_head} signed batches "
+                              "before the journal's end: an older head was put back (the entries after it may "
+                              "have been cut)", head.seq + 1)

@@ -200,8 +200,15 @@ class Keyring:
         return group, maker
 
     def _check_group_address(self, address: str, agree_public: bytes | None) -> None:
-        """BadIdentity unless `address` is free for a group: not ours, not a correspondent's, not the directory's
-        (the same group, by its key, excepted)."""
+        """BadIdentity unless `address` is free for a group (group_address_taken)."""
+        taken = self.group_address_taken(address, agree_public)
+        if taken:
+            raise BadIdentity(f"a group cannot take the address {address}: it is {taken}, whose mail it would "
+                              "then read; nothing imported or created")
+
+    def group_address_taken(self, address: str, agree_public: bytes | None) -> str:
+        """Who else holds `address`, which a group with X25519 key `agree_public` (None: a new group) takes or
+        would take: ours, a correspondent's, the directory's (the same group, by its key, excepted); "" if nobody."""
         me = self.identity.public
         taken = None
         if address == me.address or address in me.serves:
@@ -217,9 +224,7 @@ class Keyring:
             if taken is None and entry is not None and not any(
                     k.key.alg == "x25519" and k.revoked is None and k.key.raw == agree_public for k in entry.keys):
                 taken = f"{entry.name} in the directory"
-        if taken is not None:
-            raise BadIdentity(f"a group cannot take the address {address}: it is {taken}, whose mail it would "
-                              "then read; nothing imported or created")
+        return taken or ""
 
     def trusted_maker(self, what: str):
         """The check a signed file's maker key goes through (the resolver's trusted_maker)."""
@@ -329,7 +334,15 @@ def public_view(home: Home) -> tuple[PublicIdentity, list[PublicIdentity]]:
 
 
 def trust_public(home: Home, public: PublicIdentity, replace: bool = False) -> dict[str, PublicIdentity]:
-    """Add `public` to the home's correspondents; refuses to silently replace a different key (KeyChanged)."""
+    """Add `public` to the home's correspondents; refuses to silently replace a different key (KeyChanged),
+    and an address one of the home's groups holds under another key (BadIdentity): groups are looked up
+    first, so the correspondent would never get the mail meant for them."""
+    groups = public_view(home)[1] if KeyringFiles(home).public.exists() else []
+    group = next((g for g in groups if g.address == public.address and g.agree_public != public.agree_public), None)
+    if group is not None:
+        raise BadIdentity(f"{public.address} is the address of your group {group.name} ({group.fingerprint}): "
+                          "mail to it is sealed to the group, so a correspondent under it would never get theirs; "
+                          "nothing imported. Check the address with them")
     current = load_correspondents(home)
     old = current.get(public.address)
     if old is not None and old != public and not replace:

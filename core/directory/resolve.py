@@ -173,6 +173,8 @@ def reach(keyring: Keyring, address: str) -> PublicIdentity:
     """
     address = check_address(address)
     found = keyring.reach_keyring(address)
+    if found is not None and found.kind == "group":
+        _check_group_still_alone(keyring, found)
     directory = _directory(keyring.home, required=found is None)
     if found is None:
         found = recipients.reach(directory, address) if directory is not None else None
@@ -189,6 +191,16 @@ def reach(keyring: Keyring, address: str) -> PublicIdentity:
                 raise
             return newer
     return found
+
+
+def _check_group_still_alone(keyring: Keyring, group: PublicIdentity) -> None:
+    """UnknownRecipient when someone was given a group's address after the group joined the keyring (the
+    directory lists it now, say): mail to it would be sealed to the group, which would read theirs."""
+    taken = keyring.group_address_taken(group.address, group.agree_public)
+    if taken:
+        raise UnknownRecipient(f"{group.address} is the address of your group {group.name}, and now also of "
+                               f"{taken}: nothing is sealed to it, since the group would read mail meant for "
+                               "them; check with the group's members and your directory authority")
 
 
 def expand(keyring: Keyring, address: str) -> list[str]:

@@ -314,6 +314,20 @@ def test_a_head_re_signed_as_entry_0_with_the_last_hash_is_found(home):
         Journal(home, KEY).record("read", "env-1")
 
 
+def test_an_older_head_put_back_over_a_cut_journal_is_exit_4(home):
+    """Six entries in one batch, then three more batches; the head of the first batch, kept from then, is
+    put back over the journal cut after the third: it would have passed for a head lagging after a crash."""
+    older = head_path(home).read_bytes()
+    journal = Journal(home, KEY, actor="dr.martin@pli.test")
+    for n in range(7, 10):
+        journal.record("read", f"env-{n}")
+    write(home, lines(home)[:8])                          # entries 9 cut
+    head_path(home).write_bytes(older)
+    assert _verify_status(home) == 4
+    with pytest.raises(JournalTampered, match="older head"):
+        verify(home)
+
+
 # -- version 2: one signature per batch --------------------------------------------------------------------------
 
 def _v2(tmp_path) -> Home:

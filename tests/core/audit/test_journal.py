@@ -263,6 +263,62 @@ def test_a_head_lagging_after_a_crash_is_continued(home, key):
     assert verify(home).entries == 9
 
 
+def test_an_older_head_put_back_over_a_cut_journal_is_refused(home, key):
+    """A head copied earlier (a backup of the home, a look at it last week) is validly signed; put back over a
+    journal cut after it, it once passed for a head lagging after a crash, and the cut was continued unseen.
+    A crash leaves the head one batch behind at most: anything more is refused."""
+    from pli.core.audit.journal import head_path
+
+    journal = Journal(home, key)
+    journal.record("sealed", "env-1")
+    older = head_path(home).read_bytes()                          # the copy
+    ends = []
+    for n in range(2, 7):
+        journal.record("sealed", f"env-{n}")
+        ends.append(journal_path(home).stat().st_size)
+    journal_path(home).write_bytes(journal_path(home).read_bytes()[:ends[1]])   # entries 4..6 cut
+    head_path(home).write_bytes(older)
+    said = _refused(journal, home)
+    assert "older head" in said
+
+
+def test_the_genesis_head_put_back_over_a_journal_of_several_batches_is_refused(home, key):
+    from pli.core.audit.journal import head_path
+
+    journal = Journal(home, key)
+    journal.check()                                               # an empty trace: its genesis head
+    genesis = head_path(home).read_bytes()
+    journal.record("sealed", "env-1")
+    journal.record("sealed", "env-2")
+    head_path(home).write_bytes(genesis)
+    _refused(journal, home)
+
+
+def test_a_head_lagging_after_two_crashes_in_a_row_is_still_continued(home, key, monkeypatch):
+    """The writer that continues after a crash first brings the head up to the journal's end, so that a
+    second crash (between its append and its head) leaves the head one batch behind again, never two."""
+    import pli.core.audit.journal as journal_module
+    from pli.core.audit.journal import head_path
+
+    journal = _six(home, key)
+    lagging = head_path(home).read_bytes()
+    journal.record("sent", "env-1")
+    head_path(home).write_bytes(lagging)                          # crash 1: the head of entry 7 never landed
+    real_write_head = journal_module.write_head
+
+    def crash_at_8(home_, seq, *args):
+        if seq == 8:
+            raise KeyboardInterrupt("killed before the head of entry 8 was written")
+        real_write_head(home_, seq, *args)
+
+    monkeypatch.setattr(journal_module, "write_head", crash_at_8)
+    with pytest.raises(KeyboardInterrupt):
+        journal.record("sent", "env-2")                           # crash 2
+    monkeypatch.setattr(journal_module, "write_head", real_write_head)
+    journal.record("read", "env-1")
+    assert verify(home).entries == 9
+
+
 def test_a_crash_before_the_first_head_is_continued(home, key):
     """The very first batch: the journal written, the killed writer never wrote a head."""
     from pli.core.audit.journal import head_path

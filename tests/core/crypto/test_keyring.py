@@ -221,3 +221,39 @@ def test_pli_keys_group_import_says_who_made_the_file(tmp_path, capsys, monkeypa
     (tmp_path / "g.pligroup").write_bytes(alice.export_group("cabinet@pli.test", bob.identity.public))
     assert main(["--home", str(bob.home.root), "keys", "group-import", str(tmp_path / "g.pligroup")]) == 0
     assert f"signed by Dr Alice <alice@pli.test> (key {alice.identity.public.fingerprint})" in capsys.readouterr().out
+
+
+# -- ... nor does an address a group holds go to someone else later, or the group keep one someone else gets ---------
+
+def test_a_correspondent_under_a_groups_address_is_refused(tmp_path):
+    """Groups are looked up first: a person imported under a group's address would never get the mail
+    meant for them (it would be sealed to the group), so the import is refused, as the reverse is."""
+    alice, bob = people(tmp_path, "alice", "bob")
+    group = share_group(alice, [bob], "cab-7", "cabinet@pli.test", "Cabinet")
+    namesake = Identity.generate("77777777777", "cabinet@pli.test", "Dr Cabinet").public
+    with pytest.raises(BadIdentity, match="your group Cabinet"):
+        bob.import_public(namesake)
+    with pytest.raises(BadIdentity, match="your group Cabinet"):
+        bob.import_public(namesake, replace=True)
+    assert "cabinet@pli.test" not in {c.address for c in Keyring.unlock(bob.home, PASSPHRASE).correspondents()}
+    bob.import_public(group.public)                        # the group's own public identity: the same key, fine
+    assert bob.reach("cabinet@pli.test") == group.public
+
+
+def test_a_group_whose_address_the_directory_gives_someone_else_later_is_not_sealed_to(tmp_path):
+    """mallory (trusted) handed bob a group under an address nobody held yet; the directory later lists a
+    new lab there.  Mail bob writes to the lab must not be sealed to mallory's group: it is refused, saying why."""
+    from directory_fixtures import Authority, entry_for
+    from pli.core.crypto.envelope import seal_mail
+    from crypto_fixtures import inner_message
+
+    bob, mallory = people(tmp_path, "bob", "mallory")
+    mallory.create_group("lab-1", "newlab@pli.test", "Nouveau labo")
+    bob.import_group(mallory.export_group("newlab@pli.test", bob.identity.public))
+    lab = make_keyring(tmp_path, "newlab", 5)
+    Authority().install(bob.home, [entry_for(lab.identity.public), entry_for(bob.identity.public)])
+    with pytest.raises(UnknownRecipient, match="Nouveau labo") as refused:
+        bob.reach("newlab@pli.test")
+    assert "in the directory" in str(refused.value) and refused.value.exit_code == 7
+    with pytest.raises(UnknownRecipient):
+        seal_mail(inner_message(), bob, ["newlab@pli.test"])

@@ -181,3 +181,62 @@ def test_pli_pad_import_says_who_made_the_file(tmp_path, capsys, monkeypatch):
     assert main(["--home", str(bob.home.root), "pad", "import", str(tmp_path / "other.plipad")]) == 4
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "neither in your keyring nor in the directory" in err
+
+
+# -- the maker's key as the directory knows it: listed there only, or revoked there ---------------------------------
+
+from datetime import datetime, timedelta, timezone  # noqa: E402
+
+from directory_fixtures import Authority, entry_for  # noqa: E402
+from pli.core.crypto.keyring import UntrustedMaker  # noqa: E402
+
+
+def _directory(home, *publics, revoked=None) -> None:
+    """`home` installs a directory listing `publics`; `revoked`: the one whose signing key it revokes (yesterday)."""
+    entries = []
+    for public in publics:
+        entry = entry_for(public)
+        if public == revoked:
+            entry = entry.with_revocation(entry.current_key("ed25519").fingerprint,
+                                          datetime.now(timezone.utc) - timedelta(days=1), "compromised")
+        entries.append(entry)
+    Authority().install(home, entries)
+
+
+def test_a_pad_file_whose_maker_only_the_directory_lists_is_imported(tmp_path):
+    alice = make_keyring(tmp_path, "alice", 1)
+    bob = make_keyring(tmp_path, "bob", 2)
+    alice.import_public(bob.identity.public)                 # bob has never exchanged keys with alice
+    _directory(bob.home, alice.identity.public, bob.identity.public)
+    pad = alice.new_pad(["bob@pli.test"], 8192)
+    info, maker = bob.import_pad_from(alice.export_pad(pad.id, "bob@pli.test"))
+    assert maker.address == "alice@pli.test" and _bytes(bob, info) == _bytes(alice, pad)
+
+
+def test_a_pad_file_signed_with_a_key_the_directory_revoked_is_refused_keyring_or_not(tmp_path, capsys, monkeypatch):
+    from pli.core.cli import main
+
+    alice, bob = people(tmp_path, "alice", "bob")            # keys exchanged in person: the keyring has alice's
+    _directory(bob.home, alice.identity.public, bob.identity.public, revoked=alice.identity.public)
+    pad = alice.new_pad(["bob@pli.test"], 8192)
+    data = alice.export_pad(pad.id, "bob@pli.test")
+    with pytest.raises(UntrustedMaker, match="revoked"):
+        bob.import_pad(data)
+    assert bob.pads.list() == []
+    (tmp_path / "pass").write_text(PASSPHRASE)
+    (tmp_path / "pass").chmod(0o600)
+    monkeypatch.setenv("PLI_PASSPHRASE_FILE", str(tmp_path / "pass"))
+    (tmp_path / "pad.plipad").write_bytes(data)
+    assert main(["--home", str(bob.home.root), "pad", "import", str(tmp_path / "pad.plipad")]) == 4
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "revoked" in err
+    assert bob.pads.list() == []
+
+
+def test_a_group_file_signed_with_a_key_the_directory_revoked_is_refused(tmp_path):
+    alice, bob = people(tmp_path, "alice", "bob")
+    _directory(bob.home, alice.identity.public, bob.identity.public, revoked=alice.identity.public)
+    alice.create_group("cab-9", "cabinet@pli.test", "Cabinet")
+    with pytest.raises(UntrustedMaker, match="revoked"):
+        bob.import_group(alice.export_group("cabinet@pli.test", bob.identity.public))
+    assert bob.groups == ()

@@ -138,3 +138,66 @@ def test_the_gateways_check_applies_the_same_rule(pair):
     with pytest.raises(RevokedSender):
         verify_mail(sealed(alice, AFTER), trust)
     assert verify_mail(sealed(alice, BEFORE), trust).sender_address == "alice@pli.test"
+
+
+# -- the commands as a user runs them: the keyring pli new and pli fetch unlock themselves -------------------------
+# The tests above hand the import a keyring; these let each command unlock its own, from the passphrase file,
+# so a command that unlocked without the home's directory (the keyring's keys only) would store the mail after
+# the revocation as verified.
+
+def _stored_after_and_before(home) -> dict:
+    with Store.open(home) as store:
+        return {row.subject: row.tags for row in store.window("*", 0, 10)}
+
+
+def _revoked_as_the_import_shows_it(rows: dict) -> None:
+    assert {"quarantine", "revoked-key"} <= rows["Sealed message"] and "verified" not in rows["Sealed message"]
+    assert {"inbox", "verified", "key-revoked"} <= rows["before revocation"]
+    assert "after revocation" not in rows                    # its content was never read
+
+
+def test_pli_new_unlocks_through_the_directory_and_applies_its_revocation(pair, capsys):
+    alice, bob = pair
+    revoke(alice, bob, "superseded")
+    for name, when, subject in (("after", AFTER, "after revocation"), ("before", BEFORE, "before revocation")):
+        (bob.home.root / "incoming" / "new" / name).write_bytes(sealed(alice, when, subject))
+    assert main(["--home", str(bob.home.root), "new", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "1 quarantined" in out and "revoked-key" in out
+    _revoked_as_the_import_shows_it(_stored_after_and_before(bob.home))
+
+
+def test_pli_fetch_applies_the_directorys_revocation(pair, tmp_path):
+    """`pli fetch` as a real process, from a real Dovecot over IMAP."""
+    import imaplib
+    import os
+    import shutil
+    import subprocess
+
+    from pli.core.transport.submission import crlf
+    from transport_fixtures import PLI, Dovecot, write_account
+
+    if shutil.which("dovecot") is None and not os.path.exists("/usr/sbin/dovecot"):
+        pytest.skip("dovecot is not installed (.ci/system-packages installs it)")
+    alice, bob = pair
+    revoke(alice, bob, "superseded")
+    server = Dovecot().start()
+    try:
+        imap = imaplib.IMAP4("127.0.0.1", server.imap_port)
+        imap.login("bob", Dovecot.USERS["bob"])
+        imap.select("INBOX")
+        for when, subject in ((AFTER, "after revocation"), (BEFORE, "before revocation")):
+            assert imap.append("INBOX", None, None, crlf(sealed(alice, when, subject)))[0] == "OK"
+        imap.logout()
+        secret = bob.home.root / "imap.pass"
+        secret.write_text(Dovecot.USERS["bob"])
+        secret.chmod(0o600)
+        write_account(bob.home, address="bob@pli.test", imap_host="127.0.0.1", imap_port=server.imap_port,
+                      imap_security="none", username="bob", password_file=str(secret))
+        done = subprocess.run([*PLI, "--home", str(bob.home.root), "fetch"], capture_output=True, timeout=60,
+                              env=dict(os.environ, PLI_PASSPHRASE_FILE=str(tmp_path / "pass")))
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    assert b"fetched 2 new messages" in done.stdout
+    _revoked_as_the_import_shows_it(_stored_after_and_before(bob.home))
