@@ -39,6 +39,8 @@ import html
 import re
 from datetime import date
 
+from pli.core.lab.text import split_lines
+
 HEAD_BYTES = 2048          # an HPRIM header is 12 lines of at most 80 characters: well inside
 HEADER_LINES = 12
 MAX_LINE = 80              # header fields are short; a paragraph of a letter is not
@@ -92,8 +94,13 @@ def top_kind(data: bytes) -> str | None:
     start = text.lstrip("\ufeff\x0b \t\r\n")
     if start[:3] in ("MSH", "FHS", "BHS"):
         return "hl7" if _hl7_result(start) else None
-    lines = _LINE_END.split(start, HEADER_LINES + 24 + MAX_PREAMBLE)
+    # Line ends as the reader splits them (CR CR LF too); a head cut between a CR and its LF is no line.
+    lines = split_lines(start.rstrip("\r"))[:HEADER_LINES + 25 + MAX_PREAMBLE]
     kind = _hprim_kind(lines)
+    if kind != "hprim" and _LINE_END.search(text, 0, len(text) - len(start)):
+        # A blank line first may be the header's line 1 (the lab's patient code, left empty).
+        blank = _hprim_kind([""] + lines)
+        kind = blank if blank == "hprim" or kind is None else kind
     if kind is None:
         at = _after_greeting(lines)
         if at and _hprim_kind(lines[at:]) == "hprim":

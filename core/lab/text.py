@@ -105,6 +105,10 @@ def split_lines(text: str) -> list[str]:
         lines = text.split("\r")
     elif text.count("\r\n") == text.count("\r") == text.count("\n"):
         lines = text.split("\r\n")
+    elif 2 * text.count("\r\r\n") == text.count("\r") == 2 * text.count("\n") > 2:
+        # Every line ended CR CR LF: a CRLF file passed once more through a text-mode copy (a lab's
+        # mail gateway on Windows). Read as CR, then CRLF, each line would have a blank line after it.
+        lines = text.split("\r\r\n")
     else:
         lines = _LINE_END.split(text)
     if len(lines) > 1 and lines[-1] == "":
