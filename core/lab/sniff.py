@@ -136,7 +136,7 @@ def _text(head: bytes) -> str:
 
 def _hl7_result(text: str) -> bool:
     """An MSH segment of a result message at the start (after an FHS/BHS batch header)."""
-    segments = _LINE_END.split(text, 4)
+    segments = [s for s in _LINE_END.split(text, 8) if s.strip()]   # blank lines: doubled line ends
     msh = next((s.lstrip("\x0b \t") for s in segments[:4] if s.lstrip("\x0b \t").startswith("MSH")), "")
     if len(msh) < 8:
         return False
