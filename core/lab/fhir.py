@@ -205,7 +205,8 @@ def _observation(o: Observation, report: Report, patient_urn: str, members=(), i
     if o.loinc:
         codings.append({"system": LOINC_SYSTEM, "code": o.loinc, "display": o.label or o.loinc})
     if o.code and o.code != o.loinc:
-        local = {"code": o.code, "display": o.label or o.code}
+        # A FHIR code has single spaces only: labs pad theirs ("N    020", as HPRIM Santé files have them).
+        local = {"code": " ".join(o.code.split()), "display": o.label or o.code}
         if report.lab.oid:
             local = {"system": f"urn:oid:{report.lab.oid}", **local}
         codings.append(local)

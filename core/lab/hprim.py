@@ -45,7 +45,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from pli.core.lab import corrections, microbiology
+from pli.core.lab import corrections, hprim_sante, microbiology
 from pli.core.lab.dates import read_date
 from pli.core.lab.errors import MalformedReport
 from pli.core.lab.flags import susceptibility
@@ -102,6 +102,8 @@ def parse(data: bytes) -> list[Report]:
 
 def parse_decoded(decoded: Decoded) -> list[Report]:
     """parse() for text already decoded (the encoding's name goes into each report)."""
+    if hprim_sante.is_hprim_sante(decoded.text[:64]):
+        return hprim_sante.parse_decoded(decoded)   # records (H|, P|, OBX|...), not a 12-line header
     text, encoding = decoded.text, decoded.encoding
     file_warnings: list[str] = []
     if "&" in text and _ENTITY.search(text):

@@ -27,6 +27,9 @@ _BOUND = re.compile(rf"\s*(<=|>=|=<|=>|<|>|≤|≥|{_BELOW_WORDS}|{_ABOVE_WORDS}
                     re.IGNORECASE)
 _SECOND_RANGE = re.compile(rf"\d\s*(?:-|–|—|à|to)\s*\d")
 _BRACKETS = {"[": "]", "(": ")"}
+# A label before the range, colon after it: "vr : 4 à 10" (valeurs de référence), "VN: 3,5-5", "N : <5".
+_LABEL = re.compile(r"\s*(?:v\.?\s?[rn]\.?|n|r[ée]f\.?|valeurs?(?:\s+(?:de\s+r[ée]f[ée]rence|normales?|usuelles?))?|"
+                    r"normales?)\s*:\s*", re.IGNORECASE)
 # A value with its unit in one field ("< 0.12  mg/l", "5,2 mmol/l"): the unit starts with a letter or a sign.
 _VALUE_UNIT = re.compile(rf"\s*((?:<=|>=|=<|=>|<|>|≤|≥)?\s*{_NUMBER})\s+([A-Za-zµμ%/°][^\s|]{{0,15}})\s*")
 
@@ -71,14 +74,16 @@ def split_range(text: str) -> tuple[str, str] | None:
 
     '3.5-5.0' -> ('3.5', '5.0'); '3,5 - 5,0' -> ('3,5', '5,0'); '<5' -> ('', '5');
     '>40' -> ('40', ''); '-2-2' -> ('-2', '2'); '3.5 - 5.0 mmol/L' -> ('3.5', '5.0');
-    '[0.5-1.2]' -> ('0.5', '1.2'); 'inf. à 34' -> ('', '34'); '70_105' -> ('70', '105').
+    '[0.5-1.2]' -> ('0.5', '1.2'); 'inf. à 34' -> ('', '34'); '70_105' -> ('70', '105');
+    'vr : 4000 à 10000' -> ('4000', '10000') (a label and a colon before the range).
     The texts are kept as written so that writing the range back gives the lab's own digits.
     A text holding two ranges ("3.5-5.0 adults, 2.0-4.0 children") is not split: which
     one applies is the lab's to say.
     """
     if not text or len(text) > 60:
         return None
-    text = _unbracketed(text.strip())
+    label = _LABEL.match(text)
+    text = _unbracketed(text[label.end():] if label else text.strip())
     match = _RANGE.fullmatch(text)
     if match and _plain_tail(match.group("tail")):
         return match.group(1), match.group(2)

@@ -67,6 +67,16 @@ def test_hl7_result_messages_are_found(data):
     assert sniff(data) == "hl7"
 
 
+@pytest.mark.parametrize("data, kind", [
+    (b"H|~^\\&|R.HPR||LAB01~Labo||ORU|||CAB||P|H2.2|202403151200\rP|1|||FICTIF~Zoe\rL|1\r", "hprim"),
+    (b"H|\\^&~|R.hpr||LAB\\Labo||ORU|||CAB||P|H2.0|202403151200\r\n", "hprim"),
+    (b"H|~^\\&|R.HPR||LAB01~Labo||ADM|||CAB||P|H2.2|202403151200\rP|1\r", None),
+    (b"H|ello, voici les r\xe9sultats|\n", None),
+])
+def test_hprim_sante_result_files_are_found_by_their_header_record(data, kind):
+    assert sniff(data) == kind
+
+
 @pytest.mark.parametrize("name", sorted(LETTERS))
 @pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
 def test_letters_replies_forwards_and_signatures_are_not_reports(name, encoding):

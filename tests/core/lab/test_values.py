@@ -42,6 +42,8 @@ def test_unreadable_ranges_are_none(text):
     ("inf. à 34", ("", "34")), ("sup. à 27,0", ("27,0", "")), ("inférieur à 5", ("", "5")), ("jusqu'à 15", ("", "15")),
     ("70_105", ("70", "105")), ("< 5 mg/l", ("", "5")), ("3,5 à 5,0", ("3,5", "5,0")), ("de 3,5 à 5,0", ("3,5", "5,0")),
     ("4-10 10^9/L", ("4", "10")),
+    ("vr : 4000 à 10000", ("4000", "10000")), ("VR: 3,5-5,0", ("3,5", "5,0")), ("N : < 5", ("", "5")),
+    ("Valeurs de référence : 0,70 - 1,10 g/l", ("0,70", "1,10")),
 ])
 def test_ranges_as_labs_write_them_in_the_wild(text, bounds):
     assert split_range(text) == bounds
@@ -49,6 +51,7 @@ def test_ranges_as_labs_write_them_in_the_wild(text, bounds):
 
 def test_a_text_holding_two_ranges_is_not_split():
     assert split_range("3.5-5.0 adultes 2-4 enfants") is None
+    assert split_range("Adultes : 3.5-5.0, enfants : 2-4") is None   # a label is no licence to guess
 
 
 @pytest.mark.parametrize("text, split", [("< 0.12  mg/l", ("< 0.12", "mg/l")), ("5,2 mmol/l", ("5,2", "mmol/l")),
