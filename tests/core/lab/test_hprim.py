@@ -234,6 +234,8 @@ def test_a_later_report_of_the_same_order_in_the_file_replaces_the_earlier_value
     first, second = parse(dumps([report, report]))
     assert all(o.superseded for o in first.observations) and not any(o.superseded for o in second.observations)
     assert first.summary() == "3 results replaced by a later correction" and first.severity == "normal"
+    from pli.core.lab.render import render
+    assert "REPLACED: 3 results replaced by a later correction" in render(first)   # never "NORMAL"
 
 
 def test_the_writer_never_lets_a_field_break_the_line():
