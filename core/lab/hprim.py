@@ -220,8 +220,9 @@ class _Reader:
                 draft.warnings.append(f"lines {index + 1}-{found}: text before the first patient header "
                                       "(kept as the report's text)")
                 return draft
-        plausible = _plausible_header(lines, index, kinds) if self.done else _is_name(lines[index + 1].strip()) \
-            if index + 1 < len(lines) and kinds[index + 1] == "TEXT" else False
+        # A first header needs what a header after a report needs, or a short header (a name, then the
+        # LAB block or an end marker within its twelve lines): never a patient named after a letter's lines.
+        plausible = _plausible_header(lines, index, kinds) or not self.done and _short_header(lines, index, kinds)
         if not plausible and self.done and not self._results_follow(index):
             self._trailing_text()
             return None
@@ -512,6 +513,12 @@ def _plausible_header(lines: list[str], index: int, kinds: list[str]) -> bool:
         return True
     # Twelve lines exactly, then the LAB block: the shape of a header, whatever its lines hold.
     return any(kinds[i] in ("RES", "MARK") for i in range(index + 11, min(index + 14, len(lines))))
+
+
+def _short_header(lines: list[str], index: int, kinds: list[str]) -> bool:
+    """A name on line 2 and a marker or a result line before the header's twelve lines are out."""
+    return index + 1 < len(lines) and kinds[index + 1] == "TEXT" and _is_name(lines[index + 1].strip()) and \
+        any(kinds[i] in ("RES", "MARK") for i in range(index + 2, min(index + HEADER_LINES + 1, len(lines))))
 
 
 def _header_signs(window: list[str], shift: int) -> bool:

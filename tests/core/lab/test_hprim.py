@@ -369,3 +369,10 @@ def test_results_after_lines_that_are_no_header_are_attached_to_nobody():
     assert first.patient.last_name == "FICTIF" and len(first.observations) == 4
     assert uncertain.patient_uncertain and [o.value for o in uncertain.observations] == ["6,9"]
     assert "Suite du courrier" in uncertain.text
+
+
+def test_a_letter_read_as_hprim_names_no_patient_after_its_lines():
+    """A letter in a .hpr attachment: its second line reads like a name, but nothing else is a header's
+    (no date, number or postcode where a header has them, no LAB block): no patient "VOICI UNE LETTRE"."""
+    report, = parse_reports("Bonjour,\nvoici une lettre.\nCordialement\n\nDr Essai\n".encode())
+    assert report.patient_uncertain and report.patient == Patient() and "voici une lettre." in report.text
