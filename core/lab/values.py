@@ -11,8 +11,12 @@ import functools
 import re
 from dataclasses import dataclass
 
-# An optional sign, digits, an optional decimal part with a point or a comma.
-_NUMBER = r"[+-]?(?:\d+(?:[.,]\d+)?|[.,]\d+)"
+# An optional sign, digits, an optional decimal part with a point or a comma.  French labs group
+# thousands with a space ("45 000", "150 000-400 000" platelets): groups of exactly three digits after
+# a space (also a no-break space) are read; "1.234,5" (a point between groups) is not.
+_GROUP_SPACES = " \u00a0\u202f"
+_NUMBER = rf"[+-]?(?:\d{{1,3}}(?:[{_GROUP_SPACES}]\d{{3}})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?|[.,]\d+)"
+_UNGROUP = str.maketrans({",": ".", " ": None, "\u00a0": None, "\u202f": None})
 _COMPARATORS = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "≤": "<=", "≥": ">=", "=<": "<=", "=>": ">=",
                 "=": ""}
 _PLAIN_NUMBER = re.compile(_NUMBER)
@@ -52,7 +56,13 @@ def to_number(text: str) -> float | None:
     if not text or len(text) > 40:
         return None
     match = _PLAIN_NUMBER.fullmatch(text.strip())
-    return float(match.group(0).replace(",", ".")) if match else None
+    return float(match.group(0).translate(_UNGROUP)) if match else None
+
+
+def decimal_digits(text: str) -> str:
+    """The lab's digits of a number as a decimal literal ('6,80' -> '6.80', '< 45 000' -> '45000'),
+    for an exact Decimal: 6.80 stays 6.80, never 6.7999999."""
+    return text.strip().lstrip("<>=≤≥ ").translate(_UNGROUP)
 
 
 def parse_quantity(text: str) -> Quantity | None:
@@ -66,7 +76,7 @@ def parse_quantity(text: str) -> Quantity | None:
     if match is None:
         return None
     comparator = _COMPARATORS.get(match.group(1) or "", "")
-    return Quantity(comparator, float(match.group(2).replace(",", ".")))
+    return Quantity(comparator, float(match.group(2).translate(_UNGROUP)))
 
 
 def split_range(text: str) -> tuple[str, str] | None:

@@ -10,7 +10,16 @@ def test_plain_numbers_read_with_point_or_comma(text, number):
     assert to_number(text) == number
 
 
-@pytest.mark.parametrize("text", ["", "1.234,5", "1:40", "12.5.3", "+++", "négatif", "1 000", "12,5 mmol"])
+@pytest.mark.parametrize("text, number", [("45 000", 45000.0), ("1 250 000", 1250000.0), ("150\u00a0000", 150000.0),
+                                          ("12 345,5", 12345.5)])
+def test_thousands_grouped_with_a_space_are_read(text, number):
+    """French labs write platelets "45 000": read as a number, so that no flag means pli compares."""
+    assert to_number(text) == number and parse_quantity("< " + text) == Quantity("<", number)
+    assert split_range(f"150 000 - {text}") == ("150 000", text)
+
+
+@pytest.mark.parametrize("text", ["", "1.234,5", "1:40", "12.5.3", "+++", "négatif", "1 00", "12 3456", "1 000 0",
+                                  "12,5 mmol"])
 def test_anything_else_is_not_a_number(text):
     assert to_number(text) is None
     assert parse_quantity(text) is None
