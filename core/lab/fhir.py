@@ -37,7 +37,7 @@ from pli.core.errors import PliError
 from pli.core.lab.dates import instant
 from pli.core.lab.flags import Flag
 from pli.core.lab.model import Observation, Patient, ReferenceRange, Report
-from pli.core.lab.values import parse_quantity, to_number
+from pli.core.lab.values import decimal_digits, parse_quantity, to_number
 
 INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 LOINC_SYSTEM = "http://loinc.org"
@@ -205,7 +205,8 @@ def _observation(o: Observation, report: Report, patient_urn: str, members=(), i
     if o.loinc:
         codings.append({"system": LOINC_SYSTEM, "code": o.loinc, "display": o.label or o.loinc})
     if o.code and o.code != o.loinc:
-        local = {"code": o.code, "display": o.label or o.code}
+        # A FHIR code has single spaces only: labs pad theirs ("N    020", as HPRIM Santé files have them).
+        local = {"code": " ".join(o.code.split()), "display": o.label or o.code}
         if report.lab.oid:
             local = {"system": f"urn:oid:{report.lab.oid}", **local}
         codings.append(local)
@@ -252,9 +253,7 @@ def _value(value: str, unit: str, system: str = "", code: str = "") -> dict:
     quantity = parse_quantity(value)
     if quantity is None:
         return {"valueString": value} if value else {}
-    # Decimal from the lab's own digits: 6.80 stays 6.80, never 6.7999999.
-    digits = value.strip().lstrip("<>=≤≥ ").replace(",", ".")
-    result: dict = {"value": Decimal(digits)}
+    result: dict = {"value": Decimal(decimal_digits(value))}   # the lab's own digits
     if quantity.comparator:
         result["comparator"] = quantity.comparator
     if unit:
@@ -283,7 +282,7 @@ def _reference_range(reference: ReferenceRange, unit: str) -> dict | None:
     for name, text in (("low", reference.low), ("high", reference.high)):
         number = to_number(text)
         if number is not None:
-            quantity: dict = {"value": Decimal(text.strip().replace(",", "."))}
+            quantity: dict = {"value": Decimal(decimal_digits(text))}
             if unit:
                 quantity["unit"] = unit
             result[name] = quantity

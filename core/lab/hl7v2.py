@@ -349,12 +349,21 @@ def _patient(reader: _Reader, pid, number: int, warnings: list[str]) -> Patient:
             patient_id = value
     born_text = reader.get(pid, 7)
     born = _timestamp(born_text, number, "birth date (PID-7)", warnings)
-    name = _padded(reader.components(pid, 5), 2)
+    name = _padded(_person_name(reader.repetitions(pid, 5)), 2)
     address = _padded(reader.components(pid, 11), 5)
     return Patient(last_name=name[0], first_name=name[1], birth_date=born.date() if born else None, ssn=ssn,
                    sex=reader.get(pid, 8), patient_id=patient_id, address1=address[0], address2=address[1],
                    town=address[2], postcode=address[4], birth_date_text="" if born or not born_text else born_text,
                    ins_oid=ins_oid)
+
+
+def _person_name(names: list[list[str]]) -> list[str]:
+    """PID-5's components of the patient's name: the legal name (type L) when it has a family name,
+    else the first repetition that has one.  Senders leave the first repetition empty and give the
+    name in another (the ELR guide's examples do): those repetitions name the same person."""
+    filled = [name for name in names if name and name[0]]
+    legal = [name for name in filled if len(name) > 6 and name[6].upper() == "L"]
+    return (legal or filled or names or [[]])[0]
 
 
 def _padded(components: list[str], count: int) -> list[str]:

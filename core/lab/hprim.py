@@ -45,7 +45,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from pli.core.lab import corrections, microbiology
+from pli.core.lab import corrections, hprim_sante, microbiology
 from pli.core.lab.dates import read_date
 from pli.core.lab.errors import MalformedReport
 from pli.core.lab.flags import susceptibility
@@ -62,6 +62,7 @@ _POSTCODE_TOWN = re.compile(r"(\d[\dAB]\d{3})\s*(.*)")
 _RES_FIELDS = 14
 _ODD_SEPARATORS = (";", "\t")
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,5}|#x[0-9a-fA-F]{2,4});")
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)   # HTML line breaks left in a body's lines
 # A surname line: letters (any script), spaces, hyphens, apostrophes, dots; no digits.
 _NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '’.()/-])*")
 _NIR = re.compile(r"[12378][\s.]?\d{2}[\s.]?\d{2}[\s.]?(?:\d{2}|2[AB])[\s.]?\d{3}[\s.]?\d{3}(?:[\s.]?\d{2})?", re.I)
@@ -101,6 +102,8 @@ def parse(data: bytes) -> list[Report]:
 
 def parse_decoded(decoded: Decoded) -> list[Report]:
     """parse() for text already decoded (the encoding's name goes into each report)."""
+    if hprim_sante.is_hprim_sante(decoded.text[:64]):
+        return hprim_sante.parse_decoded(decoded)   # records (H|, P|, OBX|...), not a 12-line header
     text, encoding = decoded.text, decoded.encoding
     file_warnings: list[str] = []
     if "&" in text and _ENTITY.search(text):
@@ -108,6 +111,8 @@ def parse_decoded(decoded: Decoded) -> list[Report]:
         encoding += ", HTML entities decoded"
     lines, damaged = mend_junk(split_lines(text), FORMAT)
     file_warnings += damaged
+    if "<" in text and _BREAK.search(text):
+        lines = _broken_at_tags(lines)
     reports = _Reader(lines).reports()
     if not reports:
         raise MalformedReport(FORMAT, 1, "no report in the file (no header lines and no results)")
@@ -117,6 +122,22 @@ def parse_decoded(decoded: Decoded) -> list[Report]:
     for report in reports:
         object.__setattr__(report, "encoding", encoding)   # not part of the report's value (compare=False)
     return reports
+
+
+def _broken_at_tags(lines: list[str]) -> list[str]:
+    """Lines cut where a lab's HTML body wrote `<br />`: a comment's next pieces are comments
+    too, so that no tag is shown and no piece of a comment reads as a stray line."""
+    out: list[str] = []
+    for line in lines:
+        if "<" not in line or not _BREAK.search(line):
+            out.append(line)
+            continue
+        pieces = [piece for piece in _BREAK.split(line)]
+        while len(pieces) > 1 and not pieces[-1].strip():
+            pieces.pop()   # a break ending the line ends nothing more
+        prefix = "TEX|" if _kind(line) == "TEX" else ""
+        out += [pieces[0]] + [prefix + piece for piece in pieces[1:]]
+    return out
 
 
 @dataclass
@@ -162,6 +183,8 @@ class _Reader:
                 self._body(draft)
                 continue
             kind = self.kinds[self.index]
+            if kind == "BLANK" and _blank_first_line(lines, self.index, self.kinds):
+                kind = "TEXT"     # the header's line 1 (the lab's patient code) left empty
             if kind == "BLANK" or (kind == "MARK" and _marker(lines[self.index]) != "LAB"):
                 self.index += 1   # blank lines around reports, end markers of empty sections
                 continue
@@ -188,7 +211,7 @@ class _Reader:
         header whose line 2 is no name.
         """
         index, lines, kinds = self.index, self.lines, self.kinds
-        if not self.done and not _full_header(lines, index, kinds):
+        if not self.done and not _full_header(lines, index, kinds, blank_first=True):
             found = self._full_header_within(index, 40)
             if found is not None:
                 self.index = found
@@ -197,8 +220,9 @@ class _Reader:
                 draft.warnings.append(f"lines {index + 1}-{found}: text before the first patient header "
                                       "(kept as the report's text)")
                 return draft
-        plausible = _plausible_header(lines, index, kinds) if self.done else _is_name(lines[index + 1].strip()) \
-            if index + 1 < len(lines) and kinds[index + 1] == "TEXT" else False
+        # A first header needs what a header after a report needs, or a short header (a name, then the
+        # LAB block or an end marker within its twelve lines): never a patient named after a letter's lines.
+        plausible = _plausible_header(lines, index, kinds) or not self.done and _short_header(lines, index, kinds)
         if not plausible and self.done and not self._results_follow(index):
             self._trailing_text()
             return None
@@ -445,11 +469,14 @@ def _is_date(text: str) -> bool:
     return read_date(text) is not None
 
 
-def _full_header(lines: list[str], index: int, kinds: list[str]) -> bool:
+def _full_header(lines: list[str], index: int, kinds: list[str], blank_first: bool = False) -> bool:
     """A full 12-line header starts at `index`: a name on its line 2 and at least two of a birth date
     (line 7), a social-security number (line 8), a postcode and town (line 6), a date (line 10), one of
-    them a date; or the same one line higher, when an address line is missing."""
-    if index + 6 >= len(lines) or kinds[index] != "TEXT" or kinds[index + 1] != "TEXT":
+    them a date; or the same one line higher, when an address line is missing.  With `blank_first`,
+    its line 1 may be blank (a lab that sends no patient code)."""
+    first = kinds[index] if index < len(kinds) else ""
+    if index + 6 >= len(lines) or (first != "TEXT" and not (blank_first and first == "BLANK")) \
+            or kinds[index + 1] != "TEXT":
         return False
     if not any(_DIGIT.search(lines[i], 0, 16) for i in (index + 5, index + 6, index + 8, index + 9)
                if i < len(lines)):
@@ -465,6 +492,14 @@ def _full_header(lines: list[str], index: int, kinds: list[str]) -> bool:
     return _header_signs(window, 0) or _header_signs(window, 1)
 
 
+def _blank_first_line(lines: list[str], index: int, kinds: list[str]) -> bool:
+    """The blank line at `index` is line 1 of a header (the lab's patient code, left empty): a full
+    header starts there, and none starts on the next line.  Skipped as a blank line, it would shift
+    the header by one line and make a patient of the first name and the address."""
+    return index + 1 < len(lines) and kinds[index + 1] == "TEXT" and \
+        _full_header(lines, index, kinds, blank_first=True) and not _full_header(lines, index + 1, kinds)
+
+
 def _plausible_header(lines: list[str], index: int, kinds: list[str]) -> bool:
     """A name on line 2 and a birth date, a date or a number where a header has them (or one line
     higher): what a report's header must be at least, after another report."""
@@ -478,6 +513,12 @@ def _plausible_header(lines: list[str], index: int, kinds: list[str]) -> bool:
         return True
     # Twelve lines exactly, then the LAB block: the shape of a header, whatever its lines hold.
     return any(kinds[i] in ("RES", "MARK") for i in range(index + 11, min(index + 14, len(lines))))
+
+
+def _short_header(lines: list[str], index: int, kinds: list[str]) -> bool:
+    """A name on line 2 and a marker or a result line before the header's twelve lines are out."""
+    return index + 1 < len(lines) and kinds[index + 1] == "TEXT" and _is_name(lines[index + 1].strip()) and \
+        any(kinds[i] in ("RES", "MARK") for i in range(index + 2, min(index + HEADER_LINES + 1, len(lines))))
 
 
 def _header_signs(window: list[str], shift: int) -> bool:

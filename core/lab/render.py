@@ -222,8 +222,12 @@ def _pad(text: str, width: int) -> str:
 
 def _headline_word(report: Report) -> str:
     """CRITICAL, ABNORMAL or NORMAL; NOT INTERPRETED when no current result could be judged at all,
-    so that a report pli cannot read is never announced as normal."""
+    so that a report pli cannot read is never announced as normal; READ THE TEXT when it holds no
+    result (a text report, or an order sent before its results: "normal" would say it was judged),
+    REPLACED when a later report replaced all its results."""
     severity = report.severity
+    if not report.current and not report.organisms:
+        return "REPLACED" if report.observations else "READ THE TEXT"
     judged = any(o.interpreted and not o.not_done for o in report.current)
     if severity == "normal" and report.current and not judged:
         return "NOT INTERPRETED"

@@ -27,6 +27,8 @@ rather than a score, so that what it accepts can be said in one sentence
          filed as the lab's.
   HL7:   the text starts with an MSH segment of a result message (ORU, OUL),
          or with a batch header (FHS, BHS) and such an MSH right after.
+  HPRIM Santé: the text starts with the header record of a result file
+         (`H|~^\\&|file||lab||ORU|`).
 
 A letter, a reply quoting a report ("> RES|..."), a forwarded mail (its
 "From:" lines come first) or a signature block fails on line 2, 7 or 10: the
@@ -38,6 +40,8 @@ from __future__ import annotations
 import html
 import re
 from datetime import date
+
+from pli.core.lab.text import split_lines
 
 HEAD_BYTES = 2048          # an HPRIM header is 12 lines of at most 80 characters: well inside
 HEADER_LINES = 12
@@ -65,6 +69,8 @@ _MARKER = re.compile(r"\*{3,}\s*(FINFICHIER|FINLAB|FIN|LAB)\s*\*{3,}", re.IGNORE
 _MARKER_LINE = re.compile(rb"(?:^|[\r\n])[ \t]*\*{3,}[ \t]*(?:FINFICHIER|FINLAB|FIN|LAB)[ \t]*\*{3,}[ \t]*(?:[\r\n]|$)",
                           re.IGNORECASE)
 _LAB_LINE = re.compile(r"(?:RES|TEX)\|", re.IGNORECASE)
+# An HPRIM Santé header record of a result file: H|separators|file|password|sender|address|ORU|
+_HPRIM_SANTE_RESULT = re.compile(r"H\|[^|\w\s]{3,4}\|(?:[^|\r\n]*\|){4}(?:ORU|OUL)\|")
 # What a forward or a reply puts above what it quotes: never a lab's greeting.
 _QUOTING = re.compile(r"^\s*>|^\s*(?:de|from|[àa]|to|cc|objet|subject|date|envoy[ée]|sent)\s*:|-{3,}|_{5,}|"
                       r"transf[éèe]r|forward|d'origine|original message|[ée]crit\s*:|wrote\s*:", re.IGNORECASE)
@@ -86,14 +92,21 @@ def top_kind(data: bytes) -> str | None:
     marker line), or None.  `data` may be the whole text or only its start."""
     head = data[:HEAD_BYTES * 2 if data[:2] in _UTF16_BOMS else HEAD_BYTES]
     if head.count(b"\n") < MIN_LINES and head.count(b"\r") < MIN_LINES and b"***" not in head \
-            and not any(kind in head[:16] for kind in (b"MSH", b"FHS", b"BHS", b"M\x00S\x00H")):
+            and not any(kind in head[:16] for kind in (b"MSH", b"FHS", b"BHS", b"M\x00S\x00H", b"H|")):
         return None   # the usual short note ("Bonjour, ci-joint...") set aside by two byte counts
     text = _text(head)
     start = text.lstrip("\ufeff\x0b \t\r\n")
     if start[:3] in ("MSH", "FHS", "BHS"):
         return "hl7" if _hl7_result(start) else None
-    lines = _LINE_END.split(start, HEADER_LINES + 24 + MAX_PREAMBLE)
+    if _HPRIM_SANTE_RESULT.match(start):
+        return "hprim"   # HPRIM Santé records (core/lab/hprim_sante.py): a result file by its header
+    # Line ends as the reader splits them (CR CR LF too); a head cut between a CR and its LF is no line.
+    lines = split_lines(start.rstrip("\r"))[:HEADER_LINES + 25 + MAX_PREAMBLE]
     kind = _hprim_kind(lines)
+    if kind != "hprim" and _LINE_END.search(text, 0, len(text) - len(start)):
+        # A blank line first may be the header's line 1 (the lab's patient code, left empty).
+        blank = _hprim_kind([""] + lines)
+        kind = blank if blank == "hprim" or kind is None else kind
     if kind is None:
         at = _after_greeting(lines)
         if at and _hprim_kind(lines[at:]) == "hprim":
@@ -129,7 +142,7 @@ def _text(head: bytes) -> str:
 
 def _hl7_result(text: str) -> bool:
     """An MSH segment of a result message at the start (after an FHS/BHS batch header)."""
-    segments = _LINE_END.split(text, 4)
+    segments = [s for s in _LINE_END.split(text, 8) if s.strip()]   # blank lines: doubled line ends
     msh = next((s.lstrip("\x0b \t") for s in segments[:4] if s.lstrip("\x0b \t").startswith("MSH")), "")
     if len(msh) < 8:
         return False

@@ -105,11 +105,28 @@ def split_lines(text: str) -> list[str]:
         lines = text.split("\r")
     elif text.count("\r\n") == text.count("\r") == text.count("\n"):
         lines = text.split("\r\n")
+    elif 2 * text.count("\r\r\n") == text.count("\r") == 2 * text.count("\n") > 2:
+        # Every line ended CR CR LF: a CRLF file passed once more through a text-mode copy (a lab's
+        # mail gateway on Windows). Read as CR, then CRLF, each line would have a blank line after it.
+        lines = text.split("\r\r\n")
     else:
         lines = _LINE_END.split(text)
     if len(lines) > 1 and lines[-1] == "":
         lines.pop()
+    if len(lines) >= DOUBLED_MIN and _double_spaced(lines):
+        # Every other line blank: each line end was doubled on the way (a CR CR LF file whose bare CR a
+        # mail server turned into a line end of its own). The blank lines the file had are still there.
+        lines = lines[0::2]
     return lines
+
+
+#: Lines a text needs before "every other line is blank" says its line ends were doubled (an HPRIM
+#: header has a name on line 2, an HL7 message no blank segment: no report has lines 2, 4, 6... blank).
+DOUBLED_MIN = 4
+
+
+def _double_spaced(lines: list[str]) -> bool:
+    return not any(line.strip() for line in lines[1::2]) and any(line.strip() for line in lines[0::2])
 
 
 HARD_WRAP = 80   # the width lab software cuts lines at, when nothing in the file says another

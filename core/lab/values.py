@@ -11,8 +11,12 @@ import functools
 import re
 from dataclasses import dataclass
 
-# An optional sign, digits, an optional decimal part with a point or a comma.
-_NUMBER = r"[+-]?(?:\d+(?:[.,]\d+)?|[.,]\d+)"
+# An optional sign, digits, an optional decimal part with a point or a comma.  French labs group
+# thousands with a space ("45 000", "150 000-400 000" platelets): groups of exactly three digits after
+# a space (also a no-break space) are read; "1.234,5" (a point between groups) is not.
+_GROUP_SPACES = " \u00a0\u202f"
+_NUMBER = rf"[+-]?(?:\d{{1,3}}(?:[{_GROUP_SPACES}]\d{{3}})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?|[.,]\d+)"
+_UNGROUP = str.maketrans({",": ".", " ": None, "\u00a0": None, "\u202f": None})
 _COMPARATORS = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "≤": "<=", "≥": ">=", "=<": "<=", "=>": ">=",
                 "=": ""}
 _PLAIN_NUMBER = re.compile(_NUMBER)
@@ -27,6 +31,9 @@ _BOUND = re.compile(rf"\s*(<=|>=|=<|=>|<|>|≤|≥|{_BELOW_WORDS}|{_ABOVE_WORDS}
                     re.IGNORECASE)
 _SECOND_RANGE = re.compile(rf"\d\s*(?:-|–|—|à|to)\s*\d")
 _BRACKETS = {"[": "]", "(": ")"}
+# A label before the range, colon after it: "vr : 4 à 10" (valeurs de référence), "VN: 3,5-5", "N : <5".
+_LABEL = re.compile(r"\s*(?:v\.?\s?[rn]\.?|n|r[ée]f\.?|valeurs?(?:\s+(?:de\s+r[ée]f[ée]rence|normales?|usuelles?))?|"
+                    r"normales?)\s*:\s*", re.IGNORECASE)
 # A value with its unit in one field ("< 0.12  mg/l", "5,2 mmol/l"): the unit starts with a letter or a sign.
 _VALUE_UNIT = re.compile(rf"\s*((?:<=|>=|=<|=>|<|>|≤|≥)?\s*{_NUMBER})\s+([A-Za-zµμ%/°][^\s|]{{0,15}})\s*")
 
@@ -49,7 +56,13 @@ def to_number(text: str) -> float | None:
     if not text or len(text) > 40:
         return None
     match = _PLAIN_NUMBER.fullmatch(text.strip())
-    return float(match.group(0).replace(",", ".")) if match else None
+    return float(match.group(0).translate(_UNGROUP)) if match else None
+
+
+def decimal_digits(text: str) -> str:
+    """The lab's digits of a number as a decimal literal ('6,80' -> '6.80', '< 45 000' -> '45000'),
+    for an exact Decimal: 6.80 stays 6.80, never 6.7999999."""
+    return text.strip().lstrip("<>=≤≥ ").translate(_UNGROUP)
 
 
 def parse_quantity(text: str) -> Quantity | None:
@@ -63,7 +76,7 @@ def parse_quantity(text: str) -> Quantity | None:
     if match is None:
         return None
     comparator = _COMPARATORS.get(match.group(1) or "", "")
-    return Quantity(comparator, float(match.group(2).replace(",", ".")))
+    return Quantity(comparator, float(match.group(2).translate(_UNGROUP)))
 
 
 def split_range(text: str) -> tuple[str, str] | None:
@@ -71,14 +84,16 @@ def split_range(text: str) -> tuple[str, str] | None:
 
     '3.5-5.0' -> ('3.5', '5.0'); '3,5 - 5,0' -> ('3,5', '5,0'); '<5' -> ('', '5');
     '>40' -> ('40', ''); '-2-2' -> ('-2', '2'); '3.5 - 5.0 mmol/L' -> ('3.5', '5.0');
-    '[0.5-1.2]' -> ('0.5', '1.2'); 'inf. à 34' -> ('', '34'); '70_105' -> ('70', '105').
+    '[0.5-1.2]' -> ('0.5', '1.2'); 'inf. à 34' -> ('', '34'); '70_105' -> ('70', '105');
+    'vr : 4000 à 10000' -> ('4000', '10000') (a label and a colon before the range).
     The texts are kept as written so that writing the range back gives the lab's own digits.
     A text holding two ranges ("3.5-5.0 adults, 2.0-4.0 children") is not split: which
     one applies is the lab's to say.
     """
     if not text or len(text) > 60:
         return None
-    text = _unbracketed(text.strip())
+    label = _LABEL.match(text)
+    text = _unbracketed(text[label.end():] if label else text.strip())
     match = _RANGE.fullmatch(text)
     if match and _plain_tail(match.group("tail")):
         return match.group(1), match.group(2)

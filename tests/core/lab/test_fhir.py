@@ -131,3 +131,10 @@ def test_susceptibilities_interpretations_and_the_organism_members():
     germ, amx, ipm = resources(data, "Observation")
     assert [c["code"] for c in (amx["interpretation"][0]["coding"] + ipm["interpretation"][0]["coding"])] == ["R", "S"]
     assert len(germ["hasMember"]) == 2 and "BLSE" in germ["note"][0]["text"]
+
+
+def test_a_lab_code_padded_with_spaces_is_a_valid_fhir_code():
+    """HPRIM Santé labs pad their codes ("N    020"): FHIR allows single spaces only, the export used to fail."""
+    report = replace(example(), observations=(Observation("N    020", "globules blancs", "5960", "/mm3"),))
+    observation, = resources(to_json([report]), "Observation")   # to_json validates the bundle
+    assert observation["code"]["coding"] == [{"code": "N 020", "display": "globules blancs"}]

@@ -273,3 +273,15 @@ def test_pli_splits_every_field_exactly_as_the_hl7_package_does():
                     assert reader.reps(fields, index) == _hl7_tree(segment[index], 3)
                     compared += 1
     assert compared > 1000
+
+
+@pytest.mark.parametrize("names, last, first", [
+    ("^^^^^^L~TEMOIN^Zoé^^^^^D", "TEMOIN", "Zoé"),                  # the ELR guide's empty first repetition
+    ("USAGE^Zoé^^^^^D~NAISSANCE^Zoé^^^^^L", "NAISSANCE", "Zoé"),    # the legal name wins wherever it stands
+    ("FICTIF^Zoé", "FICTIF", "Zoé"),
+])
+def test_the_patient_name_is_the_legal_name_or_the_first_repetition_that_has_one(names, last, first):
+    pid = f"PID|1||P1^^^LABO^PI||{names}||19650412|F"
+    report, = parse(message([pid, "OBR|1||R1|GLY", "OBX|1|NM|GLY||5.1|mmol/L|3.9-5.5|||F"]).encode())
+    assert (report.patient.last_name, report.patient.first_name) == (last, first)
+    assert not report.patient_uncertain

@@ -234,6 +234,8 @@ def test_a_later_report_of_the_same_order_in_the_file_replaces_the_earlier_value
     first, second = parse(dumps([report, report]))
     assert all(o.superseded for o in first.observations) and not any(o.superseded for o in second.observations)
     assert first.summary() == "3 results replaced by a later correction" and first.severity == "normal"
+    from pli.core.lab.render import render
+    assert "REPLACED: 3 results replaced by a later correction" in render(first)   # never "NORMAL"
 
 
 def test_the_writer_never_lets_a_field_break_the_line():
@@ -367,3 +369,10 @@ def test_results_after_lines_that_are_no_header_are_attached_to_nobody():
     assert first.patient.last_name == "FICTIF" and len(first.observations) == 4
     assert uncertain.patient_uncertain and [o.value for o in uncertain.observations] == ["6,9"]
     assert "Suite du courrier" in uncertain.text
+
+
+def test_a_letter_read_as_hprim_names_no_patient_after_its_lines():
+    """A letter in a .hpr attachment: its second line reads like a name, but nothing else is a header's
+    (no date, number or postcode where a header has them, no LAB block): no patient "VOICI UNE LETTRE"."""
+    report, = parse_reports("Bonjour,\nvoici une lettre.\nCordialement\n\nDr Essai\n".encode())
+    assert report.patient_uncertain and report.patient == Patient() and "voici une lettre." in report.text

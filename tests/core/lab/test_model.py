@@ -147,6 +147,14 @@ def test_a_report_with_nothing_pli_could_judge_is_not_announced_as_normal():
     assert "NORMAL: 2 results: 1 normal, 1 not interpreted" in render(judged)
 
 
+def test_a_report_without_results_is_never_announced_as_normal():
+    """A text report, or an HL7 order sent before its results (an OBR without OBX): nothing was judged."""
+    from pli.core.lab.render import render
+    text_only = Report(Patient("FICTIF"), (), text="Compte rendu : voir le texte.")
+    assert "READ THE TEXT: no results (text only)" in render(text_only)
+    assert "NORMAL" not in render(text_only).split("\n")[2]
+
+
 def test_series_of_one_test_for_one_patient_oldest_first():
     zoe, noel = Patient("FICTIF", "Zoé"), Patient("EXEMPLE", "Noël")
     reports = [

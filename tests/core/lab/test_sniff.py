@@ -35,6 +35,7 @@ def test_an_hprim_report_is_found_in_every_encoding_and_line_end(encoding, newli
     pytest.param(hprim_body(HEADER[:3] + HEADER[5:]), id="both address lines left out"),
     pytest.param(hprim_body(HEADER[:4] + HEADER[5:], lab=[]), id="one address line left out, no LAB block"),
     pytest.param(hprim_body(HEADER[:2] + ["Z."] + HEADER[3:]), id="a first name as an initial"),
+    pytest.param(hprim_body([""] + HEADER[1:]), id="line 1 (the patient code) empty"),
 ])
 def test_hprim_header_variants_labs_send_are_found(lines):
     assert sniff(encode(lines)) == "hprim"
@@ -43,6 +44,16 @@ def test_hprim_header_variants_labs_send_are_found(lines):
 def test_a_name_in_an_encoding_the_head_was_not_read_in_is_still_a_name():
     """"Anaïs" written in MacRoman (ï is 0x95) reads "Ana•s" in Windows-1252."""
     assert sniff(encode(hprim_body(HEADER[:2] + ["Anaïs"] + HEADER[3:]), "mac-roman")) == "hprim"
+
+
+def test_a_body_whose_every_line_ends_cr_cr_lf_is_found():
+    """A CRLF report copied once more in text mode: read as CR then CRLF, each line had a blank after it."""
+    assert sniff(encode(hprim_body(), "cp1252", "\r\r\n")) == "hprim"
+
+
+def test_a_letter_after_a_blank_line_is_still_no_report():
+    """The empty-line-1 reading is the same test one line up: a letter under a blank line fails it too."""
+    assert all(sniff(("\n" + letter).encode()) is None for letter in LETTERS.values())
 
 
 @pytest.mark.parametrize("data", [
@@ -54,6 +65,16 @@ def test_a_name_in_an_encoding_the_head_was_not_read_in_is_still_a_name():
 ])
 def test_hl7_result_messages_are_found(data):
     assert sniff(data) == "hl7"
+
+
+@pytest.mark.parametrize("data, kind", [
+    (b"H|~^\\&|R.HPR||LAB01~Labo||ORU|||CAB||P|H2.2|202403151200\rP|1|||FICTIF~Zoe\rL|1\r", "hprim"),
+    (b"H|\\^&~|R.hpr||LAB\\Labo||ORU|||CAB||P|H2.0|202403151200\r\n", "hprim"),
+    (b"H|~^\\&|R.HPR||LAB01~Labo||ADM|||CAB||P|H2.2|202403151200\rP|1\r", None),
+    (b"H|ello, voici les r\xe9sultats|\n", None),
+])
+def test_hprim_sante_result_files_are_found_by_their_header_record(data, kind):
+    assert sniff(data) == kind
 
 
 @pytest.mark.parametrize("name", sorted(LETTERS))

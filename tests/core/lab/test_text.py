@@ -9,6 +9,8 @@ from pli.core.lab.text import (Decoded, continuation_glue, decode_report, mend_j
 @pytest.mark.parametrize("text, lines", [
     ("a\nb\n", ["a", "b"]), ("a\rb\r", ["a", "b"]), ("a\r\nb\r\n", ["a", "b"]),
     ("a\r\nb\nc\rd", ["a", "b", "c", "d"]), ("a\n\nb", ["a", "", "b"]), ("a\r\r\nb", ["a", "", "b"]),
+    ("a\r\r\nb\r\r\nc\r\r\n", ["a", "b", "c"]),   # every line CR CR LF: a CRLF file copied in text mode
+    ("a\r\n\r\n\r\n\r\nb\r\n\r\nc\r\n\r\n", ["a", "", "b", "c"]),   # every line end doubled on the way
     ("", [""]), ("\n", [""]), ("a", ["a"]),
 ])
 def test_split_lines_reads_every_line_end(text, lines):

@@ -10,7 +10,16 @@ def test_plain_numbers_read_with_point_or_comma(text, number):
     assert to_number(text) == number
 
 
-@pytest.mark.parametrize("text", ["", "1.234,5", "1:40", "12.5.3", "+++", "négatif", "1 000", "12,5 mmol"])
+@pytest.mark.parametrize("text, number", [("45 000", 45000.0), ("1 250 000", 1250000.0), ("150\u00a0000", 150000.0),
+                                          ("12 345,5", 12345.5)])
+def test_thousands_grouped_with_a_space_are_read(text, number):
+    """French labs write platelets "45 000": read as a number, so that no flag means pli compares."""
+    assert to_number(text) == number and parse_quantity("< " + text) == Quantity("<", number)
+    assert split_range(f"150 000 - {text}") == ("150 000", text)
+
+
+@pytest.mark.parametrize("text", ["", "1.234,5", "1:40", "12.5.3", "+++", "négatif", "1 00", "12 3456", "1 000 0",
+                                  "12,5 mmol"])
 def test_anything_else_is_not_a_number(text):
     assert to_number(text) is None
     assert parse_quantity(text) is None
@@ -42,6 +51,8 @@ def test_unreadable_ranges_are_none(text):
     ("inf. à 34", ("", "34")), ("sup. à 27,0", ("27,0", "")), ("inférieur à 5", ("", "5")), ("jusqu'à 15", ("", "15")),
     ("70_105", ("70", "105")), ("< 5 mg/l", ("", "5")), ("3,5 à 5,0", ("3,5", "5,0")), ("de 3,5 à 5,0", ("3,5", "5,0")),
     ("4-10 10^9/L", ("4", "10")),
+    ("vr : 4000 à 10000", ("4000", "10000")), ("VR: 3,5-5,0", ("3,5", "5,0")), ("N : < 5", ("", "5")),
+    ("Valeurs de référence : 0,70 - 1,10 g/l", ("0,70", "1,10")),
 ])
 def test_ranges_as_labs_write_them_in_the_wild(text, bounds):
     assert split_range(text) == bounds
@@ -49,6 +60,7 @@ def test_ranges_as_labs_write_them_in_the_wild(text, bounds):
 
 def test_a_text_holding_two_ranges_is_not_split():
     assert split_range("3.5-5.0 adultes 2-4 enfants") is None
+    assert split_range("Adultes : 3.5-5.0, enfants : 2-4") is None   # a label is no licence to guess
 
 
 @pytest.mark.parametrize("text, split", [("< 0.12  mg/l", ("< 0.12", "mg/l")), ("5,2 mmol/l", ("5,2", "mmol/l")),

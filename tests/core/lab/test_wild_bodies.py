@@ -3,6 +3,7 @@ the same: as the body (quoted-printable, base64, 8bit), as a text attachment of 
 from __future__ import annotations
 
 import email
+import re
 import email.policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -47,3 +48,14 @@ def test_a_corpus_report_sent_as_the_mail_text_reads_as_the_file_does(name):
 
 def test_the_corpus_covers_both_formats_and_the_bodies_the_issue_names():
     assert {Path(n).suffix for n in FILES} == {".hpr", ".hl7", ".txt"} and len(FILES) >= 40
+
+
+@pytest.mark.parametrize("name", [n for n in FILES if b"\x00" not in (CORPUS / n).read_bytes()
+                                  and b"\r\r\n" not in (CORPUS / n).read_bytes()])   # UTF-16; doubled already
+def test_a_corpus_report_whose_every_line_end_was_doubled_on_the_way_reads_as_the_file_does(name):
+    """A CR CR LF file sent as a body arrives with a blank line after every line (the mail server made
+    the bare CR a line end of its own): the same reports, the same patients, the same line numbers."""
+    data = (CORPUS / name).read_bytes()
+    doubled = re.sub(rb"\r\n|\n|\r", lambda end: end.group() * 2, data)
+    assert parse_reports(doubled) == parse_reports(data)
+    assert reports_in_bytes(as_body(doubled, "base64")) == parse_reports(data)

@@ -1,0 +1,74 @@
+"""HPRIM Santé result files (H|, P|, OBR|, OBX|, C|, A|, L| records): read as the HL7 messages they
+descend from, never as a 12-line HPRIM header (which showed their critical results as "no results")."""
+import pytest
+
+from pli.core.lab import MalformedReport, parse_reports
+from pli.core.lab.hprim_sante import is_hprim_sante
+
+HEADER = "H|~^\\&|R.HPR||LAB01~Laboratoire Fictif||ORU|||CAB01~Cabinet||P|H2.2~C|202403151200"
+PATIENT = "P|1|0012345|||FICTIF~Zoé||19650412|F||1 rue des Essais~~VILLE-FICTIVE~~00100"
+RESULTS = ["OBR|1||R1|IONO~Ionogramme~L|R||202403150800",
+           "OBX|1|NM|K~Potassium~L||6.8|mmol/l|3.5-5.0|HH|||F",
+           "C|1|L|Hémolyse|G",
+           "OBX|2|NM|NA~Sodium~L||128|mmol/l|136-145||||F",
+           "L|1"]
+
+
+def hprim_sante(*records: str, newline: str = "\r\n") -> bytes:
+    return (newline.join(records) + newline).encode("iso-8859-1")
+
+
+def test_records_give_the_patient_the_results_their_flags_and_comments():
+    report, = parse_reports(hprim_sante(HEADER, PATIENT, *RESULTS))
+    patient = report.patient
+    assert (patient.last_name, patient.first_name, str(patient.birth_date), patient.sex) == \
+        ("FICTIF", "Zoé", "1965-04-12", "F")
+    assert (patient.patient_id, patient.postcode, patient.town) == ("0012345", "00100", "VILLE-FICTIVE")
+    k, na = report.observations
+    assert (k.code, k.label, k.value, k.unit, k.flag.value, k.comment) == ("K", "Potassium", "6.8", "mmol/l",
+                                                                         "HH", "Hémolyse")
+    assert (na.flag.value, na.flag_source) == ("L", "pli")       # no lab flag: computed from the range
+    assert report.severity == "critical" and report.reference == "R1" and report.lab.code == "LAB01"
+
+
+def test_the_separators_are_the_header_s_own():
+    swapped = [r.replace("~", "\\") for r in (PATIENT, *RESULTS)]
+    report, = parse_reports(hprim_sante("H|\\^&~|R.HPR||LAB01\\Labo||ORU|||CAB01\\Cab||P|H2.0\\C|202403151200",
+                                        *swapped))
+    assert report.patient.last_name == "FICTIF" and [o.code for o in report.observations] == ["K", "NA"]
+
+
+def test_an_a_record_continues_the_record_above_and_warnings_name_the_file_s_lines():
+    split = ["OBR|1||R1|IONO~Ionogramme~L|R||2024031", "A|50800", "OBX|1|NM||", "A||6.8|mmol/l|3.5-5.0|HH|||F"]
+    report, = parse_reports(hprim_sante(HEADER, PATIENT, *split))
+    assert report.collected.isoformat() == "2024-03-15T08:00:00"
+    assert report.observations[0].value == "6.8"
+    assert any(w.startswith("line 5:") for w in report.warnings)   # the OBX without a test name, as written
+
+
+def test_two_patients_in_one_file_are_two_reports_each_with_its_results():
+    other = "P|2|0067890|||EXEMPLE~Luc||19800101|M"
+    first, second = parse_reports(hprim_sante(HEADER, PATIENT, *RESULTS[:2], other, *RESULTS[3:]))
+    assert [o.code for o in first.observations] == ["K"] and first.patient.last_name == "FICTIF"
+    assert [o.code for o in second.observations] == ["NA"] and second.patient.last_name == "EXEMPLE"
+
+
+def test_results_before_any_patient_are_attached_to_nobody():
+    report, = parse_reports(hprim_sante(HEADER, *RESULTS))
+    assert report.patient_uncertain and report.observations[0].value == "6.8"
+
+
+@pytest.mark.parametrize("data, reason", [
+    (hprim_sante(HEADER.replace("|ORU|", "|ADM|"), PATIENT), "not a lab result message"),
+    (hprim_sante(HEADER, "L|1"), "without a patient (P) record"),
+])
+def test_a_file_with_no_result_is_one_line_naming_hprim_sante(data, reason):
+    with pytest.raises(MalformedReport) as error:
+        parse_reports(data)
+    assert error.value.format == "HPRIM Santé" and reason in str(error.value)
+    assert "FICTIF" not in str(error.value)
+
+
+def test_a_12_line_header_is_no_hprim_sante_file():
+    assert is_hprim_sante(HEADER) and is_hprim_sante("\ufeff\r\n" + HEADER)
+    assert not is_hprim_sante("HOPITAL\nFICTIF\n") and not is_hprim_sante("H|bonjour|")
