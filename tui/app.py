@@ -25,6 +25,7 @@ from pli.core.mail.triage import UndoStack
 from pli.core.plural import counted
 from pli.core.store.trace_steps import TraceBatch
 from pli.tui.config import TuiConfig, load_tui_config
+from pli.tui.in_line import KeysInLine
 from pli.tui.outcome import FAILED
 
 if TYPE_CHECKING:
@@ -424,6 +425,17 @@ class PliApp(App):
         self._holding = None
         if self._held_keys is not None:
             self.call_next(self._replay_keys)
+
+    def on_keys_in_line(self, message: KeysInLine) -> None:
+        """A priority key's action (pli.tui.in_line), now that the keys typed before it are handled.  The
+        keys typed after it go to what it opened: a screen that takes typing releases them once on screen."""
+        message.stop()
+        screen = self.screen
+        try:
+            message.then()
+        finally:
+            if self.screen is screen or not getattr(self.screen, "TAKES_TYPING", False):
+                self.release_keys()
 
     async def _replay_keys(self) -> None:
         """Hand the held keys on one by one.  Keys that arrive meanwhile join the end of the line: let
