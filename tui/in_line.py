@@ -32,6 +32,8 @@ def in_line(action):
             action(screen, *args)
             return
         app.hold_keys()
-        (app.focused or screen).post_message(KeysInLine(lambda: action(screen, *args)))
+        # sent by the app: a message stops bubbling at its sender, and one made while a screen handles
+        # a message (compose's Enter in To:) would stop there, never reaching the app
+        (app.focused or screen).post_message(KeysInLine(lambda: action(screen, *args)).set_sender(app))
 
     return run
