@@ -25,6 +25,7 @@ from pli.core.mail.triage import UndoStack
 from pli.core.plural import counted
 from pli.core.store.trace_steps import TraceBatch
 from pli.tui.config import TuiConfig, load_tui_config
+from pli.tui.in_line import KeysInLine
 from pli.tui.outcome import FAILED
 
 if TYPE_CHECKING:
@@ -60,7 +61,8 @@ class PliApp(App):
         self.undo = UndoStack()
         self.startup_error: PliError | None = None
         self._traces = TraceQueue()
-        self._held_keys: list[events.Key] | None = None   # typed while a prompt opens (hold_keys)
+        self._held_keys: list[events.Key] | None = None   # typed while a prompt opens, not replayed yet
+        self._holding: object | None = None   # the hold in force (hold_keys), None once released
 
     # -- start-up -----------------------------------------------------------
 
@@ -404,27 +406,46 @@ class PliApp(App):
         before its screen is mounted, and keys sent meanwhile to the screen (or to the list that
         opened it) took a longer way than those typed after, so they were dropped or overtaken:
         `t urgent Enter` typed fast closed the prompt with "ur" or nothing."""
-        if self._held_keys is None:
-            held = self._held_keys = []
+        if self._holding is None:
+            hold = self._holding = object()
+            if self._held_keys is None:
+                self._held_keys = []   # else a replay was cut short by this hold: its keys come first
             # never for long: a screen that failed to open must not leave the keyboard dead.  The
             # timer releases this hold only: one of an earlier hold, firing during a later one, let
             # the Esc of compose's "Esc k" out before its question opened, and `k` was lost.
-            self.set_timer(HOLD_AT_MOST, lambda: self._release_stale(held))
+            self.set_timer(HOLD_AT_MOST, lambda: self._release_stale(hold))
 
-    def _release_stale(self, held: list[events.Key]) -> None:
-        if self._held_keys is held:
+    def _release_stale(self, hold: object) -> None:
+        if self._holding is hold:
             self.release_keys()
 
     def release_keys(self) -> None:
         """Replay the held keys, in the order typed, to what has the focus now (the prompt's input),
         before any key still queued (call_next: after the message in hand, ahead of the queue)."""
-        held, self._held_keys = self._held_keys, None
-        if held:
-            self.call_next(self._replay_keys, held)
+        self._holding = None
+        if self._held_keys is not None:
+            self.call_next(self._replay_keys)
 
-    async def _replay_keys(self, held: list[events.Key]) -> None:
-        for event in held:
-            await self.on_event(events.Key(event.key, event.character))
+    def on_keys_in_line(self, message: KeysInLine) -> None:
+        """A priority key's action (pli.tui.in_line), now that the keys typed before it are handled.  The
+        keys typed after it go to what it opened: a screen that takes typing releases them once on screen."""
+        message.stop()
+        screen = self.screen
+        try:
+            message.then()
+        finally:
+            if self.screen is screen or not getattr(self.screen, "TAKES_TYPING", False):
+                self.release_keys()
+
+    async def _replay_keys(self) -> None:
+        """Hand the held keys on one by one.  Keys that arrive meanwhile join the end of the line: let
+        through at once, they overtook the held ones ('Test draft' typed fast became 'tTes draft').  A
+        replayed key that holds again (Tab, Esc) stops the replay: the rest wait for where it leads."""
+        while self._holding is None and self._held_keys:
+            event = self._held_keys.pop(0)
+            await super().on_event(events.Key(event.key, event.character))
+        if self._holding is None:
+            self._held_keys = None
 
     async def on_event(self, event: events.Event) -> None:
         if self._held_keys is not None and isinstance(event, events.Key) and not event.is_forwarded:

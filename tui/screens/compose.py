@@ -26,6 +26,7 @@ from pli.core.mail import draft_store
 from pli.core.mail.correspondents import MSSANTE_SOURCE
 from pli.core.mail.drafts import Draft, DraftError, build_inner, forward_draft, reply_draft, split_addresses
 from pli.core.plural import counted
+from pli.tui.in_line import in_line
 from pli.tui.suggesters import PrefixSuggester
 from pli.tui.widgets.key_bar import KeyBar
 
@@ -91,7 +92,7 @@ class ComposeScreen(Screen):
         Binding("ctrl+e", "editor", "$EDITOR", id="compose.editor", priority=True),
         Binding("ctrl+o", "attach", "Attach", id="compose.attach", priority=True),
         Binding("ctrl+r", "cycle_receipts", "Receipts", id="compose.receipts", priority=True),
-        Binding("escape", "cancel", "Close (asks)", id="compose.cancel", priority=True),   # in line: see _in_line
+        Binding("escape", "cancel", "Close (asks)", id="compose.cancel", priority=True),   # in line: see pli.tui.in_line
         # picks the highlighted match in To:, else moves on; priority, so that it is in line with the
         # keys typed around it (see action_accept_match)
         Binding("tab", "accept_match", "Pick recipient", id="compose.pick", show=False, priority=True),
@@ -282,31 +283,12 @@ class ComposeScreen(Screen):
     def to_focused(self) -> bool:
         return self.focused is not None and self.focused.id == "compose-to"
 
-    def _in_line(self, then) -> None:
-        """Run `then` in line with the keys typed around its key (Tab, Esc: priority bindings, run
-        when the key arrives): the focused field first takes the keys typed before it (they wait
-        in its queue), and the keys typed after it wait for what `then` opens or focuses.  Typed
-        fast (`address<Tab>subject<Tab>text` over SSH), everything landed in To: before."""
-        field = self.focused
-        hold = getattr(self.app, "hold_keys", None)
-        if field is None or hold is None:
-            then()
-            return
-        hold()
-
-        def run() -> None:
-            try:
-                then()
-            finally:
-                opened = self.app.screen
-                if opened is self or not getattr(opened, "TAKES_TYPING", False):
-                    self.app.release_keys()
-                # else the question `then` opened releases them once it is on screen (Esc's)
-
-        field.call_later(run)
-
+    @in_line
     def action_accept_match(self) -> None:
-        self._in_line(self._accept_match_now)
+        """Tab in line with the keys around it (priority: it runs when its key arrives): the field first
+        takes the keys typed before it, and those typed after go where it leads.  Typed fast
+        (`address<Tab>subject<Tab>text` over SSH), everything landed in To: before."""
+        self._accept_match_now()
 
     def _accept_match_now(self) -> None:
         """Replace the recipient being typed by the highlighted match's address; with none, tab moves on."""
@@ -469,11 +451,12 @@ class ComposeScreen(Screen):
         if flush:   # once sent, the Sent copy loses its `outbox` tag: the lists and counts redraw
             start_flush(app, {queued.key}, done=app._refresh_main)
 
+    @in_line   # the question it opens takes the keys typed after Esc
     def action_cancel(self) -> None:
         if self._submitting:   # its outcome comes back to this screen: closing now would hide a refusal
             self.notify("the MSSanté mail is on its way: wait for its outcome", title="Sending", timeout=4)
             return
-        self._in_line(self._cancel_now)
+        self._cancel_now()
 
     def _cancel_now(self) -> None:
         """Esc: close at once when nothing changed since compose opened; else ask what to do with

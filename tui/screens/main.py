@@ -13,6 +13,7 @@ from textual.widgets import Input, Static
 from pli.core import vocab
 from pli.core.mail.triage import apply_changes, plan
 from pli.tui.config import SavedSearch
+from pli.tui.in_line import in_line
 from pli.tui.outcome import FAILED
 from pli.tui.paging import MESSAGES, THREADS
 from pli.tui.widgets.alert_banner import ACKNOWLEDGED, ALERTS, AlertBanner
@@ -363,10 +364,12 @@ class MainScreen(Screen):
         else:
             self.triage("flagged {n} message{s}", add={vocab.FLAGGED})
 
+    @in_line
     def action_tag(self) -> None:
         self._ask_tags("Add tags", lambda tags: self.triage(f"tagged {{n}} message{{s}} {' '.join(tags)}",
                                                              add=set(tags)))
 
+    @in_line
     def action_untag(self) -> None:
         self._ask_tags("Remove tags", lambda tags: self.triage(
             f"untagged {{n}} message{{s}} {' '.join(tags)}", remove=set(tags)))
@@ -429,18 +432,22 @@ class MainScreen(Screen):
     def action_export(self) -> None:
         self.app.export_reports(self.message_list.targets())
 
+    @in_line
     def action_reply(self) -> None:
         if summary := self._current_or_bell():
             self.app.compose_message(reply_to=summary)
 
+    @in_line
     def action_reply_all(self) -> None:
         if summary := self._current_or_bell():
             self.app.compose_message(reply_to=summary, everyone=True)
 
+    @in_line
     def action_forward(self) -> None:
         if summary := self._current_or_bell():
             self.app.compose_message(forward=summary)
 
+    @in_line
     def action_compose(self) -> None:
         self.app.compose_message()
 

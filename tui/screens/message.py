@@ -14,6 +14,7 @@ from pli.core import vocab
 from pli.core.errors import PliError
 from pli.core.mail.read import Attachment, ClearMessage, attachment_bytes
 from pli.tui.attachments import default_save_path, open_with_viewer, save_attachment
+from pli.tui.in_line import in_line
 from pli.tui.widgets.image_preview import ImagePreview, half_block_rows
 from pli.tui.widgets.key_bar import KeyBar
 from pli.tui.widgets.preview_pane import headers_text
@@ -212,11 +213,14 @@ class MessageScreen(Screen):
     def action_lab(self) -> None:
         self.app.open_lab(self.summary)
 
+    @in_line
     def action_reply(self) -> None:
         self.app.compose_message(reply_to=self.summary)
 
+    @in_line
     def action_reply_all(self) -> None:
         self.app.compose_message(reply_to=self.summary, everyone=True)
 
+    @in_line
     def action_forward(self) -> None:
         self.app.compose_message(forward=self.summary)

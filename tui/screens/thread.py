@@ -8,6 +8,7 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 
 from pli.core.errors import PliError
+from pli.tui.in_line import in_line
 from pli.tui.widgets.key_bar import KeyBar
 from pli.tui.widgets.preview_pane import PreviewPane
 from pli.tui.widgets.thread_tree import ThreadTree
@@ -69,14 +70,17 @@ class ThreadScreen(Screen):
             self.app.bell()
         return summary
 
+    @in_line
     def action_reply(self) -> None:
         if (summary := self._current()) is not None:
             self.app.compose_message(reply_to=summary)
 
+    @in_line
     def action_reply_all(self) -> None:
         if (summary := self._current()) is not None:
             self.app.compose_message(reply_to=summary, everyone=True)
 
+    @in_line
     def action_forward(self) -> None:
         if (summary := self._current()) is not None:
             self.app.compose_message(forward=summary)

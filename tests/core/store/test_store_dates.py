@@ -65,3 +65,24 @@ def test_an_undated_message_already_in_the_index_shows_its_file_time_not_1970(tm
     with Store.open(home) as store:
         (row,) = store.window("id:undated4@example.org", 0, 1)
     assert row.date == int(FILE_TIME.timestamp())
+
+
+def test_a_sealed_mail_whose_inner_message_has_no_date_is_dated_when_it_was_sealed(tmp_path):
+    """The common case for pli: the envelope's signed time dates it, not 1970 nor the time of `pli new`."""
+    from pli.core.crypto.envelope import seal_mail
+    from pli.core.mail.receive import receive
+    from pli.core.store import create_store
+    from crypto_fixtures import people
+
+    alice, bob = people(tmp_path, "alice", "bob")
+    create_store(bob.home)
+    sealed_at = int(RECEIVED.timestamp())
+    inner = b"From: Dr Alice <alice@pli.test>\nSubject: sealed undated\nMessage-ID: <sealed-undated@pli.test>\n\nK+\n"
+    (bob.home.root / "incoming" / "new" / "undated.eml").write_bytes(
+        seal_mail(inner, alice, ["bob@pli.test"], now=sealed_at))
+    receive(bob.home, None, keyring=bob)
+    with Store.open(bob.home) as store:
+        (row,) = store.window("subject:undated", 0, 2)
+        raw = store.read_clear(row.message_id)
+    assert row.date == sealed_at
+    assert parsedate_to_datetime(value_of(raw, "Date")).timestamp() == sealed_at
