@@ -17,7 +17,7 @@ def register(sub) -> None:
 def run(args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.resolve import unlock
-    from pli.core.mail.mssante import imap_session
+    from pli.core.mail.mssante_admission import imap_session
     from pli.core.store.layout import Layout
     from pli.core.transport.accounts import choose_account
     from pli.core.transport.fetch import fetch
@@ -53,7 +53,7 @@ def _after_fetch(home, keyring, out, status: int) -> int:
     """The MSSanté reports matched with the mail sent, then the MDNs MSSanté mail asks for submitted, said in
     the report; 75 when one was not taken (it stays due)."""
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.mail.mssante import after_fetch
+    from pli.core.mail.receive import after_fetch
 
     mdns = after_fetch(home, keyring)
     if mdns.render():

@@ -79,7 +79,7 @@ def _answer_consent(home: Home, args) -> int:
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.directory.resolve import unlock
     from pli.core.errors import UsageError
-    from pli.core.mail.mssante import answer_consent
+    from pli.core.mail.mssante_mdn import answer_consent
 
     if args.message_id is None or not (args.send or args.decline):
         raise UsageError("pli receipts answer ID needs --send or --decline (and --send/--decline needs the ID)")

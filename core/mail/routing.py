@@ -20,11 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from pli.core.directory.mssante_index import MSSANTE, Reach
+from pli.core.crypto.keyring import UnknownRecipient
+from pli.core.directory.mssante_index import MSSANTE, MssDirectory, Reach, reach
 from pli.core.errors import UsageError
 from pli.core.home import Home
 from pli.core.lab.cda import PatientId
-from pli.core.mail.mssante import documents_of, recipient_reaches, send_documents, send_text, sender_for
+from pli.core.mail.mssante_send import documents_of, send_documents, send_text, sender_for
 from pli.core.xdm.compose import PatientIdentity, named_locally
 
 INS_OID = "1.2.250.1.213.1.4.8"     # the INS-NIR (docs/MSSANTE.md)
@@ -57,6 +58,34 @@ class Route:
 
 def route(home: Home, keyring, addresses: list[str]) -> Route:
     return Route(recipient_reaches(home, keyring, addresses))
+
+
+def recipient_reaches(home: Home, keyring, addresses: list[str]) -> dict[str, Reach]:
+    """How mail to each address travels: pli-sealed when the keyring or the signed directory has its keys (a
+    revoked key is an error, never a fall back to MSSanté), else MSSanté when the imported extract lists it, else
+    unknown.  The MSSanté index is opened only for an address pli cannot seal to."""
+    directory = None
+    found = {}
+    try:
+        for address in addresses:
+            sealed = _sealable(keyring, address)
+            if not sealed and directory is None and home.mssante_index.exists():
+                directory = MssDirectory(home.mssante_index)
+            mailbox = directory.lookup(address) if directory is not None and not sealed else None
+            found[address] = reach(address, sealed=sealed, mailbox=mailbox)
+    finally:
+        if directory is not None:
+            directory.close()
+    return found
+
+
+def _sealable(keyring, address: str) -> bool:
+    try:
+        for member in keyring.expand(address):
+            keyring.reach(member)
+    except UnknownRecipient:
+        return False
+    return True
 
 
 def needs_patient(inner) -> bool:

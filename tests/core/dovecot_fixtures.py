@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from pki_fixtures import Issued, TestCa
-from transport_fixtures import Dovecot, Recorder, _has_user, free_ports, pwd_name, wait_for_port
+from transport_fixtures import Dovecot, Recorder, free_ports, mail_owner
 
 ISSUER = "https://idp.pli.test"
 
@@ -57,7 +57,8 @@ def _b64url(data: bytes) -> str:
 class OperatorDovecot(Dovecot):
     """See the module docstring.  USERS log in with passwords; any JWT signed with `oauth_key` logs its `sub` in.
 
-    Shares stop(), log() and maildir() with the plain test Dovecot of transport_fixtures."""
+    Its folder, passwd file, the shared parts of its configuration and its start and stop are the plain test
+    Dovecot's (transport_fixtures.Dovecot)."""
 
     USERS = {"dr.martin": "martin-imap-secret", "secretariat": "secretariat-secret"}
 
@@ -66,17 +67,13 @@ class OperatorDovecot(Dovecot):
         """`certs_by_name`: other certificates, served to clients that ask for that name (SNI, `local_name`)."""
         from aiosmtpd.controller import Controller
 
-        self.root = root = Path(tempfile.mkdtemp(prefix="pli-mss-dovecot-"))
-        root.chmod(0o755)
+        self._prepare()
+        root = self.root
         self.hostname = hostname
         self.client_ca = client_ca
         self.oauth_key = oauth_key
         (self.imaps_port, self.imap_port, self.lmtp_port,
          self.submissions_port, self.submission_port, self.relay_port) = free_ports(6)
-        self.uid, self.gid = self._mail_owner()
-        self.mail = root / "mail"
-        self.mail.mkdir(mode=0o755)
-        os.chown(self.mail, self.uid, self.gid)
         for source, name in ((server_cert.cert_path, "server.pem"), (server_cert.key_path, "server.key")):
             shutil.copyfile(source, root / name)
         if client_ca is not None:
@@ -85,52 +82,25 @@ class OperatorDovecot(Dovecot):
         for index, issued in enumerate(self.certs_by_name.values()):
             shutil.copyfile(issued.cert_path, root / f"named-{index}.pem")
             shutil.copyfile(issued.key_path, root / f"named-{index}.key")
-        (root / "passwd").write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.USERS.items()))
         if oauth_key is not None:
             self._write_oauth(oauth_key)
         self.sink = Recorder()
         self._controller = Controller(self.sink, hostname="127.0.0.1", port=self.relay_port)
-        self.conf = root / "dovecot.conf"
-        self.conf.write_text(self._config())
-        self.binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
-        self.proc: subprocess.Popen | None = None
+        self._write_config()
 
-    def __enter__(self) -> "OperatorDovecot":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    def ports(self) -> tuple[int, ...]:
+        return self.imaps_port, self.imap_port, self.lmtp_port, self.submissions_port, self.submission_port
 
     def start(self) -> "OperatorDovecot":
-        self._controller.start()
-        self.proc = subprocess.Popen([self.binary, "-F", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        try:
-            for port in (self.imaps_port, self.imap_port, self.lmtp_port, self.submissions_port,
-                         self.submission_port):
-                wait_for_port(port, proc=self.proc)
-        except (RuntimeError, TimeoutError):
-            log = self.log()
-            self.stop()
-            raise RuntimeError(f"dovecot did not start: {log}")
-        return self
+        self._controller.start()          # the relay first: submission relays to it
+        return super().start()
 
     def stop(self) -> None:
         super().stop()
-        if self.proc is not None and self.proc.stderr is not None:
-            self.proc.stderr.close()
         try:
             self._controller.stop()
         except (AssertionError, RuntimeError):
             pass  # never started
-
-    def _mail_owner(self) -> tuple[int, int]:
-        import pwd
-
-        if os.geteuid() != 0:
-            return os.getuid(), os.getgid()
-        user = pwd.getpwnam("dovecot") if _has_user("dovecot") else pwd.getpwnam("nobody")
-        return user.pw_uid, user.pw_gid
 
     def _write_oauth(self, key: bytes) -> None:
         # Dovecot 2.3 looks the HMAC key up as shared/<azp>/<alg>/<kid> (no azp claim and no kid in the
@@ -157,17 +127,8 @@ class OperatorDovecot(Dovecot):
 """ for index, name in enumerate(self.certs_by_name))
 
     def _config(self) -> str:
-        if os.geteuid() == 0:
-            login_user = "dovenull" if _has_user("dovenull") else "nobody"
-            internal_user = "dovecot" if _has_user("dovecot") else "nobody"
-        else:
-            login_user = internal_user = pwd_name(os.getuid())
         mechanisms = ["plain", "login"]
-        passdbs = [f"""passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%n {self.root}/passwd
-  mechanisms = plain login
-}}"""]
+        passdbs = [self._passwd_db("plain login")]
         if self.oauth_key is not None:
             mechanisms += ["xoauth2", "oauthbearer"]
             passdbs.append(f"""passdb {{
@@ -191,13 +152,7 @@ auth_ssl_require_client_cert = yes
 auth_ssl_username_from_cert = yes
 ssl_cert_username_field = commonName
 """
-        return f"""
-base_dir = {self.root}/run
-state_dir = {self.root}/state
-instance_name = pli-mss-{self.imaps_port}
-log_path = {self.root}/dovecot.log
-listen = 127.0.0.1
-hostname = {self.hostname}
+        return f"""{self._head(f"pli-mss-{self.imaps_port}")}hostname = {self.hostname}
 protocols = imap lmtp submission
 ssl = yes
 ssl_cert = <{self.root}/server.pem
@@ -210,18 +165,14 @@ auth_mechanisms = {' '.join(mechanisms)}
 first_valid_uid = 1
 mail_location = maildir:{self.mail}/%n
 lmtp_save_to_detail_mailbox = no
-default_login_user = {login_user}
-default_internal_user = {internal_user}
+{self._run_as()}
 submission_relay_host = 127.0.0.1
 submission_relay_port = {self._controller.port}
 submission_relay_ssl = no
 submission_relay_trusted = no
 {chr(10).join(passdbs)}
 {self._named_certs()}
-userdb {{
-  driver = static
-  args = uid={self.uid} gid={self.gid} home={self.mail}/%n allow_all_users=yes
-}}
+{self._user_db(" allow_all_users=yes")}
 service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1
@@ -244,23 +195,16 @@ service submission-login {{
     ssl = yes
   }}
 }}
-service lmtp {{
-  inet_listener lmtp {{
-    address = 127.0.0.1
-    port = {self.lmtp_port}
-  }}
-}}
-service anvil {{
-  chroot =
-  # No growing delay after failed logins from 127.0.0.1: the tests fail logins on purpose.
-  unix_listener anvil-auth-penalty {{
-    mode = 0
-  }}
-}}
-service stats {{
-  chroot =
-}}
+{self._lmtp_service()}
+{self._housekeeping(_NO_PENALTY)}
 """
+
+
+# No growing delay after failed logins from 127.0.0.1: the tests fail logins on purpose.
+_NO_PENALTY = """
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }"""
 
 
 # -- an MSSanté account of pli against this operator (core/transport/mssante_account.py) ----------------------
@@ -380,16 +324,14 @@ plugin {{
 """)
     command = [LDA, "-c", str(folder / "lda.conf"), "-f", sender, "-a", recipient]
     if os.geteuid() == 0:          # the LDA refuses root: it runs as the mail owner, as a local delivery would
-        import pwd
-
-        owner = pwd.getpwnam("dovecot") if _has_user("dovecot") else pwd.getpwnam("nobody")
+        uid, gid = mail_owner()
         for path in (folder, *folder.rglob("*")):
-            os.chown(path, owner.pw_uid, owner.pw_gid)
+            os.chown(path, uid, gid)
         for parent in folder.parents:       # pytest's tmp folders are 0700: let the mail owner through
             if parent == Path(tempfile.gettempdir()):
                 break
             parent.chmod(parent.stat().st_mode | 0o111)
-        command = ["setpriv", f"--reuid={owner.pw_uid}", f"--regid={owner.pw_gid}", "--clear-groups", *command]
+        command = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", *command]
     done = subprocess.run(command, input=raw, capture_output=True, timeout=30,
                           env={"USER": "full", "HOME": str(folder / "mail" / "full"), "PATH": os.environ["PATH"]})
     if done.returncode != 0 or not caught.exists():

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pli.core.home import Home
 from pli.core.store import create_store
 
@@ -13,16 +15,22 @@ def plain_mail(i: int, *, subject: str | None = None, extra: str = "") -> bytes:
             f"Date: Mon, 1 Jan 2024 10:{i % 60:02d}:00 +0000\n{extra}\nbody {i}\n").encode()
 
 
-def lab_and_doctor(tmp_path: Path):
-    """Two keyrings that trust each other, a pad between them, a store for the second: a lab
+def sealing_pair(tmp_path: Path, sender: str = "lab", recipient: str = "doctor"):
+    """Two keyrings that trust each other, a pad between them, a store for the second: by default a lab
     (lab@pli.test) sealing to a doctor (doctor@pli.test)."""
     from crypto_fixtures import people
     from pli.core.crypto.pairing import share_pad
 
-    lab, doctor = people(tmp_path, "lab", "doctor")
-    share_pad(lab, [doctor], 1 << 18)
-    create_store(doctor.home)
-    return lab, doctor
+    first, second = people(tmp_path, sender, recipient)
+    share_pad(first, [second], 1 << 18)
+    create_store(second.home)
+    return first, second
+
+
+@pytest.fixture
+def pair(tmp_path):
+    """alice (alice@pli.test) sealing to bob, who has a store (sealing_pair); import it into the test module."""
+    return sealing_pair(tmp_path, "alice", "bob")
 
 
 def make_home(tmp_path: Path) -> Home:

@@ -6,24 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from pli.core.crypto.pairing import share_pad
 from pli.core.crypto.refusals import ReplayAlert
-from pli.core.store import create_store
 
-from crypto_fixtures import passphrase_file, people
+from crypto_fixtures import passphrase_file
 from replay_fixtures import reused_pad
+from store_fixtures import pair  # noqa: F401 - a fixture
 
 CLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exit(main())"]
-
-
-@pytest.fixture
-def pair(tmp_path):
-    alice, bob = people(tmp_path, "alice", "bob")
-    share_pad(alice, [bob], 1 << 18)
-    create_store(bob.home)
-    return alice, bob
 
 
 def run(bob, tmp_path, *args):

@@ -285,61 +285,52 @@ class Dovecot:
     CI runs as root with no services: the instance runs in the foreground (-F)
     from its own base_dir, mail owned by an unprivileged system user (Dovecot
     refuses uid 0 for mail), users in a passwd-file with plain passwords.
+
+    The MSSanté operator of dovecot_fixtures (OperatorDovecot) is one of these with TLS, submission and more
+    logins: the folder, the mail owner, the passwd file, the shared parts of the configuration and the start-stop
+    path are written once, here.
     """
 
     USERS = {"bob": "bob-imap-secret"}
+    PREFIX = "pli-dovecot-"
 
     def __init__(self) -> None:
-        import pwd
+        self._prepare()
+        self.imap_port, self.lmtp_port = free_ports(2)
+        self._write_config()
+
+    def _prepare(self) -> None:
+        """The folder (not under pytest's tmp_path: its folders are 0700 and Dovecot's auth and mail processes
+        run as unprivileged users that must reach the passwd file and the mail), the mail and its owner, the
+        passwd file of USERS."""
         import shutil
         import tempfile
 
-        # Not under pytest's tmp_path: its folders are 0700 and Dovecot's auth and mail processes
-        # run as unprivileged users that must reach the passwd file and the mail.
-        self.root = root = Path(tempfile.mkdtemp(prefix="pli-dovecot-"))
+        self.root = root = Path(tempfile.mkdtemp(prefix=self.PREFIX))
         root.chmod(0o755)
-        self.imap_port, self.lmtp_port = free_ports(2)
-        if os.geteuid() == 0:
-            user = pwd.getpwnam("dovecot") if _has_user("dovecot") else pwd.getpwnam("nobody")
-            self.uid, self.gid = user.pw_uid, user.pw_gid
-        else:
-            self.uid, self.gid = os.getuid(), os.getgid()
+        self.uid, self.gid = mail_owner()
         self.mail = root / "mail"
         self.mail.mkdir(mode=0o755, exist_ok=True)
         os.chown(self.mail, self.uid, self.gid)
         (root / "passwd").write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.USERS.items()))
-        self.conf = root / "dovecot.conf"
-        self.conf.write_text(self._config())
         self.binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
         self.proc: subprocess.Popen | None = None
 
+    def _write_config(self) -> None:
+        self.conf = self.root / "dovecot.conf"
+        self.conf.write_text(self._config())
+
     def _config(self) -> str:
-        login_user = "dovenull" if _has_user("dovenull") else "nobody"
-        internal_user = "dovecot" if _has_user("dovecot") else "nobody"
-        run_as = "" if os.geteuid() == 0 else f"default_login_user = {pwd_name(os.getuid())}\n" \
-                                                f"default_internal_user = {pwd_name(os.getuid())}\n"
-        return f"""
-base_dir = {self.root}/run
-state_dir = {self.root}/state
-instance_name = pli-test-{self.imap_port}
-log_path = {self.root}/dovecot.log
-listen = 127.0.0.1
-protocols = imap lmtp
+        return f"""{self._head(f"pli-test-{self.imap_port}")}protocols = imap lmtp
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = 1
 mail_location = maildir:{self.mail}/%u
 lmtp_save_to_detail_mailbox = no
-{run_as or f"default_login_user = {login_user}{chr(10)}default_internal_user = {internal_user}"}
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%n {self.root}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={self.uid} gid={self.gid} home={self.mail}/%n
-}}
+{self._run_as()}
+{self._passwd_db()}
+{self._user_db()}
 service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1
@@ -349,29 +340,87 @@ service imap-login {{
     port = 0
   }}
 }}
-service lmtp {{
+{self._lmtp_service()}
+{self._housekeeping()}
+"""
+
+    # -- the parts of the configuration every test Dovecot shares ----------------------------------------------
+
+    def _head(self, instance: str) -> str:
+        """Its own folders and log, one instance name per server, loopback only."""
+        return f"""
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+instance_name = {instance}
+log_path = {self.root}/dovecot.log
+listen = 127.0.0.1
+"""
+
+    @staticmethod
+    def _run_as() -> str:
+        """The users Dovecot's login and internal processes run as: its own when run by root, else the caller."""
+        if os.geteuid() == 0:
+            login_user = "dovenull" if _has_user("dovenull") else "nobody"
+            internal_user = "dovecot" if _has_user("dovecot") else "nobody"
+        else:
+            login_user = internal_user = pwd_name(os.getuid())
+        return f"default_login_user = {login_user}\ndefault_internal_user = {internal_user}"
+
+    def _passwd_db(self, mechanisms: str = "") -> str:
+        """USERS and their plain passwords (only for `mechanisms`, when named)."""
+        only = f"\n  mechanisms = {mechanisms}" if mechanisms else ""
+        return f"""passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n {self.root}/passwd{only}
+}}"""
+
+    def _user_db(self, more: str = "") -> str:
+        """Every user's mail owned by the mail owner, under mail/<user>."""
+        return f"""userdb {{
+  driver = static
+  args = uid={self.uid} gid={self.gid} home={self.mail}/%n{more}
+}}"""
+
+    def _lmtp_service(self) -> str:
+        return f"""service lmtp {{
   inet_listener lmtp {{
     address = 127.0.0.1
     port = {self.lmtp_port}
   }}
-}}
-service anvil {{
-  chroot =
+}}"""
+
+    @staticmethod
+    def _housekeeping(anvil: str = "") -> str:
+        """anvil and stats unchrooted (no services, maybe no root), with `anvil`'s own settings."""
+        return f"""service anvil {{
+  chroot ={anvil}
 }}
 service stats {{
   chroot =
-}}
-"""
+}}"""
 
-    def start(self) -> "Dovecot":
+    # -- start and stop -------------------------------------------------------------------------------------------
+
+    def ports(self) -> tuple[int, ...]:
+        """The ports it listens on: started when each takes a connection."""
+        return self.imap_port, self.lmtp_port
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self):
         self.proc = subprocess.Popen([self.binary, "-F", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         try:
-            wait_for_port(self.imap_port, proc=self.proc)
-            wait_for_port(self.lmtp_port, proc=self.proc)
+            for port in self.ports():
+                wait_for_port(port, proc=self.proc)
         except (RuntimeError, TimeoutError):
+            log = self.log()              # before stop() removes the folder
             self.stop()
-            raise RuntimeError(f"dovecot did not start: {self.log()}")
+            raise RuntimeError(f"dovecot did not start: {log}")
         return self
 
     def log(self) -> str:
@@ -386,11 +435,23 @@ service stats {{
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
         import shutil
         shutil.rmtree(self.root, ignore_errors=True)
 
     def maildir(self, user: str) -> Path:
         return self.mail / user
+
+
+def mail_owner() -> tuple[int, int]:
+    """Who owns the test mail: Dovecot refuses uid 0, so root hands it to the dovecot (or nobody) user."""
+    import pwd
+
+    if os.geteuid() != 0:
+        return os.getuid(), os.getgid()
+    user = pwd.getpwnam("dovecot") if _has_user("dovecot") else pwd.getpwnam("nobody")
+    return user.pw_uid, user.pw_gid
 
 
 def _has_user(name: str) -> bool:

@@ -48,6 +48,14 @@ async def compose(app, pilot) -> ComposeScreen:
     return app.screen
 
 
+async def compose_to(app, pilot, *keys: str) -> ComposeScreen:
+    """Compose opened, `keys` typed (into To: first), and what they started (completion, the plan) finished."""
+    screen = await compose(app, pilot)
+    await pilot.press(*keys)
+    await settle(app, pilot)
+    return screen
+
+
 async def settle(app, pilot) -> None:
     await pilot.pause()
     await app.workers.wait_for_complete()
@@ -62,9 +70,7 @@ async def test_completion_finds_a_directory_entry_by_specialty_and_town(demo, ma
     Authority().install(demo, [directory_entry(colleague)])
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await compose(app, pilot)
-        await pilot.press(*"nephro bres")
-        await settle(app, pilot)
+        screen = await compose_to(app, pilot, *"nephro bres")
         shown = screen.query_one("#compose-matches")
         assert shown.display and shown.option_count == 1
         label = str(shown.get_option_at_index(0).prompt)
@@ -81,9 +87,7 @@ async def test_completion_by_identifier_picks_with_enter(demo, make_app, colleag
     Authority().install(demo, [directory_entry(colleague)])
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await compose(app, pilot)
-        await pilot.press(*colleague.identity.public.id[:9])
-        await settle(app, pilot)
+        screen = await compose_to(app, pilot, *colleague.identity.public.id[:9])
         await pilot.press("enter")
         await settle(app, pilot)
         assert screen.query_one("#compose-to").value == f"{NEPHRO}, "
@@ -114,9 +118,7 @@ async def test_a_revoked_directory_key_is_refused_with_its_date(demo, make_app, 
     Authority().install(demo, [entry])
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await compose(app, pilot)
-        await pilot.press(*NEPHRO)
-        await settle(app, pilot)
+        screen = await compose_to(app, pilot, *NEPHRO)
         assert "revoked on 2026-05-04" in str(screen.query_one("#compose-modes").render())
         await pilot.press("ctrl+s")
         await settle(app, pilot)
@@ -192,9 +194,7 @@ async def test_a_group_practice_without_a_key_is_sealed_for_each_member(demo, ma
                                directory_entry(partner, groups=("nephro-brest",))])
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await compose(app, pilot)
-        await pilot.press(*"nephrologie@chu-brest.example")
-        await settle(app, pilot)
+        screen = await compose_to(app, pilot, *"nephrologie@chu-brest.example")
         modes = str(screen.query_one("#compose-modes").render())
         assert "group, sealed for each of its 2 members" in modes and NEPHRO in modes
         await pilot.press("tab", *"Staff", "tab", *"Bonjour", "ctrl+s")

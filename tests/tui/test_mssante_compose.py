@@ -18,13 +18,13 @@ from dovecot_fixtures import make_jwt, relayed_to, token_helper  # noqa: E402
 from mssante_fixtures import DOMAIN, operator  # noqa: E402,F401 - operator is a fixture
 from test_directory_mssante import row  # noqa: E402
 from test_mssante_index import extract_file  # noqa: E402
-from test_compose_send import compose as open_compose, messages, settle  # noqa: E402
+from test_compose_send import (NEPHRO, colleague, compose as open_compose, compose_to, messages,  # noqa: E402,F401
+                               settle)  # colleague is a fixture
 from test_xdm import PDF  # noqa: E402
 from transport_fixtures import write_account  # noqa: E402
 
 from pli.core.crypto.envelope import open_mail  # noqa: E402
-from pli.core.crypto.identity import Identity  # noqa: E402
-from pli.core.crypto.keyring import Keyring, public_view  # noqa: E402
+from pli.core.crypto.keyring import Keyring  # noqa: E402
 from pli.core.demo import DEMO_PASSPHRASE  # noqa: E402
 from pli.core.directory.mssante_index import import_extract  # noqa: E402
 from pli.core.home import Home  # noqa: E402
@@ -35,7 +35,6 @@ from pli.tui.screens.main import MainScreen  # noqa: E402
 
 SIZE = (130, 42)
 LAB = f"secretariat.kermarrec@{DOMAIN}"
-NEPHRO = "lea.kerguelen@chu-brest.example"
 pytestmark = pytest.mark.asyncio
 
 
@@ -56,18 +55,12 @@ def plan(screen) -> str:
     return str(screen.query_one("#compose-modes").render())
 
 
-async def test_completion_lists_pli_matches_first_then_mssante_ones_marked_so(demo, make_app, operator, tmp_path):
+async def test_completion_lists_pli_matches_first_then_mssante_ones_marked_so(demo, make_app, operator, colleague):
     mssante_home(demo, operator)
-    colleague = Keyring.create(Home(tmp_path / "nephro"), Identity.generate("81234567890", NEPHRO,
-                                                                            "Dr Léa Kerguelen"),
-                               "a pass phrase", kdf_log2n=10)
-    colleague.import_public(public_view(demo)[0])
     Authority().install(demo, [entry_for(colleague.identity.public, profession="Médecin", town="Brest")])
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_compose(app, pilot)
-        await pilot.press(*"ker")
-        await settle(app, pilot)
+        screen = await compose_to(app, pilot, *"ker")
         shown = screen.query_one("#compose-matches")
         labels = [str(shown.get_option_at_index(i).prompt) for i in range(shown.option_count)]
         assert [c.address for c in screen.matches] == [NEPHRO, LAB]          # pli's directory first
@@ -84,9 +77,7 @@ async def test_inline_completion_offers_an_mssante_address_after_pli_has_none(de
     mssante_home(demo, operator)
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_compose(app, pilot)
-        await pilot.press(*"secretariat.ke")
-        await settle(app, pilot)
+        screen = await compose_to(app, pilot, *"secretariat.ke")
         field = screen.query_one("#compose-to")
         suggested = await field.suggester.get_suggestion(field.value)
         assert suggested == LAB
@@ -134,9 +125,7 @@ async def test_a_text_goes_as_ordinary_mime_and_a_pli_recipient_beside_is_sealed
     known = "resultats@labo-estuaire.example"                           # in the demo keyring
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_compose(app, pilot)
-        await pilot.press(*f"{LAB}, {known}")
-        await settle(app, pilot)
+        screen = await compose_to(app, pilot, *f"{LAB}, {known}")
         assert f"◆ {LAB}: MSSanté (transport-secured)" in plan(screen) and f"{known}: " in plan(screen)
         await pilot.press("tab", *"Question compose-text", "tab", *"Une question sans document.", "ctrl+s")
         await settle(app, pilot)
@@ -165,9 +154,7 @@ async def test_an_operator_refusing_the_login_keeps_compose_open_and_nothing_sea
     before = len(operator.sink.messages)
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_compose(app, pilot)
-        await pilot.press(*LAB, "tab", *"Question refused", "tab", *"Texte gardé.", "ctrl+s")
-        await settle(app, pilot)
+        screen = await compose_to(app, pilot, *LAB, "tab", *"Question refused", "tab", *"Texte gardé.", "ctrl+s")
         assert app.screen is screen
         said = messages(app)
         assert f"not sent to {LAB}: " in said and "access token is not valid" in said

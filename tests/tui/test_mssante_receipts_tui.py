@@ -14,7 +14,8 @@ from pli.core import vocab as v
 from pli.core.audit import steps_of
 from pli.core.crypto.keyring import Keyring
 from pli.core.demo import DEMO_PASSPHRASE
-from pli.core.mail.mssante import answer_mdns, record_reports
+from pli.core.mail.mssante_matching import record_reports
+from pli.core.mail.mssante_mdn import answer_mdns
 from pli.core.mail.receive import receive
 from pli.core.store import Store
 from pli.core.store.store import SentFacts

@@ -109,7 +109,7 @@ class MessageScreen(Screen):
         found = ""
         if vocab.MDN_CONFIRM in self.summary.tags:
             # start-up: loaded when first used, after the first screen
-            from pli.core.mail.mssante import consent_asked
+            from pli.core.mail.mssante_mdn import consent_asked
 
             found = self.app.attempt("Read receipt", consent_asked, self.app.home, self.summary.message_id)
         self.consent_to = found if isinstance(found, str) else ""
@@ -124,7 +124,7 @@ class MessageScreen(Screen):
         self.refresh_bindings()
         home, message_id = self.app.home, self.summary.message_id
         # start-up: loaded when first used, after the first screen
-        from pli.core.mail.mssante import answer_consent
+        from pli.core.mail.mssante_mdn import answer_consent
 
         def answered(keyring) -> None:
             def work() -> None:

@@ -14,7 +14,7 @@ from dovecot_fixtures import OperatorDovecot, deliver, relayed_to, token_account
 from mssante_fixtures import DOMAIN, mss_home, operator_or_skip, pli
 from pki_fixtures import TestCa
 from pli.core import vocab as v
-from pli.core.mail.mssante import send_documents
+from pli.core.mail.mssante_send import send_documents
 from pli.core.receipts.mssante import match_reports
 from pli.core.store import Store
 from pli.core.transport.mssante_account import Credentials, open_imap

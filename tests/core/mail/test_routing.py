@@ -67,7 +67,7 @@ def test_a_cda_attached_without_charset_goes_into_the_package_byte_for_byte():
     in the package, its subject and its hash."""
     from pathlib import Path
 
-    from pli.core.mail.mssante import documents_of
+    from pli.core.mail.mssante_send import documents_of
 
     cda = (Path(__file__).resolve().parents[2] / "fixtures" / "mssante" / "cr-bio-fictif.xml").read_bytes()
     msg = EmailMessage()

@@ -14,7 +14,7 @@ from pli.core.store import Store
 from pli.core.store.importer import import_sources
 
 from crypto_fixtures import PASSPHRASE, passphrase_file
-from store_fixtures import lab_and_doctor, make_maildir
+from store_fixtures import sealing_pair, make_maildir
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "lab"))
 from mail_bodies import HL7_BODY, LETTERS, TRUNCATED, UNCERTAIN, UNREADABLE, encode, hprim_body, mail  # noqa: E402
@@ -24,7 +24,7 @@ CLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exi
 
 @pytest.fixture
 def pair(tmp_path):
-    return lab_and_doctor(tmp_path)
+    return sealing_pair(tmp_path)
 
 
 def sealed(lab, inner: bytes) -> bytes:

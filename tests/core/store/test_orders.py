@@ -14,7 +14,7 @@ from pli.core.store import Store
 from pli.core.store.importer import import_sources
 
 from crypto_fixtures import make_keyring
-from store_fixtures import lab_and_doctor, make_maildir
+from store_fixtures import sealing_pair, make_maildir
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "lab"))
 from mail_bodies import HEADER, encode, hprim_body, mail  # noqa: E402
@@ -30,7 +30,7 @@ T0 = 1_709_546_400   # 4 March 2024
 
 @pytest.fixture
 def pair(tmp_path):
-    return lab_and_doctor(tmp_path)
+    return sealing_pair(tmp_path)
 
 
 def lab_mail(lab, subject: str, block: list[str], when: int, header=HEADER) -> bytes:

@@ -11,7 +11,7 @@ from pli.core.store import Store
 from pli.core.store.importer import import_sources
 from pli.core.store.patients import describe, related
 
-from store_fixtures import lab_and_doctor, make_maildir
+from store_fixtures import sealing_pair, make_maildir
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "lab"))
 from mail_bodies import mail  # noqa: E402
@@ -22,7 +22,7 @@ CHILD = "fictif-leo-20150203-ndb5d35de2b"
 
 
 def test_a_mother_and_her_child_under_one_number_stay_two_patients_in_tags_and_trends(tmp_path):
-    lab, doctor = lab_and_doctor(tmp_path)
+    lab, doctor = sealing_pair(tmp_path)
     files = ["h26-child-under-parent-nir.hpr", "l10-batch-mother-child.hl7"]
     make_maildir(tmp_path / "in", [seal_mail(mail((CORPUS / name).read_bytes(), subject=name), lab,
                                              ["doctor@pli.test"]) for name in files])

@@ -4,30 +4,21 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from pli.core.crypto import envelope_format as fmt
 from pli.core.crypto.envelope import seal_mail
 from pli.core.crypto.ledger import Ledger
 from pli.core.crypto.mime import extract_envelope, outer_mail
-from pli.core.crypto.pairing import introduce, share_pad
+from pli.core.crypto.pairing import introduce
 from pli.core.lab.generator import generate
 from pli.core.home import Home
 from pli.core.store import Store, create_store
 from pli.core.store.importer import import_sources
 
 from crypto_fixtures import PASSPHRASE, make_keyring, people
-from store_fixtures import held, make_maildir, make_mbox, plain_mail, store_files
+from store_fixtures import (held, make_maildir, make_mbox, pair, plain_mail,  # noqa: F401 - pair is a fixture
+                            store_files)
 
 CLI = [sys.executable, "-c", "import sys; from pli.core.cli import main; sys.exit(main())"]
-
-
-@pytest.fixture
-def pair(tmp_path):
-    alice, bob = people(tmp_path, "alice", "bob")
-    share_pad(alice, [bob], 1 << 18)
-    create_store(bob.home)
-    return alice, bob
 
 
 def rewrap(sealed: bytes, edit) -> bytes:
