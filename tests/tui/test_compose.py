@@ -1,5 +1,7 @@
 """Compose: recipients from the keyring, the mode shown per recipient, sealing into the outbox."""
 import pytest
+from pilot_waits import settle
+
 from pli.core.store import Store
 from pli.core.transport.outbox import outbox_dir as outbox
 from pli.tui.screens.compose import ComposeScreen
@@ -11,13 +13,6 @@ LAB_OTP = "resultats@labo-estuaire.example"
 LAB_STREAM = "envoi@bio-collines.example"
 
 pytestmark = pytest.mark.asyncio
-
-
-async def settle(app, pilot) -> None:
-    """Let compose's look-ups (modes, matches, completion: in threads) finish and show."""
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def open_compose(app, pilot):

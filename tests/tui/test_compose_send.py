@@ -8,6 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent.parent / "core"))   # the generated peers of the core tests
 
 from directory_fixtures import Authority, entry_for  # noqa: E402
+from pilot_waits import settle  # noqa: E402
 from transport_fixtures import free_port, submission_server_off_loop, write_account  # noqa: E402
 
 from pli.core.audit.journal import steps_of  # noqa: E402
@@ -54,12 +55,6 @@ async def compose_to(app, pilot, *keys: str) -> ComposeScreen:
     await pilot.press(*keys)
     await settle(app, pilot)
     return screen
-
-
-async def settle(app, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def messages(app) -> str:

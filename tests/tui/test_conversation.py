@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "core"))   # the generated peers of the core tests
 
+from pilot_waits import settle  # noqa: E402
 from transport_fixtures import submission_server_off_loop, write_account  # noqa: E402
 
 from pli.core.mail import conversation as notes, send  # noqa: E402
@@ -47,12 +48,6 @@ def peer(home: Home, name: str = "colleague") -> Keyring:
 def deliver(home: Home, sealed: bytes, name: str) -> None:
     (home.root / "incoming" / "new" / name).write_bytes(sealed)
     receive(home, None, keyring=Keyring.unlock(home, DEMO_PASSPHRASE))
-
-
-async def settle(app, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def open_from_list(app, pilot) -> ConversationScreen:
