@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from pilot_waits import settle
 
 from pli.core.store import Store
 from pli.core.store.query import expand
@@ -272,8 +273,7 @@ async def test_export_writes_fhir_bundles_for_the_selected_reports(demo, make_ap
         field = app.screen.query_one("#export-folder")
         field.value = str(tmp_path / "export")
         await pilot.press("enter")
-        await app.workers.wait_for_complete()  # the export runs in a thread worker
-        await pilot.pause()
+        await settle(app, pilot)  # the export runs in a thread worker
         assert isinstance(app.screen, MainScreen)
     files = sorted((tmp_path / "export").iterdir())
     assert len(files) >= 2

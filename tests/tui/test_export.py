@@ -5,7 +5,8 @@ import asyncio
 import threading
 
 import pytest
-from textual.worker import NoActiveWorker, WorkerCancelled, get_current_worker
+from pilot_waits import workers_done
+from textual.worker import NoActiveWorker, get_current_worker
 
 from pli.core.plural import counted
 from pli.core.audit import steps_of
@@ -59,18 +60,6 @@ async def settled(app, pilot) -> None:
             break
     await workers_done(app)
     await pilot.pause()
-
-
-async def workers_done(app) -> None:
-    """Every worker ended.  One that was cancelled counts: the dialog, closing once the export has
-    reported, cancels its finished worker, and under load that can come before the worker's own
-    end is recorded (CI saw WorkerCancelled here).  What was written is checked by the tests."""
-    try:
-        await app.workers.wait_for_complete()
-    except WorkerCancelled:
-        others = [worker for worker in app.workers if not worker.is_cancelled]
-        if others:   # an empty list would mean every worker again
-            await app.workers.wait_for_complete(others)
 
 
 def said(app) -> list[str]:
