@@ -33,7 +33,8 @@ from pli.core.lab.text import Decoded, split_lines
 FORMAT = "HPRIM Santé"
 # The header record: "H", the field separator, the four other separators, the separator again.
 _HEADER = re.compile(r"H([|])([^|\w\s]{3,4})\1")
-#: Records of a result file that hold no result and no patient: ignored as the HL7 reader ignores PV1.
+#: The records read, and the HL7 segment each becomes; any other (L, the end) holds no result and no patient
+#: and is dropped, as the HL7 reader ignores PV1.
 _RECORDS = {"H": "MSH", "P": "PID", "OBR": "OBR", "OBX": "OBX", "C": "NTE"}
 
 
