@@ -139,7 +139,7 @@ def _people(home: Home, passphrase_file: Path, seed: int) -> tuple[Party, dict[s
         parties[name] = Party(keyring, address)
     group = demo_identity(seed, "MSP-TILLEULS", "secretariat@cabinet-tilleuls.example", "Cabinet des Tilleuls",
                           kind="group")
-    user.keyring.add_group(group)
+    user.keyring.add_group(group, user.keyring.identity.public.signing_fingerprint.hex())   # the user made it
     for name in ("lab-otp", "lab-stream"):
         parties[name].keyring.import_public(group.public)
     _share_pad(user, parties["lab-otp"], LAB_PAD_BYTES)

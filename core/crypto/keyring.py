@@ -88,12 +88,16 @@ class Keyring:
     """An unlocked keyring.  Picklable, so worker processes can open mail with it."""
 
     def __init__(self, home: Home, vault: Vault, identity: Identity, groups: tuple[Identity, ...],
-                 correspondents: dict[str, PublicIdentity]):
+                 correspondents: dict[str, PublicIdentity], group_makers: dict[str, str] | None = None):
         self.home = home
         self.files = KeyringFiles(home)
         self._vault = vault
         self.identity = identity
         self.groups = groups
+        #: Group address -> the signing-key fingerprint (hex) of the member who made the group file we joined
+        #: by (ours for a group we created): what shows a group is the practice the directory lists without
+        #: a key.  Keyrings from before it was kept have none.
+        self.group_makers = dict(group_makers or {})
         self._set_correspondents(correspondents)
         self.pads = PadStore(home.pads, vault)
         self.ledger = Ledger(self.files.ledger)
@@ -135,7 +139,7 @@ class Keyring:
             raise WrongPassphrase(f"wrong passphrase for the keyring in {home.root}") from None
         identity = Identity.from_secrets_json(obj["identity"])
         groups = tuple(Identity.from_secrets_json(g) for g in obj.get("groups", []))
-        keyring = cls(home, vault, identity, groups, load_correspondents(home))
+        keyring = cls(home, vault, identity, groups, load_correspondents(home), obj.get("group_makers", {}))
         keyring._params = params
         return keyring
 
@@ -158,15 +162,19 @@ class Keyring:
 
     def create_group(self, id: str, address: str, name: str) -> Identity:
         """A new group identity this keyring belongs to (export its secret to the other members)."""
-        self._check_group_address(check_address(address), None)
+        maker = self.identity.public.signing_fingerprint.hex()
+        self._check_group_address(check_address(address), None, maker)
         group = Identity.generate(id, address, name, kind="group")
-        self.add_group(group)
+        self.add_group(group, maker)
         return group
 
-    def add_group(self, group: Identity) -> None:
+    def add_group(self, group: Identity, maker: str = "") -> None:
+        """Hold `group`, made by the member whose signing-key fingerprint is `maker` (hex; "" unknown)."""
         if group.public.kind != "group":
             raise BadIdentity(f"{group.public.address} is not a group identity")
         self.groups = tuple(g for g in self.groups if g.public.address != group.public.address) + (group,)
+        if maker:
+            self.group_makers[group.public.address] = maker
         self._save_secrets()
 
     def export_group(self, group_address: str, member: PublicIdentity) -> bytes:
@@ -189,26 +197,34 @@ class Keyring:
         group again changes nothing; another group under an address we already use is refused.
         """
         group, maker = open_group_file(blob, self.own_identities(), self.trusted_maker("this group secret file"))
+        made_by = maker.signing_fingerprint.hex()
         held = next((g for g in self.groups if g.public.address == group.public.address), None)
         if held is not None:
             if held != group:
                 raise KeyChanged(f"this keyring already belongs to a different group {group.public.address}: "
                                  "a group is never replaced silently; nothing imported")
+            if group.public.address not in self.group_makers:      # a keyring from before makers were kept
+                self.add_group(held, made_by)
             return held, maker
-        self._check_group_address(group.public.address, group.public.agree_public)
-        self.add_group(group)
+        self._check_group_address(group.public.address, group.public.agree_public, made_by)
+        self.add_group(group, made_by)
         return group, maker
 
-    def _check_group_address(self, address: str, agree_public: bytes | None) -> None:
-        """BadIdentity unless `address` is free for a group (group_address_taken)."""
-        taken = self.group_address_taken(address, agree_public)
+    def _check_group_address(self, address: str, agree_public: bytes | None, maker: str) -> None:
+        """BadIdentity unless `address` is free for a group made by `maker` (group_address_taken)."""
+        taken = self.group_address_taken(address, agree_public, maker)
         if taken:
             raise BadIdentity(f"a group cannot take the address {address}: it is {taken}, whose mail it would "
                               "then read; nothing imported or created")
 
-    def group_address_taken(self, address: str, agree_public: bytes | None) -> str:
-        """Who else holds `address`, which a group with X25519 key `agree_public` (None: a new group) takes or
-        would take: ours, a correspondent's, the directory's (the same group, by its key, excepted); "" if nobody."""
+    def group_address_taken(self, address: str, agree_public: bytes | None, maker: str = "") -> str:
+        """Who else holds `address`, which a group with X25519 key `agree_public` (None: a new group), made by
+        the member with signing-key fingerprint `maker` (hex; "" unknown), takes or would take: ours, a
+        correspondent's, the directory's; "" if nobody.
+
+        The directory's entry is the same group when it lists the group's key, or when it lists a group
+        practice without a key of its own of which `maker` is a member: its members then share the key by hand.
+        """
         me = self.identity.public
         taken = None
         if address == me.address or address in me.serves:
@@ -222,7 +238,8 @@ class Keyring:
             directory = self.installed_directory()
             entry = directory.by_address(address) if directory is not None else None
             if taken is None and entry is not None and not any(
-                    k.key.alg == "x25519" and k.revoked is None and k.key.raw == agree_public for k in entry.keys):
+                    k.key.alg == "x25519" and k.revoked is None and k.key.raw == agree_public for k in entry.keys) \
+                    and not _made_by_a_member(directory, entry, maker):
                 taken = f"{entry.name} in the directory"
         return taken or ""
 
@@ -317,10 +334,21 @@ class Keyring:
         if params is None:
             params = KdfParams.unpack(_read(self.files.secrets, self.home)[8:8 + KdfParams.SIZE])
         head = SECRETS_MAGIC + params.pack()
-        obj = {"identity": self.identity.secrets_json(), "groups": [g.secrets_json() for g in self.groups]}
+        obj = {"identity": self.identity.secrets_json(), "groups": [g.secrets_json() for g in self.groups],
+               "group_makers": self.group_makers}
         write_atomic(self.files.secrets, head + self._vault.seal(json.dumps(obj).encode("utf-8"), head))
         public = {"identity": self.identity.public.to_json(), "groups": [g.public.to_json() for g in self.groups]}
         write_atomic(self.files.public, json.dumps(public, indent=2, ensure_ascii=False).encode("utf-8"))
+
+
+def _made_by_a_member(directory, entry, maker: str) -> bool:
+    """Whether `entry` is a group practice listed without a key-agreement key of its own and `maker` (a
+    signing-key fingerprint, hex) a live key of one of its members there."""
+    if not maker or entry.kind != "group" or any(k.key.alg == "x25519" and k.revoked is None for k in entry.keys):
+        return False
+    member = directory.by_fingerprint(maker)
+    key = member.key_by_fingerprint(maker) if member is not None else None
+    return key is not None and key.key.alg == "ed25519" and key.revoked is None and entry.id in member.groups
 
 
 def public_view(home: Home) -> tuple[PublicIdentity, list[PublicIdentity]]:

@@ -10,6 +10,7 @@ from pli.core.crypto.keyring import KeyChanged, Keyring, KeyringExists, NoKeyrin
 from pli.core.crypto.pairing import introduce, share_group
 from pli.core.crypto.vault import KdfParams, Vault, VaultOpenFailed, WrongPassphrase
 from pli.core.directory.keyfile import fingerprint as directory_fingerprint
+from pli.core.directory.resolve import with_directory
 from pli.core.home import Home
 
 from crypto_fixtures import PASSPHRASE, make_keyring, people
@@ -257,3 +258,74 @@ def test_a_group_whose_address_the_directory_gives_someone_else_later_is_not_sea
     assert "in the directory" in str(refused.value) and refused.value.exit_code == 7
     with pytest.raises(UnknownRecipient):
         seal_mail(inner_message(), bob, ["newlab@pli.test"])
+
+
+# -- a group practice the directory lists without a key, whose members share a group key -----------------------
+
+def _practice_directory(*members: Keyring, address: str = "cabinet@pli.test") -> list:
+    """The directory of a group practice at `address` listed without a key of its own, and its `members`."""
+    from directory_fixtures import entry_for
+    from pli.core.directory import DirectoryEntry
+
+    practice = DirectoryEntry(id="G-TILLEULS", kind="group", name="Cabinet des Tilleuls", addresses=(address,))
+    return [practice, *(entry_for(m.identity.public, groups=("G-TILLEULS",)) for m in members)]
+
+
+def test_the_members_of_a_keyless_directory_practice_may_share_a_group_key(tmp_path):
+    """The practice (a doctor and her secretary, say) shares a group key by hand while the directory lists its
+    address as a group without a key: the group's maker is one of its members there, so the group is the
+    practice's own, made, joined and sealed to, in either order (directory before or after the group)."""
+    from directory_fixtures import Authority
+    from pli.core.crypto.envelope import seal_mail
+    from crypto_fixtures import inner_message
+
+    alice, bob, carol = people(tmp_path, "alice", "bob", "carol")
+    authority = Authority()
+    authority.install(alice.home, _practice_directory(alice, bob))
+    group = alice.create_group("cab-t", "cabinet@pli.test", "Cabinet des Tilleuls")
+    bob.import_group(alice.export_group("cabinet@pli.test", bob.identity.public))
+    authority.install(bob.home, _practice_directory(alice, bob))           # the directory after the group
+    for member in (alice, bob):
+        assert member.reach("cabinet@pli.test") == group.public
+    sealed = seal_mail(inner_message(), alice, ["cabinet@pli.test"])
+    assert sealed and Keyring.unlock(bob.home, PASSPHRASE).groups[0].public == group.public
+    # and the recorded maker survives unlocking again
+    assert with_directory(Keyring.unlock(bob.home, PASSPHRASE)).reach("cabinet@pli.test") == group.public
+
+
+def test_a_group_made_by_someone_outside_a_keyless_directory_practice_is_refused(tmp_path):
+    """mallory (trusted by bob, not a member) hands bob a group under the practice's address: it would read
+    the mail bob writes to the practice, so it is refused at import; and a group bob holds from before the
+    directory listed the practice is not sealed to."""
+    from directory_fixtures import Authority
+
+    alice, bob, mallory = people(tmp_path, "alice", "bob", "mallory")
+    mallory.create_group("cab-m", "cabinet@pli.test", "Cabinet des Tilleuls")
+    blob = mallory.export_group("cabinet@pli.test", bob.identity.public)
+    other = make_keyring(tmp_path, "dave", 4)
+    other.import_public(mallory.identity.public)
+    other.import_group(mallory.export_group("cabinet@pli.test", other.identity.public))   # before the directory
+    authority = Authority()
+    authority.install(bob.home, _practice_directory(alice, bob))
+    with pytest.raises(BadIdentity, match="Cabinet des Tilleuls in the directory"):
+        bob.import_group(blob)
+    assert bob.groups == ()
+    authority.install(other.home, _practice_directory(alice, bob))
+    with pytest.raises(UnknownRecipient, match="Cabinet des Tilleuls in the directory") as refused:
+        with_directory(other).reach("cabinet@pli.test")
+    assert refused.value.exit_code == 7
+
+
+def test_a_keyring_from_before_makers_were_kept_learns_its_groups_maker_from_the_same_file_again(tmp_path):
+    from directory_fixtures import Authority
+
+    alice, bob = people(tmp_path, "alice", "bob")
+    group = share_group(alice, [bob], "cab-o", "cabinet@pli.test", "Cabinet des Tilleuls")
+    bob.group_makers.clear()                                     # as an older pli wrote it
+    bob._save_secrets()
+    Authority().install(bob.home, _practice_directory(alice, bob))
+    older = with_directory(Keyring.unlock(bob.home, PASSPHRASE))
+    with pytest.raises(UnknownRecipient, match="Cabinet des Tilleuls in the directory"):
+        older.reach("cabinet@pli.test")
+    older.import_group(alice.export_group("cabinet@pli.test", bob.identity.public))
+    assert with_directory(Keyring.unlock(bob.home, PASSPHRASE)).reach("cabinet@pli.test") == group.public
