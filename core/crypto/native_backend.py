@@ -26,7 +26,7 @@ import functools
 import operator
 import sys
 from array import array
-from itertools import accumulate
+from itertools import accumulate, repeat
 
 from pli.core.crypto.contract import (BLOCK_BYTES, KEY_BYTES, MAX_COUNTER, NONCE_BYTES, TAG_BYTES, BadTag, Columns,
                                       ColumnsOutput, ColumnViews, CounterOverflow, CryptoMisuse, Record, byte_view,
@@ -548,6 +548,27 @@ def _pointers(buffers, kinds: set) -> object:
 _ONLY_BYTES = {bytes}
 
 
+def _aad_column(aads, n: int):
+    """The aad pointers and lengths of a batch (what _ColumnCall._build takes), or None if the bulk checks fail.
+
+    A batch whose messages share one aad object (a fixed label) is checked and pointed at once: the identity
+    pass stops at the first other object, so a batch of distinct aads pays nothing for it."""
+    if len(aads) != n:
+        return None
+    if n and all(map(operator.is_, aads, repeat(aads[0]))):
+        shared = aads[0]
+        if type(shared) not in _PLAIN:
+            return None
+        pointer = _ptr(shared)            # held with the column: a bytearray stays exported until C returns
+        addresses = array(_WORD, [int(ffi.cast("uintptr_t", pointer))]) * n
+        return (ffi.cast("uint8_t **", ffi.from_buffer(addresses)), addresses, pointer), \
+            array(_WORD, [len(shared)]) * n
+    types = set(map(type, aads))
+    if not types <= _PLAIN:
+        return None
+    return _pointers(aads, types), array(_WORD, list(map(len, aads)))
+
+
 def _array_of(pointers: tuple):
     """The C array of what _pointers gave (the rest of the tuple is what keeps it valid)."""
     return pointers[0]
@@ -584,16 +605,16 @@ class _ColumnCall:
         if n and stream and max(sizes) - tag_after > _MAX_STREAM_BYTES:
             return False
         lens = _minus(array(_WORD, sizes), tag_after) if n and tag_after else array(_WORD, sizes)
-        aads, pads, aad_types = batch.aads, batch.pads, None
+        aads, pads, aad_column = batch.aads, batch.pads, None
         if aads is not None:
-            aad_types = set(map(type, aads))
-            if len(aads) != n or not aad_types <= _PLAIN:
+            aad_column = _aad_column(aads, n)
+            if aad_column is None:
                 return False
         if not stream and (pads is None or len(pads) != n or not set(map(type, pads)) <= _PLAIN
                            or not all(map(operator.ge, map(len, pads), lens))):
             return False
         self._build(batch.kind, n, _pointers(data, data_types), lens, batch.keys, batch.nonces if stream else None,
-                    None if aads is None else (_pointers(aads, aad_types), array(_WORD, list(map(len, aads)))),
+                    aad_column,
                     None if stream else _pointers(pads, None), None if self.seal else tags)
         return True
 
