@@ -40,9 +40,9 @@ install: $(STAMP)
 #
 # cffi is built from its source first, with the interpreter's own flags (-O3): the cffi wheel the package
 # index serves here carries a _cffi_backend compiled without optimisation (a frame pointer and stack stores in
-# every function), which costs every call into the C core about 40-100 ns (docs/NATIVE.md, "cffi").  Forced,
-# so that a virtual environment made before holds the built one too (pip keeps the built wheel in its cache:
-# a few seconds after the first ~10 s build).  No fallback to the wheel: if the build fails (gcc,
+# every function), which costs every call into the C core about 40-100 ns (docs/NATIVE.md, "cffi, built
+# here").  It adds about 13 s to a fresh install; forced, so that a virtual environment made before holds the
+# built one too (pip keeps the built wheel in its cache).  No fallback to the wheel: if the build fails (gcc,
 # python3-dev and libffi-dev come from .ci/system-packages), the install stops and says why, rather than
 # leaving a slower pli that benchmarks would measure without knowing it.  pli and its dependencies then
 # find cffi installed (cryptography and notmuch2 run on it).
