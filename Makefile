@@ -36,11 +36,21 @@ bench: $(STAMP)
 
 install: $(STAMP)
 
-# Rebuilt when the build description or the C sources change.
-$(STAMP): pyproject.toml setup.py $(wildcard native/*.c native/*.h native/*.py)
+# Rebuilt when the build description (this file included) or the C sources change.
+#
+# cffi is built from its source first, with the interpreter's own flags (-O3): the cffi wheel the package
+# index serves here carries a _cffi_backend compiled without optimisation (a frame pointer and stack stores in
+# every function), which costs every call into the C core about 40-100 ns (docs/NATIVE.md, "cffi, built
+# here").  It adds about 13 s to a fresh install; forced, so that a virtual environment made before holds the
+# built one too (pip keeps the built wheel in its cache).  No fallback to the wheel: if the build fails (gcc,
+# python3-dev and libffi-dev come from .ci/system-packages), the install stops and says why, rather than
+# leaving a slower pli that benchmarks would measure without knowing it.  pli and its dependencies then
+# find cffi installed (cryptography and notmuch2 run on it).
+$(STAMP): Makefile pyproject.toml setup.py $(wildcard native/*.c native/*.h native/*.py)
 	./.ci/system-packages
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q --force-reinstall --no-deps --no-binary cffi cffi
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 

@@ -26,7 +26,7 @@ import functools
 import operator
 import sys
 from array import array
-from itertools import accumulate
+from itertools import accumulate, repeat
 
 from pli.core.crypto.contract import (BLOCK_BYTES, KEY_BYTES, MAX_COUNTER, NONCE_BYTES, TAG_BYTES, BadTag, Columns,
                                       ColumnsOutput, ColumnViews, CounterOverflow, CryptoMisuse, Record, byte_view,
@@ -535,7 +535,7 @@ def _pointers(buffers, kinds: set) -> object:
     cdata each from from_buffer).  A bytes object cannot change size or move while it is referenced, and the
     caller holds every one of them until the C call returns."""
     if _BYTES_DATA is not None and kinds == _ONLY_BYTES and buffers:
-        ids = array(_WORD, map(id, buffers))
+        ids = array(_WORD, list(map(id, buffers)))      # from a list: half the time of from the iterator
         ones, _ = _lanes(1, len(ids))
         addresses = array(_WORD, (int.from_bytes(ids.tobytes(), sys.byteorder) + _BYTES_DATA * ones).to_bytes(
             _W * len(ids), sys.byteorder))
@@ -546,6 +546,27 @@ def _pointers(buffers, kinds: set) -> object:
 
 
 _ONLY_BYTES = {bytes}
+
+
+def _aad_column(aads, n: int):
+    """The aad pointers and lengths of a batch (what _ColumnCall._build takes), or None if the bulk checks fail.
+
+    A batch whose messages share one aad object (a fixed label) is checked and pointed at once: the identity
+    pass stops at the first other object, so a batch of distinct aads pays nothing for it."""
+    if len(aads) != n:
+        return None
+    if n and all(map(operator.is_, aads, repeat(aads[0]))):
+        shared = aads[0]
+        if type(shared) not in _PLAIN:
+            return None
+        pointer = _ptr(shared)            # held with the column: a bytearray stays exported until C returns
+        addresses = array(_WORD, [int(ffi.cast("uintptr_t", pointer))]) * n
+        return (ffi.cast("uint8_t **", ffi.from_buffer(addresses)), addresses, pointer), \
+            array(_WORD, [len(shared)]) * n
+    types = set(map(type, aads))
+    if not types <= _PLAIN:
+        return None
+    return _pointers(aads, types), array(_WORD, list(map(len, aads)))
 
 
 def _array_of(pointers: tuple):
@@ -571,26 +592,29 @@ class _ColumnCall:
             return False
         if stream and (type(batch.nonces) not in _PLAIN or len(batch.nonces) != NONCE_BYTES * n):
             return False
-        lens, tags = array(_WORD, map(len, data)), batch.tags
+        # The lengths as a list first: min and max over a list of ints cost half what they cost over an array
+        # (which makes an int per item), and an array is built from a list faster than from an iterator.
+        sizes, tags, tag_after = list(map(len, data)), batch.tags, 0
         if self.seal or tags is not None:
             if not self.seal and (type(tags) not in _PLAIN or len(tags) != TAG_BYTES * n):
                 return False
-        elif n and min(lens) < TAG_BYTES:
+        elif n and min(sizes) < TAG_BYTES:
             return False
         else:
-            lens = _minus(lens, TAG_BYTES) if n else lens
-        if n and stream and max(lens) > _MAX_STREAM_BYTES:
+            tag_after = TAG_BYTES
+        if n and stream and max(sizes) - tag_after > _MAX_STREAM_BYTES:
             return False
-        aads, pads, aad_types = batch.aads, batch.pads, None
+        lens = _minus(array(_WORD, sizes), tag_after) if n and tag_after else array(_WORD, sizes)
+        aads, pads, aad_column = batch.aads, batch.pads, None
         if aads is not None:
-            aad_types = set(map(type, aads))
-            if len(aads) != n or not aad_types <= _PLAIN:
+            aad_column = _aad_column(aads, n)
+            if aad_column is None:
                 return False
         if not stream and (pads is None or len(pads) != n or not set(map(type, pads)) <= _PLAIN
                            or not all(map(operator.ge, map(len, pads), lens))):
             return False
         self._build(batch.kind, n, _pointers(data, data_types), lens, batch.keys, batch.nonces if stream else None,
-                    None if aads is None else (_pointers(aads, aad_types), array(_WORD, map(len, aads))),
+                    aad_column,
                     None if stream else _pointers(pads, None), None if self.seal else tags)
         return True
 
@@ -605,7 +629,7 @@ class _ColumnCall:
 
     def _build(self, kind, n, inputs, lens, keys, nonces, aads, pads, tags) -> None:
         self.keep = [inputs, lens, keys, nonces, aads, pads, tags]
-        self.offsets = array(_WORD, accumulate(lens, initial=0))
+        self.offsets = array(_WORD, accumulate(lens.tolist(), initial=0))      # over a list: 1.4x faster
         self.out = _uncleared("uint8_t[]", self.offsets[-1] or 1)
         self.status = ffi.new("int[]", n or 1)
         self.tags = ffi.new("uint8_t[]", TAG_BYTES * n or 1) if self.seal else None
@@ -634,7 +658,9 @@ class _ColumnCall:
         data = memoryview(ffi.buffer(self.out, self.offsets[-1]))
         if self.seal:
             return ColumnsOutput(data, self.offsets, [True] * n, ffi.buffer(self.tags, TAG_BYTES * n)[:])
-        statuses = memoryview(ffi.buffer(self.status, 4 * n)).cast("i").tolist() if n else []
+        if not failed[0]:                      # every tag matched (C counts the others): no pass over statuses
+            return ColumnsOutput(data, self.offsets, [True] * n)
+        statuses = memoryview(ffi.buffer(self.status, 4 * n)).cast("i").tolist()
         return ColumnsOutput(data, self.offsets, list(map(_OK.__eq__, statuses)))
 
 

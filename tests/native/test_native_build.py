@@ -130,3 +130,22 @@ def test_portable_build_single_messages_and_columns_match_openssl(portable):
     failed = ffi.new("size_t *")
     assert lib.pli_open_columns(c, failed) == 0 and failed[0] == 0
     assert bytes(out) == b"".join(plains) and list(keep["status"]) == [0] * 10
+
+
+def test_cffi_backend_is_built_here_with_optimisation():
+    """Every call into the C core goes through _cffi_backend: `make install` builds cffi from its source (Makefile).
+
+    The cffi wheel the package index serves (manylinux) was compiled without optimisation, which costs each
+    call 40-100 ns (docs/NATIVE.md); a wheel built here carries the platform tag of this machine instead, and
+    its debug information names the optimisation level it was compiled with."""
+    import _cffi_backend
+    from importlib.metadata import distribution
+    tags = [line for line in distribution("cffi").read_text("WHEEL").splitlines() if line.startswith("Tag:")]
+    assert tags and not any("manylinux" in tag or "musllinux" in tag for tag in tags), tags
+    readelf = shutil.which("readelf")
+    if readelf is None:
+        pytest.skip("no readelf (Debian: binutils) to read the compiler flags")
+    info = subprocess.run([readelf, "--debug-dump=info", _cffi_backend.__file__], capture_output=True,
+                          text=True).stdout
+    producers = [line for line in info.splitlines() if "DW_AT_producer" in line]
+    assert producers and all(" -O2" in p or " -O3" in p for p in producers), producers[:3]

@@ -403,6 +403,7 @@ def test_empty_column_batch_and_empty_messages(crypto):
     (dict(tags=bytes(47)), "tags must be 16 bytes per message: 47 bytes for 3 messages"),
     (dict(aads=[b"a", b"b"]), "aads must have one item per message: 2 for 3 messages"),
     (dict(aads=[b"a", None, b"c"]), "message 1: aad must be bytes-like, not NoneType"),
+    (dict(aads=[None] * 3), "message 0: aad must be bytes-like, not NoneType"),       # one object shared
     (dict(data=["text", b"", b""]), "message 0: data must be bytes-like, not str"),
     (dict(data=[bytes(16), bytes(15), bytes(16)]), "message 1: 15 bytes cannot hold its 16-byte tag"),
     (dict(keys="k" * 96), "keys must be bytes-like, not str"),

@@ -191,6 +191,27 @@ def test_column_batches_agree_across_backends_and_with_single_calls(native, spec
         assert bytes(opened.message(i)) == (plain if ok else bytes(len(plain)))
 
 
+@pytest.mark.parametrize("aad_type", [bytes, bytearray])
+def test_column_batch_sharing_one_aad_object_opens_as_with_one_each(native, aad_type):
+    """The native column batch points every message at a shared aad object once: the same output as one aad
+    object per message, on both backends; a shared aad that differs from the sealed one fails every message."""
+    rng = random.Random(11)
+    aad, count = aad_type(rng.randbytes(64)), 40
+    plains = [rng.randbytes(rng.randrange(0, 300)) for _ in range(count)]
+    keys, nonces = rng.randbytes(32 * count), rng.randbytes(12 * count)
+    sealed = [ChaCha20Poly1305(keys[32 * i:32 * i + 32]).encrypt(nonces[12 * i:12 * i + 12], p, bytes(aad))
+              for i, p in enumerate(plains)]
+    shared = Columns("stream", sealed, keys, nonces, aads=[aad] * count)
+    one_each = Columns("stream", sealed, keys, nonces, aads=[bytes(bytearray(aad)) for _ in range(count)])
+    for batch in (shared, one_each):
+        for backend in (native, pure):
+            output = backend.open_columns(batch)
+            assert output.ok == [True] * count and bytes(output.data) == b"".join(plains)
+    other = aad_type(bytes([aad[0] ^ 1]) + bytes(aad[1:]))
+    wrong = Columns("stream", sealed, keys, nonces, aads=[other] * count)
+    assert native.open_columns(wrong).ok == pure.open_columns(wrong).ok == [False] * count
+
+
 def test_column_inputs_found_by_address_are_the_buffers_themselves(monkeypatch):
     """The native column batch takes a bytes object's address from id() (CPython's documented meaning, the
     offset measured at import): the same addresses as the buffer protocol's, the same output without it."""
