@@ -20,6 +20,11 @@ segment (H -> MSH, P -> PID with its fields put in their HL7 places, C -> NTE,
 A joined to the record above, L dropped) and the HL7 reader does the rest:
 flags, ranges, statuses, patients, warnings.  Never read as a 12-line header:
 its critical potassium would have been shown as "no results".
+
+Three fields are HPRIM Santé's own and are rewritten for that reader (found on the public HPRIM Santé
+test files of libHprim and HL7 Europe's HAPI starter, tests/fixtures/lab-wild h38-h40): OBR-16's third
+component is a coding system (`code~name~L`), not a given name; H-5's lab name goes to OBX-23, where the
+HL7 reader finds a lab's name; an OBX of type FIC (a file sent beside this one) is said in words.
 """
 from __future__ import annotations
 
@@ -64,34 +69,91 @@ def _segments(lines: list[str]) -> list[str]:
     """The HL7 segment of each record, line for line (a joined or dropped record leaves a blank line,
     so that warnings name the line of the file)."""
     segments: list[str] = []
+    headers: list[_Header] = []   # the H record each segment comes under
     last = -1   # the segment an A record continues
-    separator = "|"
+    header = _Header()
     for line in lines:
         record = line.strip()
-        kind, _, rest = record.partition(separator)
-        header = _HEADER.match(record)
-        if header:
-            separator = header.group(1)
+        kind, _, rest = record.partition(header.field)
+        if _HEADER.match(record):
+            header = _Header.of(record)
             kind, rest = "H", record[1:]
         if kind == "A" and last >= 0:
             segments[last] += rest   # a record continued: its text goes on without a separator
-            segments.append("")
-            continue
-        segment = _segment(kind, rest, separator)
+            segment = ""
+        else:
+            segment = _segment(kind, rest, header)
+            last = len(segments) if segment else -1
         segments.append(segment)
-        last = len(segments) - 1 if segment else -1
-    return segments
+        headers.append(header)
+    # An A record may complete an OBR or OBX: their HPRIM-only fields are rewritten once whole.
+    return [_hprim_fields(segment, header) for segment, header in zip(segments, headers)]
 
 
-def _segment(kind: str, rest: str, separator: str) -> str:
+class _Header:
+    """What the last H record says that the records after it need: its separators and the lab's name."""
+
+    __slots__ = ("field", "component", "lab_name")
+
+    def __init__(self, field: str = "|", component: str = "~", lab_name: str = ""):
+        self.field, self.component, self.lab_name = field, component, lab_name
+
+    @classmethod
+    def of(cls, record: str) -> "_Header":
+        match = _HEADER.match(record)
+        field, component = match.group(1), match.group(2)[0]
+        fields = record.split(field)
+        sender = fields[4].split(component) if len(fields) > 4 else []   # H-5: lab code~lab name
+        return cls(field, component, sender[1].strip() if len(sender) > 1 else "")
+
+
+def _segment(kind: str, rest: str, header: _Header) -> str:
     name = _RECORDS.get(kind)
     if name is None:
         return ""   # L (end), blank lines, records that hold no result
     if kind == "H":
-        return _msh(rest, separator)
+        return _msh(rest, header.field)
     if kind == "P":
-        return _pid(rest, separator)
-    return name + separator + rest
+        return _pid(rest, header.field)
+    return name + header.field + rest
+
+
+def _hprim_fields(segment: str, header: _Header) -> str:
+    """The OBR and OBX fields HPRIM Santé fills otherwise than HL7, put as the HL7 reader reads them."""
+    if segment.startswith("OBR" + header.field):
+        return _obr(segment, header)
+    if segment.startswith("OBX" + header.field):
+        return _obx(segment, header)
+    return segment
+
+
+def _obr(segment: str, header: _Header) -> str:
+    """OBR-16, the prescriber, is code~name~L (the L of a local code, as in OBX-3), then the service
+    the same way: its third component is no given name (it showed "for L DR NAME")."""
+    fields = segment.split(header.field)
+    if len(fields) > 16:
+        prescriber = fields[16].split(header.component)
+        if len(prescriber) > 2 and prescriber[2].strip() == "L":
+            prescriber[2] = ""
+            fields[16] = header.component.join(prescriber)
+    return header.field.join(fields)
+
+
+def _obx(segment: str, header: _Header) -> str:
+    """A FIC result (OBX-2) names a file sent beside this one (application~file~type), which pli does
+    not have: it is said in words, not shown as raw components.  The lab's name (H-5) goes where the HL7
+    reader looks for it (OBX-23, the lab that did the test) when the record does not name one."""
+    fields = segment.split(header.field)
+    if len(fields) > 5 and fields[2].strip().upper() == "FIC" and fields[5].strip():
+        application, file, kind = (fields[5].split(header.component) + ["", ""])[:3]
+        details = ", ".join(part for part in (kind.strip(), application.strip()) if part)
+        fields[2] = "TX"
+        fields[5] = f"in the file {file.strip() or fields[5]}" + (f" ({details})" if details else "") + \
+            ", sent apart from this report"
+    if header.lab_name and (len(fields) <= 23 or not fields[23].strip()):
+        fields += [""] * (24 - len(fields))
+        fields[23] = header.lab_name
+    return header.field.join(fields)
 
 
 def _msh(rest: str, separator: str) -> str:

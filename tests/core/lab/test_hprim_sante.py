@@ -72,3 +72,46 @@ def test_a_file_with_no_result_is_one_line_naming_hprim_sante(data, reason):
 def test_a_12_line_header_is_no_hprim_sante_file():
     assert is_hprim_sante(HEADER) and is_hprim_sante("\ufeff\r\n" + HEADER)
     assert not is_hprim_sante("HOPITAL\nFICTIF\n") and not is_hprim_sante("H|bonjour|")
+
+
+# The next three come from outside files (tests/fixtures/lab-wild h38, h39): libHprim's parser test and the
+# HL7 Europe HAPI starter's HPRIM reader test write OBR-16 as code~name~L, name the lab in H-5, and send an
+# OBX of type FIC.
+
+def test_the_prescriber_s_third_component_l_is_a_coding_system_not_a_given_name():
+    obr = "OBR|1||R1|IONO~Ionogramme~L|R||202403150800||||N|||202403150800||PILO~DR ESSAI~L~SERV1~Service~L"
+    report, = parse_reports(hprim_sante(HEADER, PATIENT, obr, *RESULTS[1:]))
+    assert (report.prescriber.code, report.prescriber.family, report.prescriber.given) == ("PILO", "DR ESSAI", "")
+    assert str(report.prescriber) == "DR ESSAI"      # it showed "for L DR ESSAI"
+
+
+def test_the_prescriber_cut_by_an_a_record_is_read_whole():
+    obr = "OBR|1||R1|IONO~Ionogramme~L|R||202403150800||||N|||202403150800||PILO~DR ESSAI~L~SERV1~Cli"
+    report, = parse_reports(hprim_sante(HEADER, PATIENT, obr, "A|nique~L|0000000000", *RESULTS[1:]))
+    assert (report.prescriber.family, report.prescriber.given) == ("DR ESSAI", "")
+
+
+def test_the_lab_s_name_is_the_header_s_and_the_lab_s_own_name_in_obx_23_wins():
+    report, = parse_reports(hprim_sante(HEADER, PATIENT, *RESULTS))
+    assert (report.lab.code, report.lab.name) == ("LAB01", "Laboratoire Fictif")   # the name was dropped
+    named = RESULTS[1] + "||||||||||||Labo Sous-traitant"
+    report, = parse_reports(hprim_sante(HEADER, PATIENT, RESULTS[0], named, *RESULTS[2:]))
+    assert report.lab.name == "Labo Sous-traitant"
+
+
+def test_a_fic_result_says_which_file_holds_it_instead_of_showing_raw_separators():
+    fic = "OBX|3|FIC|TEXTE~~L||GALAXIE~AL0001.j1~TXT"
+    report, = parse_reports(hprim_sante(HEADER, PATIENT, *RESULTS[:-1], fic, "L|1"))
+    text = report.observations[-1]
+    assert text.value == "in the file AL0001.j1 (TXT, GALAXIE), sent apart from this report"
+    assert "~" not in text.value and text.severity == "unknown"
+
+
+def test_each_h_record_s_separators_serve_the_records_under_it():
+    second = [r.replace("~", "\\") for r in ("P|2|0067890|||EXEMPLE~Luc||19800101|M",
+                                             "OBR|1||R2|GLY~Glycémie~L|R||202403150800||||N|||2024||CODE~DR AUTRE~L",
+                                             "OBX|1|FIC|CR~~L||APPLI~CR0002.txt~TXT")]
+    first, other = parse_reports(hprim_sante(HEADER, PATIENT, *RESULTS[:-1],
+                                             "H|\\^&~|R2.HPR||LAB02\\Autre Labo||ORU|||CAB01\\Cab||P|H2.0", *second))
+    assert first.lab.name == "Laboratoire Fictif" and other.lab.name == "Autre Labo"
+    assert str(other.prescriber) == "DR AUTRE" and other.observations[0].value.startswith("in the file CR0002.txt")
