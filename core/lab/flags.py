@@ -123,6 +123,8 @@ def _compare(value: str, low: str, high: str) -> Flag | None:
         return None
     if (low.strip() and low_n is None) or (high.strip() and high_n is None):
         return None  # half a range pli cannot read: judging on the other half would be a guess
+    if low_n is not None and high_n is not None and low_n > high_n:
+        return None  # low above high ("7 - 5.7"): a typo in the range, whichever bound is wrong
     # The interval of values the result stands for: "<0.5" is (-inf, 0.5), "12" is [12, 12].
     below, above = quantity.number, quantity.number
     if quantity.comparator.startswith("<"):
