@@ -29,6 +29,7 @@ HL7 reader finds a lab's name; an OBX of type FIC (a file sent beside this one) 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from pli.core.lab import hl7v2
 from pli.core.lab.errors import MalformedReport
@@ -52,15 +53,28 @@ def parse_decoded(decoded: Decoded) -> list[Report]:
     """Every patient's report in an HPRIM Santé file; MalformedReport when it holds none."""
     lines = split_lines(decoded.text)
     try:
-        return hl7v2.parse_decoded(Decoded("\r".join(_segments(lines)), decoded.encoding))
+        reports = hl7v2.parse_decoded(Decoded("\r".join(_segments(lines)), decoded.encoding))
     except MalformedReport as error:
         raise MalformedReport(FORMAT, error.line, _in_records(error.reason)) from None
+    reports = [replace(r, warnings=tuple(_in_records(w) for w in r.warnings)) for r in reports]
+    if not _ends(lines) and not reports[-1].incomplete:
+        reports[-1] = replace(reports[-1], incomplete=True, warnings=reports[-1].warnings + (
+            "the file has no end record (L): it may have been cut short (ask the lab to resend the report)",))
+    return reports
+
+
+def _ends(lines: list[str]) -> bool:
+    """The file's last record is L, the end record every HPRIM Santé message closes with: without it,
+    a file cut after a whole line would lose its last results unseen."""
+    last = next((line.strip() for line in reversed(lines) if line.strip()), "")
+    return re.match(r"L(?:[^\w\s]|$)", last) is not None
 
 
 def _in_records(reason: str) -> str:
-    """The HL7 reader's reason in HPRIM Santé's words (its records, not HL7's segments)."""
+    """The HL7 reader's words in HPRIM Santé's (its records, not HL7's segments; P-8 is PID-7)."""
     for hl7_words, words in (("a PID (patient) segment", "a patient (P) record"), ("MSH header", "header (H) record"),
-                             ("PID", "P record"), ("segment", "record")):
+                             ("PID-7", "P-8"), ("in PID", "in the P record"), ("PID", "P record"),
+                             ("segment", "record")):
         reason = reason.replace(hl7_words, words)
     return reason
 

@@ -115,3 +115,21 @@ def test_each_h_record_s_separators_serve_the_records_under_it():
                                              "H|\\^&~|R2.HPR||LAB02\\Autre Labo||ORU|||CAB01\\Cab||P|H2.0", *second))
     assert first.lab.name == "Laboratoire Fictif" and other.lab.name == "Autre Labo"
     assert str(other.prescriber) == "DR AUTRE" and other.observations[0].value.startswith("in the file CR0002.txt")
+
+
+def test_a_file_without_its_end_record_is_said_cut_short():
+    # libHprim's example file (lab-wild h41) stops after a P record, with no L: a file cut after a whole
+    # line, whose last results would be lost unseen.
+    report, = parse_reports(hprim_sante(HEADER, PATIENT, *RESULTS[:-1]))
+    assert report.incomplete and any("no end record (L)" in w for w in report.warnings)
+    assert [o.code for o in report.observations] == ["K", "NA"]          # what it holds is still read
+    report, = parse_reports(hprim_sante(HEADER, PATIENT, *RESULTS))
+    assert not report.incomplete and report.warnings == ()
+
+
+def test_warnings_name_hprim_sante_s_records_not_hl7_s_segments():
+    report, = parse_reports(hprim_sante(HEADER, "P|0001", *RESULTS))   # h40: a P record with no name
+    assert report.patient_uncertain
+    assert report.warnings == ("no patient name or number in the P record: results attached to nobody",)
+    report, = parse_reports(hprim_sante(HEADER, PATIENT.replace("19650412", "19651312"), *RESULTS))
+    assert any("birth date (P-8)" in w for w in report.warnings) and not any("PID" in w for w in report.warnings)
