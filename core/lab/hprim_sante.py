@@ -159,15 +159,25 @@ def _obx(segment: str, header: _Header) -> str:
     reader looks for it (OBX-23, the lab that did the test) when the record does not name one."""
     fields = segment.split(header.field)
     if len(fields) > 5 and fields[2].strip().upper() == "FIC" and fields[5].strip():
-        application, file, kind = (fields[5].split(header.component) + ["", ""])[:3]
-        details = ", ".join(part for part in (kind.strip(), application.strip()) if part)
-        fields[2] = "TX"
-        fields[5] = f"in the file {file.strip() or fields[5]}" + (f" ({details})" if details else "") + \
-            ", sent apart from this report"
+        fields[2], fields[5] = "TX", _file_reference(fields[5].split(header.component))
     if header.lab_name and (len(fields) <= 23 or not fields[23].strip()):
         fields += [""] * (24 - len(fields))
         fields[23] = header.lab_name
     return header.field.join(fields)
+
+
+def _file_reference(components: list[str]) -> str:
+    """A FIC value in words.  Senders order its parts differently (libHprim's test: application~file~type,
+    a radiology system's: file^type): the part named like a file is the file, the others are said beside."""
+    parts = [part.strip() for part in components if part.strip()]
+    file = next((part for part in parts if _FILE_NAME.fullmatch(part)), "")
+    others = ", ".join(part for part in parts if part != file)
+    if not file:
+        return f"in a file ({others}), sent apart from this report"
+    return f"in the file {file}" + (f" ({others})" if others else "") + ", sent apart from this report"
+
+
+_FILE_NAME = re.compile(r"[^\s]+\.\w{1,5}")
 
 
 def _msh(rest: str, separator: str) -> str:

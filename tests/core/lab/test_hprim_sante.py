@@ -103,8 +103,18 @@ def test_a_fic_result_says_which_file_holds_it_instead_of_showing_raw_separators
     fic = "OBX|3|FIC|TEXTE~~L||GALAXIE~AL0001.j1~TXT"
     report, = parse_reports(hprim_sante(HEADER, PATIENT, *RESULTS[:-1], fic, "L|1"))
     text = report.observations[-1]
-    assert text.value == "in the file AL0001.j1 (TXT, GALAXIE), sent apart from this report"
+    assert text.value == "in the file AL0001.j1 (GALAXIE, TXT), sent apart from this report"
     assert "~" not in text.value and text.severity == "unknown"
+
+
+def test_a_fic_result_written_file_then_type_names_the_file_too():
+    # A radiology system's HPRIM Santé report (MEDISPHINX to OSIRIS, a public Node.js sample, not copied):
+    # OBX|1|FIC|CR^Echo du ...||14545486.pdf^PDF, with HL7's order of separators.
+    records = ["H|^~\\&|||RADIO||ORU|||CAB||P|H2.3|", "P|1|1234|||FICTIF^Zoé||19650412||||||",
+               "OBX|1|FIC|CR^Echo du 20140609||0001.pdf^PDF|||||||||||", "L|||1|4|"]
+    report, = parse_reports(hprim_sante(*records))
+    assert report.observations[0].value == "in the file 0001.pdf (PDF), sent apart from this report"
+    assert report.patient.last_name == "FICTIF" and not report.incomplete
 
 
 def test_each_h_record_s_separators_serve_the_records_under_it():
