@@ -72,7 +72,10 @@ def _ends(lines: list[str]) -> bool:
 
 def _in_records(reason: str) -> str:
     """The HL7 reader's words in HPRIM Santé's (its records, not HL7's segments; P-8 is PID-7)."""
-    for hl7_words, words in (("a PID (patient) segment", "a patient (P) record"), ("MSH header", "header (H) record"),
+    for hl7_words, words in (("MSH encoding characters missing (expected e.g. MSH|^~\\&)",
+                              "header (H) record's separators missing (expected 4, e.g. H|~^\\&|)"),
+                             ("MSH encoding characters", "header (H) record's separators"),
+                             ("a PID (patient) segment", "a patient (P) record"), ("MSH header", "header (H) record"),
                              ("PID-7", "P-8"), ("in PID", "in the P record"), ("PID", "P record"),
                              ("segment", "record")):
         reason = reason.replace(hl7_words, words)

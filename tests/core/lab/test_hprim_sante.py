@@ -61,12 +61,16 @@ def test_results_before_any_patient_are_attached_to_nobody():
 @pytest.mark.parametrize("data, reason", [
     (hprim_sante(HEADER.replace("|ORU|", "|ADM|"), PATIENT), "not a lab result message"),
     (hprim_sante(HEADER, "L|1"), "without a patient (P) record"),
+    # Three separators, as an ASTM E1394 analyzer writes its header (and a middleware generator found in
+    # public code, H|\^~|): the error named HL7's MSH, which an HPRIM Santé file does not have.
+    (hprim_sante("H|\\^&|||Analyseur|||ORU|||||P|1|20240101", PATIENT, *RESULTS),
+     "header (H) record's separators missing (expected 4, e.g. H|~^\\&|)"),
 ])
 def test_a_file_with_no_result_is_one_line_naming_hprim_sante(data, reason):
     with pytest.raises(MalformedReport) as error:
         parse_reports(data)
     assert error.value.format == "HPRIM Santé" and reason in str(error.value)
-    assert "FICTIF" not in str(error.value)
+    assert "FICTIF" not in str(error.value) and "MSH" not in str(error.value)
 
 
 def test_a_12_line_header_is_no_hprim_sante_file():
