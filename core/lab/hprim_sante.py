@@ -110,18 +110,19 @@ def _segments(lines: list[str]) -> list[str]:
 class _Header:
     """What the last H record says that the records after it need: its separators and the lab's name."""
 
-    __slots__ = ("field", "component", "lab_name")
+    __slots__ = ("field", "component", "subcomponent", "lab_name")
 
-    def __init__(self, field: str = "|", component: str = "~", lab_name: str = ""):
-        self.field, self.component, self.lab_name = field, component, lab_name
+    def __init__(self, field: str = "|", separators: str = "~^\\&", lab_name: str = ""):
+        self.field, self.component, self.lab_name = field, separators[0], lab_name
+        self.subcomponent = separators[3] if len(separators) > 3 else ""
 
     @classmethod
     def of(cls, record: str) -> "_Header":
         match = _HEADER.match(record)
-        field, component = match.group(1), match.group(2)[0]
+        field, separators = match.group(1), match.group(2)
         fields = record.split(field)
-        sender = fields[4].split(component) if len(fields) > 4 else []   # H-5: lab code~lab name
-        return cls(field, component, sender[1].strip() if len(sender) > 1 else "")
+        sender = fields[4].split(separators[0]) if len(fields) > 4 else []   # H-5: lab code~lab name
+        return cls(field, separators, sender[1].strip() if len(sender) > 1 else "")
 
 
 def _segment(kind: str, rest: str, header: _Header) -> str:
@@ -145,14 +146,15 @@ def _hprim_fields(segment: str, header: _Header) -> str:
 
 
 def _obr(segment: str, header: _Header) -> str:
-    """OBR-16, the prescriber, is code~name~L (the L of a local code, as in OBX-3), then the service
-    the same way: its third component is no given name (it showed "for L DR NAME")."""
+    """OBR-16, the prescriber, is a CNA: code~name~type of code (`L`, a local code, as in OBX-3), then the
+    service the same way; its name is family&given, if given at all.  Read as HL7's code^family^given, the
+    type of code was shown as a given name ("for L DR PITO OLIV") and `&` inside the name."""
     fields = segment.split(header.field)
-    if len(fields) > 16:
-        prescriber = fields[16].split(header.component)
-        if len(prescriber) > 2 and prescriber[2].strip() == "L":
-            prescriber[2] = ""
-            fields[16] = header.component.join(prescriber)
+    if len(fields) > 16 and fields[16]:
+        prescriber = fields[16].split(header.component) + ["", ""]
+        name = prescriber[1].split(header.subcomponent) if header.subcomponent else [prescriber[1]]
+        prescriber[1], prescriber[2] = name[0], name[1] if len(name) > 1 else ""
+        fields[16] = header.component.join(prescriber[:3])
     return header.field.join(fields)
 
 

@@ -89,6 +89,18 @@ def test_the_prescriber_s_third_component_l_is_a_coding_system_not_a_given_name(
     assert str(report.prescriber) == "DR ESSAI"      # it showed "for L DR ESSAI"
 
 
+@pytest.mark.parametrize("cna, name", [
+    ("MAB~DUPONT&Jean~L", ("DUPONT", "Jean")),        # the name a PN: family&given
+    ("12345~DR ESSAI~ADELI", ("DR ESSAI", "")),      # another type of code: no given name either
+])
+def test_the_prescriber_is_read_as_hprim_s_cna_code_name_type_of_code(cna, name):
+    # Mediboard's HPRIM 2.1 definitions (hprv2_1/compositeCNA.xml, compositePN.xml): CNA is
+    # identifier~name~type of code, the name a PN whose parts are subcomponents.
+    obr = "OBR|1||R1|IONO~Ionogramme~L|R||202403150800||||N|||202403150800||" + cna
+    report, = parse_reports(hprim_sante(HEADER, PATIENT, obr, *RESULTS[1:]))
+    assert (report.prescriber.family, report.prescriber.given) == name   # was "DUPONT&Jean", "ADELI"
+
+
 def test_the_prescriber_cut_by_an_a_record_is_read_whole():
     obr = "OBR|1||R1|IONO~Ionogramme~L|R||202403150800||||N|||202403150800||PILO~DR ESSAI~L~SERV1~Cli"
     report, = parse_reports(hprim_sante(HEADER, PATIENT, obr, "A|nique~L|0000000000", *RESULTS[1:]))
