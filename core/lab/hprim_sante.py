@@ -23,8 +23,9 @@ its critical potassium would have been shown as "no results".
 
 Three fields are HPRIM Santé's own and are rewritten for that reader (found on the public HPRIM Santé
 test files of libHprim and HL7 Europe's HAPI starter, tests/fixtures/lab-wild h38-h40): OBR-16's third
-component is a coding system (`code~name~L`), not a given name; H-5's lab name goes to OBX-23, where the
-HL7 reader finds a lab's name; an OBX of type FIC (a file sent beside this one) is said in words.
+component is a coding system (`code~name~L`), not a given name; H-5's lab name names the lab of the
+reports under it (the HL7 reader finds a lab's name only in OBX-23); an OBX of type FIC (a file sent beside
+this one) is said in words.
 """
 from __future__ import annotations
 
@@ -56,11 +57,25 @@ def parse_decoded(decoded: Decoded) -> list[Report]:
         reports = hl7v2.parse_decoded(Decoded("\r".join(_segments(lines)), decoded.encoding))
     except MalformedReport as error:
         raise MalformedReport(FORMAT, error.line, _in_records(error.reason)) from None
-    reports = [replace(r, warnings=tuple(_in_records(w) for w in r.warnings)) for r in reports]
+    names = _lab_names(lines)
+    reports = [replace(r, warnings=tuple(_in_records(w) for w in r.warnings),
+                       lab=r.lab if r.lab.name else replace(r.lab, name=names.get(r.lab.code, "")))
+               for r in reports]
     if not _ends(lines) and not reports[-1].incomplete:
         reports[-1] = replace(reports[-1], incomplete=True, warnings=reports[-1].warnings + (
             "the file has no end record (L): it may have been cut short (ask the lab to resend the report)",))
     return reports
+
+
+def _lab_names(lines: list[str]) -> dict[str, str]:
+    """Each header's lab code and name (H-5, `code~name`): the HL7 reader takes the code from MSH-4 but
+    finds a lab's name only in OBX-23, which HPRIM Santé does not send."""
+    names = {}
+    for line in lines:
+        if _HEADER.match(line.strip()):
+            header = _Header.of(line.strip())
+            names[header.lab_code or header.lab_name] = header.lab_name
+    return names
 
 
 def _ends(lines: list[str]) -> bool:
@@ -110,19 +125,19 @@ def _segments(lines: list[str]) -> list[str]:
 class _Header:
     """What the last H record says that the records after it need: its separators and the lab's name."""
 
-    __slots__ = ("field", "component", "subcomponent", "lab_name")
+    __slots__ = ("field", "component", "subcomponent", "lab_code", "lab_name")
 
-    def __init__(self, field: str = "|", separators: str = "~^\\&", lab_name: str = ""):
-        self.field, self.component, self.lab_name = field, separators[0], lab_name
+    def __init__(self, field: str = "|", separators: str = "~^\\&", sender: str = ""):
+        self.field, self.component = field, separators[0]
         self.subcomponent = separators[3] if len(separators) > 3 else ""
+        code, _, name = sender.partition(self.component)   # H-5: lab code~lab name
+        self.lab_code, self.lab_name = code.strip(), name.split(self.component)[0].strip()
 
     @classmethod
     def of(cls, record: str) -> "_Header":
         match = _HEADER.match(record)
-        field, separators = match.group(1), match.group(2)
-        fields = record.split(field)
-        sender = fields[4].split(separators[0]) if len(fields) > 4 else []   # H-5: lab code~lab name
-        return cls(field, separators, sender[1].strip() if len(sender) > 1 else "")
+        fields = record.split(match.group(1))
+        return cls(match.group(1), match.group(2), fields[4] if len(fields) > 4 else "")
 
 
 def _segment(kind: str, rest: str, header: _Header) -> str:
@@ -160,14 +175,10 @@ def _obr(segment: str, header: _Header) -> str:
 
 def _obx(segment: str, header: _Header) -> str:
     """A FIC result (OBX-2) names a file sent beside this one (application~file~type), which pli does
-    not have: it is said in words, not shown as raw components.  The lab's name (H-5) goes where the HL7
-    reader looks for it (OBX-23, the lab that did the test) when the record does not name one."""
+    not have: it is said in words, not shown as raw components."""
     fields = segment.split(header.field)
     if len(fields) > 5 and fields[2].strip().upper() == "FIC" and fields[5].strip():
         fields[2], fields[5] = "TX", _file_reference(fields[5].split(header.component))
-    if header.lab_name and (len(fields) <= 23 or not fields[23].strip()):
-        fields += [""] * (24 - len(fields))
-        fields[23] = header.lab_name
     return header.field.join(fields)
 
 

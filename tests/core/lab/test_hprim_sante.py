@@ -113,6 +113,10 @@ def test_the_lab_s_name_is_the_header_s_and_the_lab_s_own_name_in_obx_23_wins():
     named = RESULTS[1] + "||||||||||||Labo Sous-traitant"
     report, = parse_reports(hprim_sante(HEADER, PATIENT, RESULTS[0], named, *RESULTS[2:]))
     assert report.lab.name == "Labo Sous-traitant"
+    # A patient with nothing under it (libHprim's example, lab-wild h41) is the header's lab's too: the name
+    # was carried by the results only.
+    first, second = parse_reports(hprim_sante(HEADER, PATIENT, *RESULTS[:-1], "P|2|0067890|||EXEMPLE~Luc", "L|1"))
+    assert first.lab.name == second.lab.name == "Laboratoire Fictif" and second.observations == ()
 
 
 def test_a_fic_result_says_which_file_holds_it_instead_of_showing_raw_separators():
