@@ -43,6 +43,8 @@ _HEADER = re.compile(r"H([|])([^|\w\s]{3,4})\1")
 #: The records read, and the HL7 segment each becomes; any other (L, the end) holds no result and no patient
 #: and is dropped, as the HL7 reader ignores PV1.
 _RECORDS = {"H": "MSH", "P": "PID", "OBR": "OBR", "OBX": "OBX", "C": "NTE"}
+# A part of a FIC result named like a file: "AL213202.j1", "0001.pdf".
+_FILE_NAME = re.compile(r"[^\s]+\.\w{1,5}")
 
 
 def is_hprim_sante(text: str) -> bool:
@@ -123,7 +125,7 @@ def _segments(lines: list[str]) -> list[str]:
 
 
 class _Header:
-    """What the last H record says that the records after it need: its separators and the lab's name."""
+    """What an H record says that the records under it need: its separators, the lab's code and name."""
 
     __slots__ = ("field", "component", "subcomponent", "lab_code", "lab_name")
 
@@ -163,7 +165,7 @@ def _hprim_fields(segment: str, header: _Header) -> str:
 def _obr(segment: str, header: _Header) -> str:
     """OBR-16, the prescriber, is a CNA: code~name~type of code (`L`, a local code, as in OBX-3), then the
     service the same way; its name is family&given, if given at all.  Read as HL7's code^family^given, the
-    type of code was shown as a given name ("for L DR PITO OLIV") and `&` inside the name."""
+    type of code was shown as a given name ("for L DR PITO OLIV") and a name DUPONT&Jean with its `&`."""
     fields = segment.split(header.field)
     if len(fields) > 16 and fields[16]:
         prescriber = fields[16].split(header.component) + ["", ""]
@@ -191,9 +193,6 @@ def _file_reference(components: list[str]) -> str:
     if not file:
         return f"in a file ({others}), sent apart from this report"
     return f"in the file {file}" + (f" ({others})" if others else "") + ", sent apart from this report"
-
-
-_FILE_NAME = re.compile(r"[^\s]+\.\w{1,5}")
 
 
 def _msh(rest: str, separator: str) -> str:
