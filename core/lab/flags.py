@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from pli.core import vocab
-from pli.core.lab.values import parse_quantity, to_number
+from pli.core.lab.values import parse_quantity, starred, to_number
 
 
 class Flag(str, Enum):
@@ -104,6 +104,8 @@ def assess(lab_flag: str, value: str, low: str, high: str) -> Assessment:
     if written is not None:
         return _BY_LAB[written.value]
     computed = _compare(value, low, high)
+    if starred(value) and computed in (None, Flag.NORMAL):
+        return _BY_LAB[Flag.ABNORMAL.value]   # the lab's own star: never shown normal or left unjudged
     return _NOT_JUDGED if computed is None else _BY_PLI[computed]
 
 
