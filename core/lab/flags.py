@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from pli.core import vocab
-from pli.core.lab.values import parse_quantity, to_number
+from pli.core.lab.values import parse_quantity, starred, to_number
 
 
 class Flag(str, Enum):
@@ -104,6 +104,8 @@ def assess(lab_flag: str, value: str, low: str, high: str) -> Assessment:
     if written is not None:
         return _BY_LAB[written.value]
     computed = _compare(value, low, high)
+    if starred(value) and computed in (None, Flag.NORMAL):
+        return _BY_LAB[Flag.ABNORMAL.value]   # the lab's own star: never shown normal or left unjudged
     return _NOT_JUDGED if computed is None else _BY_PLI[computed]
 
 
@@ -123,6 +125,8 @@ def _compare(value: str, low: str, high: str) -> Flag | None:
         return None
     if (low.strip() and low_n is None) or (high.strip() and high_n is None):
         return None  # half a range pli cannot read: judging on the other half would be a guess
+    if low_n is not None and high_n is not None and low_n > high_n:
+        return None  # low above high ("7 - 5.7"): a typo in the range, whichever bound is wrong
     # The interval of values the result stands for: "<0.5" is (-inf, 0.5), "12" is [12, 12].
     below, above = quantity.number, quantity.number
     if quantity.comparator.startswith("<"):

@@ -36,7 +36,7 @@ from pli.core.lab import corrections, microbiology
 from pli.core.lab.errors import MalformedReport
 from pli.core.lab.model import Lab, Observation, Organism, Patient, Prescriber, ReferenceRange, Report
 from pli.core.lab.text import Decoded, continuation_glue as _glue, decode_report, wrap_width, mend_junk, split_lines
-from pli.core.lab.values import parse_quantity
+from pli.core.lab.values import parse_quantity, starred
 
 FORMAT = "HL7"
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
@@ -680,8 +680,8 @@ def _hl7_type(o: Observation) -> str:
         return o.value_type
     if o.value_type == "N" or (not o.value_type and parse_quantity(o.value)):
         quantity = parse_quantity(o.value)
-        if quantity is None:
-            return "ST"
+        if quantity is None or starred(o.value):
+            return "ST"   # "141000*" is no HL7 number: kept as the lab wrote it
         return "NM" if not quantity.comparator and "," not in o.value else "SN"
     return "TX" if "\n" in o.value else "ST"
 

@@ -69,8 +69,9 @@ _MARKER = re.compile(r"\*{3,}\s*(FINFICHIER|FINLAB|FIN|LAB)\s*\*{3,}", re.IGNORE
 _MARKER_LINE = re.compile(rb"(?:^|[\r\n])[ \t]*\*{3,}[ \t]*(?:FINFICHIER|FINLAB|FIN|LAB)[ \t]*\*{3,}[ \t]*(?:[\r\n]|$)",
                           re.IGNORECASE)
 _LAB_LINE = re.compile(r"(?:RES|TEX)\|", re.IGNORECASE)
-# An HPRIM Santé header record of a result file: H|separators|file|password|sender|address|ORU|
-_HPRIM_SANTE_RESULT = re.compile(r"H\|[^|\w\s]{3,4}\|(?:[^|\r\n]*\|){4}(?:ORU|OUL)\|")
+# An HPRIM Santé header record of a result file: H|separators|file|password|sender|address|ORU|; one field
+# later too, as HL7 Europe's HAPI starter writes it (lab-wild h39): the file reader takes it, so must a mail body.
+_HPRIM_SANTE_RESULT = re.compile(r"H\|[^|\w\s]{3,4}\|(?:[^|\r\n]*\|){4,5}(?:ORU|OUL)\|")
 # What a forward or a reply puts above what it quotes: never a lab's greeting.
 _QUOTING = re.compile(r"^\s*>|^\s*(?:de|from|[àa]|to|cc|objet|subject|date|envoy[ée]|sent)\s*:|-{3,}|_{5,}|"
                       r"transf[éèe]r|forward|d'origine|original message|[ée]crit\s*:|wrote\s*:", re.IGNORECASE)

@@ -62,13 +62,25 @@ def to_number(text: str) -> float | None:
 def decimal_digits(text: str) -> str:
     """The lab's digits of a number as a decimal literal ('6,80' -> '6.80', '< 45 000' -> '45000'),
     for an exact Decimal: 6.80 stays 6.80, never 6.7999999."""
-    return text.strip().lstrip("<>=≤≥ ").translate(_UNGROUP)
+    return _unstarred(text).strip().lstrip("<>=≤≥ ").translate(_UNGROUP)
+
+
+def starred(text: str) -> bool:
+    """The lab marked the value abnormal with a star ("141000*", "*141000*", "185 *"), as French labs
+    print out-of-range values; a star alone is no value."""
+    core = text.strip()
+    return (core.startswith("*") or core.endswith("*")) and bool(core.strip("* "))
+
+
+def _unstarred(text: str) -> str:
+    return text.strip().strip("*").strip() if starred(text) else text
 
 
 def parse_quantity(text: str) -> Quantity | None:
-    """'12,5', '<0.5', '> 1000', '≤3' -> Quantity; None for anything else."""
+    """'12,5', '<0.5', '> 1000', '≤3', '141000*' (a lab's star) -> Quantity; None for anything else."""
     if not text or len(text) > 40:
         return None
+    text = _unstarred(text)
     number = to_number(text)
     if number is not None:
         return Quantity("", number)  # most values: a plain number, read without the comparator pattern

@@ -1,5 +1,6 @@
 """`pli lab show|export|generate` through the real command-line entry point."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,21 @@ def test_generate_reports_what_it_wrote_on_stdout_as_the_other_file_writing_comm
                            "-o", str(tmp_path / "labs"))
     assert (status, err) == (0, "")
     assert out == f"wrote 2 generated lab report files to {tmp_path / 'labs'}/ (invented patients, seed 0)\n"
+
+
+def test_show_reads_the_public_hprim_sante_files_mailed_as_text_and_as_attachment(tmp_path, capsys):
+    """The outside HPRIM Santé files (lab-wild h38, h41), in a real mail, through `pli lab show`."""
+    from mail_bodies import mail
+    corpus = Path(__file__).resolve().parents[2] / "fixtures" / "lab-wild"
+    libhprim = (corpus / "h38-libhprim-parser-test.hpr").read_bytes()
+    for raw in (mail(libhprim, charset="iso-8859-1"),
+                mail("Bonjour,", attachments=[(libhprim, "Test1.HPR")])):
+        (tmp_path / "m.eml").write_bytes(raw)
+        status, out, err = run(capsys, "lab", "show", "--text", str(tmp_path / "m.eml"))
+        assert status == 0 and err == ""
+        assert "GAULLE MARECHAL, born 25/03/1937" in out and "LABM · specimen 28/04/2012 14:12" in out
+        assert "for DR PITO OLIV" in out and "in the file AL213202.j1 (GALAXIE, TXT)" in out
+    (tmp_path / "cut.eml").write_bytes(mail((corpus / "h41-libhprim-example-no-end-record.hpr").read_bytes(),
+                                            charset="iso-8859-1"))
+    status, out, _ = run(capsys, "lab", "show", "--text", str(tmp_path / "cut.eml"))
+    assert status == 0 and "INCOMPLETE" in out and "no end record (L)" in out

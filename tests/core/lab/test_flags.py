@@ -30,6 +30,17 @@ def test_without_a_flag_pli_compares_and_says_so(value, low, high, flag):
     assert (result.flag, result.source, result.interpreted) == (flag, "pli", True)
 
 
+@pytest.mark.parametrize("value, low, high, flag, source", [
+    ("*141000*", "150000", "400000", Flag.LOW, "pli"),   # the star read off: the number judged
+    ("185 *", "60", "120", Flag.HIGH, "pli"),
+    ("85*", "60", "120", Flag.ABNORMAL, "lab"),         # starred inside its range: the lab's mark wins
+    ("12*", "", "", Flag.ABNORMAL, "lab"),               # no range: the lab's star says abnormal
+])
+def test_a_value_the_lab_starred_is_never_normal_nor_left_unjudged(value, low, high, flag, source):
+    result = assess("", value, low, high)
+    assert (result.flag, result.source, result.severity) == (flag, source, "abnormal")
+
+
 def test_pli_never_invents_a_critical_flag():
     result = assess("", "9.5", "3.5", "5.0")   # a potassium of 9.5: the lab must say HH, not pli
     assert result.flag is Flag.HIGH and result.severity == "abnormal"
@@ -38,6 +49,9 @@ def test_pli_never_invents_a_critical_flag():
 @pytest.mark.parametrize("value, low, high", [
     ("négatif", "", ""), ("12", "", ""), ("<10", "1", "5"), (">2", "1", "5"), ("4", "abc", "5"),
     ("", "1", "5"), ("1:40", "", "1:80"),
+    # A range whose low is above its high (libHprim's example file: 3.98 against "7 - 5.7"): no flag can
+    # come from it; 6 was flagged L, though 6 may be normal for the range the lab meant.
+    ("6", "7", "5.7"), ("3.98", "7", "5.7"), ("8", "7", "5.7"),
 ])
 def test_what_pli_cannot_judge_is_not_interpreted(value, low, high):
     result = assess("", value, low, high)

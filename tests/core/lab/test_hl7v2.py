@@ -247,6 +247,16 @@ def test_round_trip_through_pli_s_own_writer():
         assert parse(dumps(reports, encoding)) == reports
 
 
+def test_a_starred_hprim_value_is_written_as_text_and_read_back_with_its_flag():
+    hprim = ("BIOLOGIE\r\nFICTIF\r\nZoé\r\n\r\n\r\n00100 VILLE\r\n12/04/1965\r\n\r\nR1\r\n04/03/2024\r\n"
+             "LABO\r\n100\r\n****LAB****\r\nRES|Plaquettes|PLAQ|N|*141000*|/mm3|150000|400000||F|\r\n****FIN****\r\n")
+    reports = parse_reports(hprim.encode("cp1252"))
+    written = dumps(reports)
+    assert b"|ST|PLAQ^Plaquettes^L||*141000*|" in written   # "141000*" is no HL7 NM
+    platelets, = parse(written)[0].observations
+    assert (platelets.value, platelets.flag.value, platelets.severity) == ("*141000*", "L", "abnormal")
+
+
 def _hl7_tree(node, depth):
     """python-hl7 leaves a level out when it has no separator: put it back."""
     if depth == 0:

@@ -72,6 +72,10 @@ def test_hl7_result_messages_are_found(data):
     (b"H|\\^&~|R.hpr||LAB\\Labo||ORU|||CAB||P|H2.0|202403151200\r\n", "hprim"),
     (b"H|~^\\&|R.HPR||LAB01~Labo||ADM|||CAB||P|H2.2|202403151200\rP|1\r", None),
     (b"H|ello, voici les r\xe9sultats|\n", None),
+    # The type one field late, as the HAPI starter's HPRIM test file has it (lab-wild h39): read as a file,
+    # it was not found in a mail body.
+    (b"H|^~\\&|||LABSYS^LAB|||ORU|||SITE01^HOSPITAL||P|H2.1^C|20260128121030\nP|0001\nL|1\n", "hprim"),
+    (b"H|^~\\&|||LABSYS^LAB|||ADM|||SITE01^HOSPITAL||P|H2.1^C|20260128121030\nP|0001\nL|1\n", None),
 ])
 def test_hprim_sante_result_files_are_found_by_their_header_record(data, kind):
     assert sniff(data) == kind

@@ -1,7 +1,8 @@
 """Values and ranges as labs write them: decimal commas, comparators, open ranges."""
 import pytest
 
-from pli.core.lab.values import Quantity, parse_quantity, split_range, split_value_unit, to_number
+from pli.core.lab.values import (Quantity, decimal_digits, parse_quantity, split_range, split_value_unit,
+                                 starred, to_number)
 
 
 @pytest.mark.parametrize("text, number", [("12,5", 12.5), ("12.5", 12.5), (" 7 ", 7.0), ("-2", -2.0),
@@ -71,3 +72,20 @@ def test_a_value_written_with_its_unit(text, split):
 
 def test_an_equals_sign_says_exactly():
     assert parse_quantity("=128") == Quantity("", 128.0)
+
+
+@pytest.mark.parametrize("text, quantity", [
+    ("141000*", Quantity("", 141000.0)), ("*141000*", Quantity("", 141000.0)), ("185 *", Quantity("", 185.0)),
+    ("*<0,5", Quantity("<", 0.5)),
+])
+def test_a_value_the_lab_starred_is_still_its_number(text, quantity):
+    # French labs print an out-of-range value with a star (HPRIM Tool's reader, built on 692 lab files,
+    # strips it as "valeurs anormales mises en évidence"): the number was unreadable, so no flag at all.
+    assert starred(text) and parse_quantity(text) == quantity
+    assert decimal_digits(text) == str(quantity.number).removesuffix(".0")   # FHIR's exact digits
+
+
+@pytest.mark.parametrize("text, quantity", [("*", None), ("**", None), (" * ", None), ("1*2", None),
+                                            ("12", Quantity("", 12.0)), ("Positif", None)])
+def test_a_star_alone_or_inside_is_no_starred_value(text, quantity):
+    assert not starred(text) and parse_quantity(text) == quantity

@@ -28,7 +28,7 @@ KINDS = {"critical": "critical", "abnormal": "abnormal", "normal": "normal", "no
 
 
 def test_the_corpus_has_every_file_and_a_truth_for_each():
-    files = sorted(p.name for p in CORPUS.iterdir() if p.name not in ("truth.json", "README.md"))
+    files = sorted(p.name for p in CORPUS.iterdir() if p.is_file() and p.name not in ("truth.json", "README.md"))
     assert files == sorted(TRUTH) and len(files) >= 30
     readme = (CORPUS / "README.md").read_text(encoding="utf-8")
     assert all(name in readme for name in files), "the README names the source of every file"
