@@ -14,6 +14,7 @@ is a secret or patient data.
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Iterable
@@ -136,13 +137,18 @@ def sync_filesystem(path: str | os.PathLike) -> None:
     """
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        if _LIBC is None or _LIBC.syncfs(fd) != 0:
+        libc = _libc()
+        if libc is None or libc.syncfs(fd) != 0:
             os.sync()
     finally:
         os.close(fd)
 
 
-def _load_libc():
+@functools.cache
+def _libc():
+    """The C library for syncfs (None where it has none), loaded at the first barrier: ctypes costs ~5 ms
+    to import, and most commands (and the TUI, which imports this with the store) never sync a file system."""
+    # start-up: ctypes loads with the first bulk barrier, not with every command that imports the store
     import ctypes
 
     try:
@@ -152,5 +158,3 @@ def _load_libc():
     except (OSError, AttributeError):
         return None
 
-
-_LIBC = _load_libc()

@@ -6,6 +6,7 @@ and every domain error becomes a notification or an error screen, never a crash.
 """
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -94,6 +95,13 @@ class PliApp(App):
         from pli.tui.screens.main import MainScreen
 
         self.push_screen(MainScreen())
+
+    def on_ready(self) -> None:
+        """The first frame is drawn: the collector the launcher held for start-up resumes, and what
+        start-up built (it lives as long as pli) is frozen out of its scans (pli.tui.launcher)."""
+        if not gc.isenabled():
+            gc.freeze()
+            gc.enable()
 
     def _open_store(self):
         # start-up: loaded when first used, after the first screen

@@ -11,6 +11,7 @@ Textual and the app are imported only when the TUI opens.
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -41,6 +42,18 @@ def open_tui(home_arg: str | None) -> int:
     if not has_terminal():
         print(NO_TERMINAL, file=sys.stderr)
         return 2
+    # Start-up builds a few hundred thousand objects that live as long as pli (modules, classes, the
+    # stylesheet, the first page) and next to no garbage: the cyclic collector, which scans them again
+    # and again as they come (~0.1 s of CPU before the first frame), waits until the first frame is
+    # drawn; the app then freezes what start-up built and resumes it (PliApp.on_ready).
+    gc.disable()
+    try:
+        return _run_tui(home_arg)
+    finally:
+        gc.enable()
+
+
+def _run_tui(home_arg: str | None) -> int:
     # start-up: the TUI's modules load only once a terminal is there
     from pli.core.home import Home
     from pli.tui.attachments import sweep_viewed

@@ -40,7 +40,7 @@ def run(args) -> int:
 def _print_revocation(home: Home, raw: bytes, out) -> None:
     """The line a message signed with a key the directory revoked is shown with (pli.core.directory.resolve)."""
     # start-up: `pli` loads what a command needs only when that command runs
-    from pli.core.directory.resolve import check_stored
+    from pli.core.directory.stored import check_stored
     from pli.core.store.headers import first_values
 
     line, refused = check_stored(home, first_values(raw))

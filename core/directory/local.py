@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pli.core.directory.directory import Directory
 from pli.core.directory.keyfile import PublicKey, read_one, write_key_file
+from pli.core.directory.paths import anchor_path, directory_dir, installed_path
 from pli.core.directory.signed import (DirectoryRefused, SignedDirectory, VerifiedDirectory, checked_entries,
                                        open_directory, verify_directory)
 from pli.core.durable import fsync_dir, write_atomic
@@ -25,18 +26,6 @@ from pli.core.home import Home
 
 class NoTrustAnchor(ConfigError):
     """The home has no directory authority key to check directories against."""
-
-
-def directory_dir(home: Home) -> Path:
-    return home.root / "directory"
-
-
-def anchor_path(home: Home) -> Path:
-    return directory_dir(home) / "authority.pub"
-
-
-def installed_path(home: Home) -> Path:
-    return directory_dir(home) / "directory.pli"
 
 
 def set_trust_anchor(home: Home, key: PublicKey) -> None:

@@ -40,15 +40,10 @@ from pli.core.crypto.refusals import RevokedSender, UnknownSender
 from pli.core.directory import recipients
 from pli.core.directory.directory import RevokedSigner, SignerProblem
 from pli.core.directory.local import anchor_path, load_directory
+from pli.core.directory.stored import (SIGNED_HEADER, WARNING_HEADER, WARNING_TAG, check_stored, revocation,
+                                       stored_revocation)
 from pli.core.errors import PliError
 from pli.core.home import Home
-from pli.core.vocab import KEY_REVOKED
-
-#: The tag and the clear message's header of a message signed before its key was revoked (docs/STORE.md).
-WARNING_TAG = KEY_REVOKED
-WARNING_HEADER = "X-Pli-Warning"
-#: The envelope's signing time, in the clear message (UTC, ISO 8601): what a later revocation is judged by.
-SIGNED_HEADER = "X-Pli-Signed"
 
 
 def sender_of(header: Header, known: PublicIdentity | None, directory) -> Sender:
@@ -66,38 +61,6 @@ def sender_of(header: Header, known: PublicIdentity | None, directory) -> Sender
     return Sender(public, revocation(directory, fingerprint, when, header.sender_address))
 
 
-def revocation(directory, fingerprint: str, when: datetime | None, address: str) -> str:
-    """"" when the directory does not revoke the key `fingerprint`; RevokedSender when it is revoked for
-    a signature made at `when` (None: unknown); else the warning for a message signed before the revocation."""
-    entry = directory.by_fingerprint(fingerprint) if directory is not None else None
-    key = entry.key_by_fingerprint(fingerprint) if entry is not None else None
-    if key is None or key.revoked is None:
-        return ""
-    revoked = key.revoked.strftime("%Y-%m-%d %H:%M UTC")
-    if when is None or key.revoked_for(when):
-        raise RevokedSender(f"mail from {address} is signed with key {fingerprint}, revoked on {revoked} "
-                            f"({key.reason}): do not trust it", revoked=key.revoked, why=key.reason or "")
-    return (f"the key that signed this message was revoked on {revoked} ({key.reason}), after the message was "
-            f"signed ({when.strftime('%Y-%m-%d %H:%M UTC')}); use the sender's current key for anything new")
-
-
-def stored_revocation(directory, fingerprint: str, address: str, signed: str) -> tuple[str, bool]:
-    """What the directory says now of a stored message's signing key: ("", False) nothing; (warning, False)
-    revoked after the message was signed; (why, True) revoked for its signing time: no longer to be trusted.
-
-    `signed` is the clear message's SIGNED_HEADER (""; messages stored by an older pli lack it: a
-    revoked key is then judged as if the time were unknown).
-    """
-    try:
-        when = datetime.fromisoformat(signed.replace("Z", "+00:00")) if signed else None
-    except ValueError:
-        when = None
-    try:
-        return revocation(directory, fingerprint, when, address), False
-    except RevokedSender as refused:
-        return str(refused), True
-
-
 def signed_value(timestamp: int) -> str:
     """SIGNED_HEADER's value for an envelope timestamp."""
     return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -113,23 +76,6 @@ def _from_directory(directory, header: Header, fingerprint: str, when: datetime)
         raise RevokedSender(str(error), revoked=error.revoked, why=error.revocation_reason or "") from None
     except SignerProblem as error:
         raise UnknownSender(str(error)) from None
-
-
-def check_stored(home, fields: dict[str, str]) -> tuple[str, bool]:
-    """The line to show with a stored clear message, and whether it is no longer to be trusted, from its
-    header `fields` (lower-case names): the warning recorded at import, or what the installed directory
-    says of its signing key now (a revocation published after the message was stored)."""
-    recorded = fields.get(WARNING_HEADER.lower(), "")
-    fingerprint = fields.get("x-pli-fingerprint", "")
-    if fields.get("x-pli-verified") != "yes" or not fingerprint:
-        return recorded, False
-    try:
-        directory = recipients.installed(home)
-    except PliError:
-        directory = None     # a damaged directory: what the store recorded is all there is to say
-    now, refused = stored_revocation(directory, fingerprint, fields.get("x-pli-sender", ""),
-                                     fields.get(SIGNED_HEADER.lower(), ""))
-    return now or recorded, refused
 
 
 def trusted_maker(known: PublicIdentity | None, directory, fingerprint: bytes, what: str) -> PublicIdentity:

@@ -32,7 +32,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 
 from pli.core import vocab
-from pli.core.directory.resolve import check_stored
+from pli.core.directory.stored import check_stored
 from pli.core.errors import PliError, UsageError
 from pli.core.store.headers import first_values, split
 

@@ -92,12 +92,12 @@ def verification_of(msg: EmailMessage, summary=None) -> Verification:
 
 
 def with_revocation(clear: ClearMessage, home) -> ClearMessage:
-    """The message as the installed directory sees its signing key now (pli.core.directory.resolve decides):
+    """The message as the installed directory sees its signing key now (pli.core.directory.stored decides):
     revoked for its signing time, it reads as not verified (`revoked-key`); revoked later, with a warning."""
     # start-up: loaded when first used, after the first screen
     from dataclasses import replace
 
-    from pli.core.directory.resolve import check_stored
+    from pli.core.directory.stored import check_stored
 
     names = ("X-Pli-Verified", "X-Pli-Fingerprint", "X-Pli-Sender", "X-Pli-Signed", "X-Pli-Warning")
     line, refused = check_stored(home, {n.lower(): _header(clear.message, n) for n in names})

@@ -1,6 +1,9 @@
-"""The `pli` launcher: which argv opens the TUI, and a lean import."""
+"""The `pli` launcher: which argv opens the TUI, a lean import, the collector held during start-up."""
+import gc
 import subprocess
 import sys
+
+import pytest
 
 from pli.tui.launcher import tui_home
 
@@ -54,3 +57,45 @@ def test_stdin_from_dev_null_on_a_terminal_still_exits(tmp_path):
         os.close(leader)
     assert done.returncode == 2
     assert "terminal" in done.stderr.decode()
+
+
+# -- the cyclic collector during start-up ---------------------------------------------------------------
+
+def test_the_launcher_holds_the_collector_for_start_up_and_gives_it_back_even_on_failure(monkeypatch):
+    from pli.tui import launcher
+
+    seen = []
+
+    def failing_tui(home_arg):
+        seen.append(gc.isenabled())
+        raise RuntimeError("the TUI failed")
+
+    monkeypatch.setattr(launcher, "has_terminal", lambda: True)
+    monkeypatch.setattr(launcher, "_run_tui", failing_tui)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        launcher.open_tui(None)
+    assert seen == [False]      # held while the TUI started
+    assert gc.isenabled()       # and given back
+
+
+@pytest.mark.asyncio
+async def test_the_first_frame_resumes_a_held_collector_and_freezes_what_start_up_built(demo):
+    """Held (as the launcher holds it): resumed once the app is ready, with start-up's objects frozen.
+    Not held (tests, an embedding): the app leaves the collector alone and freezes nothing."""
+    from pli.tui.app import PliApp
+
+    frozen = gc.get_freeze_count()
+    async with PliApp(demo).run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+    gc.disable()
+    try:
+        async with PliApp(demo).run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            assert gc.isenabled()
+            assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
+        gc.enable()

@@ -101,6 +101,33 @@ async def test_an_unchanged_index_is_not_counted_again_at_start_or_at_the_poll(d
 
 
 @pytest.mark.asyncio
+async def test_saved_counts_are_checked_once_at_start_and_the_poll_still_sees_a_change(demo, monkeypatch):
+    """The launcher's prefetch found the index at the saved counts' revision: the screen does not open a
+    second handle to check it again before its first frame; the poll does, and counts what changed."""
+    async def run(app, pilot):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    await started(demo, run)
+    checked: list[tuple] = []
+    revision = Store.revision
+    monkeypatch.setattr(Store, "revision", lambda self: checked.append(revision(self)) or checked[-1])
+
+    async def unchanged_then_changed(app, pilot):
+        await run(app, pilot)
+        assert len(checked) == 1   # the prefetch's check only
+        with Store.open(demo, writable=True) as store:
+            inbox = store.window(expand("tag:inbox"), 0, 2)
+            store.tag([m.message_id for m in inbox], remove=("inbox",))
+        app.screen.poll_store()
+        await run(app, pilot)
+        sidebar, _listed = sidebar_and_list(app)
+        assert [sidebar.counts.get(s.name) for s in sidebar.searches] == expected_counts(demo, app)
+
+    await started(demo, unchanged_then_changed)
+
+
+@pytest.mark.asyncio
 async def test_counts_saved_before_a_change_to_the_index_are_not_shown(demo):
     """Mail tagged by another client (or `pli new`) after pli quit: the saved figures are wrong now."""
     async def run(app, pilot):

@@ -101,8 +101,10 @@ class MainScreen(Screen):
             # the index is as it was when these were counted: they are its counts, drawn in the first frame
             self._counted_at = saved.revision
             self._alerts_counted(saved.get(ALERTS))
-        # Counts come after the first screen is drawn (only if the index changed): the inbox must not wait.
-        self.call_after_refresh(self.refresh_counts)
+        if self._counted_at is None:
+            # Counts come after the first screen is drawn (only if the index changed): the inbox must not
+            # wait.  Saved counts are the index's as the launcher found it: the poll checks again.
+            self.call_after_refresh(self.refresh_counts)
         self.set_interval(POLL_SECONDS, self.poll_store)
 
     # -- searches -----------------------------------------------------------
