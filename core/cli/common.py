@@ -136,11 +136,18 @@ def summary_line(summary) -> str:
     return f"{when}  {summary.sender}{patient}  {summary.subject}{lab}  ({tags})  id:{summary.message_id}"
 
 
+#: Exit status of `pli import`, `pli new` and `pli fetch` when all was stored but some lab report or XDM package
+#: could not be read wholly (sysexits' EX_DATAERR: the input data was incorrect); the report names each one.
+EXIT_STORED_NOT_READ_WHOLLY = 65
+
+
 def store_mail(home: Home, paths: list[Path] | None, out: TextIO, *, workers: int | None = None,
                quiet: bool = False) -> int:
     """Store mail as `pli import PATH...` (or, paths None, `pli new`) does: progress on stderr, the summary on
     `out` (report_to); the exit status.  A replay or pad reuse is an alarm (exit 6, the SECURITY ALERT on stderr),
-    whatever else the run did; else 1 when a message could not be read."""
+    whatever else the run did; else 1 when a message could not be read; else EXIT_STORED_NOT_READ_WHOLLY when every
+    message was stored but a lab report (or an XDM package) in one could not be read wholly: nothing is lost,
+    and a script still learns that someone has to look at them."""
     # start-up: `pli` loads what a command needs only when that command runs
     from pli.core.mail.receive import receive
     from pli.core.store.progress import Progress
@@ -154,7 +161,15 @@ def store_mail(home: Home, paths: list[Path] | None, out: TextIO, *, workers: in
         for line in report.render_alerts().splitlines():
             print(f"pli: {line}", file=sys.stderr)
         return ReplayAlert.exit_code
-    return 0 if not report.failed else 1
+    if report.failed:
+        return 1
+    if report.lab_unread:
+        count = len(report.lab_unread)
+        print(f"pli: {count:,} message{'s' if count > 1 else ''} stored with a lab report pli could not read wholly: "
+              "read them as text (`pli search tag:lab-unreadable or tag:lab-incomplete`) and ask the lab to send "
+              "them again if a result is missing", file=sys.stderr)
+        return EXIT_STORED_NOT_READ_WHOLLY
+    return 0
 
 
 def new_spelling(argv: list[str]) -> list[str]:

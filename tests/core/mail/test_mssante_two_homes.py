@@ -238,13 +238,14 @@ def hostile(kind: str) -> bytes:
 def test_malformed_packages_fetched_are_kept_named_and_answered_with_an_error_mdn(operator, tmp_path):
     """A zip bomb, a member escaping the package, a package without METADATA.XML: each mail is stored as received
     (nothing lost, tags xdm-refused and lab-unreadable, never quarantined), named in one line of `pli fetch`'s
-    summary, and the lab is told by an MDN `processed/error` (the ANS's 906).  The import's exit status stays 0:
-    stored-but-unreadable lab mail is its documented convention (docs/CLI.md, `pli new`)."""
+    summary, and the lab is told by an MDN `processed/error` (the ANS's 906).  The exit status is 65, as for any
+    lab mail stored but not read wholly (docs/CLI.md): nothing is lost, and a script learns someone must look."""
     home, _ = mss_home(tmp_path, operator, "dr.martin")
     for kind in ("bomb", "traversal", "no-metadata"):
         deliver(operator, LAB, "dr.martin", hostile(kind))
     done = pli(tmp_path, home, "fetch")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 65, done.stderr
+    assert b"pli: 3 messages stored with a lab report pli could not read wholly" in done.stderr
     said = done.stdout.decode()
     assert " 0 quarantined" in said and "Traceback" not in said + done.stderr.decode()
     refused_lines = [line for line in said.splitlines()
