@@ -16,6 +16,7 @@ from typing import TextIO
 
 from pli.core.durable import write_atomic
 from pli.core.errors import UsageError
+from pli.core.plural import counted
 from pli.core.home import Home
 
 #: Old spellings, kept as hidden aliases (docs/CLI.md, "Old spellings"): per command, the flag that
@@ -164,8 +165,7 @@ def store_mail(home: Home, paths: list[Path] | None, out: TextIO, *, workers: in
     if report.failed:
         return 1
     if report.lab_unread:
-        count = len(report.lab_unread)
-        print(f"pli: {count:,} message{'s' if count > 1 else ''} stored with a lab report pli could not read wholly: "
+        print(f"pli: {counted(len(report.lab_unread), 'message')} stored with a lab report pli could not read wholly: "
               "read them as text (`pli search tag:lab-unreadable or tag:lab-incomplete`) and ask the lab to send "
               "them again if a result is missing", file=sys.stderr)
         return EXIT_STORED_NOT_READ_WHOLLY

@@ -217,15 +217,16 @@ class Keyring:
             raise BadIdentity(f"a group cannot take the address {address}: it is {taken}, whose mail it would "
                               "then read; nothing imported or created")
 
-    def group_address_taken(self, address: str, agree_public: bytes | None, maker: str = "") -> str:
+    def group_address_taken(self, address: str, agree_public: bytes | None, maker: str | None = None) -> str:
         """Who else holds `address`, which a group with X25519 key `agree_public` (None: a new group), made by
-        the member with signing-key fingerprint `maker` (hex; "" unknown), takes or would take: ours, a
-        correspondent's, the directory's; "" if nobody.
+        the member with signing-key fingerprint `maker` (hex; "" unknown; None: the maker this keyring recorded
+        for its group there), takes or would take: ours, a correspondent's, the directory's; "" if nobody.
 
         The directory's entry is the same group when it lists the group's key, or when it lists a group
         practice without a key of its own of which `maker` is a member: its members then share the key by hand.
         """
         me = self.identity.public
+        maker = self.group_makers.get(address, "") if maker is None else maker
         taken = None
         if address == me.address or address in me.serves:
             taken = "your own address"

@@ -142,7 +142,7 @@ def reach(keyring: Keyring, address: str) -> PublicIdentity:
 def _check_group_still_alone(keyring: Keyring, group: PublicIdentity) -> None:
     """UnknownRecipient when someone was given a group's address after the group joined the keyring (the
     directory lists it now, say): mail to it would be sealed to the group, which would read theirs."""
-    taken = keyring.group_address_taken(group.address, group.agree_public, keyring.group_makers.get(group.address, ""))
+    taken = keyring.group_address_taken(group.address, group.agree_public)
     if taken:
         raise UnknownRecipient(f"{group.address} is the address of your group {group.name}, and now also of "
                                f"{taken}: nothing is sealed to it, since the group would read mail meant for "
